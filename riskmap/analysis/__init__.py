@@ -1,0 +1,1 @@
+"""Analyses as pure functions: GeoDataFrame/raster in, GeoDataFrame/DataFrame + provenance out."""

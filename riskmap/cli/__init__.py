@@ -1,0 +1,65 @@
+"""The ``riskmap`` command line.
+
+Each sub-command lives in its own module in this package exposing
+``register(subparsers)``, which adds a parser whose ``func(args) -> int`` runs it.
+Errors a user can cause (:class:`~riskmap.errors.RiskmapError`) print one line and
+exit 2; nothing here imports Qt (the ``gui`` command imports it lazily).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from riskmap import __version__
+from riskmap.errors import CancelledError, RiskmapError
+
+#: Sub-command modules, in the order ``--help`` lists them.
+COMMANDS = (
+    "riskmap.cli.data",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every registered sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="riskmap",
+        description="riskmap — safety-production risk mapping (信阳市安全生产风险图). "
+                    "Run a sub-command with --help for its options.",
+    )
+    parser.add_argument("--version", action="version", version=f"riskmap {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks for internal errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMANDS:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``riskmap`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except CancelledError as exc:
+        print(f"riskmap: cancelled: {exc}", file=sys.stderr)
+        return 130
+    except RiskmapError as exc:
+        print(f"riskmap: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("riskmap: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line unless --debug
+        if args.debug:
+            raise
+        print(f"riskmap: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

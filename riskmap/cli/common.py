@@ -1,0 +1,31 @@
+"""Helpers shared by the sub-commands: input resolution, --sample, output messages."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from riskmap.errors import ParameterError
+from riskmap.sample import sample_path
+
+
+def add_sample_flag(parser: argparse.ArgumentParser) -> None:
+    """Add ``--sample``: inputs not given default to the bundled Xinyang demo data."""
+    parser.add_argument("--sample", action="store_true",
+                        help="use the bundled Xinyang demo data for every input not given")
+
+
+def resolve_input(args, attr: str, sample_name: str, required: bool = True) -> Path | None:
+    """The path given for ``--attr``, else the sample file when ``--sample``, else an error."""
+    value = getattr(args, attr, None)
+    if value:
+        return Path(value)
+    if getattr(args, "sample", False):
+        return sample_path(sample_name)
+    if required:
+        raise ParameterError(f"--{attr.replace('_', '-')} is required (or use --sample for the demo data)")
+    return None
+
+
+def report_written(path, what: str = "wrote") -> None:
+    """Print where an output was written."""
+    print(f"{what} {path}")

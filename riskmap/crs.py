@@ -1,0 +1,265 @@
+"""The one CRS policy of riskmap.
+
+- Every layer has a CRS; a file without one is a :class:`~riskmap.errors.CRSError`
+  unless the user names one.
+- Display is in one map CRS, CGCS2000 longitude/latitude (EPSG:4490) by default.
+- Distances, areas and buffers are computed in a local metric CRS chosen from the
+  data: the CGCS2000 3-degree Gauss–Krüger zone when the data sit close to its
+  central meridian, otherwise a transverse Mercator centred on the data.
+- GCJ-02 (AMap, Tencent) and BD-09 (Baidu) coordinates are converted to WGS84 on
+  import; CGCS2000 and WGS84 are treated as identical (they differ by centimetres).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Iterable
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError as _ProjCRSError
+
+from riskmap.errors import CRSError
+
+MAP_CRS = CRS.from_epsg(4490)  # CGCS2000 geographic
+WGS84 = CRS.from_epsg(4326)
+
+#: Longitude offset (deg) beyond which a 3° Gauss–Krüger zone is replaced by a
+#: transverse Mercator on the data's centre, keeping scale error under ~0.05 %.
+GK_MAX_OFFSET_DEG = 2.0
+
+#: Names users may give for the Chinese offset coordinate systems.
+OFFSET_SYSTEMS = {
+    "gcj02": "gcj02", "gcj-02": "gcj02", "amap": "gcj02", "gaode": "gcj02", "高德": "gcj02",
+    "tencent": "gcj02", "腾讯": "gcj02", "火星": "gcj02",
+    "bd09": "bd09", "bd-09": "bd09", "baidu": "bd09", "百度": "bd09",
+}
+
+
+def parse_crs(value, source: str | None = None) -> CRS:
+    """Turn a user's CRS (EPSG code, 'EPSG:4490', WKT, PROJ string or CRS) into a CRS.
+
+    Raises
+    ------
+    CRSError
+        If the value is empty or not understood.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise CRSError("no coordinate reference system given; name one, e.g. EPSG:4490", source)
+    if isinstance(value, CRS):
+        return value
+    try:
+        if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+            return CRS.from_epsg(int(value))
+        return CRS.from_user_input(value)
+    except (_ProjCRSError, TypeError, ValueError) as exc:
+        raise CRSError(f"unknown coordinate reference system {value!r}; use e.g. EPSG:4490", source) from exc
+
+
+@lru_cache(maxsize=256)
+def _transformer(src_wkt: str, dst_wkt: str) -> Transformer:
+    return Transformer.from_crs(CRS.from_wkt(src_wkt), CRS.from_wkt(dst_wkt), always_xy=True)
+
+
+def transformer(src, dst) -> Transformer:
+    """A cached, always-x/y (lon, lat order) transformer between two CRSs."""
+    return _transformer(parse_crs(src).to_wkt(), parse_crs(dst).to_wkt())
+
+
+def transform_xy(x, y, src, dst):
+    """Transform coordinate arrays from ``src`` to ``dst`` (x/y order)."""
+    if parse_crs(src) == parse_crs(dst):
+        return np.asarray(x, float), np.asarray(y, float)
+    return transformer(src, dst).transform(np.asarray(x, float), np.asarray(y, float))
+
+
+def transform_geometries(geoms, src, dst):
+    """Transform a shapely geometry array between CRSs (whole-array)."""
+    if parse_crs(src) == parse_crs(dst):
+        return geoms
+    tr = transformer(src, dst)
+
+    def _fn(coords):
+        x, y = tr.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geoms, _fn)
+
+
+def is_geographic(crs) -> bool:
+    """True if the CRS has angular (degree) coordinates."""
+    return parse_crs(crs).is_geographic
+
+
+def gauss_kruger_zone_epsg(lon: float) -> int:
+    """EPSG code of the CGCS2000 3° Gauss–Krüger CRS (CM, no zone prefix) for a longitude.
+
+    EPSG:4534 is CM 75°E, increasing by one per 3° up to EPSG:4554 at CM 135°E.
+    """
+    cm = int(round(lon / 3.0)) * 3
+    cm = min(max(cm, 75), 135)
+    return 4534 + (cm - 75) // 3
+
+
+def metric_crs_for_bounds(bounds: Iterable[float], crs=MAP_CRS) -> CRS:
+    """Local metric CRS for data with ``bounds`` (minx, miny, maxx, maxy) in ``crs``.
+
+    The 3° Gauss–Krüger zone of CGCS2000 when the whole extent lies within
+    :data:`GK_MAX_OFFSET_DEG` of its central meridian, else a transverse Mercator
+    on the GRS80 ellipsoid centred on the data. Either keeps distances within 0.1 % of
+    geodesic ones for a city- or province-sized area anywhere in China.
+    """
+    crs = parse_crs(crs)
+    minx, miny, maxx, maxy = [float(v) for v in bounds]
+    if not np.all(np.isfinite([minx, miny, maxx, maxy])):
+        raise CRSError("cannot choose a metric CRS for empty or non-finite bounds")
+    if not crs.is_geographic:
+        if crs.axis_info and crs.axis_info[0].unit_name in ("metre", "meter"):
+            return crs
+        xs, ys = transform_xy([minx, maxx, minx, maxx], [miny, miny, maxy, maxy], crs, MAP_CRS)
+        minx, maxx, miny, maxy = min(xs), max(xs), min(ys), max(ys)
+    lon_c = (minx + maxx) / 2.0
+    epsg = gauss_kruger_zone_epsg(lon_c)
+    cm = 75 + (epsg - 4534) * 3
+    if max(abs(minx - cm), abs(maxx - cm)) <= GK_MAX_OFFSET_DEG:
+        return CRS.from_epsg(epsg)
+    return CRS.from_proj4(
+        f"+proj=tmerc +lat_0=0 +lon_0={lon_c:.4f} +k=1 +x_0=500000 +y_0=0 "
+        f"+ellps=GRS80 +units=m +no_defs +type=crs"
+    )
+
+
+def metric_crs_for(gdf) -> CRS:
+    """Local metric CRS for a GeoDataFrame/GeoSeries (see :func:`metric_crs_for_bounds`)."""
+    if gdf.crs is None:
+        raise CRSError("layer has no coordinate reference system; name one, e.g. EPSG:4490")
+    return metric_crs_for_bounds(gdf.total_bounds, gdf.crs)
+
+
+def to_metric(gdf, metric_crs=None):
+    """Return ``(gdf_in_metric_crs, metric_crs)``; the CRS is chosen from the data if not given."""
+    metric_crs = metric_crs or metric_crs_for(gdf)
+    return gdf.to_crs(metric_crs), metric_crs
+
+
+# ---------------------------------------------------------------------------
+# GCJ-02 / BD-09 ("Mars" coordinates used by AMap, Tencent and Baidu maps)
+# ---------------------------------------------------------------------------
+_GCJ_A = 6378245.0  # Krasovsky 1940 semi-major axis used by the GCJ-02 obfuscation
+_GCJ_EE = 0.00669342162296594323
+_BD_XPI = np.pi * 3000.0 / 180.0
+
+
+def _outside_china(lon, lat):
+    return (lon < 72.004) | (lon > 137.8347) | (lat < 0.8293) | (lat > 55.8271)
+
+
+def _gcj_delta(lon, lat):
+    x = lon - 105.0
+    y = lat - 35.0
+    sx = np.sqrt(np.abs(x))
+    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sx
+            + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+            + (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
+            + (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0)
+    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sx
+            + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+            + (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
+            + (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0)
+    radlat = lat / 180.0 * np.pi
+    magic = 1.0 - _GCJ_EE * np.sin(radlat) ** 2
+    sqrtmagic = np.sqrt(magic)
+    dlat = (dlat * 180.0) / ((_GCJ_A * (1.0 - _GCJ_EE)) / (magic * sqrtmagic) * np.pi)
+    dlon = (dlon * 180.0) / (_GCJ_A / sqrtmagic * np.cos(radlat) * np.pi)
+    outside = _outside_china(lon, lat)
+    return np.where(outside, 0.0, dlon), np.where(outside, 0.0, dlat)
+
+
+def wgs84_to_gcj02(lon, lat):
+    """Forward GCJ-02 obfuscation of WGS84 lon/lat arrays (no shift outside China)."""
+    lon = np.asarray(lon, float)
+    lat = np.asarray(lat, float)
+    dlon, dlat = _gcj_delta(lon, lat)
+    return lon + dlon, lat + dlat
+
+
+def gcj02_to_wgs84(lon, lat, tol_deg: float = 1e-9, max_iter: int = 30):
+    """Invert GCJ-02 to WGS84 by fixed-point iteration (accurate to about 0.1 mm)."""
+    glon = np.asarray(lon, float)
+    glat = np.asarray(lat, float)
+    wlon, wlat = glon.copy(), glat.copy()
+    for _ in range(max_iter):
+        flon, flat = wgs84_to_gcj02(wlon, wlat)
+        elon, elat = flon - glon, flat - glat
+        wlon = wlon - elon
+        wlat = wlat - elat
+        if np.all(np.abs(elon) < tol_deg) and np.all(np.abs(elat) < tol_deg):
+            break
+    return wlon, wlat
+
+
+def gcj02_to_bd09(lon, lat):
+    """GCJ-02 to Baidu BD-09."""
+    x = np.asarray(lon, float)
+    y = np.asarray(lat, float)
+    z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _BD_XPI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _BD_XPI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(lon, lat, tol_deg: float = 1e-10, max_iter: int = 30):
+    """Baidu BD-09 to GCJ-02 (closed-form start, refined by iteration)."""
+    blon = np.asarray(lon, float)
+    blat = np.asarray(lat, float)
+    x = blon - 0.0065
+    y = blat - 0.006
+    z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _BD_XPI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_XPI)
+    glon, glat = z * np.cos(theta), z * np.sin(theta)
+    for _ in range(max_iter):
+        flon, flat = gcj02_to_bd09(glon, glat)
+        elon, elat = flon - blon, flat - blat
+        glon, glat = glon - elon, glat - elat
+        if np.all(np.abs(elon) < tol_deg) and np.all(np.abs(elat) < tol_deg):
+            break
+    return glon, glat
+
+
+def wgs84_to_bd09(lon, lat):
+    """WGS84 to Baidu BD-09."""
+    return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
+
+
+def bd09_to_wgs84(lon, lat):
+    """Baidu BD-09 to WGS84."""
+    return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+
+
+def normalise_offset_system(name: str | None) -> str | None:
+    """'AMap', '高德', 'GCJ-02' → 'gcj02'; 'Baidu', 'BD-09' → 'bd09'; other → None."""
+    if not name:
+        return None
+    return OFFSET_SYSTEMS.get(str(name).strip().lower())
+
+
+def _offset_fn(system: str, inverse: bool):
+    system = normalise_offset_system(system) or system
+    table = {
+        ("gcj02", False): wgs84_to_gcj02, ("gcj02", True): gcj02_to_wgs84,
+        ("bd09", False): wgs84_to_bd09, ("bd09", True): bd09_to_wgs84,
+    }
+    if (system, inverse) not in table:
+        raise CRSError(f"unknown offset coordinate system {system!r}; use gcj02 or bd09")
+    return table[(system, inverse)]
+
+
+def offset_geometries_to_wgs84(geoms, system: str):
+    """Convert a geometry array in GCJ-02 or BD-09 lon/lat to WGS84 (whole-array)."""
+    fn = _offset_fn(system, inverse=True)
+    return shapely.transform(geoms, lambda c: np.column_stack(fn(c[:, 0], c[:, 1])))
+
+
+def wgs84_geometries_to_offset(geoms, system: str):
+    """Shift WGS84 lon/lat geometries into GCJ-02 or BD-09 (e.g. to overlay AMap tiles)."""
+    fn = _offset_fn(system, inverse=False)
+    return shapely.transform(geoms, lambda c: np.column_stack(fn(c[:, 0], c[:, 1])))

@@ -1,0 +1,557 @@
+"""Reading and writing layers: Shapefile, GeoPackage, GeoJSON, KML/KMZ, CSV, Excel, GeoTIFF.
+
+Every reader either returns a complete, valid layer or raises a typed
+:mod:`riskmap.errors` exception whose one-line message names the file and what to
+do. Writers are atomic: they write a temporary file beside the target and rename it.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from riskmap import crs as crs_policy
+from riskmap.errors import (
+    CoordinateError,
+    CRSError,
+    DataFormatError,
+    EmptyLayerError,
+    EncodingError,
+    MissingSidecarError,
+)
+
+VECTOR_EXTENSIONS = {".shp", ".gpkg", ".geojson", ".json", ".kml", ".kmz", ".csv", ".xlsx", ".xlsm"}
+RASTER_EXTENSIONS = {".tif", ".tiff"}
+
+#: Header names (lower-case) recognised as longitude / latitude columns.
+LON_HEADERS = ("lon", "lng", "long", "longitude", "x", "经度", "东经", "x坐标", "经度(°)", "经度（°）")
+LAT_HEADERS = ("lat", "latitude", "y", "纬度", "北纬", "y坐标", "纬度(°)", "纬度（°）")
+
+#: DBF language-driver byte (offset 29) → Python codec, for the ones seen in Chinese data.
+DBF_LANGUAGE_CODECS = {
+    0x4D: "gb18030",  # Chinese GBK (PRC), code page 936
+    0x7A: "gb18030",  # PRC GBK
+    0x4F: "big5",     # Chinese Big5 (Taiwan), code page 950
+    0x4E: "cp949",    # Korean
+    0x13: "cp932",    # Japanese Shift-JIS
+    0x7B: "cp949",
+    0x7C: "cp874",
+    0x01: "cp437",
+    0x02: "cp850",
+    0x03: "cp1252",
+    0x57: None,       # "ANSI": the writer's system code page, unknown
+}
+
+
+# ---------------------------------------------------------------------------
+# atomic writes
+# ---------------------------------------------------------------------------
+@contextlib.contextmanager
+def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success it replaces ``target`` atomically.
+
+    If the block raises, or the process dies, ``target`` is left as it was and the
+    temporary file is removed (or, after a hard kill, left as a ``.tmp`` file).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=(suffix or target.suffix) + ".tmp",
+                                    dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()  # writers (GDAL) want to create the file themselves
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        for leftover in (tmp, Path(str(tmp) + "-journal"), Path(str(tmp) + "-wal"), Path(str(tmp) + "-shm")):
+            if leftover.exists():
+                leftover.unlink()
+
+
+def write_layers(path: str | Path, layers: dict, driver: str | None = None) -> Path:
+    """Write ``{layer name: GeoDataFrame}`` to one file atomically.
+
+    GeoPackage (``.gpkg``) holds every layer; GeoJSON, KML and Shapefile take exactly one.
+    Shapefiles are written UTF-8 with a ``.cpg``.
+    """
+    import pyogrio
+
+    path = Path(path)
+    ext = path.suffix.lower()
+    drivers = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".kml": "KML", ".shp": "ESRI Shapefile"}
+    driver = driver or drivers.get(ext)
+    if driver is None:
+        raise DataFormatError("cannot write this format; use .gpkg, .geojson, .kml or .shp", path)
+    if driver != "GPKG" and len(layers) != 1:
+        raise DataFormatError(f"{driver} holds one layer; write several layers to a .gpkg", path)
+    if driver == "ESRI Shapefile":
+        (name, gdf), = layers.items()
+        return _write_shapefile_atomic(path, gdf)
+    with atomic_path(path) as tmp:
+        for name, gdf in layers.items():
+            out = gdf
+            if driver == "KML" and gdf.crs is not None and not gdf.crs.equals(crs_policy.WGS84):
+                out = gdf.to_crs(crs_policy.WGS84)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                pyogrio.write_dataframe(out, tmp, layer=name, driver=driver, append=tmp.exists())
+    return path
+
+
+def _write_shapefile_atomic(path: Path, gdf) -> Path:
+    import pyogrio
+
+    tmpdir = Path(tempfile.mkdtemp(prefix=".riskmap-", dir=path.parent))
+    try:
+        tmp = tmpdir / path.name
+        pyogrio.write_dataframe(gdf, tmp, driver="ESRI Shapefile", encoding="UTF-8")
+        for part in sorted(tmpdir.iterdir()):
+            os.replace(part, path.with_suffix(part.suffix))
+    finally:
+        for part in tmpdir.iterdir():
+            part.unlink()
+        tmpdir.rmdir()
+    return path
+
+
+def write_excel(path: str | Path, sheets: dict) -> Path:
+    """Write ``{sheet name: DataFrame}`` to an .xlsx atomically (openpyxl), with readable column widths."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+            for name, frame in sheets.items():
+                frame.to_excel(writer, sheet_name=str(name)[:31], index=False)
+                sheet = writer.sheets[str(name)[:31]]
+                for col_cells in sheet.columns:
+                    width = max((len(str(c.value)) if c.value is not None else 0) for c in col_cells)
+                    sheet.column_dimensions[col_cells[0].column_letter].width = min(max(8, width * 1.6 + 2), 60)
+    return path
+
+
+# ---------------------------------------------------------------------------
+# encoding detection
+# ---------------------------------------------------------------------------
+def dbf_language_codec(dbf_path: str | Path) -> str | None:
+    """Codec named by a DBF header's language-driver byte, or None when it names none."""
+    with open(dbf_path, "rb") as fh:
+        header = fh.read(32)
+    if len(header) < 32:
+        raise DataFormatError("the .dbf file is truncated; restore it from the original data", dbf_path)
+    return DBF_LANGUAGE_CODECS.get(header[29])
+
+
+def _dbf_text_bytes(dbf_path: Path, limit: int = 2_000_000) -> bytes:
+    """The bytes of the character fields of a DBF's records (up to ``limit`` bytes)."""
+    with open(dbf_path, "rb") as fh:
+        header = fh.read(32)
+        if len(header) < 32:
+            raise DataFormatError("the .dbf file is truncated; restore it from the original data", dbf_path)
+        n_records, header_len, record_len = struct.unpack("<IHH", header[4:12])
+        descriptors = fh.read(header_len - 32)
+        fields = []
+        offset = 1  # deletion flag
+        for i in range(0, len(descriptors) - 31, 32):
+            desc = descriptors[i:i + 32]
+            if desc[0] == 0x0D:
+                break
+            ftype, flen = chr(desc[11]), desc[16]
+            if ftype == "C":
+                fields.append((offset, flen))
+            offset += flen
+        fh.seek(header_len)
+        data = fh.read(min(n_records * record_len, limit))
+    chunks = []
+    for start in range(0, len(data) - record_len + 1, record_len):
+        rec = data[start:start + record_len]
+        for off, flen in fields:
+            value = rec[off:off + flen].rstrip(b" \x00")
+            if value:
+                chunks.append(value)
+    return b"\n".join(chunks)
+
+
+def detect_shapefile_encoding(shp_path: str | Path) -> tuple[str, str]:
+    """Encoding of a shapefile's attributes and how it was found.
+
+    Order: the ``.cpg`` file, the DBF language byte, then the text itself decoded
+    as UTF-8, then GB18030 (a superset of GBK/GB2312).
+
+    Returns
+    -------
+    (codec, source) : tuple of str
+        e.g. ``("gb18030", "dbf language byte")``.
+
+    Raises
+    ------
+    EncodingError
+        If no supported encoding decodes the text.
+    """
+    shp_path = Path(shp_path)
+    cpg = shp_path.with_suffix(".cpg")
+    if cpg.exists():
+        name = cpg.read_text(encoding="ascii", errors="ignore").strip()
+        if name:
+            normalised = {"936": "gb18030", "gbk": "gb18030", "gb2312": "gb18030", "65001": "utf-8",
+                          "utf8": "utf-8", "utf-8": "utf-8", "950": "big5"}.get(name.lower(), name)
+            try:
+                "".encode(normalised)
+                return normalised, ".cpg file"
+            except LookupError:
+                pass
+    dbf = _sidecar(shp_path, ".dbf")
+    codec = dbf_language_codec(dbf)
+    text = _dbf_text_bytes(dbf)
+    if codec is not None:
+        try:
+            text.decode(codec)
+            return codec, "dbf language byte"
+        except UnicodeDecodeError:
+            pass
+    for candidate in ("utf-8", "gb18030"):
+        try:
+            text.decode(candidate)
+            return candidate, "content"
+        except UnicodeDecodeError:
+            continue
+    raise EncodingError("attribute text is in an unknown encoding; add a .cpg file naming it (e.g. GBK)", shp_path)
+
+
+def _sidecar(shp_path: Path, ext: str) -> Path:
+    for candidate in (shp_path.with_suffix(ext), shp_path.with_suffix(ext.upper())):
+        if candidate.exists():
+            return candidate
+    raise MissingSidecarError(f"the shapefile has no {ext} file; copy all of .shp, .shx, .dbf and .prj together",
+                              shp_path)
+
+
+# ---------------------------------------------------------------------------
+# readers
+# ---------------------------------------------------------------------------
+def list_layers(path: str | Path) -> list[str]:
+    """Names of the vector layers in a file (a GeoPackage may hold several)."""
+    import pyogrio
+
+    path = Path(path)
+    _check_exists(path)
+    try:
+        return [str(row[0]) for row in pyogrio.list_layers(_gdal_path(path))]
+    except Exception as exc:  # pyogrio raises DataSourceError and friends
+        raise DataFormatError(f"cannot open as vector data ({_short(exc)}); check the file is complete", path) from exc
+
+
+def read_vector(path: str | Path, layer: str | None = None, *, encoding: str | None = None, crs=None,
+                offset: str | None = None, lon_col: str | None = None, lat_col: str | None = None,
+                skip_bad_rows: bool = False):
+    """Read one vector layer into a valid GeoDataFrame.
+
+    Parameters
+    ----------
+    path : str or Path
+        Shapefile, GeoPackage, GeoJSON, KML/KMZ, CSV or Excel file.
+    layer : str, optional
+        Layer name (GeoPackage, KML); the first layer when omitted.
+    encoding : str, optional
+        Attribute encoding; detected when omitted (see :func:`detect_shapefile_encoding`).
+    crs : optional
+        CRS to assume when the file declares none (required then).
+    offset : {"gcj02", "bd09"}, optional
+        The coordinates are GCJ-02 (AMap, Tencent) or BD-09 (Baidu): convert to WGS84.
+    lon_col, lat_col : str, optional
+        Coordinate columns of a CSV/Excel file; found from the headers when omitted.
+    skip_bad_rows : bool
+        CSV/Excel: drop rows without valid coordinates instead of failing.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        With ``attrs["riskmap"]`` = {source, layer, encoding, encoding_source, repaired, skipped_rows}.
+    """
+    path = Path(path)
+    _check_exists(path)
+    ext = path.suffix.lower()
+    if ext not in VECTOR_EXTENSIONS:
+        raise DataFormatError("not a vector format riskmap reads; use .shp, .gpkg, .geojson, .kml, .kmz, "
+                              ".csv or .xlsx", path)
+    meta = {"source": str(path), "layer": layer, "encoding": encoding, "encoding_source": "given" if encoding else None,
+            "repaired": 0, "skipped_rows": []}
+    if ext in (".csv", ".xlsx", ".xlsm"):
+        gdf = _read_table(path, meta, crs=crs, lon_col=lon_col, lat_col=lat_col, skip_bad_rows=skip_bad_rows)
+    else:
+        gdf = _read_ogr(path, layer, meta, crs=crs)
+    if offset:
+        system = crs_policy.normalise_offset_system(offset)
+        if system is None:
+            raise CRSError(f"unknown offset coordinate system {offset!r}; use gcj02 (AMap/Tencent) or bd09 (Baidu)",
+                           path)
+        if not gdf.crs.is_geographic:
+            raise CRSError("GCJ-02/BD-09 conversion needs longitude/latitude coordinates", path)
+        gdf = gdf.set_geometry(crs_policy.offset_geometries_to_wgs84(gdf.geometry.values, system), crs=4326)
+        meta["offset"] = system
+    _check_coordinates(gdf, path)
+    gdf = _repair(gdf, meta)
+    gdf.attrs["riskmap"] = meta
+    return gdf
+
+
+def read_all_layers(path: str | Path, **kwargs) -> dict:
+    """Every vector layer of a file as ``{name: GeoDataFrame}``; empty layers are skipped."""
+    result = {}
+    for name in list_layers(path):
+        try:
+            result[name] = read_vector(path, name, **kwargs)
+        except EmptyLayerError:
+            continue
+    if not result:
+        raise EmptyLayerError("the file holds no features; choose a file with data", path)
+    return result
+
+
+def _gdal_path(path: Path) -> str:
+    if path.suffix.lower() == ".kmz":
+        with zipfile.ZipFile(path) as zf:
+            kmls = [n for n in zf.namelist() if n.lower().endswith(".kml")]
+        if not kmls:
+            raise DataFormatError("the KMZ holds no .kml document; re-export it from the source program", path)
+        inner = "doc.kml" if "doc.kml" in kmls else kmls[0]
+        return f"/vsizip/{path}/{inner}"
+    return str(path)
+
+
+def _read_ogr(path: Path, layer, meta, crs=None):
+    import geopandas as gpd
+    import pyogrio
+
+    ext = path.suffix.lower()
+    if ext == ".shp":
+        _sidecar(path, ".shx")
+        _sidecar(path, ".dbf")
+        if meta["encoding"] is None:
+            meta["encoding"], meta["encoding_source"] = detect_shapefile_encoding(path)
+    if ext == ".kmz":
+        try:
+            zipfile.ZipFile(path).testzip()
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise DataFormatError("the KMZ archive is damaged; re-export it from the source program", path) from exc
+    source = _gdal_path(path)
+    kwargs = {"encoding": meta["encoding"]} if meta["encoding"] else {}
+    try:
+        if layer is None:
+            layers = pyogrio.list_layers(source)
+            if len(layers) == 0:
+                raise EmptyLayerError("the file holds no layers; choose a file with data", path)
+            layer = str(layers[0][0])
+        meta["layer"] = layer
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            gdf = pyogrio.read_dataframe(source, layer=layer, on_invalid="ignore", **kwargs)
+    except EmptyLayerError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise EncodingError("attribute text does not decode; add a .cpg file naming its encoding", path) from exc
+    except Exception as exc:
+        raise DataFormatError(f"cannot read the file ({_short(exc)}); it may be truncated or corrupt — "
+                              "restore it or re-export it", path) from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
+        raise DataFormatError("the layer has no geometry column; use a CSV/Excel with coordinates instead", path)
+    if len(gdf) == 0:
+        raise EmptyLayerError("the layer has no features; choose a file with data", path)
+    if gdf.crs is None:
+        if crs is None:
+            hint = "add the .prj file" if ext == ".shp" else "name its CRS"
+            raise CRSError(f"the file has no coordinate reference system; {hint} or choose one (e.g. EPSG:4490)",
+                           path)
+        gdf = gdf.set_crs(crs_policy.parse_crs(crs, path))
+    meta["encoding"] = meta["encoding"] or "utf-8"
+    meta["encoding_source"] = meta["encoding_source"] or "format"
+    return gdf
+
+
+def _find_column(columns, candidates, given, path, what):
+    if given is not None:
+        if given not in columns:
+            raise CoordinateError(f"no column named {given!r}; the columns are {', '.join(map(str, columns))}", path)
+        return given
+    lowered = {str(c).strip().lower(): c for c in columns}
+    for cand in candidates:
+        if cand in lowered:
+            return lowered[cand]
+    raise CoordinateError(f"no {what} column found (looked for {', '.join(candidates[:6])}…); "
+                          "name the columns 经度/纬度 or lon/lat", path)
+
+
+def _read_table(path: Path, meta, crs=None, lon_col=None, lat_col=None, skip_bad_rows=False):
+    import geopandas as gpd
+
+    ext = path.suffix.lower()
+    try:
+        if ext == ".csv":
+            frame = None
+            for enc in ([meta["encoding"]] if meta["encoding"] else ["utf-8-sig", "gb18030"]):
+                try:
+                    frame = pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False)
+                    meta["encoding"], meta["encoding_source"] = enc.replace("-sig", ""), meta["encoding_source"] or "content"
+                    break
+                except UnicodeDecodeError:
+                    continue
+            if frame is None:
+                raise EncodingError("the CSV text is in an unknown encoding; save it as UTF-8", path)
+        else:
+            frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+            meta["encoding"], meta["encoding_source"] = "utf-8", "format"
+    except (EncodingError, CoordinateError):
+        raise
+    except pd.errors.EmptyDataError as exc:
+        raise EmptyLayerError("the table is empty; choose a file with rows", path) from exc
+    except Exception as exc:
+        raise DataFormatError(f"cannot read the table ({_short(exc)}); it may be truncated or corrupt — "
+                              "re-save it", path) from exc
+    if len(frame) == 0:
+        raise EmptyLayerError("the table has no rows; choose a file with data", path)
+    lon_name = _find_column(frame.columns, LON_HEADERS, lon_col, path, "longitude")
+    lat_name = _find_column(frame.columns, LAT_HEADERS, lat_col, path, "latitude")
+    lon = pd.to_numeric(frame[lon_name].str.strip(), errors="coerce").to_numpy(float)
+    lat = pd.to_numeric(frame[lat_name].str.strip(), errors="coerce").to_numpy(float)
+    target_crs = crs_policy.parse_crs(crs, path) if crs is not None else crs_policy.WGS84
+    geographic = target_crs.is_geographic
+    bad = ~np.isfinite(lon) | ~np.isfinite(lat)
+    if geographic:
+        finite = ~bad
+        if finite.any() and np.all((np.abs(lon[finite]) <= 90)) and np.any(np.abs(lat[finite]) > 90):
+            raise CoordinateError(f"columns {lon_name!r}/{lat_name!r} look swapped (latitudes over 90°); "
+                                  "swap the longitude and latitude columns", path)
+        bad |= (np.abs(lon) > 180) | (np.abs(lat) > 90)
+    if bad.all():
+        raise CoordinateError(f"no row has valid coordinates in {lon_name!r}/{lat_name!r}; check the columns", path)
+    if bad.any():
+        rows = (np.flatnonzero(bad) + 2).tolist()  # +2: 1-based and the header line
+        if not skip_bad_rows:
+            listed = ", ".join(map(str, rows[:8])) + ("…" if len(rows) > 8 else "")
+            raise CoordinateError(f"{len(rows)} row(s) have missing or invalid coordinates (lines {listed}); "
+                                  "fix them or skip bad rows", path)
+        meta["skipped_rows"] = rows
+        frame, lon, lat = frame.loc[~bad].reset_index(drop=True), lon[~bad], lat[~bad]
+    frame = frame.apply(_numeric_if_possible)
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=target_crs)
+
+
+def _numeric_if_possible(column: pd.Series) -> pd.Series:
+    if column.dtype != object and not pd.api.types.is_string_dtype(column):
+        return column
+    stripped = column.astype(str).str.strip()
+    converted = pd.to_numeric(stripped.where(stripped != "", None), errors="coerce")
+    if converted.notna().sum() == (stripped != "").sum() and (stripped != "").any():
+        return converted
+    return column
+
+
+def _check_coordinates(gdf, path: Path) -> None:
+    if not gdf.crs.is_geographic:
+        return
+    minx, miny, maxx, maxy = gdf.total_bounds
+    if not np.all(np.isfinite([minx, miny, maxx, maxy])):
+        return
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        if -90 <= minx and maxx <= 90 and (miny < -90 or maxy > 90):
+            raise CoordinateError("longitude and latitude look swapped (latitudes over 90°); swap the axes", path)
+        raise CoordinateError("coordinates are out of longitude/latitude range; the declared CRS is probably "
+                              "wrong — choose the right one", path)
+
+
+def _repair(gdf, meta):
+    import shapely
+
+    geoms = gdf.geometry.values
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    invalid = ~missing & ~shapely.is_valid(geoms)
+    if invalid.any():
+        fixed = geoms.copy()
+        fixed[invalid] = shapely.make_valid(geoms[invalid])
+        gdf = gdf.set_geometry(fixed)
+        meta["repaired"] = int(invalid.sum())
+    meta["missing_geometries"] = int(missing.sum())
+    if missing.all():
+        raise EmptyLayerError("no feature has a geometry; check the file", meta["source"])
+    return gdf
+
+
+def _check_exists(path: Path) -> None:
+    if not path.exists():
+        raise DataFormatError("file not found; check the path", path)
+    if path.is_dir():
+        raise DataFormatError("is a folder; choose a file inside it", path)
+    if path.stat().st_size == 0:
+        raise DataFormatError("the file is empty (0 bytes); restore it from the original data", path)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
+
+
+# ---------------------------------------------------------------------------
+# rasters
+# ---------------------------------------------------------------------------
+def open_raster(path: str | Path):
+    """Open a GeoTIFF with rasterio, checking it is readable and has a CRS.
+
+    Returns an open ``rasterio.DatasetReader``; use it as a context manager.
+    """
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    path = Path(path)
+    _check_exists(path)
+    try:
+        ds = rasterio.open(path)
+    except RasterioIOError as exc:
+        raise DataFormatError(f"cannot open as a raster ({_short(exc)}); check the file is a complete GeoTIFF",
+                              path) from exc
+    if ds.crs is None:
+        ds.close()
+        raise CRSError("the raster has no coordinate reference system; add one (e.g. with gdal_edit -a_srs)", path)
+    try:  # a truncated file opens but fails on the last block
+        ds.read(1, window=((ds.height - 1, ds.height), (ds.width - 1, ds.width)))
+    except Exception as exc:
+        ds.close()
+        raise DataFormatError("the raster is truncated or corrupt; restore it from the original data", path) from exc
+    return ds
+
+
+# ---------------------------------------------------------------------------
+# info
+# ---------------------------------------------------------------------------
+def describe(path: str | Path) -> list[dict]:
+    """Summaries of every layer (vector) or band set (raster) in a file, for ``riskmap info``."""
+    path = Path(path)
+    if path.suffix.lower() in RASTER_EXTENSIONS:
+        with open_raster(path) as ds:
+            return [{
+                "layer": path.stem, "kind": "raster", "crs": ds.crs.to_string(), "size": f"{ds.width}×{ds.height}",
+                "bands": ds.count, "dtype": ds.dtypes[0], "nodata": ds.nodata,
+                "resolution": tuple(round(r, 6) for r in ds.res), "bbox": tuple(ds.bounds),
+                "overviews": ds.overviews(1),
+            }]
+    out = []
+    for name in list_layers(path):
+        gdf = read_vector(path, name)
+        meta = gdf.attrs["riskmap"]
+        out.append({
+            "layer": name, "kind": "vector", "crs": gdf.crs.to_string(), "features": len(gdf),
+            "geometry": ", ".join(sorted(set(gdf.geom_type.dropna()))),
+            "fields": ", ".join(f"{c} ({gdf[c].dtype})" for c in gdf.columns if c != gdf.geometry.name),
+            "encoding": f"{meta['encoding']} ({meta['encoding_source']})",
+            "bbox": tuple(round(float(v), 6) for v in gdf.total_bounds),
+            "repaired": meta["repaired"],
+        })
+    return out

@@ -1,0 +1,314 @@
+"""The Qt-free layer model: Layer, VectorLayer, RasterLayer.
+
+Layers hold data and style and emit events; they never know a widget. The canvas
+renders immutable snapshots of them in worker threads.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import uuid
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+from riskmap import crs as crs_policy
+from riskmap.errors import CRSError, ParameterError
+from riskmap.layers.events import EmitterGroup
+from riskmap.layers.style import Style, ramp_lut
+
+_revision_counter = itertools.count(1)
+
+
+class Layer:
+    """Base of every layer.
+
+    Attributes
+    ----------
+    id : str
+        Stable identifier (kept in project files).
+    name : str
+        Display name (Chinese by default).
+    kind : str
+        ``"vector"`` or ``"raster"``.
+    crs : pyproj.CRS
+        CRS of the data.
+    visible, opacity, style
+        Display state; changing them emits ``events.changed`` with ``what``.
+    revision : int
+        Increases on every change; renderers cache by (id, revision).
+    group : str
+        ``base``, ``hazards`` or ``analysis`` (layer control grouping in exports).
+    """
+
+    kind = "layer"
+
+    def __init__(self, name: str, crs, *, style: Style | None = None, visible: bool = True, opacity: float = 1.0,
+                 layer_id: str | None = None, group: str = "hazards", source: str | None = None):
+        self.id = layer_id or uuid.uuid4().hex[:12]
+        self._name = name
+        self.crs = crs_policy.parse_crs(crs)
+        self._visible = bool(visible)
+        self._opacity = float(opacity)
+        self._style = style or Style()
+        self.group = group
+        self.source = source
+        self.aliases: dict[str, str] = {}
+        self.revision = next(_revision_counter)
+        self.events = EmitterGroup("changed", "data_changed", "selection_changed")
+
+    def _touch(self, what: str) -> None:
+        self.revision = next(_revision_counter)
+        self.events.changed.emit(layer=self, what=what)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = str(value)
+        self._touch("name")
+
+    @property
+    def visible(self) -> bool:
+        return self._visible
+
+    @visible.setter
+    def visible(self, value: bool) -> None:
+        if bool(value) != self._visible:
+            self._visible = bool(value)
+            self._touch("visible")
+
+    @property
+    def opacity(self) -> float:
+        return self._opacity
+
+    @opacity.setter
+    def opacity(self, value: float) -> None:
+        value = float(value)
+        if not 0.0 <= value <= 1.0:
+            raise ParameterError(f"opacity must be between 0 and 1, not {value}")
+        self._opacity = value
+        self._touch("opacity")
+
+    @property
+    def style(self) -> Style:
+        return self._style
+
+    @style.setter
+    def style(self, value: Style) -> None:
+        self._style = value
+        self._touch("style")
+
+    def extent(self, crs=crs_policy.MAP_CRS) -> tuple[float, float, float, float]:
+        """Bounding box (minx, miny, maxx, maxy) in ``crs``."""
+        raise NotImplementedError
+
+
+class VectorLayer(Layer):
+    """A GeoDataFrame with a spatial index, kept also in the map CRS for display and hit-testing."""
+
+    kind = "vector"
+
+    def __init__(self, gdf, name: str, *, map_crs=crs_policy.MAP_CRS, **kwargs):
+        if gdf.crs is None:
+            raise CRSError(f"layer {name!r} has no coordinate reference system")
+        super().__init__(name, gdf.crs, **kwargs)
+        self.map_crs = crs_policy.parse_crs(map_crs)
+        self.selection: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._lock = threading.Lock()
+        self._set(gdf)
+
+    # -- data ---------------------------------------------------------------
+    def _set(self, gdf) -> None:
+        gdf = gdf.reset_index(drop=True)
+        self.gdf = gdf
+        self.crs = crs_policy.parse_crs(gdf.crs)
+        geoms = gdf.geometry.values
+        self.display_geoms = np.asarray(crs_policy.transform_geometries(np.asarray(geoms), gdf.crs, self.map_crs))
+        self.tree = shapely.STRtree(self.display_geoms)
+        self.geom_type = _dominant_type(gdf)
+
+    def set_data(self, gdf) -> None:
+        """Replace the features; emits ``data_changed`` and ``changed``."""
+        with self._lock:
+            self._set(gdf)
+            self.selection = self.selection[self.selection < len(gdf)]
+        self.events.data_changed.emit(layer=self)
+        self._touch("data")
+
+    def __len__(self) -> int:
+        return len(self.gdf)
+
+    @property
+    def fields(self) -> list[str]:
+        """Attribute column names (without geometry)."""
+        return [c for c in self.gdf.columns if c != self.gdf.geometry.name]
+
+    def extent(self, crs=None) -> tuple[float, float, float, float]:
+        crs = crs or self.map_crs
+        if crs_policy.parse_crs(crs) == self.map_crs:
+            b = shapely.total_bounds(self.display_geoms)
+        else:
+            b = self.gdf.to_crs(crs).total_bounds
+        return tuple(float(v) for v in b)
+
+    def features_in_bbox(self, bbox) -> np.ndarray:
+        """Indices of features whose envelope meets ``bbox`` (map CRS), from the STRtree."""
+        return np.sort(self.tree.query(shapely.box(*bbox)))
+
+    def features_at(self, x: float, y: float, tolerance: float) -> np.ndarray:
+        """Indices of features within ``tolerance`` (map units) of a point, nearest first."""
+        pt = shapely.Point(x, y)
+        idx = self.tree.query(pt, predicate="dwithin", distance=tolerance)
+        if idx.size == 0:
+            return idx
+        d = shapely.distance(self.display_geoms[idx], pt)
+        return idx[np.argsort(d, kind="stable")]
+
+    def select(self, indices, *, emit: bool = True) -> None:
+        """Set the selected features (positional indices)."""
+        self.selection = np.unique(np.asarray(indices, dtype=np.int64))
+        if emit:
+            self.events.selection_changed.emit(layer=self)
+        self._touch("selection")
+
+    def feature_colors(self) -> np.ndarray:
+        """Per-feature hex colours from the style."""
+        st = self.style
+        values = self.gdf[st.field].to_numpy() if st.field and st.field in self.gdf else np.zeros(len(self.gdf))
+        return st.colors_for(values)
+
+
+def _dominant_type(gdf) -> str:
+    types = gdf.geom_type.dropna()
+    if types.empty:
+        return "Unknown"
+    t = types.mode().iloc[0]
+    return {"MultiPoint": "Point", "MultiLineString": "LineString", "MultiPolygon": "Polygon",
+            "LinearRing": "LineString"}.get(t, t)
+
+
+class RasterLayer(Layer):
+    """A raster file read lazily: only the window and overview level a view needs."""
+
+    kind = "raster"
+
+    def __init__(self, path, name: str | None = None, *, band: int = 1, **kwargs):
+        from riskmap.io import open_raster
+
+        path = Path(path)
+        with open_raster(path) as ds:
+            crs = ds.crs.to_wkt()
+            self.bounds_native = tuple(ds.bounds)
+            self.nodata = ds.nodata
+            self.res = ds.res
+            self.shape = (ds.height, ds.width)
+            self.dtype = ds.dtypes[band - 1]
+        super().__init__(name or path.stem, crs, source=str(path), **kwargs)
+        self.path = path
+        self.band = band
+        self._local = threading.local()
+        if self.style.mode != "raster":
+            self.style = Style(mode="raster", ramp="terrain")
+        self._stats = None
+
+    def _dataset(self):
+        import rasterio
+
+        ds = getattr(self._local, "ds", None)
+        if ds is None or ds.closed:
+            ds = rasterio.open(self.path)  # one handle per thread: GDAL handles are not thread-safe
+            self._local.ds = ds
+        return ds
+
+    def extent(self, crs=crs_policy.MAP_CRS) -> tuple[float, float, float, float]:
+        from rasterio.warp import transform_bounds
+
+        b = transform_bounds(self.crs, crs_policy.parse_crs(crs), *self.bounds_native, densify_pts=21)
+        return tuple(float(v) for v in b)
+
+    def statistics(self) -> tuple[float, float]:
+        """(2nd, 98th) percentile of valid values from a coarse overview, cached."""
+        if self._stats is None:
+            ds = self._dataset()
+            scale = max(1, max(self.shape) // 512)
+            arr = ds.read(self.band, out_shape=(max(1, self.shape[0] // scale), max(1, self.shape[1] // scale)),
+                          masked=True).astype(float)
+            valid = arr.compressed()
+            valid = valid[np.isfinite(valid)]
+            self._stats = (float(np.percentile(valid, 2)), float(np.percentile(valid, 98))) if valid.size else (0, 1)
+        return self._stats
+
+    def read_view(self, bbox, width: int, height: int, crs=crs_policy.MAP_CRS) -> np.ma.MaskedArray:
+        """Values resampled onto a ``height × width`` grid covering ``bbox`` in ``crs``.
+
+        Only the overview level and window needed are read (GDAL picks the overview
+        when the output is smaller than the window).
+        """
+        from rasterio.enums import Resampling
+        from rasterio.vrt import WarpedVRT
+        from rasterio.windows import from_bounds
+
+        ds = self._dataset()
+        dst_crs = crs_policy.parse_crs(crs)
+        width, height = max(1, int(width)), max(1, int(height))
+        minx, miny, maxx, maxy = bbox
+        if crs_policy.parse_crs(ds.crs) == dst_crs:
+            window = from_bounds(minx, miny, maxx, maxy, transform=ds.transform)
+            return ds.read(self.band, window=window, out_shape=(height, width), boundless=True,
+                           masked=True, resampling=Resampling.nearest, fill_value=self.nodata)
+        from affine import Affine
+
+        transform = Affine((maxx - minx) / width, 0, minx, 0, -(maxy - miny) / height, maxy)
+        with WarpedVRT(ds, crs=dst_crs, transform=transform, width=width, height=height,
+                       resampling=Resampling.nearest, src_nodata=self.nodata, nodata=self.nodata) as vrt:
+            return vrt.read(self.band, masked=True)
+
+    def render_rgba(self, bbox, width: int, height: int, crs=crs_policy.MAP_CRS) -> np.ndarray:
+        """An ``(height, width, 4)`` uint8 RGBA image of the view with the layer's style."""
+        data = self.read_view(bbox, width, height, crs)
+        return colorize(data, self.style, self.statistics(), cell_size=self._view_cell_size(bbox, width, crs))
+
+    def _view_cell_size(self, bbox, width, crs) -> float:
+        size = (bbox[2] - bbox[0]) / max(width, 1)
+        if crs_policy.parse_crs(crs).is_geographic:
+            size *= 111_320.0 * np.cos(np.radians((bbox[1] + bbox[3]) / 2))
+        return float(size)
+
+
+def colorize(data: np.ma.MaskedArray, style: Style, stats=(0.0, 1.0), cell_size: float = 90.0) -> np.ndarray:
+    """Map raster values to RGBA with the style's ramp, optional log scale and hillshade."""
+    arr = np.ma.masked_invalid(np.ma.asarray(data, dtype=float))
+    vmin = style.vmin if style.vmin is not None else stats[0]
+    vmax = style.vmax if style.vmax is not None else stats[1]
+    values = arr.filled(np.nan)
+    if style.log:
+        values = np.log10(np.clip(values, 0, None) + 1.0)
+        vmin, vmax = np.log10(max(vmin, 0) + 1.0), np.log10(max(vmax, 0) + 1.0)
+    span = (vmax - vmin) or 1.0
+    t = np.clip((values - vmin) / span, 0, 1)
+    lut = ramp_lut(style.ramp)
+    idx = np.nan_to_num(t * (len(lut) - 1), nan=0).astype(np.intp)
+    rgb = lut[idx].astype(float)
+    if style.hillshade:
+        shade = hillshade(arr.filled(np.nanmean(values) if np.isfinite(values).any() else 0), cell_size)
+        rgb = rgb * (0.35 + 0.65 * shade[..., None])
+    rgba = np.empty(arr.shape + (4,), dtype=np.uint8)
+    rgba[..., :3] = np.clip(rgb, 0, 255).astype(np.uint8)
+    rgba[..., 3] = np.where(np.ma.getmaskarray(arr) | ~np.isfinite(values), 0, 255).astype(np.uint8)
+    return rgba
+
+
+def hillshade(elevation: np.ndarray, cell_size: float, azimuth: float = 315.0, altitude: float = 45.0,
+              z_factor: float = 1.0) -> np.ndarray:
+    """Lambertian hillshade in [0, 1] (azimuth from north, clockwise)."""
+    dy, dx = np.gradient(np.asarray(elevation, float) * z_factor, cell_size)
+    slope = np.pi / 2.0 - np.arctan(np.hypot(dx, dy))
+    aspect = np.arctan2(-dx, dy)
+    az = np.radians(360.0 - azimuth + 90.0)
+    alt = np.radians(altitude)
+    shaded = np.sin(alt) * np.sin(slope) + np.cos(alt) * np.cos(slope) * np.cos(az - aspect)
+    return np.clip(shaded, 0, 1)

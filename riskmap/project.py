@@ -1,0 +1,214 @@
+"""Projects: the layers, their styles, the map CRS and view, saved as one GeoPackage.
+
+A project file (``.rmp``) is a GeoPackage: every vector layer is stored in it as a
+table (so the project travels as one file), rasters are referenced by path (relative
+to the project when possible), and the rest (order, styles, view, settings) is JSON in
+a ``riskmap_project`` table. Saving is atomic: a temporary file is written and fsynced
+beside the target, then renamed over it, so a crash or kill mid-save leaves the previous
+project intact.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import warnings
+from pathlib import Path
+
+from riskmap import __version__
+from riskmap import crs as crs_policy
+from riskmap.errors import DataFormatError, ProjectError, RiskmapError
+from riskmap.io import atomic_path
+from riskmap.layers import LayerList, RasterLayer, Style, VectorLayer
+from riskmap.layers.events import EmitterGroup
+
+PROJECT_EXTENSION = ".rmp"
+FORMAT_VERSION = 1
+_META_TABLE = "riskmap_project"
+
+
+class Project:
+    """The document a user edits: a layer list, a map CRS, a view extent and metadata.
+
+    Events: ``view_changed(extent)``, ``modified(modified)``.
+    """
+
+    def __init__(self, map_crs=crs_policy.MAP_CRS):
+        self.layers = LayerList()
+        self.map_crs = crs_policy.parse_crs(map_crs)
+        self.extent: tuple[float, float, float, float] | None = None
+        self.title = "信阳市安全生产风险图"
+        self.approval_number = ""  # 审图号
+        self.path: Path | None = None
+        self.extras: dict = {}
+        self.events = EmitterGroup("view_changed", "modified")
+        self._modified = False
+        for ev in ("inserted", "removed", "moved", "changed"):
+            getattr(self.layers.events, ev).connect(self._on_layers_changed)
+
+    # -- state ----------------------------------------------------------------
+    def _on_layers_changed(self, **kwargs):
+        if kwargs.get("what") == "selection":
+            return
+        self.modified = True
+
+    @property
+    def modified(self) -> bool:
+        return self._modified
+
+    @modified.setter
+    def modified(self, value: bool) -> None:
+        if bool(value) != self._modified:
+            self._modified = bool(value)
+            self.events.modified.emit(modified=self._modified)
+
+    def set_extent(self, extent) -> None:
+        """Set the view extent (minx, miny, maxx, maxy) in the map CRS."""
+        self.extent = tuple(float(v) for v in extent)
+        self.events.view_changed.emit(extent=self.extent)
+
+    def full_extent(self) -> tuple[float, float, float, float] | None:
+        """Union of the extents of all layers, in the map CRS."""
+        boxes = [layer.extent(self.map_crs) for layer in self.layers]
+        if not boxes:
+            return None
+        return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
+                max(b[3] for b in boxes))
+
+    # -- adding layers --------------------------------------------------------
+    def add_vector(self, gdf, name: str, **kwargs) -> VectorLayer:
+        """Wrap a GeoDataFrame in a :class:`VectorLayer` and add it on top."""
+        layer = VectorLayer(gdf, name, map_crs=self.map_crs, **kwargs)
+        self.layers.append(layer)
+        return layer
+
+    def add_raster(self, path, name: str | None = None, **kwargs) -> RasterLayer:
+        """Add a raster layer read lazily from ``path``."""
+        layer = RasterLayer(path, name, **kwargs)
+        self.layers.insert(0, layer)
+        return layer
+
+    # -- persistence ------------------------------------------------------------
+    def to_dict(self, base_dir: Path | None = None) -> dict:
+        """The JSON part of the project (layer data excluded)."""
+        entries = []
+        for layer in self.layers:
+            entry = {"id": layer.id, "name": layer.name, "kind": layer.kind, "visible": layer.visible,
+                     "opacity": layer.opacity, "style": layer.style.to_dict(), "group": layer.group,
+                     "aliases": layer.aliases, "source": layer.source}
+            if isinstance(layer, RasterLayer):
+                entry["path"] = _relative(layer.path, base_dir)
+                entry["band"] = layer.band
+            else:
+                entry["table"] = _table_name(layer)
+            entries.append(entry)
+        return {"format": "riskmap-project", "version": FORMAT_VERSION, "software": f"riskmap {__version__}",
+                "map_crs": self.map_crs.to_string(), "extent": self.extent, "title": self.title,
+                "approval_number": self.approval_number, "layers": entries, "extras": self.extras}
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Save atomically to ``path`` (default: where it was loaded from)."""
+        path = Path(path or self.path or "")
+        if not path.name:
+            raise ProjectError("the project has no file name yet; choose where to save it")
+        if path.suffix.lower() not in (PROJECT_EXTENSION, ".gpkg"):
+            path = path.with_suffix(PROJECT_EXTENSION)
+        doc = self.to_dict(path.parent.resolve())
+        vectors = {_table_name(layer): layer.gdf for layer in self.layers if isinstance(layer, VectorLayer)}
+        try:
+            with atomic_path(path, suffix=".gpkg") as tmp:
+                if vectors:
+                    _write_vectors(tmp, vectors)
+                with sqlite3.connect(tmp) as con:
+                    con.execute(f"CREATE TABLE IF NOT EXISTS {_META_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
+                    con.execute(f"INSERT OR REPLACE INTO {_META_TABLE} VALUES ('project', ?)",
+                                (json.dumps(doc, ensure_ascii=False),))
+                con.close()
+        except RiskmapError:
+            raise
+        except (OSError, sqlite3.Error) as exc:
+            raise ProjectError(f"could not save the project ({exc}); the previous file is unchanged", path) from exc
+        self.path = path
+        self.modified = False
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Project":
+        """Open a project file; raises :class:`ProjectError` with one line on any problem."""
+        import pyogrio
+
+        path = Path(path)
+        if not path.exists():
+            raise ProjectError("project file not found; check the path", path)
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+                row = con.execute(f"SELECT value FROM {_META_TABLE} WHERE key = 'project'").fetchone()
+            con.close()
+        except sqlite3.Error as exc:
+            raise ProjectError("not a riskmap project or the file is damaged; open another file", path) from exc
+        if row is None:
+            raise ProjectError("the project description is missing; the file is damaged", path)
+        try:
+            doc = json.loads(row[0])
+        except json.JSONDecodeError as exc:
+            raise ProjectError("the project description is damaged (bad JSON)", path) from exc
+        if doc.get("format") != "riskmap-project":
+            raise ProjectError("not a riskmap project file", path)
+        if int(doc.get("version", 0)) > FORMAT_VERSION:
+            raise ProjectError("the project was saved by a newer riskmap; update riskmap to open it", path)
+        project = cls(doc.get("map_crs") or crs_policy.MAP_CRS)
+        project.title = doc.get("title", project.title)
+        project.approval_number = doc.get("approval_number", "")
+        project.extras = doc.get("extras") or {}
+        for entry in doc.get("layers", []):
+            common = dict(style=Style.from_dict(entry.get("style")), visible=entry.get("visible", True),
+                          opacity=entry.get("opacity", 1.0), layer_id=entry.get("id"),
+                          group=entry.get("group", "hazards"))
+            if entry.get("kind") == "raster":
+                raster_path = Path(entry["path"])
+                if not raster_path.is_absolute():
+                    raster_path = (path.parent / raster_path).resolve()
+                try:
+                    layer = RasterLayer(raster_path, entry.get("name"), band=entry.get("band", 1), **common)
+                except DataFormatError as exc:
+                    raise ProjectError(f"raster layer {entry.get('name')!r} cannot be opened ({exc}); "
+                                       "move it back or remove it from the project", path) from exc
+            else:
+                try:
+                    with warnings.catch_warnings():  # GDAL warns about the .rmp extension
+                        warnings.simplefilter("ignore", RuntimeWarning)
+                        gdf = pyogrio.read_dataframe(path, layer=entry["table"])
+                except Exception as exc:
+                    raise ProjectError(f"layer {entry.get('name')!r} is missing from the project file", path) from exc
+                layer = VectorLayer(gdf, entry.get("name"), map_crs=project.map_crs, source=entry.get("source"),
+                                    **common)
+            layer.aliases = entry.get("aliases") or {}
+            project.layers.append(layer)
+        if doc.get("extent"):
+            project.extent = tuple(doc["extent"])
+        project.path = path
+        project.modified = False
+        return project
+
+
+def _write_vectors(tmp: Path, vectors: dict) -> None:
+    import pyogrio
+
+    for i, (table, gdf) in enumerate(vectors.items()):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            pyogrio.write_dataframe(gdf, tmp, layer=table, driver="GPKG", append=i > 0)
+
+
+def _table_name(layer) -> str:
+    return f"layer_{layer.id}"
+
+
+def _relative(path: Path, base_dir: Path | None) -> str:
+    path = Path(path).resolve()
+    if base_dir is not None:
+        try:
+            return os.path.relpath(path, base_dir)
+        except ValueError:  # different drive on Windows
+            pass
+    return str(path)

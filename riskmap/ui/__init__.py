@@ -1,0 +1,1 @@
+"""The PyQt5 user interface (the only package that imports Qt)."""
