@@ -517,14 +517,14 @@ def open_raster(path: str | Path):
     except RasterioIOError as exc:
         raise DataFormatError(f"cannot open as a raster ({_short(exc)}); check the file is a complete GeoTIFF",
                               path) from exc
-    if ds.crs is None:
-        ds.close()
-        raise CRSError("the raster has no coordinate reference system; add one (e.g. with gdal_edit -a_srs)", path)
     try:  # a truncated file opens but fails on the last block
         ds.read(1, window=((ds.height - 1, ds.height), (ds.width - 1, ds.width)))
     except Exception as exc:
         ds.close()
         raise DataFormatError("the raster is truncated or corrupt; restore it from the original data", path) from exc
+    if ds.crs is None:
+        ds.close()
+        raise CRSError("the raster has no coordinate reference system; add one (e.g. with gdal_edit -a_srs)", path)
     return ds
 
 

@@ -1,0 +1,6 @@
+"""``python -m riskmap``."""
+import sys
+
+from riskmap.cli import main
+
+sys.exit(main())

@@ -1,0 +1,6 @@
+"""``python -m riskmap.cli``."""
+import sys
+
+from riskmap.cli import main
+
+sys.exit(main())

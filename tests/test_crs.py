@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+import shapely
+from pyproj import Geod
+
+from riskmap import crs
+from riskmap.errors import CRSError
+
+GEOD = Geod(ellps="GRS80")
+
+
+def test_gcj02_shift_at_xinyang_is_about_600_m():
+    lon, lat = crs.wgs84_to_gcj02(114.07, 32.12)
+    shift = GEOD.inv(114.07, 32.12, lon, lat)[2]
+    assert 500 < shift < 700
+
+
+@pytest.mark.parametrize("lon,lat", [(114.07, 32.12), (87.6, 43.8), (121.5, 31.2), (110.3, 20.0), (126.6, 45.7)])
+def test_gcj02_round_trip_under_1_m(lon, lat):
+    back = crs.gcj02_to_wgs84(*crs.wgs84_to_gcj02(lon, lat))
+    assert GEOD.inv(lon, lat, *back)[2] < 1.0
+
+
+@pytest.mark.parametrize("lon,lat", [(114.07, 32.12), (116.4, 39.9), (102.7, 25.0)])
+def test_bd09_round_trip_under_1_m(lon, lat):
+    back = crs.bd09_to_wgs84(*crs.wgs84_to_bd09(lon, lat))
+    assert GEOD.inv(lon, lat, *back)[2] < 1.0
+
+
+def test_bd09_differs_from_gcj02():
+    g = crs.wgs84_to_gcj02(114.07, 32.12)
+    b = crs.wgs84_to_bd09(114.07, 32.12)
+    assert GEOD.inv(*g, *b)[2] > 500
+
+
+def test_no_gcj_shift_outside_china():
+    lon, lat = crs.wgs84_to_gcj02(2.35, 48.85)
+    assert (lon, lat) == (2.35, 48.85)
+
+
+def test_offset_geometries_convert_every_vertex():
+    line = shapely.LineString([(114.0, 32.0), (114.1, 32.1)])
+    shifted = crs.wgs84_geometries_to_offset(np.array([line]), "gcj02")
+    back = crs.offset_geometries_to_wgs84(shifted, "amap")
+    assert shapely.get_coordinates(back) == pytest.approx(shapely.get_coordinates(line), abs=1e-8)
+    with pytest.raises(CRSError):
+        crs.offset_geometries_to_wgs84(shifted, "mercator")
+
+
+@pytest.mark.parametrize("bounds", [
+    (113.7, 31.4, 115.9, 32.7),   # Xinyang
+    (73.5, 39.0, 76.0, 40.5),     # Kashgar, far west
+    (124.0, 47.0, 127.0, 49.5),   # Heilongjiang
+    (108.5, 18.2, 111.0, 20.1),   # Hainan, low latitude
+    (97.0, 27.0, 101.5, 30.0),    # a wide extent straddling zones
+])
+def test_metric_crs_distances_within_0_1_percent_of_geodesic(bounds):
+    metric = crs.metric_crs_for_bounds(bounds)
+    assert not metric.is_geographic
+    rng = np.random.default_rng(1)
+    lon = rng.uniform(bounds[0], bounds[2], (200, 2))
+    lat = rng.uniform(bounds[1], bounds[3], (200, 2))
+    x, y = crs.transform_xy(lon.ravel(), lat.ravel(), crs.MAP_CRS, metric)
+    x, y = x.reshape(-1, 2), y.reshape(-1, 2)
+    planar = np.hypot(x[:, 0] - x[:, 1], y[:, 0] - y[:, 1])
+    geodesic = np.array(GEOD.inv(lon[:, 0], lat[:, 0], lon[:, 1], lat[:, 1])[2])
+    keep = geodesic > 1000
+    assert np.max(np.abs(planar[keep] / geodesic[keep] - 1)) < 0.001
+
+
+def test_xinyang_gets_gauss_kruger_zone_114():
+    assert crs.metric_crs_for_bounds((113.7, 31.4, 115.9, 32.7)).to_epsg() == 4547
+
+
+def test_metric_crs_kept_for_projected_data():
+    assert crs.metric_crs_for_bounds((500000, 3500000, 510000, 3510000), 4547).to_epsg() == 4547
+
+
+def test_parse_crs_errors_are_one_line():
+    with pytest.raises(CRSError, match="no coordinate reference system"):
+        crs.parse_crs(None)
+    with pytest.raises(CRSError, match="unknown coordinate reference system"):
+        crs.parse_crs("EPSG:999999")
+    assert crs.parse_crs("4490").to_epsg() == 4490

@@ -1,0 +1,259 @@
+import zipfile
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from riskmap import crs, io
+from riskmap.errors import (CoordinateError, CRSError, DataFormatError, EmptyLayerError, EncodingError,
+                            MissingSidecarError)
+
+NAMES = ["信阳市平桥区化工厂", "罗山县液氨储罐", "潢川县加油站"]
+
+
+@pytest.fixture
+def plants():
+    return gpd.GeoDataFrame(
+        {"name": NAMES, "safe_dist": [300.0, 500.0, 150.0]},
+        geometry=gpd.points_from_xy([114.13, 114.51, 115.05], [32.10, 32.20, 32.13]), crs=4490)
+
+
+def _write_gbk_shapefile(path, gdf, ldid=0x00):
+    pyogrio.write_dataframe(gdf, path, driver="ESRI Shapefile", encoding="GBK")
+    path.with_suffix(".cpg").unlink(missing_ok=True)
+    dbf = path.with_suffix(".dbf")
+    raw = bytearray(dbf.read_bytes())
+    raw[29] = ldid
+    dbf.write_bytes(bytes(raw))
+
+
+def test_shapefile_utf8_with_cpg(tmp_path, plants):
+    path = tmp_path / "plants.shp"
+    io.write_layers(path, {"plants": plants})
+    gdf = io.read_vector(path)
+    assert list(gdf["name"]) == NAMES
+    assert gdf.attrs["riskmap"]["encoding"] == "utf-8"
+    assert gdf.crs.to_epsg() == 4490
+
+
+@pytest.mark.parametrize("ldid,source", [(0x00, "content"), (0x4D, "dbf language byte"), (0x57, "content")])
+def test_gbk_shapefile_without_cpg_reads_correctly(tmp_path, plants, ldid, source):
+    path = tmp_path / "gbk.shp"
+    _write_gbk_shapefile(path, plants, ldid)
+    assert not path.with_suffix(".cpg").exists()
+    assert io.detect_shapefile_encoding(path) == ("gb18030", source)
+    assert list(io.read_vector(path)["name"]) == NAMES
+
+
+def test_cpg_naming_936_means_gbk(tmp_path, plants):
+    path = tmp_path / "gbk.shp"
+    _write_gbk_shapefile(path, plants)
+    path.with_suffix(".cpg").write_text("936")
+    assert list(io.read_vector(path)["name"]) == NAMES
+
+
+def test_unknown_encoding_is_a_clear_error(tmp_path, plants):
+    path = tmp_path / "bad.shp"
+    gdf = plants.copy()
+    gdf["name"] = ["aaaa", "bbbb", "cccc"]
+    _write_gbk_shapefile(path, gdf)
+    dbf = path.with_suffix(".dbf")
+    raw = dbf.read_bytes().replace(b"aaaa", b"\xff\xfe\x80\xff")
+    dbf.write_bytes(raw)
+    with pytest.raises(EncodingError, match="bad.shp.*encoding"):
+        io.read_vector(path)
+
+
+def test_geopackage_every_layer(tmp_path, plants):
+    path = tmp_path / "two.gpkg"
+    lines = gpd.GeoDataFrame({"name": ["G312"]}, geometry=[shapely.LineString([(114, 32), (115, 32.2)])], crs=4490)
+    io.write_layers(path, {"plants": plants, "roads": lines})
+    layers = io.read_all_layers(path)
+    assert set(layers) == {"plants", "roads"}
+    assert len(layers["plants"]) == 3 and layers["roads"].geom_type.iloc[0] == "LineString"
+
+
+def test_geojson(tmp_path, plants):
+    path = tmp_path / "p.geojson"
+    io.write_layers(path, {"p": plants})
+    assert list(io.read_vector(path)["name"]) == NAMES
+
+
+def test_kml_and_kmz(tmp_path, plants):
+    kml = tmp_path / "p.kml"
+    io.write_layers(kml, {"p": plants})
+    gdf = io.read_vector(kml)
+    assert len(gdf) == 3 and NAMES[0] in set(gdf["Name"] if "Name" in gdf else gdf["name"])
+    kmz = tmp_path / "p.kmz"
+    with zipfile.ZipFile(kmz, "w") as zf:
+        zf.write(kml, "doc.kml")
+    assert len(io.read_vector(kmz)) == 3
+
+
+def test_csv_with_chinese_headers_and_gcj02(tmp_path):
+    lon, lat = crs.wgs84_to_gcj02(np.array([114.13, 114.51]), np.array([32.10, 32.20]))
+    frame = pd.DataFrame({"企业名称": ["甲化工", "乙化工"], "经度": lon, "纬度": lat, "外部安全防护距离": [300, 500]})
+    path = tmp_path / "plants.csv"
+    frame.to_csv(path, index=False, encoding="gb18030")
+    gdf = io.read_vector(path, offset="高德")
+    assert list(gdf["企业名称"]) == ["甲化工", "乙化工"]
+    assert gdf.attrs["riskmap"]["encoding"] == "gb18030"
+    assert gdf.geometry.x.to_numpy() == pytest.approx([114.13, 114.51], abs=1e-7)
+    assert gdf["外部安全防护距离"].dtype.kind in "if"
+
+
+def test_excel_with_lon_lat_headers(tmp_path):
+    path = tmp_path / "plants.xlsx"
+    pd.DataFrame({"name": ["甲"], "Longitude": [114.1], "Latitude": [32.1]}).to_excel(path, index=False)
+    gdf = io.read_vector(path)
+    assert gdf.crs.to_epsg() == 4326 and gdf.geometry.iloc[0].x == pytest.approx(114.1)
+
+
+def test_csv_without_coordinate_columns(tmp_path):
+    path = tmp_path / "nocoords.csv"
+    pd.DataFrame({"name": ["甲"], "value": [1]}).to_csv(path, index=False)
+    with pytest.raises(CoordinateError, match="nocoords.csv: no longitude column"):
+        io.read_vector(path)
+
+
+def test_csv_bad_rows_fail_or_are_skipped(tmp_path):
+    path = tmp_path / "bad_rows.csv"
+    path.write_text("name,lon,lat\n甲,114.1,32.1\n乙,,32.2\n丙,abc,32.3\n", encoding="utf-8")
+    with pytest.raises(CoordinateError, match="2 row.*lines 3, 4"):
+        io.read_vector(path)
+    gdf = io.read_vector(path, skip_bad_rows=True)
+    assert list(gdf["name"]) == ["甲"] and gdf.attrs["riskmap"]["skipped_rows"] == [3, 4]
+
+
+def test_swapped_lon_lat_columns(tmp_path):
+    path = tmp_path / "swapped.csv"
+    path.write_text("name,lon,lat\n甲,32.1,114.1\n乙,32.2,114.5\n", encoding="utf-8")
+    with pytest.raises(CoordinateError, match="swapped"):
+        io.read_vector(path)
+
+
+def test_out_of_range_coordinates_in_vector_file(tmp_path):
+    gdf = gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(500000, 3500000)], crs=4490)
+    path = tmp_path / "wrong_crs.gpkg"
+    pyogrio.write_dataframe(gdf, path)
+    with pytest.raises(CoordinateError, match="out of longitude/latitude range"):
+        io.read_vector(path)
+
+
+def test_missing_shx_and_dbf(tmp_path, plants):
+    path = tmp_path / "p.shp"
+    io.write_layers(path, {"p": plants})
+    path.with_suffix(".shx").unlink()
+    with pytest.raises(MissingSidecarError, match=r"p.shp: .*no \.shx"):
+        io.read_vector(path)
+    io.write_layers(path, {"p": plants})
+    path.with_suffix(".dbf").unlink()
+    with pytest.raises(MissingSidecarError, match=r"no \.dbf"):
+        io.read_vector(path)
+
+
+def test_missing_prj_needs_a_crs(tmp_path, plants):
+    path = tmp_path / "p.shp"
+    io.write_layers(path, {"p": plants})
+    path.with_suffix(".prj").unlink()
+    with pytest.raises(CRSError, match=r"p.shp: .*add the \.prj"):
+        io.read_vector(path)
+    assert io.read_vector(path, crs="EPSG:4490").crs.to_epsg() == 4490
+
+
+def test_truncated_and_corrupt_files(tmp_path, plants):
+    path = tmp_path / "p.shp"
+    io.write_layers(path, {"p": plants})
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 3])
+    with pytest.raises(DataFormatError, match="p.shp"):
+        io.read_vector(path)
+    junk = tmp_path / "junk.gpkg"
+    junk.write_bytes(b"this is not a geopackage" * 10)
+    with pytest.raises(DataFormatError, match="junk.gpkg: cannot"):
+        io.read_vector(junk)
+    empty = tmp_path / "empty.geojson"
+    empty.write_bytes(b"")
+    with pytest.raises(DataFormatError, match="empty"):
+        io.read_vector(empty)
+    with pytest.raises(DataFormatError, match="not found"):
+        io.read_vector(tmp_path / "nope.shp")
+
+
+def test_empty_layer(tmp_path):
+    path = tmp_path / "empty.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    with pytest.raises(EmptyLayerError, match="empty.geojson: the layer has no features"):
+        io.read_vector(path)
+
+
+def test_invalid_geometries_repaired_and_counted(tmp_path):
+    bowtie = shapely.Polygon([(114, 32), (114.1, 32.1), (114.1, 32), (114, 32.1)])
+    gdf = gpd.GeoDataFrame({"a": [1, 2]}, geometry=[bowtie, shapely.box(114, 32, 114.1, 32.1)], crs=4490)
+    path = tmp_path / "bowtie.gpkg"
+    pyogrio.write_dataframe(gdf, path)
+    out = io.read_vector(path)
+    assert out.attrs["riskmap"]["repaired"] == 1
+    assert shapely.is_valid(out.geometry.values).all()
+
+
+def test_unsupported_extension(tmp_path):
+    path = tmp_path / "a.docx"
+    path.write_bytes(b"x")
+    with pytest.raises(DataFormatError, match="not a vector format"):
+        io.read_vector(path)
+
+
+def _write_tif(path, crs_value="EPSG:4547"):
+    import rasterio
+    from rasterio.transform import from_origin
+
+    data = np.arange(100, dtype="float32").reshape(10, 10)
+    with rasterio.open(path, "w", driver="GTiff", width=10, height=10, count=1, dtype="float32",
+                       crs=crs_value, transform=from_origin(500000, 3560000, 100, 100), nodata=-9999) as ds:
+        ds.write(data, 1)
+
+
+def test_geotiff_open_and_describe(tmp_path):
+    path = tmp_path / "pop.tif"
+    _write_tif(path)
+    with io.open_raster(path) as ds:
+        assert ds.read(1).sum() == pytest.approx(4950)
+    info = io.describe(path)[0]
+    assert info["kind"] == "raster" and "4547" in info["crs"]
+
+
+def test_geotiff_without_crs_and_truncated(tmp_path):
+    path = tmp_path / "nocrs.tif"
+    _write_tif(path, crs_value=None)
+    with pytest.raises(CRSError, match="nocrs.tif: the raster has no coordinate reference system"):
+        io.open_raster(path)
+    bad = tmp_path / "cut.tif"
+    _write_tif(bad)
+    bad.write_bytes(bad.read_bytes()[:300])
+    with pytest.raises(DataFormatError, match="cut.tif"):
+        io.open_raster(bad)
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path, plants):
+    path = tmp_path / "keep.gpkg"
+    io.write_layers(path, {"p": plants})
+    before = path.read_bytes()
+    with pytest.raises(RuntimeError):
+        with io.atomic_path(path) as tmp:
+            tmp.write_bytes(b"half written")
+            raise RuntimeError("boom")
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.gpkg"]
+
+
+def test_write_excel_keeps_chinese(tmp_path):
+    import openpyxl
+
+    path = tmp_path / "r.xlsx"
+    io.write_excel(path, {"汇总": pd.DataFrame({"县区": ["浉河区"], "数量": [3]})})
+    ws = openpyxl.load_workbook(path)["汇总"]
+    assert ws["A2"].value == "浉河区"
