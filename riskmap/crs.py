@@ -11,7 +11,7 @@
 """
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 from typing import Iterable
 
 import numpy as np
@@ -27,6 +27,12 @@ WGS84 = CRS.from_epsg(4326)
 #: Longitude offset (deg) beyond which a 3° Gauss–Krüger zone is replaced by a
 #: transverse Mercator on the data's centre, keeping scale error under ~0.05 %.
 GK_MAX_OFFSET_DEG = 2.0
+
+#: pyproj CRS objects are not thread-safe: a CRS made on one thread and used on another
+#: (e.g. the project's map CRS inside a render worker) can crash PROJ. Every use of a
+#: possibly shared CRS object goes through this lock; transformers are cached per thread.
+PROJ_LOCK = threading.RLock()
+_thread_local = threading.local()
 
 #: Names users may give for the Chinese offset coordinate systems.
 OFFSET_SYSTEMS = {
@@ -56,26 +62,44 @@ def parse_crs(value, source: str | None = None) -> CRS:
         raise CRSError(f"unknown coordinate reference system {value!r}; use e.g. EPSG:4490", source) from exc
 
 
-@lru_cache(maxsize=256)
-def _transformer(src_wkt: str, dst_wkt: str) -> Transformer:
-    return Transformer.from_crs(CRS.from_wkt(src_wkt), CRS.from_wkt(dst_wkt), always_xy=True)
+def crs_wkt(value) -> str:
+    """WKT of a CRS given in any form; safe to call from any thread."""
+    if isinstance(value, str) and value.lstrip().startswith(("GEOGCRS", "PROJCRS", "BOUNDCRS", "COMPOUNDCRS")):
+        return value
+    with PROJ_LOCK:
+        return parse_crs(value).to_wkt()
+
+
+def same_crs(a, b) -> bool:
+    """True if two CRSs are the same; safe to call from any thread."""
+    if a is b:
+        return True
+    with PROJ_LOCK:
+        return parse_crs(a) == parse_crs(b)
 
 
 def transformer(src, dst) -> Transformer:
-    """A cached, always-x/y (lon, lat order) transformer between two CRSs."""
-    return _transformer(parse_crs(src).to_wkt(), parse_crs(dst).to_wkt())
+    """An always-x/y (lon, lat order) transformer between two CRSs, cached per thread."""
+    key = (crs_wkt(src), crs_wkt(dst))
+    cache = getattr(_thread_local, "transformers", None)
+    if cache is None:
+        cache = _thread_local.transformers = {}
+    tr = cache.get(key)
+    if tr is None:
+        tr = cache[key] = Transformer.from_crs(CRS.from_wkt(key[0]), CRS.from_wkt(key[1]), always_xy=True)
+    return tr
 
 
 def transform_xy(x, y, src, dst):
     """Transform coordinate arrays from ``src`` to ``dst`` (x/y order)."""
-    if parse_crs(src) == parse_crs(dst):
+    if same_crs(src, dst):
         return np.asarray(x, float), np.asarray(y, float)
     return transformer(src, dst).transform(np.asarray(x, float), np.asarray(y, float))
 
 
 def transform_geometries(geoms, src, dst):
     """Transform a shapely geometry array between CRSs (whole-array)."""
-    if parse_crs(src) == parse_crs(dst):
+    if same_crs(src, dst):
         return geoms
     tr = transformer(src, dst)
 
@@ -87,8 +111,9 @@ def transform_geometries(geoms, src, dst):
 
 
 def is_geographic(crs) -> bool:
-    """True if the CRS has angular (degree) coordinates."""
-    return parse_crs(crs).is_geographic
+    """True if the CRS has angular (degree) coordinates; safe to call from any thread."""
+    with PROJ_LOCK:
+        return parse_crs(crs).is_geographic
 
 
 def gauss_kruger_zone_epsg(lon: float) -> int:

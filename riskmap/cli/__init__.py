@@ -17,6 +17,13 @@ from riskmap.errors import CancelledError, RiskmapError
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMANDS = (
     "riskmap.cli.data",
+    "riskmap.cli.export_html",
+    "riskmap.cli.gui",
+    "riskmap.cli.pipelines",
+    "riskmap.cli.printmap",
+    "riskmap.cli.relocation",
+    "riskmap.cli.roads",
+    "riskmap.cli.tailings",
 )
 
 

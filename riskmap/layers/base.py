@@ -149,7 +149,7 @@ class VectorLayer(Layer):
 
     def extent(self, crs=None) -> tuple[float, float, float, float]:
         crs = crs or self.map_crs
-        if crs_policy.parse_crs(crs) == self.map_crs:
+        if crs_policy.same_crs(crs, self.map_crs):
             b = shapely.total_bounds(self.display_geoms)
         else:
             b = self.gdf.to_crs(crs).total_bounds
@@ -211,6 +211,9 @@ class RasterLayer(Layer):
         self.path = path
         self.band = band
         self._local = threading.local()
+        self._crs_wkt = crs
+        self._extents: dict[str, tuple] = {}
+        self.extent()  # computed once here, on the creating thread
         if self.style.mode != "raster":
             self.style = Style(mode="raster", ramp="terrain")
         self._stats = None
@@ -227,8 +230,12 @@ class RasterLayer(Layer):
     def extent(self, crs=crs_policy.MAP_CRS) -> tuple[float, float, float, float]:
         from rasterio.warp import transform_bounds
 
-        b = transform_bounds(self.crs, crs_policy.parse_crs(crs), *self.bounds_native, densify_pts=21)
-        return tuple(float(v) for v in b)
+        key = crs_policy.crs_wkt(crs)
+        cached = self._extents.get(key)
+        if cached is None:
+            b = transform_bounds(self._crs_wkt, key, *self.bounds_native, densify_pts=21)
+            cached = self._extents[key] = tuple(float(v) for v in b)
+        return cached
 
     def statistics(self) -> tuple[float, float]:
         """(2nd, 98th) percentile of valid values from a coarse overview, cached."""
@@ -253,17 +260,17 @@ class RasterLayer(Layer):
         from rasterio.windows import from_bounds
 
         ds = self._dataset()
-        dst_crs = crs_policy.parse_crs(crs)
+        dst_wkt = crs_policy.crs_wkt(crs)
         width, height = max(1, int(width)), max(1, int(height))
         minx, miny, maxx, maxy = bbox
-        if crs_policy.parse_crs(ds.crs) == dst_crs:
+        if crs_policy.same_crs(self._crs_wkt, dst_wkt):
             window = from_bounds(minx, miny, maxx, maxy, transform=ds.transform)
             return ds.read(self.band, window=window, out_shape=(height, width), boundless=True,
                            masked=True, resampling=Resampling.nearest, fill_value=self.nodata)
         from affine import Affine
 
         transform = Affine((maxx - minx) / width, 0, minx, 0, -(maxy - miny) / height, maxy)
-        with WarpedVRT(ds, crs=dst_crs, transform=transform, width=width, height=height,
+        with WarpedVRT(ds, crs=dst_wkt, transform=transform, width=width, height=height,
                        resampling=Resampling.nearest, src_nodata=self.nodata, nodata=self.nodata) as vrt:
             return vrt.read(self.band, masked=True)
 
@@ -274,7 +281,7 @@ class RasterLayer(Layer):
 
     def _view_cell_size(self, bbox, width, crs) -> float:
         size = (bbox[2] - bbox[0]) / max(width, 1)
-        if crs_policy.parse_crs(crs).is_geographic:
+        if crs_policy.is_geographic(crs):
             size *= 111_320.0 * np.cos(np.radians((bbox[1] + bbox[3]) / 2))
         return float(size)
 

@@ -1,0 +1,265 @@
+"""Rule tables for oil and gas pipelines, as data.
+
+- GB 32167-2015 《油气输送管道完整性管理规范》 high-consequence areas (高后果区, HCA), §6 / Table 1
+  (oil) and Table 2 (gas), grades I < II < III (III most severe), and the potential impact
+  radius formula (式(1)).
+- GB 50251 location classes (地区等级), used by the gas criteria a) and b).
+- 中华人民共和国石油天然气管道保护法 (Petroleum and Natural Gas Pipeline Protection Law, 2010)
+  Art. 30 and Art. 35 protection bands.
+
+Status of every value is from /work/shared/STANDARDS.md §5. CONFIRMED values are
+constants here; PARTIAL / UNCONFIRMED (⚠ verify) values are fields of
+:class:`HCAParameters` with documented defaults, so a user can override them and the
+provenance records which value was used. Updating an edition is a change to this file only.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from riskmap.errors import ParameterError
+
+HCA_EDITION = "GB 32167-2015"
+LOCATION_CLASS_EDITION = "GB 50251-2015"
+PROTECTION_LAW = "中华人民共和国石油天然气管道保护法（2010）"
+
+#: HCA grades, least to most severe.
+GRADES = ("I", "II", "III")
+GRADE_RANK = {"": 0, "I": 1, "II": 2, "III": 3}
+RANK_GRADE = {v: k for k, v in GRADE_RANK.items()}
+
+#: Coefficient of the potential impact radius r = c·√(d²·p) (r in m, d in mm, p in MPa).
+#: GB 32167-2015 式(1); PARTIAL (formula text not read); checked against ASME B31.8S
+#: 0.69 ft/(in·√psi): 0.3048 × 0.69 / 25.4 × √145.04 = 0.0997.
+PIR_COEFFICIENT = 0.099
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One row of an HCA identification table."""
+
+    medium: str
+    code: str
+    grade: str
+    distance_m: float | None
+    text: str
+    status: str = "CONFIRMED"
+
+    @property
+    def clause(self) -> str:
+        table = "表1" if self.medium == "oil" else "表2"
+        return f"{HCA_EDITION} {table} {self.code})"
+
+
+#: GB 32167-2015 Table 1, oil pipelines (CONFIRMED; renrendoc copy).
+OIL_CRITERIA = {
+    "a": Criterion("oil", "a", "III", 200.0, "管道两侧各200m内，任意2km长度范围内四层及以上楼房普遍集中、交通频繁、地下设施多"),
+    "b": Criterion("oil", "b", "II", 200.0, "管道两侧各200m内，任意2km长度范围内户数100户或以上（市郊居住区、商业区、工业区等）"),
+    "c": Criterion("oil", "c", "II", 200.0, "管道两侧各200m内有聚居户数50户或以上的村庄、乡镇"),
+    "d": Criterion("oil", "d", "I", 50.0, "管道两侧各50m内有高速公路、国道、省道、铁路及易燃易爆场所"),
+    "e": Criterion("oil", "e", "II", 200.0, "管道两侧各200m内有湿地、森林、河口等国家自然保护地区"),
+    "f": Criterion("oil", "f", "III", 200.0, "管道两侧各200m内有水源、河流、大中型水库"),
+}
+
+#: GB 32167-2015 Table 2, gas pipelines. Rows e) and f): the two copies read disagree on the
+#: grade (⚠ verify); the grade used is a parameter (:class:`HCAParameters`).
+GAS_CRITERIA = {
+    "a": Criterion("gas", "a", "III", 200.0, "管道经过的四级地区"),
+    "b": Criterion("gas", "b", "II", 200.0, "管道经过的三级地区"),
+    "c": Criterion("gas", "c", "II", None, "管径大于762mm且最大允许操作压力大于6.9MPa，其潜在影响区域内有特定场所"),
+    "d": Criterion("gas", "d", "I", None, "管径小于273mm且最大允许操作压力小于1.6MPa，其潜在影响区域内有特定场所"),
+    "e": Criterion("gas", "e", "II", 200.0, "其他管道两侧各200m内有特定场所", status="UNCONFIRMED (II or I)"),
+    "f": Criterion("gas", "f", "III", 200.0, "除三级、四级地区外，管道两侧各200m内有加油站、油库等易燃易爆场所",
+                   status="UNCONFIRMED (III or II)"),
+}
+
+#: GB 50251 location classes by households within 200 m each side of any 2 km (§4.2.2).
+#: Class 4 ("四层及以上楼房普遍集中") cannot be read from a population raster; it is
+#: approximated from households (:attr:`HCAParameters.class4_households`).
+LOCATION_CLASS_HOUSEHOLDS = {1: 15.0, 3: 100.0}  # class 1: ≤ 15; class 2: 15 < n < 100; class 3: ≥ 100
+
+
+@dataclass(frozen=True)
+class ProtectionBand:
+    """A band on each side of the pipeline centreline under the Pipeline Protection Law."""
+
+    key: str
+    inner_m: float
+    outer_m: float
+    article: str
+    rule: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.inner_m:g}–{self.outer_m:g} m"
+
+
+#: Pipeline Protection Law (2010) bands (CONFIRMED, STANDARDS.md §5.3). Non-overlapping rings:
+#: a feature is listed in the innermost band it falls in.
+PROTECTION_BANDS = (
+    ProtectionBand("art30", 0.0, 5.0, "第三十条",
+                   "两侧各5m内禁止种植深根植物，取土、采石、用火、堆放重物、排放腐蚀性物质、机械挖掘，"
+                   "修建鱼塘、沟渠、温室、畜禽圈舍、建筑物和其他构筑物"),
+    ProtectionBand("art35_2", 5.0, 50.0, "第三十五条第（二）项",
+                   "两侧5m至50m内新建、改建、扩建铁路、公路、河渠，架设电力线路，埋设地下电缆、光缆，"
+                   "设置安全接地体、避雷接地体，应向管道所在地县级人民政府主管部门提出申请"),
+    ProtectionBand("art35_3", 50.0, 200.0, "第三十五条第（三）项",
+                   "两侧各200m内进行爆破、地震法勘探或者工程挖掘、工程钻探、采矿，应提出申请"),
+)
+
+
+@dataclass(frozen=True)
+class HCAParameters:
+    """Parameters of HCA identification (defaults documented; every one may be overridden).
+
+    Attributes
+    ----------
+    window_m : float
+        Sliding-window length along the line, 2 km (GB 32167-2015 Table 1 a/b; GB 50251 §4.2.2).
+    step_m : float
+        Step of the sliding window and resolution of the output chainage.
+    corridor_m : float
+        Half-width counted for households, 200 m (Table 1 a–c, f; Table 2 e–f).
+    near_m : float
+        Half-width for roads, railways and flammable sites on oil lines, 50 m (Table 1 d).
+    persons_per_household : float
+        Converts raster population into households: 2.66 persons per family household
+        (Xinyang, 7th census 2020; XINYANG.md).
+    oil_dense_households, oil_village_households : float
+        Household counts of oil criteria b) (100) and c) (50).
+    class3_households : float
+        Households making a GB 50251 class-3 location (100).
+    class4_households : float
+        APPROXIMATION: households within the 2 km × 400 m window from which the stretch is
+        treated as a class-4 location (gas a)) or "四层及以上楼房普遍集中" (oil a)). The standards
+        define these by building height, which a population raster does not show; 1500
+        households ≈ 4,000 people on 0.8 km², an urban-core density. Default 1500.
+    gas_large_diam_mm, gas_large_press_mpa, gas_small_diam_mm, gas_small_press_mpa : float
+        Pipe classes of gas criteria c) (d > 762 mm and p > 6.9 MPa) and d) (d < 273 mm and p < 1.6 MPa).
+    gas_other_site_grade : {"I", "II"}
+        Grade of gas criterion e); "II" per renrendoc, "I" per the second copy (⚠ verify).
+    gas_flammable_grade : {"II", "III"}
+        Grade of gas criterion f); "III" per renrendoc, "II" per the second copy (⚠ verify).
+    oil_sensitive_grade : {"", "I", "II", "III"}
+        APPROXIMATION: Table 1 has no explicit row for identified sites (schools, hospitals ...);
+        they are treated as a populated place of criterion c) within 200 m (grade II). "" disables.
+    near_road_classes : tuple of str
+        ``road_class`` values that count as expressway / national / provincial road / railway (oil d)).
+    flammable_industries : tuple of str
+        Enterprise ``industry`` values treated as flammable or explosive sites (oil d), gas f)).
+    water_kinds : tuple of str
+        Water ``kind`` values counted by oil f); empty = every water body.
+    pir_coefficient : float
+        Coefficient of the potential impact radius (GB 32167-2015 式(1), PARTIAL).
+    subcell_m : float
+        Population raster cells are split into sub-cells of about this size for the corridor sums.
+    """
+
+    window_m: float = 2000.0
+    step_m: float = 100.0
+    corridor_m: float = 200.0
+    near_m: float = 50.0
+    persons_per_household: float = 2.66
+    oil_dense_households: float = 100.0
+    oil_village_households: float = 50.0
+    class3_households: float = 100.0
+    class4_households: float = 1500.0
+    gas_large_diam_mm: float = 762.0
+    gas_large_press_mpa: float = 6.9
+    gas_small_diam_mm: float = 273.0
+    gas_small_press_mpa: float = 1.6
+    gas_other_site_grade: str = "II"
+    gas_flammable_grade: str = "III"
+    oil_sensitive_grade: str = "II"
+    near_road_classes: tuple = ("expressway", "national", "provincial", "railway")
+    flammable_industries: tuple = ("hazchem", "fireworks")
+    water_kinds: tuple = ()
+    pir_coefficient: float = PIR_COEFFICIENT
+    subcell_m: float = 20.0
+
+    def __post_init__(self):
+        positive = ("window_m", "step_m", "corridor_m", "near_m", "persons_per_household", "class4_households",
+                    "pir_coefficient", "subcell_m")
+        for name in positive:
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
+                raise ParameterError(f"HCA parameter {name} must be a positive number, got {value!r}")
+        if self.step_m > self.window_m:
+            raise ParameterError(f"HCA step ({self.step_m:g} m) must not exceed the window ({self.window_m:g} m)")
+        for name in ("gas_other_site_grade", "gas_flammable_grade", "oil_sensitive_grade"):
+            value = getattr(self, name)
+            if value not in GRADE_RANK:
+                raise ParameterError(f"HCA parameter {name} must be one of I, II, III (or empty), got {value!r}")
+
+    def to_dict(self) -> dict:
+        """Plain dict for the provenance record."""
+        return asdict(self)
+
+
+def potential_impact_radius(diam_mm, press_mpa, coefficient: float = PIR_COEFFICIENT):
+    """Potential impact radius of a gas pipeline, r = 0.099·√(d²·p).
+
+    GB 32167-2015 式(1) (PARTIAL; same as ASME B31.8S 0.69·√(p·d²) in SI units).
+
+    Parameters
+    ----------
+    diam_mm : float or array
+        Outside diameter d (mm).
+    press_mpa : float or array
+        Maximum allowable operating pressure p (MPa).
+    coefficient : float
+        0.099 by default.
+
+    Returns
+    -------
+    float or ndarray
+        r in metres; NaN where d or p is missing or not positive.
+
+    Examples
+    --------
+    >>> round(float(potential_impact_radius(1016, 10)))
+    318
+    """
+    d = np.asarray(diam_mm, dtype=float)
+    p = np.asarray(press_mpa, dtype=float)
+    with np.errstate(invalid="ignore"):
+        r = coefficient * np.sqrt(d * d * p)
+    r = np.where((d > 0) & (p > 0), r, np.nan)
+    return float(r) if r.ndim == 0 else r
+
+
+def location_class(households, class4_households: float = 1500.0, class3_households: float = 100.0):
+    """GB 50251 location class (1–4) from households within 200 m each side of a 2 km stretch.
+
+    Class 4 is an approximation from households (see :class:`HCAParameters`).
+    """
+    h = np.asarray(households, dtype=float)
+    out = np.where(h > LOCATION_CLASS_HOUSEHOLDS[1], 2, 1)
+    out = np.where(h >= class3_households, 3, out)
+    out = np.where(h >= class4_households, 4, out)
+    return out
+
+
+def gas_site_rule(diam_mm: float, press_mpa: float, params: HCAParameters) -> tuple[str, str, float | None]:
+    """Which gas identified-site criterion (c, d or e) applies to a pipe, its grade and distance.
+
+    Returns
+    -------
+    (code, grade, distance_m)
+        ``distance_m`` is None for c) and d), whose distance is the potential impact radius.
+    """
+    if diam_mm > params.gas_large_diam_mm and press_mpa > params.gas_large_press_mpa:
+        return "c", GAS_CRITERIA["c"].grade, None
+    if diam_mm < params.gas_small_diam_mm and press_mpa < params.gas_small_press_mpa:
+        return "d", GAS_CRITERIA["d"].grade, None
+    return "e", params.gas_other_site_grade, 200.0
+
+
+def standards_cited() -> list[str]:
+    """Standard editions and clauses for provenance records."""
+    return [
+        f"{HCA_EDITION} 高后果区识别 表1（输油管道）、表2（输气管道）；潜在影响半径 式(1) r=0.099√(d²p)",
+        f"{LOCATION_CLASS_EDITION} §4.2 地区等级划分（200 m × 2 km 户数）",
+        f"{PROTECTION_LAW} 第三十条（5 m）、第三十五条（5–50 m、200 m）",
+    ]

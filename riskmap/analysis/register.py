@@ -1,0 +1,659 @@
+"""The road hazard register (隐患路段登记): segments tracked from identification to closure. Qt-free.
+
+A :class:`HazardRegister` holds the registered segments and the automatic candidates awaiting
+review. Every change is a command object with ``do()``/``undo()`` (:class:`CreateSegments`,
+:class:`EditSegment`, :class:`SplitSegment`, :class:`MergeSegments`, :class:`DeleteSegments`,
+:class:`SetCandidates`, :class:`AcceptCandidates`, :class:`RejectCandidates`), so the GUI wraps
+each in a ``QUndoCommand`` and the CLI or a script runs them directly; the register emits
+``events.changed`` after each.
+
+Status follows the treatment workflow: 排查 ``identified`` → 建档 ``filed`` → 整改中 ``rectifying``
+→ 已销号 ``closed``. Any status may be set (corrections happen); the deadline is an ISO date.
+
+Persistence: the register lives in the project file as JSON in ``project.extras["road_register"]``
+(geometries as WKT in the map CRS, EPSG:4490), so ``Project.save``/``Project.load`` carry it
+with no extra table and an older riskmap simply ignores it. :meth:`HazardRegister.bind` keeps
+that entry current and marks the project modified on every change. Exports: GeoPackage (layer
+``hazard_register``) and Excel (register, per-county progress, provenance; Chinese headers).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from riskmap import crs as crs_policy
+from riskmap.analysis.linear import km_post, km_range, snap_points, substring
+from riskmap.analysis.provenance import provenance, provenance_frame
+from riskmap.analysis.roads import ALIASES as SEGMENT_ALIASES
+from riskmap.analysis.roads import KINDS, SEVERITIES
+from riskmap.errors import ParameterError, ProjectError
+from riskmap.layers.events import EmitterGroup
+
+#: Workflow statuses in order, with their Chinese names.
+STATUSES = {"identified": "排查", "filed": "建档", "rectifying": "整改中", "closed": "已销号"}
+
+#: Key of the register in ``Project.extras``.
+EXTRAS_KEY = "road_register"
+
+#: Format version of the JSON in the project.
+FORMAT_VERSION = 1
+
+#: Attribute values carried from the automatic analysis (kept in ``Segment.attrs``).
+MEASURE_FIELDS = ("radius_m", "radius_limit_m", "deflection_deg", "grade_pct", "grade_limit_pct", "drop_m",
+                  "water_dist_m", "accidents", "deaths", "injuries", "speed_kmh")
+
+_SEVERITY_RANK = {k: i for i, k in enumerate(SEVERITIES)}
+_STATUS_RANK = {k: i for i, k in enumerate(STATUSES)}
+
+
+def _now() -> str:
+    return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def parse_deadline(value) -> str | None:
+    """A deadline as ``YYYY-MM-DD`` (or None); raises :class:`ParameterError` if not a date."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) \
+            or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, _dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    try:
+        return _dt.date.fromisoformat(str(value).strip()[:10]).isoformat()
+    except ValueError:
+        raise ParameterError(f"deadline {value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+@dataclass
+class Segment:
+    """One hazard segment of a road.
+
+    Attributes
+    ----------
+    id : str
+    road : str
+        Road name (as shown to users).
+    kind : str
+        One of :data:`riskmap.analysis.roads.KINDS`.
+    start_m, end_m : float
+        Chainage along the road (m).
+    geometry : shapely LineString
+        The road between the chainages, in EPSG:4490.
+    severity, status : str
+        Keys of :data:`~riskmap.analysis.roads.SEVERITIES` and :data:`STATUSES`.
+    deadline : str or None
+        Rectification deadline, ``YYYY-MM-DD``.
+    note, county, road_code : str
+    source : str
+        ``"auto"`` (accepted candidate) or ``"manual"``.
+    attrs : dict
+        Measurements from the analysis (radius_m, grade_pct, drop_m, water_dist_m, accidents …).
+    """
+
+    road: str
+    kind: str
+    start_m: float
+    end_m: float
+    geometry: object
+    severity: str = "medium"
+    status: str = "identified"
+    deadline: str | None = None
+    note: str = ""
+    county: str = ""
+    road_code: str = ""
+    source: str = "manual"
+    attrs: dict = field(default_factory=dict)
+    id: str = field(default_factory=_new_id)
+    created: str = field(default_factory=_now)
+    updated: str = field(default_factory=_now)
+
+    def __post_init__(self):
+        validate_fields(kind=self.kind, severity=self.severity, status=self.status)
+        self.deadline = parse_deadline(self.deadline)
+        self.start_m, self.end_m = float(self.start_m), float(self.end_m)
+        if not (np.isfinite(self.start_m) and np.isfinite(self.end_m)) or self.end_m < self.start_m:
+            raise ParameterError(f"segment chainage {self.start_m}–{self.end_m} m is not a valid range")
+
+    @property
+    def km_label(self) -> str:
+        return km_range(self.start_m, self.end_m)
+
+    @property
+    def length_m(self) -> float:
+        return self.end_m - self.start_m
+
+    def overdue(self, today: _dt.date | None = None) -> bool:
+        """True when the deadline has passed and the segment is not closed."""
+        if not self.deadline or self.status == "closed":
+            return False
+        return _dt.date.fromisoformat(self.deadline) < (today or _dt.date.today())
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "road": self.road, "road_code": self.road_code, "kind": self.kind,
+                "start_m": round(self.start_m, 2), "end_m": round(self.end_m, 2), "severity": self.severity,
+                "status": self.status, "deadline": self.deadline, "note": self.note, "county": self.county,
+                "source": self.source, "attrs": {k: _json_number(v) for k, v in self.attrs.items()},
+                "created": self.created, "updated": self.updated,
+                "wkt": shapely.to_wkt(self.geometry, rounding_precision=8) if self.geometry is not None else None}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Segment":
+        geom = shapely.from_wkt(d["wkt"]) if d.get("wkt") else None
+        return cls(road=d.get("road", ""), kind=d["kind"], start_m=d["start_m"], end_m=d["end_m"], geometry=geom,
+                   severity=d.get("severity", "medium"), status=d.get("status", "identified"),
+                   deadline=d.get("deadline"), note=d.get("note", ""), county=d.get("county", ""),
+                   road_code=d.get("road_code", ""), source=d.get("source", "manual"),
+                   attrs={k: (np.nan if v is None else v) for k, v in (d.get("attrs") or {}).items()},
+                   id=d.get("id") or _new_id(), created=d.get("created") or _now(), updated=d.get("updated") or _now())
+
+    def copy(self, **changes) -> "Segment":
+        changes.setdefault("attrs", dict(self.attrs))
+        return replace(self, **changes)
+
+
+def _json_number(v):
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return None if not np.isfinite(v) else round(float(v), 4)
+    return v
+
+
+def validate_fields(**values) -> None:
+    """Check kind/severity/status values; raises :class:`ParameterError` naming the allowed ones."""
+    allowed = {"kind": KINDS, "severity": SEVERITIES, "status": STATUSES}
+    for name, value in values.items():
+        if name in allowed and value not in allowed[name]:
+            raise ParameterError(f"{name} {value!r} is not one of {', '.join(allowed[name])}")
+
+
+class HazardRegister:
+    """Registered hazard segments plus automatic candidates awaiting review.
+
+    Events: ``changed(what=..., ids=[...])`` with ``what`` in ``segments``, ``candidates``.
+    """
+
+    crs = crs_policy.MAP_CRS
+
+    def __init__(self, segments=(), candidates=()):
+        self.segments: dict[str, Segment] = {s.id: s for s in segments}
+        self.candidates: dict[str, Segment] = {s.id: s for s in candidates}
+        self.events = EmitterGroup("changed")
+        self._project = None
+
+    # -- access -----------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.segments)
+
+    def __iter__(self):
+        return iter(list(self.segments.values()))
+
+    def __contains__(self, seg_id) -> bool:
+        return seg_id in self.segments
+
+    def get(self, seg_id: str) -> Segment:
+        try:
+            return self.segments[seg_id]
+        except KeyError:
+            raise ParameterError(f"no segment with id {seg_id!r} in the register") from None
+
+    def ids(self) -> list[str]:
+        return list(self.segments)
+
+    # -- low-level edits used by the commands (each emits changed) ------------------
+    def _insert(self, store: dict, seg: Segment, index: int | None) -> None:
+        if index is None or index >= len(store):
+            store[seg.id] = seg
+            return
+        items = list(store.items())
+        items.insert(index, (seg.id, seg))
+        store.clear()
+        store.update(items)
+
+    def _emit(self, what: str, ids) -> None:
+        if self._project is not None:
+            self._project.extras[EXTRAS_KEY] = self.to_dict()
+            self._project.modified = True
+        self.events.changed.emit(what=what, ids=list(ids))
+
+    # -- tables ---------------------------------------------------------------------
+    def to_gdf(self, which: str = "segments"):
+        """The segments (or candidates) as a GeoDataFrame in EPSG:4490."""
+        import geopandas as gpd
+
+        store = self.segments if which == "segments" else self.candidates
+        rows = []
+        for s in store.values():
+            row = {"id": s.id, "county": s.county, "road": s.road, "road_code": s.road_code, "kind": s.kind,
+                   "kind_zh": KINDS[s.kind], "start_m": s.start_m, "end_m": s.end_m, "length_m": s.length_m,
+                   "km_start": km_post(s.start_m), "km_end": km_post(s.end_m), "km_label": s.km_label,
+                   "severity": s.severity, "severity_zh": SEVERITIES[s.severity], "status": s.status,
+                   "status_zh": STATUSES[s.status], "deadline": s.deadline or "", "overdue": s.overdue(),
+                   "note": s.note, "source": s.source, "created": s.created, "updated": s.updated}
+            for k in MEASURE_FIELDS:
+                row[k] = float(s.attrs.get(k, np.nan)) if s.attrs.get(k) is not None else np.nan
+            row["geometry"] = s.geometry
+            rows.append(row)
+        columns = ["id", "county", "road", "road_code", "kind", "kind_zh", "start_m", "end_m", "length_m", "km_start",
+                   "km_end", "km_label", "severity", "severity_zh", "status", "status_zh", "deadline", "overdue",
+                   "note", "source", "created", "updated", *MEASURE_FIELDS]
+        df = pd.DataFrame(rows, columns=columns + ["geometry"])
+        return gpd.GeoDataFrame(df[columns], geometry=gpd.GeoSeries(df["geometry"].tolist(), crs=self.crs),
+                                crs=self.crs)
+
+    def progress_summary(self, today: _dt.date | None = None) -> pd.DataFrame:
+        """Per-county progress: segments of each kind, by status, closed share and overdue ones.
+
+        Columns: county, one per kind, total, one per status, closed_pct, overdue; a last row
+        ``合计`` (total) sums the counties. Segments without a county count under ``未分县``.
+        """
+        rows = []
+        for s in self.segments.values():
+            rows.append({"county": s.county or "未分县", "kind": s.kind, "status": s.status,
+                         "overdue": s.overdue(today)})
+        cols = ["county", *KINDS, "total", *STATUSES, "closed_pct", "overdue"]
+        if not rows:
+            return pd.DataFrame(columns=cols)
+        df = pd.DataFrame(rows)
+        kinds = pd.crosstab(df["county"], df["kind"]).reindex(columns=list(KINDS), fill_value=0)
+        status = pd.crosstab(df["county"], df["status"]).reindex(columns=list(STATUSES), fill_value=0)
+        out = kinds.join(status)
+        out["total"] = kinds.sum(axis=1)
+        out["overdue"] = df.groupby("county")["overdue"].sum().astype(int)
+        out.loc["合计"] = out.sum(axis=0)
+        out["closed_pct"] = (100.0 * out["closed"] / out["total"].where(out["total"] > 0)).round(1)
+        out = out.reset_index().rename(columns={"index": "county"})
+        return out[cols]
+
+    # -- persistence --------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"format": "riskmap-road-register", "version": FORMAT_VERSION, "crs": "EPSG:4490",
+                "segments": [s.to_dict() for s in self.segments.values()],
+                "candidates": [s.to_dict() for s in self.candidates.values()]}
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "HazardRegister":
+        if not data:
+            return cls()
+        if data.get("format") != "riskmap-road-register":
+            raise ProjectError("the project's road register is not readable (unknown format)")
+        if int(data.get("version", 0)) > FORMAT_VERSION:
+            raise ProjectError("the road register was saved by a newer riskmap; update riskmap to open it")
+        try:
+            return cls([Segment.from_dict(d) for d in data.get("segments", [])],
+                       [Segment.from_dict(d) for d in data.get("candidates", [])])
+        except (KeyError, TypeError, ValueError, shapely.errors.ShapelyError) as exc:
+            raise ProjectError(f"the project's road register is damaged ({exc})") from exc
+
+    @classmethod
+    def from_project(cls, project) -> "HazardRegister":
+        """The register stored in a project (empty if none)."""
+        return cls.from_dict(project.extras.get(EXTRAS_KEY))
+
+    def bind(self, project) -> "HazardRegister":
+        """Keep ``project.extras`` up to date and mark the project modified on every change."""
+        self._project = project
+        project.extras[EXTRAS_KEY] = self.to_dict()
+        return self
+
+    def export_gpkg(self, path) -> Path:
+        """Write the segments (layer ``hazard_register``) and pending candidates to a GeoPackage."""
+        from riskmap.io import write_layers
+
+        layers = {"hazard_register": self.to_gdf()}
+        if self.candidates:
+            layers["hazard_candidates"] = self.to_gdf("candidates")
+        return write_layers(path, layers)
+
+    def export_excel(self, path, record: dict | None = None) -> Path:
+        """Write the register, the per-county progress and a provenance sheet to an .xlsx."""
+        from riskmap.io import write_excel
+
+        record = record or provenance("road_register", {"register": f"{len(self)} segments"},
+                                      {"statuses": STATUSES, "severities": SEVERITIES},
+                                      notes=["status workflow 排查 → 建档 → 整改中 → 已销号"])
+        return write_excel(path, {"隐患路段登记": register_excel_frame(self.to_gdf()),
+                                  "县区进度": summary_excel_frame(self.progress_summary()),
+                                  "来源": provenance_frame(record)})
+
+
+#: Chinese headers of the register table.
+REGISTER_ALIASES = {
+    **SEGMENT_ALIASES, "id": "编号", "road": "道路名称", "road_code": "路线编号", "kind_zh": "隐患类型",
+    "severity_zh": "严重程度", "status_zh": "状态", "deadline": "整改期限", "overdue": "是否逾期", "source": "来源",
+    "created": "登记时间", "updated": "更新时间",
+}
+
+#: Chinese headers of the progress summary.
+SUMMARY_ALIASES = {"county": "县区", **KINDS, "total": "合计", **STATUSES, "closed_pct": "销号率(%)",
+                   "overdue": "逾期"}
+
+
+def register_excel_frame(gdf) -> pd.DataFrame:
+    """The register table for Excel: Chinese headers and values."""
+    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).copy()
+    df["overdue"] = df["overdue"].map({True: "是", False: ""})
+    df["source"] = df["source"].map({"auto": "自动识别", "manual": "人工标注"}).fillna(df["source"])
+    order = ["id", "county", "road", "road_code", "kind_zh", "km_label", "km_start", "km_end", "start_m", "end_m",
+             "length_m", "severity_zh", "status_zh", "deadline", "overdue", "note", *MEASURE_FIELDS, "source",
+             "created", "updated"]
+    df = df[order]
+    for col in ("start_m", "end_m", "length_m"):
+        df[col] = df[col].round(1)
+    return df.rename(columns=REGISTER_ALIASES)
+
+
+def summary_excel_frame(summary: pd.DataFrame) -> pd.DataFrame:
+    return summary.rename(columns=SUMMARY_ALIASES)
+
+
+# ---------------------------------------------------------------------------
+# building segments
+# ---------------------------------------------------------------------------
+def segments_from_candidates(gdf) -> list[Segment]:
+    """Segments (status ``identified``, source ``auto``) from :func:`detect_road_hazards` rows."""
+    if gdf is None or len(gdf) == 0:
+        return []
+    geoms = crs_policy.transform_geometries(np.asarray(gdf.geometry.values, dtype=object), gdf.crs,
+                                            crs_policy.MAP_CRS)
+    out = []
+    cols = set(gdf.columns)
+    records = gdf.drop(columns=gdf.geometry.name).to_dict("records")
+    for rec, geom in zip(records, geoms):
+        attrs = {k: rec[k] for k in MEASURE_FIELDS if k in cols and rec[k] is not None and pd.notna(rec[k])}
+        out.append(Segment(road=str(rec.get("name", "") or ""), road_code=str(rec.get("code", "") or ""),
+                           kind=rec["kind"], start_m=rec["start_m"], end_m=rec["end_m"], geometry=geom,
+                           severity=rec.get("severity") or "medium", note=str(rec.get("note", "") or ""),
+                           county=str(rec.get("county", "") or ""), source="auto", attrs=attrs))
+    return out
+
+
+def segment_on_road(road_geom, road_crs, p1, p2, points_crs=crs_policy.MAP_CRS, *, road: str = "",
+                    kind: str = "sharp_bend", **fields) -> Segment:
+    """A manual segment between two points snapped onto a road.
+
+    Parameters
+    ----------
+    road_geom : LineString or MultiLineString
+        The road, in ``road_crs``.
+    p1, p2 : (x, y)
+        The clicked points in ``points_crs`` (the map CRS by default); order does not matter.
+    road, kind, **fields
+        Segment attributes (severity, status, note, county, road_code, deadline ...).
+    """
+    metric = crs_policy.metric_crs_for_bounds(shapely.bounds(road_geom), road_crs)
+    line = crs_policy.transform_geometries(np.array([road_geom], dtype=object), road_crs, metric)[0]
+    xs, ys = crs_policy.transform_xy([p1[0], p2[0]], [p1[1], p2[1]], points_crs, metric)
+    snap = snap_points(shapely.points(np.column_stack([xs, ys])), np.array([line], dtype=object), np.inf)
+    a, b = sorted(round(float(v), 3) for v in snap.chainage)  # chainage to the millimetre
+    if b - a < 1.0:
+        raise ParameterError("the two points snap to the same place on the road; click farther apart")
+    piece = substring(line, a, b)
+    geom = crs_policy.transform_geometries(np.array([piece], dtype=object), metric, crs_policy.MAP_CRS)[0]
+    return Segment(road=road, kind=kind, start_m=a, end_m=b, geometry=geom, **fields)
+
+
+def _metric_piece(geom, t0: float, t1: float):
+    """Sub-line of a map-CRS geometry between two length fractions, measured in metres."""
+    metric = crs_policy.metric_crs_for_bounds(shapely.bounds(geom), crs_policy.MAP_CRS)
+    m = crs_policy.transform_geometries(np.array([geom], dtype=object), crs_policy.MAP_CRS, metric)[0]
+    piece = substring(m, t0 * m.length, t1 * m.length)
+    return crs_policy.transform_geometries(np.array([piece], dtype=object), metric, crs_policy.MAP_CRS)[0]
+
+
+# ---------------------------------------------------------------------------
+# commands (do/undo); the GUI wraps each in a QUndoCommand
+# ---------------------------------------------------------------------------
+class Command:
+    """Base of register commands: ``do()`` applies, ``undo()`` restores exactly; ``text`` describes it."""
+
+    text = ""
+
+    def do(self) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def undo(self) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class CreateSegments(Command):
+    """Add segments to the register."""
+
+    def __init__(self, register: HazardRegister, segments, text: str | None = None):
+        self.register = register
+        self.segments = list(segments)
+        self.text = text or (f"新增隐患路段 {self.segments[0].km_label}" if len(self.segments) == 1
+                             else f"新增隐患路段 {len(self.segments)} 处")
+
+    def do(self):
+        for s in self.segments:
+            self.register._insert(self.register.segments, s, None)
+        self.register._emit("segments", [s.id for s in self.segments])
+
+    def undo(self):
+        for s in self.segments:
+            self.register.segments.pop(s.id, None)
+        self.register._emit("segments", [s.id for s in self.segments])
+
+
+class EditSegment(Command):
+    """Change fields of one segment (kind, severity, status, deadline, note, county, road, attrs)."""
+
+    EDITABLE = ("kind", "severity", "status", "deadline", "note", "county", "road", "road_code", "attrs")
+
+    def __init__(self, register: HazardRegister, seg_id: str, **changes):
+        self.register = register
+        self.seg_id = seg_id
+        seg = register.get(seg_id)
+        bad = set(changes) - set(self.EDITABLE)
+        if bad:
+            raise ParameterError(f"cannot edit {', '.join(sorted(bad))}; editable: {', '.join(self.EDITABLE)}")
+        validate_fields(**changes)
+        if "deadline" in changes:
+            changes["deadline"] = parse_deadline(changes["deadline"])
+        self.changes = changes
+        self.before = {k: (dict(v) if isinstance(v, dict) else v) for k, v in
+                       ((k, getattr(seg, k)) for k in changes)}
+        self.before_updated = seg.updated
+        labels = {"status": "状态", "severity": "严重程度", "kind": "类型", "deadline": "整改期限", "note": "说明"}
+        what = "、".join(labels.get(k, k) for k in changes)
+        self.text = f"修改隐患路段 {seg.km_label} 的{what}"
+
+    def do(self):
+        seg = self.register.get(self.seg_id)
+        for k, v in self.changes.items():
+            setattr(seg, k, dict(v) if isinstance(v, dict) else v)
+        seg.updated = _now()
+        self.register._emit("segments", [self.seg_id])
+
+    def undo(self):
+        seg = self.register.get(self.seg_id)
+        for k, v in self.before.items():
+            setattr(seg, k, dict(v) if isinstance(v, dict) else v)
+        seg.updated = self.before_updated
+        self.register._emit("segments", [self.seg_id])
+
+
+class SplitSegment(Command):
+    """Split a segment at a chainage into two; the first keeps the id."""
+
+    def __init__(self, register: HazardRegister, seg_id: str, at_m: float):
+        self.register = register
+        seg = register.get(seg_id)
+        at_m = float(at_m)
+        if not (seg.start_m + 0.5 < at_m < seg.end_m - 0.5):
+            raise ParameterError(f"split point {km_post(at_m)} is not inside the segment {seg.km_label}")
+        self.original = seg.copy()
+        t = (at_m - seg.start_m) / seg.length_m
+        now = _now()
+        self.first = seg.copy(end_m=at_m, geometry=_metric_piece(seg.geometry, 0.0, t), updated=now)
+        self.second = seg.copy(start_m=at_m, geometry=_metric_piece(seg.geometry, t, 1.0), id=_new_id(),
+                               created=now, updated=now)
+        self.index = list(register.segments).index(seg_id)
+        self.text = f"在 {km_post(at_m)} 处拆分隐患路段 {seg.km_label}"
+
+    def do(self):
+        reg = self.register
+        reg.segments[self.first.id] = self.first.copy()
+        reg._insert(reg.segments, self.second.copy(), self.index + 1)
+        reg._emit("segments", [self.first.id, self.second.id])
+
+    def undo(self):
+        reg = self.register
+        reg.segments.pop(self.second.id, None)
+        reg.segments[self.original.id] = self.original.copy()
+        reg._emit("segments", [self.first.id, self.second.id])
+
+
+class MergeSegments(Command):
+    """Merge two touching or overlapping segments of the same road and kind into the first.
+
+    The merged segment keeps the higher severity, the least advanced status, the earliest
+    deadline, both notes, the smaller radius/water distance and the larger grade/drop/counts.
+    """
+
+    def __init__(self, register: HazardRegister, first_id: str, second_id: str, tolerance_m: float = 1.0):
+        self.register = register
+        a, b = register.get(first_id), register.get(second_id)
+        if first_id == second_id:
+            raise ParameterError("choose two different segments to merge")
+        if (a.road_code or a.road) != (b.road_code or b.road):
+            raise ParameterError("only segments of the same road can be merged")
+        if a.kind != b.kind:
+            raise ParameterError("only segments of the same kind can be merged")
+        if b.start_m > a.end_m + tolerance_m or a.start_m > b.end_m + tolerance_m:
+            raise ParameterError(f"segments {a.km_label} and {b.km_label} do not touch; only adjacent or "
+                                 "overlapping segments can be merged")
+        merged_geom = shapely.line_merge(shapely.union(a.geometry, b.geometry))
+        if merged_geom.geom_type != "LineString":
+            merged_geom = shapely.line_merge(shapely.union(shapely.snap(a.geometry, b.geometry, 1e-6), b.geometry))
+        attrs = dict(a.attrs)
+        for k, v in b.attrs.items():
+            if k not in attrs or attrs[k] is None or pd.isna(attrs[k]):
+                attrs[k] = v
+            elif v is not None and pd.notna(v):
+                attrs[k] = min(attrs[k], v) if k in ("radius_m", "water_dist_m") else max(attrs[k], v)
+        deadlines = [d for d in (a.deadline, b.deadline) if d]
+        notes = [n for n in dict.fromkeys([a.note, b.note]) if n]
+        self.merged = a.copy(start_m=min(a.start_m, b.start_m), end_m=max(a.end_m, b.end_m), geometry=merged_geom,
+                             severity=max(a.severity, b.severity, key=_SEVERITY_RANK.get),
+                             status=min(a.status, b.status, key=_STATUS_RANK.get),
+                             deadline=min(deadlines) if deadlines else None, note="；".join(notes), attrs=attrs,
+                             updated=_now())
+        self.a, self.b = a.copy(), b.copy()
+        self.b_index = list(register.segments).index(second_id)
+        self.text = f"合并隐患路段 {a.km_label} 与 {b.km_label}"
+
+    def do(self):
+        reg = self.register
+        reg.segments.pop(self.b.id, None)
+        reg.segments[self.a.id] = self.merged.copy()
+        reg._emit("segments", [self.a.id, self.b.id])
+
+    def undo(self):
+        reg = self.register
+        reg.segments[self.a.id] = self.a.copy()
+        reg._insert(reg.segments, self.b.copy(), self.b_index)
+        reg._emit("segments", [self.a.id, self.b.id])
+
+
+class DeleteSegments(Command):
+    """Remove segments from the register."""
+
+    def __init__(self, register: HazardRegister, ids):
+        self.register = register
+        order = list(register.segments)
+        self.removed = sorted(((order.index(i), register.get(i).copy()) for i in ids), key=lambda t: t[0])
+        self.text = (f"删除隐患路段 {self.removed[0][1].km_label}" if len(self.removed) == 1
+                     else f"删除隐患路段 {len(self.removed)} 处")
+
+    def do(self):
+        for _, s in self.removed:
+            self.register.segments.pop(s.id, None)
+        self.register._emit("segments", [s.id for _, s in self.removed])
+
+    def undo(self):
+        for index, s in self.removed:
+            self.register._insert(self.register.segments, s.copy(), index)
+        self.register._emit("segments", [s.id for _, s in self.removed])
+
+
+class SetCandidates(Command):
+    """Replace the candidates awaiting review (after a detection run)."""
+
+    def __init__(self, register: HazardRegister, candidates):
+        self.register = register
+        self.new = {s.id: s for s in candidates}
+        self.old = dict(register.candidates)
+        self.text = f"自动识别候选隐患路段 {len(self.new)} 处"
+
+    def do(self):
+        self.register.candidates = dict(self.new)
+        self.register._emit("candidates", list(self.new))
+
+    def undo(self):
+        self.register.candidates = dict(self.old)
+        self.register._emit("candidates", list(self.old))
+
+
+class AcceptCandidates(Command):
+    """Move candidates into the register (status ``identified``)."""
+
+    def __init__(self, register: HazardRegister, ids):
+        self.register = register
+        order = list(register.candidates)
+        missing = [i for i in ids if i not in register.candidates]
+        if missing:
+            raise ParameterError(f"no candidate with id {missing[0]!r}")
+        self.items = sorted(((order.index(i), register.candidates[i]) for i in ids), key=lambda t: t[0])
+        self.text = f"采纳候选隐患路段 {len(self.items)} 处"
+
+    def do(self):
+        reg = self.register
+        for _, s in self.items:
+            reg.candidates.pop(s.id, None)
+            reg.segments[s.id] = s
+        reg._emit("candidates", [s.id for _, s in self.items])
+        reg._emit("segments", [s.id for _, s in self.items])
+
+    def undo(self):
+        reg = self.register
+        for index, s in self.items:
+            reg.segments.pop(s.id, None)
+            reg._insert(reg.candidates, s, index)
+        reg._emit("candidates", [s.id for _, s in self.items])
+        reg._emit("segments", [s.id for _, s in self.items])
+
+
+class RejectCandidates(Command):
+    """Drop candidates from the review list."""
+
+    def __init__(self, register: HazardRegister, ids):
+        self.register = register
+        order = list(register.candidates)
+        missing = [i for i in ids if i not in register.candidates]
+        if missing:
+            raise ParameterError(f"no candidate with id {missing[0]!r}")
+        self.items = sorted(((order.index(i), register.candidates[i]) for i in ids), key=lambda t: t[0])
+        self.text = f"排除候选隐患路段 {len(self.items)} 处"
+
+    def do(self):
+        for _, s in self.items:
+            self.register.candidates.pop(s.id, None)
+        self.register._emit("candidates", [s.id for _, s in self.items])
+
+    def undo(self):
+        for index, s in self.items:
+            self.register._insert(self.register.candidates, s, index)
+        self.register._emit("candidates", [s.id for _, s in self.items])

@@ -1,0 +1,904 @@
+"""Relocation assessment (搬迁评估) of hazardous-chemical plants in dense population areas.
+
+For each plant (by default those with ``industry == "hazchem"``):
+
+1. **Safety zone**: a circle of the plant's external safety distance (外部安全防护距离) around it,
+   from its ``safe_dist`` field (the figure in its safety assessment report); where missing, from
+   :data:`DEFAULT_DISTANCE_TABLE` keyed by the most hazardous kind of chemical it stores; else the
+   user's default distance. GB/T 37243-2019 gives no default distance (STANDARDS.md §3), so that
+   table is a riskmap default parameter, not a standard value.
+2. **Exposure**: people in the zone from the population raster with exact fractional cell
+   coverage (:mod:`riskmap.analysis.zonal`); sensitive targets in the zone (count, names,
+   nearest distance); overlap (km²) with the dense population areas derived from the raster
+   (density ≥ threshold persons/km² over at least a minimum area).
+3. **Major hazard grade** per GB 18218-2018 (:mod:`riskmap.analysis.gb18218`): S, R, grade, with α
+   from the resident population within ``alpha_radius_m`` (500 m) of the plant.
+4. **Relocation flag, priority and reasons** in plain Chinese from configurable rules
+   (:class:`RelocationParams`).
+
+:func:`assess_relocation` runs it all; :func:`update_plant` recomputes a single plant for the
+what-if tools (moved plant, changed distance) without touching the others.
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from riskmap import crs as crs_policy
+from riskmap.analysis import gb18218, zonal
+from riskmap.analysis.provenance import describe_input, provenance, provenance_frame
+from riskmap.errors import CRSError, EmptyLayerError, ParameterError
+
+# ---------------------------------------------------------------------------
+# parameters
+# ---------------------------------------------------------------------------
+#: riskmap default external safety distance (m) by the most hazardous kind of stored chemical,
+#: used only where a plant's own ``safe_dist`` is missing. NOT from a standard (GB/T 37243-2019
+#: prescribes a method, not default distances): a planning placeholder to be replaced by the figure
+#: of the plant's safety assessment report.
+DEFAULT_DISTANCE_TABLE = {
+    gb18218.TOXIC_GAS: 1000.0,
+    gb18218.EXPLOSIVE: 800.0,
+    gb18218.FLAMMABLE_GAS: 500.0,
+    gb18218.OTHER: 300.0,
+}
+
+#: Chinese names of the hazard kinds (for the ``safe_dist_src`` column and reports).
+KIND_LABELS = {gb18218.TOXIC_GAS: "有毒气体", gb18218.EXPLOSIVE: "爆炸品", gb18218.FLAMMABLE_GAS: "易燃气体",
+               gb18218.OTHER: "其他危险化学品"}
+
+#: Sensitive-target categories: (Chinese name, measure word, priority weight).
+SENSITIVE_CATEGORIES = {
+    "school": ("学校", "所", 2.0),
+    "kindergarten": ("幼儿园", "所", 2.0),
+    "hospital": ("医院", "所", 2.0),
+    "nursing_home": ("养老院", "所", 2.0),
+    "market": ("集贸市场", "处", 1.0),
+}
+_OTHER_SENSITIVE = ("敏感目标", "处", 1.0)
+
+#: Chinese spellings of the sensitive categories.
+SENSITIVE_ALIASES = {
+    "学校": "school", "中学": "school", "小学": "school", "大学": "school", "幼儿园": "kindergarten",
+    "托儿所": "kindergarten", "医院": "hospital", "卫生院": "hospital", "诊所": "hospital",
+    "养老院": "nursing_home", "敬老院": "nursing_home", "福利院": "nursing_home", "养老机构": "nursing_home",
+    "市场": "market", "集贸市场": "market", "农贸市场": "market", "商场": "market", "超市": "market",
+}
+
+#: Header aliases of plant tables (Chinese spreadsheets) → field names.
+PLANT_FIELD_ALIASES = {
+    "企业名称": "name", "单位名称": "name", "名称": "name",
+    "外部安全防护距离": "safe_dist", "安全防护距离": "safe_dist", "防护距离": "safe_dist",
+    "危险化学品及储量": "chemicals", "危险化学品": "chemicals", "储存危险化学品": "chemicals",
+    "行业": "industry", "行业类别": "industry", "所属行业": "industry",
+    "县区": "county", "所属县区": "county", "区县": "county", "县（区）": "county",
+}
+SENSITIVE_FIELD_ALIASES = {"名称": "name", "单位名称": "name", "类别": "category", "类型": "category",
+                           "县区": "county"}
+
+#: Industry spellings meaning hazardous chemicals.
+HAZCHEM_ALIASES = ("hazchem", "危险化学品", "危化", "危化品", "危险化学品企业", "化工")
+
+#: Major-hazard points added to the priority score, by grade.
+GRADE_POINTS = {"一级": 8.0, "二级": 4.0, "三级": 2.0, "四级": 1.0, "": 0.0}
+
+
+@dataclass
+class RelocationParams:
+    """Parameters of the relocation assessment, with riskmap's documented defaults.
+
+    Attributes
+    ----------
+    default_distance_m : float
+        Safety distance (m) of a plant with neither ``safe_dist`` nor a recognised chemical.
+    distance_table : dict
+        ``{hazard kind: m}`` used when ``safe_dist`` is missing (:data:`DEFAULT_DISTANCE_TABLE`;
+        a riskmap default, not a standard value).
+    dense_threshold : float
+        Persons/km² at or above which a raster cell is dense (default 5,000: an urban-core
+        density; a riskmap default).
+    dense_min_area_km2 : float
+        Smallest connected dense area kept (default 0.2 km²).
+    alpha_radius_m : float
+        Radius of the GB 18218-2018 Table 5 population count (default 500 m from the plant;
+        PARTIAL in STANDARDS.md §1.4).
+    min_dense_overlap_km2 : float
+        A zone "overlaps a dense area" when the overlap exceeds this (default 0.01 km²).
+    rule_dense, rule_sensitive, rule_grade : bool
+        Which relocation rules apply (all by default).
+    sensitive_min_count : int
+        Sensitive targets inside the zone that trigger relocation (default 1).
+    grade_rule_grades : tuple
+        Grades for the grade rule (default 一级, 二级) ...
+    grade_rule_min_people : float
+        ... when more than this many people are exposed in the zone (default 1,000: a riskmap
+        default of about a village-sized settlement, so that a grade-1/2 plant in open country with a
+        few hundred people around is not flagged on its grade alone).
+    industries : tuple or None
+        Industries assessed (default ``("hazchem",)``); None assesses every plant. A table
+        without an ``industry`` column is assessed whole.
+    beta_overrides : dict
+        ``{chemical: β}`` replacing riskmap's GB 18218 β assignment.
+    default_beta : float
+        β of a Table-1 substance without an assigned Table-4 category (default 1.0).
+    score_per_1000_people, score_per_sensitive, score_per_dense_km2 : float
+        Priority score weights (defaults 2, 1, 2; see :func:`priority_scores`). The priority rank
+        is 1 for the flagged plant with the highest score (ties: more people exposed first).
+    """
+
+    default_distance_m: float = 500.0
+    distance_table: dict = field(default_factory=lambda: dict(DEFAULT_DISTANCE_TABLE))
+    dense_threshold: float = 5000.0
+    dense_min_area_km2: float = 0.2
+    alpha_radius_m: float = gb18218.ALPHA_RADIUS_M
+    min_dense_overlap_km2: float = 0.01
+    rule_dense: bool = True
+    rule_sensitive: bool = True
+    rule_grade: bool = True
+    sensitive_min_count: int = 1
+    grade_rule_grades: tuple = ("一级", "二级")
+    grade_rule_min_people: float = 1000.0
+    industries: tuple | None = ("hazchem",)
+    beta_overrides: dict = field(default_factory=dict)
+    default_beta: float = gb18218.DEFAULT_BETA
+    score_per_1000_people: float = 2.0
+    score_per_sensitive: float = 1.0
+    score_per_dense_km2: float = 2.0
+
+    def validate(self) -> "RelocationParams":
+        """Raise :class:`ParameterError` on an impossible value; return self."""
+        positive = {"default_distance_m": self.default_distance_m, "dense_threshold": self.dense_threshold,
+                    "alpha_radius_m": self.alpha_radius_m}
+        for name, value in positive.items():
+            if not _finite(value) or float(value) <= 0:
+                raise ParameterError(f"{name} must be a positive number, not {value!r}")
+        non_negative = {"dense_min_area_km2": self.dense_min_area_km2,
+                        "min_dense_overlap_km2": self.min_dense_overlap_km2,
+                        "grade_rule_min_people": self.grade_rule_min_people,
+                        "sensitive_min_count": self.sensitive_min_count, "default_beta": self.default_beta}
+        for name, value in non_negative.items():
+            if not _finite(value) or float(value) < 0:
+                raise ParameterError(f"{name} must be a number ≥ 0, not {value!r}")
+        for kind, value in self.distance_table.items():
+            if not _finite(value) or float(value) <= 0:
+                raise ParameterError(f"distance_table[{kind!r}] must be a positive distance in metres")
+        bad = [g for g in self.grade_rule_grades if g not in gb18218.GRADES]
+        if bad:
+            raise ParameterError(f"grade_rule_grades has {bad}; use 一级, 二级, 三级 or 四级")
+        gb18218.check_overrides(self.beta_overrides)
+        return self
+
+    def to_dict(self) -> dict:
+        """Plain dict (for provenance and settings files)."""
+        return asdict(self)
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------------------
+# input normalisation
+# ---------------------------------------------------------------------------
+def _header_key(name) -> str:
+    text = unicodedata.normalize("NFKC", str(name)).strip()
+    return re.sub(r"[(（\[【].*?[)）\]】]$", "", text).strip()  # drop a unit suffix: 外部安全防护距离(m)
+
+
+def _rename(frame, aliases: dict):
+    renames = {}
+    present = set(frame.columns)
+    for col in frame.columns:
+        target = aliases.get(_header_key(col)) or aliases.get(str(col).strip())
+        if target and target not in present and target not in renames.values():
+            renames[col] = target
+    return frame.rename(columns=renames) if renames else frame
+
+
+def _to_metres(values) -> np.ndarray:
+    """Safety distances as floats; text such as "500m", "500米" accepted; ≤ 0 / unreadable → NaN."""
+    series = pd.Series(values)
+    if not pd.api.types.is_numeric_dtype(series):
+        text = [re.sub(r"\s*(m|米|公尺)$", "", unicodedata.normalize("NFKC", v).strip(), flags=re.I)
+                if isinstance(v, str) else v for v in series.to_numpy(object)]
+        series = pd.Series(text, dtype=object)
+    out = pd.to_numeric(series, errors="coerce").to_numpy(float, copy=True)
+    out[~np.isfinite(out) | (out <= 0)] = np.nan
+    return out
+
+
+def normalise_plants(plants, industries=("hazchem",)):
+    """Plants with English field names, the ones to assess, and notes on what was done.
+
+    Chinese headers are mapped (企业名称 → name, 外部安全防护距离 → safe_dist, 危险化学品及储量 →
+    chemicals, 行业 → industry, 县区 → county). Only ``industries`` are kept (Chinese industry names
+    for hazardous chemicals count as ``hazchem``); a table without an industry column is kept whole.
+
+    Returns
+    -------
+    (GeoDataFrame, list of str)
+    """
+    if plants.crs is None:
+        raise CRSError("the plants layer has no coordinate reference system; set one (e.g. EPSG:4490)")
+    notes = []
+    gdf = _rename(plants, PLANT_FIELD_ALIASES).copy()
+    n_in = len(gdf)
+    if industries is not None and "industry" in gdf.columns:
+        ind = gdf["industry"].astype(str).str.strip()
+        wanted = set(industries)
+        if "hazchem" in wanted:
+            wanted |= set(HAZCHEM_ALIASES)
+        gdf = gdf.loc[ind.isin(wanted).to_numpy()]
+        notes.append(f"评估行业 industries assessed: {', '.join(industries)} ({len(gdf)}/{n_in})")
+    elif industries is not None:
+        notes.append("无行业字段，全部企业参与评估 (no industry column: every plant assessed)")
+    import shapely
+
+    geoms = gdf.geometry.values
+    missing = shapely.is_missing(np.asarray(geoms)) | shapely.is_empty(np.asarray(geoms))
+    if missing.any():
+        notes.append(f"{int(missing.sum())} 家企业无坐标，未评估 (plants without a location skipped)")
+        gdf = gdf.loc[~missing]
+    if len(gdf) == 0:
+        raise EmptyLayerError("no plant to assess (no hazardous-chemical plant with a location); "
+                              "check the industry column or assess all industries")
+    gdf = gdf.reset_index(drop=True)
+    if "name" not in gdf.columns:
+        gdf["name"] = [f"企业{i + 1}" for i in range(len(gdf))]
+    gdf["name"] = gdf["name"].fillna("").astype(str)
+    gdf["safe_dist_in"] = _to_metres(gdf["safe_dist"]) if "safe_dist" in gdf.columns else np.nan
+    if "chemicals" not in gdf.columns:
+        gdf["chemicals"] = ""
+    gdf["chemicals"] = gdf["chemicals"].where(gdf["chemicals"].notna(), "").astype(str)
+    if "county" not in gdf.columns:
+        gdf["county"] = ""
+    gdf["county"] = gdf["county"].fillna("").astype(str)
+    return gdf, notes
+
+
+def normalise_sensitive(sensitive):
+    """Sensitive targets with ``name`` and ``category`` (school, hospital, ...; Chinese accepted)."""
+    if sensitive is None or len(sensitive) == 0:
+        return None
+    if sensitive.crs is None:
+        raise CRSError("the sensitive-targets layer has no coordinate reference system; set one")
+    gdf = _rename(sensitive, SENSITIVE_FIELD_ALIASES).copy()
+    if "name" not in gdf.columns:
+        gdf["name"] = [f"敏感目标{i + 1}" for i in range(len(gdf))]
+    gdf["name"] = gdf["name"].fillna("").astype(str)
+    if "category" not in gdf.columns:
+        gdf["category"] = ""
+    cat = gdf["category"].fillna("").astype(str).str.strip()
+    gdf["category"] = cat.map(lambda c: SENSITIVE_ALIASES.get(c, c.lower()))
+    import shapely
+
+    ok = ~(shapely.is_missing(np.asarray(gdf.geometry.values)) | shapely.is_empty(np.asarray(gdf.geometry.values)))
+    return gdf.loc[ok].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------
+# dense population areas
+# ---------------------------------------------------------------------------
+def dense_areas(population, threshold: float = 5000.0, min_area_km2: float = 0.2, *, metric_crs=None,
+                progress=None):
+    """Dense population areas: connected raster cells with density ≥ ``threshold`` persons/km².
+
+    Parameters
+    ----------
+    population : raster path, dataset, array grid (see :func:`riskmap.analysis.zonal.as_grid`)
+        Persons per cell.
+    threshold : float
+        Persons per km².
+    min_area_km2 : float
+        Connected areas (4-connected cells) smaller than this are dropped.
+    metric_crs : CRS, optional
+        CRS of the returned polygons; the raster's CRS when omitted.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``area_km2``, ``population``, ``density`` (persons/km²) per area, polygons traced with
+        ``rasterio.features.shapes`` in the raster CRS (then transformed to ``metric_crs``).
+    """
+    import geopandas as gpd
+    import shapely
+    from rasterio import features
+    from scipy import ndimage
+
+    grid = zonal.as_grid(population)
+    if progress:
+        progress(0.0, "识别人口密集区 finding dense areas")
+    values, invalid = grid.read_all()
+    cell_km2 = _cell_area_km2(grid)
+    density = values / cell_km2
+    mask = (density >= float(threshold)) & ~invalid
+    labels, n = ndimage.label(mask)
+    out_crs = crs_policy.parse_crs(metric_crs) if metric_crs is not None else grid.crs
+    empty = gpd.GeoDataFrame({"area_km2": [], "population": [], "density": []}, geometry=[], crs=out_crs)
+    if n == 0:
+        return empty
+    flat = labels.ravel()
+    area = np.bincount(flat, np.broadcast_to(cell_km2, labels.shape).ravel(), minlength=n + 1)
+    people = np.bincount(flat, values.ravel(), minlength=n + 1)
+    keep = area >= float(min_area_km2)
+    keep[0] = False
+    if not keep.any():
+        return empty
+    labels = np.where(keep[labels], labels, 0).astype(np.int32)
+    if progress:
+        progress(0.5, "勾绘人口密集区 tracing dense areas")
+    ids, polys = [], []
+    for geom, value in features.shapes(labels, mask=labels > 0, connectivity=4, transform=grid.transform):
+        ids.append(int(value))
+        polys.append(shapely.geometry.shape(geom))
+    ids = np.asarray(ids)
+    geoms = shapely.make_valid(np.asarray(polys, dtype=object))
+    frame = gpd.GeoDataFrame({"label": ids}, geometry=geoms, crs=grid.crs).dissolve("label").reset_index()
+    lab = frame["label"].to_numpy()
+    frame["area_km2"] = area[lab]
+    frame["population"] = people[lab]
+    frame["density"] = people[lab] / area[lab]
+    frame = frame.drop(columns="label")
+    if not out_crs.equals(grid.crs):
+        frame = frame.to_crs(out_crs)
+    if progress:
+        progress(1.0, "人口密集区完成 dense areas done")
+    return frame[["area_km2", "population", "density", "geometry"]]
+
+
+def _cell_area_km2(grid):
+    """Cell area in km² (a scalar for a metric grid, a column per row for a geographic one)."""
+    if grid.is_metric:
+        return grid.cell_area / 1e6
+    if grid.crs.is_geographic and not grid.is_rotated:
+        t = grid.transform
+        lat = t.f + (np.arange(grid.height) + 0.5) * t.e
+        radius = 6371.0088
+        dlat = math.radians(abs(t.e))
+        dlon = math.radians(abs(t.a))
+        return (radius * radius * dlon * dlat * np.cos(np.radians(lat)))[:, None]
+    raise CRSError("the population raster must be projected in metres or in longitude/latitude, north-up")
+
+
+# ---------------------------------------------------------------------------
+# the assessment
+# ---------------------------------------------------------------------------
+@dataclass
+class _Context:
+    """What :func:`update_plant` needs to recompute one plant."""
+
+    grid: object
+    metric_crs: object
+    plants_crs: object
+    params: RelocationParams
+    dense_metric: np.ndarray  # shapely polygons in metric CRS
+    dense_tree: object
+    sens_metric: np.ndarray | None
+    sens_tree: object
+    sens_names: np.ndarray | None
+    sens_categories: np.ndarray | None
+    sens_counts: list = field(default_factory=list)  # per plant {category: n} inside its zone
+
+
+@dataclass
+class RelocationResult:
+    """Result of :func:`assess_relocation`.
+
+    Attributes
+    ----------
+    plants : GeoDataFrame
+        One row per assessed plant (plants' CRS), see :data:`PLANT_COLUMNS`.
+    zones : GeoDataFrame
+        Safety-zone polygons (same CRS).
+    dense_areas : GeoDataFrame
+        Dense population areas (same CRS).
+    summary : DataFrame
+        Per-county summary.
+    provenance : dict
+        Inputs, parameters, standards, notes, software, time.
+    """
+
+    plants: object
+    zones: object
+    dense_areas: object
+    summary: pd.DataFrame
+    provenance: dict
+    context: _Context = field(repr=False, default=None)
+
+    def layers(self) -> dict:
+        """``{"plants", "zones", "dense_areas"}`` for :func:`riskmap.io.write_layers`."""
+        return {"plants": self.plants, "zones": self.zones, "dense_areas": self.dense_areas}
+
+
+#: Output columns of the plants layer (in order; the input's other fields follow).
+PLANT_COLUMNS = (
+    "name", "county", "safe_dist", "safe_dist_src", "pop_exposed", "nodata_cells", "in_dense", "dense_km2",
+    "site_in_dense", "sensitive_n", "sensitive", "sens_nearest", "sens_nearest_m", "S", "R", "alpha",
+    "pop_alpha", "hazard_grade", "major_hazard", "chem_unknown", "relocate", "priority", "score", "reasons",
+)
+
+#: Chinese column labels for reports and the result table.
+COLUMN_LABELS = {
+    "name": "企业名称", "county": "县区", "safe_dist": "防护距离(m)", "safe_dist_src": "距离来源",
+    "pop_exposed": "防护距离内人口", "nodata_cells": "无数据栅格数", "in_dense": "与密集区重叠",
+    "dense_km2": "重叠面积(km²)", "site_in_dense": "位于密集区内", "sensitive_n": "敏感目标数",
+    "sensitive": "敏感目标", "sens_nearest": "最近敏感目标", "sens_nearest_m": "最近敏感目标距离(m)",
+    "S": "S(Σq/Q)", "R": "R", "alpha": "α", "pop_alpha": "500m内人口", "hazard_grade": "重大危险源等级",
+    "major_hazard": "重大危险源", "chem_unknown": "未识别物质", "relocate": "建议搬迁", "priority": "优先序",
+    "score": "优先分值", "reasons": "搬迁理由", "chemicals": "危险化学品及储量", "id": "编号",
+    "sens_counts": "敏感目标分类",
+}
+
+
+def _progress_range(progress, lo, hi):
+    if progress is None:
+        return None
+    return lambda frac, msg: progress(lo + (hi - lo) * float(frac), msg)
+
+
+def assess_relocation(plants, population, sensitive=None, params: RelocationParams | None = None, *,
+                      progress=None, inputs: dict | None = None) -> RelocationResult:
+    """Assess which hazardous-chemical plants should be relocated out of dense population areas.
+
+    Parameters
+    ----------
+    plants : GeoDataFrame
+        Points (or site polygons) with ``name, industry, county, safe_dist [m], chemicals``
+        (``"液氯:5;液氨:20"`` tonnes); Chinese headers accepted (see :func:`normalise_plants`).
+    population : str, Path, rasterio dataset or :class:`~riskmap.analysis.zonal.RasterGrid`
+        Persons per cell, any CRS; nodata counts as zero.
+    sensitive : GeoDataFrame, optional
+        Sensitive targets with ``name, category``.
+    params : RelocationParams, optional
+        Rules and defaults.
+    progress : callable, optional
+        ``progress(fraction, message)``; may raise CancelledError.
+    inputs : dict, optional
+        ``{role: path}`` for the provenance record (taken from the layers when omitted).
+
+    Returns
+    -------
+    RelocationResult
+
+    Notes
+    -----
+    GB 18218-2018 §4.1 and §4.3 (Tables 1–6) for S, R and the grade; the α population is counted
+    within ``alpha_radius_m`` of the plant (PARTIAL; STANDARDS.md §1.4). A plant with S < 1 is not a
+    major hazard installation: its ``hazard_grade`` is empty and ``major_hazard`` False (R is still
+    given). Unknown chemical names are listed in ``chem_unknown`` and the notes, and left out of S/R.
+    """
+    import geopandas as gpd
+    import shapely
+
+    params = (params or RelocationParams()).validate()
+    report = progress or (lambda frac, msg: None)
+    report(0.0, "准备数据 preparing")
+    plants, sensitive = _with_own_crs(plants), _with_own_crs(sensitive)
+    gdf, notes = normalise_plants(plants, params.industries)
+    sens = normalise_sensitive(sensitive)
+    grid = zonal.as_grid(population)
+    plants_crs = gdf.crs
+    metric_crs = grid.crs if grid.is_metric else crs_policy.metric_crs_for(gdf)
+    if not grid.is_metric:
+        notes.append("人口栅格非米制投影，按精确多边形覆盖计算 (geographic raster: exact polygon coverage "
+                     "via exactextract)")
+    geoms_m = np.asarray(crs_policy.transform_geometries(np.asarray(gdf.geometry.values), plants_crs, metric_crs))
+
+    # GB 18218 α population and the grading, which also gives the hazard kind for default distances
+    alpha_pop = zonal.zone_sums(grid, gpd.GeoSeries(geoms_m, crs=metric_crs), params.alpha_radius_m,
+                                progress=_progress_range(progress, 0.02, 0.25), metric_crs=metric_crs)
+    grades = [gb18218.grade_inventory(text, people, beta_overrides=params.beta_overrides,
+                                      default_beta=params.default_beta)
+              for text, people in zip(gdf["chemicals"].to_numpy(), alpha_pop["sum"].to_numpy())]
+    dist, src = _safe_distances(gdf["safe_dist_in"].to_numpy(float), [g.main_kind for g in grades], params)
+
+    exposure = zonal.zone_sums(grid, gpd.GeoSeries(geoms_m, crs=metric_crs), dist,
+                               progress=_progress_range(progress, 0.25, 0.5), metric_crs=metric_crs)
+    zones_m = _zone_polygons(geoms_m, dist)
+
+    dense = dense_areas(grid, params.dense_threshold, params.dense_min_area_km2, metric_crs=metric_crs,
+                        progress=_progress_range(progress, 0.5, 0.8))
+    dense_m = np.asarray(dense.geometry.values)
+    dense_tree = shapely.STRtree(dense_m)
+    report(0.85, "叠加分析 overlaying")
+    overlap = _dense_overlap(zones_m, dense_m, dense_tree)
+    site_in_dense = np.zeros(len(gdf), bool)
+    if len(dense_m):
+        hit = dense_tree.query(geoms_m, predicate="intersects")
+        site_in_dense[hit[0]] = True
+
+    ctx = _Context(grid, metric_crs, plants_crs, params, dense_m, dense_tree, None, None, None, None)
+    if sens is not None:
+        ctx.sens_metric = np.asarray(crs_policy.transform_geometries(np.asarray(sens.geometry.values), sens.crs,
+                                                                     metric_crs))
+        ctx.sens_tree = shapely.STRtree(ctx.sens_metric)
+        ctx.sens_names = sens["name"].to_numpy(object)
+        ctx.sens_categories = sens["category"].to_numpy(object)
+    sens_info = _sensitive_in_zones(ctx, geoms_m, dist)
+    report(0.9, "评定 grading")
+
+    out = gdf.drop(columns=["safe_dist_in"]).copy()
+    out["safe_dist"] = dist
+    out["safe_dist_src"] = src
+    out["pop_exposed"] = exposure["sum"].to_numpy()
+    out["nodata_cells"] = exposure["nodata_cells"].to_numpy(np.int64)
+    out["dense_km2"] = overlap
+    out["in_dense"] = overlap > params.min_dense_overlap_km2
+    out["site_in_dense"] = site_in_dense
+    for key in ("sensitive_n", "sensitive", "sens_nearest", "sens_nearest_m"):
+        out[key] = sens_info[key]
+    ctx.sens_counts = sens_info["sens_counts"]
+    out["S"] = [g.S for g in grades]
+    out["R"] = [g.R for g in grades]
+    out["alpha"] = [g.alpha for g in grades]
+    out["pop_alpha"] = alpha_pop["sum"].to_numpy()
+    out["hazard_grade"] = [g.grade for g in grades]
+    out["major_hazard"] = [g.major for g in grades]
+    out["chem_unknown"] = ["、".join(g.unknown) for g in grades]
+    _apply_rules(out, ctx.sens_counts, params)
+
+    columns = [c for c in PLANT_COLUMNS if c in out.columns]
+    out = out[columns + [c for c in out.columns if c not in columns and c != out.geometry.name]
+              + [out.geometry.name]]
+    plants_out = gpd.GeoDataFrame(out, geometry=out.geometry.name, crs=plants_crs)
+    zones_out = gpd.GeoDataFrame(
+        plants_out[["name", "county", "safe_dist", "pop_exposed", "relocate", "priority", "hazard_grade"]].copy(),
+        geometry=crs_policy.transform_geometries(zones_m, metric_crs, plants_crs), crs=plants_crs)
+    dense_out = dense.to_crs(plants_crs) if len(dense) else dense.set_crs(plants_crs, allow_override=True)
+
+    notes += _notes(plants_out, grades, exposure, params)
+    record = provenance(
+        "relocation",
+        inputs or {"plants": _source_of(plants), "population": grid.path or "in-memory raster",
+                   "sensitive": _source_of(sensitive) if sensitive is not None else "—"},
+        {**params.to_dict(), "metric_crs": metric_crs.to_string()},
+        standards=[*gb18218.STANDARD_CITATIONS,
+                   "GB/T 37243-2019 (外部安全防护距离: no default distance; riskmap default table used "
+                   "only where safe_dist is missing)"],
+        notes=notes,
+    )
+    result = RelocationResult(plants_out, zones_out, dense_out, county_summary(plants_out), record, ctx)
+    report(1.0, "完成 done")
+    return result
+
+
+def _with_own_crs(layer):
+    """A shallow copy of ``layer`` with a CRS object of its own.
+
+    The caller's CRS object may be shared with the map's render threads, and pyproj CRS objects
+    must not be used from two threads at once (see :data:`riskmap.crs.PROJ_LOCK`); the copy is
+    made under that lock, and the analysis (often run in a worker thread) uses only its own.
+    """
+    if layer is None or getattr(layer, "crs", None) is None:
+        return layer
+    from pyproj import CRS
+
+    return layer.set_crs(CRS.from_wkt(crs_policy.crs_wkt(layer.crs)), allow_override=True)
+
+
+def _source_of(layer) -> str:
+    if layer is None:
+        return "—"
+    meta = getattr(layer, "attrs", {}).get("riskmap") or {}
+    return meta.get("source") or describe_input(layer)
+
+
+def _safe_distances(given: np.ndarray, kinds, params: RelocationParams):
+    dist = given.astype(float).copy()
+    src = np.full(len(dist), "安全评价报告", dtype=object)  # the plant's own figure
+    missing = ~np.isfinite(dist)
+    for i in np.flatnonzero(missing):
+        kind = kinds[i]
+        if kind and kind in params.distance_table:
+            dist[i] = float(params.distance_table[kind])
+            src[i] = f"默认表：{KIND_LABELS.get(kind, kind)}"
+        else:
+            dist[i] = float(params.default_distance_m)
+            src[i] = "默认距离"
+    return dist, src
+
+
+def _zone_polygons(geoms_m, dist):
+    import shapely
+
+    return shapely.buffer(geoms_m, dist, quad_segs=zonal.CIRCLE_QUAD_SEGS)
+
+
+def _dense_overlap(zones_m, dense_m, dense_tree) -> np.ndarray:
+    import shapely
+
+    overlap = np.zeros(len(zones_m))
+    if len(dense_m) == 0 or len(zones_m) == 0:
+        return overlap
+    zi, di = dense_tree.query(zones_m, predicate="intersects")
+    if zi.size:
+        areas = shapely.area(shapely.intersection(zones_m[zi], dense_m[di])) / 1e6
+        overlap = np.bincount(zi, areas, minlength=len(zones_m))
+    return overlap
+
+
+def _sensitive_in_zones(ctx: _Context, geoms_m, dist) -> dict:
+    import shapely
+
+    n = len(geoms_m)
+    info = {"sensitive_n": np.zeros(n, np.int64), "sensitive": np.full(n, "", dtype=object),
+            "sens_counts": [dict() for _ in range(n)], "sens_nearest": np.full(n, "", dtype=object),
+            "sens_nearest_m": np.full(n, np.nan)}
+    if ctx.sens_tree is None or n == 0:
+        return info
+    pi, si = ctx.sens_tree.query(geoms_m, predicate="dwithin", distance=dist)
+    d = shapely.distance(geoms_m[pi], ctx.sens_metric[si]) if pi.size else np.zeros(0)
+    order = np.lexsort((d, pi))
+    pi, si, d = pi[order], si[order], d[order]
+    info["sensitive_n"] = np.bincount(pi, minlength=n).astype(np.int64)
+    starts = np.searchsorted(pi, np.arange(n))
+    ends = np.searchsorted(pi, np.arange(n), side="right")
+    for p in np.flatnonzero(ends > starts):  # only plants with targets inside: short lists
+        idx = si[starts[p]:ends[p]]
+        info["sensitive"][p] = "、".join(str(v) for v in ctx.sens_names[idx])
+        counts: dict = {}
+        for cat in ctx.sens_categories[idx]:
+            counts[cat] = counts.get(cat, 0) + 1
+        info["sens_counts"][p] = counts
+    near_idx, near_d = ctx.sens_tree.query_nearest(geoms_m, return_distance=True, all_matches=False)
+    info["sens_nearest"][near_idx[0]] = ctx.sens_names[near_idx[1]]
+    info["sens_nearest_m"][near_idx[0]] = near_d
+    return info
+
+
+def priority_scores(frame, sens_counts, params: RelocationParams) -> np.ndarray:
+    """Priority score of each plant (higher = more urgent).
+
+    ``score = score_per_1000_people × pop_exposed/1000 + score_per_sensitive × Σ weight(target)
+    + score_per_dense_km2 × dense_km2 + GRADE_POINTS[grade]``. riskmap defaults: 2 points per 1,000
+    people exposed; 1 point × weight per sensitive target (schools, kindergartens, hospitals and nursing
+    homes weigh 2, other targets 1); 2 points per km² of dense-area overlap; GRADE_POINTS 一级 8,
+    二级 4, 三级 2, 四级 1, not a major hazard 0. ``sens_counts`` holds one ``{category: n}`` per row.
+    """
+    sens_weight = np.array([sum(SENSITIVE_CATEGORIES.get(c, _OTHER_SENSITIVE)[2] * k for c, k in counts.items())
+                            for counts in sens_counts], float)
+    return (params.score_per_1000_people * frame["pop_exposed"].to_numpy(float) / 1000.0
+            + params.score_per_sensitive * sens_weight
+            + params.score_per_dense_km2 * frame["dense_km2"].to_numpy(float)
+            + frame["hazard_grade"].map(GRADE_POINTS).fillna(0.0).to_numpy(float))
+
+
+def _apply_rules(out, sens_counts, params: RelocationParams, rows=None) -> None:
+    """Set ``relocate``, ``reasons``, ``score``, ``sens_counts`` for ``rows`` (all when None), then re-rank."""
+    rows = np.arange(len(out)) if rows is None else np.asarray(rows, np.int64)
+    part = out.iloc[rows]
+    counts = [sens_counts[i] for i in rows]
+    dense_hit = part["in_dense"].to_numpy(bool) & params.rule_dense
+    sens_hit = (part["sensitive_n"].to_numpy() >= max(params.sensitive_min_count, 1)) & params.rule_sensitive
+    grade_hit = (part["hazard_grade"].isin(list(params.grade_rule_grades)).to_numpy()
+                 & (part["pop_exposed"].to_numpy(float) > params.grade_rule_min_people) & params.rule_grade)
+    reasons = []
+    for i in range(len(rows)):
+        parts = []
+        if sens_hit[i]:
+            parts.append("防护距离内有" + "、".join(_count_text(cat, k) for cat, k in _ordered(counts[i])))
+        if dense_hit[i]:
+            parts.append(f"与人口密集区重叠{part['dense_km2'].iat[i]:.2f} km²")
+        if grade_hit[i]:
+            parts.append(f"{part['hazard_grade'].iat[i]}重大危险源，防护距离内约{part['pop_exposed'].iat[i]:.0f}人")
+        reasons.append("；".join(parts))
+    values = {
+        "relocate": dense_hit | sens_hit | grade_hit,
+        "reasons": np.asarray(reasons, dtype=object),
+        "score": np.round(priority_scores(part, counts, params), 3),
+        "sens_counts": np.asarray(["；".join(f"{_category_label(c)}:{k}" for c, k in _ordered(cnt))
+                                   for cnt in counts], dtype=object),
+    }
+    for key, vals in values.items():
+        if len(rows) == len(out) or key not in out.columns:
+            out[key] = vals if len(rows) == len(out) else None
+        if len(rows) != len(out):
+            col = out.columns.get_loc(key)
+            for j, r in enumerate(rows):
+                out.iat[r, col] = vals[j]
+    out["relocate"] = out["relocate"].astype(bool)
+    out["score"] = out["score"].astype(float)
+    _rank(out)
+
+
+def _rank(out) -> None:
+    flagged = out["relocate"].to_numpy(bool)
+    priority = pd.array([pd.NA] * len(out), dtype="Int64")
+    if flagged.any():
+        idx = np.flatnonzero(flagged)
+        order = np.lexsort((out["name"].to_numpy()[idx].astype(str), -out["pop_exposed"].to_numpy(float)[idx],
+                            -out["score"].to_numpy(float)[idx]))
+        ranks = np.empty(idx.size, np.int64)
+        ranks[order] = np.arange(1, idx.size + 1)
+        priority[idx] = ranks
+    out["priority"] = priority
+
+
+def _ordered(counts: dict):
+    known = [c for c in SENSITIVE_CATEGORIES if c in counts]
+    return [(c, counts[c]) for c in known] + [(c, k) for c, k in counts.items() if c not in SENSITIVE_CATEGORIES]
+
+
+def _category_label(cat) -> str:
+    return SENSITIVE_CATEGORIES.get(cat, (str(cat) or _OTHER_SENSITIVE[0],))[0]
+
+
+def _count_text(cat, k) -> str:
+    name, unit, _w = SENSITIVE_CATEGORIES.get(cat, (str(cat) or _OTHER_SENSITIVE[0], _OTHER_SENSITIVE[1], 1.0))
+    return f"{name}{k}{unit}"
+
+
+def _notes(plants, grades, exposure, params) -> list[str]:
+    notes = []
+    unknown = sorted({u for g in grades for u in g.unknown})
+    if unknown:
+        notes.append("未识别的危险化学品（未计入S、R）unknown chemicals (left out of S and R): " + "、".join(unknown))
+    defaulted = sorted({d for g in grades for d in g.default_beta})
+    if defaulted:
+        notes.append(f"以下物质β取默认值{params.default_beta:g} (β default used for): " + "、".join(defaulted))
+    n_src = plants["safe_dist_src"].value_counts()
+    notes.append("防护距离来源 safety distance sources: " + "；".join(f"{k} {v}家" for k, v in n_src.items()))
+    nodata = int(exposure["nodata_cells"].sum())
+    if nodata:
+        notes.append(f"防护区内共有{nodata}个无数据栅格，按0人计 (nodata cells in zones counted as 0)")
+    outside = exposure["outside_m2"].fillna(0).to_numpy() > 1.0
+    if outside.any():
+        names = "、".join(plants["name"].to_numpy()[outside][:10])
+        notes.append(f"{int(outside.sum())}个防护区部分超出人口栅格范围（{names}），超出部分按0人计 "
+                     "(zones partly outside the population raster)")
+    notes.append(f"α人口按企业位置{params.alpha_radius_m:g} m范围内的常住人口计（GB 18218-2018 §4.3 "
+                 "“厂区边界外500 m”措辞为PARTIAL，半径为参数）")
+    notes.append("S、R按企业全部储量作为一个单元计算（未区分生产单元/储存单元）；S<1不构成重大危险源，等级为空")
+    return notes
+
+
+def county_summary(plants) -> pd.DataFrame:
+    """Per-county summary: plants assessed, flagged, exposed people, sensitive targets, grades."""
+    frame = pd.DataFrame({
+        "county": plants["county"].replace("", "（未注明）").to_numpy(),
+        "relocate": plants["relocate"].to_numpy(bool),
+        "pop_exposed": plants["pop_exposed"].to_numpy(float),
+        "sensitive_n": plants["sensitive_n"].to_numpy(),
+        "major": plants["major_hazard"].to_numpy(bool),
+        "grade": plants["hazard_grade"].to_numpy(),
+    })
+    g = frame.groupby("county", sort=True)
+    summary = pd.DataFrame({
+        "县区": g.size().index,
+        "评估企业数": g.size().to_numpy(),
+        "建议搬迁数": g["relocate"].sum().to_numpy(),
+        "防护距离内人口": g["pop_exposed"].sum().round(0).to_numpy(),
+        "建议搬迁企业防护距离内人口": g.apply(lambda d: d.loc[d["relocate"], "pop_exposed"].sum(),
+                                     include_groups=False).round(0).to_numpy(),
+        "防护距离内敏感目标": g["sensitive_n"].sum().to_numpy(),
+        "重大危险源数": g["major"].sum().to_numpy(),
+    })
+    for grade in gb18218.GRADES:
+        summary[grade] = g["grade"].apply(lambda s, gr=grade: int((s == gr).sum())).to_numpy()
+    total = {"县区": "合计", **{c: summary[c].sum() for c in summary.columns if c != "县区"}}
+    return pd.concat([summary, pd.DataFrame([total])], ignore_index=True)
+
+
+# ---------------------------------------------------------------------------
+# what-if: one plant
+# ---------------------------------------------------------------------------
+def update_plant(result: RelocationResult, position: int, *, safe_dist: float | None = None, geometry=None):
+    """Recompute one plant after a what-if change (new distance and/or new location), in place.
+
+    Only that plant's exposure, sensitive targets, dense-area overlap (and, when moved, its α
+    population and grade) are recomputed; priorities are re-ranked over the table.
+
+    Parameters
+    ----------
+    result : RelocationResult
+        From :func:`assess_relocation`; its ``plants`` and ``zones`` are updated.
+    position : int
+        Row position of the plant in ``result.plants``.
+    safe_dist : float, optional
+        New safety distance (m).
+    geometry : shapely geometry, optional
+        New location in the plants' CRS.
+
+    Returns
+    -------
+    pandas.Series
+        The plant's updated row.
+    """
+    import shapely
+
+    ctx = result.context
+    if ctx is None:
+        raise ParameterError("this result cannot be updated (no assessment context); rerun the assessment")
+    plants = result.plants
+    if not 0 <= int(position) < len(plants):
+        raise ParameterError(f"no plant at row {position}; the result has {len(plants)} plants")
+    position = int(position)
+    params = ctx.params
+    geom_col = plants.geometry.name
+    if geometry is not None:
+        if shapely.is_missing(geometry) or shapely.is_empty(geometry):
+            raise ParameterError("the new plant location is empty")
+        plants.iat[position, plants.columns.get_loc(geom_col)] = geometry
+    dist = float(plants["safe_dist"].iat[position]) if safe_dist is None else float(safe_dist)
+    if not math.isfinite(dist) or dist <= 0:
+        raise ParameterError(f"the safety distance must be a positive number of metres, not {safe_dist!r}")
+    geom = plants.geometry.iat[position]
+    geom_m = np.asarray(crs_policy.transform_geometries(np.array([geom], dtype=object), ctx.plants_crs,
+                                                        ctx.metric_crs))
+    import geopandas as gpd
+
+    series = gpd.GeoSeries(geom_m, crs=ctx.metric_crs)
+    exposure = zonal.zone_sums(ctx.grid, series, dist, metric_crs=ctx.metric_crs)
+    zone_m = _zone_polygons(geom_m, np.array([dist]))
+    overlap = _dense_overlap(zone_m, ctx.dense_metric, ctx.dense_tree)
+    sens = _sensitive_in_zones(ctx, geom_m, np.array([dist]))
+
+    row = {"safe_dist": dist, "pop_exposed": float(exposure["sum"].iat[0]),
+           "nodata_cells": int(exposure["nodata_cells"].iat[0]), "dense_km2": float(overlap[0]),
+           "in_dense": bool(overlap[0] > params.min_dense_overlap_km2),
+           "site_in_dense": bool(len(ctx.dense_metric) and ctx.dense_tree.query(geom_m[0], predicate="intersects").size),
+           "sensitive_n": int(sens["sensitive_n"][0]), "sensitive": sens["sensitive"][0],
+           "sens_nearest": sens["sens_nearest"][0], "sens_nearest_m": float(sens["sens_nearest_m"][0])}
+    if safe_dist is not None:
+        row["safe_dist_src"] = "手动调整"
+    if geometry is not None:
+        pop_alpha = float(zonal.zone_sums(ctx.grid, series, params.alpha_radius_m, metric_crs=ctx.metric_crs)
+                          ["sum"].iat[0])
+        grade = gb18218.grade_inventory(plants["chemicals"].iat[position], pop_alpha,
+                                        beta_overrides=params.beta_overrides, default_beta=params.default_beta)
+        row.update({"pop_alpha": pop_alpha, "alpha": grade.alpha, "R": grade.R, "S": grade.S,
+                    "hazard_grade": grade.grade, "major_hazard": grade.major})
+    for key, value in row.items():
+        plants.iat[position, plants.columns.get_loc(key)] = value
+
+    ctx.sens_counts[position] = sens["sens_counts"][0]
+    _apply_rules(plants, ctx.sens_counts, params, rows=[position])
+    zones = result.zones
+    zones.iat[position, zones.columns.get_loc(zones.geometry.name)] = crs_policy.transform_geometries(
+        zone_m, ctx.metric_crs, ctx.plants_crs)[0]
+    for key in ("safe_dist", "pop_exposed", "relocate", "priority", "hazard_grade"):
+        zones[key] = plants[key].to_numpy() if key != "priority" else plants[key].array
+    result.summary = county_summary(plants)
+    return plants.iloc[position]
+
+
+# ---------------------------------------------------------------------------
+# report
+# ---------------------------------------------------------------------------
+def report_frames(result: RelocationResult) -> dict:
+    """``{sheet name: DataFrame}`` of the Excel report: county summary, plant detail, provenance."""
+    plants = result.plants
+    cols = [c for c in ("id", *PLANT_COLUMNS, "chemicals") if c in plants.columns]
+    detail = pd.DataFrame(plants[cols]).copy()
+    detail = detail.sort_values(["relocate", "priority", "score"], ascending=[False, True, False],
+                                na_position="last", kind="stable")
+    for col in ("pop_exposed", "pop_alpha"):
+        detail[col] = detail[col].round(0)
+    for col in ("dense_km2", "S", "R"):
+        detail[col] = detail[col].round(3)
+    detail["sens_nearest_m"] = detail["sens_nearest_m"].round(0)
+    for col in ("relocate", "in_dense", "site_in_dense", "major_hazard"):
+        detail[col] = np.where(detail[col].to_numpy(bool), "是", "否")
+    detail["priority"] = detail["priority"].astype(object).where(detail["priority"].notna(), "")
+    detail = detail.rename(columns=COLUMN_LABELS)
+    return {"县区汇总": result.summary, "企业明细": detail, "来源说明": provenance_frame(result.provenance)}
+
+
+def write_report(result: RelocationResult, path) -> object:
+    """Write the Excel report (see :func:`report_frames`) atomically; returns the path."""
+    from riskmap import io
+
+    return io.write_excel(path, report_frames(result))
+
+
+def output_layers(result: RelocationResult) -> dict:
+    """``{"plants", "zones", "dense_areas"}`` for :func:`riskmap.io.write_layers` (a GeoPackage)."""
+    return result.layers()

@@ -1,0 +1,1417 @@
+"""Road hazard candidates: sharp bends, steep grades, water-side, cliff-side segments, accident black spots.
+
+Road safety engineers must find and treat 急弯陡坡 (sharp bends, steep grades), 临水临崖 (roads beside
+water or cliffs) and 事故多发点段 (accident black spots), located by chainage (桩号). This module
+finds candidates from road lines in any CRS; everything is computed in metres in a local metric
+CRS (:func:`riskmap.crs.to_metric`).
+
+Method
+------
+Every road is resampled at a fixed spacing (``spacing_m``, 5 m) along its length
+(:func:`riskmap.analysis.linear.resample`), all roads at once in flat numpy arrays.
+
+- **Sharp bends.** The resampled line is smoothed with a Gaussian along its length (σ =
+  ``smoothing_m``, at least 0.6 × the road's mean vertex spacing, ends reflected) so digitising
+  noise and vertex density do not create curves; the smoothed heading's derivative is the
+  curvature. Runs where it exceeds 1 / (``candidate_factor`` × limit radius) with one sign are
+  candidate bends (a change of sign splits a reverse curve into two bends). Each candidate is then
+  fitted — all candidates together by a batched Levenberg–Marquardt — with the road-design model
+  *tangent – circular arc – tangent* to the road's **original vertices** within the bend's window:
+  the circle's centre and radius are free, the tangents' directions come from the smoothed heading
+  beyond the bend (or are free too at the inflection between the two halves of a reverse curve).
+  Vertices lie on the true road even when they are 25 m apart on a 30 m radius, which resampled
+  points (on chords) do not, so the fit does not depend on vertex density. A bend is reported when
+  the fitted radius is below the JTG D20-2017 limit minimum radius (极限值) for the road's design
+  speed and it turns by at least ``min_deflection_deg``; ``radius_m`` is the fitted radius,
+  ``deflection_deg`` the turning angle (positive = left, in the digitised direction), the extent
+  runs between the two tangent points.
+- **Steep grades.** The DEM is sampled bilinearly at the resampled points (windowed reads). The
+  grade at a point is the elevation difference over a centred window of ``grade_window_m``
+  (≥ 100 m, so DEM noise over one cell does not count), compared with the JTG D20-2017 maximum
+  grade for the design speed. **Long continuous down-grades** (连续长下坡) are stretches of at least
+  ``downgrade_length_m`` whose average grade reaches ``downgrade_avg_pct``. The defaults (3 km,
+  5.5 %) follow the JTG D20 rule for mountain-crossing class-2 to class-4 roads that any continuous
+  3 km should average no more than 5.5 % — recalled, not read: STANDARDS.md does not hold it, so
+  it is UNCONFIRMED and a parameter. Where a water layer is given, grades are not computed on
+  water crossings (a DEM shows the river under a bridge, not the deck).
+- **Near water.** Resampled points within ``water_distance_m`` of water polygons or lines (bulk
+  STRtree query, only for road parts that come that near). The part of a road on or crossing the
+  water (a bridge) breaks a run, a run that ends at such a crossing loses
+  ``water_crossing_trim × water_distance_m`` at that end (the bridge's approach: a road crossing
+  at 30° or more is within the distance for at most twice it), and runs shorter than
+  ``water_min_length_m`` are dropped; what remains runs *along* the water. The 100 m default
+  (riskmap default; STANDARDS.md §6.2 has no numeric 临水 threshold) exceeds the clear-zone widths
+  of JTG D81 on purpose: road centre lines and water polygons of map data are often tens of
+  metres apart from the real edges.
+- **Near cliff.** At every ``cliff_step_m`` the DEM is sampled at lateral offsets up to
+  ``cliff_lateral_m`` on both sides; where the terrain drops more than ``cliff_drop_m`` below the
+  road the point is cliff-side (not within ``cliff_lateral_m`` of a water crossing, where the
+  valley under a bridge would count). Thresholds are riskmap defaults: STANDARDS.md §6.2 finds no
+  numeric 临崖 definition (JTG D81-2006 only names "cliffs, deep valleys" beside class-3/4 roads).
+- **Black spots.** Accidents are snapped to the nearest road within ``accident_snap_m``; a window
+  of ``blackspot_window_m`` slides along each road in steps of ``blackspot_step_m``; windows with at
+  least ``blackspot_min_accidents`` accidents (or ``blackspot_min_deaths`` deaths) qualify,
+  overlapping qualifying windows merge into one black spot spanning its accidents. The defaults
+  (500 m, 3 accidents) follow the historical "≥ 3 serious accidents within 500 m" rule, which is
+  UNCONFIRMED (STANDARDS.md §6.3): they are parameters.
+
+Every segment carries ``start_m``/``end_m`` along its road, km-post labels and NaN in the fields
+that do not apply to its kind.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.ndimage import gaussian_filter1d
+
+from riskmap import crs as crs_policy
+from riskmap.analysis import jtg_d20
+from riskmap.analysis.linear import (Resampled, group_runs, km_post, km_range, line_parts, resample, runs,
+                                     snap_points, substrings)
+from riskmap.analysis.provenance import describe_input, provenance
+from riskmap.errors import CRSError, DataFormatError, EmptyLayerError, ParameterError
+
+#: Hazard kinds, with Chinese names.
+KINDS = {
+    "sharp_bend": "急弯",
+    "steep_grade": "陡坡",
+    "near_water": "临水",
+    "near_cliff": "临崖",
+    "black_spot": "事故多发点段",
+}
+
+#: Severity codes, with Chinese names.
+SEVERITIES = {"low": "一般", "medium": "较大", "high": "重大"}
+
+#: Columns of the segments table, in order (geometry last).
+COLUMNS = ["kind", "subtype", "name", "code", "road_class", "road_index", "speed_kmh", "speed_source",
+           "start_m", "end_m", "length_m", "km_start", "km_end", "km_label",
+           "radius_m", "radius_limit_m", "deflection_deg", "grade_pct", "grade_limit_pct",
+           "drop_m", "side", "water_dist_m", "water_name", "accidents", "deaths", "injuries",
+           "severity", "note", "county"]
+
+#: Chinese aliases of the columns (for layer tables and the Excel register).
+ALIASES = {
+    "kind": "隐患类型", "subtype": "子类", "name": "道路名称", "code": "路线编号", "road_class": "道路等级",
+    "road_index": "道路序号", "speed_kmh": "设计速度(km/h)", "speed_source": "速度来源",
+    "start_m": "起点桩号(m)", "end_m": "终点桩号(m)", "length_m": "长度(m)", "km_start": "起点桩号",
+    "km_end": "终点桩号", "km_label": "桩号范围", "radius_m": "圆曲线半径(m)", "radius_limit_m": "极限最小半径(m)",
+    "deflection_deg": "转角(°)", "grade_pct": "纵坡(%)", "grade_limit_pct": "最大纵坡(%)", "drop_m": "临崖落差(m)",
+    "side": "侧别", "water_dist_m": "距水体(m)", "water_name": "水体名称", "accidents": "事故数", "deaths": "死亡人数",
+    "injuries": "受伤人数", "severity": "严重程度", "note": "说明", "county": "县区",
+}
+
+STANDARDS = [
+    f"{jtg_d20.EDITION} 公路路线设计规范: 圆曲线最小半径极限值 (i_max = 8 %), 最大纵坡 (STANDARDS.md §6.1)",
+    "JTG D81-2006 / JTG/T D81-2017 临水临崖 guardrail warrants: no numeric thresholds; riskmap defaults "
+    "(STANDARDS.md §6.2)",
+    "事故多发点段: national numeric definition UNCONFIRMED; historical ≥3 accidents within 500 m used as "
+    "parameter default (STANDARDS.md §6.3)",
+]
+
+
+@dataclass
+class RoadHazardParams:
+    """Parameters of :func:`detect_road_hazards` (all distances in metres).
+
+    The defaults marked *riskmap default* are not from a confirmed standard; reports state the
+    values used (provenance).
+    """
+
+    spacing_m: float = 5.0
+    # sharp bends
+    smoothing_m: float = 20.0
+    candidate_factor: float = 2.0
+    min_deflection_deg: float = 10.0
+    max_fit_vertices: int = 64
+    # steep grades
+    grade_window_m: float = 100.0
+    grade_tolerance_pct: float = 0.0
+    downgrade_length_m: float = 3000.0  # riskmap default (JTG D20 "any 3 km", from memory: UNCONFIRMED)
+    downgrade_avg_pct: float = 5.5  # riskmap default (JTG D20 average-grade rule, from memory: UNCONFIRMED)
+    # near water
+    water_distance_m: float = 100.0  # riskmap default
+    water_min_length_m: float = 100.0  # riskmap default
+    water_crossing_trim: float = 2.0  # riskmap default: × water_distance_m cut from runs ending at a crossing
+    # near cliff
+    cliff_lateral_m: float = 60.0  # riskmap default
+    cliff_drop_m: float = 20.0  # riskmap default
+    cliff_step_m: float = 10.0
+    cliff_min_length_m: float = 30.0
+    # black spots
+    accident_snap_m: float = 50.0
+    blackspot_window_m: float = 500.0  # UNCONFIRMED historical rule, STANDARDS.md §6.3
+    blackspot_step_m: float = 100.0
+    blackspot_min_accidents: int = 3  # UNCONFIRMED historical rule, STANDARDS.md §6.3
+    blackspot_min_deaths: int | None = None
+    blackspot_per_year: bool = False
+    blackspot_pad_m: float = 50.0
+    # design speeds
+    class_speeds: dict = field(default_factory=dict)
+    fallback_speed_kmh: float = jtg_d20.FALLBACK_SPEED_KMH
+
+    def validate(self) -> "RoadHazardParams":
+        """Check ranges; raises :class:`ParameterError` with the parameter's name."""
+        positive = ["spacing_m", "smoothing_m", "candidate_factor", "grade_window_m", "downgrade_length_m",
+                    "water_distance_m", "cliff_lateral_m", "cliff_drop_m", "cliff_step_m", "accident_snap_m",
+                    "blackspot_window_m", "blackspot_step_m"]
+        for name in positive:
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ParameterError(f"{name} must be a positive number (got {value!r})")
+        if self.grade_window_m < 100:
+            raise ParameterError(f"grade_window_m must be at least 100 m (got {self.grade_window_m}); "
+                                 "shorter windows measure DEM noise, not the road's grade")
+        if not (math.isfinite(self.water_crossing_trim) and self.water_crossing_trim >= 0):
+            raise ParameterError("water_crossing_trim must be zero or positive")
+        if self.candidate_factor < 1:
+            raise ParameterError("candidate_factor must be at least 1")
+        if self.blackspot_min_accidents < 1:
+            raise ParameterError("blackspot_min_accidents must be at least 1")
+        if self.max_fit_vertices < 8:
+            raise ParameterError("max_fit_vertices must be at least 8")
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------
+# the road network in metres
+# ---------------------------------------------------------------------------
+class RoadNetwork:
+    """Roads in a metric CRS, split into parts and resampled, with design speeds.
+
+    Parameters
+    ----------
+    roads : GeoDataFrame
+        Road lines in any CRS with optional ``name``, ``code``, ``road_class``, ``speed_kmh``.
+    params : RoadHazardParams
+    metric_crs : optional
+        Metric CRS to use; chosen from the data when omitted.
+    """
+
+    def __init__(self, roads, params: RoadHazardParams, metric_crs=None):
+        if roads is None or len(roads) == 0:
+            raise EmptyLayerError("the road layer has no features; choose a layer with road lines")
+        if roads.crs is None:
+            raise CRSError("the road layer has no coordinate reference system; set one (e.g. EPSG:4490)")
+        types = set(roads.geom_type.dropna())
+        if not types or not types <= {"LineString", "MultiLineString"}:
+            raise DataFormatError(f"the road layer must hold lines (found {', '.join(sorted(types)) or 'none'}); "
+                                  "choose the road centre-line layer")
+        self.params = params
+        self.source_crs = roads.crs
+        self.metric_crs = crs_policy.parse_crs(metric_crs) if metric_crs is not None else \
+            crs_policy.metric_crs_for(roads)
+        self.roads = roads.reset_index(drop=True)
+        geoms = np.asarray(crs_policy.transform_geometries(self.roads.geometry.values, roads.crs, self.metric_crs),
+                           dtype=object)
+        self.lines = geoms
+        self.parts, self.owner, self.offset = line_parts(geoms)
+        self.part_lengths = shapely.length(self.parts)
+        n_vertices = shapely.get_num_coordinates(self.parts)
+        self.n_vertices = int(n_vertices.sum())
+        self.mean_vertex_spacing = self.part_lengths / np.maximum(n_vertices - 1, 1)
+        self.samples: Resampled = resample(self.parts, params.spacing_m)
+        s = self.samples
+        self.road_of_sample = self.owner[s.part]
+        self.chainage = self.offset[s.part] + s.local
+        first = np.zeros(len(s), bool)
+        first[s.starts[:-1]] = True
+        self.part_start_flag = first
+        n = len(self.roads)
+        self.names = _text_column(self.roads, ("name", "名称", "道路名称", "NAME"), n)
+        self.codes = _text_column(self.roads, ("code", "编号", "路线编号", "CODE"), n)
+        classes = _text_column(self.roads, ("road_class", "class", "等级", "道路等级", "fclass"), n)
+        self.road_class = jtg_d20.normalise_road_class(classes)
+        speed_col = next((c for c in ("speed_kmh", "speed", "设计速度") if c in self.roads.columns), None)
+        speed, source = jtg_d20.design_speeds(self.roads[speed_col].to_numpy() if speed_col else None, classes,
+                                              n=n, class_speeds=params.class_speeds,
+                                              fallback_kmh=params.fallback_speed_kmh)
+        self.speed = speed
+        self.speed_source = source
+        self.radius_limit = jtg_d20.limit_min_radius(speed)
+        self.grade_limit = jtg_d20.max_grade_pct(speed)
+        self.total_length_m = float(self.part_lengths.sum())
+        self._smoothed = None
+
+    def vertex_index(self):
+        """(coordinates of all part vertices, cumulative length, first vertex of each part, end (exclusive))."""
+        if getattr(self, "_vertex_index", None) is None:
+            coords, vidx = shapely.get_coordinates(self.parts, return_index=True)
+            seg = np.hypot(*np.diff(coords, axis=0).T)
+            seg = np.where(vidx[1:] == vidx[:-1], seg, 0.0)
+            cum = np.r_[0.0, np.cumsum(seg)]
+            vstart = np.searchsorted(vidx, np.arange(len(self.parts)), side="left")
+            vend = np.r_[vstart[1:], len(vidx)]
+            self._vertex_index = (coords, cum, vstart, vend)
+        return self._vertex_index
+
+    # -- smoothed geometry shared by bends and cliffs ---------------------------
+    def smoothed(self):
+        """(smoothed xy, unwrapped heading at points, curvature at points, sigma per part in m)."""
+        if self._smoothed is None:
+            self._smoothed = _smooth_geometry(self.samples, self.mean_vertex_spacing, self.params.smoothing_m)
+        return self._smoothed
+
+    def segment_geometries(self, road_index, start_m, end_m) -> np.ndarray:
+        """Substrings of the roads (metric CRS) between chainages."""
+        return substrings(self.lines[np.asarray(road_index, dtype=int)], start_m, end_m)
+
+
+def _text_column(gdf, candidates, n) -> np.ndarray:
+    for name in candidates:
+        if name in gdf.columns:
+            return gdf[name].astype("object").where(gdf[name].notna(), "").astype(str).to_numpy()
+    return np.full(n, "", dtype=object)
+
+
+# ---------------------------------------------------------------------------
+# smoothing and curvature (all parts at once)
+# ---------------------------------------------------------------------------
+def _smooth_geometry(s: Resampled, mean_vertex_spacing, smoothing_m):
+    sizes = np.diff(s.starts)
+    sigma_m = np.maximum(smoothing_m, 0.6 * mean_vertex_spacing)
+    sigma_samples = sigma_m / np.where(s.spacing > 0, s.spacing, 1.0)
+    # parts are smoothed in groups of similar sigma (in samples), each group in one padded array
+    key = np.round(sigma_samples * 2) / 2
+    xy = np.empty_like(s.xy)
+    for value in np.unique(key):
+        members = np.flatnonzero(key == value)
+        sig = max(float(value), 0.5)
+        pad = int(math.ceil(4 * sig)) + 1
+        n = sizes[members]
+        out_sizes = n + 2 * pad
+        out_starts = np.r_[0, np.cumsum(out_sizes)]
+        owner = np.repeat(np.arange(len(members)), out_sizes)
+        u = np.arange(out_starts[-1]) - out_starts[owner] - pad
+        nn = n[owner]
+        base = s.starts[members][owner]
+        inside = np.clip(u, 0, nn - 1)
+        head = np.clip(-u, 0, nn - 1)
+        tail = np.clip(2 * (nn - 1) - u, 0, nn - 1)
+        for dim in (0, 1):
+            v = s.xy[:, dim]
+            first = v[base]
+            last = v[base + nn - 1]
+            padded = np.where(u < 0, 2 * first - v[base + head],
+                              np.where(u >= nn, 2 * last - v[base + tail], v[base + inside]))
+            sm = gaussian_filter1d(padded, sig, mode="nearest", truncate=4.0)
+            keep = (u >= 0) & (u < nn)
+            xy[base[keep] + u[keep], dim] = sm[keep]
+    # headings of the smoothed segments, unwrapped within parts
+    d = np.diff(xy, axis=0)
+    seg_heading = np.arctan2(d[:, 1], d[:, 0])
+    valid_seg = s.part[1:] == s.part[:-1]
+    dh = np.diff(seg_heading)
+    dh = (dh + np.pi) % (2 * np.pi) - np.pi
+    # a segment following an invalid one starts a new unwrapping
+    dh = np.where(valid_seg[1:] & valid_seg[:-1], dh, 0.0)
+    unwrapped = np.r_[seg_heading[:1], seg_heading[:1] + np.cumsum(dh)] if len(seg_heading) else seg_heading
+    # restart at each part: shift so the first segment of a part has its own heading
+    seg_part = s.part[:-1]
+    first_seg = np.r_[True, seg_part[1:] != seg_part[:-1]] & valid_seg
+    shift = np.where(first_seg, seg_heading - unwrapped, np.nan)
+    shift = pd.Series(shift).ffill().fillna(0.0).to_numpy()
+    unwrapped = unwrapped + shift
+    # heading at points: mean of the two adjacent segments of the same part
+    n = len(s)
+    heading = np.zeros(n)
+    if n > 1:
+        left = np.r_[np.nan, np.where(valid_seg, unwrapped, np.nan)]
+        right = np.r_[np.where(valid_seg, unwrapped, np.nan), np.nan]
+        heading = np.where(np.isnan(left), right, np.where(np.isnan(right), left, (left + right) / 2))
+        heading = np.nan_to_num(heading)
+    step = s.spacing[s.part]
+    curv = np.zeros(n)
+    if n > 2:
+        interior = np.r_[False, valid_seg[:-1] & valid_seg[1:], False]
+        dseg = np.r_[0.0, np.where(valid_seg[:-1] & valid_seg[1:], dh, 0.0), 0.0]
+        curv = np.where(interior, dseg / np.where(step > 0, step, 1.0), 0.0)
+        # ends of parts take the neighbouring value
+        ends = ~interior
+        idx = np.arange(n)
+        nearest_inner = np.where(np.r_[True, s.part[1:] != s.part[:-1]], idx + 1, idx - 1)
+        nearest_inner = np.clip(nearest_inner, 0, n - 1)
+        curv[ends] = np.where(interior[nearest_inner[ends]], curv[nearest_inner[ends]], 0.0)
+    return xy, heading, curv, sigma_m
+
+
+# ---------------------------------------------------------------------------
+# sharp bends
+# ---------------------------------------------------------------------------
+def detect_sharp_bends(net: RoadNetwork, progress=None) -> pd.DataFrame:
+    """Sharp bends (radius below the JTG D20-2017 limit minimum radius) as a table of segments.
+
+    See the module docstring for the method. Columns: road_index, start_m, end_m, radius_m,
+    deflection_deg, fit_rms_m.
+    """
+    p = net.params
+    s = net.samples
+    _report(progress, 0.0, "平滑道路线形")
+    sm_xy, heading, curv, sigma_m = net.smoothed()
+    if len(s) < 3:
+        return _empty_bends()
+    road = net.road_of_sample
+    r_lim = net.radius_limit[road]
+    threshold = 1.0 / (p.candidate_factor * r_lim)
+    sign = np.sign(curv).astype(int)
+    mask = np.abs(curv) > threshold
+    start, end = group_runs(sign, mask, net.part_start_flag)
+    if len(start) == 0:
+        return _empty_bends()
+    part = s.part[start]
+    step = s.spacing[part]
+    sig_samples = sigma_m[part] / step
+    # merge same-sign runs closer than 2 sigma (one bend whose curvature dips)
+    keep = np.ones(len(start), bool)
+    merged_end = end.copy()
+    cur = 0
+    for i in range(1, len(start)):
+        if (part[i] == part[cur] and sign[start[i]] == sign[start[cur]]
+                and start[i] - merged_end[cur] <= 2 * sig_samples[cur]):
+            merged_end[cur] = end[i]
+            keep[i] = False
+        else:
+            cur = i
+    start, end, part = start[keep], merged_end[keep], part[keep]
+    step, sig_samples = step[keep], sig_samples[keep]
+    turn = sign[start]
+    n_runs = len(start)
+    ext = np.ceil(3 * sig_samples).astype(int)
+    part_first = s.starts[part]
+    part_last = s.starts[part + 1] - 1
+    lo = np.maximum(start - ext, part_first)
+    hi = np.minimum(end + ext, part_last)
+    free0 = np.zeros(n_runs, bool)
+    free1 = np.zeros(n_runs, bool)
+    abs_curv = np.abs(curv)
+    for i in range(1, n_runs):  # neighbouring windows meet at the flattest point between the runs
+        if part[i] == part[i - 1] and end[i - 1] >= lo[i] - ext[i]:
+            gap = np.arange(end[i - 1], start[i] + 1)
+            split = gap[np.argmin(abs_curv[gap])] if len(gap) else start[i]
+            if hi[i - 1] > split:
+                hi[i - 1] = split
+                free1[i - 1] = turn[i - 1] != turn[i]
+            if lo[i] < split:
+                lo[i] = split
+                free0[i] = turn[i] != turn[i - 1]
+    theta0 = heading[lo]
+    theta1 = heading[hi]
+    # windows that hardly turn cannot hold a bend of min_deflection (free ends may add a little)
+    turns_enough = np.abs(np.degrees(theta1 - theta0)) >= 0.5 * p.min_deflection_deg
+    sel = np.flatnonzero(turns_enough)
+    start, end, part, step, lo, hi = start[sel], end[sel], part[sel], step[sel], lo[sel], hi[sel]
+    turn, free0, free1, theta0, theta1 = turn[sel], free0[sel], free1[sel], theta0[sel], theta1[sel]
+    n_runs = len(sel)
+    if n_runs == 0:
+        return _empty_bends()
+    _report(progress, 0.3, f"拟合 {n_runs} 处弯道")
+    peak = np.array([a + int(np.argmax(abs_curv[a:b + 1])) for a, b in zip(start, end)])
+    r0 = 1.0 / np.maximum(abs_curv[peak], 1e-6)
+    normal = np.column_stack([-np.sin(heading[peak]), np.cos(heading[peak])]) * turn[:, None]
+    centre0 = sm_xy[peak] + r0[:, None] * normal
+    q0 = np.column_stack([centre0, r0, theta0, theta1])
+    q = np.empty_like(q0)
+    rms = np.empty(n_runs)
+    batch = 2048
+    # how far an arc may run past the inflection point that ends its window (reverse curves):
+    # about one vertex spacing, since the window's end point may lie on a chord
+    margin = np.maximum(net.mean_vertex_spacing[part], 10.0)
+    for b0 in range(0, n_runs, batch):
+        bs = slice(b0, b0 + batch)
+        pts, valid = _fit_points(net, lo[bs], hi[bs], p.max_fit_vertices)
+        q[bs], rms[bs] = _fit_composite(pts, valid, q0[bs], turn[bs], free0[bs], free1[bs], margin[bs])
+        _report(progress, 0.3 + 0.6 * min(1.0, (b0 + batch) / n_runs), f"拟合 {n_runs} 处弯道")
+    radius = q[:, 2]
+    deflection = q[:, 4] - q[:, 3]
+    # tangent points → chainage along the part
+    n0 = turn[:, None] * np.column_stack([np.sin(q[:, 3]), -np.cos(q[:, 3])])
+    n1 = turn[:, None] * np.column_stack([np.sin(q[:, 4]), -np.cos(q[:, 4])])
+    tp1 = q[:, :2] + radius[:, None] * n0
+    tp2 = q[:, :2] + radius[:, None] * n1
+    parts = net.parts[part]
+    c1 = shapely.line_locate_point(parts, shapely.points(tp1))
+    c2 = shapely.line_locate_point(parts, shapely.points(tp2))
+    w_lo, w_hi = s.local[lo], s.local[hi]
+    a = np.clip(np.minimum(c1, c2), w_lo, w_hi)
+    b = np.clip(np.maximum(c1, c2), w_lo, w_hi)
+    bad_extent = ~np.isfinite(a) | ~np.isfinite(b) | (b - a < step)
+    a = np.where(bad_extent, s.local[start], a)
+    b = np.where(bad_extent, s.local[end], b)
+    owner = net.owner[part]
+    ok = (np.isfinite(radius) & (radius > 0.5) & (radius < net.radius_limit[owner])
+          & (np.abs(np.degrees(deflection)) >= p.min_deflection_deg))
+    _report(progress, 0.9, "弯道拟合完成")
+    return pd.DataFrame({
+        "road_index": owner[ok], "start_m": net.offset[part][ok] + a[ok], "end_m": net.offset[part][ok] + b[ok],
+        "radius_m": radius[ok], "deflection_deg": np.degrees(deflection[ok]), "fit_rms_m": rms[ok],
+    })
+
+
+def _empty_bends() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=float) for c in
+                         ("road_index", "start_m", "end_m", "radius_m", "deflection_deg", "fit_rms_m")})
+
+
+def _end_heading(q, end_pts, turn):
+    """Tangent heading at the point of the fitted circle in the direction of ``end_pts``."""
+    vx = end_pts[:, 0] - q[:, 0]
+    vy = end_pts[:, 1] - q[:, 1]
+    return np.arctan2(turn * vx, -turn * vy)
+
+
+def _near(angle, ref):
+    return ref + (angle - ref + np.pi) % (2 * np.pi) - np.pi
+
+
+def _fit_points(net: RoadNetwork, lo, hi, max_points: int):
+    """Original vertices inside each window (evenly thinned to ``max_points``), plus the window ends.
+
+    Returns padded ``(n_runs, max_points, 2)`` coordinates and a validity mask.
+    """
+    s = net.samples
+    coords, cum, vstart, vend = net.vertex_index()
+    part = s.part[lo]
+    g_lo = cum[vstart[part]] + s.local[lo]
+    g_hi = cum[vstart[part]] + s.local[hi]
+    v_first = np.searchsorted(cum, g_lo, side="right")
+    v_last = np.searchsorted(cum, g_hi, side="left") - 1
+    v_first = np.clip(v_first, vstart[part], vend[part] - 1)
+    v_last = np.clip(v_last, vstart[part], vend[part] - 1)
+    count = np.maximum(v_last - v_first + 1, 0)
+    inner = max_points - 2
+    k = np.arange(inner)
+    take = np.where(count[:, None] <= inner, v_first[:, None] + k[None, :],
+                    v_first[:, None] + np.round(k[None, :] * (np.maximum(count, 1)[:, None] - 1)
+                                                / max(inner - 1, 1)).astype(int))
+    inner_valid = k[None, :] < np.minimum(count, inner)[:, None]
+    take = np.clip(take, 0, len(coords) - 1)
+    pts = np.empty((len(lo), max_points, 2))
+    pts[:, 0] = s.xy[lo]
+    pts[:, 1:-1] = coords[take]
+    pts[:, -1] = s.xy[hi]
+    valid = np.ones((len(lo), max_points), bool)
+    valid[:, 1:-1] = inner_valid
+    return pts, valid
+
+
+def _composite_residuals(q, pts, valid, turn, with_jac: bool):
+    """Signed distances of points to the tangent–arc–tangent curve, and their Jacobian (n, m, 5)."""
+    cx, cy, R, t0, t1 = (q[:, i][:, None] for i in range(5))
+    sg = turn[:, None].astype(float)
+    px, py = pts[..., 0], pts[..., 1]
+    ex, ey = px - cx, py - cy
+    u0x, u0y = np.cos(t0), np.sin(t0)
+    u1x, u1y = np.cos(t1), np.sin(t1)
+    n0x, n0y = sg * u0y, -sg * u0x
+    n1x, n1y = sg * u1y, -sg * u1x
+    tp1x, tp1y = cx + R * n0x, cy + R * n0y
+    tp2x, tp2y = cx + R * n1x, cy + R * n1y
+    r_in = ex * n0x + ey * n0y - R
+    r_out = ex * n1x + ey * n1y - R
+    dist = np.hypot(ex, ey)
+    r_arc = dist - R
+    before = (px - tp1x) * u0x + (py - tp1y) * u0y <= 0
+    after = (px - tp2x) * u1x + (py - tp2y) * u1y >= 0
+    a1 = np.arctan2(n0y, n0x)
+    rel = np.mod(sg * (np.arctan2(ey, ex) - a1), 2 * np.pi)
+    on_arc = rel <= sg * (t1 - t0)
+    big = np.inf
+    cand = np.stack([np.where(before, np.abs(r_in), big), np.where(on_arc, np.abs(r_arc), big),
+                     np.where(after, np.abs(r_out), big)])
+    which = np.argmin(cand, axis=0)
+    none = ~np.isfinite(np.min(cand, axis=0))
+    f1x, f1y = px - tp1x, py - tp1y
+    f2x, f2y = px - tp2x, py - tp2y
+    d1, d2 = np.hypot(f1x, f1y), np.hypot(f2x, f2y)
+    use1 = d1 <= d2
+    r_tp = np.where(use1, d1, d2)
+    res = np.choose(which, [r_in, r_arc, r_out])
+    res = np.where(none, r_tp, res)
+    res = np.where(valid, res, 0.0)
+    if not with_jac:
+        return res, None
+    jac = np.zeros(res.shape + (5,))
+    safe = np.where(dist > 0, dist, 1.0)
+    # incoming tangent
+    m = (which == 0) & ~none
+    jac[..., 0] = np.where(m, -n0x, 0.0)
+    jac[..., 1] = np.where(m, -n0y, 0.0)
+    jac[..., 2] = np.where(m, -1.0, 0.0)
+    jac[..., 3] = np.where(m, sg * (ex * u0x + ey * u0y), 0.0)
+    # arc
+    m = (which == 1) & ~none
+    jac[..., 0] += np.where(m, -ex / safe, 0.0)
+    jac[..., 1] += np.where(m, -ey / safe, 0.0)
+    jac[..., 2] += np.where(m, -1.0, 0.0)
+    # outgoing tangent
+    m = (which == 2) & ~none
+    jac[..., 0] += np.where(m, -n1x, 0.0)
+    jac[..., 1] += np.where(m, -n1y, 0.0)
+    jac[..., 2] += np.where(m, -1.0, 0.0)
+    jac[..., 4] = np.where(m, sg * (ex * u1x + ey * u1y), 0.0)
+    # nearest tangent point (points in the corner outside every region)
+    fx, fy = np.where(use1, f1x, f2x), np.where(use1, f1y, f2y)
+    dd = np.where(r_tp > 0, r_tp, 1.0)
+    nx, ny = np.where(use1, n0x, n1x), np.where(use1, n0y, n1y)
+    ux, uy = np.where(use1, u0x, u1x), np.where(use1, u0y, u1y)
+    jac[..., 0] += np.where(none, -fx / dd, 0.0)
+    jac[..., 1] += np.where(none, -fy / dd, 0.0)
+    jac[..., 2] += np.where(none, -(nx * fx + ny * fy) / dd, 0.0)
+    dtheta = np.where(none, -R * sg * (ux * fx + uy * fy) / dd, 0.0)
+    jac[..., 3] += np.where(use1, dtheta, 0.0)
+    jac[..., 4] += np.where(use1, 0.0, dtheta)
+    jac = np.where(valid[..., None], jac, 0.0)
+    return res, jac
+
+
+def _fit_composite(pts, valid, q0, turn, free0, free1, margin_m=None, iterations: int = 40):
+    """Batched Levenberg–Marquardt fit of the tangent–arc–tangent model (one fit per row).
+
+    Parameters: centre x, y, radius, heading of the incoming and the outgoing tangent. Tangent
+    headings are held fixed unless ``free0``/``free1``; free ones stay within ±60° of the start.
+    """
+    n = len(q0)
+    margin = np.zeros(n) if margin_m is None else np.asarray(margin_m, float)
+    q = q0.astype(float).copy()
+    fixed = np.zeros((n, 5), bool)
+    fixed[:, 3] = ~free0
+    fixed[:, 4] = ~free1
+    lo_t = q0[:, 3:5] - np.pi / 3
+    hi_t = q0[:, 3:5] + np.pi / 3
+    lam = np.full(n, 1e-2)
+    res, jac = _composite_residuals(q, pts, valid, turn, True)
+    cost = np.sum(res ** 2, axis=1)
+    active = np.ones(n, bool)
+    eye = np.eye(5)
+    for _ in range(iterations):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        J = np.where(fixed[idx][:, None, :], 0.0, jac[idx])
+        r = res[idx]
+        A = np.einsum("nmi,nmj->nij", J, J)
+        g = np.einsum("nmi,nm->ni", J, r)
+        diag = np.einsum("nii->ni", A)
+        scale = np.maximum(diag, 1e-9)
+        A = A + lam[idx][:, None, None] * scale[:, :, None] * eye
+        A[fixed[idx]] = 0.0
+        fi = np.nonzero(fixed[idx])
+        A[fi[0], fi[1], fi[1]] = 1.0
+        g[fixed[idx]] = 0.0
+        try:
+            delta = np.linalg.solve(A, -g[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            delta = np.zeros_like(g)
+            for k in range(len(idx)):
+                try:
+                    delta[k] = np.linalg.solve(A[k], -g[k])
+                except np.linalg.LinAlgError:
+                    pass
+        trial = q[idx] + delta
+        trial[:, 2] = np.maximum(trial[:, 2], 0.5)
+        trial[:, 3:5] = np.clip(trial[:, 3:5], lo_t[idx], hi_t[idx])
+        # a free tangent (inflection of a reverse curve) may not put the arc beyond the window's end
+        tb = turn[idx]
+        f0, f1 = ~fixed[idx, 3], ~fixed[idx, 4]
+        slack = margin[idx] / np.maximum(trial[:, 2], 0.5)
+        if f0.any():
+            t_start = _near(_end_heading(trial, pts[idx, 0], tb), trial[:, 3]) - tb * slack
+            trial[:, 3] = np.where(f0 & (tb * (trial[:, 3] - t_start) < 0), t_start, trial[:, 3])
+        if f1.any():
+            t_end = _near(_end_heading(trial, pts[idx, -1], tb), trial[:, 4]) + tb * slack
+            trial[:, 4] = np.where(f1 & (tb * (trial[:, 4] - t_end) > 0), t_end, trial[:, 4])
+        # the tangents must keep turning the same way
+        dt = turn[idx] * (trial[:, 4] - trial[:, 3])
+        bad_turn = dt <= 1e-3
+        trial[bad_turn] = q[idx][bad_turn]
+        t_res, t_jac = _composite_residuals(trial, pts[idx], valid[idx], turn[idx], True)
+        t_cost = np.sum(t_res ** 2, axis=1)
+        better = t_cost < cost[idx]
+        up = idx[better]
+        q[up] = trial[better]
+        res[up] = t_res[better]
+        jac[up] = t_jac[better]
+        gain = cost[up] - t_cost[better]
+        cost[up] = t_cost[better]
+        lam[up] = np.maximum(lam[up] / 3.0, 1e-7)
+        worse = idx[~better]
+        lam[worse] = lam[worse] * 4.0
+        converged = np.zeros(n, bool)
+        converged[up] = gain <= 1e-10 * (1.0 + cost[up])
+        converged[worse] = lam[worse] > 1e6
+        active &= ~converged
+    counts = np.maximum(valid.sum(axis=1), 1)
+    return q, np.sqrt(cost / counts)
+
+
+# ---------------------------------------------------------------------------
+# DEM sampling
+# ---------------------------------------------------------------------------
+class DemSampler:
+    """Bilinear sampling of a DEM at many points with windowed reads.
+
+    Small rasters (``max_in_memory_cells``) are read once; larger ones tile by tile, reading
+    only the tiles (plus a one-cell margin) that points fall in. Nodata and points outside give NaN.
+
+    Parameters
+    ----------
+    source : str, Path or rasterio dataset
+    """
+
+    def __init__(self, source, band: int = 1, max_in_memory_cells: int = 40_000_000, tile: int = 1024):
+        from riskmap.io import open_raster
+
+        self._owns = isinstance(source, (str, Path))
+        self.ds = open_raster(source) if self._owns else source
+        self.path = str(source) if self._owns else getattr(source, "name", "DEM")
+        self.band = band
+        self.crs = self.ds.crs
+        self.transform = self.ds.transform
+        self.inverse = ~self.transform
+        self.nodata = self.ds.nodata
+        self.width, self.height = self.ds.width, self.ds.height
+        self.tile = int(tile)
+        self._array = None
+        self._in_memory = self.width * self.height <= max_in_memory_cells
+
+    def close(self) -> None:
+        if self._owns:
+            self.ds.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def cell_size_m(self, metric_crs) -> float:
+        """Approximate cell size in metres (mean of the two axes) in ``metric_crs``."""
+        a, b, c, d, e, f = self.transform[:6]
+        col, row = self.width / 2, self.height / 2
+        cx, cy = a * col + b * row + c, d * col + e * row + f
+        xs, ys = crs_policy.transform_xy([cx, cx + a, cx + b], [cy, cy + d, cy + e], self.crs, metric_crs)
+        return float((math.hypot(xs[1] - xs[0], ys[1] - ys[0]) + math.hypot(xs[2] - xs[0], ys[2] - ys[0])) / 2)
+
+    def _read(self, window=None) -> np.ndarray:
+        data = self.ds.read(self.band, window=window, masked=True).astype("float64")
+        return np.ma.filled(data, np.nan)
+
+    def sample(self, x, y, crs=None, progress=None) -> np.ndarray:
+        """Elevations at points (x, y) given in ``crs`` (the DEM's CRS when omitted)."""
+        x = np.asarray(x, float)
+        y = np.asarray(y, float)
+        if crs is not None:
+            x, y = crs_policy.transform_xy(x, y, crs, self.crs)
+        a, b, c, d, e, f = self.inverse[:6]
+        col = a * x + b * y + c - 0.5
+        row = d * x + e * y + f - 0.5
+        out = np.full(x.shape, np.nan)
+        inside = (col >= -0.5) & (col <= self.width - 0.5) & (row >= -0.5) & (row <= self.height - 0.5)
+        inside &= np.isfinite(col) & np.isfinite(row)
+        if not inside.any():
+            return out
+        col = np.clip(col, 0, self.width - 1)
+        row = np.clip(row, 0, self.height - 1)
+        c0 = np.minimum(np.floor(col).astype(np.int64), max(self.width - 2, 0))
+        r0 = np.minimum(np.floor(row).astype(np.int64), max(self.height - 2, 0))
+        fx, fy = col - c0, row - r0
+        if self._in_memory:
+            if self._array is None:
+                self._array = self._read()
+            out[inside] = _bilinear(self._array, r0[inside], c0[inside], fx[inside], fy[inside], 0, 0)
+            return out
+        idx = np.flatnonzero(inside)
+        T = self.tile
+        tile_id = (r0[idx] // T) * (self.width // T + 1) + (c0[idx] // T)
+        order = np.argsort(tile_id, kind="stable")
+        idx, tile_id = idx[order], tile_id[order]
+        bounds = np.flatnonzero(np.r_[True, tile_id[1:] != tile_id[:-1], True])
+        from rasterio.windows import Window
+
+        for k in range(len(bounds) - 1):
+            sel = idx[bounds[k]:bounds[k + 1]]
+            tr, tc = r0[sel[0]] // T, c0[sel[0]] // T
+            row_off, col_off = tr * T, tc * T
+            h = min(T + 1, self.height - row_off)
+            w = min(T + 1, self.width - col_off)
+            block = self._read(Window(col_off, row_off, w, h))
+            out[sel] = _bilinear(block, r0[sel], c0[sel], fx[sel], fy[sel], row_off, col_off)
+            if progress is not None and k % 8 == 0:
+                progress(k / max(len(bounds) - 1, 1), "读取DEM")
+        return out
+
+
+def _bilinear(arr, r0, c0, fx, fy, row_off, col_off):
+    r = r0 - row_off
+    c = c0 - col_off
+    h, w = arr.shape
+    r1 = np.minimum(r + 1, h - 1)
+    c1 = np.minimum(c + 1, w - 1)
+    z00, z01 = arr[r, c], arr[r, c1]
+    z10, z11 = arr[r1, c], arr[r1, c1]
+    return (z00 * (1 - fx) * (1 - fy) + z01 * fx * (1 - fy) + z10 * (1 - fx) * fy + z11 * fx * fy)
+
+
+# ---------------------------------------------------------------------------
+# steep grades
+# ---------------------------------------------------------------------------
+def _global_chainage(net: RoadNetwork, gap: float) -> np.ndarray:
+    """A chainage increasing over all parts, parts separated by ``gap`` (for np.interp)."""
+    part_base = np.r_[0.0, np.cumsum(net.part_lengths + gap)][:-1]
+    return part_base[net.samples.part] + net.samples.local, part_base
+
+
+def detect_steep_grades(net: RoadNetwork, z: np.ndarray, progress=None) -> pd.DataFrame:
+    """Steep-grade and long down-grade stretches from elevations ``z`` at the network's samples.
+
+    Returns a table with road_index, start_m, end_m, grade_pct (absolute; for ``subtype="steep"``
+    the steepest window grade, for ``"long_downgrade"`` the steepest average over
+    ``downgrade_length_m`` within the stretch), direction (+1: rises in the digitised direction)
+    and subtype.
+    """
+    p = net.params
+    s = net.samples
+    rows = []
+    if len(s) == 0 or np.isfinite(z).sum() < 2:
+        return _empty_grades()
+    W = p.grade_window_m
+    half = W / 2
+    grade, centre = grade_along(net, z, W)
+    g, part_base = _global_chainage(net, 4 * max(W, p.downgrade_length_m))
+    finite = np.isfinite(z)
+    zf = np.interp(g, g[finite], z[finite])
+    part = s.part
+    length = net.part_lengths[part]
+    limit = net.grade_limit[net.road_of_sample] + p.grade_tolerance_pct
+    steep = np.abs(grade) > limit
+    a, b = runs(steep, net.part_start_flag)
+    _report(progress, 0.5, "连续长下坡")
+    for i, j in zip(a, b):
+        seg = np.abs(grade[i:j + 1])
+        k = i + int(np.nanargmax(seg))
+        L = net.part_lengths[part[i]]
+        start = max(centre[i] - half, 0.0)
+        end = min(centre[j] + half, L)
+        rows.append((net.owner[part[i]], net.offset[part[i]] + start, net.offset[part[i]] + end,
+                     float(abs(grade[k])), int(np.sign(grade[k])), "steep"))
+    # long continuous down-grades: windows of length Ld whose average grade reaches the threshold
+    Ld = p.downgrade_length_m
+    long_ok = (length >= Ld)
+    if long_ok.any():
+        centre_d = np.clip(s.local, 0, np.maximum(length - Ld, 0))
+        g0 = part_base[part] + centre_d
+        z0 = np.interp(g0, g, zf)
+        z1 = np.interp(g0 + Ld, g, zf)
+        avg = (z1 - z0) / Ld * 100.0
+        nan_in = _nan_within(g0 + Ld / 2, g[~finite], Ld / 2)
+        qualifies = long_ok & (np.abs(avg) >= p.downgrade_avg_pct) & ~nan_in
+        sign = np.sign(avg).astype(int)
+        a, b = group_runs(sign, qualifies, net.part_start_flag)
+        for i, j in zip(a, b):
+            L = net.part_lengths[part[i]]
+            start = centre_d[i]
+            end = min(centre_d[j] + Ld, L)
+            steepest = float(np.max(np.abs(avg[i:j + 1])))  # the steepest window of the stretch
+            rows.append((net.owner[part[i]], net.offset[part[i]] + start, net.offset[part[i]] + end, steepest,
+                         int(sign[i]), "long_downgrade"))
+    if not rows:
+        return _empty_grades()
+    return pd.DataFrame(rows, columns=["road_index", "start_m", "end_m", "grade_pct", "direction", "subtype"])
+
+
+def grade_along(net: RoadNetwork, z: np.ndarray, window_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Longitudinal grade (%) at each sample over a centred window of ``window_m``.
+
+    Near a part's ends the window is shifted inwards (``centre`` gives its centre chainage
+    along the part); parts shorter than the window and windows touching missing elevations
+    give NaN. Positive grades rise in the digitised direction.
+    """
+    s = net.samples
+    half = window_m / 2
+    g, part_base = _global_chainage(net, 4 * window_m)
+    finite = np.isfinite(z)
+    if finite.sum() < 2:
+        return np.full(len(s), np.nan), s.local.copy()
+    zf = np.interp(g, g[finite], z[finite])  # gaps filled for interpolation, masked below
+    part = s.part
+    length = net.part_lengths[part]
+    centre = np.clip(s.local, half, np.maximum(length - half, half))
+    za = np.interp(part_base[part] + centre - half, g, zf)
+    zb = np.interp(part_base[part] + centre + half, g, zf)
+    grade = (zb - za) / window_m * 100.0
+    ok = (length >= window_m) & ~_nan_within(part_base[part] + centre, g[~finite], half)
+    return np.where(ok, grade, np.nan), centre
+
+
+def _nan_within(query, bad_positions, radius) -> np.ndarray:
+    """True where a missing sample (at sorted ``bad_positions``) lies within ``radius`` of ``query``."""
+    if len(bad_positions) == 0:
+        return np.zeros(len(query), bool)
+    i = np.searchsorted(bad_positions, query - radius, side="left")
+    return (i < len(bad_positions)) & (bad_positions[np.minimum(i, len(bad_positions) - 1)] <= query + radius)
+
+
+def _empty_grades() -> pd.DataFrame:
+    return pd.DataFrame({"road_index": pd.Series(dtype=int), "start_m": pd.Series(dtype=float),
+                         "end_m": pd.Series(dtype=float), "grade_pct": pd.Series(dtype=float),
+                         "direction": pd.Series(dtype=int), "subtype": pd.Series(dtype=object)})
+
+
+# ---------------------------------------------------------------------------
+# near cliff
+# ---------------------------------------------------------------------------
+def detect_near_cliff(net: RoadNetwork, sampler: DemSampler, z: np.ndarray, progress=None,
+                      bridges: np.ndarray | None = None) -> pd.DataFrame:
+    """Stretches where the terrain beside the road drops more than ``cliff_drop_m`` below it.
+
+    ``bridges`` (bool per sample) marks water crossings: the valley beside a bridge is not a
+    cliff, so points within ``cliff_lateral_m`` of one are skipped. Returns road_index,
+    start_m, end_m, drop_m (largest drop), side ("left"/"right" of the digitised direction).
+    """
+    p = net.params
+    s = net.samples
+    if len(s) == 0:
+        return _empty_cliffs()
+    _, heading, _, _ = net.smoothed()
+    # every cliff_step_m along the road (always the first and last point of each part)
+    every = np.maximum(np.round(p.cliff_step_m / np.where(s.spacing > 0, s.spacing, 1.0)).astype(int), 1)
+    k = np.arange(len(s)) - s.starts[s.part]
+    pick = (k % every[s.part] == 0) | np.r_[s.part[1:] != s.part[:-1], True]
+    usable = pick & np.isfinite(z)
+    if bridges is not None and bridges.any():
+        g, _ = _global_chainage(net, 4 * p.cliff_lateral_m)
+        usable &= ~_nan_within(g, g[bridges], p.cliff_lateral_m)
+    idx = np.flatnonzero(usable)
+    if idx.size == 0:
+        return _empty_cliffs()
+    cell = sampler.cell_size_m(net.metric_crs)
+    n_off = max(int(math.ceil(p.cliff_lateral_m / max(min(cell / 2, p.cliff_lateral_m / 2), 1.0))), 2)
+    offsets = p.cliff_lateral_m * np.arange(1, n_off + 1) / n_off
+    nx, ny = -np.sin(heading[idx]), np.cos(heading[idx])  # left normal
+    x0, y0 = s.xy[idx, 0], s.xy[idx, 1]
+    drops = np.zeros((2, idx.size))
+    chunk = max(1, 2_000_000 // (2 * n_off))
+    for c0 in range(0, idx.size, chunk):
+        sl = slice(c0, c0 + chunk)
+        for side, sgn in ((0, 1.0), (1, -1.0)):
+            xs = x0[sl, None] + sgn * nx[sl, None] * offsets[None, :]
+            ys = y0[sl, None] + sgn * ny[sl, None] * offsets[None, :]
+            zz = sampler.sample(xs.ravel(), ys.ravel(), net.metric_crs).reshape(xs.shape)
+            with np.errstate(invalid="ignore"):
+                low = np.nanmin(np.where(np.isfinite(zz), zz, np.inf), axis=1)
+            drops[side, sl] = np.where(np.isfinite(low), z[idx[sl]] - low, 0.0)
+        _report(progress, min(0.95, (c0 + chunk) / idx.size), "临崖落差")
+    drop = drops.max(axis=0)
+    side = np.where(drops[0] >= drops[1], "left", "right")
+    flag = drop > p.cliff_drop_m
+    part = s.part[idx]
+    breaks = np.r_[True, part[1:] != part[:-1]]
+    a, b = runs(flag, breaks)
+    rows = []
+    for i, j in zip(a, b):
+        pi = part[i]
+        L = net.part_lengths[pi]
+        step_here = every[pi] * s.spacing[pi]
+        start = max(s.local[idx[i]] - step_here / 2, 0.0)
+        end = min(s.local[idx[j]] + step_here / 2, L)
+        if end - start < p.cliff_min_length_m:
+            continue
+        seg = drop[i:j + 1]
+        k = i + int(np.argmax(seg))
+        rows.append((net.owner[pi], net.offset[pi] + start, net.offset[pi] + end, float(drop[k]), side[k]))
+    if not rows:
+        return _empty_cliffs()
+    return pd.DataFrame(rows, columns=["road_index", "start_m", "end_m", "drop_m", "side"])
+
+
+def _empty_cliffs() -> pd.DataFrame:
+    return pd.DataFrame({"road_index": pd.Series(dtype=int), "start_m": pd.Series(dtype=float),
+                         "end_m": pd.Series(dtype=float), "drop_m": pd.Series(dtype=float),
+                         "side": pd.Series(dtype=object)})
+
+
+# ---------------------------------------------------------------------------
+# near water
+# ---------------------------------------------------------------------------
+@dataclass
+class WaterProximity:
+    """Distances from the network's samples to water (within ``water_distance_m``, else inf).
+
+    ``on_water`` marks samples on a water polygon or at a crossing of a water line: bridges.
+    """
+
+    dist: np.ndarray
+    nearest: np.ndarray
+    names: np.ndarray
+    on_water: np.ndarray
+
+
+def water_proximity(net: RoadNetwork, water, progress=None) -> WaterProximity:
+    """Distance to the nearest water for every sample near some (bulk STRtree queries)."""
+    p = net.params
+    s = net.samples
+    n = len(s)
+    empty = WaterProximity(np.full(n, np.inf), np.full(n, -1), np.zeros(0, dtype=object), np.zeros(n, bool))
+    if water is None or len(water) == 0 or n == 0:
+        return empty
+    if water.crs is None:
+        raise CRSError("the water layer has no coordinate reference system; set one (e.g. EPSG:4490)")
+    wgeoms = np.asarray(crs_policy.transform_geometries(water.geometry.values, water.crs, net.metric_crs),
+                        dtype=object)
+    keep = ~shapely.is_missing(wgeoms) & ~shapely.is_empty(wgeoms)
+    wgeoms = wgeoms[keep]
+    wnames = _text_column(water.reset_index(drop=True), ("name", "名称", "NAME"), len(water))[keep]
+    if len(wgeoms) == 0:
+        return empty
+    D = p.water_distance_m
+    tree = shapely.STRtree(wgeoms)
+    # only the points of road parts that come near some water are measured
+    near_parts = np.unique(tree.query(net.parts, predicate="dwithin", distance=D)[0])
+    candidates = np.flatnonzero(np.isin(s.part, near_parts))
+    pts = shapely.points(s.xy[candidates])
+    pi, wi = tree.query(pts, predicate="dwithin", distance=D)
+    _report(progress, 0.4, "临水距离")
+    dist = np.full(n, np.inf)
+    nearest = np.full(n, -1)
+    if pi.size:
+        d = shapely.distance(pts[pi], wgeoms[wi])
+        pi = candidates[pi]
+        order = np.lexsort((d, pi))
+        pi_s, wi_s, d_s = pi[order], wi[order], d[order]
+        first = np.r_[True, pi_s[1:] != pi_s[:-1]]
+        dist[pi_s[first]] = d_s[first]
+        nearest[pi_s[first]] = wi_s[first]
+    # points on a water polygon (bridges) and crossings of water lines
+    on_water = dist <= 1e-6
+    is_line = np.isin(shapely.get_type_id(wgeoms), [1, 2, 5])
+    if is_line.any():
+        line_tree = shapely.STRtree(wgeoms[is_line])
+        part_i, line_i = line_tree.query(net.parts, predicate="intersects")
+        if part_i.size:
+            inter = shapely.intersection(net.parts[part_i], wgeoms[is_line][line_i])
+            cross_parts, owner = shapely.get_parts(inter, return_index=True)
+            cross_pts = shapely.centroid(cross_parts)
+            cpart = part_i[owner]
+            cm = shapely.line_locate_point(net.parts[cpart], cross_pts)
+            clearance = max(2 * p.spacing_m, 10.0)
+            for part_id, m in zip(cpart, cm):  # few crossings: a short loop
+                a, b = s.starts[part_id], s.starts[part_id + 1]
+                on_water[a:b] |= np.abs(s.local[a:b] - m) <= clearance
+    return WaterProximity(dist, nearest, wnames, on_water)
+
+
+def detect_near_water(net: RoadNetwork, water, progress=None, proximity: WaterProximity | None = None) -> pd.DataFrame:
+    """Stretches within ``water_distance_m`` of water polygons or lines.
+
+    Returns road_index, start_m, end_m, water_dist_m (closest approach), water_name.
+    """
+    p = net.params
+    s = net.samples
+    prox = proximity if proximity is not None else water_proximity(net, water, progress)
+    if len(prox.names) == 0:
+        return _empty_water()
+    D = p.water_distance_m
+    dist, nearest, wnames, on_water = prox.dist, prox.nearest, prox.names, prox.on_water
+    near = np.isfinite(dist) & (dist <= D) & ~on_water
+    a, b = runs(near, net.part_start_flag)
+    rows = []
+    trim = p.water_crossing_trim * D
+    for i, j in zip(a, b):
+        pi_ = s.part[i]
+        L = net.part_lengths[pi_]
+        half = s.spacing[pi_] / 2
+        start = max(s.local[i] - half, 0.0)
+        end = min(s.local[j] + half, L)
+        # the approaches of a bridge: a run ending at a crossing loses that end
+        if i > s.starts[pi_] and on_water[i - 1]:
+            start += trim
+        if j < s.starts[pi_ + 1] - 1 and on_water[j + 1]:
+            end -= trim
+        if end - start < p.water_min_length_m:
+            continue
+        inside = slice(i + int(np.searchsorted(s.local[i:j + 1], start)),
+                       i + int(np.searchsorted(s.local[i:j + 1], end, side="right")))
+        k = inside.start + int(np.argmin(dist[inside]))
+        rows.append((net.owner[pi_], net.offset[pi_] + start, net.offset[pi_] + end, float(dist[k]),
+                     wnames[nearest[k]] if nearest[k] >= 0 else ""))
+    if not rows:
+        return _empty_water()
+    return pd.DataFrame(rows, columns=["road_index", "start_m", "end_m", "water_dist_m", "water_name"])
+
+
+def _empty_water() -> pd.DataFrame:
+    return pd.DataFrame({"road_index": pd.Series(dtype=int), "start_m": pd.Series(dtype=float),
+                         "end_m": pd.Series(dtype=float), "water_dist_m": pd.Series(dtype=float),
+                         "water_name": pd.Series(dtype=object)})
+
+
+# ---------------------------------------------------------------------------
+# black spots
+# ---------------------------------------------------------------------------
+def detect_black_spots(net: RoadNetwork, accidents, progress=None) -> tuple[pd.DataFrame, dict]:
+    """Accident black spots by a sliding window along each road.
+
+    Returns the table (road_index, start_m, end_m, accidents, deaths, injuries) and counts for
+    the provenance (snapped, unsnapped, years).
+    """
+    p = net.params
+    info = {"accidents": 0, "snapped": 0, "years": None}
+    if accidents is None or len(accidents) == 0:
+        return _empty_spots(), info
+    if accidents.crs is None:
+        raise CRSError("the accident layer has no coordinate reference system; set one (e.g. EPSG:4490)")
+    acc = accidents.reset_index(drop=True)
+    pts = np.asarray(crs_policy.transform_geometries(acc.geometry.values, acc.crs, net.metric_crs), dtype=object)
+    if len(pts) and not set(shapely.get_type_id(pts[~shapely.is_missing(pts)])) <= {0, 4}:
+        raise DataFormatError("the accident layer must hold points; choose the accident point layer")
+    pts = np.where(shapely.get_type_id(pts) == 4, shapely.centroid(pts), pts)
+    snap = snap_points(pts, net.lines, p.accident_snap_m)
+    info["accidents"] = len(acc)
+    info["snapped"] = int(snap.found.sum())
+    deaths = _numeric(acc, ("deaths", "死亡", "死亡人数"))
+    injuries = _numeric(acc, ("injuries", "受伤", "受伤人数"))
+    years = 1.0
+    date_col = next((c for c in ("date", "日期", "事故日期", "time") if c in acc.columns), None)
+    if date_col is not None:
+        dates = pd.to_datetime(acc[date_col], errors="coerce")
+        if dates.notna().sum() >= 2:
+            span_days = (dates.max() - dates.min()).days
+            years = max(span_days / 365.25, 1.0)
+            info["years"] = round(years, 2)
+            info["period"] = f"{dates.min().date()} – {dates.max().date()}"
+    scale = years if p.blackspot_per_year else 1.0
+    found = snap.found
+    if not found.any():
+        return _empty_spots(), info
+    road = snap.line[found]
+    ch = snap.chainage[found]
+    dth = deaths[found]
+    inj = injuries[found]
+    order = np.lexsort((ch, road))
+    road, ch, dth, inj = road[order], ch[order], dth[order], inj[order]
+    rows = []
+    W, step = p.blackspot_window_m, p.blackspot_step_m
+    roads_hit = np.unique(road)
+    road_len = shapely.length(net.lines[roads_hit])
+    # every window of every road with accidents, at once: a key (road rank, chainage) orders them all
+    n_win = (np.floor(np.maximum(road_len - W, 0.0) / step).astype(int) + 2)
+    win_road = np.repeat(np.arange(len(roads_hit)), n_win)
+    k = np.arange(n_win.sum()) - np.repeat(np.r_[0, np.cumsum(n_win)[:-1]], n_win)
+    starts = np.minimum(k * step, np.maximum(road_len - W, 0.0)[win_road])
+    rank = np.searchsorted(roads_hit, road)
+    span = float(np.max(road_len)) + 2 * W + 1.0 if len(road_len) else 1.0
+    acc_key = rank * span + ch
+    a = np.searchsorted(acc_key, win_road * span + starts, "left")
+    b = np.searchsorted(acc_key, win_road * span + starts + W, "right")
+    count = (b - a) / scale
+    cd = np.r_[0.0, np.cumsum(dth)]
+    deaths_w = (cd[b] - cd[a]) / scale
+    qual = count >= p.blackspot_min_accidents
+    if p.blackspot_min_deaths is not None:
+        qual |= deaths_w >= p.blackspot_min_deaths
+    breaks = np.r_[True, win_road[1:] != win_road[:-1]]
+    qa, qb = runs(qual, breaks)
+    for i, j in zip(qa, qb):  # one iteration per group of qualifying windows
+        r_rank = win_road[i]
+        r = roads_hit[r_rank]
+        L = road_len[r_rank]
+        lo_m, hi_m = starts[i], starts[j] + W
+        sel = slice(a[i], b[j])
+        c = ch[sel]
+        inside = (c >= lo_m) & (c <= hi_m)
+        s0 = max(c[inside].min() - p.blackspot_pad_m, 0.0)
+        e0 = min(c[inside].max() + p.blackspot_pad_m, L)
+        if rows and rows[-1][0] == r and s0 <= rows[-1][2]:
+            prev = rows.pop()
+            s0 = prev[1]
+        lo_i = np.searchsorted(acc_key, r_rank * span + s0, "left")
+        hi_i = np.searchsorted(acc_key, r_rank * span + e0, "right")
+        rows.append((r, s0, e0, int(hi_i - lo_i), float(dth[lo_i:hi_i].sum()), float(inj[lo_i:hi_i].sum())))
+    _report(progress, 0.9, "事故多发点段")
+    if not rows:
+        return _empty_spots(), info
+    return pd.DataFrame(rows, columns=["road_index", "start_m", "end_m", "accidents", "deaths", "injuries"]), info
+
+
+def _numeric(df, names) -> np.ndarray:
+    for name in names:
+        if name in df.columns:
+            return pd.to_numeric(df[name], errors="coerce").fillna(0).to_numpy(dtype=float)
+    return np.zeros(len(df))
+
+
+def _empty_spots() -> pd.DataFrame:
+    return pd.DataFrame({"road_index": pd.Series(dtype=int), "start_m": pd.Series(dtype=float),
+                         "end_m": pd.Series(dtype=float), "accidents": pd.Series(dtype=int),
+                         "deaths": pd.Series(dtype=float), "injuries": pd.Series(dtype=float)})
+
+
+# ---------------------------------------------------------------------------
+# counties
+# ---------------------------------------------------------------------------
+def assign_counties(gdf, counties, name_field: str = "name") -> np.ndarray:
+    """County name of each segment (by its midpoint; nearest county within 1 km when outside all)."""
+    if counties is None or len(counties) == 0 or len(gdf) == 0:
+        return np.full(len(gdf), "", dtype=object)
+    metric = crs_policy.metric_crs_for(counties)
+    cgeoms = np.asarray(crs_policy.transform_geometries(counties.geometry.values, counties.crs, metric), dtype=object)
+    names = _text_column(counties.reset_index(drop=True), (name_field, "name", "县区", "NAME"), len(counties))
+    seg = np.asarray(crs_policy.transform_geometries(gdf.geometry.values, gdf.crs, metric), dtype=object)
+    mid = shapely.line_interpolate_point(seg, 0.5, normalized=True)
+    tree = shapely.STRtree(cgeoms)
+    (qi, ci) = tree.query_nearest(mid, max_distance=1000.0, all_matches=False)
+    out = np.full(len(gdf), "", dtype=object)
+    out[qi] = names[ci]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# the whole analysis
+# ---------------------------------------------------------------------------
+def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties=None,
+                        params: RoadHazardParams | None = None, kinds=None, progress=None):
+    """Find road hazard candidates of every kind the inputs allow.
+
+    Parameters
+    ----------
+    roads : GeoDataFrame
+        Road centre lines, any CRS; fields ``name``, ``code``, ``road_class``, ``speed_kmh`` used
+        when present (Chinese aliases accepted).
+    dem : str, Path or rasterio dataset, optional
+        Elevation raster (metres) for steep grades and near-cliff segments.
+    water : GeoDataFrame, optional
+        Water polygons or lines (``name`` used when present).
+    accidents : GeoDataFrame, optional
+        Accident points with optional ``date``, ``deaths``, ``injuries``.
+    counties : GeoDataFrame, optional
+        County polygons (``name``) to fill the ``county`` column.
+    params : RoadHazardParams, optional
+    kinds : iterable of str, optional
+        Subset of :data:`KINDS` to run (all the inputs allow by default).
+    progress : callable, optional
+        ``progress(fraction, message)``; may raise :class:`~riskmap.errors.CancelledError`.
+
+    Returns
+    -------
+    (segments, provenance) : (GeoDataFrame, dict)
+        One row per segment, columns :data:`COLUMNS`, in the roads' CRS.
+    """
+    params = (params or RoadHazardParams()).validate()
+    wanted = set(kinds) if kinds is not None else set(KINDS)
+    unknown = wanted - set(KINDS)
+    if unknown:
+        raise ParameterError(f"unknown hazard kind(s) {', '.join(sorted(unknown))}; use {', '.join(KINDS)}")
+    _report(progress, 0.0, "准备道路")
+    net = RoadNetwork(roads, params)
+    notes = []
+    tables = []
+    _report(progress, 0.05, "急弯")
+    if "sharp_bend" in wanted:
+        bends = detect_sharp_bends(net, progress=_sub(progress, 0.05, 0.35))
+        tables.append(("sharp_bend", bends))
+    prox = None
+    if water is not None and (wanted & {"near_water", "steep_grade", "near_cliff"}):
+        _report(progress, 0.35, "临水")
+        prox = water_proximity(net, water, progress=_sub(progress, 0.35, 0.42))
+    need_dem = wanted & {"steep_grade", "near_cliff"}
+    if dem is not None and need_dem:
+        sampler = DemSampler(dem)
+        try:
+            _report(progress, 0.42, "DEM 取样")
+            z = sampler.sample(net.samples.xy[:, 0], net.samples.xy[:, 1], net.metric_crs,
+                               progress=_sub(progress, 0.42, 0.5))
+            missing = int((~np.isfinite(z)).sum())
+            if missing:
+                notes.append(f"{missing} of {len(z)} road sample points fall outside the DEM or on nodata; "
+                             "grades and drops are not computed there")
+            if prox is not None and prox.on_water.any():
+                # on a bridge the DEM shows the river below, not the deck
+                z = np.where(prox.on_water, np.nan, z)
+                notes.append("grades and cliff drops are not computed where roads cross water (bridges)")
+            if "steep_grade" in wanted:
+                _report(progress, 0.5, "纵坡")
+                tables.append(("steep_grade", detect_steep_grades(net, z, progress=_sub(progress, 0.5, 0.6))))
+            if "near_cliff" in wanted:
+                _report(progress, 0.6, "临崖")
+                bridges = prox.on_water if prox is not None else None
+                tables.append(("near_cliff", detect_near_cliff(net, sampler, z, progress=_sub(progress, 0.6, 0.8),
+                                                               bridges=bridges)))
+        finally:
+            sampler.close()
+    elif need_dem:
+        notes.append("no DEM given: steep grades and near-cliff segments not searched")
+    if "near_water" in wanted:
+        if water is not None:
+            _report(progress, 0.8, "临水路段")
+            tables.append(("near_water", detect_near_water(net, water, proximity=prox)))
+        else:
+            notes.append("no water layer given: near-water segments not searched")
+    spot_info = {}
+    if "black_spot" in wanted:
+        if accidents is not None:
+            _report(progress, 0.85, "事故多发点段")
+            spots, spot_info = detect_black_spots(net, accidents, progress=_sub(progress, 0.85, 0.92))
+            tables.append(("black_spot", spots))
+            if spot_info["accidents"] > spot_info["snapped"]:
+                notes.append(f"{spot_info['accidents'] - spot_info['snapped']} of {spot_info['accidents']} accidents "
+                             f"lie farther than {params.accident_snap_m:g} m from every road and were not counted")
+        else:
+            notes.append("no accident layer given: black spots not searched")
+    _report(progress, 0.92, "整理结果")
+    segments = _assemble(net, tables)
+    if counties is not None and len(segments):
+        segments["county"] = assign_counties(segments, counties)
+    inputs = {"roads": describe_input(roads.attrs.get("riskmap", {}).get("source") or roads)}
+    if dem is not None:
+        inputs["dem"] = describe_input(dem if isinstance(dem, (str, Path)) else getattr(dem, "name", "DEM"))
+    if water is not None:
+        inputs["water"] = describe_input(water.attrs.get("riskmap", {}).get("source") or water)
+    if accidents is not None:
+        inputs["accidents"] = describe_input(accidents.attrs.get("riskmap", {}).get("source") or accidents)
+    parameters = params.to_dict()
+    parameters.update({"metric_crs": net.metric_crs.to_string(), "roads_km": round(net.total_length_m / 1000, 3),
+                       "design_speed_by_class": {**jtg_d20.DEFAULT_SPEED_BY_CLASS, **params.class_speeds}})
+    if spot_info.get("years"):
+        parameters["accident_period_years"] = spot_info["years"]
+    counts = segments["kind"].value_counts().to_dict() if len(segments) else {}
+    notes.append("segments found: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "none"))
+    record = provenance("road_hazards", inputs, parameters, standards=STANDARDS, notes=notes)
+    _report(progress, 1.0, "完成")
+    return segments, record
+
+
+def _assemble(net: RoadNetwork, tables):
+    import geopandas as gpd
+
+    frames = []
+    for kind, table in tables:
+        if table is None or len(table) == 0:
+            continue
+        t = table.copy()
+        t["kind"] = kind
+        frames.append(t)
+    if not frames:
+        empty = pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in COLUMNS})
+        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=net.source_crs), crs=net.source_crs)
+    df = pd.concat(frames, ignore_index=True, sort=False)
+    r = df["road_index"].to_numpy(dtype=int)
+    df["road_index"] = r
+    df["name"] = net.names[r]
+    df["code"] = net.codes[r]
+    df["road_class"] = net.road_class[r]
+    df["speed_kmh"] = net.speed[r]
+    df["speed_source"] = net.speed_source[r]
+    df["radius_limit_m"] = np.where(df["kind"] == "sharp_bend", net.radius_limit[r], np.nan)
+    df["grade_limit_pct"] = np.where(df["kind"] == "steep_grade", net.grade_limit[r], np.nan)
+    df["length_m"] = df["end_m"] - df["start_m"]
+    for col in COLUMNS:
+        if col not in df.columns:
+            df[col] = np.nan if _dtype(col) == float else ""
+    for col in ("subtype", "side", "water_name", "county"):
+        df[col] = df[col].fillna("").astype(object)
+    df["km_start"] = [km_post(v) for v in df["start_m"]]
+    df["km_end"] = [km_post(v) for v in df["end_m"]]
+    df["km_label"] = [km_range(a, b) for a, b in zip(df["start_m"], df["end_m"])]
+    df["severity"] = _severity(df)
+    df["note"] = _notes(df)
+    df = df.sort_values(["road_index", "start_m", "kind"], kind="stable").reset_index(drop=True)
+    geoms = net.segment_geometries(df["road_index"].to_numpy(), df["start_m"].to_numpy(), df["end_m"].to_numpy())
+    geoms = crs_policy.transform_geometries(np.asarray(geoms, dtype=object), net.metric_crs, net.source_crs)
+    return gpd.GeoDataFrame(df[COLUMNS], geometry=np.asarray(geoms, dtype=object), crs=net.source_crs)
+
+
+def _dtype(col):
+    return object if col in ("kind", "subtype", "name", "code", "road_class", "speed_source", "km_start", "km_end",
+                             "km_label", "side", "water_name", "severity", "note", "county") else float
+
+
+def _severity(df) -> np.ndarray:
+    """Proposed severity (riskmap rule; the user may change it in the register).
+
+    Sharp bend: high below half the limit radius, medium below 3/4. Steep grade: high 2 points
+    or more over the limit, medium 1 point. Cliff: high over 2 × the drop threshold. Water: high
+    within 10 m. Black spot: high with 3 deaths or more, medium with 1.
+    """
+    kind = df["kind"].to_numpy()
+    out = np.full(len(df), "low", dtype=object)
+    ratio = df["radius_m"].to_numpy(float) / df["radius_limit_m"].to_numpy(float)
+    over = df["grade_pct"].to_numpy(float) - df["grade_limit_pct"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        med = ((kind == "sharp_bend") & (ratio < 0.75)) | ((kind == "steep_grade") & (over >= 1)) \
+            | ((kind == "black_spot") & (df["deaths"].to_numpy(float) >= 1)) \
+            | ((kind == "near_water") & (df["water_dist_m"].to_numpy(float) <= 25))
+        high = ((kind == "sharp_bend") & (ratio < 0.5)) | ((kind == "steep_grade") & (over >= 2)) \
+            | ((kind == "black_spot") & (df["deaths"].to_numpy(float) >= 3)) \
+            | ((kind == "near_water") & (df["water_dist_m"].to_numpy(float) <= 10)) \
+            | ((kind == "near_cliff") & (df["drop_m"].to_numpy(float) >= 40))
+    out[med] = "medium"
+    out[high] = "high"
+    return out
+
+
+def _notes(df) -> list[str]:
+    notes = []
+    for row in df[["kind", "subtype", "radius_m", "radius_limit_m", "speed_kmh", "deflection_deg", "grade_pct",
+                   "grade_limit_pct", "drop_m", "side", "water_dist_m", "water_name", "accidents",
+                   "deaths"]].itertuples(index=False):
+        kind = row.kind
+        if kind == "sharp_bend":
+            text = (f"圆曲线半径约{row.radius_m:.0f} m，小于设计速度{row.speed_kmh:.0f} km/h的极限最小半径"
+                    f"{row.radius_limit_m:.0f} m；转角{abs(row.deflection_deg):.0f}°"
+                    f"（{'左' if row.deflection_deg > 0 else '右'}转）")
+        elif kind == "steep_grade" and row.subtype == "long_downgrade":
+            text = f"连续长下坡，平均纵坡最大{row.grade_pct:.1f}%"
+        elif kind == "steep_grade":
+            text = f"纵坡{row.grade_pct:.1f}%，超过设计速度{row.speed_kmh:.0f} km/h的最大纵坡{row.grade_limit_pct:.0f}%"
+        elif kind == "near_cliff":
+            text = f"路侧（{'左' if row.side == 'left' else '右'}侧）落差约{row.drop_m:.0f} m"
+        elif kind == "near_water":
+            text = f"距水体{('“' + row.water_name + '”') if row.water_name else ''}约{row.water_dist_m:.0f} m"
+        elif kind == "black_spot":
+            text = f"事故{row.accidents:.0f}起，死亡{row.deaths:.0f}人"
+        else:
+            text = ""
+        notes.append(text)
+    return notes
+
+
+def _report(progress, fraction: float, message: str) -> None:
+    if progress is not None:
+        progress(float(fraction), message)
+
+
+def _sub(progress, lo: float, hi: float):
+    """A progress callback mapping [0, 1] into [lo, hi] of ``progress``."""
+    if progress is None:
+        return None
+    return lambda f, msg: progress(lo + (hi - lo) * min(max(f, 0.0), 1.0), msg)
+
+
+# ---------------------------------------------------------------------------
+# the Excel register of detected segments
+# ---------------------------------------------------------------------------
+def segments_excel_frame(segments) -> pd.DataFrame:
+    """The segments as a table with Chinese headers and kind/severity in Chinese, for Excel."""
+    df = pd.DataFrame(segments.drop(columns=segments.geometry.name)).copy()
+    df["kind"] = df["kind"].map(lambda k: f"{KINDS.get(k, k)}")
+    df["severity"] = df["severity"].map(lambda k: SEVERITIES.get(k, k))
+    df["side"] = df["side"].map({"left": "左", "right": "右"}).fillna("")
+    df["subtype"] = df["subtype"].map({"steep": "超最大纵坡", "long_downgrade": "连续长下坡"}).fillna("")
+    order = ["county", "name", "code", "kind", "subtype", "km_label", "km_start", "km_end", "start_m", "end_m",
+             "length_m", "severity", "note", "road_class", "speed_kmh", "radius_m", "radius_limit_m",
+             "deflection_deg", "grade_pct", "grade_limit_pct", "drop_m", "side", "water_dist_m", "water_name",
+             "accidents", "deaths", "injuries"]
+    df = df[[c for c in order if c in df.columns]]
+    for col in ("start_m", "end_m", "length_m", "radius_m", "drop_m", "water_dist_m"):
+        df[col] = df[col].round(1)
+    for col in ("deflection_deg", "grade_pct"):
+        df[col] = df[col].round(2)
+    return df.rename(columns=ALIASES)

@@ -1,0 +1,343 @@
+"""Tailings ponds (尾矿库): grade (等别) and 头顶库 (overhead pond) identification.
+
+Grade: :func:`riskmap.analysis.tailings_rules.tailings_grade` (AQ 2006-2005 table and
+combination rule; GB 39496-2020 grade-1/2 bounds as parameters).
+
+头顶库 ("residents or important facilities within 1 km downstream, inclusive"):
+
+1. The downstream path from each dam is traced on the DEM for ``downstream_m`` (D8 steepest
+   descent crossing pits at their spill points, :mod:`riskmap.analysis.terrain`). Without a
+   DEM (or when the dam lies outside it) the straight line towards ``downstream_az`` is used.
+2. The downstream corridor is the path buffered by ``half_width_m`` on each side with flat
+   ends, so nothing behind the dam or beyond the distance counts; its boundary counts
+   (inclusive).
+3. Residents = population raster summed over the corridor (sub-cell sampling); present when
+   the rounded sum reaches ``min_people``. Facilities = features of the facility layers
+   (sensitive targets, plants, important roads ...) meeting the corridor.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from riskmap import crs as crs_policy
+from riskmap.analysis import tailings_rules as rules
+from riskmap.analysis import terrain
+from riskmap.analysis.popgrid import polygon_population
+from riskmap.analysis.provenance import describe_input, provenance
+from riskmap.errors import EmptyLayerError, ParameterError
+
+FIELD_ALIASES = {"name": ("名称", "尾矿库名称"), "capacity": ("总库容", "库容", "capacity_1e4m3"),
+                 "dam_height": ("坝高", "总坝高"), "downstream_az": ("downstream", "下游方位", "下游方位角")}  # DBF names stop at 10 chars
+FACILITY_KIND_ZH = {"sensitive": "敏感目标", "enterprises": "企业", "roads": "道路", "facilities": "设施"}
+CATEGORY_ZH = {"school": "学校", "hospital": "医院", "nursing_home": "养老院", "market": "商场/市场",
+               "kindergarten": "幼儿园", "expressway": "高速公路", "national": "国道", "provincial": "省道",
+               "county": "县道", "township": "乡道", "railway": "铁路", "hazchem": "危化企业",
+               "non_coal_mine": "非煤矿山", "fireworks": "烟花爆竹企业", "metallurgy": "冶金企业",
+               "industry_trade": "工贸企业"}
+
+#: Features this close to a corridor count as inside it (the 1 km limit is inclusive).
+BOUNDARY_TOLERANCE_M = 0.01
+
+RESULT_COLUMNS = ["grade", "grade_v", "grade_h", "grade_basis", "overhead", "overhead_zh", "downstream_pop",
+                  "downstream_facilities", "n_facilities", "trace_method", "trace_length_m", "pits_crossed",
+                  "trace_stop", "reason"]
+
+
+@dataclass
+class TailingsResult:
+    """Result of :func:`assess_tailings`."""
+
+    tailings: object     # points with grade and 头顶库 columns
+    corridors: object    # downstream corridor polygons
+    paths: object        # downstream flow paths (lines)
+    facilities: object   # facilities inside the corridors
+    provenance: dict
+
+
+def _source(gdf) -> str | None:
+    return (getattr(gdf, "attrs", {}) or {}).get("riskmap", {}).get("source")
+
+
+def normalise_tailings(tailings):
+    """Tailings points with numeric ``capacity`` (10⁴ m³), ``dam_height`` (m) and ``downstream_az`` (deg).
+
+    Chinese column names (名称, 总库容, 坝高, 下游方位) are accepted. Missing values stay NaN.
+    """
+    src = _source(tailings)
+    if tailings is None or len(tailings) == 0:
+        raise EmptyLayerError("the tailings layer has no features; choose a layer with tailings ponds", src)
+    gdf = tailings.copy()
+    lowered = {str(c).strip().lower(): c for c in gdf.columns}
+    for field, aliases in FIELD_ALIASES.items():
+        if field in gdf.columns:
+            continue
+        found = next((lowered[a.lower()] for a in aliases if a.lower() in lowered), None)
+        if found is not None:
+            gdf[field] = gdf[found]
+        elif field == "name":
+            gdf["name"] = [f"尾矿库{i + 1}" for i in range(len(gdf))]
+        elif field == "downstream_az":
+            gdf[field] = np.nan
+        else:
+            raise ParameterError(f"the tailings layer has no field {field!r} (capacity in 10^4 m³, dam_height in m); "
+                                 "add it", src)
+    for field in ("capacity", "dam_height", "downstream_az"):
+        gdf[field] = pd.to_numeric(gdf[field], errors="coerce")
+    gdf["name"] = gdf["name"].astype(str)
+    types = set(gdf.geom_type.dropna())
+    if not types <= {"Point", "MultiPoint", "Polygon", "MultiPolygon"}:
+        raise ParameterError("the tailings layer must hold points (dams) or polygons, found "
+                             f"{', '.join(sorted(types))}", src)
+    return gdf
+
+
+def grade_tailings(tailings, grade_rules: rules.GradeRules = rules.AQ_2006_2005) -> pd.DataFrame:
+    """Grade (等别) of every pond: columns ``grade``, ``grade_v``, ``grade_h``, ``grade_basis``."""
+    gdf = normalise_tailings(tailings)
+    recs = [rules.tailings_grade(v, h, grade_rules)
+            for v, h in zip(gdf["capacity"].to_numpy(float), gdf["dam_height"].to_numpy(float))]
+    out = pd.DataFrame(recs, index=gdf.index).rename(columns={"basis": "grade_basis"})
+    for col in ("grade", "grade_v", "grade_h"):
+        out[col] = out[col].astype("Int64")
+    return out
+
+
+def downstream_corridor(path, half_width_m: float):
+    """The corridor around a downstream path: ``half_width_m`` each side, flat ends (metric CRS)."""
+    if path is None or shapely.is_empty(path) or path.length == 0:
+        return None
+    return shapely.buffer(path, half_width_m, cap_style="flat", join_style="round", quad_segs=16)
+
+
+def _facility_frames(facilities: dict, metric_crs, corridors, names, params):
+    """Facilities meeting each corridor: (per-pond list of important labels, facilities frame)."""
+    n = len(corridors)
+    important = [[] for _ in range(n)]
+    everything = [0] * n
+    frames = []
+    valid = np.array([c is not None for c in corridors])
+    if not valid.any():
+        return important, everything, frames
+    cidx = np.flatnonzero(valid)
+    tree = shapely.STRtree(np.asarray([corridors[i] for i in cidx], dtype=object))
+    for key, gdf in (facilities or {}).items():
+        if gdf is None or len(gdf) == 0:
+            continue
+        kind = str(key).split(":")[0]  # "roads:县道图层" is a second roads layer
+        if gdf.crs is None:
+            raise crs_policy.CRSError(f"the {kind} layer has no coordinate reference system; name one", _source(gdf))
+        fm = gdf.to_crs(metric_crs).reset_index(drop=True)
+        geoms = fm.geometry.values
+        ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        # 1 cm tolerance: the corridor boundary (1 km, inclusive) counts despite coordinate round-off
+        f_idx, c_pos = tree.query(np.where(ok, geoms, None), predicate="dwithin", distance=BOUNDARY_TOLERANCE_M)
+        if f_idx.size == 0:
+            continue
+        cat_col = next((c for c in ("category", "road_class", "industry", "kind") if c in fm.columns), None)
+        cats = fm[cat_col].astype(str).to_numpy(object) if cat_col else np.full(len(fm), "", object)
+        fnames = _names(fm, FACILITY_KIND_ZH.get(kind, kind))
+        if kind == "roads" and "road_class" in fm.columns:
+            is_important = np.isin(fm["road_class"].astype(str).str.lower().to_numpy(),
+                                   [c.lower() for c in params.important_road_classes])
+        else:
+            is_important = np.full(len(fm), kind in params.facility_kinds)
+        pond = cidx[c_pos]
+        labels = np.array([f"{CATEGORY_ZH.get(c, FACILITY_KIND_ZH.get(kind, kind))}「{nm}」"
+                           for c, nm in zip(cats[f_idx], fnames[f_idx])], dtype=object)
+        for p, lab, imp in zip(pond, labels, is_important[f_idx]):
+            everything[p] += 1
+            if imp and lab not in important[p]:
+                important[p].append(lab)
+        frames.append(pd.DataFrame({
+            "tailings": names[pond], "facility_kind": FACILITY_KIND_ZH.get(kind, kind), "name": fnames[f_idx],
+            "category": cats[f_idx], "important": is_important[f_idx], "geometry": geoms[f_idx]}))
+    return important, everything, frames
+
+
+def _names(gdf, fallback: str) -> np.ndarray:
+    for col in ("name", "名称", "code"):
+        if col in gdf.columns:
+            return gdf[col].astype(str).where(gdf[col].notna(), fallback).to_numpy(object)
+    return np.array([f"{fallback}{i + 1}" for i in range(len(gdf))], dtype=object)
+
+
+def assess_tailings(tailings, dem=None, population=None, *, facilities: dict | None = None,
+                    grade_rules: rules.GradeRules = rules.AQ_2006_2005,
+                    params: rules.OverheadParameters | None = None, progress=None) -> TailingsResult:
+    """Grade every tailings pond and find the 头顶库 (overhead ponds).
+
+    Parameters
+    ----------
+    tailings : GeoDataFrame
+        Dams (points; polygons use their centroid) with ``name``, ``capacity`` (10⁴ m³),
+        ``dam_height`` (m) and optional ``downstream_az`` (degrees clockwise from north).
+    dem : str, Path or rasterio dataset, optional
+        Elevation raster for the downstream trace; without it ``downstream_az`` is used.
+    population : str, Path or rasterio dataset, optional
+        Population raster (persons per cell).
+    facilities : dict, optional
+        ``{kind: GeoDataFrame}``: ``"sensitive"``, ``"enterprises"``, ``"roads"`` or any other
+        kind; see :class:`~riskmap.analysis.tailings_rules.OverheadParameters` for which count.
+    grade_rules : GradeRules
+        AQ 2006-2005 (default) or :func:`~riskmap.analysis.tailings_rules.gb39496_rules`.
+    params : OverheadParameters, optional
+        Downstream distance (1000 m), corridor half-width, minimum people ...
+    progress : callable, optional
+        ``progress(fraction, message)``; may raise CancelledError.
+
+    Returns
+    -------
+    TailingsResult
+    """
+    import geopandas as gpd
+
+    params = params or rules.OverheadParameters()
+    ponds = normalise_tailings(tailings).reset_index(drop=True)
+    metric_crs = crs_policy.metric_crs_for(ponds)
+    pm = ponds.to_crs(metric_crs)
+    dams = pm.geometry.values
+    dams = np.where(shapely.get_type_id(dams) == 0, dams, shapely.centroid(dams))
+    xs, ys = shapely.get_x(dams), shapely.get_y(dams)
+    n = len(ponds)
+    names = ponds["name"].to_numpy(object)
+    notes = []
+    if progress is not None:
+        progress(0.0, "尾矿库定等")
+    grades = grade_tailings(ponds, grade_rules)
+
+    own = []
+    dem_ds = pop_ds = None
+    try:
+        from riskmap.io import open_raster
+
+        if isinstance(dem, (str, Path)):
+            dem_ds = open_raster(dem)
+            own.append(dem_ds)
+        else:
+            dem_ds = dem
+        if isinstance(population, (str, Path)):
+            pop_ds = open_raster(population)
+            own.append(pop_ds)
+        else:
+            pop_ds = population
+
+        paths, methods, lengths, pits, stops = [None] * n, ["无"] * n, np.zeros(n), np.zeros(n, int), [""] * n
+        if dem_ds is not None:
+            traces = terrain.trace_many(dem_ds, xs, ys, metric_crs, params.downstream_m,
+                                        max_fill_cells=params.max_fill_cells,
+                                        progress=None if progress is None else
+                                        (lambda f, m: progress(0.05 + 0.55 * f, m)))
+            for i, tr in enumerate(traces):
+                if tr.line is not None:
+                    paths[i], methods[i], lengths[i], pits[i] = tr.line, "DEM D8", tr.length_m, tr.pits_crossed
+                    stops[i] = terrain.STOP_REASONS.get(tr.stop, tr.stop)
+                else:
+                    stops[i] = terrain.STOP_REASONS.get(tr.stop, tr.stop)
+        else:
+            notes.append("未提供DEM：按下游方位角（downstream_az）作直线走廊")
+        az = ponds["downstream_az"].to_numpy(float)
+        for i in range(n):
+            if paths[i] is None and np.isfinite(az[i]):
+                paths[i] = terrain.azimuth_line(xs[i], ys[i], az[i], params.downstream_m)
+                methods[i], lengths[i] = "下游方位角", params.downstream_m
+                stops[i] = stops[i] or "达到追踪长度"
+        corridors = [downstream_corridor(shapely.simplify(p, params.smooth_m) if p is not None else None,
+                                         params.half_width_m) for p in paths]
+
+        if progress is not None:
+            progress(0.6, "下游人口统计")
+        if pop_ds is not None:
+            pops = polygon_population(pop_ds, corridors, metric_crs, params.subcell_m,
+                                      progress=None if progress is None else
+                                      (lambda f, m: progress(0.6 + 0.3 * f, "下游人口统计")))
+        else:
+            pops = np.full(n, np.nan)
+            notes.append("未提供人口栅格：仅按设施判定头顶库")
+    finally:
+        for ds in own:
+            ds.close()
+
+    if progress is not None:
+        progress(0.9, "下游设施")
+    important, counts, frames = _facility_frames(facilities, metric_crs, corridors, names, params)
+
+    rows = []
+    for i in range(n):
+        if corridors[i] is None:
+            rows.append({"overhead": False, "overhead_zh": "未判定", "downstream_pop": np.nan,
+                         "downstream_facilities": "", "n_facilities": 0,
+                         "reason": "无DEM流向且无下游方位角，未判定头顶库"})
+            continue
+        pop = float(pops[i]) if np.isfinite(pops[i]) else np.nan
+        people = rules.people_present(pop, params.min_people)
+        facs = important[i]
+        overhead = bool(people or facs)
+        parts = []
+        if np.isfinite(pop):
+            parts.append(f"下游{params.downstream_m:g}m（含）走廊内约{pop:.0f}人"
+                         + ("" if people else f"（不足{max(params.min_people, 1):g}人）"))
+        if facs:
+            parts.append("重要设施：" + "、".join(facs[:8]) + (f"等{len(facs)}处" if len(facs) > 8 else ""))
+        elif facilities:
+            parts.append("无重要设施")
+        verdict = "头顶库" if overhead else "非头顶库"
+        rows.append({"overhead": overhead, "overhead_zh": "是" if overhead else "否",
+                     "downstream_pop": round(pop, 1) if np.isfinite(pop) else np.nan,
+                     "downstream_facilities": "；".join(facs), "n_facilities": int(counts[i]),
+                     "reason": f"{verdict}：" + "；".join(parts)})
+    res = pd.DataFrame(rows)
+    res["trace_method"] = methods
+    res["trace_length_m"] = np.round(lengths, 1)
+    res["pits_crossed"] = pits
+    res["trace_stop"] = stops
+    out = ponds.drop(columns=[c for c in RESULT_COLUMNS if c in ponds.columns]).copy()
+    for col in grades.columns:
+        out[col] = grades[col].to_numpy()
+    for col in res.columns:
+        out[col] = res[col].to_numpy()
+    out["overhead"] = out["overhead"].astype(bool)
+
+    corr_gdf = gpd.GeoDataFrame({
+        "name": names, "overhead": out["overhead"].to_numpy(), "overhead_zh": out["overhead_zh"].to_numpy(),
+        "downstream_pop": out["downstream_pop"].to_numpy(), "downstream_facilities": out["downstream_facilities"],
+        "trace_method": methods, "half_width_m": params.half_width_m, "length_m": np.round(lengths, 1)},
+        geometry=list(corridors), crs=metric_crs)
+    corr_gdf = corr_gdf.loc[corr_gdf.geometry.notna()].reset_index(drop=True).to_crs(ponds.crs)
+    path_gdf = gpd.GeoDataFrame({"name": names, "overhead": out["overhead"].to_numpy(), "trace_method": methods,
+                                 "length_m": np.round(lengths, 1), "pits_crossed": pits, "trace_stop": stops},
+                                geometry=list(paths), crs=metric_crs)
+    path_gdf = path_gdf.loc[path_gdf.geometry.notna()].reset_index(drop=True).to_crs(ponds.crs)
+    fac_cols = ["tailings", "facility_kind", "name", "category", "important", "geometry"]
+    if frames:
+        fac_gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
+                                   crs=metric_crs).to_crs(ponds.crs)
+    else:
+        fac_gdf = gpd.GeoDataFrame(pd.DataFrame({c: [] for c in fac_cols}), geometry="geometry", crs=ponds.crs)
+
+    n_az = sum(m == "下游方位角" for m in methods)
+    if dem_ds is not None and n_az:
+        notes.append(f"{n_az}座尾矿库不在DEM范围内，改用下游方位角")
+    short = [names[i] for i in range(n) if paths[i] is not None and lengths[i] < params.downstream_m - 1]
+    if short:
+        notes.append("下游路径不足设定长度（流出DEM或进入无数据区）：" + "、".join(map(str, short[:10])))
+    record = provenance(
+        "tailings",
+        {"tailings": _source(tailings) or describe_input(tailings),
+         "dem": str(dem) if isinstance(dem, (str, Path)) else describe_input(dem),
+         "population": str(population) if isinstance(population, (str, Path)) else describe_input(population),
+         **{f"facilities:{k}": _source(v) or describe_input(v) for k, v in (facilities or {}).items()}},
+        {**params.to_dict(), "grade_rules": grade_rules.edition, "metric_crs": metric_crs.to_string()},
+        rules.standards_cited(grade_rules),
+        notes + [f"头顶库人数阈值：走廊人口四舍五入后≥{max(params.min_people, 1):g}人；"
+                 f"走廊半宽{params.half_width_m:g}m（参数）",
+                 f"共{n}座，头顶库{int(out['overhead'].sum())}座"],
+    )
+    if progress is not None:
+        progress(1.0, "完成")
+    out.attrs["provenance"] = record
+    return TailingsResult(out, corr_gdf, path_gdf, fac_gdf, record)

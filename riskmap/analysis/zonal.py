@@ -1,0 +1,554 @@
+"""Exact zonal sums of a raster (population) over circles and polygons.
+
+Circles (the fast path, :func:`circle_sums`): zones are circles of radius r around points, in
+the raster's own metric CRS. For every raster row a circle crosses, the cells whose four corners
+lie within r form one contiguous run; they take weight 1 and are summed from a row-wise prefix
+sum in O(1). Only the few cells on the circle's edge get a fractional weight, computed exactly
+with the closed-form area of a circle–rectangle intersection (:func:`circle_rect_area`),
+vectorised in NumPy over all edge cells of all zones. The raster is read strip by strip, and only
+the columns the zones in a strip touch, so the work grows with the number of rows and edge cells,
+not with the zones' area.
+
+Polygons (:func:`polygon_sums`): any shape, with exact cell coverage from ``exactextract``.
+
+Nodata (and NaN / masked) cells count as zero; the number of nodata cells each zone touches
+(coverage > 0) is reported, as is the part of each zone outside the raster.
+
+CRS: circle centres are transformed into the raster CRS when it is projected in metres, and the
+radius is used as is there (projection scale error of a Gauss–Krüger / UTM zone is < 0.1 %).
+If the raster is geographic (degrees) or rotated, circles are built as 256-vertex polygons in a
+local metric CRS, transformed into the raster CRS and summed exactly with :func:`polygon_sums`
+(area error of the polygon about 1e-4).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from riskmap import crs as crs_policy
+from riskmap.errors import CRSError, DataFormatError, ParameterError
+
+#: Segments per quarter circle when a circle must be a polygon (256 vertices: area −0.01 %).
+CIRCLE_QUAD_SEGS = 64
+
+
+# ---------------------------------------------------------------------------
+# raster access
+# ---------------------------------------------------------------------------
+@dataclass
+class RasterGrid:
+    """A single-band raster read by windows: a file (reopened per use) or an in-memory array.
+
+    Use :func:`as_grid` to build one from a path, an open rasterio dataset or an array.
+    """
+
+    transform: object  # affine.Affine
+    crs: object  # pyproj.CRS
+    width: int
+    height: int
+    nodata: float | None = None
+    path: Path | None = None
+    array: np.ndarray | None = None
+    band: int = 1
+
+    @property
+    def is_metric(self) -> bool:
+        """Projected in metres and north-up without rotation (the circle fast path applies)."""
+        t = self.transform
+        if t.b != 0 or t.d != 0 or t.a <= 0 or t.e >= 0 or self.crs.is_geographic:
+            return False
+        unit = self.crs.axis_info[0].unit_name if self.crs.axis_info else ""
+        return unit in ("metre", "meter")
+
+    @property
+    def is_rotated(self) -> bool:
+        """The affine transform has rotation/shear terms."""
+        return self.transform.b != 0 or self.transform.d != 0
+
+    @property
+    def cell_area(self) -> float:
+        """Area of one cell in CRS units² (m² for a metric grid)."""
+        return abs(self.transform.a * self.transform.e)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        t = self.transform
+        xs = [t.c, t.c + t.a * self.width]
+        ys = [t.f, t.f + t.e * self.height]
+        return min(xs), min(ys), max(xs), max(ys)
+
+    def open(self):
+        """A reader ``read(row0, row1, col0, col1) -> Window`` of cell values with nodata set to 0."""
+        return _Reader(self)
+
+    def read_all(self):
+        """The whole band as ``(values, invalid)``: float64 values with invalid cells 0, bool mask."""
+        with self.open() as read:
+            win = read(0, self.height, 0, self.width)
+        invalid = win.invalid if win.invalid is not None else np.zeros(win.values.shape, bool)
+        return win.values.astype(np.float64), invalid
+
+
+@dataclass
+class _Window:
+    """Cell values of a raster window (nodata, NaN and masked cells set to 0) and where they were invalid.
+
+    ``flat`` is the values' C-order buffer plus one trailing 0, so run sums may end at its last cell.
+    ``invalid`` is None when the window has no invalid cell.
+    """
+
+    values: np.ndarray
+    flat: np.ndarray
+    invalid: np.ndarray | None
+
+
+class _Reader:
+    def __init__(self, grid: RasterGrid):
+        self.grid = grid
+        self.ds = None
+        self.masked_read = False
+
+    def __enter__(self):
+        if self.grid.array is None:
+            import rasterio
+            from rasterio.enums import MaskFlags
+
+            self.ds = rasterio.open(self.grid.path)
+            flags = self.ds.mask_flag_enums[self.grid.band - 1]
+            # GDAL mask bands other than "nodata"/"all valid" (alpha, per-dataset) need a masked read
+            self.masked_read = not set(flags) <= {MaskFlags.nodata, MaskFlags.all_valid}
+        return self
+
+    def __exit__(self, *exc):
+        if self.ds is not None:
+            self.ds.close()
+
+    def __call__(self, row0: int, row1: int, col0: int, col1: int) -> _Window:
+        shape = (row1 - row0, col1 - col0)
+        mask = None
+        if self.grid.array is not None:
+            raw = self.grid.array[row0:row1, col0:col1]
+            if np.ma.isMaskedArray(raw):
+                mask = np.ma.getmaskarray(raw)
+                raw = np.ma.getdata(raw)
+            dtype = raw.dtype if raw.dtype.kind == "f" else np.float64
+            flat = np.empty(shape[0] * shape[1] + 1, dtype)
+            values = flat[:-1].reshape(shape)
+            values[...] = raw
+        else:
+            from rasterio.windows import Window
+
+            dtype = np.dtype(self.ds.dtypes[self.grid.band - 1])
+            dtype = dtype if dtype.kind == "f" else np.dtype(np.float64)
+            flat = np.empty(shape[0] * shape[1] + 1, dtype)
+            values = flat[:-1].reshape(shape)
+            window = Window(col0, row0, shape[1], shape[0])
+            if self.masked_read:
+                raw = self.ds.read(self.grid.band, window=window, masked=True)
+                values[...] = raw.data
+                mask = np.ma.getmaskarray(raw)
+            else:
+                self.ds.read(self.grid.band, window=window, out=values)
+        flat[-1] = 0
+        invalid = ~np.isfinite(values)
+        if self.grid.nodata is not None:
+            invalid |= values == self.grid.nodata
+        if mask is not None:
+            invalid |= mask
+        if invalid.any():
+            values[invalid] = 0
+        else:
+            invalid = None
+        return _Window(values, flat, invalid)
+
+
+def as_grid(source, *, transform=None, crs=None, nodata=None) -> RasterGrid:
+    """A :class:`RasterGrid` from a GeoTIFF path, an open rasterio dataset, a RasterGrid or an array.
+
+    Parameters
+    ----------
+    source : str, Path, rasterio dataset, RasterGrid or ndarray
+        For an array, ``transform`` (affine) and ``crs`` are required; ``nodata`` optional
+        (masked arrays are honoured too).
+
+    Raises
+    ------
+    DataFormatError, CRSError
+        If the file cannot be read or has no CRS.
+    """
+    if isinstance(source, RasterGrid):
+        return source
+    if isinstance(source, np.ndarray):
+        if transform is None or crs is None:
+            raise ParameterError("an in-memory raster needs its affine transform and CRS")
+        if source.ndim != 2:
+            raise ParameterError(f"an in-memory raster must be 2-D, not {source.ndim}-D")
+        return RasterGrid(transform, crs_policy.parse_crs(crs), source.shape[1], source.shape[0],
+                          nodata, array=source)
+    if hasattr(source, "read") and hasattr(source, "transform"):  # open rasterio dataset
+        if source.crs is None:
+            raise CRSError("the raster has no coordinate reference system; add one", getattr(source, "name", None))
+        return RasterGrid(source.transform, crs_policy.parse_crs(source.crs.to_wkt()), source.width, source.height,
+                          source.nodata, path=Path(source.name))
+    from riskmap.io import open_raster
+
+    path = Path(source)
+    with open_raster(path) as ds:
+        if ds.count < 1:
+            raise DataFormatError("the raster has no band; choose a population GeoTIFF", path)
+        return RasterGrid(ds.transform, crs_policy.parse_crs(ds.crs.to_wkt()), ds.width, ds.height, ds.nodata,
+                          path=path)
+
+
+# ---------------------------------------------------------------------------
+# geometry: exact circle ∩ rectangle area
+# ---------------------------------------------------------------------------
+def _quadrant_area(x, y, r):
+    """Area of {0 ≤ X ≤ x, 0 ≤ Y ≤ y, X² + Y² ≤ r²} for x, y ≥ 0 (arrays)."""
+    x = np.minimum(x, r)
+    y = np.minimum(y, r)
+    r2 = r * r
+    xc = np.sqrt(np.maximum(r2 - y * y, 0.0))  # where the arc crosses height y
+
+    def integral(t):  # ∫₀ᵗ √(r² − s²) ds
+        return 0.5 * (t * np.sqrt(np.maximum(r2 - t * t, 0.0)) + r2 * np.arcsin(np.clip(t / r, -1.0, 1.0)))
+
+    corner_inside = x * x + y * y <= r2
+    return np.where(corner_inside, x * y, y * xc + integral(x) - integral(xc))
+
+
+def _signed_quadrant_area(x, y, r):
+    return np.sign(x) * np.sign(y) * _quadrant_area(np.abs(x), np.abs(y), r)
+
+
+def circle_rect_area(x0, x1, y0, y1, r):
+    """Exact area of a circle of radius ``r`` centred at the origin ∩ rectangle [x0,x1]×[y0,y1].
+
+    Closed form by inclusion–exclusion of signed quadrant areas; NumPy-vectorised over all
+    arguments (``x0 ≤ x1``, ``y0 ≤ y1``, ``r > 0``).
+    """
+    g = _signed_quadrant_area
+    return g(x1, y1, r) - g(x0, y1, r) - g(x1, y0, r) + g(x0, y0, r)
+
+
+# ---------------------------------------------------------------------------
+# circles: the fast path
+# ---------------------------------------------------------------------------
+def _run_sums(flat: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Sums of ``flat[s:s+l]`` for runs (l ≥ 1, s + l ≤ flat.size − 1), in float64.
+
+    ``np.add.reduceat`` touches only the cells of the runs; when the runs hold more cells than the
+    buffer (many overlapping zones) one prefix sum over the buffer is cheaper.
+    """
+    if lengths.sum() <= flat.size:
+        # reduceat also sums each gap [end_i, start_i+1); with starts descending every gap runs
+        # backwards, which reduceat answers with a single element, so no cell outside the runs is read
+        order = np.argsort(-starts, kind="stable")
+        idx = np.empty(2 * starts.size, np.int64)
+        idx[0::2] = starts[order]
+        idx[1::2] = starts[order] + lengths[order]
+        out = np.empty(starts.size)
+        out[order] = np.add.reduceat(flat, idx, dtype=np.float64)[0::2]
+        return out
+    prefix = np.zeros(flat.size + 1)
+    np.cumsum(flat, dtype=np.float64, out=prefix[1:])
+    return prefix[starts + lengths] - prefix[starts]
+
+
+def circle_sums(grid, x, y, radius, *, progress=None, strip_rows: int = 512) -> pd.DataFrame:
+    """Exact sums of a metric raster over circles (centres and radii in the raster CRS).
+
+    Parameters
+    ----------
+    grid : RasterGrid or anything :func:`as_grid` accepts
+        North-up raster projected in metres.
+    x, y : array_like
+        Circle centres in the raster CRS.
+    radius : float or array_like
+        Radii in metres (> 0; a zero or NaN radius gives an empty zone).
+    progress : callable, optional
+        ``progress(fraction, message)``, called once per raster strip.
+    strip_rows : int
+        Rows read per strip (memory: strip_rows × touched columns cells of the raster's dtype, plus a
+        nodata mask when the strip has nodata).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per circle: ``sum`` (Σ value × covered fraction of the cell, nodata as 0),
+        ``nodata_cells`` (nodata cells with coverage > 0), ``area_m2`` (πr²) and
+        ``outside_m2`` (part of the circle outside the raster).
+    """
+    grid = as_grid(grid)
+    if not grid.is_metric:
+        raise CRSError("circle sums need a north-up raster projected in metres; use zone_sums(), "
+                       "which falls back to exact polygons")
+    x = np.atleast_1d(np.asarray(x, float))
+    y = np.atleast_1d(np.asarray(y, float))
+    r = np.broadcast_to(np.asarray(radius, float), x.shape).copy()
+    n = x.size
+    r[~np.isfinite(r) | (r < 0)] = 0.0
+    valid_centre = np.isfinite(x) & np.isfinite(y)
+    r[~valid_centre] = 0.0
+
+    t = grid.transform
+    dx, dy, left, top = t.a, -t.e, t.c, t.f
+    H, W = grid.height, grid.width
+    cell_area = dx * dy
+
+    # rows each circle crosses (open interval, so tangent rows are skipped), clipped to the raster
+    with np.errstate(invalid="ignore"):
+        row0 = np.floor((top - (y + r)) / dy).astype(np.int64, copy=False) if n else np.zeros(0, np.int64)
+        row1 = np.ceil((top - (y - r)) / dy).astype(np.int64, copy=False) - 1 if n else np.zeros(0, np.int64)
+    row0 = np.where(r > 0, np.clip(row0, 0, H), 0)
+    row1 = np.where(r > 0, np.clip(row1, -1, H - 1), -1)
+    n_rows = np.maximum(row1 - row0 + 1, 0)
+
+    total = np.zeros(n)
+    nodata_cells = np.zeros(n, np.int64)
+    covered = np.zeros(n)
+
+    zone = np.repeat(np.arange(n), n_rows)
+    starts = np.cumsum(n_rows) - n_rows
+    row = row0[zone] + (np.arange(zone.size) - starts[zone])
+
+    # per (zone, row): column runs of touched and of fully covered cells
+    zr, zx, zy = r[zone], x[zone], y[zone]
+    ylo = top - (row + 1) * dy - zy
+    yhi = top - row * dy - zy
+    y_near = np.where((ylo <= 0) & (yhi >= 0), 0.0, np.minimum(np.abs(ylo), np.abs(yhi)))
+    y_far = np.maximum(np.abs(ylo), np.abs(yhi))
+    w_out = np.sqrt(np.maximum(zr * zr - y_near * y_near, 0.0))
+    has_full = y_far <= zr
+    w_in = np.sqrt(np.maximum(zr * zr - y_far * y_far, 0.0))
+    touch0 = np.floor((zx - w_out - left) / dx).astype(np.int64)
+    touch1 = np.ceil((zx + w_out - left) / dx).astype(np.int64) - 1
+    full0 = np.ceil((zx - w_in - left) / dx).astype(np.int64)
+    full1 = np.floor((zx + w_in - left) / dx).astype(np.int64) - 1
+    has_full &= full1 >= full0
+    touch0 = np.clip(touch0, 0, W)
+    touch1 = np.clip(touch1, -1, W - 1)
+    full0 = np.clip(full0, 0, W)
+    full1 = np.clip(full1, -1, W - 1)
+    has_full &= full1 >= full0
+    has_touch = (touch1 >= touch0) & (w_out > 0)
+
+    # edge runs: [touch0, full0) and (full1, touch1] when there is a full run, else [touch0, touch1]
+    left_len = np.where(has_full, full0 - touch0, touch1 - touch0 + 1)
+    right_start = np.where(has_full, full1 + 1, 0)
+    right_len = np.where(has_full, touch1 - full1, 0)
+    left_len = np.where(has_touch, np.maximum(left_len, 0), 0)
+    right_len = np.where(has_touch, np.maximum(right_len, 0), 0)
+
+    order = np.argsort(row, kind="stable")
+    rows_sorted = row[order]
+    strip_edges = np.arange(0, H + strip_rows, strip_rows)
+    bounds = np.searchsorted(rows_sorted, strip_edges)
+    n_strips = len(strip_edges) - 1
+    with grid.open() as read:
+        for s in range(n_strips):
+            lo, hi = bounds[s], bounds[s + 1]
+            if progress is not None:
+                progress(s / max(n_strips, 1), "汇总人口 summing population")
+            if lo == hi:
+                continue
+            sel = order[lo:hi]
+            sel = sel[has_touch[sel]]
+            if sel.size == 0:
+                continue
+            r_lo, r_hi = int(strip_edges[s]), int(min(strip_edges[s + 1], H))
+            c_lo = int(touch0[sel].min())
+            c_hi = int(touch1[sel].max()) + 1
+            win = read(r_lo, r_hi, c_lo, c_hi)
+            values, invalid = win.values, win.invalid
+            width = values.shape[1]
+
+            lr = row[sel] - r_lo
+            z = zone[sel]
+            f = sel[has_full[sel]]
+            if f.size:
+                starts = (row[f] - r_lo) * width + (full0[f] - c_lo)
+                lengths = full1[f] - full0[f] + 1
+                total += np.bincount(zone[f], _run_sums(win.flat, starts, lengths), minlength=n)
+                if invalid is not None:
+                    bad_flat = np.zeros(win.flat.size, np.uint8)
+                    bad_flat[:-1] = invalid.ravel()
+                    nodata_cells += np.rint(np.bincount(zone[f], _run_sums(bad_flat, starts, lengths),
+                                                        minlength=n)).astype(np.int64)
+                covered += np.bincount(zone[f], lengths * cell_area, minlength=n)
+
+            # edge cells, expanded into flat arrays
+            lens = np.concatenate([left_len[sel], right_len[sel]])
+            firsts = np.concatenate([touch0[sel], right_start[sel]])
+            pair = np.concatenate([np.arange(sel.size), np.arange(sel.size)])
+            keep = lens > 0
+            lens, firsts, pair = lens[keep], firsts[keep], pair[keep]
+            if lens.size == 0:
+                continue
+            cell_pair = np.repeat(pair, lens)
+            offs = np.cumsum(lens) - lens
+            col = np.repeat(firsts, lens) + (np.arange(cell_pair.size) - np.repeat(offs, lens))
+            crow = lr[cell_pair]
+            cz = z[cell_pair]
+            x0 = left + col * dx - x[cz]
+            y1 = top - (crow + r_lo) * dy - y[cz]
+            area = circle_rect_area(x0, x0 + dx, y1 - dy, y1, r[cz])
+            area = np.clip(area, 0.0, cell_area)
+            v = values[crow, col - c_lo]
+            total += np.bincount(cz, v * (area / cell_area), minlength=n)
+            if invalid is not None:
+                bad = invalid[crow, col - c_lo] & (area > 0)
+                nodata_cells += np.bincount(cz, bad, minlength=n).astype(np.int64)
+            covered += np.bincount(cz, area, minlength=n)
+    if progress is not None:
+        progress(1.0, "汇总人口完成 population summed")
+    full_area = np.pi * r * r
+    return pd.DataFrame({"sum": total, "nodata_cells": nodata_cells, "area_m2": full_area,
+                         "outside_m2": np.maximum(full_area - covered, 0.0)})
+
+
+# ---------------------------------------------------------------------------
+# polygons: exactextract
+# ---------------------------------------------------------------------------
+def polygon_sums(grid, polygons, *, progress=None) -> pd.DataFrame:
+    """Exact sums of a raster over arbitrary polygons (coverage fractions from exactextract).
+
+    Parameters
+    ----------
+    grid : RasterGrid or anything :func:`as_grid` accepts
+    polygons : GeoSeries or GeoDataFrame with a CRS
+        Transformed into the raster CRS first.
+    progress : callable, optional
+        ``progress(fraction, message)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sum`` and ``nodata_cells`` per polygon (nodata cells count as zero).
+    """
+    import geopandas as gpd
+
+    try:
+        from exactextract import exact_extract
+        from exactextract.raster import NumPyRasterSource, RasterioRasterSource
+    except ImportError as exc:  # an optional engine: only polygons and geographic rasters need it
+        raise ParameterError("exact sums over polygons (site polygons, geographic rasters) need the exactextract "
+                             "package; install it (pip install exactextract) or use a projected raster") from exc
+
+    grid = as_grid(grid)
+    geoms = polygons.geometry if isinstance(polygons, gpd.GeoDataFrame) else polygons
+    if geoms.crs is None:
+        raise CRSError("zones have no coordinate reference system; set one before summing")
+    n = len(geoms)
+    if n == 0:
+        return pd.DataFrame({"sum": np.zeros(0), "nodata_cells": np.zeros(0, np.int64)})
+    values = crs_policy.transform_geometries(np.asarray(geoms.values), geoms.crs, grid.crs)
+    frame = gpd.GeoDataFrame({"zone": np.arange(n)}, geometry=np.asarray(values), crs=grid.crs)
+    empty = frame.geometry.is_empty | frame.geometry.isna()
+    if grid.is_rotated:
+        raise CRSError("the raster is rotated; warp it north-up (e.g. gdalwarp) before summing")
+    if grid.array is not None:
+        left, bottom, right, top = grid.bounds
+        arr = grid.array
+        if np.ma.isMaskedArray(arr):
+            arr = arr.filled(np.nan).astype(np.float64)
+        src = NumPyRasterSource(arr, left, bottom, right, top, nodata=grid.nodata, srs_wkt=grid.crs.to_wkt())
+        ds = None
+    else:
+        import rasterio
+
+        ds = rasterio.open(grid.path)
+        src = RasterioRasterSource(ds, grid.band)
+    cb = (lambda frac, msg: progress(float(frac), "汇总人口 summing population")) if progress else False
+    try:
+        out = exact_extract(src, frame.loc[~empty], ["sum", "values(default_value=nan)"], include_cols=["zone"],
+                            output="pandas", progress=cb)
+    finally:
+        if ds is not None:
+            ds.close()
+    sums = np.zeros(n)
+    nodata = np.zeros(n, np.int64)
+    idx = out["zone"].to_numpy(np.int64)
+    sums[idx] = out["sum"].fillna(0.0).to_numpy(float)
+    nodata[idx] = [int(np.isnan(np.asarray(v, float)).sum()) for v in out["values"]]
+    return pd.DataFrame({"sum": sums, "nodata_cells": nodata})
+
+
+# ---------------------------------------------------------------------------
+# the entry point used by analyses
+# ---------------------------------------------------------------------------
+def zone_sums(grid, points, radius, *, progress=None, metric_crs=None) -> pd.DataFrame:
+    """Exact raster sums within ``radius`` metres of each point (or of each non-point geometry).
+
+    Parameters
+    ----------
+    grid : RasterGrid or anything :func:`as_grid` accepts
+        The raster (population per cell), any CRS.
+    points : GeoSeries or GeoDataFrame with a CRS
+        Zone centres; polygons/lines are buffered by ``radius`` instead (site boundaries).
+    radius : float or array_like
+        Radius per zone in metres.
+    progress : callable, optional
+        ``progress(fraction, message)``.
+    metric_crs : CRS, optional
+        Metric CRS for buffering non-point geometries or a geographic raster; chosen from the
+        data when omitted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sum``, ``nodata_cells``, ``outside_m2`` per zone (index aligned with ``points``),
+        and ``method`` (``circle`` or ``polygon``).
+
+    Notes
+    -----
+    Points on a metric, north-up raster use :func:`circle_sums` after transforming the centres
+    into the raster CRS; everything else is buffered in a metric CRS (256-vertex circles) and
+    summed with :func:`polygon_sums`.
+    """
+    import geopandas as gpd
+    import shapely
+
+    grid = as_grid(grid)
+    geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
+    if geoms.crs is None:
+        raise CRSError("zone centres have no coordinate reference system; set one before summing")
+    n = len(geoms)
+    r = np.broadcast_to(np.asarray(radius, float), (n,)).copy()
+    arr = np.asarray(geoms.values)
+    is_point = (shapely.get_type_id(arr) == 0) & ~shapely.is_empty(arr)
+    out = pd.DataFrame({"sum": np.zeros(n), "nodata_cells": np.zeros(n, np.int64), "outside_m2": np.zeros(n),
+                        "method": np.full(n, "circle", dtype=object)}, index=geoms.index)
+    use_circle = is_point & grid.is_metric
+    if use_circle.any():
+        pts = arr[use_circle]
+        px, py = crs_policy.transform_xy(shapely.get_x(pts), shapely.get_y(pts), geoms.crs, grid.crs)
+        part = circle_sums(grid, px, py, r[use_circle], progress=progress)
+        out.loc[use_circle, ["sum", "nodata_cells", "outside_m2"]] = part[["sum", "nodata_cells",
+                                                                            "outside_m2"]].to_numpy()
+    rest = ~use_circle & ~shapely.is_missing(arr)
+    if rest.any():
+        mcrs = metric_crs
+        if mcrs is None:
+            mcrs = crs_policy.metric_crs_for_bounds(shapely.total_bounds(arr[rest]), geoms.crs)
+        if grid.is_rotated:
+            raise CRSError("the raster is rotated; warp it north-up (e.g. gdalwarp) before summing")
+        metric = crs_policy.transform_geometries(arr[rest], geoms.crs, mcrs)
+        zones = shapely.buffer(metric, r[rest], quad_segs=CIRCLE_QUAD_SEGS)
+        part = polygon_sums(grid, gpd.GeoSeries(zones, crs=mcrs), progress=progress)
+        out.loc[rest, ["sum", "nodata_cells"]] = part[["sum", "nodata_cells"]].to_numpy()
+        out.loc[rest, "method"] = "polygon"
+        out.loc[rest, "outside_m2"] = np.nan
+    out["nodata_cells"] = out["nodata_cells"].astype(np.int64)
+    return out
+
+
+def circle_polygons(x, y, radius, quad_segs: int = CIRCLE_QUAD_SEGS):
+    """Circles as shapely polygons (``4 × quad_segs`` vertices) in the coordinates' own metric CRS."""
+    import shapely
+
+    return shapely.buffer(shapely.points(np.asarray(x, float), np.asarray(y, float)),
+                          np.asarray(radius, float), quad_segs=quad_segs)

@@ -1,0 +1,83 @@
+"""``riskmap export-html``: a self-contained interactive HTML meeting map."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from riskmap.errors import ParameterError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "export-html", help="write an interactive HTML map (one file, works offline)",
+        description="Write the layers of the demo data, a project or data files as one self-contained HTML "
+                    "map that opens without internet (Leaflet inlined). Tile base maps are optional.")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--sample", action="store_true", help="the bundled Xinyang demo project (styled)")
+    src.add_argument("--project", metavar="P", help="a riskmap project file (.rmp)")
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="vector files (.shp .gpkg .geojson .kml .csv .xlsx) or rasters (.tif), bottom first")
+    p.add_argument("--out", required=True, help="output .html file")
+    p.add_argument("--basemap", default="none", choices=("none", "osm", "tianditu", "amap"),
+                   help="tile base map (default none: fully offline; the others need internet)")
+    p.add_argument("--title", help="map title (default: the project's)")
+    p.add_argument("--tianditu-token", metavar="KEY", help="天地图 key for --basemap tianditu")
+    p.add_argument("--approval-number", metavar="NO", help="map approval number (审图号) for the footer")
+    p.add_argument("--no-heatmap", action="store_true", help="no accident heat-map overlay")
+    p.add_argument("--no-rasters", action="store_true", help="leave raster layers out (smaller file)")
+    p.add_argument("--no-font", action="store_true",
+                   help="do not embed the Chinese font subset (smaller; needs CJK fonts on the viewing computer)")
+    p.add_argument("--simplify", type=float, metavar="M",
+                   help="simplification tolerance in metres for all lines/polygons (default: per layer)")
+    p.set_defaults(func=run)
+
+
+def project_from_files(paths):
+    """A project holding the given data files (bottom first), styled like the sample when fields match."""
+    from riskmap import io
+    from riskmap.exports.sample_project import sample_style_for
+    from riskmap.project import Project
+
+    project = Project()
+    for i, raw in enumerate(paths):
+        path = Path(raw)
+        if path.suffix.lower() in io.RASTER_EXTENSIONS:
+            project.add_raster(path, path.stem, group="base")
+            project.layers.move(0, len(project.layers) - 1)  # keep the order given
+            continue
+        gdf = io.read_vector(path)
+        group, style, aliases, _name = sample_style_for(gdf, i)
+        layer = project.add_vector(gdf, path.stem, style=style, group=group, source=str(path))
+        layer.aliases = aliases
+    return project
+
+
+def run(args) -> int:
+    from riskmap.exports.html import export_html
+    from riskmap.project import Project
+
+    if args.sample and args.files:
+        raise ParameterError("give either --sample or data files, not both")
+    if args.project and args.files:
+        raise ParameterError("give either --project or data files, not both")
+    if args.sample:
+        from riskmap.exports.sample_project import build_sample_project
+
+        project = build_sample_project(include_rasters=not args.no_rasters)
+    elif args.project:
+        project = Project.load(args.project)
+    elif args.files:
+        project = project_from_files(args.files)
+    else:
+        raise ParameterError("nothing to export: give --sample, --project P or data files")
+    if args.approval_number:
+        project.approval_number = args.approval_number
+    out = Path(args.out)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise ParameterError(f"the output must be an .html file, not {out.name!r}")
+    written = export_html(project, out, basemap=args.basemap, title=args.title, tianditu_token=args.tianditu_token,
+                          heatmap=not args.no_heatmap, include_rasters=not args.no_rasters,
+                          embed_font=not args.no_font, simplify_m=args.simplify)
+    size_mb = written.stat().st_size / 1e6
+    shown = sum(1 for layer in project.layers.visible())
+    print(f"wrote {written} ({size_mb:.1f} MB, {shown} layers, base map: {args.basemap})")
+    return 0

@@ -1,0 +1,322 @@
+"""Relocation assessment: zones, exposure, dense areas, sensitive targets, GB 18218 grade, rules, report."""
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from affine import Affine
+
+from riskmap.analysis import relocation, zonal
+from riskmap.analysis.relocation import RelocationParams, assess_relocation, update_plant
+from riskmap.errors import CRSError, EmptyLayerError, ParameterError
+
+GK = 4547
+LEFT, TOP, CELL = 490_000.0, 3_570_000.0, 100.0
+
+
+def population(background=0.5, town=80.0):
+    """20 × 20 km at 100 m: a 2 × 2 km town of 8,000 persons/km², a tiny dense blob, a nodata patch."""
+    arr = np.full((200, 200), background, np.float32)
+    arr[80:100, 80:100] = town  # x 498–500 km, y 3560–3562 km
+    arr[10:13, 10:13] = town  # 0.09 km²: below the minimum dense area
+    arr[150:155, 10:20] = -9999
+    return arr, zonal.as_grid(arr, transform=Affine(CELL, 0, LEFT, 0, -CELL, TOP), crs=GK, nodata=-9999)
+
+
+def gk_points(xy):
+    xy = np.asarray(xy, float)
+    return gpd.GeoSeries(shapely.points(xy[:, 0], xy[:, 1]), crs=GK).to_crs(4490).values
+
+
+def plants_frame(chinese_headers=True):
+    cols = {
+        "企业名称": ["城内化工", "学校旁化工", "野外气站", "冶金厂", "未知物厂"],
+        "行业": ["hazchem", "危险化学品", "hazchem", "metallurgy", "hazchem"],
+        "外部安全防护距离(m)": [300, np.nan, "400米", 200, None],
+        "危险化学品及储量": ["液氯:30;液氨:20", "甲醇:100", "天然气:60", "", "神秘物质:5"],
+        "县区": ["浉河区", "平桥区", "平桥区", "浉河区", "罗山县"],
+    }
+    if not chinese_headers:
+        cols = dict(zip(["name", "industry", "safe_dist", "chemicals", "county"], cols.values()))
+    xy = [(499_000, 3_561_000), (492_000, 3_555_000), (505_000, 3_552_000), (499_500, 3_561_500),
+          (485_000 + 8_000, 3_565_000)]
+    return gpd.GeoDataFrame(cols, geometry=gk_points(xy), crs=4490)
+
+
+def sensitive_frame():
+    return gpd.GeoDataFrame(
+        {"名称": ["第一小学", "阳光幼儿园", "人民医院"], "类别": ["学校", "kindergarten", "hospital"]},
+        geometry=gk_points([(492_200, 3_555_000), (491_750, 3_555_000), (506_000, 3_553_000)]), crs=4490)
+
+
+@pytest.fixture(scope="module")
+def result():
+    _arr, grid = population()
+    return assess_relocation(plants_frame(), grid, sensitive_frame())
+
+
+def row(result, name):
+    plants = result.plants
+    return plants.loc[plants["name"] == name].iloc[0]
+
+
+def test_only_hazchem_plants_with_chinese_headers(result):
+    names = list(result.plants["name"])
+    assert names == ["城内化工", "学校旁化工", "野外气站", "未知物厂"]
+    for col in ("name", "safe_dist", "pop_exposed", "in_dense", "sensitive_n", "hazard_grade", "relocate",
+                "priority", "reasons"):
+        assert col in result.plants.columns
+    assert result.plants.crs.to_epsg() == 4490
+    assert len(result.zones) == 4 and result.zones.crs.to_epsg() == 4490
+
+
+def test_safety_distance_sources(result):
+    assert row(result, "城内化工")["safe_dist"] == 300
+    assert row(result, "野外气站")["safe_dist"] == 400  # "400米"
+    other = row(result, "学校旁化工")
+    assert other["safe_dist"] == relocation.DEFAULT_DISTANCE_TABLE["other"]
+    assert other["safe_dist_src"].startswith("默认表")
+    unknown = row(result, "未知物厂")
+    assert unknown["safe_dist"] == RelocationParams().default_distance_m
+    assert unknown["safe_dist_src"] == "默认距离"
+
+
+def test_exposure_is_exact(result):
+    town = row(result, "城内化工")
+    assert town["pop_exposed"] == pytest.approx(8000 * np.pi * 0.3 ** 2, rel=1e-6)
+    gas = row(result, "野外气站")
+    assert gas["pop_exposed"] == pytest.approx(50 * np.pi * 0.4 ** 2, rel=1e-6)
+
+
+def test_in_town_plant_flagged_for_dense_overlap(result):
+    town = row(result, "城内化工")
+    assert town["in_dense"] and town["site_in_dense"] and town["relocate"]
+    assert town["dense_km2"] == pytest.approx(np.pi * 0.3 ** 2, rel=1e-3)
+    assert "与人口密集区重叠0.28 km²" in town["reasons"]
+    # 液氯 30/5·4 + 液氨 20/10·2 = 28; α = 2 (> 100 people within 500 m) → R = 56 → 二级
+    assert town["R"] == pytest.approx(56.0) and town["hazard_grade"] == "二级"
+    assert "二级重大危险源" in town["reasons"]
+
+
+def test_sensitive_targets_inside_zone(result):
+    near = row(result, "学校旁化工")
+    assert near["sensitive_n"] == 2
+    assert near["sensitive"] == "第一小学、阳光幼儿园"  # nearest first
+    assert near["sens_nearest"] == "第一小学" and near["sens_nearest_m"] == pytest.approx(200.0, abs=0.5)
+    assert near["relocate"] and not near["in_dense"]
+    assert near["reasons"] == "防护距离内有学校1所、幼儿园1所"
+    gas = row(result, "野外气站")
+    assert gas["sensitive_n"] == 0 and gas["sens_nearest"] == "人民医院"
+    assert gas["sens_nearest_m"] == pytest.approx(np.hypot(1000, 1000), abs=0.5)
+
+
+def test_outside_plants_not_flagged_and_priorities(result):
+    assert not row(result, "野外气站")["relocate"]
+    assert not row(result, "未知物厂")["relocate"]
+    assert pd.isna(row(result, "野外气站")["priority"])
+    flagged = result.plants.loc[result.plants["relocate"]].sort_values("priority")
+    assert list(flagged["priority"]) == [1, 2]
+    assert flagged["score"].is_monotonic_decreasing
+    assert flagged["name"].iloc[0] == "城内化工"
+
+
+def test_major_hazard_and_unknown_chemicals(result):
+    gas = row(result, "野外气站")
+    assert gas["S"] == pytest.approx(1.2) and gas["major_hazard"] and gas["hazard_grade"] == "四级"
+    near = row(result, "学校旁化工")
+    assert near["S"] == pytest.approx(0.2) and not near["major_hazard"] and near["hazard_grade"] == ""
+    unknown = row(result, "未知物厂")
+    assert unknown["chem_unknown"] == "神秘物质" and unknown["S"] == 0
+    assert any("神秘物质" in n for n in result.provenance["notes"])
+
+
+def test_dense_areas_respect_threshold_and_minimum_area(result):
+    dense = result.dense_areas
+    assert len(dense) == 1  # the 0.09 km² blob is dropped
+    assert dense["area_km2"].iat[0] == pytest.approx(4.0)
+    assert dense["density"].iat[0] == pytest.approx(8000.0)
+    _arr, grid = population()
+    assert len(relocation.dense_areas(grid, 5000, 0.05)) == 2
+    assert len(relocation.dense_areas(grid, 9000, 0.05)) == 0
+    area = dense.to_crs(GK).area.iat[0] / 1e6
+    assert area == pytest.approx(4.0, rel=1e-6)
+
+
+def test_nodata_in_zone_is_reported():
+    _arr, grid = population()
+    plants = plants_frame().iloc[[0]].copy()
+    plants.geometry = gk_points([(491_500, 3_554_700)])  # beside the nodata patch (x 491–492 km, y 3554.5–3555)
+    res = assess_relocation(plants, grid)
+    assert res.plants["nodata_cells"].iat[0] > 0
+    assert any("无数据" in n for n in res.provenance["notes"])
+
+
+def test_worked_example_through_the_pipeline():
+    # uniform density so that exactly 60 people live within 500 m: R = 1.5 × 2 × 200/20 = 30 → 三级
+    density = 60.0 / (np.pi * 0.5 ** 2)
+    arr = np.full((100, 100), density * 0.01, np.float64)
+    grid = zonal.as_grid(arr, transform=Affine(CELL, 0, LEFT, 0, -CELL, TOP), crs=GK)
+    plant = gpd.GeoDataFrame({"name": ["二氧化硫库"], "industry": ["hazchem"], "safe_dist": [200.0],
+                              "chemicals": ["二氧化硫:200"]}, geometry=gk_points([(LEFT + 5000, TOP - 5000)]),
+                             crs=4490)
+    res = assess_relocation(plant, grid)
+    r = res.plants.iloc[0]
+    assert r["pop_alpha"] == pytest.approx(60.0, rel=1e-6)
+    assert r["alpha"] == 1.5 and r["R"] == pytest.approx(30.0) and r["hazard_grade"] == "三级"
+
+
+def test_grade_rule_parameters():
+    _arr, grid = population(background=5.0)  # 500/km² (not dense): a 1 km zone holds ~1,570 people
+    plant = gpd.GeoDataFrame({"name": ["大氯库"], "safe_dist": [1000.0], "chemicals": ["液氯:200"]},
+                             geometry=gk_points([(505_000, 3_552_000)]), crs=4490)
+    flagged = assess_relocation(plant, grid).plants.iloc[0]  # no industry column: assessed
+    assert flagged["hazard_grade"] == "一级" and flagged["relocate"]
+    assert flagged["reasons"].startswith("一级重大危险源，防护距离内约")
+    lenient = assess_relocation(plant, grid, params=RelocationParams(grade_rule_min_people=2000)).plants.iloc[0]
+    assert not lenient["relocate"] and lenient["reasons"] == ""
+    off = assess_relocation(plant, grid, params=RelocationParams(rule_grade=False)).plants.iloc[0]
+    assert not off["relocate"]
+
+
+def test_english_headers_and_all_industries():
+    _arr, grid = population()
+    res = assess_relocation(plants_frame(chinese_headers=False), grid, params=RelocationParams(industries=None))
+    assert "冶金厂" in set(res.plants["name"])
+
+
+def test_what_if_distance_matches_a_full_rerun():
+    _arr, grid = population()
+    res = assess_relocation(plants_frame(), grid, sensitive_frame())
+    before = res.plants.copy()
+    updated = update_plant(res, 1, safe_dist=150.0)
+    assert updated["safe_dist"] == 150 and updated["sensitive_n"] == 0 and not updated["relocate"]
+    assert updated["safe_dist_src"] == "手动调整"
+    plants = plants_frame()
+    plants.loc[1, "外部安全防护距离(m)"] = 150.0
+    rerun = assess_relocation(plants, grid, sensitive_frame()).plants
+    for col in ("pop_exposed", "sensitive_n", "relocate", "reasons", "score", "dense_km2"):
+        assert list(res.plants[col]) == pytest.approx(list(rerun[col])) if col in ("pop_exposed", "score",
+                                                                                    "dense_km2") \
+            else list(res.plants[col]) == list(rerun[col]), col
+    assert list(res.plants["priority"].fillna(0)) == list(rerun["priority"].fillna(0))
+    # other plants untouched
+    for i in (0, 2, 3):
+        assert res.plants["pop_exposed"].iat[i] == before["pop_exposed"].iat[i]
+    zone_area = res.zones.to_crs(GK).area.iat[1]
+    assert zone_area == pytest.approx(np.pi * 150 ** 2, rel=1e-3)
+
+
+def test_what_if_move_matches_a_full_rerun():
+    _arr, grid = population()
+    res = assess_relocation(plants_frame(), grid, sensitive_frame())
+    new_location = gk_points([(498_500, 3_560_500)])[0]  # into town
+    updated = update_plant(res, 2, geometry=new_location)
+    plants = plants_frame()
+    plants.loc[2, "geometry"] = new_location
+    rerun = assess_relocation(plants, grid, sensitive_frame()).plants
+    assert updated["in_dense"] and updated["relocate"]
+    for col in ("pop_exposed", "pop_alpha", "R", "dense_km2"):
+        assert updated[col] == pytest.approx(rerun[col].iat[2]), col
+    assert updated["reasons"] == rerun["reasons"].iat[2]
+    assert list(res.plants["priority"].fillna(0)) == list(rerun["priority"].fillna(0))
+    with pytest.raises(ParameterError):
+        update_plant(res, 2, safe_dist=-5)
+    with pytest.raises(ParameterError):
+        update_plant(res, 99, safe_dist=5)
+
+
+def test_report_has_chinese_sheets(tmp_path, result):
+    import openpyxl
+
+    path = relocation.write_report(result, tmp_path / "报告.xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["县区汇总", "企业明细", "来源说明"]
+    summary = [[c.value for c in r] for r in wb["县区汇总"].iter_rows()]
+    assert summary[0][:3] == ["县区", "评估企业数", "建议搬迁数"]
+    assert summary[-1][0] == "合计" and summary[-1][1] == 4 and summary[-1][2] == 2
+    detail = [[c.value for c in r] for r in wb["企业明细"].iter_rows()]
+    assert detail[0][0] == "企业名称" and "搬迁理由" in detail[0]
+    assert detail[1][0] == "城内化工"  # priority 1 first
+    assert "与人口密集区重叠" in detail[1][detail[0].index("搬迁理由")]
+    rows = [(r[0].value, r[1].value) for r in wb["来源说明"].iter_rows(min_row=2)]
+    prov = dict(rows)
+    assert prov["分析 analysis"] == "relocation"
+    assert any(k == "标准 standard" and str(v).startswith("GB 18218-2018") for k, v in rows)
+    assert any(k == "说明 note" and "神秘物质" in str(v) for k, v in rows)
+    assert "参数 parameter: dense_threshold" in prov and "时间 time" in prov and "软件 software" in prov
+
+
+def test_geopackage_layers(tmp_path, result):
+    from riskmap import io
+
+    path = io.write_layers(tmp_path / "out.gpkg", relocation.output_layers(result))
+    back = gpd.read_file(path, layer="plants")
+    assert list(back["name"]) == list(result.plants["name"])
+    assert set(gpd.list_layers(path)["name"]) == {"plants", "zones", "dense_areas"}
+
+
+def test_bad_inputs_raise_typed_errors():
+    _arr, grid = population()
+    plants = plants_frame()
+    with pytest.raises(CRSError):
+        assess_relocation(plants.set_crs(None, allow_override=True), grid)
+    with pytest.raises(EmptyLayerError):
+        assess_relocation(plants.iloc[[3]], grid)  # only the metallurgy plant
+    with pytest.raises(ParameterError):
+        assess_relocation(plants, grid, params=RelocationParams(dense_threshold=0))
+    with pytest.raises(ParameterError):
+        assess_relocation(plants, grid, params=RelocationParams(grade_rule_grades=("五级",)))
+
+
+def test_progress_is_reported_and_cancellable():
+    from riskmap.errors import CancelledError
+
+    _arr, grid = population()
+    seen = []
+    assess_relocation(plants_frame(), grid, progress=lambda f, m: seen.append(f))
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
+
+    def cancel(frac, msg):
+        if frac > 0.3:
+            raise CancelledError("cancelled")
+
+    with pytest.raises(CancelledError):
+        assess_relocation(plants_frame(), grid, progress=cancel)
+
+
+def _sample_available():
+    from riskmap import sample
+
+    try:
+        for name in ("enterprises", "population", "sensitive"):
+            sample.sample_path(name)
+        sample.truth()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _sample_available(), reason="sample data not built yet (data/build_sample.py)")
+def test_sample_flags_exactly_the_plants_in_dense_towns():
+    from riskmap import io, sample
+
+    truth = sample.truth()
+    plants = io.read_vector(sample.sample_path("enterprises"))
+    res = assess_relocation(plants, sample.sample_path("population"),
+                            io.read_vector(sample.sample_path("sensitive")))
+    key = "id" if "id" in res.plants.columns else "name"
+
+    def ids(values):
+        return {str(v) for v in values}
+
+    flagged = ids(res.plants.loc[res.plants["relocate"], key])
+    in_towns = ids(truth["hazchem_in_dense_towns"])
+    outside = ids(truth["hazchem_outside"])
+    assert in_towns and outside, json.dumps(truth)[:300]
+    assert flagged == in_towns
+    assert not (flagged & outside)
+    town_rows = res.plants.loc[res.plants[key].astype(str).isin(in_towns)]
+    assert town_rows["in_dense"].all() and town_rows["reasons"].str.contains("人口密集区").all()
+    assert sorted(town_rows["priority"].astype(int)) == list(range(1, len(in_towns) + 1))

@@ -1,0 +1,126 @@
+"""``riskmap roads``: GeoPackage layer, Excel register, typed errors, the sample."""
+import subprocess
+import sys
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pytest
+import rasterio
+import shapely
+from rasterio.transform import from_origin
+
+from riskmap.cli import main
+
+METRIC = 4547
+X0, Y0 = 500000.0, 3560000.0
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    a = np.radians(np.linspace(0, 90, 40))
+    bend = [(X0, Y0), (X0 + 300, Y0)] + list(zip(X0 + 300 + 30 * np.sin(a), Y0 + 30 * (1 - np.cos(a)))) + \
+        [(X0 + 330, Y0 + 400)]
+    roads = gpd.GeoDataFrame({"name": ["Y108天台寨路", "G312"], "road_class": ["county", "national"],
+                              "speed_kmh": [40, None]},
+                             geometry=[shapely.LineString(bend), shapely.LineString([(X0, Y0 - 800),
+                                                                                     (X0 + 3000, Y0 - 800)])],
+                             crs=METRIC).to_crs(4490)
+    roads_path = tmp_path / "roads.gpkg"
+    roads.to_file(roads_path)
+    water = gpd.GeoDataFrame({"name": ["南湾水库"]}, geometry=[shapely.box(X0 + 500, Y0 - 1200, X0 + 1500, Y0 - 830)],
+                             crs=METRIC).to_crs(4490)
+    water_path = tmp_path / "water.gpkg"
+    water.to_file(water_path)
+    pts = [shapely.Point(X0 + 2000 + 60 * i, Y0 - 795) for i in range(5)]
+    acc = gpd.GeoDataFrame({"date": ["2023-01-0%d" % (i + 1) for i in range(5)], "deaths": [1, 0, 0, 2, 0],
+                            "injuries": [1] * 5}, geometry=pts, crs=METRIC).to_crs(4490)
+    acc_path = tmp_path / "accidents.gpkg"
+    acc.to_file(acc_path)
+    cell = 30.0
+    xs = X0 - 300 + (np.arange(150) + 0.5) * cell
+    z = np.tile(100 + 0.09 * (xs - X0), (60, 1))  # 9 % rising east: steep for 40 and 80 km/h
+    dem_path = tmp_path / "dem.tif"
+    with rasterio.open(dem_path, "w", driver="GTiff", width=150, height=60, count=1, dtype="float32",
+                       crs="EPSG:4547", transform=from_origin(X0 - 300, Y0 + 600, cell, cell)) as ds:
+        ds.write(z.astype("float32"), 1)
+    return dict(roads=roads_path, water=water_path, accidents=acc_path, dem=dem_path)
+
+
+def test_roads_writes_layer_and_register(tmp_path, inputs, capsys):
+    out = tmp_path / "hazards.gpkg"
+    xlsx = tmp_path / "register.xlsx"
+    code = main(["roads", "--roads", str(inputs["roads"]), "--dem", str(inputs["dem"]), "--water",
+                 str(inputs["water"]), "--accidents", str(inputs["accidents"]), "--out", str(out), "--register",
+                 str(xlsx)])
+    assert code == 0
+    segs = gpd.read_file(out, layer="hazard_segments")
+    assert set(segs.kind) == {"sharp_bend", "steep_grade", "near_water", "black_spot"}
+    for col in ("kind", "name", "start_m", "end_m", "radius_m", "grade_pct", "drop_m", "water_dist_m", "accidents",
+                "km_label"):
+        assert col in segs.columns
+    bend = segs[segs.kind == "sharp_bend"].iloc[0]
+    assert bend["name"] == "Y108天台寨路" and bend.radius_m == pytest.approx(30, rel=0.1)
+    spot = segs[segs.kind == "black_spot"].iloc[0]
+    assert spot.accidents == 5 and spot.deaths == 3
+    wb = openpyxl.load_workbook(xlsx)
+    assert wb.sheetnames[0] == "隐患路段" and "来源" in wb.sheetnames
+    header = [c.value for c in wb["隐患路段"][1]]
+    assert {"隐患类型", "桩号范围", "道路名称"} <= set(header)
+    provenance = {r[0].value: r[1].value for r in wb["来源"].iter_rows(min_row=2)}
+    assert provenance["参数 parameter: blackspot_window_m"] == "500.0"
+    out_text = capsys.readouterr().out
+    assert "hazard segments" in out_text and "急弯 1" in out_text
+
+
+def test_parameters_reach_the_analysis(tmp_path, inputs):
+    out = tmp_path / "h.gpkg"
+    assert main(["roads", "--roads", str(inputs["roads"]), "--accidents", str(inputs["accidents"]), "--out", str(out),
+                 "--blackspot-min-accidents", "6", "--kinds", "black_spot"]) == 0
+    assert len(gpd.read_file(out, layer="hazard_segments")) == 0
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--grade-window", "50"], "grade_window_m"),
+    (["--dem", "missing.tif"], "missing.tif"),
+])
+def test_bad_input_exits_2_with_one_line(tmp_path, inputs, extra, message):
+    out = subprocess.run([sys.executable, "-m", "riskmap.cli", "roads", "--roads", str(inputs["roads"]), "--out",
+                          str(tmp_path / "o.gpkg"), *extra], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+
+
+def test_roads_file_of_points_is_refused(tmp_path, capsys):
+    pts = tmp_path / "pts.gpkg"
+    gpd.GeoDataFrame(geometry=[shapely.Point(114, 32)], crs=4490).to_file(pts)
+    assert main(["roads", "--roads", str(pts), "--out", str(tmp_path / "o.gpkg")]) == 2
+    assert "lines" in capsys.readouterr().err
+
+
+def test_out_must_be_gpkg(tmp_path, inputs, capsys):
+    assert main(["roads", "--roads", str(inputs["roads"]), "--out", str(tmp_path / "o.shp")]) == 2
+    assert ".gpkg" in capsys.readouterr().err
+
+
+def test_roads_needs_an_input(tmp_path, capsys):
+    assert main(["roads", "--out", str(tmp_path / "o.gpkg")]) == 2
+    assert "--roads" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_sample(tmp_path, capsys):
+    from riskmap import sample
+
+    try:
+        sample.sample_path("roads")
+        sample.sample_path("dem")
+    except Exception:
+        pytest.skip("the sample data are not installed yet")
+    out = tmp_path / "sample.gpkg"
+    assert main(["roads", "--sample", "--out", str(out), "--register", str(tmp_path / "r.xlsx")]) == 0
+    segs = gpd.read_file(out, layer="hazard_segments")
+    assert set(segs.kind) == {"sharp_bend", "steep_grade", "near_water", "near_cliff", "black_spot"}
+    assert (segs.county != "").all()
