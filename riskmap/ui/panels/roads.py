@@ -1,0 +1,585 @@
+"""Analysis panel: 道路隐患排查 — find, review, mark and track road hazard segments.
+
+- **Detect** runs :func:`riskmap.analysis.roads.detect_road_hazards` in the background; its
+  segments become *candidates* in the review list, where they are accepted or rejected one by
+  one, by selection or all of a kind.
+- **Register** lists the accepted and hand-marked segments. "在地图上标注" activates
+  :class:`~riskmap.ui.road_tools.RoadSegmentTool` (pick a road, click two points); the form sets
+  kind, severity, status (排查 → 建档 → 整改中 → 已销号), deadline and note; split, merge and
+  delete act on the selection. Every change is a register command pushed on
+  ``window.undo_stack``.
+- **Progress** shows per county how many segments of each kind there are and how many are closed.
+
+The register is kept in the project (``project.extras``, see :mod:`riskmap.analysis.register`),
+so saving the project saves it; it also shows as the layers "隐患路段登记" and "道路隐患候选".
+"""
+from __future__ import annotations
+
+import geopandas as gpd
+from PyQt5.QtCore import QDate
+from PyQt5.QtGui import QColor
+from PyQt5.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDockWidget,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from riskmap.analysis import register as reg
+from riskmap.analysis.linear import km_post, parse_km_post
+from riskmap.analysis.roads import KINDS, SEVERITIES
+from riskmap.errors import ParameterError, RiskmapError
+from riskmap.i18n import tr
+from riskmap.layers.style import Style
+from riskmap.ui.panels.pipelines import (LayerCombo, bbox_in_map_crs, field_score, is_raster, result_table, set_row,
+                                         spin, vector_with)
+from riskmap.ui.road_tools import RoadSegmentTool, push
+
+#: Map colours of the hazard kinds.
+KIND_COLORS = {"sharp_bend": "#e41a1c", "steep_grade": "#ff7f00", "near_water": "#1f78b4", "near_cliff": "#6a3d9a",
+               "black_spot": "#111111"}
+
+REGISTER_LAYER = ("隐患路段登记", "Hazard register")
+CANDIDATE_LAYER = ("道路隐患候选", "Hazard candidates")
+
+
+def kind_label(kind: str) -> str:
+    return {"sharp_bend": tr("急弯", "Sharp bend"), "steep_grade": tr("陡坡", "Steep grade"),
+            "near_water": tr("临水", "Near water"), "near_cliff": tr("临崖", "Near cliff"),
+            "black_spot": tr("事故多发点段", "Black spot")}.get(kind, kind)
+
+
+def status_label(status: str) -> str:
+    return {"identified": tr("排查", "Identified"), "filed": tr("建档", "Filed"),
+            "rectifying": tr("整改中", "Rectifying"), "closed": tr("已销号", "Closed")}.get(status, status)
+
+
+def severity_label(severity: str) -> str:
+    return {"low": tr("一般", "Low"), "medium": tr("较大", "Medium"), "high": tr("重大", "High")}.get(severity, severity)
+
+
+def hazard_style(candidates: bool = False) -> Style:
+    """Segments coloured by kind; candidates thinner and dashed."""
+    return Style(mode="categorized", field="kind", categories=dict(KIND_COLORS), width=3.0 if candidates else 6.0,
+                 dash=candidates, color="#999999", stroke="#333333",
+                 labels={k: kind_label(k) for k in KIND_COLORS})
+
+
+def measure_text(seg) -> str:
+    a = seg.attrs
+    if seg.kind == "sharp_bend" and a.get("radius_m") is not None:
+        return f"R={a['radius_m']:.0f} m"
+    if seg.kind == "steep_grade" and a.get("grade_pct") is not None:
+        return f"{a['grade_pct']:.1f}%"
+    if seg.kind == "near_cliff" and a.get("drop_m") is not None:
+        return tr(f"落差 {a['drop_m']:.0f} m", f"drop {a['drop_m']:.0f} m")
+    if seg.kind == "near_water" and a.get("water_dist_m") is not None:
+        return tr(f"距水 {a['water_dist_m']:.0f} m", f"{a['water_dist_m']:.0f} m to water")
+    if seg.kind == "black_spot" and a.get("accidents") is not None:
+        return tr(f"事故 {a['accidents']:.0f} 起", f"{a['accidents']:.0f} accidents")
+    return ""
+
+
+class RoadHazardPanel(QDockWidget):
+    """道路隐患排查 — road hazard detection, review, marking and tracking."""
+
+    def __init__(self, window):
+        super().__init__(tr("道路隐患排查", "Road hazard register"), window)
+        self.setObjectName("RoadHazardPanel")
+        self.window = window
+        self.task = None
+        self.record = None
+        self.register = reg.HazardRegister.from_project(window.project).bind(window.project)
+        self.register.events.changed.connect(self._on_register_changed)
+        self.tool = RoadSegmentTool(window, self.roads_layer, self.create_segment)
+
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        self.tabs = QTabWidget()
+        detect = QWidget()
+        dl = QVBoxLayout(detect)
+        dl.addWidget(self._build_inputs())
+        dl.addStretch(1)
+        self.tabs.addTab(detect, tr("自动识别", "Detect"))
+        self.tabs.addTab(self._build_review_tab(), tr("候选审核", "Review"))
+        self.tabs.addTab(self._build_register_tab(), tr("隐患登记", "Register"))
+        self.tabs.addTab(self._build_progress_tab(), tr("县区进度", "Progress"))
+        layout.addWidget(self.tabs, 1)
+        self.setWidget(body)
+        self._refresh_tables()
+        self._ensure_layers()
+
+    # ==================================================================================
+    # building
+    # ==================================================================================
+    def _build_inputs(self) -> QWidget:
+        w = self.window
+        box = QGroupBox(tr("自动识别", "Detection"))
+        form = QFormLayout(box)
+        self.roads_combo = LayerCombo(w, vector_with(kinds=("line",)),
+                                      field_score("road_class", "speed_kmh", words=("道路", "road", "公路")))
+        self.dem_combo = LayerCombo(w, is_raster, field_score(words=("dem", "地形", "高程", "elevation")), optional=True)
+        self.water_combo = LayerCombo(w, vector_with(kinds=("polygon", "line")),
+                                      field_score(words=("水", "water", "河", "湖", "水库")), optional=True)
+        self.accidents_combo = LayerCombo(w, vector_with(kinds=("point",)),
+                                          field_score("deaths", "injuries", words=("事故", "accident")), optional=True)
+        self.counties_combo = LayerCombo(w, vector_with(kinds=("polygon",)),
+                                         field_score("adcode", words=("县", "county", "区划")), optional=True)
+        form.addRow(tr("道路", "Roads"), self.roads_combo)
+        form.addRow(tr("DEM（陡坡、临崖）", "DEM (grades, cliffs)"), self.dem_combo)
+        form.addRow(tr("水体（临水）", "Water (near water)"), self.water_combo)
+        form.addRow(tr("交通事故点", "Accidents"), self.accidents_combo)
+        form.addRow(tr("县区边界", "Counties"), self.counties_combo)
+        from riskmap.analysis.roads import RoadHazardParams
+
+        d = RoadHazardParams()
+        self.water_spin = spin(d.water_distance_m, 5, 500, 5, suffix=" m")
+        self.cliff_spin = spin(d.cliff_drop_m, 5, 200, 1, suffix=" m")
+        self.window_spin = spin(d.blackspot_window_m, 100, 5000, 50, suffix=" m")
+        self.min_acc_spin = spin(d.blackspot_min_accidents, 1, 100, 1)
+        form.addRow(tr("临水距离", "Water distance"), self.water_spin)
+        form.addRow(tr("临崖落差", "Cliff drop"), self.cliff_spin)
+        form.addRow(tr("事故统计窗口", "Accident window"), self.window_spin)
+        form.addRow(tr("窗口内最少事故数", "Accidents per window"), self.min_acc_spin)
+        self.run_button = QPushButton(tr("运行自动识别", "Detect"))
+        self.run_button.clicked.connect(self.run)
+        form.addRow(self.run_button)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        form.addRow(self.summary)
+        return box
+
+    def _build_review_tab(self) -> QWidget:
+        page = QWidget()
+        v = QVBoxLayout(page)
+        row = QHBoxLayout()
+        self.kind_filter = QComboBox()
+        self.kind_filter.addItem(tr("全部类型", "All kinds"), None)
+        for k in KINDS:
+            self.kind_filter.addItem(kind_label(k), k)
+        self.kind_filter.currentIndexChanged.connect(lambda *_: self._refresh_candidates())
+        row.addWidget(self.kind_filter)
+        row.addStretch(1)
+        v.addLayout(row)
+        self.candidate_table = result_table([tr("类型", "Kind"), tr("道路", "Road"), tr("桩号", "Chainage"),
+                                             tr("指标", "Measure"), tr("说明", "Note")])
+        self.candidate_table.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.candidate_table.cellClicked.connect(
+            lambda r, c: self._zoom_to(self.register.candidates, self._cand_ids, r))
+        v.addWidget(self.candidate_table, 1)
+        buttons = QHBoxLayout()
+        for text, slot in ((tr("采纳所选", "Accept selected"), self.accept_selected),
+                           (tr("排除所选", "Reject selected"), self.reject_selected),
+                           (tr("全部采纳", "Accept all shown"), self.accept_all_shown),
+                           (tr("全部排除", "Reject all shown"), self.reject_all_shown)):
+            b = QPushButton(text)
+            b.clicked.connect(lambda _=False, f=slot: f())
+            buttons.addWidget(b)
+        v.addLayout(buttons)
+        return page
+
+    def _build_register_tab(self) -> QWidget:
+        page = QWidget()
+        v = QVBoxLayout(page)
+        row = QHBoxLayout()
+        self.mark_button = QPushButton(tr("在地图上标注", "Mark on the map"))
+        self.mark_button.setCheckable(True)
+        self.mark_button.toggled.connect(self.set_marking)
+        self.new_kind = QComboBox()
+        for k in KINDS:
+            self.new_kind.addItem(kind_label(k), k)
+        row.addWidget(self.mark_button)
+        row.addWidget(QLabel(tr("类型", "Kind")))
+        row.addWidget(self.new_kind)
+        row.addStretch(1)
+        v.addLayout(row)
+        self.segment_table = result_table([tr("县区", "County"), tr("道路", "Road"), tr("类型", "Kind"),
+                                           tr("桩号", "Chainage"), tr("严重程度", "Severity"), tr("状态", "Status"),
+                                           tr("整改期限", "Deadline"), tr("说明", "Note")])
+        self.segment_table.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.segment_table.itemSelectionChanged.connect(self._on_segment_selected)
+        self.segment_table.cellClicked.connect(lambda r, c: self._zoom_to(self.register.segments, self._seg_ids, r))
+        v.addWidget(self.segment_table, 1)
+
+        edit = QGroupBox(tr("编辑所选路段", "Edit the selected segment"))
+        form = QFormLayout(edit)
+        self.kind_edit = QComboBox()
+        for k in KINDS:
+            self.kind_edit.addItem(kind_label(k), k)
+        self.severity_edit = QComboBox()
+        for k in SEVERITIES:
+            self.severity_edit.addItem(severity_label(k), k)
+        self.status_edit = QComboBox()
+        for k in reg.STATUSES:
+            self.status_edit.addItem(status_label(k), k)
+        self.deadline_check = QCheckBox(tr("设定期限", "Deadline"))
+        self.deadline_edit = QDateEdit()
+        self.deadline_edit.setCalendarPopup(True)
+        self.deadline_edit.setDisplayFormat("yyyy-MM-dd")
+        self.deadline_edit.setDate(QDate.currentDate().addMonths(3))
+        self.deadline_check.toggled.connect(self.deadline_edit.setEnabled)
+        self.deadline_edit.setEnabled(False)
+        deadline_row = QHBoxLayout()
+        deadline_row.addWidget(self.deadline_check)
+        deadline_row.addWidget(self.deadline_edit, 1)
+        self.note_edit = QLineEdit()
+        form.addRow(tr("类型", "Kind"), self.kind_edit)
+        form.addRow(tr("严重程度", "Severity"), self.severity_edit)
+        form.addRow(tr("状态", "Status"), self.status_edit)
+        form.addRow(tr("整改期限", "Deadline"), deadline_row)
+        form.addRow(tr("说明", "Note"), self.note_edit)
+        self.apply_button = QPushButton(tr("应用修改", "Apply"))
+        self.apply_button.clicked.connect(self.apply_edit)
+        form.addRow(self.apply_button)
+        v.addWidget(edit)
+
+        buttons = QHBoxLayout()
+        for text, slot in ((tr("拆分…", "Split…"), self.split_selected), (tr("合并", "Merge"), self.merge_selected),
+                           (tr("删除", "Delete"), self.delete_selected),
+                           (tr("导出Excel…", "Excel…"), self.export_excel),
+                           (tr("导出GeoPackage…", "GeoPackage…"), self.export_gpkg)):
+            b = QPushButton(text)
+            b.clicked.connect(lambda _=False, f=slot: f())
+            buttons.addWidget(b)
+        v.addLayout(buttons)
+        return page
+
+    def _build_progress_tab(self) -> QWidget:
+        page = QWidget()
+        v = QVBoxLayout(page)
+        self.progress_table = result_table([tr("县区", "County")] + [kind_label(k) for k in KINDS]
+                                           + [tr("合计", "Total")] + [status_label(s) for s in reg.STATUSES]
+                                           + [tr("销号率", "Closed %"), tr("逾期", "Overdue")])
+        v.addWidget(self.progress_table, 1)
+        return page
+
+    # ==================================================================================
+    # detection and review
+    # ==================================================================================
+    def roads_layer(self):
+        return self.roads_combo.layer()
+
+    def params(self):
+        from riskmap.analysis.roads import RoadHazardParams
+
+        return RoadHazardParams(water_distance_m=self.water_spin.value(), cliff_drop_m=self.cliff_spin.value(),
+                                blackspot_window_m=self.window_spin.value(),
+                                blackspot_min_accidents=int(self.min_acc_spin.value()))
+
+    def run(self):
+        """Run the detection in the background; its segments become candidates."""
+        from riskmap.analysis.roads import detect_road_hazards
+
+        roads = self.roads_layer()
+        if roads is None:
+            self.window.show_error(ParameterError(tr("请先选择道路图层", "Choose a road layer first")))
+            return None
+        try:
+            params = self.params().validate()
+        except RiskmapError as exc:
+            self.window.show_error(exc)
+            return None
+        dem = self.dem_combo.layer()
+        water = self.water_combo.layer()
+        acc = self.accidents_combo.layer()
+        counties = self.counties_combo.layer()
+        self.run_button.setEnabled(False)
+        self.task = self.window.run_task(
+            detect_road_hazards, roads.gdf, dem=dem.path if dem is not None else None,
+            water=water.gdf if water is not None else None, accidents=acc.gdf if acc is not None else None,
+            counties=counties.gdf if counties is not None else None, params=params,
+            title=tr("道路隐患自动识别", "Road hazard detection"), on_done=self.show_candidates, on_error=self._failed)
+        self.task.done.connect(self._task_done)
+        return self.task
+
+    def _task_done(self):
+        try:
+            self.run_button.setEnabled(True)
+        except RuntimeError:  # panel closed meanwhile
+            pass
+
+    def _failed(self, exc):
+        self.run_button.setEnabled(True)
+        self.window.show_error(exc)
+
+    def show_candidates(self, result):
+        """Put the detected segments in the review list (one undoable step)."""
+        segments, record = result
+        self.record = record
+        candidates = reg.segments_from_candidates(segments)
+        push(self.window, reg.SetCandidates(self.register, candidates))
+        counts = segments["kind"].value_counts()
+        parts = tr("，", ", ").join(f"{kind_label(k)} {int(counts.get(k, 0))}" for k in KINDS)
+        self.summary.setText(tr(f"识别候选 {len(candidates)} 处：{parts}", f"{len(candidates)} candidates: {parts}"))
+        self.tabs.setCurrentIndex(1)
+        if len(segments):
+            self.window.zoom_to(bbox_in_map_crs(segments, self.window.project.map_crs))
+
+    def _selected_ids(self, table, ids) -> list[str]:
+        rows = sorted({i.row() for i in table.selectedIndexes()})
+        return [ids[r] for r in rows if r < len(ids)]
+
+    def accept_selected(self, ids=None):
+        ids = ids if ids is not None else self._selected_ids(self.candidate_table, self._cand_ids)
+        if ids:
+            push(self.window, reg.AcceptCandidates(self.register, ids))
+
+    def reject_selected(self, ids=None):
+        ids = ids if ids is not None else self._selected_ids(self.candidate_table, self._cand_ids)
+        if ids:
+            push(self.window, reg.RejectCandidates(self.register, ids))
+
+    def accept_all_shown(self):
+        self.accept_selected(list(self._cand_ids))
+
+    def reject_all_shown(self):
+        self.reject_selected(list(self._cand_ids))
+
+    # ==================================================================================
+    # marking and editing
+    # ==================================================================================
+    def set_marking(self, on: bool) -> None:
+        """Switch the two-click marking tool on or off."""
+        canvas = self.window.canvas
+        if on:
+            canvas.set_map_tool(self.tool)
+        elif canvas.map_tool() is self.tool:
+            self.window.set_tool("pan")
+        if self.mark_button.isChecked() != on:
+            self.mark_button.setChecked(on)
+
+    def create_segment(self, layer, index, p1, p2):
+        """Register a manual segment of road ``index`` of ``layer`` between two map clicks."""
+        row = layer.gdf.iloc[index]
+        name = str(row.get("name", "") or "") if hasattr(row, "get") else ""
+        code = str(row.get("code", "") or "") if hasattr(row, "get") else ""
+        try:
+            seg = reg.segment_on_road(layer.gdf.geometry.iloc[index], layer.gdf.crs, p1, p2,
+                                      points_crs=self.window.project.map_crs, road=name or code, road_code=code,
+                                      kind=self.new_kind.currentData(), source="manual")
+        except RiskmapError as exc:
+            self.window.show_error(exc)
+            return None
+        seg.county = self._county_of(seg)
+        push(self.window, reg.CreateSegments(self.register, [seg]))
+        self.tabs.setCurrentIndex(2)
+        self.select_segment(seg.id)
+        return seg
+
+    def _county_of(self, seg) -> str:
+        counties = self.counties_combo.layer()
+        if counties is None or seg.geometry is None:
+            return ""
+        from riskmap.analysis.roads import assign_counties
+
+        one = gpd.GeoDataFrame(geometry=[seg.geometry], crs=self.register.crs)
+        return str(assign_counties(one, counties.gdf)[0])
+
+    def select_segment(self, seg_id: str) -> None:
+        if seg_id in self._seg_ids:
+            self.segment_table.selectRow(self._seg_ids.index(seg_id))
+
+    def selected_segments(self) -> list[str]:
+        return self._selected_ids(self.segment_table, self._seg_ids)
+
+    def _on_segment_selected(self):
+        ids = self.selected_segments()
+        if len(ids) != 1:
+            return
+        seg = self.register.get(ids[0])
+        self.kind_edit.setCurrentIndex(self.kind_edit.findData(seg.kind))
+        self.severity_edit.setCurrentIndex(self.severity_edit.findData(seg.severity))
+        self.status_edit.setCurrentIndex(self.status_edit.findData(seg.status))
+        self.deadline_check.setChecked(bool(seg.deadline))
+        if seg.deadline:
+            self.deadline_edit.setDate(QDate.fromString(seg.deadline, "yyyy-MM-dd"))
+        self.note_edit.setText(seg.note)
+
+    def apply_edit(self):
+        """Apply the form to the selected segment (one undoable step)."""
+        ids = self.selected_segments()
+        if len(ids) != 1:
+            self.window.statusBar().showMessage(tr("请选择一个路段", "Select one segment"), 5000)
+            return None
+        seg = self.register.get(ids[0])
+        deadline = self.deadline_edit.date().toString("yyyy-MM-dd") if self.deadline_check.isChecked() else None
+        wanted = {"kind": self.kind_edit.currentData(), "severity": self.severity_edit.currentData(),
+                  "status": self.status_edit.currentData(), "deadline": deadline, "note": self.note_edit.text()}
+        changes = {k: v for k, v in wanted.items() if getattr(seg, k) != v}
+        if not changes:
+            return None
+        try:
+            return push(self.window, reg.EditSegment(self.register, seg.id, **changes))
+        except RiskmapError as exc:
+            self.window.show_error(exc)
+            return None
+
+    def split_selected(self, at_m: float | None = None):
+        ids = self.selected_segments()
+        if len(ids) != 1:
+            self.window.statusBar().showMessage(tr("请选择一个路段", "Select one segment"), 5000)
+            return None
+        seg = self.register.get(ids[0])
+        if at_m is None:
+            text, ok = QInputDialog.getText(self, tr("拆分路段", "Split segment"),
+                                            tr(f"拆分点桩号（{seg.km_label} 之间）", f"Split at ({seg.km_label})"),
+                                            text=km_post((seg.start_m + seg.end_m) / 2))
+            if not ok:
+                return None
+            try:
+                at_m = parse_km_post(text)
+            except RiskmapError as exc:
+                self.window.show_error(exc)
+                return None
+        try:
+            return push(self.window, reg.SplitSegment(self.register, seg.id, at_m))
+        except RiskmapError as exc:
+            self.window.show_error(exc)
+            return None
+
+    def merge_selected(self):
+        ids = self.selected_segments()
+        if len(ids) != 2:
+            self.window.statusBar().showMessage(tr("请选择两个相邻路段", "Select two adjacent segments"), 5000)
+            return None
+        try:
+            return push(self.window, reg.MergeSegments(self.register, ids[0], ids[1]))
+        except RiskmapError as exc:
+            self.window.show_error(exc)
+            return None
+
+    def delete_selected(self):
+        ids = self.selected_segments()
+        if ids:
+            return push(self.window, reg.DeleteSegments(self.register, ids))
+        return None
+
+    def export_excel(self, path=None):
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, tr("导出隐患登记表", "Export register"),
+                                                  tr("道路隐患登记.xlsx", "road_hazard_register.xlsx"),
+                                                  "Excel (*.xlsx)")
+            if not path:
+                return None
+        try:
+            return self.register.export_excel(path)
+        except RiskmapError as exc:
+            self.window.show_error(exc)
+            return None
+
+    def export_gpkg(self, path=None):
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, tr("导出隐患路段", "Export segments"),
+                                                  tr("道路隐患路段.gpkg", "road_hazards.gpkg"),
+                                                  "GeoPackage (*.gpkg)")
+            if not path:
+                return None
+        try:
+            return self.register.export_gpkg(path)
+        except RiskmapError as exc:
+            self.window.show_error(exc)
+            return None
+
+    # ==================================================================================
+    # views of the register
+    # ==================================================================================
+    def _on_register_changed(self, what=None, ids=None, **_):
+        try:
+            self._refresh_tables()
+            self._update_layers(what)
+        except RuntimeError:  # the panel was deleted
+            pass
+
+    def _refresh_tables(self):
+        self._refresh_candidates()
+        self._refresh_segments()
+        self._refresh_progress()
+
+    def _refresh_candidates(self):
+        kind = self.kind_filter.currentData()
+        cands = [c for c in self.register.candidates.values() if kind is None or c.kind == kind]
+        self._cand_ids = [c.id for c in cands]
+        t = self.candidate_table
+        t.setRowCount(len(cands))
+        for i, c in enumerate(cands):
+            set_row(t, i, [kind_label(c.kind), c.road, c.km_label, measure_text(c), c.note])
+
+    def _refresh_segments(self):
+        selected = set(self.selected_segments()) if hasattr(self, "_seg_ids") else set()
+        segs = list(self.register)
+        self._seg_ids = [s.id for s in segs]
+        t = self.segment_table
+        t.blockSignals(True)
+        t.setRowCount(len(segs))
+        for i, s in enumerate(segs):
+            set_row(t, i, [s.county, s.road, kind_label(s.kind), s.km_label, severity_label(s.severity),
+                           status_label(s.status), s.deadline or "", s.note])
+            if s.overdue():
+                item = t.item(i, 6)
+                item.setForeground(QColor("#d7191c"))
+        t.clearSelection()
+        mode = t.selectionMode()
+        t.setSelectionMode(QAbstractItemView.MultiSelection)
+        for i, sid in enumerate(self._seg_ids):
+            if sid in selected:
+                t.selectRow(i)
+        t.setSelectionMode(mode)
+        t.blockSignals(False)
+
+    def _refresh_progress(self):
+        summary = self.register.progress_summary()
+        t = self.progress_table
+        t.setRowCount(len(summary))
+        for i, row in enumerate(summary.itertuples(index=False)):
+            values = list(row)
+            pct = values[-2]
+            values[-2] = "" if pct != pct else f"{pct:.0f}%"
+            set_row(t, i, values)
+
+    def _ensure_layers(self):
+        """Show the register on the map when the project has no such layer yet."""
+        names = {layer.name for layer in self.window.project.layers}
+        if len(self.register) and tr(*REGISTER_LAYER) not in names:
+            self._update_layers("segments")
+        if self.register.candidates and tr(*CANDIDATE_LAYER) not in names:
+            self._update_layers("candidates")
+
+    def _update_layers(self, what):
+        w = self.window
+        if what in (None, "segments"):
+            layer = w.add_result_layer(self.register.to_gdf(), tr(*REGISTER_LAYER), style=hazard_style(),
+                                       group="hazards")
+            layer.aliases.update({k: v for k, v in reg.REGISTER_ALIASES.items() if k in layer.gdf.columns})
+        if what in (None, "candidates"):
+            layer = w.add_result_layer(self.register.to_gdf("candidates"), tr(*CANDIDATE_LAYER),
+                                       style=hazard_style(candidates=True))
+            layer.aliases.update({k: v for k, v in reg.REGISTER_ALIASES.items() if k in layer.gdf.columns})
+        w.canvas.refresh()
+
+    def _zoom_to(self, store, ids, row):
+        if row >= len(ids) or ids[row] not in store:
+            return
+        seg = store[ids[row]]
+        if seg.geometry is None:
+            return
+        one = gpd.GeoDataFrame(geometry=[seg.geometry], crs=self.register.crs)
+        self.window.zoom_to(bbox_in_map_crs(one, self.window.project.map_crs))
+
+    def closeEvent(self, event):
+        self.set_marking(False)
+        super().closeEvent(event)
+
+
+__all__ = ["RoadHazardPanel", "hazard_style", "KIND_COLORS"]

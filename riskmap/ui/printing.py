@@ -1,0 +1,493 @@
+"""Print layout: the map with title, legend, scale bar, north arrow and footer, to PNG or PDF.
+
+The map itself is drawn by the canvas' renderer (:func:`riskmap.ui.render.render_layers`)
+at the print resolution; the rest of the page (title, legend, footer) is drawn as text and
+vector shapes, so in a PDF it stays sharp and searchable. The footer carries the data
+sources, the date, the coordinate system and the map approval number (审图号) — the slot
+is left blank ("审图号：________") when the project has none, for the approval authority
+to fill in before publication.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from PyQt5.QtCore import QMarginsF, QPointF, QRectF, QSizeF, Qt
+from PyQt5.QtGui import (QBrush, QColor, QFontMetricsF, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter,
+                         QPen)
+
+from riskmap import crs as crs_policy
+from riskmap.errors import ParameterError, RiskmapError
+from riskmap.i18n import tr
+from riskmap.io import atomic_path
+from riskmap.layers import RasterLayer, VectorLayer
+from riskmap.layers.style import RAMPS
+from riskmap.ui import render
+from riskmap.ui.fonts import pixel_font
+
+#: Paper sizes in millimetres (landscape: width ≥ height).
+PAPERS = {"A4": (297.0, 210.0), "A3": (420.0, 297.0)}
+ORIENTATIONS = ("landscape", "portrait")
+#: Largest raster a print may allocate (pixels), so a typo in --dpi cannot eat the memory.
+MAX_PIXELS = 120_000_000
+APPROVAL_BLANK = "________"
+
+
+@dataclass
+class PrintResult:
+    """What :func:`print_map` wrote."""
+
+    path: Path
+    width_px: int
+    height_px: int
+    dpi: float
+    extent: tuple
+    seconds: float
+
+
+def page_size_px(paper: str = "A4", orientation: str = "landscape", dpi: float = 150) -> tuple[int, int]:
+    """Page size in device pixels for a paper, orientation and resolution."""
+    paper = _check_paper(paper)
+    orientation = _check_orientation(orientation)
+    w_mm, h_mm = PAPERS[paper]
+    if orientation == "portrait":
+        w_mm, h_mm = h_mm, w_mm
+    return int(round(w_mm / 25.4 * dpi)), int(round(h_mm / 25.4 * dpi))
+
+
+def _check_paper(paper: str) -> str:
+    key = str(paper).upper()
+    if key not in PAPERS:
+        raise ParameterError(f"unknown paper size {paper!r}; use {' or '.join(PAPERS)}")
+    return key
+
+
+def _check_orientation(orientation: str) -> str:
+    key = str(orientation).lower()
+    if key not in ORIENTATIONS:
+        raise ParameterError(f"unknown orientation {orientation!r}; use landscape or portrait")
+    return key
+
+
+def print_map(project, out_path, paper: str = "A4", orientation: str = "landscape", dpi: float = 150,
+              title: str | None = None, extent=None, width: int | None = None, height: int | None = None,
+              highlights=None, date: _dt.date | None = None) -> PrintResult:
+    """Print ``project``'s visible layers to a PNG or PDF page with the full layout.
+
+    Parameters
+    ----------
+    project : riskmap.project.Project
+        Layers (bottom first), map CRS, title, approval number (``project.approval_number``)
+        and ``project.extras["data_sources"]`` (else the layers' sources are listed).
+    out_path : path
+        ``.png`` or ``.pdf``; written atomically.
+    paper, orientation, dpi
+        ``"A4"``/``"A3"``, ``"landscape"``/``"portrait"``, resolution of the map and PNG.
+    title : str, optional
+        Defaults to ``project.title``.
+    extent : (minx, miny, maxx, maxy), optional
+        Map CRS; default the project's view, else all layers. Grown to the frame's shape.
+    width, height : int, optional
+        A free page size in pixels instead of a paper (both, or one with the paper's shape).
+    highlights : {layer: indices}, optional
+        Features drawn in the selection colour.
+
+    Returns
+    -------
+    PrintResult
+
+    Raises
+    ------
+    ParameterError
+        For an unknown paper, orientation, suffix, or a bad size or resolution.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    out = Path(out_path)
+    suffix = out.suffix.lower()
+    if suffix not in (".png", ".pdf"):
+        raise ParameterError(f"cannot print to {out.name!r}: the output must end with .png or .pdf")
+    if not (isinstance(dpi, (int, float)) and 30 <= float(dpi) <= 1200):
+        raise ParameterError(f"--dpi must be between 30 and 1200, not {dpi}")
+    dpi = float(dpi)
+    page_w, page_h = _page_pixels(paper, orientation, dpi, width, height)
+    if page_w * page_h > MAX_PIXELS:
+        raise ParameterError(f"a {page_w}×{page_h} px page is too large; lower --dpi or the size")
+    layout = PageLayout(project, page_w, page_h, dpi, title=title, extent=extent, highlights=highlights,
+                        date=date)
+    try:
+        with atomic_path(out, suffix=suffix) as tmp:
+            if suffix == ".png":
+                _write_png(layout, tmp)
+            else:
+                _write_pdf(layout, tmp)
+    except RiskmapError:
+        raise
+    except OSError as exc:
+        raise ParameterError(f"could not write {out.name!r} ({exc}); check the folder is writable", out) from exc
+    return PrintResult(out, page_w, page_h, dpi, layout.map_extent, time.perf_counter() - t0)
+
+
+def _page_pixels(paper, orientation, dpi, width, height) -> tuple[int, int]:
+    if width is None and height is None:
+        return page_size_px(paper, orientation, dpi)
+    pw, ph = page_size_px(paper, orientation, dpi)
+    if width is not None and height is None:
+        height = int(round(width * ph / pw))
+    elif height is not None and width is None:
+        width = int(round(height * pw / ph))
+    width, height = int(width), int(height)
+    if not (100 <= width <= 20000 and 100 <= height <= 20000):
+        raise ParameterError(f"the page size {width}×{height} px is out of range; use 100–20000 px per side")
+    return width, height
+
+
+def _write_png(layout: "PageLayout", path: Path) -> None:
+    image = QImage(layout.width, layout.height, QImage.Format_ARGB32_Premultiplied)
+    image.fill(QColor("#ffffff"))
+    dpm = int(round(layout.dpi / 0.0254))
+    image.setDotsPerMeterX(dpm)
+    image.setDotsPerMeterY(dpm)
+    painter = QPainter(image)
+    try:
+        layout.paint(painter)
+    finally:
+        painter.end()
+    if not image.convertToFormat(QImage.Format_RGB32).save(str(path), "PNG"):
+        raise OSError("Qt could not write the PNG")
+
+
+def _write_pdf(layout: "PageLayout", path: Path) -> None:
+    writer = QPdfWriter(str(path))
+    writer.setResolution(int(round(layout.dpi)))
+    size_mm = QSizeF(layout.width / layout.dpi * 25.4, layout.height / layout.dpi * 25.4)
+    writer.setPageLayout(QPageLayout(QPageSize(size_mm, QPageSize.Millimeter), QPageLayout.Portrait,
+                                     QMarginsF(0, 0, 0, 0)))
+    writer.setTitle(layout.title)
+    writer.setCreator("riskmap")
+    painter = QPainter()
+    if not painter.begin(writer):
+        raise OSError("Qt could not start the PDF")
+    try:
+        sx = writer.width() / layout.width
+        sy = writer.height() / layout.height
+        if abs(sx - 1) > 1e-3 or abs(sy - 1) > 1e-3:  # rounding of the page to whole device units
+            painter.scale(sx, sy)
+        layout.paint(painter)
+    finally:
+        painter.end()
+
+
+class PageLayout:
+    """Where everything goes on a page of ``width × height`` device pixels at ``dpi``."""
+
+    def __init__(self, project, width: int, height: int, dpi: float, title=None, extent=None, highlights=None,
+                 date=None):
+        self.project = project
+        self.width, self.height, self.dpi = int(width), int(height), float(dpi)
+        self.title = title if title is not None else (project.title or "")
+        self.highlights = highlights or {}
+        self.date = date or _dt.date.today()
+        self.mm = self.dpi / 25.4  # device pixels per millimetre
+        self.s = self.dpi / 96.0  # style scale
+        # The layout is designed for a page ~297 mm wide; small free-size pages shrink it.
+        page_mm = min(self.width, self.height) / self.mm
+        self.k = max(0.45, min(1.0, page_mm / 170.0))
+        m = 8.0 * self.mm * self.k
+        self.margin = m
+        title_h = (12.0 * self.mm * self.k) if self.title else 0.0
+        footer_h = 11.0 * self.mm * self.k
+        legend_w = min(62.0 * self.mm * self.k, self.width * 0.3)
+        gap = 4.0 * self.mm * self.k
+        self.title_rect = QRectF(m, m, self.width - 2 * m, title_h)
+        top = m + title_h + (2.0 * self.mm * self.k if title_h else 0.0)
+        self.footer_rect = QRectF(m, self.height - m - footer_h, self.width - 2 * m, footer_h)
+        bottom = self.footer_rect.top() - 2.0 * self.mm * self.k
+        self.map_rect = QRectF(m, top, self.width - 2 * m - legend_w - gap, bottom - top)
+        self.legend_rect = QRectF(self.map_rect.right() + gap, top, legend_w, bottom - top)
+        map_w, map_h = int(round(self.map_rect.width())), int(round(self.map_rect.height()))
+        self.map_size = (max(1, map_w), max(1, map_h))
+        bbox = extent or project.extent or project.full_extent() or (113.7, 31.4, 115.9, 32.7)
+        self.map_extent = render.fit_extent(bbox, map_w, map_h, project.map_crs)
+
+    # -- painting -------------------------------------------------------------------------
+    def paint(self, painter: QPainter) -> None:
+        """Draw the whole page."""
+        painter.setRenderHint(QPainter.Antialiasing, True)
+        painter.setRenderHint(QPainter.TextAntialiasing, True)
+        painter.setRenderHint(QPainter.SmoothPixmapTransform, True)
+        painter.fillRect(QRectF(0, 0, self.width, self.height), QColor("#ffffff"))
+        self._paint_title(painter)
+        self._paint_map(painter)
+        self._paint_legend(painter)
+        self._paint_footer(painter)
+
+    def _pt(self, points: float) -> float:
+        """Font size in device pixels for ``points`` (scaled with the layout)."""
+        return points * self.dpi / 72.0 * self.k
+
+    def _paint_title(self, painter: QPainter) -> None:
+        if not self.title:
+            return
+        font = pixel_font(self._pt(18), bold=True)
+        painter.setFont(font)
+        painter.setPen(QColor("#111111"))
+        text = QFontMetricsF(font).elidedText(self.title, Qt.ElideRight, self.title_rect.width())
+        painter.drawText(self.title_rect, Qt.AlignCenter, text)
+
+    def _paint_map(self, painter: QPainter) -> None:
+        w, h = self.map_size
+        image = render.render_layers(list(self.project.layers), self.map_extent, w, h, self.project.map_crs,
+                                     self.dpi, highlights=self.highlights)
+        painter.drawImage(self.map_rect, image, QRectF(0, 0, image.width(), image.height()))
+        painter.setPen(QPen(QColor("#333333"), max(1.0, 0.3 * self.mm)))
+        painter.setBrush(Qt.NoBrush)
+        painter.drawRect(self.map_rect)
+        scale = self.s * self.k
+        mpp = render.metres_per_pixel(self.map_extent, w, self.project.map_crs)
+        pad = 3.0 * self.mm * self.k
+        painter.save()
+        painter.setClipRect(self.map_rect)
+        render.draw_scale_bar(painter, self.map_rect.left() + pad, self.map_rect.bottom() - pad, mpp, scale,
+                              max_width=min(200.0, w / 3.0 / scale))
+        render.draw_north_arrow(painter, self.map_rect.right() - pad - 20 * scale, self.map_rect.top() + pad, scale)
+        painter.restore()
+        self.scale_denominator = mpp / (0.0254 / self.dpi)
+
+    def _legend_rows(self) -> list[tuple]:
+        """``[(kind, text, layer, colour), ...]``: headers and symbol rows, top layer first."""
+        rows = []
+        for layer in reversed(list(self.project.layers)):
+            if not layer.visible:
+                continue
+            entries = layer.style.legend()
+            if isinstance(layer, RasterLayer):
+                rows.append(("header", layer.name, layer, None))
+                rows.append(("ramp", "", layer, None))
+            elif entries:
+                rows.append(("header", layer.name, layer, None))
+                rows.extend(("entry", label, layer, colour) for label, colour in entries)
+            else:
+                rows.append(("single", layer.name, layer, layer.style.color))
+        return rows
+
+    def _paint_legend(self, painter: QPainter) -> None:
+        rect = self.legend_rect
+        rows = self._legend_rows()
+        painter.save()
+        painter.setPen(QPen(QColor("#333333"), max(1.0, 0.3 * self.mm)))
+        painter.setBrush(QColor("#ffffff"))
+        painter.drawRect(rect)
+        pad = 3.0 * self.mm * self.k
+        head_font = pixel_font(self._pt(12), bold=True)
+        painter.setFont(head_font)
+        painter.setPen(QColor("#111111"))
+        head_h = QFontMetricsF(head_font).height()
+        painter.drawText(QRectF(rect.left() + pad, rect.top() + pad, rect.width() - 2 * pad, head_h),
+                         Qt.AlignLeft | Qt.AlignVCenter, tr("图例", "Legend"))
+        y = rect.top() + pad + head_h + pad * 0.6
+        available = rect.bottom() - pad - y
+        # shrink the rows until they fit (down to 60 %), then cut the list with an ellipsis
+        factor = 1.0
+        base_row = 4.8 * self.mm * self.k
+        needed = sum(base_row * (1.15 if kind == "header" else 1.0) for kind, *_ in rows)
+        if needed > available and needed > 0:
+            factor = max(0.5, available / needed)
+        row_h = base_row * factor
+        text_font = pixel_font(self._pt(8.5) * factor)
+        layer_font = pixel_font(self._pt(9) * factor, bold=True)
+        sym_w = 9.0 * self.mm * self.k * factor
+        left = rect.left() + pad
+        text_x = left + sym_w + 2.0 * self.mm * self.k
+        for i, (kind, text, layer, colour) in enumerate(rows):
+            h = row_h * (1.15 if kind == "header" else 1.0)
+            if y + h > rect.bottom() - pad:
+                painter.setFont(text_font)
+                painter.setPen(QColor("#555555"))
+                painter.drawText(QRectF(left, y - row_h * 0.2, rect.width() - 2 * pad, row_h),
+                                 Qt.AlignLeft | Qt.AlignVCenter, f"…（{len(rows) - i} {tr('项未列出', 'more')}）")
+                break
+            if kind == "header":
+                painter.setFont(layer_font)
+                painter.setPen(QColor("#111111"))
+                painter.drawText(QRectF(left, y, rect.width() - 2 * pad, h), Qt.AlignLeft | Qt.AlignVCenter,
+                                 QFontMetricsF(layer_font).elidedText(text, Qt.ElideRight, rect.width() - 2 * pad))
+            elif kind == "ramp":
+                self._paint_ramp(painter, layer, QRectF(left, y + h * 0.15, rect.width() - 2 * pad, h * 0.7),
+                                 text_font)
+            else:
+                sym_rect = QRectF(left, y + h * 0.1, sym_w, h * 0.8)
+                self._paint_symbol(painter, layer, colour, sym_rect, factor)
+                font = layer_font if kind == "single" else text_font
+                painter.setFont(font)
+                painter.setPen(QColor("#111111"))
+                width = rect.right() - pad - text_x
+                painter.drawText(QRectF(text_x, y, width, h), Qt.AlignLeft | Qt.AlignVCenter,
+                                 QFontMetricsF(font).elidedText(str(text), Qt.ElideRight, width))
+            y += h
+        painter.restore()
+
+    def _paint_symbol(self, painter: QPainter, layer, colour, rect: QRectF, factor: float) -> None:
+        style = layer.style
+        scale = self.s * self.k * factor
+        painter.save()
+        painter.setOpacity(max(0.2, layer.opacity))
+        geom = getattr(layer, "geom_type", "Polygon") if isinstance(layer, VectorLayer) else "Polygon"
+        c = rect.center()
+        if geom == "Point":
+            size = min(style.size * scale * 1.2, rect.height())
+            stroke = render.qcolor(style.stroke) if style.stroke else None
+            symbol = style.symbol if style.symbol in render.SYMBOLS else "circle"
+            img = render.symbol_image(symbol, size, render.qcolor(colour, render.point_fill_alpha(style)), stroke,
+                                      max(0.8, scale))
+            painter.drawImage(QPointF(c.x() - img.width() / 2.0, c.y() - img.height() / 2.0), img)
+        elif geom == "LineString":
+            pen = QPen(render.qcolor(colour), max(1.0, style.width * scale))
+            pen.setCapStyle(Qt.RoundCap)
+            if style.dash:
+                pen.setStyle(Qt.CustomDashLine)
+                pen.setDashPattern([4.0, 2.5])
+            painter.setPen(pen)
+            painter.drawLine(QPointF(rect.left(), c.y()), QPointF(rect.right(), c.y()))
+        else:
+            box = rect.adjusted(rect.width() * 0.1, rect.height() * 0.1, -rect.width() * 0.1, -rect.height() * 0.1)
+            painter.setBrush(QBrush(render.qcolor(colour, max(style.fill_opacity, 0.15))))
+            pen = QPen(render.qcolor(style.stroke or colour), max(1.0, min(style.width, 2.0) * scale))
+            painter.setPen(pen)
+            painter.drawRect(box)
+        painter.restore()
+
+    def _paint_ramp(self, painter: QPainter, layer, rect: QRectF, font) -> None:
+        style = layer.style
+        metrics = QFontMetricsF(font)
+        label_w = metrics.horizontalAdvance("0000000")
+        bar = QRectF(rect.left(), rect.top(), max(10.0, rect.width() - label_w * 2), rect.height())
+        bar.moveLeft(rect.left() + label_w)
+        painter.save()
+        painter.setOpacity(max(0.3, layer.opacity))
+        painter.setPen(QPen(QColor("#555555"), 1.0))
+        lo, hi, t0, t1 = _ramp_range(layer)
+        painter.setBrush(QBrush(render.ramp_gradient(style.ramp if style.ramp in RAMPS else "greys", bar, t0, t1)))
+        painter.drawRect(bar)
+        painter.setOpacity(1.0)
+        painter.setFont(font)
+        painter.setPen(QColor("#111111"))
+        painter.drawText(QRectF(rect.left(), rect.top(), label_w - 4, rect.height()), Qt.AlignRight | Qt.AlignVCenter,
+                         lo)
+        painter.drawText(QRectF(bar.right() + 4, rect.top(), label_w, rect.height()), Qt.AlignLeft | Qt.AlignVCenter,
+                         hi)
+        painter.restore()
+
+    def _paint_footer(self, painter: QPainter) -> None:
+        rect = self.footer_rect
+        font = pixel_font(self._pt(8))
+        metrics = QFontMetricsF(font)
+        line_h = metrics.height() * 1.25
+        painter.save()
+        painter.setPen(QPen(QColor("#999999"), max(1.0, 0.2 * self.mm)))
+        painter.drawLine(QPointF(rect.left(), rect.top()), QPointF(rect.right(), rect.top()))
+        painter.setFont(font)
+        painter.setPen(QColor("#222222"))
+        approval = (self.project.approval_number or "").strip() or APPROVAL_BLANK
+        right_text = f"{tr('审图号', 'Approval No.')}：{approval}"
+        right_w = metrics.horizontalAdvance(right_text) + 4
+        left_w = rect.width() - right_w - 6 * self.mm * self.k
+        sources = f"{tr('数据来源', 'Data sources')}：{data_sources(self.project)}"
+        denominator = getattr(self, "scale_denominator", float("nan"))
+        meta = "   ".join(filter(None, [
+            f"{tr('坐标系', 'CRS')}：{crs_label(self.project.map_crs)}",
+            f"{tr('比例尺', 'Scale')} 1:{_round_scale(denominator):,}" if math.isfinite(denominator) else "",
+            f"{tr('制图日期', 'Date')}：{self.date.isoformat()}",
+            f"{tr('制图', 'Made with')}：riskmap",
+        ]))
+        y = rect.top() + line_h * 0.3
+        painter.drawText(QRectF(rect.left(), y, left_w, line_h), Qt.AlignLeft | Qt.AlignVCenter,
+                         metrics.elidedText(sources, Qt.ElideRight, left_w))
+        painter.drawText(QRectF(rect.left(), y + line_h, left_w, line_h), Qt.AlignLeft | Qt.AlignVCenter,
+                         metrics.elidedText(meta, Qt.ElideRight, left_w))
+        painter.drawText(QRectF(rect.right() - right_w, y, right_w, line_h), Qt.AlignRight | Qt.AlignVCenter,
+                         right_text)
+        painter.restore()
+
+
+def data_sources(project) -> str:
+    """The data-sources line: ``project.extras['data_sources']``, else the visible layers' files."""
+    text = (project.extras or {}).get("data_sources") if hasattr(project, "extras") else None
+    if text:
+        return str(text)
+    names = []
+    for layer in project.layers:
+        if not layer.visible:
+            continue
+        src = getattr(layer, "source", None)
+        name = os.path.basename(str(src)) if src else layer.name
+        if name and name not in names:
+            names.append(name)
+    return "；".join(names) if names else "—"
+
+
+def crs_label(crs) -> str:
+    """``"China Geodetic Coordinate System 2000 (EPSG:4490)"``-style label of a CRS."""
+    with crs_policy.PROJ_LOCK if hasattr(crs_policy, "PROJ_LOCK") else _nullcontext():
+        parsed = crs_policy.parse_crs(crs)
+        code = parsed.to_epsg()
+        name = parsed.name
+    if code == 4490:
+        name = "CGCS2000"
+    return f"{name} (EPSG:{code})" if code else name
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _round_scale(denominator: float) -> int:
+    """A scale denominator rounded to two significant digits (1:1,234,567 → 1:1,200,000)."""
+    if not math.isfinite(denominator) or denominator <= 0:
+        return 0
+    digits = max(0, int(math.floor(math.log10(denominator))) - 1)
+    return int(round(denominator / 10 ** digits) * 10 ** digits)
+
+
+def _ramp_range(layer) -> tuple[str, str, float, float]:
+    """Legend labels of a raster ramp and the part of the ramp they span.
+
+    The labels are the style's limits clipped to the data (2nd–98th percentile), so a ramp
+    that starts below the lowest value (e.g. to keep plains green) is not labelled with a
+    height no cell has; ``t0, t1`` are the matching positions along the ramp.
+    """
+    style = layer.style
+    try:
+        data_lo, data_hi = layer.statistics()
+    except Exception:  # noqa: BLE001 - a legend without numbers is still a legend
+        data_lo, data_hi = float("nan"), float("nan")
+    vmin = style.vmin if style.vmin is not None else data_lo
+    vmax = style.vmax if style.vmax is not None else data_hi
+    lo = max(vmin, data_lo) if math.isfinite(data_lo) else vmin
+    hi = min(vmax, data_hi) if math.isfinite(data_hi) and style.vmax is None else vmax
+    t0, t1 = 0.0, 1.0
+    if all(math.isfinite(v) for v in (vmin, vmax, lo, hi)) and vmax > vmin:
+        def pos(v):
+            if style.log:
+                return (math.log10(max(v, 0) + 1) - math.log10(max(vmin, 0) + 1)) / \
+                    ((math.log10(max(vmax, 0) + 1) - math.log10(max(vmin, 0) + 1)) or 1.0)
+            return (v - vmin) / (vmax - vmin)
+
+        t0, t1 = min(max(pos(lo), 0.0), 1.0), min(max(pos(hi), 0.0), 1.0)
+        if t1 <= t0:
+            t0, t1 = 0.0, 1.0
+
+    def fmt(v):
+        if not math.isfinite(v):
+            return ""
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+    return fmt(lo), fmt(hi), t0, t1
