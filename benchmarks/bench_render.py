@@ -141,7 +141,6 @@ def run_views(canvas, repeat_first: bool = False) -> tuple[list[float], list[flo
 def naive_scene(points_gdf, lines_gdf):
     """A QGraphicsScene with one item per feature (scene y = −latitude)."""
     import shapely
-    from PyQt5.QtCore import Qt
     from PyQt5.QtGui import QBrush, QColor, QPainterPath, QPen
     from PyQt5.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPathItem, QGraphicsScene
 

@@ -67,7 +67,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.ndimage import gaussian_filter1d
 
 from riskmap import crs as crs_policy
 from riskmap.analysis import jtg_d20
@@ -276,6 +275,8 @@ def _text_column(gdf, candidates, n) -> np.ndarray:
 # smoothing and curvature (all parts at once)
 # ---------------------------------------------------------------------------
 def _smooth_geometry(s: Resampled, mean_vertex_spacing, smoothing_m):
+    from scipy.ndimage import gaussian_filter1d  # deferred: scipy costs 0.3 s at start-up
+
     sizes = np.diff(s.starts)
     sigma_m = np.maximum(smoothing_m, 0.6 * mean_vertex_spacing)
     sigma_samples = sigma_m / np.where(s.spacing > 0, s.spacing, 1.0)

@@ -3,9 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
-from riskmap import io
 from riskmap.cli.common import add_sample_flag, report_written, resolve_input
 from riskmap.errors import DataFormatError
 
@@ -66,6 +63,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    import pandas as pd
+
+    from riskmap import io
     from riskmap.analysis.provenance import provenance_frame
     from riskmap.analysis.roads import KINDS, RoadHazardParams, detect_road_hazards, segments_excel_frame
 

@@ -33,7 +33,7 @@ from collections import OrderedDict
 import numpy as np
 from PyQt5 import sip
 from PyQt5.QtCore import QCoreApplication, QEventLoop, QObject, QPointF, QRectF, Qt, QThread, QTimer, pyqtSignal
-from PyQt5.QtGui import QColor, QPainter
+from PyQt5.QtGui import QColor, QImage, QPainter
 from PyQt5.QtWidgets import QWidget
 
 from riskmap import crs as crs_policy
@@ -543,7 +543,7 @@ class MapCanvas(QWidget):
         QCoreApplication.processEvents(QEventLoop.AllEvents, 20)
         return True
 
-    def render_image(self, width: int, height: int, extent=None, dpi: float = 96) -> "QImage":  # noqa: F821
+    def render_image(self, width: int, height: int, extent=None, dpi: float = 96) -> QImage:
         """The map (layers, labels, highlights) rendered synchronously into a new ``QImage``.
 
         ``extent`` (default: the current view) is grown to the image's proportions.

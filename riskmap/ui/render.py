@@ -25,7 +25,6 @@ import copy
 import dataclasses
 import math
 import threading
-import time
 import weakref
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -1743,10 +1742,3 @@ def ramp_gradient(ramp: str, rect: QRectF, t0: float = 0.0, t1: float = 1.0) -> 
         r, g, b = (int(v) for v in lut[min(255, int(t * 255))])
         grad.setColorAt(i / 8.0, QColor(r, g, b))
     return grad
-
-
-def timed(fn, *args, **kwargs):
-    """``(result, seconds)`` of one call (benchmarks, CLI messages)."""
-    t0 = time.perf_counter()
-    result = fn(*args, **kwargs)
-    return result, time.perf_counter() - t0

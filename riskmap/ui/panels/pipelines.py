@@ -169,36 +169,6 @@ def field_score(*fields, words=()):
     return score
 
 
-def in_python_thread(fn):
-    """Wrap ``fn`` so that it runs in a Python-created thread, joined by the caller.
-
-    Workaround for pyproj 3.7 (issues pyproj4/pyproj#1509, #1622): its per-thread PROJ context
-    is freed with the Python thread state, which PyQt creates and deletes around every
-    QRunnable.run on a pooled Qt thread, so pyproj segfaults the next time the same pool
-    thread uses it. A Python thread keeps one thread state for its whole life.
-    """
-    import threading
-
-    def run(*args, **kwargs):
-        box = {}
-
-        def target():
-            try:
-                box["result"] = fn(*args, **kwargs)
-            except BaseException as exc:  # re-raised in the calling (task) thread
-                box["error"] = exc
-
-        worker = threading.Thread(target=target, name=f"riskmap-{getattr(fn, '__name__', 'task')}", daemon=True)
-        worker.start()
-        worker.join()
-        if "error" in box:
-            raise box["error"]
-        return box.get("result")
-
-    run.__name__ = getattr(fn, "__name__", "task")
-    return run
-
-
 def is_raster(layer) -> bool:
     return isinstance(layer, RasterLayer)
 
@@ -343,7 +313,7 @@ class PipelinesPanel(QDockWidget):
 
         self.run_button.setEnabled(False)
         self.task = self.window.run_task(
-            in_python_thread(analyse_pipelines), pipes.gdf, pop.path if pop is not None else None,
+            analyse_pipelines, pipes.gdf, pop.path if pop is not None else None,
             sensitive=gdf_of(self.sensitive_combo), water=gdf_of(self.water_combo), roads=gdf_of(self.roads_combo),
             enterprises=gdf_of(self.enterprises_combo), params=params,
             title=tr("管道高后果区识别", "Pipeline HCA identification"), on_done=self.show_result,

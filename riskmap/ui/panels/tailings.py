@@ -22,7 +22,7 @@ from PyQt5.QtWidgets import (
 from riskmap.i18n import tr
 from riskmap.layers import VectorLayer
 from riskmap.layers.style import Style
-from riskmap.ui.panels.pipelines import (LayerCombo, bbox_in_map_crs, field_score, geometry_kinds, in_python_thread,
+from riskmap.ui.panels.pipelines import (LayerCombo, bbox_in_map_crs, field_score, geometry_kinds,
                                          is_raster, result_table, set_row, spin, vector_with)
 
 OVERHEAD_COLORS = {"是": "#d7191c", "否": "#8c8c8c", "未判定": "#7b3294"}
@@ -178,7 +178,7 @@ class TailingsPanel(QDockWidget):
         facilities = self.facilities()
         self.run_button.setEnabled(False)
         self.task = self.window.run_task(
-            in_python_thread(assess_tailings), ponds.gdf, dem.path if dem is not None else None,
+            assess_tailings, ponds.gdf, dem.path if dem is not None else None,
             pop.path if pop is not None else None,
             facilities=facilities, grade_rules=grade_rules, params=params,
             title=tr("尾矿库头顶库识别", "Overhead tailings ponds"), on_done=self.show_result, on_error=self._failed)
