@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks._timing import median_timed
+
 XINYANG_BOUNDS = (113.75, 31.4, 115.9, 32.7)
 
 
@@ -158,15 +160,6 @@ def page_load(path: Path, workdir: Path, baseline: float, repeat: int) -> dict:
             "remote_refs": len(re.findall(r'(?:src|href)="(?:https?:)?//', path.read_text(encoding="utf-8")))}
 
 
-def timed(fn, repeat: int):
-    times, result = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
-
-
 def bench_case(label: str, project, workdir: Path, repeat: int, baseline: float | None) -> list[dict]:
     from riskmap.exports.html import export_html
 
@@ -175,9 +168,9 @@ def bench_case(label: str, project, workdir: Path, repeat: int, baseline: float 
     n_features = sum(len(layer.gdf) for layer in project.layers.visible() if hasattr(layer, "gdf"))
     # first export pays the font subsetting (cached on disk afterwards): report both
     font_cache_cold = _clear_font_cache()
-    t_first, _ = timed(lambda: export_html(project, ours), 1)
-    t_export, _ = timed(lambda: export_html(project, ours), repeat)
-    t_explore, _ = timed(lambda: explore_map(project, theirs), repeat)
+    t_first, _ = median_timed(lambda: export_html(project, ours), 1)
+    t_export, _ = median_timed(lambda: export_html(project, ours), repeat)
+    t_explore, _ = median_timed(lambda: explore_map(project, theirs), repeat)
     rows = [
         {"case": label, "tool": "riskmap export_html", "features": n_features, "export_s": t_export,
          "first_s": t_first if font_cache_cold else None, "size_mb": ours.stat().st_size / 1e6,

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks._timing import timed
+
 GK = 4547
 MIN_PEOPLE = 10.0  # relative errors only over zones holding at least this many people
 LEFT, TOP, CELL = 350_000.0, 3_700_000.0, 100.0
@@ -47,16 +49,6 @@ def make_raster(path: Path, size: int, seed: int = 1) -> np.ndarray:
                        tiled=True, blockxsize=256, blockysize=256) as ds:
         ds.write(arr, 1)
     return arr
-
-
-def timed(fn, repeat: int):
-    """``(run times in s, last result)`` of ``repeat`` calls."""
-    times, result = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return times, result
 
 
 def relative_errors(values, reference, min_reference=1.0):

@@ -4,17 +4,7 @@ Run with ``python -m benchmarks.pipelines_tailings``; writes its section of docs
 """
 from __future__ import annotations
 
-import statistics
-import time
-
-
-def _median_time(fn, repeat: int = 3) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
+from benchmarks._timing import median_timed
 
 
 def main() -> None:
@@ -28,11 +18,11 @@ def main() -> None:
               for k in ("pipelines", "sensitive", "water", "roads", "enterprises", "tailings")}
     pop, dem = sample.sample_path("population"), sample.sample_path("dem")
     km = layers["pipelines"].to_crs(crs_policy.metric_crs_for(layers["pipelines"])).length.sum() / 1000
-    t_pipes, res = _median_time(lambda: analyse_pipelines(
+    t_pipes, res = median_timed(lambda: analyse_pipelines(
         layers["pipelines"], pop, sensitive=layers["sensitive"], water=layers["water"], roads=layers["roads"],
         enterprises=layers["enterprises"]))
     facilities = {k: layers[k] for k in ("sensitive", "enterprises", "roads")}
-    t_tail, tres = _median_time(lambda: assess_tailings(layers["tailings"], dem, pop, facilities=facilities))
+    t_tail, tres = median_timed(lambda: assess_tailings(layers["tailings"], dem, pop, facilities=facilities))
     md = (
         "## Pipelines (GB 32167 HCA) and tailings (头顶库)\n\n"
         "| Task | Size | Median time |\n|---|---|---|\n"

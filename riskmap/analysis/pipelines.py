@@ -34,6 +34,7 @@ from shapely import ops as shp_ops
 from riskmap import crs as crs_policy
 from riskmap.analysis import gb32167 as rules
 from riskmap.analysis.popgrid import subcells_near
+from riskmap.analysis.fields import apply_field_aliases, layer_source
 from riskmap.analysis.provenance import describe_input, provenance
 from riskmap.errors import EmptyLayerError, ParameterError
 
@@ -68,10 +69,6 @@ class PipelineResult:
 # ---------------------------------------------------------------------------
 # input checks
 # ---------------------------------------------------------------------------
-def _source(gdf) -> str | None:
-    return (getattr(gdf, "attrs", {}) or {}).get("riskmap", {}).get("source")
-
-
 def normalise_pipelines(pipelines):
     """Pipelines with ``name``, ``medium`` (gas|oil), ``diam_mm`` and ``press_mpa`` checked.
 
@@ -82,22 +79,11 @@ def normalise_pipelines(pipelines):
     EmptyLayerError, ParameterError
         No lines; a missing field; an unknown medium; a non-positive diameter or pressure.
     """
-    src = _source(pipelines)
+    src = layer_source(pipelines)
     if pipelines is None or len(pipelines) == 0:
         raise EmptyLayerError("the pipelines layer has no features; choose a layer with lines", src)
-    gdf = pipelines.copy()
-    lowered = {str(c).strip().lower(): c for c in gdf.columns}
-    for field, aliases in FIELD_ALIASES.items():
-        if field in gdf.columns:
-            continue
-        found = next((lowered[a.lower()] for a in aliases if a.lower() in lowered), None)
-        if found is not None:
-            gdf[field] = gdf[found]
-        elif field == "name":
-            gdf["name"] = [f"管道{i + 1}" for i in range(len(gdf))]
-        else:
-            raise ParameterError(f"the pipelines layer has no field {field!r} (medium gas|oil, diam_mm, press_mpa); "
-                                 "add it", src)
+    gdf = apply_field_aliases(pipelines, FIELD_ALIASES, {"name": lambda n: [f"管道{i + 1}" for i in range(n)]},
+                              layer="pipelines", hint="medium gas|oil, diam_mm, press_mpa", source=src)
     types = set(gdf.geom_type.dropna())
     if not types <= {"LineString", "MultiLineString"}:
         raise ParameterError(f"the pipelines layer must hold lines, found {', '.join(sorted(types))}", src)
@@ -130,7 +116,7 @@ def _layer_metric(gdf, metric_crs, what: str):
     if gdf is None or len(gdf) == 0:
         return None
     if gdf.crs is None:
-        raise crs_policy.CRSError(f"the {what} layer has no coordinate reference system; name one", _source(gdf))
+        raise crs_policy.CRSError(f"the {what} layer has no coordinate reference system; name one", layer_source(gdf))
     out = gdf.to_crs(metric_crs)
     keep = ~(out.geometry.isna() | out.geometry.is_empty)
     return out.loc[keep].reset_index(drop=True)
@@ -502,11 +488,11 @@ def identify_hca(pipelines, population=None, *, sensitive=None, water=None, road
                            crs=metric_crs).to_crs(lines.crs)
     record = provenance(
         "pipeline_hca",
-        {"pipelines": _source(pipelines) or describe_input(pipelines),
+        {"pipelines": layer_source(pipelines) or describe_input(pipelines),
          "population": str(population) if isinstance(population, (str, Path)) else describe_input(population),
-         "sensitive": _source(sensitive) or describe_input(sensitive),
-         "water": _source(water) or describe_input(water), "roads": _source(roads) or describe_input(roads),
-         "enterprises": _source(enterprises) or describe_input(enterprises)},
+         "sensitive": layer_source(sensitive) or describe_input(sensitive),
+         "water": layer_source(water) or describe_input(water), "roads": layer_source(roads) or describe_input(roads),
+         "enterprises": layer_source(enterprises) or describe_input(enterprises)},
         {**params.to_dict(), "metric_crs": metric_crs.to_string()},
         rules.standards_cited(),
         notes + [

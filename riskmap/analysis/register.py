@@ -607,8 +607,10 @@ class SetCandidates(Command):
         self.register._emit("candidates", list(self.old))
 
 
-class AcceptCandidates(Command):
-    """Move candidates into the register (status ``identified``)."""
+class _CandidatesCommand(Command):
+    """A command on some candidates, kept with their places in the review list for undo."""
+
+    verb = ""
 
     def __init__(self, register: HazardRegister, ids):
         self.register = register
@@ -617,7 +619,13 @@ class AcceptCandidates(Command):
         if missing:
             raise ParameterError(f"no candidate with id {missing[0]!r}")
         self.items = sorted(((order.index(i), register.candidates[i]) for i in ids), key=lambda t: t[0])
-        self.text = f"采纳候选隐患路段 {len(self.items)} 处"
+        self.text = f"{self.verb}候选隐患路段 {len(self.items)} 处"
+
+
+class AcceptCandidates(_CandidatesCommand):
+    """Move candidates into the register (status ``identified``)."""
+
+    verb = "采纳"
 
     def do(self):
         reg = self.register
@@ -636,17 +644,10 @@ class AcceptCandidates(Command):
         reg._emit("segments", [s.id for _, s in self.items])
 
 
-class RejectCandidates(Command):
+class RejectCandidates(_CandidatesCommand):
     """Drop candidates from the review list."""
 
-    def __init__(self, register: HazardRegister, ids):
-        self.register = register
-        order = list(register.candidates)
-        missing = [i for i in ids if i not in register.candidates]
-        if missing:
-            raise ParameterError(f"no candidate with id {missing[0]!r}")
-        self.items = sorted(((order.index(i), register.candidates[i]) for i in ids), key=lambda t: t[0])
-        self.text = f"排除候选隐患路段 {len(self.items)} 处"
+    verb = "排除"
 
     def do(self):
         for _, s in self.items:

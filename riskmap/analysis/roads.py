@@ -860,10 +860,14 @@ def _nan_within(query, bad_positions, radius) -> np.ndarray:
     return (i < len(bad_positions)) & (bad_positions[np.minimum(i, len(bad_positions) - 1)] <= query + radius)
 
 
+def _empty_spans(**columns) -> pd.DataFrame:
+    """No rows of a detector: ``road_index`` (int), ``start_m``, ``end_m`` then ``columns`` ({name: dtype})."""
+    dtypes = {"road_index": int, "start_m": float, "end_m": float, **columns}
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in dtypes.items()})
+
+
 def _empty_grades() -> pd.DataFrame:
-    return pd.DataFrame({"road_index": pd.Series(dtype=int), "start_m": pd.Series(dtype=float),
-                         "end_m": pd.Series(dtype=float), "grade_pct": pd.Series(dtype=float),
-                         "direction": pd.Series(dtype=int), "subtype": pd.Series(dtype=object)})
+    return _empty_spans(grade_pct=float, direction=int, subtype=object)
 
 
 # ---------------------------------------------------------------------------
@@ -934,9 +938,7 @@ def detect_near_cliff(net: RoadNetwork, sampler: DemSampler, z: np.ndarray, prog
 
 
 def _empty_cliffs() -> pd.DataFrame:
-    return pd.DataFrame({"road_index": pd.Series(dtype=int), "start_m": pd.Series(dtype=float),
-                         "end_m": pd.Series(dtype=float), "drop_m": pd.Series(dtype=float),
-                         "side": pd.Series(dtype=object)})
+    return _empty_spans(drop_m=float, side=object)
 
 
 # ---------------------------------------------------------------------------
@@ -1049,9 +1051,7 @@ def detect_near_water(net: RoadNetwork, water, progress=None, proximity: WaterPr
 
 
 def _empty_water() -> pd.DataFrame:
-    return pd.DataFrame({"road_index": pd.Series(dtype=int), "start_m": pd.Series(dtype=float),
-                         "end_m": pd.Series(dtype=float), "water_dist_m": pd.Series(dtype=float),
-                         "water_name": pd.Series(dtype=object)})
+    return _empty_spans(water_dist_m=float, water_name=object)
 
 
 # ---------------------------------------------------------------------------
@@ -1150,9 +1150,7 @@ def _numeric(df, names) -> np.ndarray:
 
 
 def _empty_spots() -> pd.DataFrame:
-    return pd.DataFrame({"road_index": pd.Series(dtype=int), "start_m": pd.Series(dtype=float),
-                         "end_m": pd.Series(dtype=float), "accidents": pd.Series(dtype=int),
-                         "deaths": pd.Series(dtype=float), "injuries": pd.Series(dtype=float)})
+    return _empty_spans(accidents=int, deaths=float, injuries=float)
 
 
 # ---------------------------------------------------------------------------

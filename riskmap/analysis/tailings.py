@@ -28,6 +28,7 @@ from riskmap import crs as crs_policy
 from riskmap.analysis import tailings_rules as rules
 from riskmap.analysis import terrain
 from riskmap.analysis.popgrid import polygon_population
+from riskmap.analysis.fields import apply_field_aliases, layer_source
 from riskmap.analysis.provenance import describe_input, provenance
 from riskmap.errors import EmptyLayerError, ParameterError
 
@@ -59,33 +60,17 @@ class TailingsResult:
     provenance: dict
 
 
-def _source(gdf) -> str | None:
-    return (getattr(gdf, "attrs", {}) or {}).get("riskmap", {}).get("source")
-
-
 def normalise_tailings(tailings):
     """Tailings points with numeric ``capacity`` (10⁴ m³), ``dam_height`` (m) and ``downstream_az`` (deg).
 
     Chinese column names (名称, 总库容, 坝高, 下游方位) are accepted. Missing values stay NaN.
     """
-    src = _source(tailings)
+    src = layer_source(tailings)
     if tailings is None or len(tailings) == 0:
         raise EmptyLayerError("the tailings layer has no features; choose a layer with tailings ponds", src)
-    gdf = tailings.copy()
-    lowered = {str(c).strip().lower(): c for c in gdf.columns}
-    for field, aliases in FIELD_ALIASES.items():
-        if field in gdf.columns:
-            continue
-        found = next((lowered[a.lower()] for a in aliases if a.lower() in lowered), None)
-        if found is not None:
-            gdf[field] = gdf[found]
-        elif field == "name":
-            gdf["name"] = [f"尾矿库{i + 1}" for i in range(len(gdf))]
-        elif field == "downstream_az":
-            gdf[field] = np.nan
-        else:
-            raise ParameterError(f"the tailings layer has no field {field!r} (capacity in 10^4 m³, dam_height in m); "
-                                 "add it", src)
+    gdf = apply_field_aliases(tailings, FIELD_ALIASES, {"name": lambda n: [f"尾矿库{i + 1}" for i in range(n)],
+                                                        "downstream_az": lambda n: np.nan},
+                              layer="tailings", hint="capacity in 10^4 m³, dam_height in m", source=src)
     for field in ("capacity", "dam_height", "downstream_az"):
         gdf[field] = pd.to_numeric(gdf[field], errors="coerce")
     gdf["name"] = gdf["name"].astype(str)
@@ -94,6 +79,22 @@ def normalise_tailings(tailings):
         raise ParameterError("the tailings layer must hold points (dams) or polygons, found "
                              f"{', '.join(sorted(types))}", src)
     return gdf
+
+
+def facility_kind(facilities) -> str:
+    """Kind of a facility layer, from its fields.
+
+    ``"roads"`` (a ``road_class`` field), ``"enterprises"`` (``industry``), ``"sensitive"``
+    (``category``), else ``"facilities"``; the keys of :func:`assess_tailings`' ``facilities``.
+    """
+    cols = set(facilities.columns)
+    if "road_class" in cols:
+        return "roads"
+    if "industry" in cols:
+        return "enterprises"
+    if "category" in cols:
+        return "sensitive"
+    return "facilities"
 
 
 def grade_tailings(tailings, grade_rules: rules.GradeRules = rules.AQ_2006_2005) -> pd.DataFrame:
@@ -130,7 +131,8 @@ def _facility_frames(facilities: dict, metric_crs, corridors, names, params):
             continue
         kind = str(key).split(":")[0]  # "roads:县道图层" is a second roads layer
         if gdf.crs is None:
-            raise crs_policy.CRSError(f"the {kind} layer has no coordinate reference system; name one", _source(gdf))
+            raise crs_policy.CRSError(f"the {kind} layer has no coordinate reference system; name one",
+                                      layer_source(gdf))
         fm = gdf.to_crs(metric_crs).reset_index(drop=True)
         geoms = fm.geometry.values
         ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
@@ -327,10 +329,10 @@ def assess_tailings(tailings, dem=None, population=None, *, facilities: dict | N
         notes.append("下游路径不足设定长度（流出DEM或进入无数据区）：" + "、".join(map(str, short[:10])))
     record = provenance(
         "tailings",
-        {"tailings": _source(tailings) or describe_input(tailings),
+        {"tailings": layer_source(tailings) or describe_input(tailings),
          "dem": str(dem) if isinstance(dem, (str, Path)) else describe_input(dem),
          "population": str(population) if isinstance(population, (str, Path)) else describe_input(population),
-         **{f"facilities:{k}": _source(v) or describe_input(v) for k, v in (facilities or {}).items()}},
+         **{f"facilities:{k}": layer_source(v) or describe_input(v) for k, v in (facilities or {}).items()}},
         {**params.to_dict(), "grade_rules": grade_rules.edition, "metric_crs": metric_crs.to_string()},
         rules.standards_cited(grade_rules),
         notes + [f"头顶库人数阈值：走廊人口四舍五入后≥{max(params.min_people, 1):g}人；"

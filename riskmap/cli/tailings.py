@@ -38,22 +38,11 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _facility_kind(gdf, path: Path) -> str:
-    cols = set(gdf.columns)
-    if "road_class" in cols:
-        return "roads"
-    if "industry" in cols:
-        return "enterprises"
-    if "category" in cols:
-        return "sensitive"
-    return "facilities"
-
-
 def run(args) -> int:
     from riskmap import io
     from riskmap.analysis import tailings_rules as rules
     from riskmap.analysis.provenance import provenance_frame
-    from riskmap.analysis.tailings import assess_tailings
+    from riskmap.analysis.tailings import assess_tailings, facility_kind
     from riskmap.errors import ParameterError
     from riskmap.sample import sample_path
 
@@ -71,7 +60,7 @@ def run(args) -> int:
     if args.facilities:
         for path in map(Path, args.facilities):
             gdf = io.read_vector(path)
-            kind = _facility_kind(gdf, path)
+            kind = facility_kind(gdf)
             facilities[kind if kind not in facilities else f"{kind}:{path.stem}"] = gdf
     elif args.sample:
         facilities = {k: io.read_vector(sample_path(k)) for k in SAMPLE_FACILITIES}

@@ -173,11 +173,12 @@ class _Shown:
 
 
 class MapCanvas(QWidget):
-    """The map widget of the main window (see the Canvas API in DESIGN/ctx docs).
+    """The map widget of the main window: renders ``project.layers`` and hosts the map tools.
 
     Signals: ``extent_changed(tuple)``, ``cursor_moved(float, float)`` (map coordinates),
     ``scale_changed(float)`` (denominator of 1:N), ``rendered()`` (every visible layer is
-    drawn for the current view).
+    drawn for the current view). It follows ``project.layers`` events by itself; call
+    :meth:`refresh` after changing a layer without an event.
     """
 
     extent_changed = pyqtSignal(tuple)
@@ -445,7 +446,7 @@ class MapCanvas(QWidget):
             if cached is not None:
                 self._images[layer.id] = _Shown(view, cached, key)
             else:
-                snap = render.snapshot(layer, view)
+                snap = render.snapshot(layer, view, raster_cache="later")
                 self._submit(("layer", layer.id), key, [snap], shifted=self._shift_source(layer, view))
             if isinstance(layer, VectorLayer):
                 labelled = bool(layer.style.label_field)
@@ -555,6 +556,15 @@ class MapCanvas(QWidget):
                                     highlights=highlights)
 
     # -- image cache ----------------------------------------------------------------------
+    def clear_cache(self, keep_shown: bool = False) -> None:
+        """Forget rendered images (benchmarks): the cache of earlier views, and unless ``keep_shown``
+        also the images on screen (then the next render draws every layer in full, not by shifting)."""
+        self._cache.clear()
+        self._cache_bytes = 0
+        if not keep_shown:
+            self._images.clear()
+            self._composite = None
+
     def _cache_get(self, key):
         image = self._cache.get(key)
         if image is not None:

@@ -201,14 +201,26 @@ class PageLayout:
         self.margin = m
         title_h = (12.0 * self.mm * self.k) if self.title else 0.0
         footer_h = 11.0 * self.mm * self.k
-        legend_w = min(62.0 * self.mm * self.k, self.width * 0.3)
         gap = 4.0 * self.mm * self.k
         self.title_rect = QRectF(m, m, self.width - 2 * m, title_h)
         top = m + title_h + (2.0 * self.mm * self.k if title_h else 0.0)
         self.footer_rect = QRectF(m, self.height - m - footer_h, self.width - 2 * m, footer_h)
         bottom = self.footer_rect.top() - 2.0 * self.mm * self.k
-        self.map_rect = QRectF(m, top, self.width - 2 * m - legend_w - gap, bottom - top)
-        self.legend_rect = QRectF(self.map_rect.right() + gap, top, legend_w, bottom - top)
+        inner_w = self.width - 2 * m
+        if self.height > self.width * 1.1:
+            # portrait: the legend is a band of columns under a full-width map
+            self.legend_columns = 3 if inner_w / self.mm >= 150 else 2
+            rows = self._legend_rows()
+            needed = sum(self.ROW_MM * (1.15 if kind == "header" else 1.0) for kind, *_ in rows) * self.mm * self.k
+            band = needed / self.legend_columns + 14.0 * self.mm * self.k
+            band = min(band, (bottom - top) * 0.38)
+            self.map_rect = QRectF(m, top, inner_w, bottom - top - band - gap)
+            self.legend_rect = QRectF(m, self.map_rect.bottom() + gap, inner_w, band)
+        else:
+            self.legend_columns = 1
+            legend_w = min(62.0 * self.mm * self.k, self.width * 0.3)
+            self.map_rect = QRectF(m, top, inner_w - legend_w - gap, bottom - top)
+            self.legend_rect = QRectF(self.map_rect.right() + gap, top, legend_w, bottom - top)
         map_w, map_h = int(round(self.map_rect.width())), int(round(self.map_rect.height()))
         self.map_size = (max(1, map_w), max(1, map_h))
         bbox = extent or project.extent or project.full_extent() or (113.7, 31.4, 115.9, 32.7)
@@ -241,8 +253,9 @@ class PageLayout:
 
     def _paint_map(self, painter: QPainter) -> None:
         w, h = self.map_size
+        # a one-off picture: rasters are read and coloured at the print's own resolution
         image = render.render_layers(list(self.project.layers), self.map_extent, w, h, self.project.map_crs,
-                                     self.dpi, highlights=self.highlights)
+                                     self.dpi, highlights=self.highlights, raster_cache="off")
         painter.drawImage(self.map_rect, image, QRectF(0, 0, image.width(), image.height()))
         painter.setPen(QPen(QColor("#333333"), max(1.0, 0.3 * self.mm)))
         painter.setBrush(Qt.NoBrush)
@@ -275,6 +288,9 @@ class PageLayout:
                 rows.append(("single", layer.name, layer, layer.style.color))
         return rows
 
+    #: Height of a legend row (millimetres, before shrinking to fit).
+    ROW_MM = 4.8
+
     def _paint_legend(self, painter: QPainter) -> None:
         rect = self.legend_rect
         rows = self._legend_rows()
@@ -289,45 +305,50 @@ class PageLayout:
         head_h = QFontMetricsF(head_font).height()
         painter.drawText(QRectF(rect.left() + pad, rect.top() + pad, rect.width() - 2 * pad, head_h),
                          Qt.AlignLeft | Qt.AlignVCenter, tr("图例", "Legend"))
-        y = rect.top() + pad + head_h + pad * 0.6
-        available = rect.bottom() - pad - y
-        # shrink the rows until they fit (down to 60 %), then cut the list with an ellipsis
-        factor = 1.0
-        base_row = 4.8 * self.mm * self.k
+        top = rect.top() + pad + head_h + pad * 0.6
+        bottom = rect.bottom() - pad
+        columns = max(1, self.legend_columns)
+        col_w = (rect.width() - 2 * pad) / columns
+        # shrink the rows until they fit (down to 50 %), then cut the list with an ellipsis
+        base_row = self.ROW_MM * self.mm * self.k
         needed = sum(base_row * (1.15 if kind == "header" else 1.0) for kind, *_ in rows)
-        if needed > available and needed > 0:
-            factor = max(0.5, available / needed)
+        capacity = (bottom - top) * columns * (0.92 if columns > 1 else 1.0)  # column breaks waste a little
+        factor = max(0.5, min(1.0, capacity / needed)) if needed > 0 else 1.0
         row_h = base_row * factor
         text_font = pixel_font(self._pt(8.5) * factor)
         layer_font = pixel_font(self._pt(9) * factor, bold=True)
         sym_w = 9.0 * self.mm * self.k * factor
-        left = rect.left() + pad
-        text_x = left + sym_w + 2.0 * self.mm * self.k
+        column, y = 0, top
         for i, (kind, text, layer, colour) in enumerate(rows):
             h = row_h * (1.15 if kind == "header" else 1.0)
-            if y + h > rect.bottom() - pad:
+            keep_with_next = row_h if kind == "header" else 0.0  # never a header alone at a column's foot
+            if y + h + keep_with_next > bottom and y > top:
+                column, y = column + 1, top
+            left = rect.left() + pad + column * col_w
+            width = col_w - (2.0 * self.mm * self.k if columns > 1 else 0.0)
+            if column >= columns:
                 painter.setFont(text_font)
                 painter.setPen(QColor("#555555"))
-                painter.drawText(QRectF(left, y - row_h * 0.2, rect.width() - 2 * pad, row_h),
-                                 Qt.AlignLeft | Qt.AlignVCenter, f"…（{len(rows) - i} {tr('项未列出', 'more')}）")
+                last = rect.left() + pad + (columns - 1) * col_w
+                painter.drawText(QRectF(last, bottom - row_h * 0.9, col_w, row_h), Qt.AlignLeft | Qt.AlignVCenter,
+                                 f"…（{len(rows) - i} {tr('项未列出', 'more')}）")
                 break
+            text_x = left + sym_w + 2.0 * self.mm * self.k
             if kind == "header":
                 painter.setFont(layer_font)
                 painter.setPen(QColor("#111111"))
-                painter.drawText(QRectF(left, y, rect.width() - 2 * pad, h), Qt.AlignLeft | Qt.AlignVCenter,
-                                 QFontMetricsF(layer_font).elidedText(text, Qt.ElideRight, rect.width() - 2 * pad))
+                painter.drawText(QRectF(left, y, width, h), Qt.AlignLeft | Qt.AlignVCenter,
+                                 QFontMetricsF(layer_font).elidedText(text, Qt.ElideRight, width))
             elif kind == "ramp":
-                self._paint_ramp(painter, layer, QRectF(left, y + h * 0.15, rect.width() - 2 * pad, h * 0.7),
-                                 text_font)
+                self._paint_ramp(painter, layer, QRectF(left, y + h * 0.15, width, h * 0.7), text_font)
             else:
-                sym_rect = QRectF(left, y + h * 0.1, sym_w, h * 0.8)
-                self._paint_symbol(painter, layer, colour, sym_rect, factor)
+                self._paint_symbol(painter, layer, colour, QRectF(left, y + h * 0.1, sym_w, h * 0.8), factor)
                 font = layer_font if kind == "single" else text_font
                 painter.setFont(font)
                 painter.setPen(QColor("#111111"))
-                width = rect.right() - pad - text_x
-                painter.drawText(QRectF(text_x, y, width, h), Qt.AlignLeft | Qt.AlignVCenter,
-                                 QFontMetricsF(font).elidedText(str(text), Qt.ElideRight, width))
+                text_w = left + width - text_x
+                painter.drawText(QRectF(text_x, y, text_w, h), Qt.AlignLeft | Qt.AlignVCenter,
+                                 QFontMetricsF(font).elidedText(str(text), Qt.ElideRight, text_w))
             y += h
         painter.restore()
 

@@ -601,6 +601,7 @@ class LayerSnapshot:
     sprites: tuple = ()
     raster: object = None
     raster_extent: tuple | None = None
+    raster_cache: str = "build"
     highlight: bool = False
     cancel: threading.Event = field(default_factory=threading.Event)
 
@@ -619,12 +620,19 @@ def highlight_style(style: Style, geom_type: str) -> Style:
     return Style(color=HIGHLIGHT_COLOR, stroke=HIGHLIGHT_COLOR, width=3.0, fill_opacity=0.3)
 
 
-def snapshot(layer, view: MapView, *, subset=None, highlight: bool = False) -> LayerSnapshot:
+def snapshot(layer, view: MapView, *, subset=None, highlight: bool = False,
+             raster_cache: str = "build") -> LayerSnapshot:
     """Freeze ``layer`` for rendering ``view`` (call on the GUI thread).
 
     ``subset`` restricts a vector layer to those feature indices; ``highlight`` draws them
-    in the selection style.
+    in the selection style. ``raster_cache`` says how a raster is drawn: ``"build"`` colours
+    the whole raster once (then every view is a fast gather), ``"later"`` (the canvas) uses
+    that display if it is built and otherwise reads just this view and has the display built
+    afterwards in the worker threads, ``"off"`` (prints) reads and colours just this view at
+    its own resolution.
     """
+    if raster_cache not in ("build", "later", "off"):
+        raise ValueError(f"raster_cache must be build, later or off, not {raster_cache!r}")
     style = copy.deepcopy(layer.style)
     if isinstance(layer, VectorLayer):
         geom_type = layer.geom_type
@@ -639,7 +647,8 @@ def snapshot(layer, view: MapView, *, subset=None, highlight: bool = False) -> L
                              highlight=highlight)
     if isinstance(layer, RasterLayer):
         return LayerSnapshot(layer.id, "raster", view, style, layer.revision, name=layer.name, raster=layer,
-                             raster_extent=tuple(layer.extent(view.crs_wkt)))
+                             raster_extent=tuple(layer.extent(view.crs_wkt)),
+                             raster_cache=raster_cache)
     raise TypeError(f"cannot render a {type(layer).__name__}")
 
 
@@ -1036,11 +1045,20 @@ def _render_raster(snap: LayerSnapshot) -> QImage:
     layer: RasterLayer = snap.raster
     if snap.raster_extent is not None and not _bbox_intersects(snap.raster_extent, view.extent):
         return _new_image(view)
-    display = RASTER_DISPLAYS.get(layer, snap.style, view)
+    if snap.raster_cache == "later":
+        # interactive: never wait for the whole raster to be coloured (0.5-1 s); draw this view
+        # from a windowed read now and let the worker threads build the display afterwards
+        display = RASTER_DISPLAYS.peek(layer, snap.style, view)
+        if display is None:
+            RASTER_DISPLAYS.build_later(layer, snap.style, view)
+    elif snap.raster_cache == "build":
+        display = RASTER_DISPLAYS.get(layer, snap.style, view)
+    else:
+        display = None
     snap.check()
     if display is not None:
         return rgba_to_qimage(display.view_rgba(view), view, premultiplied=True)
-    # large rasters: read only the window and overview level of the view, colour that
+    # read only the window and overview level of the view, colour that
     data = layer.read_view(view.extent, view.width, view.height, view.crs_wkt)
     snap.check()
     cell = (view.extent[2] - view.extent[0]) / max(view.width, 1)
@@ -1308,17 +1326,50 @@ class _RasterDisplays:
         self._lock = threading.Lock()
         self._entries: OrderedDict = OrderedDict()
         self._building: dict = {}
+        self._queued: set = set()
         self._keep = keep
 
-    def get(self, layer: RasterLayer, style: Style, view: MapView) -> RasterDisplay | None:
-        """The display of ``layer`` in ``style`` for the view's map CRS (``None``: too large or rotated)."""
+    @staticmethod
+    def _key(layer: RasterLayer, style: Style, view: MapView):
         import json
 
         rows, cols = layer.shape
         if rows * cols > RASTER_CACHE_CELLS:
             return None
-        key = (layer.id, str(layer.path), layer.band, json.dumps(style.to_dict(), sort_keys=True, default=str),
-               view.crs_wkt)
+        return (layer.id, str(layer.path), layer.band, json.dumps(style.to_dict(), sort_keys=True, default=str),
+                view.crs_wkt)
+
+    def peek(self, layer: RasterLayer, style: Style, view: MapView) -> RasterDisplay | None:
+        """The display if it is built already (never waits)."""
+        key = self._key(layer, style, view)
+        with self._lock:
+            return self._entries.get(key) if key is not None else None
+
+    def build_later(self, layer: RasterLayer, style: Style, view: MapView) -> None:
+        """Queue the display's construction behind the work already in the render threads."""
+        key = self._key(layer, style, view)
+        if key is None:
+            return
+        with self._lock:
+            if key in self._entries or key in self._building or key in self._queued:
+                return
+            self._queued.add(key)
+
+        def build():
+            try:
+                self.get(layer, style, view)
+            finally:
+                with self._lock:
+                    self._queued.discard(key)
+
+        worker_pool().submit(build)
+
+    def get(self, layer: RasterLayer, style: Style, view: MapView) -> RasterDisplay | None:
+        """The display of ``layer`` in ``style`` for the view's map CRS, built now if needed
+        (``None``: too large or rotated, read per view instead)."""
+        key = self._key(layer, style, view)
+        if key is None:
+            return None
         while True:
             with self._lock:
                 if key in self._entries:
@@ -1589,17 +1640,19 @@ def compose(entries, width: int, height: int, background: str | None = BACKGROUN
 
 
 def render_layers(layers, extent, width: int, height: int, map_crs=crs_policy.MAP_CRS, dpi: float = 96.0,
-                  background: str | None = BACKGROUND, highlights=None, parallel: bool = True) -> QImage:
+                  background: str | None = BACKGROUND, highlights=None, parallel: bool = True,
+                  raster_cache: str = "build") -> QImage:
     """Render ``layers`` (bottom first; hidden ones skipped) for ``extent`` into a new ``QImage``.
 
     Synchronous; call on the GUI thread (snapshots are made here). Layers render in parallel
     worker threads. ``extent`` is drawn exactly into ``width × height`` (use
     :func:`fit_extent` first to keep the map's proportions). ``highlights`` is an optional
-    ``{layer: indices}`` drawn in the selection colour on top.
+    ``{layer: indices}`` drawn in the selection colour on top. ``raster_cache``: see
+    :func:`snapshot` (``"off"`` for one-off pictures such as prints).
     """
     view = MapView(tuple(float(v) for v in extent), int(width), int(height), float(dpi), map_crs)
     layers = [layer for layer in layers if layer.visible]
-    snaps = [snapshot(layer, view) for layer in layers]
+    snaps = [snapshot(layer, view, raster_cache=raster_cache) for layer in layers]
     for layer, indices in (highlights or {}).items():
         if isinstance(layer, VectorLayer) and len(indices):
             snaps.append(snapshot(layer, view, subset=indices, highlight=True))

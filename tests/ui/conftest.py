@@ -16,6 +16,16 @@ def isolated_settings(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def errors(monkeypatch):
+    """Error message boxes shown by the window (captured instead of blocking)."""
+    from PyQt5.QtWidgets import QMessageBox
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a, **k: shown.append(text))
+    return shown
+
+
+@pytest.fixture
 def cjk_font(qapp):
     from riskmap.ui.fonts import register_cjk_font
 

@@ -261,3 +261,25 @@ def test_layers_added_and_removed_are_drawn_and_dropped(canvas):
     assert near(colour_at(canvas, 114.8, 32.4), BLUE)
     canvas.project.layers.remove(layer)
     assert near(colour_at(canvas, 114.8, 32.4), GREEN)
+
+
+def test_a_raster_is_drawn_at_once_and_its_display_cache_built_afterwards(canvas, tmp_path, qtbot):
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from riskmap.ui import render
+
+    values = np.full((50, 100), 100.0, np.float32)
+    path = tmp_path / "grid.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=100, height=50, count=1, dtype="float32", crs="EPSG:4490",
+                       transform=from_origin(114.0, 32.5, 0.01, 0.01), nodata=-1) as ds:
+        ds.write(values, 1)
+    layers = canvas.project.layers
+    layer = canvas.project.add_raster(path, "栅格", style=Style(mode="raster", ramp="reds", vmin=0.0, vmax=100.0))
+    layers.move(layers.index(layer), len(layers) - 1)  # on top
+    assert near(colour_at(canvas, 114.3, 32.3), "#a50f15", tol=12)  # the top of the reds ramp
+    view = canvas._render_view
+    qtbot.waitUntil(lambda: render.RASTER_DISPLAYS.peek(layer, layer.style, view) is not None, timeout=10000)
+    canvas.pan_by(30, 0)
+    assert near(colour_at(canvas, 114.3, 32.3), "#a50f15", tol=12)  # now from the display cache

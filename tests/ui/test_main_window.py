@@ -16,14 +16,6 @@ from riskmap.layers import VectorLayer
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def errors(monkeypatch):
-    """Message boxes shown by the window (captured instead of blocking)."""
-    shown = []
-    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a, **k: shown.append(text))
-    return shown
-
-
 def test_panel_contract(window, project):
     assert window.project is project
     for name in ("refresh", "set_extent", "extent"):

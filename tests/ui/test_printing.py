@@ -172,3 +172,13 @@ def _close(name, hex_colour, tol=30):
 
 def _dark(name):
     return all(int(name[i:i + 2], 16) < 80 for i in (1, 3, 5))
+
+
+def test_portrait_pages_put_the_legend_under_the_map(printing):
+    landscape = printing.PageLayout(print_project(), *printing.page_size_px("A4", "landscape", 100), 100)
+    assert landscape.legend_rect.left() > landscape.map_rect.right() and landscape.legend_columns == 1
+    portrait = printing.PageLayout(print_project(), *printing.page_size_px("A4", "portrait", 100), 100)
+    assert portrait.legend_rect.top() > portrait.map_rect.bottom() and portrait.legend_columns == 3
+    assert portrait.map_rect.width() > landscape.map_rect.width() * 0.6
+    for layout in (landscape, portrait):
+        assert layout.footer_rect.top() > max(layout.map_rect.bottom(), layout.legend_rect.bottom())

@@ -13,13 +13,6 @@ from riskmap.ui import add_data
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def errors(monkeypatch):
-    shown = []
-    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a, **k: shown.append(text))
-    return shown
-
-
 def layer_state(project):
     return [(lyr.id, lyr.name, lyr.kind, lyr.visible, round(lyr.opacity, 6), lyr.style.to_dict(), lyr.group,
              lyr.aliases, len(lyr) if isinstance(lyr, VectorLayer) else None) for lyr in project.layers]

@@ -6,26 +6,11 @@ targets inside them on the map, with a table whose rows zoom to their segment.
 """
 from __future__ import annotations
 
-from PyQt5.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
-    QDockWidget,
-    QDoubleSpinBox,
-    QFormLayout,
-    QGroupBox,
-    QHeaderView,
-    QLabel,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PyQt5.QtWidgets import QComboBox, QFormLayout, QGroupBox, QVBoxLayout, QWidget
 
-from riskmap import crs as crs_policy
 from riskmap.i18n import tr
-from riskmap.layers import RasterLayer, VectorLayer
 from riskmap.layers.style import Style
+from riskmap.ui.panels.common import AnalysisPanel, LayerCombo, field_score, is_raster, set_row, spin, vector_with
 
 #: HCA grade colours: I yellow, II orange, III red.
 HCA_COLORS = {"I": "#f2d600", "II": "#ff8c00", "III": "#d7191c"}
@@ -52,180 +37,13 @@ def encroachment_style() -> Style:
 
 
 # ---------------------------------------------------------------------------
-# helpers shared with the tailings panel
-# ---------------------------------------------------------------------------
-def geometry_kinds(layer) -> set:
-    """{'point', 'line', 'polygon'} present in a vector layer."""
-    types = set(layer.gdf.geom_type.dropna())
-    out = set()
-    if types & {"Point", "MultiPoint"}:
-        out.add("point")
-    if types & {"LineString", "MultiLineString"}:
-        out.add("line")
-    if types & {"Polygon", "MultiPolygon"}:
-        out.add("polygon")
-    return out
-
-
-class LayerCombo(QComboBox):
-    """A combo box of the project's layers that fit, refreshed when layers come and go.
-
-    Parameters
-    ----------
-    window : MainWindow
-    accept : callable
-        ``accept(layer) -> bool``.
-    score : callable, optional
-        ``score(layer) -> int``; the best-scoring layer (> 0) is chosen by default.
-    optional : bool
-        Offer "(不使用)" (None) as the first entry.
-    """
-
-    def __init__(self, window, accept, score=None, optional=False, parent=None):
-        super().__init__(parent)
-        self.window = window
-        self.accept = accept
-        self.score = score or (lambda layer: 0)
-        self.optional = optional
-        self._user_chose = False
-        self.activated.connect(self._on_activated)
-        self.refresh()
-        events = window.project.layers.events
-        events.inserted.connect(self._on_layers_changed)
-        events.removed.connect(self._on_layers_changed)
-
-    def _on_activated(self, *_):
-        self._user_chose = True
-
-    def _on_layers_changed(self, **_):
-        try:
-            self.refresh()
-        except RuntimeError:  # the widget was deleted
-            pass
-
-    def refresh(self) -> None:
-        current = self.layer()
-        self.blockSignals(True)
-        self.clear()
-        if self.optional:
-            self.addItem(tr("（不使用）", "(none)"), None)
-        layers = [lyr for lyr in self.window.project.layers if self.accept(lyr)]
-        for lyr in layers:
-            self.addItem(lyr.name, lyr.id)
-        chosen = current.id if (current is not None and self._user_chose and current in layers) else None
-        if chosen is None:
-            scored = [(self.score(lyr), -i, lyr) for i, lyr in enumerate(layers)]
-            scored = [s for s in scored if s[0] > 0]
-            if scored:
-                chosen = max(scored, key=lambda s: (s[0], s[1]))[2].id
-            elif current is not None and current in layers:
-                chosen = current.id
-            elif layers and not self.optional:
-                chosen = layers[0].id
-        idx = self.findData(chosen) if chosen is not None else 0
-        self.setCurrentIndex(max(idx, 0))
-        self.blockSignals(False)
-
-    def layer(self):
-        """The chosen layer (None for "(none)" or when the project has none that fits)."""
-        layer_id = self.currentData()
-        if layer_id is None:
-            return None
-        try:
-            return self.window.project.layers.by_id(layer_id)
-        except (KeyError, ValueError, LookupError):
-            return None
-
-    def set_layer(self, layer) -> None:
-        idx = self.findData(layer.id if layer is not None else None)
-        if idx >= 0:
-            self.setCurrentIndex(idx)
-            self._user_chose = True
-
-
-def vector_with(fields=(), kinds=None):
-    """accept() for vector layers holding any of ``fields`` (or none required) and geometry ``kinds``."""
-
-    def accept(layer):
-        if not isinstance(layer, VectorLayer) or len(layer.gdf) == 0:
-            return False
-        if kinds and not (geometry_kinds(layer) & set(kinds)):
-            return False
-        return True
-
-    return accept
-
-
-def field_score(*fields, words=()):
-    """score() preferring layers with the fields, or whose name holds one of ``words``."""
-
-    def score(layer):
-        s = 0
-        cols = set(getattr(getattr(layer, "gdf", None), "columns", []))
-        s += 10 * sum(f in cols for f in fields)
-        s += 5 * any(w.lower() in layer.name.lower() for w in words)
-        return s
-
-    return score
-
-
-def is_raster(layer) -> bool:
-    return isinstance(layer, RasterLayer)
-
-
-def bbox_in_map_crs(gdf, map_crs):
-    """Bounds of a GeoDataFrame in the map CRS."""
-    if gdf.crs is not None and not crs_policy.parse_crs(gdf.crs) == crs_policy.parse_crs(map_crs):
-        gdf = gdf.to_crs(map_crs)
-    return tuple(float(v) for v in gdf.total_bounds)
-
-
-def spin(value, lo, hi, step, decimals=0, suffix=""):
-    box = QDoubleSpinBox()
-    box.setRange(lo, hi)
-    box.setDecimals(decimals)
-    box.setSingleStep(step)
-    box.setValue(value)
-    if suffix:
-        box.setSuffix(suffix)
-    return box
-
-
-def result_table(headers) -> QTableWidget:
-    table = QTableWidget(0, len(headers))
-    table.setHorizontalHeaderLabels(headers)
-    table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SingleSelection)
-    table.verticalHeader().setVisible(False)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-    table.horizontalHeader().setStretchLastSection(True)
-    return table
-
-
-def set_row(table, row, values, color=None):
-    from PyQt5.QtGui import QColor
-
-    for col, value in enumerate(values):
-        item = QTableWidgetItem("" if value is None else str(value))
-        item.setToolTip(item.text())
-        if color and col == 1:
-            item.setBackground(QColor(color))
-        table.setItem(row, col, item)
-
-
-# ---------------------------------------------------------------------------
 # the panel
 # ---------------------------------------------------------------------------
-class PipelinesPanel(QDockWidget):
+class PipelinesPanel(AnalysisPanel):
     """高后果区识别 — pipeline HCA identification and protection corridors."""
 
     def __init__(self, window):
-        super().__init__(tr("管道高后果区识别", "Pipeline high-consequence areas"), window)
-        self.setObjectName("PipelinesPanel")
-        self.window = window
-        self.result = None
-        self.task = None
+        super().__init__(window, tr("管道高后果区识别", "Pipeline high-consequence areas"), "PipelinesPanel")
         body = QWidget()
         layout = QVBoxLayout(body)
 
@@ -270,16 +88,8 @@ class PipelinesPanel(QDockWidget):
         pform.addRow(tr("输气f)等级（待核实）", "Gas f) grade (verify)"), self.gas_f_combo)
         layout.addWidget(params)
 
-        self.run_button = QPushButton(tr("运行", "Run"))
-        self.run_button.clicked.connect(self.run)
-        layout.addWidget(self.run_button)
-        self.summary = QLabel("")
-        self.summary.setWordWrap(True)
-        layout.addWidget(self.summary)
-        self.table = result_table([tr("管道", "Pipeline"), tr("等级", "Grade"), tr("起点(m)", "From (m)"),
-                                   tr("终点(m)", "To (m)"), tr("原因", "Reason")])
-        self.table.cellClicked.connect(self._zoom_to_row)
-        layout.addWidget(self.table, 1)
+        self.add_run_and_results(layout, [tr("管道", "Pipeline"), tr("等级", "Grade"), tr("起点(m)", "From (m)"),
+                                          tr("终点(m)", "To (m)"), tr("原因", "Reason")])
         self.setWidget(body)
 
     # -- running ------------------------------------------------------------------
@@ -311,19 +121,11 @@ class PipelinesPanel(QDockWidget):
             layer = combo.layer()
             return layer.gdf if layer is not None else None
 
-        self.run_button.setEnabled(False)
-        self.task = self.window.run_task(
+        return self.start_task(
             analyse_pipelines, pipes.gdf, pop.path if pop is not None else None,
             sensitive=gdf_of(self.sensitive_combo), water=gdf_of(self.water_combo), roads=gdf_of(self.roads_combo),
             enterprises=gdf_of(self.enterprises_combo), params=params,
-            title=tr("管道高后果区识别", "Pipeline HCA identification"), on_done=self.show_result,
-            on_error=self._failed)
-        self.task.done.connect(lambda: self.run_button.setEnabled(True))
-        return self.task
-
-    def _failed(self, exc):
-        self.run_button.setEnabled(True)
-        self.window.show_error(exc)
+            title=tr("管道高后果区识别", "Pipeline HCA identification"), on_done=self.show_result)
 
     # -- results ------------------------------------------------------------------
     def show_result(self, result):
@@ -357,14 +159,13 @@ class PipelinesPanel(QDockWidget):
             f"I {counts.get('I', 0)}), {hca_df['length_m'].sum() / 1000:.1f} km; "
             f"{len(result.encroachments)} targets inside protection bands"))
         if len(hca_df):
-            w.zoom_to(bbox_in_map_crs(hca_df, w.project.map_crs))
+            self.zoom_to_frame(hca_df)
         w.canvas.refresh()
 
     def _zoom_to_row(self, row, _col=None):
         if self.result is None or row >= len(self.result.hca):
             return
-        seg = self.result.hca.iloc[[row]]
-        self.window.zoom_to(bbox_in_map_crs(seg, self.window.project.map_crs))
+        self.zoom_to_frame(self.result.hca.iloc[[row]])
 
 
 __all__ = ["PipelinesPanel", "LayerCombo", "hca_style", "corridor_style", "HCA_COLORS"]

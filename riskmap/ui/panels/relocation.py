@@ -20,7 +20,6 @@ from PyQt5.QtGui import QBrush, QColor, QPen
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QDockWidget,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -40,7 +39,7 @@ from riskmap.i18n import tr
 from riskmap.layers import VectorLayer
 from riskmap.layers.style import Style
 from riskmap.ui.canvas import MapTool
-from riskmap.ui.panels.pipelines import LayerCombo, field_score, is_raster, spin, vector_with
+from riskmap.ui.panels.common import AnalysisPanel, LayerCombo, field_score, is_raster, spin, vector_with
 
 RELOCATE_COLOR = "#d7191c"
 KEEP_COLOR = "#7f7f7f"
@@ -275,15 +274,11 @@ class MovePlantTool(MapTool):
         painter.restore()
 
 
-class RelocationPanel(QDockWidget):
+class RelocationPanel(AnalysisPanel):
     """搬迁评估 — which hazardous-chemical plants should move out of dense population areas."""
 
     def __init__(self, window):
-        super().__init__(tr("搬迁评估", "Relocation assessment"), window)
-        self.setObjectName("RelocationPanel")
-        self.window = window
-        self.result = None
-        self.task = None
+        super().__init__(window, tr("搬迁评估", "Relocation assessment"), "RelocationPanel")
         self.plants_layer: VectorLayer | None = None
         self.zones_layer: VectorLayer | None = None
         self.dense_layer: VectorLayer | None = None
@@ -335,8 +330,7 @@ class RelocationPanel(QDockWidget):
         layout.addWidget(params)
 
         buttons = QHBoxLayout()
-        self.run_button = QPushButton(tr("运行", "Run"))
-        self.run_button.clicked.connect(self.run)
+        self.make_run_button()
         self.move_button = QPushButton(tr("拖动企业（假设分析）", "Drag a plant (what-if)"))
         self.move_button.setCheckable(True)
         self.move_button.setEnabled(False)
@@ -347,9 +341,7 @@ class RelocationPanel(QDockWidget):
         for b in (self.run_button, self.move_button, self.report_button):
             buttons.addWidget(b)
         layout.addLayout(buttons)
-        self.summary = QLabel("")
-        self.summary.setWordWrap(True)
-        layout.addWidget(self.summary)
+        layout.addWidget(self.make_summary())
 
         self.model = PlantsModel(self)
         self.proxy = QSortFilterProxyModel(self)
@@ -397,19 +389,15 @@ class RelocationPanel(QDockWidget):
             self.window.show_error(exc)
             return None
         sens = self.sensitive_combo.layer()
-        self.run_button.setEnabled(False)
         inputs = {"plants": plants.source or plants.name, "population": pop.path,
                   "sensitive": (sens.source or sens.name) if sens is not None else "—"}
-        self.task = self.window.run_task(
+        return self.start_task(
             assess_relocation, plants.gdf, pop.path, sens.gdf if sens is not None else None, params,
-            inputs=inputs, title=tr("搬迁评估", "Relocation assessment"), on_done=self.show_result,
-            on_error=self._failed)
-        self.task.done.connect(lambda: self.run_button.setEnabled(True))
-        return self.task
+            inputs=inputs, title=tr("搬迁评估", "Relocation assessment"), on_done=self.show_result)
 
-    def _failed(self, exc):
-        self.run_button.setEnabled(True)
-        self.window.show_error(exc)
+    def zoom_to_frame(self, gdf) -> None:
+        """Zoom to ``gdf`` through this module's :func:`bbox_in_map_crs` (no pyproj call outside riskmap.crs)."""
+        self.window.zoom_to(bbox_in_map_crs(gdf, self.window.project.map_crs))
 
     # -- results ------------------------------------------------------------------
     def show_result(self, result):
@@ -432,7 +420,7 @@ class RelocationPanel(QDockWidget):
         self.report_button.setEnabled(True)
         self._update_summary()
         if len(result.zones):
-            w.zoom_to(bbox_in_map_crs(result.zones, w.project.map_crs))
+            self.zoom_to_frame(result.zones)
         w.canvas.refresh()
 
     def _update_summary(self):
@@ -458,8 +446,7 @@ class RelocationPanel(QDockWidget):
         """Zoom to a plant's zone and select it on the map."""
         if self.result is None or not 0 <= row < len(self.result.plants):
             return
-        zone = self.result.zones.iloc[[row]]
-        self.window.zoom_to(bbox_in_map_crs(zone, self.window.project.map_crs))
+        self.zoom_to_frame(self.result.zones.iloc[[row]])
         if self.plants_layer is not None:
             self.plants_layer.select([row])
         self.window.canvas.refresh()

@@ -23,7 +23,6 @@ from PyQt5.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
-    QDockWidget,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -43,8 +42,8 @@ from riskmap.analysis.roads import KINDS, SEVERITIES
 from riskmap.errors import ParameterError, RiskmapError
 from riskmap.i18n import tr
 from riskmap.layers.style import Style
-from riskmap.ui.panels.pipelines import (LayerCombo, bbox_in_map_crs, field_score, is_raster, result_table, set_row,
-                                         spin, vector_with)
+from riskmap.ui.panels.common import (AnalysisPanel, LayerCombo, field_score, is_raster, result_table, set_row, spin,
+                                      vector_with)
 from riskmap.ui.road_tools import RoadSegmentTool, push
 
 #: Map colours of the hazard kinds.
@@ -92,14 +91,11 @@ def measure_text(seg) -> str:
     return ""
 
 
-class RoadHazardPanel(QDockWidget):
+class RoadHazardPanel(AnalysisPanel):
     """道路隐患排查 — road hazard detection, review, marking and tracking."""
 
     def __init__(self, window):
-        super().__init__(tr("道路隐患排查", "Road hazard register"), window)
-        self.setObjectName("RoadHazardPanel")
-        self.window = window
-        self.task = None
+        super().__init__(window, tr("道路隐患排查", "Road hazard register"), "RoadHazardPanel")
         self.record = None
         self.register = reg.HazardRegister.from_project(window.project).bind(window.project)
         self.register.events.changed.connect(self._on_register_changed)
@@ -153,12 +149,8 @@ class RoadHazardPanel(QDockWidget):
         form.addRow(tr("临崖落差", "Cliff drop"), self.cliff_spin)
         form.addRow(tr("事故统计窗口", "Accident window"), self.window_spin)
         form.addRow(tr("窗口内最少事故数", "Accidents per window"), self.min_acc_spin)
-        self.run_button = QPushButton(tr("运行自动识别", "Detect"))
-        self.run_button.clicked.connect(self.run)
-        form.addRow(self.run_button)
-        self.summary = QLabel("")
-        self.summary.setWordWrap(True)
-        form.addRow(self.summary)
+        form.addRow(self.make_run_button(tr("运行自动识别", "Detect")))
+        form.addRow(self.make_summary())
         return box
 
     def _build_review_tab(self) -> QWidget:
@@ -295,24 +287,11 @@ class RoadHazardPanel(QDockWidget):
         water = self.water_combo.layer()
         acc = self.accidents_combo.layer()
         counties = self.counties_combo.layer()
-        self.run_button.setEnabled(False)
-        self.task = self.window.run_task(
+        return self.start_task(
             detect_road_hazards, roads.gdf, dem=dem.path if dem is not None else None,
             water=water.gdf if water is not None else None, accidents=acc.gdf if acc is not None else None,
             counties=counties.gdf if counties is not None else None, params=params,
-            title=tr("道路隐患自动识别", "Road hazard detection"), on_done=self.show_candidates, on_error=self._failed)
-        self.task.done.connect(self._task_done)
-        return self.task
-
-    def _task_done(self):
-        try:
-            self.run_button.setEnabled(True)
-        except RuntimeError:  # panel closed meanwhile
-            pass
-
-    def _failed(self, exc):
-        self.run_button.setEnabled(True)
-        self.window.show_error(exc)
+            title=tr("道路隐患自动识别", "Road hazard detection"), on_done=self.show_candidates)
 
     def show_candidates(self, result):
         """Put the detected segments in the review list (one undoable step)."""
@@ -325,7 +304,7 @@ class RoadHazardPanel(QDockWidget):
         self.summary.setText(tr(f"识别候选 {len(candidates)} 处：{parts}", f"{len(candidates)} candidates: {parts}"))
         self.tabs.setCurrentIndex(1)
         if len(segments):
-            self.window.zoom_to(bbox_in_map_crs(segments, self.window.project.map_crs))
+            self.zoom_to_frame(segments)
 
     def _selected_ids(self, table, ids) -> list[str]:
         rows = sorted({i.row() for i in table.selectedIndexes()})
@@ -574,8 +553,7 @@ class RoadHazardPanel(QDockWidget):
         seg = store[ids[row]]
         if seg.geometry is None:
             return
-        one = gpd.GeoDataFrame(geometry=[seg.geometry], crs=self.register.crs)
-        self.window.zoom_to(bbox_in_map_crs(one, self.window.project.map_crs))
+        self.zoom_to_frame(gpd.GeoDataFrame(geometry=[seg.geometry], crs=self.register.crs))
 
     def closeEvent(self, event):
         self.set_marking(False)

@@ -7,23 +7,13 @@ to the pond's corridor.
 """
 from __future__ import annotations
 
-from PyQt5.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDockWidget,
-    QFormLayout,
-    QGroupBox,
-    QLabel,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PyQt5.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QVBoxLayout, QWidget
 
 from riskmap.i18n import tr
 from riskmap.layers import VectorLayer
 from riskmap.layers.style import Style
-from riskmap.ui.panels.pipelines import (LayerCombo, bbox_in_map_crs, field_score, geometry_kinds,
-                                         is_raster, result_table, set_row, spin, vector_with)
+from riskmap.ui.panels.common import (AnalysisPanel, LayerCombo, field_score, geometry_kinds, is_raster, set_row, spin,
+                                      vector_with)
 
 OVERHEAD_COLORS = {"是": "#d7191c", "否": "#8c8c8c", "未判定": "#7b3294"}
 
@@ -48,15 +38,11 @@ def path_style() -> Style:
     return Style(color="#2171b5", stroke="#2171b5", width=2.0, dash=True)
 
 
-class TailingsPanel(QDockWidget):
+class TailingsPanel(AnalysisPanel):
     """尾矿库定等与头顶库识别 — tailings grades and overhead ponds."""
 
     def __init__(self, window):
-        super().__init__(tr("尾矿库等别与头顶库", "Tailings grades and overhead ponds"), window)
-        self.setObjectName("TailingsPanel")
-        self.window = window
-        self.result = None
-        self.task = None
+        super().__init__(window, tr("尾矿库等别与头顶库", "Tailings grades and overhead ponds"), "TailingsPanel")
         body = QWidget()
         layout = QVBoxLayout(body)
 
@@ -97,16 +83,8 @@ class TailingsPanel(QDockWidget):
         pform.addRow(tr("定等标准", "Grade table"), self.rules_combo)
         layout.addWidget(params)
 
-        self.run_button = QPushButton(tr("运行", "Run"))
-        self.run_button.clicked.connect(self.run)
-        layout.addWidget(self.run_button)
-        self.summary = QLabel("")
-        self.summary.setWordWrap(True)
-        layout.addWidget(self.summary)
-        self.table = result_table([tr("尾矿库", "Pond"), tr("头顶库", "Overhead"), tr("等别", "Grade"),
-                                   tr("下游人数", "People downstream"), tr("原因", "Reason")])
-        self.table.cellClicked.connect(self._zoom_to_row)
-        layout.addWidget(self.table, 1)
+        self.add_run_and_results(layout, [tr("尾矿库", "Pond"), tr("头顶库", "Overhead"), tr("等别", "Grade"),
+                                          tr("下游人数", "People downstream"), tr("原因", "Reason")])
         self.setWidget(body)
 
     # -- facility layers --------------------------------------------------------------
@@ -139,6 +117,8 @@ class TailingsPanel(QDockWidget):
 
     def facilities(self) -> dict:
         """``{kind: GeoDataFrame}`` of the checked facility layers."""
+        from riskmap.analysis.tailings import facility_kind
+
         out = {}
         for layer_id, box in self.facility_checks.items():
             if not box.isChecked():
@@ -147,9 +127,7 @@ class TailingsPanel(QDockWidget):
                 layer = self.window.project.layers.by_id(layer_id)
             except KeyError:
                 continue
-            cols = set(layer.gdf.columns)
-            kind = ("roads" if "road_class" in cols else "enterprises" if "industry" in cols
-                    else "sensitive" if "category" in cols else "facilities")
+            kind = facility_kind(layer.gdf)
             key = kind if kind not in out else f"{kind}:{layer.name}"
             out[key] = layer.gdf
         return out
@@ -176,18 +154,11 @@ class TailingsPanel(QDockWidget):
         dem = self.dem_combo.layer()
         pop = self.population_combo.layer()
         facilities = self.facilities()
-        self.run_button.setEnabled(False)
-        self.task = self.window.run_task(
+        return self.start_task(
             assess_tailings, ponds.gdf, dem.path if dem is not None else None,
             pop.path if pop is not None else None,
             facilities=facilities, grade_rules=grade_rules, params=params,
-            title=tr("尾矿库头顶库识别", "Overhead tailings ponds"), on_done=self.show_result, on_error=self._failed)
-        self.task.done.connect(lambda: self.run_button.setEnabled(True))
-        return self.task
-
-    def _failed(self, exc):
-        self.run_button.setEnabled(True)
-        self.window.show_error(exc)
+            title=tr("尾矿库头顶库识别", "Overhead tailings ponds"), on_done=self.show_result)
 
     # -- results ------------------------------------------------------------------------
     def show_result(self, result):
@@ -219,7 +190,7 @@ class TailingsPanel(QDockWidget):
         flagged = result.corridors.loc[result.corridors["overhead"]]
         target = flagged if len(flagged) else result.tailings
         if len(target):
-            w.zoom_to(bbox_in_map_crs(target, w.project.map_crs))
+            self.zoom_to_frame(target)
         w.canvas.refresh()
 
     def _zoom_to_row(self, row, _col=None):
@@ -229,7 +200,7 @@ class TailingsPanel(QDockWidget):
         name = self.result.tailings.loc[idx, "name"]
         corridor = self.result.corridors.loc[self.result.corridors["name"] == name]
         target = corridor if len(corridor) else self.result.tailings.loc[[idx]]
-        self.window.zoom_to(bbox_in_map_crs(target, self.window.project.map_crs))
+        self.zoom_to_frame(target)
 
 
 __all__ = ["TailingsPanel", "tailings_style", "corridor_style"]
