@@ -553,7 +553,7 @@ class MapCanvas(QWidget):
         highlights = {layer: indices for layer, indices, _ in self._highlights.values()
                       if layer in self.project.layers}
         return render.render_layers(list(self.project.layers), bbox, width, height, self.map_crs, dpi,
-                                    highlights=highlights)
+                                    highlights=highlights, raster_cache="later")
 
     # -- image cache ----------------------------------------------------------------------
     def clear_cache(self, keep_shown: bool = False) -> None:

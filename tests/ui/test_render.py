@@ -208,7 +208,8 @@ def test_fast_colorize_matches_the_layer_model(render, style):
     assert not got[~opaque].any()  # premultiplied: transparent cells are all zero
 
 
-def test_raster_in_a_projected_crs_renders_in_the_map_crs(render, tmp_path):
+@pytest.mark.parametrize("raster_cache", ["build", "off", "later"])
+def test_raster_in_a_projected_crs_renders_in_the_map_crs(render, tmp_path, raster_cache):
     import rasterio
     from rasterio.transform import from_origin
 
@@ -226,7 +227,7 @@ def test_raster_in_a_projected_crs_renders_in_the_map_crs(render, tmp_path):
     p = Project()
     layer = p.add_raster(path, "人口", style=Style(mode="raster", ramp="reds", vmin=1.0, vmax=100.0))
     ext = layer.extent()
-    img = render.render_layers(p.layers, ext, 300, 150, background="#ffffff")
+    img = render.render_layers(p.layers, ext, 300, 150, background="#ffffff", raster_cache=raster_cache)
     low, high = "#fee5d9", "#a50f15"  # the ends of the reds ramp
     cy = (ext[1] + ext[3]) / 2
     west = ext[0] + (ext[2] - ext[0]) * 0.25
