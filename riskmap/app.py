@@ -38,6 +38,26 @@ def create_application(argv=None):
     return app
 
 
+def print_headless(project, out_path, **options):
+    """Print ``project`` to PNG/PDF without a window (``riskmap print``): a GUI-less Qt application
+    on the ``offscreen`` platform when there is no display, the CJK font, then
+    :func:`riskmap.ui.printing.print_map` with ``options``."""
+    if sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM") \
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PyQt5.QtGui import QGuiApplication
+
+    from riskmap.ui.fonts import register_cjk_font
+    from riskmap.ui.printing import print_map
+
+    app = QGuiApplication.instance() or QGuiApplication([sys.argv[0] if sys.argv else "riskmap"])
+    register_cjk_font()
+    try:
+        return print_map(project, out_path, **options)
+    finally:
+        del app
+
+
 def choose_language(settings, override: str | None = None) -> str:
     """Apply and return the UI language: ``override`` (e.g. ``--lang``), else the saved one, else Chinese."""
     code = override or os.environ.get("RISKMAP_LANG") or settings.value("language", "zh")

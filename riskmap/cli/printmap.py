@@ -6,8 +6,6 @@ such as a nightly map. Qt is imported only when the command runs.
 """
 from __future__ import annotations
 
-import os
-import sys
 import time
 from pathlib import Path
 
@@ -56,12 +54,6 @@ def parse_extent(text: str | None):
     if not (x1 > x0 and y1 > y0):
         raise ParameterError(f"--extent {text} is empty; give x0 < x1 and y0 < y1")
     return values
-
-
-def _ensure_headless() -> None:
-    if sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM") \
-            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 
 def load_inputs(inputs, sample: bool):
@@ -115,17 +107,10 @@ def run_print(args) -> int:
         project.approval_number = args.approval
     loaded = time.perf_counter()
 
-    _ensure_headless()
-    from PyQt5.QtGui import QGuiApplication
+    from riskmap.app import print_headless
 
-    from riskmap.ui.fonts import register_cjk_font
-    from riskmap.ui.printing import print_map
-
-    app = QGuiApplication.instance() or QGuiApplication([sys.argv[0] if sys.argv else "riskmap"])
-    register_cjk_font()
-    result = print_map(project, out, paper=args.paper, orientation=args.orientation, dpi=dpi, title=args.title,
-                       extent=extent, width=args.width, height=args.height)
-    del app
+    result = print_headless(project, out, paper=args.paper, orientation=args.orientation, dpi=dpi,
+                            title=args.title, extent=extent, width=args.width, height=args.height)
     page = f"{args.paper} {args.orientation}" if not free_size else "free size"
     print(f"wrote {result.path} ({result.width_px}×{result.height_px} px, {page}, {result.dpi:g} dpi)")
     print(f"render time {result.seconds:.2f} s (data loaded in {loaded - t0:.2f} s)")
