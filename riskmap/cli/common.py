@@ -29,3 +29,11 @@ def resolve_input(args, attr: str, sample_name: str, required: bool = True) -> P
 def report_written(path, what: str = "wrote") -> None:
     """Print where an output was written."""
     print(f"{what} {path}")
+
+
+def require_geopackage(path) -> Path:
+    """``--out`` as a Path; a one-line error unless it names a GeoPackage (results have several layers)."""
+    path = Path(path)
+    if path.suffix.lower() != ".gpkg":
+        raise ParameterError(f"--out must be a GeoPackage (.gpkg): the result has several layers, not {path.name!r}")
+    return path

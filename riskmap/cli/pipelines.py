@@ -1,7 +1,7 @@
 """``riskmap pipelines``: high-consequence areas and protection corridors of oil/gas pipelines."""
 from __future__ import annotations
 
-from riskmap.cli.common import add_sample_flag, report_written, resolve_input
+from riskmap.cli.common import add_sample_flag, report_written, require_geopackage, resolve_input
 
 
 def register(subparsers) -> None:
@@ -39,11 +39,8 @@ def run(args) -> int:
     from riskmap.analysis.gb32167 import HCAParameters
     from riskmap.analysis.pipelines import analyse_pipelines
     from riskmap.analysis.provenance import provenance_frame
-    from riskmap.errors import ParameterError
 
-    out = str(args.out)
-    if not out.lower().endswith(".gpkg"):
-        raise ParameterError("--out must be a GeoPackage (.gpkg): it holds several layers", out)
+    out = str(require_geopackage(args.out))
     params = HCAParameters(window_m=args.window, step_m=args.step, persons_per_household=args.persons_per_household,
                            class4_households=args.class4_households, gas_other_site_grade=args.gas_other_site_grade,
                            gas_flammable_grade=args.gas_flammable_grade)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from riskmap.cli.common import add_sample_flag, report_written, resolve_input
+from riskmap.cli.common import add_sample_flag, report_written, require_geopackage, resolve_input
 from riskmap.errors import ParameterError
 
 
@@ -60,8 +60,7 @@ def run(args) -> int:
     from riskmap import io
     from riskmap.analysis import relocation
 
-    if not str(args.out).lower().endswith(".gpkg"):
-        raise ParameterError(f"--out must be a GeoPackage (.gpkg), not {args.out!r}")
+    require_geopackage(args.out)
     if args.report and not str(args.report).lower().endswith(".xlsx"):
         raise ParameterError(f"--report must be an Excel file (.xlsx), not {args.report!r}")
     params = _params(args)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from riskmap.cli.common import add_sample_flag, report_written, resolve_input
+from riskmap.cli.common import add_sample_flag, report_written, require_geopackage, resolve_input
 from riskmap.errors import DataFormatError
 
 LAYER = "hazard_segments"
@@ -69,9 +69,7 @@ def run(args) -> int:
     from riskmap.analysis.provenance import provenance_frame
     from riskmap.analysis.roads import KINDS, RoadHazardParams, detect_road_hazards, segments_excel_frame
 
-    out = Path(args.out)
-    if out.suffix.lower() != ".gpkg":
-        raise DataFormatError("--out must be a GeoPackage (.gpkg)", out)
+    out = require_geopackage(args.out)
     if args.register and Path(args.register).suffix.lower() != ".xlsx":
         raise DataFormatError("--register must be an Excel file (.xlsx)", args.register)
     sample = getattr(args, "sample", False)

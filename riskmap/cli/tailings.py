@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from riskmap.cli.common import add_sample_flag, report_written, resolve_input
+from riskmap.cli.common import add_sample_flag, report_written, require_geopackage, resolve_input
 
 #: Sample layers used as facilities with --sample when no --facilities is given.
 SAMPLE_FACILITIES = ("sensitive", "enterprises", "roads")
@@ -43,12 +43,9 @@ def run(args) -> int:
     from riskmap.analysis import tailings_rules as rules
     from riskmap.analysis.provenance import provenance_frame
     from riskmap.analysis.tailings import assess_tailings, facility_kind
-    from riskmap.errors import ParameterError
     from riskmap.sample import sample_path
 
-    out = str(args.out)
-    if not out.lower().endswith(".gpkg"):
-        raise ParameterError("--out must be a GeoPackage (.gpkg): it holds several layers", out)
+    out = str(require_geopackage(args.out))
     params = rules.OverheadParameters(downstream_m=args.downstream, half_width_m=args.half_width,
                                       min_people=args.min_people)
     grade_rules = (rules.gb39496_rules(args.grade1_capacity, args.grade1_height) if args.rules == "gb39496"

@@ -909,15 +909,24 @@ def _draw_segments(painter: QPainter, px, py, starts: np.ndarray, seg_codes, pal
         painter.drawLines(arr)
 
 
+def _visible_parts(view, prepared: PreparedGeometry, kind: str, part_feature, visible):
+    """The simplified parts (``"lines"`` or ``"rings"``) of the visible features, in pixels:
+    ``(px, py, offsets, parts, sub_mask)``, or None when no part is visible."""
+    part_mask = visible[part_feature]
+    if not part_mask.any():
+        return None
+    rx, ry = _pixel_grid(view)
+    coords, offsets, parts = prepared.simplified(kind, rx, ry, part_mask)
+    px, py = view.to_pixels(coords[:, 0], coords[:, 1])
+    return px, py, offsets, parts, part_mask[parts]
+
+
 def _paint_lines(painter: QPainter, snap, prepared: PreparedGeometry, visible, codes, palette) -> None:
     view, style = snap.view, snap.style
-    rx, ry = _pixel_grid(view)
-    part_mask = visible[prepared.line_feature]
-    if not part_mask.any():
+    found = _visible_parts(view, prepared, "lines", prepared.line_feature, visible)
+    if found is None:
         return
-    coords, offsets, parts = prepared.simplified("lines", rx, ry, part_mask)
-    sub_mask = part_mask[parts]
-    px, py = view.to_pixels(coords[:, 0], coords[:, 1])
+    px, py, offsets, parts, sub_mask = found
     part_codes = codes[prepared.line_feature[parts]]
     width_px = max(0.5, style.width * view.scale)
     if not style.dash:
@@ -946,13 +955,10 @@ def _paint_lines(painter: QPainter, snap, prepared: PreparedGeometry, visible, c
 
 def _paint_polygons(painter: QPainter, snap, prepared: PreparedGeometry, visible, codes, palette) -> None:
     view, style = snap.view, snap.style
-    rx, ry = _pixel_grid(view)
-    ring_mask = visible[prepared.ring_feature]
-    if not ring_mask.any():
+    found = _visible_parts(view, prepared, "rings", prepared.ring_feature, visible)
+    if found is None:
         return
-    coords, offsets, parts = prepared.simplified("rings", rx, ry, ring_mask)
-    sub_mask = ring_mask[parts]
-    px, py = view.to_pixels(coords[:, 0], coords[:, 1])
+    px, py, offsets, parts, sub_mask = found
     xy = np.column_stack([px, py])
     lengths = np.diff(offsets)
     ring_codes = codes[prepared.ring_feature[parts]]

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import numpy as np
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -148,11 +149,16 @@ def is_raster(layer) -> bool:
     return isinstance(layer, RasterLayer)
 
 
-def bbox_in_map_crs(gdf, map_crs):
-    """Bounds of a GeoDataFrame in the map CRS."""
-    if gdf.crs is not None and not crs_policy.parse_crs(gdf.crs) == crs_policy.parse_crs(map_crs):
-        gdf = gdf.to_crs(map_crs)
-    return tuple(float(v) for v in gdf.total_bounds)
+def bbox_in_map_crs(gdf, map_crs) -> tuple:
+    """Bounds of a GeoDataFrame in the map CRS: its envelope, densified, transformed by :mod:`riskmap.crs`."""
+    minx, miny, maxx, maxy = (float(v) for v in gdf.total_bounds)
+    if gdf.crs is None or crs_policy.same_crs(gdf.crs, map_crs):
+        return minx, miny, maxx, maxy
+    t = np.linspace(0.0, 1.0, 9)
+    xs = np.concatenate([minx + (maxx - minx) * t, np.full(9, maxx), maxx - (maxx - minx) * t, np.full(9, minx)])
+    ys = np.concatenate([np.full(9, miny), miny + (maxy - miny) * t, np.full(9, maxy), maxy - (maxy - miny) * t])
+    x, y = crs_policy.transform_xy(xs, ys, gdf.crs, map_crs)
+    return float(np.min(x)), float(np.min(y)), float(np.max(x)), float(np.max(y))
 
 
 # ---------------------------------------------------------------------------
@@ -231,6 +237,20 @@ class AnalysisPanel(QDockWidget):
         layout.addWidget(self.table, 1)
 
     # -- running ----------------------------------------------------------------------
+    def read_parameters(self, inputs_ready: bool, missing_message: str, build):
+        """``build()`` (the analysis parameters), or None after a message box saying why not:
+        a required input layer is not chosen, or a parameter is invalid."""
+        from riskmap.errors import ParameterError, RiskmapError
+
+        if not inputs_ready:
+            self.window.show_error(ParameterError(missing_message))
+            return None
+        try:
+            return build()
+        except RiskmapError as exc:
+            self.window.show_error(exc)
+            return None
+
     def start_task(self, fn, *args, **kwargs):
         """``window.run_task(fn, ...)`` with the run button disabled until the task ends."""
         self.run_button.setEnabled(False)

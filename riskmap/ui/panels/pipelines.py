@@ -104,16 +104,11 @@ class PipelinesPanel(AnalysisPanel):
     def run(self):
         """Start the analysis in the background."""
         from riskmap.analysis.pipelines import analyse_pipelines
-        from riskmap.errors import ParameterError, RiskmapError
 
         pipes = self.pipelines_combo.layer()
-        if pipes is None:
-            self.window.show_error(ParameterError(tr("请先选择管道图层", "Choose a pipelines layer first")))
-            return None
-        try:
-            params = self.parameters()
-        except RiskmapError as exc:
-            self.window.show_error(exc)
+        params = self.read_parameters(pipes is not None, tr("请先选择管道图层", "Choose a pipelines layer first"),
+                                      self.parameters)
+        if params is None:
             return None
         pop = self.population_combo.layer()
 

@@ -78,20 +78,6 @@ TABLE_COLUMNS = (
 EDITABLE = {"safe_dist"}
 
 
-def bbox_in_map_crs(gdf, map_crs) -> tuple:
-    """Bounds of a GeoDataFrame in the map CRS, through the locked CRS helpers of :mod:`riskmap.crs`.
-
-    The layers' and the map's CRS objects are shared with the render threads, so no pyproj call is
-    made on them here outside ``riskmap.crs``.
-    """
-    minx, miny, maxx, maxy = (float(v) for v in gdf.total_bounds)
-    t = np.linspace(0.0, 1.0, 9)
-    xs = np.concatenate([minx + (maxx - minx) * t, np.full(9, maxx), maxx - (maxx - minx) * t, np.full(9, minx)])
-    ys = np.concatenate([np.full(9, miny), miny + (maxy - miny) * t, np.full(9, maxy), maxy - (maxy - miny) * t])
-    x, y = crs_policy.transform_xy(xs, ys, gdf.crs, map_crs)
-    return float(np.min(x)), float(np.min(y)), float(np.max(x)), float(np.max(y))
-
-
 def _fmt(field, value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return ""
@@ -379,14 +365,10 @@ class RelocationPanel(AnalysisPanel):
 
         plants = self.plants_combo.layer()
         pop = self.population_combo.layer()
-        if plants is None or pop is None:
-            self.window.show_error(ParameterError(tr("请先选择企业图层和人口栅格",
-                                                     "Choose a plants layer and a population raster first")))
-            return None
-        try:
-            params = self.parameters()
-        except RiskmapError as exc:
-            self.window.show_error(exc)
+        params = self.read_parameters(plants is not None and pop is not None,
+                                      tr("请先选择企业图层和人口栅格", "Choose a plants layer and a population raster first"),
+                                      self.parameters)
+        if params is None:
             return None
         sens = self.sensitive_combo.layer()
         inputs = {"plants": plants.source or plants.name, "population": pop.path,
@@ -395,9 +377,6 @@ class RelocationPanel(AnalysisPanel):
             assess_relocation, plants.gdf, pop.path, sens.gdf if sens is not None else None, params,
             inputs=inputs, title=tr("搬迁评估", "Relocation assessment"), on_done=self.show_result)
 
-    def zoom_to_frame(self, gdf) -> None:
-        """Zoom to ``gdf`` through this module's :func:`bbox_in_map_crs` (no pyproj call outside riskmap.crs)."""
-        self.window.zoom_to(bbox_in_map_crs(gdf, self.window.project.map_crs))
 
     # -- results ------------------------------------------------------------------
     def show_result(self, result):

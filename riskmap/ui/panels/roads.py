@@ -39,7 +39,7 @@ from PyQt5.QtWidgets import (
 from riskmap.analysis import register as reg
 from riskmap.analysis.linear import km_post, parse_km_post
 from riskmap.analysis.roads import KINDS, SEVERITIES
-from riskmap.errors import ParameterError, RiskmapError
+from riskmap.errors import RiskmapError
 from riskmap.i18n import tr
 from riskmap.layers.style import Style
 from riskmap.ui.panels.common import (AnalysisPanel, LayerCombo, field_score, is_raster, result_table, set_row, spin,
@@ -275,13 +275,9 @@ class RoadHazardPanel(AnalysisPanel):
         from riskmap.analysis.roads import detect_road_hazards
 
         roads = self.roads_layer()
-        if roads is None:
-            self.window.show_error(ParameterError(tr("请先选择道路图层", "Choose a road layer first")))
-            return None
-        try:
-            params = self.params().validate()
-        except RiskmapError as exc:
-            self.window.show_error(exc)
+        params = self.read_parameters(roads is not None, tr("请先选择道路图层", "Choose a road layer first"),
+                                      lambda: self.params().validate())
+        if params is None:
             return None
         dem = self.dem_combo.layer()
         water = self.water_combo.layer()

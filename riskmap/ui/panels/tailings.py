@@ -137,18 +137,14 @@ class TailingsPanel(AnalysisPanel):
         """Start the analysis in the background."""
         from riskmap.analysis import tailings_rules as rules
         from riskmap.analysis.tailings import assess_tailings
-        from riskmap.errors import ParameterError, RiskmapError
 
         ponds = self.tailings_combo.layer()
-        if ponds is None:
-            self.window.show_error(ParameterError(tr("请先选择尾矿库图层", "Choose a tailings layer first")))
-            return None
-        try:
-            params = rules.OverheadParameters(downstream_m=self.downstream_spin.value(),
-                                              half_width_m=self.half_width_spin.value(),
-                                              min_people=self.min_people_spin.value())
-        except RiskmapError as exc:
-            self.window.show_error(exc)
+        params = self.read_parameters(
+            ponds is not None, tr("请先选择尾矿库图层", "Choose a tailings layer first"),
+            lambda: rules.OverheadParameters(downstream_m=self.downstream_spin.value(),
+                                             half_width_m=self.half_width_spin.value(),
+                                             min_people=self.min_people_spin.value()))
+        if params is None:
             return None
         grade_rules = rules.RULES_BY_NAME[self.rules_combo.currentData()]
         dem = self.dem_combo.layer()
