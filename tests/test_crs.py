@@ -15,6 +15,31 @@ def test_gcj02_shift_at_xinyang_is_about_600_m():
     assert 500 < shift < 700
 
 
+# Published WGS84 -> GCJ-02 control pairs (lon, lat, gcj_lon, gcj_lat), literals from other implementations' tests:
+GCJ02_CONTROL = [
+    # googollee/eviltransform, python/test.py TESTS (Shanghai, Shenzhen, Beijing)
+    (121.5272106, 31.1774276, 121.531541859215, 31.17530398364597),
+    (113.912316, 22.543847, 113.9171764808363, 22.540796131694766),
+    (116.377817, 39.911954, 116.38404722455657, 39.91334545536069),
+    # wandergis/coordtransform, test/app.js: wgs84togcj02(116.404, 39.915)
+    (116.404, 39.915, 116.41024449916938, 39.91640428150164),
+]
+
+
+@pytest.mark.parametrize("lon,lat,glon,glat", GCJ02_CONTROL)
+def test_gcj02_agrees_with_published_control_pairs(lon, lat, glon, glat):
+    got = crs.wgs84_to_gcj02(lon, lat)
+    assert GEOD.inv(*got, glon, glat)[2] < 0.5
+    back = crs.gcj02_to_wgs84(glon, glat)
+    assert GEOD.inv(*back, lon, lat)[2] < 0.5
+
+
+def test_gcj02_inverse_agrees_with_gcoord():
+    # hujiulong/gcoord, test/unit/crs/GCJ02.spec.js: GCJ02.to.WGS84([123, 45]) toBeCloseTo(.., 5 decimals)
+    lon, lat = crs.gcj02_to_wgs84(123.0, 45.0)
+    assert lon == pytest.approx(122.99395597, abs=5e-6) and lat == pytest.approx(44.99804071, abs=5e-6)
+
+
 @pytest.mark.parametrize("lon,lat", [(114.07, 32.12), (87.6, 43.8), (121.5, 31.2), (110.3, 20.0), (126.6, 45.7)])
 def test_gcj02_round_trip_under_1_m(lon, lat):
     back = crs.gcj02_to_wgs84(*crs.wgs84_to_gcj02(lon, lat))
@@ -82,3 +107,25 @@ def test_parse_crs_errors_are_one_line():
     with pytest.raises(CRSError, match="unknown coordinate reference system"):
         crs.parse_crs("EPSG:999999")
     assert crs.parse_crs("4490").to_epsg() == 4490
+
+
+def test_format_distance_measured_and_round_lengths():
+    # measured distances (the measure tool) keep their precision
+    assert crs.format_distance(850) == "850.0 m"
+    assert crs.format_distance(1200) == "1.200 km"
+    assert crs.format_distance(12_345.6) == "12.346 km"
+    # round lengths (the scale bar's 1, 2 or 5 × 10ⁿ m) drop trailing zeros
+    assert crs.format_distance(850, round_length=True) == "850 m"
+    assert crs.format_distance(1200, round_length=True) == "1.2 km"
+    assert crs.format_distance(12_500, round_length=True) == "12.5 km"
+    assert crs.format_distance(20_000, round_length=True) == "20 km"
+    assert crs.format_distance(999, round_length=True) == "999 m"
+    assert crs.format_distance(1000) == "1.000 km"
+
+
+def test_metres_per_pixel_is_geodesic():
+    # 0.01° of longitude at 32° N ≈ 944 m; over 100 px that is ≈ 9.44 m per pixel
+    assert crs.metres_per_pixel((114.0, 31.99, 114.01, 32.01), 100) == pytest.approx(9.44, rel=0.01)
+    x, y = crs.transform_xy([114.0, 114.01], [32.0, 32.0], 4490, 4547)
+    projected = (float(x[0]), float(y[0]) - 10, float(x[1]), float(y[0]) + 10)
+    assert crs.metres_per_pixel(projected, 100, "EPSG:4547") == pytest.approx(9.44, rel=0.01)

@@ -7,7 +7,7 @@ import pyogrio
 import pytest
 import shapely
 
-from riskmap import crs, io
+from riskmap import io
 from riskmap.errors import (CoordinateError, CRSError, DataFormatError, EmptyLayerError, EncodingError,
                             MissingSidecarError)
 
@@ -94,14 +94,16 @@ def test_kml_and_kmz(tmp_path, plants):
 
 
 def test_csv_with_chinese_headers_and_gcj02(tmp_path):
-    lon, lat = crs.wgs84_to_gcj02(np.array([114.13, 114.51]), np.array([32.10, 32.20]))
+    # published WGS84/GCJ-02 pairs (googollee/eviltransform python/test.py: Shanghai, Shenzhen), as literals
+    lon, lat = [121.531541859215, 113.9171764808363], [31.17530398364597, 22.540796131694766]
     frame = pd.DataFrame({"企业名称": ["甲化工", "乙化工"], "经度": lon, "纬度": lat, "外部安全防护距离": [300, 500]})
     path = tmp_path / "plants.csv"
     frame.to_csv(path, index=False, encoding="gb18030")
     gdf = io.read_vector(path, offset="高德")
     assert list(gdf["企业名称"]) == ["甲化工", "乙化工"]
     assert gdf.attrs["riskmap"]["encoding"] == "gb18030"
-    assert gdf.geometry.x.to_numpy() == pytest.approx([114.13, 114.51], abs=1e-7)
+    assert gdf.geometry.x.to_numpy() == pytest.approx([121.5272106, 113.912316], abs=5e-6)  # < 0.5 m
+    assert gdf.geometry.y.to_numpy() == pytest.approx([31.1774276, 22.543847], abs=5e-6)
     assert gdf["外部安全防护距离"].dtype.kind in "if"
 
 

@@ -60,8 +60,10 @@ def test_impact_radius_1016mm_10mpa_is_about_318m():
 
 def test_impact_radius_whole_array_and_invalid_values():
     r = rules.potential_impact_radius([1016, 508, 0, 219], [10, 6.3, 4, -1])
-    assert r[0] == pytest.approx(0.099 * 1016 * math.sqrt(10))
-    assert r[1] == pytest.approx(0.099 * 508 * math.sqrt(6.3))
+    # GB 32167-2015: r = 0.099·√(d²·p), d in mm, p in MPa; worked by hand: 0.099·1016·√10 = 318.1 m,
+    # 0.099·508·√6.3 = 126.2 m (literals, not the formula again)
+    assert r[0] == pytest.approx(318.1, abs=0.05)
+    assert r[1] == pytest.approx(126.2, abs=0.05)
     assert np.isnan(r[2]) and np.isnan(r[3])
     radii = impact_radii(_line(diam=1016, press=10))
     assert radii.iloc[0] == pytest.approx(318.07, abs=0.1)
@@ -285,22 +287,19 @@ def test_chinese_field_names_and_media_are_accepted():
 
 
 # --- the bundled sample --------------------------------------------------------------------------------
-def _sample_or_skip():
+def _sample():
+    """Paths and truth of the committed sample (missing or corrupt data fails the test, never skips)."""
     from riskmap import sample
 
-    try:
-        paths = {k: sample.sample_path(k) for k in ("pipelines", "population", "sensitive", "water", "roads",
-                                                    "enterprises", "counties")}
-        truth = sample.truth()
-    except Exception as exc:  # the sample is built by another task; skip only while it is missing
-        pytest.skip(f"sample data not available yet: {exc}")
-    return paths, truth
+    paths = {k: sample.sample_path(k) for k in ("pipelines", "population", "sensitive", "water", "roads",
+                                                "enterprises", "counties")}
+    return paths, sample.truth()
 
 
 def test_sample_gas_trunk_line_has_hca_where_it_passes_towns():
     from riskmap import io
 
-    paths, truth = _sample_or_skip()
+    paths, truth = _sample()
     trunk_name = truth["gas_trunk"]["name"]
     pipes = io.read_vector(paths["pipelines"])
     trunk = pipes.loc[pipes["name"] == trunk_name]

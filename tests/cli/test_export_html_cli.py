@@ -57,12 +57,6 @@ def test_project_file_is_exported(data_files, tmp_path):
 
 
 def test_sample_export(tmp_path):
-    try:
-        from riskmap.sample import sample_path
-
-        sample_path("enterprises")
-    except DataFormatError:
-        pytest.skip("sample data not built")
     out = tmp_path / "s.html"
     assert main(["export-html", "--sample", "--out", str(out)]) == 0
     assert out.stat().st_size < 5_000_000

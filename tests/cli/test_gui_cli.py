@@ -44,15 +44,6 @@ def test_bad_size_is_exit_2(tmp_path):
     assert result.returncode == 2 and "--size" in result.stderr and "Traceback" not in result.stderr
 
 
-def _sample_available():
-    from riskmap.errors import DataFormatError
-    from riskmap.sample import sample_paths
-
-    try:
-        sample_paths()
-    except DataFormatError:
-        return False
-    return True
 
 
 def _colour_share(rgb, hex_colour, tol=30):
@@ -61,7 +52,6 @@ def _colour_share(rgb, hex_colour, tol=30):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _sample_available(), reason="sample data not built (run data/build_sample.py)")
 def test_sample_screenshot_shows_the_map(tmp_path):
     from PyQt5.QtGui import QImage
 

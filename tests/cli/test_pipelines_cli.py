@@ -78,11 +78,8 @@ def test_missing_required_input_without_sample_exits_2(tmp_path):
 def test_sample_run(tmp_path):
     from riskmap import sample
 
-    try:
-        sample.sample_path("pipelines")
-        sample.sample_path("population")
-    except Exception as exc:
-        pytest.skip(f"sample data not available yet: {exc}")
+    sample.sample_path("pipelines")  # committed: missing data fails here
+    sample.sample_path("population")
     out = tmp_path / "sample.gpkg"
     assert main(["pipelines", "--sample", "--out", str(out)]) == 0
     hca = gpd.read_file(out, layer="hca")

@@ -94,11 +94,8 @@ def test_missing_tailings_without_sample_exits_2(tmp_path):
 def test_sample_run_flags_the_placed_overhead_ponds(tmp_path):
     from riskmap import sample
 
-    try:
-        sample.sample_path("tailings")
-        truth = sample.truth()
-    except Exception as exc:
-        pytest.skip(f"sample data not available yet: {exc}")
+    sample.sample_path("tailings")  # committed: missing data fails here
+    truth = sample.truth()
     out = tmp_path / "sample.gpkg"
     assert main(["tailings", "--sample", "--out", str(out)]) == 0
     t = gpd.read_file(out, layer="tailings")

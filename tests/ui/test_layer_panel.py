@@ -3,7 +3,7 @@ import dataclasses
 
 import pytest
 from PyQt5.QtCore import QModelIndex, Qt
-from window_helpers import COUNTY_COLOUR, PLANTS, canvas_image, close_to, pixel_at
+from window_helpers import COUNTY_COLOUR, PLANTS, close_to, pixel_at
 
 from riskmap.layers import Style
 
@@ -154,9 +154,24 @@ def test_layer_panel_follows_project_events(window, project):
     import geopandas as gpd
     from shapely.geometry import Point
 
-    gdf = gpd.GeoDataFrame({"name": ["x"]}, geometry=[Point(114.5, 32.3)], crs=4490)
-    project.add_vector(gdf, "新图层")
-    assert names_top_down(window.layer_panel.model)[0] == "新图层"
-    project.layers["新图层"].name = "改名"
-    assert names_top_down(window.layer_panel.model)[0] == "改名"
-    assert canvas_image(window).width() > 0
+    model = window.layer_panel.model
+    counties = project.layers["县区边界"]
+    counties.style = dataclasses.replace(counties.style, label_field=None)  # no label over the probe point
+    spot = (114.3, 32.35)  # inside county A, away from the other features
+    assert close_to(pixel_at(window, *spot), COUNTY_COLOUR)
+    gdf = gpd.GeoDataFrame({"name": ["x"]}, geometry=[Point(*spot)], crs=4490)
+    layer = project.add_vector(gdf, "新图层", style=Style(color="#17becf", size=14))
+    assert names_top_down(model) == ["新图层", "企业", "敏感目标", "道路", "县区边界"]
+    assert model.index(0, 0).data(Qt.CheckStateRole) == Qt.Checked and model.layer_at(0) is layer
+    assert close_to(pixel_at(window, *spot), "#17becf")  # drawn on top
+    changed = []  # the view repaints a row only when the model says so
+    model.dataChanged.connect(lambda top, bottom, *_: changed.append((top.row(), bottom.row())))
+    layer.name = "改名"
+    assert names_top_down(model)[0] == "改名" and changed == [(0, 0)]
+    layer.visible = False  # changed on the model object, not through the panel
+    assert model.index(0, 0).data(Qt.CheckStateRole) == Qt.Unchecked and changed == [(0, 0), (0, 0)]
+    assert close_to(pixel_at(window, *spot), COUNTY_COLOUR)
+    layer.visible = True
+    project.layers.remove(layer)
+    assert names_top_down(model) == ["企业", "敏感目标", "道路", "县区边界"]
+    assert close_to(pixel_at(window, *spot), COUNTY_COLOUR)

@@ -6,12 +6,15 @@ import types
 
 import geopandas as gpd
 import pytest
-from PyQt5.QtWidgets import QDockWidget, QLabel, QMessageBox
+from PyQt5.QtCore import QPoint, QPointF, Qt
+from PyQt5.QtGui import QMouseEvent
+from PyQt5.QtWidgets import QApplication, QDockWidget, QLabel, QMessageBox
 from shapely.geometry import Point
 from window_helpers import COUNTY_B, PLANTS, canvas_image, close_to, pixel_at
 
 from riskmap.errors import CancelledError, ParameterError
 from riskmap.layers import VectorLayer
+from riskmap.ui.canvas import PanZoomTool
 
 pytestmark = pytest.mark.gui
 
@@ -236,15 +239,11 @@ def test_map_is_painted_with_layer_colours(window):
 
 
 # -- the bundled sample ---------------------------------------------------------------------
-def _sample_project_or_skip(**kwargs):
-    from riskmap.errors import DataFormatError
+def _sample_project(**kwargs):
+    """The committed sample as a project (a missing or broken sample fails the test)."""
+    from riskmap.exports.sample_project import build_sample_project
 
-    try:
-        from riskmap.exports.sample_project import build_sample_project
-
-        return build_sample_project(**kwargs)
-    except (DataFormatError, ImportError) as exc:
-        pytest.skip(f"sample not available: {exc}")
+    return build_sample_project(**kwargs)
 
 
 def test_sample_window_counties_zoom_and_identify(qtbot, cjk_font):
@@ -252,7 +251,7 @@ def test_sample_window_counties_zoom_and_identify(qtbot, cjk_font):
 
     from riskmap.ui.main_window import MainWindow
 
-    project = _sample_project_or_skip(include_rasters=False)
+    project = _sample_project(include_rasters=False)
     win = MainWindow(project, restore=False)
     win._force_close = True
     qtbot.addWidget(win)
@@ -315,13 +314,41 @@ def test_view_actions_and_shortcuts(window, project):
     window.actions["zoom_full"].trigger()
     e = window.canvas.extent()
     assert e[0] <= 114.0 and e[2] >= 115.0 and e[1] <= 32.0 and e[3] >= 32.5
-    for key in ("identify", "select", "measure_distance", "measure_area", "pan"):
+    for key in ("identify", "select", "measure_distance", "measure_area"):
         window.actions[key].trigger()
-        assert window.canvas.map_tool() is (window.tools.get(key) or window.canvas.map_tool())
+        assert window.canvas.map_tool() is window.tools[key] and window.current_tool() is window.tools[key]
+    window.actions["pan"].trigger()
+    assert isinstance(window.canvas.map_tool(), PanZoomTool)
     assert window.actions["pan"].isChecked() and window.current_tool() is None
     assert window.actions["open"].shortcut().toString() == "Ctrl+O"
     assert window.actions["save"].shortcut().toString() == "Ctrl+S"
     assert window.actions["add_data"].shortcut().toString() == "Ctrl+Shift+A"
+
+
+@pytest.mark.parametrize("previous", ["identify", "select", "measure_distance", "measure_area"])
+def test_pan_button_replaces_the_previous_tool(window, qtbot, previous):
+    """Clicking the toolbar's pan button after another tool makes pan/zoom the canvas tool and unchecks the other."""
+    def click(key):
+        button = window.toolbar.widgetForAction(window.actions[key])
+        assert button is not None and button.isVisible(), key
+        qtbot.mouseClick(button, Qt.LeftButton)
+
+    click(previous)
+    tool = window.tools[previous]
+    assert window.canvas.map_tool() is tool and window.actions[previous].isChecked()
+    click("pan")
+    active = window.canvas.map_tool()
+    assert isinstance(active, PanZoomTool) and active is not tool
+    assert window.actions["pan"].isChecked() and not window.actions[previous].isChecked()
+    assert window.current_tool() is None
+    # a drag on the canvas pans the view instead of feeding the previous tool
+    before = window.canvas.extent()
+    qtbot.mousePress(window.canvas, Qt.LeftButton, pos=QPoint(400, 300))
+    move = QMouseEvent(QMouseEvent.MouseMove, QPointF(500, 300), Qt.NoButton, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(window.canvas, move)  # qtbot.mouseMove carries no pressed button
+    qtbot.mouseRelease(window.canvas, Qt.LeftButton, pos=QPoint(500, 300))
+    after = window.canvas.extent()
+    assert after[0] < before[0] and after[2] < before[2] and after[1] == pytest.approx(before[1])
 
 
 def test_a_failing_on_done_shows_a_message_not_a_crash(window, qtbot, errors, capsys):

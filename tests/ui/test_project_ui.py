@@ -121,9 +121,8 @@ def test_add_a_good_file_and_undo(window, project, tmp_path, errors):
 
 
 def test_add_a_table_from_amap_converts_gcj02(window, project, tmp_path, monkeypatch, errors):
-    from riskmap.crs import wgs84_to_gcj02
-
-    lon, lat = wgs84_to_gcj02(114.3, 32.3)
+    # a published WGS84/GCJ-02 pair (googollee/eviltransform python/test.py, Beijing), as literals
+    lon, lat = 116.38404722455657, 39.91334545536069
     path = tmp_path / "企业名单.csv"
     path.write_text(f"企业名称,经度,纬度\n信阳某化工,{float(lon):.7f},{float(lat):.7f}\n", encoding="utf-8")
     questions = []
@@ -136,7 +135,7 @@ def test_add_a_table_from_amap_converts_gcj02(window, project, tmp_path, monkeyp
     [layer] = window.add_files([path])
     assert len(questions) == 1 and "GCJ-02" in questions[0]
     point = layer.display_geoms[0]
-    assert point.x == pytest.approx(114.3, abs=1e-5) and point.y == pytest.approx(32.3, abs=1e-5)
+    assert point.x == pytest.approx(116.377817, abs=5e-6) and point.y == pytest.approx(39.911954, abs=5e-6)
 
 
 def test_cancelling_the_question_adds_nothing(window, project, tmp_path, monkeypatch, errors):
