@@ -16,7 +16,8 @@ import shapely
 from riskmap import crs as crs_policy
 from riskmap.errors import CRSError, ParameterError
 from riskmap.layers.events import EmitterGroup
-from riskmap.layers.style import Style, ramp_lut
+from riskmap.layers.raster_colour import colorize
+from riskmap.layers.style import Style
 
 _revision_counter = itertools.count(1)
 
@@ -284,38 +285,3 @@ class RasterLayer(Layer):
         if crs_policy.is_geographic(crs):
             size *= 111_320.0 * np.cos(np.radians((bbox[1] + bbox[3]) / 2))
         return float(size)
-
-
-def colorize(data: np.ma.MaskedArray, style: Style, stats=(0.0, 1.0), cell_size: float = 90.0) -> np.ndarray:
-    """Map raster values to RGBA with the style's ramp, optional log scale and hillshade."""
-    arr = np.ma.masked_invalid(np.ma.asarray(data, dtype=float))
-    vmin = style.vmin if style.vmin is not None else stats[0]
-    vmax = style.vmax if style.vmax is not None else stats[1]
-    values = arr.filled(np.nan)
-    if style.log:
-        values = np.log10(np.clip(values, 0, None) + 1.0)
-        vmin, vmax = np.log10(max(vmin, 0) + 1.0), np.log10(max(vmax, 0) + 1.0)
-    span = (vmax - vmin) or 1.0
-    t = np.clip((values - vmin) / span, 0, 1)
-    lut = ramp_lut(style.ramp)
-    idx = np.nan_to_num(t * (len(lut) - 1), nan=0).astype(np.intp)
-    rgb = lut[idx].astype(float)
-    if style.hillshade:
-        shade = hillshade(arr.filled(np.nanmean(values) if np.isfinite(values).any() else 0), cell_size)
-        rgb = rgb * (0.35 + 0.65 * shade[..., None])
-    rgba = np.empty(arr.shape + (4,), dtype=np.uint8)
-    rgba[..., :3] = np.clip(rgb, 0, 255).astype(np.uint8)
-    rgba[..., 3] = np.where(np.ma.getmaskarray(arr) | ~np.isfinite(values), 0, 255).astype(np.uint8)
-    return rgba
-
-
-def hillshade(elevation: np.ndarray, cell_size: float, azimuth: float = 315.0, altitude: float = 45.0,
-              z_factor: float = 1.0) -> np.ndarray:
-    """Lambertian hillshade in [0, 1] (azimuth from north, clockwise)."""
-    dy, dx = np.gradient(np.asarray(elevation, float) * z_factor, cell_size)
-    slope = np.pi / 2.0 - np.arctan(np.hypot(dx, dy))
-    aspect = np.arctan2(-dx, dy)
-    az = np.radians(360.0 - azimuth + 90.0)
-    alt = np.radians(altitude)
-    shaded = np.sin(alt) * np.sin(slope) + np.cos(alt) * np.cos(slope) * np.cos(az - aspect)
-    return np.clip(shaded, 0, 1)

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
-import sys
 import time
-import traceback
 from collections import OrderedDict
 
 import numpy as np
@@ -37,6 +35,7 @@ from PyQt5.QtGui import QColor, QImage, QPainter
 from PyQt5.QtWidgets import QWidget
 
 from riskmap import crs as crs_policy
+from riskmap.i18n import tr
 from riskmap.layers import VectorLayer
 from riskmap.ui import render
 from riskmap.ui.render import MapView, RenderCancelled
@@ -154,8 +153,8 @@ class _RenderJob:
                 image = render.render_layer(self.snaps[0])
         except RenderCancelled:
             error = "cancelled"
-        except Exception:  # noqa: BLE001 - a bug in one layer must not stop the others
-            error = traceback.format_exc()
+        except Exception as exc:  # noqa: BLE001 - a bug in one layer must not stop the others
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         try:
             self.sink.finished.emit((self.generation, self.slot, self.key, image, error,
                                      time.perf_counter() - t0))
@@ -177,7 +176,9 @@ class MapCanvas(QWidget):
 
     Signals: ``extent_changed(tuple)``, ``cursor_moved(float, float)`` (map coordinates),
     ``scale_changed(float)`` (denominator of 1:N), ``rendered()`` (every visible layer is
-    drawn for the current view). It follows ``project.layers`` events by itself; call
+    drawn for the current view), ``render_failed(str, str)`` (layer name and a one-line
+    message, once per layer until it draws again; the ids of such layers are in
+    ``failed_layers``). It follows ``project.layers`` events by itself; call
     :meth:`refresh` after changing a layer without an event.
     """
 
@@ -185,6 +186,7 @@ class MapCanvas(QWidget):
     cursor_moved = pyqtSignal(float, float)
     scale_changed = pyqtSignal(float)
     rendered = pyqtSignal()
+    render_failed = pyqtSignal(str, str)
     _layer_event = pyqtSignal(object, str)
 
     #: Debounce of refreshes (ms): events arriving within it make one render.
@@ -227,7 +229,9 @@ class MapCanvas(QWidget):
         self._render_started = 0.0
         self._complete = False
         self._middle_pan = None
-        self._errors_shown: set = set()
+        #: Ids of the layers whose last render failed (their highlight included).
+        self.failed_layers: set = set()
+        self._labels_failed = False
 
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.StrongFocus)
@@ -339,7 +343,7 @@ class MapCanvas(QWidget):
     def scale(self) -> float:
         """Scale denominator N of 1:N at the view centre (geodesic, screen DPI)."""
         w, _ = self._size()
-        metres = render.metres_per_pixel(self.extent(), w, self.map_crs, self._geographic)
+        metres = crs_policy.metres_per_pixel(self.extent(), w, self.map_crs, self._geographic)
         dpi = self.logicalDpiX() or 96
         return metres / (0.0254 / dpi)
 
@@ -445,6 +449,7 @@ class MapCanvas(QWidget):
             cached = self._cache_get(key)
             if cached is not None:
                 self._images[layer.id] = _Shown(view, cached, key)
+                self.failed_layers.discard(layer.id)
             else:
                 snap = render.snapshot(layer, view, raster_cache="later")
                 self._submit(("layer", layer.id), key, [snap], shifted=self._shift_source(layer, view))
@@ -506,9 +511,12 @@ class MapCanvas(QWidget):
         if generation != self._generation:
             return
         self.job_seconds[slot] = seconds
-        if error and error != "cancelled" and key not in self._errors_shown:
-            self._errors_shown.add(key)
-            print(f"riskmap: rendering {slot} failed:\n{error}", file=sys.stderr)
+        if error and error != "cancelled":
+            self._report_failure(slot, error)
+        elif image is not None and slot[0] == "layer":
+            self.failed_layers.discard(slot[1])
+        elif image is not None and slot[0] == "labels":
+            self._labels_failed = False
         self._pending.discard(slot)
         if image is not None:
             shown = _Shown(self._render_view, image, key)
@@ -524,6 +532,19 @@ class MapCanvas(QWidget):
             self._finish()
         elif not self._progress_timer.isActive():
             self._progress_timer.start()  # show finished layers now and then, not after every job
+
+    def _report_failure(self, slot: tuple, message: str) -> None:
+        """Emit ``render_failed`` the first time a layer (or the labels) fails to draw."""
+        if slot[0] == "labels":
+            if not self._labels_failed:
+                self._labels_failed = True
+                self.render_failed.emit(tr("标注", "Labels"), message)
+            return
+        layer_id = slot[1]
+        if layer_id not in self.failed_layers:
+            self.failed_layers.add(layer_id)
+            layer = next((lyr for lyr in self.project.layers if lyr.id == layer_id), None)
+            self.render_failed.emit(layer.name if layer is not None else layer_id, message)
 
     def _finish(self) -> None:
         self._live = []
@@ -690,7 +711,7 @@ class MapCanvas(QWidget):
     def _draw_decorations(self, painter: QPainter) -> None:
         w, h = self._size()
         try:
-            mpp = render.metres_per_pixel(self.extent(), w, self.map_crs, self._geographic)
+            mpp = crs_policy.metres_per_pixel(self.extent(), w, self.map_crs, self._geographic)
         except Exception:  # noqa: BLE001
             return
         render.draw_scale_bar(painter, 10, h - 10, mpp, 1.0, max_width=min(180.0, w / 3.0))

@@ -277,6 +277,7 @@ class MainWindow(QMainWindow):
         self.canvas = canvas
         canvas.cursor_moved.connect(self._on_cursor_moved)
         canvas.scale_changed.connect(self._on_scale_changed)
+        canvas.render_failed.connect(self._on_render_failed)
         if project.extent:
             canvas.set_extent(project.extent)
         else:
@@ -750,6 +751,11 @@ class MainWindow(QMainWindow):
 
     def _on_scale_changed(self, denominator: float):
         self.scale_label.setText(tr("比例尺 ", "Scale ") + f"1:{denominator:,.0f}")
+
+    def _on_render_failed(self, layer_name: str, message: str):
+        """A layer failed to draw (the canvas says so once per layer; its id is in ``canvas.failed_layers``)."""
+        self.statusBar().showMessage(tr("图层“{name}”绘制失败：{message}", "Layer '{name}' failed to draw: {message}")
+                                     .format(name=layer_name, message=message))
 
     # ==================================================================================
     # settings and closing

@@ -8,7 +8,6 @@ mouse events with map coordinates (map CRS, EPSG:4490 lon/lat) and paint their o
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 import shapely
@@ -17,6 +16,7 @@ from PyQt5.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen, QPo
 from PyQt5.QtWidgets import QDockWidget, QHeaderView, QTreeWidget, QTreeWidgetItem
 
 from riskmap import crs as crs_policy
+from riskmap.crs import format_distance
 from riskmap.i18n import tr
 from riskmap.layers import RasterLayer, VectorLayer
 from riskmap.ui.canvas import MapTool
@@ -32,13 +32,6 @@ _RUBBER = QColor(220, 20, 60)
 # ---------------------------------------------------------------------------
 # geodesic measurement (pure functions)
 # ---------------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def _geod():
-    from pyproj import Geod
-
-    return Geod(ellps="GRS80")  # the CGCS2000 ellipsoid (differs from GRS80 by 0.1 mm in the semi-minor axis)
-
-
 def _to_lonlat(xs, ys, crs):
     crs = crs_policy.parse_crs(crs)
     if crs.is_geographic:
@@ -53,7 +46,7 @@ def geodesic_length(points, crs=crs_policy.MAP_CRS) -> float:
         return 0.0
     xs, ys = zip(*points)
     lon, lat = _to_lonlat(xs, ys, crs)
-    return float(_geod().line_length(lon, lat))
+    return float(crs_policy.geod().line_length(lon, lat))
 
 
 def geodesic_area(points, crs=crs_policy.MAP_CRS) -> float:
@@ -62,15 +55,8 @@ def geodesic_area(points, crs=crs_policy.MAP_CRS) -> float:
         return 0.0
     xs, ys = zip(*points)
     lon, lat = _to_lonlat(xs, ys, crs)
-    area, _ = _geod().polygon_area_perimeter(lon, lat)
+    area, _ = crs_policy.geod().polygon_area_perimeter(lon, lat)
     return abs(float(area))
-
-
-def format_distance(metres: float) -> str:
-    """``"850.0 m"`` below a kilometre, ``"12.345 km"`` above."""
-    if metres < 1000:
-        return f"{metres:,.1f} m"
-    return f"{metres / 1000:,.3f} km"
 
 
 def format_area(square_metres: float) -> str:

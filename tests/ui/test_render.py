@@ -7,7 +7,7 @@ import pytest
 import shapely
 from shapely.geometry import LineString, MultiPoint, Point, Polygon, box
 
-from riskmap.layers import Style, colorize
+from riskmap.layers import Style
 from riskmap.project import Project
 
 pytestmark = pytest.mark.gui
@@ -189,25 +189,6 @@ def test_colour_codes_agree_with_the_style(render):
     assert [palette[c] for c in render.color_codes(cat, frame)] == list(cat.colors_for(frame["k"].to_numpy()))
 
 
-@pytest.mark.parametrize("style", [
-    Style(mode="raster", ramp="terrain", hillshade=True),
-    Style(mode="raster", ramp="population", log=True, vmin=0.0),
-    Style(mode="raster", ramp="reds", vmin=2.0, vmax=40.0),
-])
-def test_fast_colorize_matches_the_layer_model(render, style):
-    rng = np.random.default_rng(1)
-    values = np.cumsum(rng.normal(0, 3, (60, 80)), axis=1) + 50
-    data = np.ma.masked_array(values, mask=np.zeros_like(values, bool))
-    data.mask[5:9, 10:20] = True
-    data[20, 20] = np.nan
-    expected = colorize(data, style, (10.0, 90.0), cell_size=90.0)
-    got = render.fast_colorize(data, style, (10.0, 90.0), 90.0)
-    assert np.array_equal(got[..., 3], expected[..., 3])
-    opaque = expected[..., 3] == 255
-    assert np.abs(got[opaque, :3].astype(int) - expected[opaque, :3].astype(int)).max() <= 2
-    assert not got[~opaque].any()  # premultiplied: transparent cells are all zero
-
-
 @pytest.mark.parametrize("raster_cache", ["build", "off", "later"])
 def test_raster_in_a_projected_crs_renders_in_the_map_crs(render, tmp_path, raster_cache):
     import rasterio
@@ -249,7 +230,7 @@ def test_fit_extent_keeps_ground_proportions(render):
 
 def test_scale_bar_helpers(render):
     assert render.nice_length(7300) == 5000 and render.nice_length(1999) == 1000 and render.nice_length(25) == 20
-    assert render.format_distance(20000) == "20 km" and render.format_distance(500) == "500 m"
+    assert render.format_distance(20000, round_length=True) == "20 km"  # the scale bar's label
     # 0.01° of longitude at 32° N ≈ 944 m; over 100 px that is ≈ 9.44 m per pixel
     mpp = render.metres_per_pixel((114.0, 31.99, 114.01, 32.01), 100)
     assert mpp == pytest.approx(9.44, rel=0.01)
@@ -293,7 +274,7 @@ def test_decimate_keeps_lines_within_a_pixel_and_drops_collinear_vertices(render
     assert np.diff(off).tolist()[1] < 20  # a straight line keeps few vertices
 
 
-def test_chunked_simplification_covers_every_visible_part(render):
+def test_chunked_simplification_covers_every_visible_part(render, monkeypatch):
     rng = np.random.default_rng(2)
     starts = rng.uniform((114, 32), (115, 32.5), (1000, 1, 2))
     lines = shapely.linestrings(starts + rng.normal(0, 0.001, (1000, 20, 2)).cumsum(axis=1))
@@ -302,11 +283,26 @@ def test_chunked_simplification_covers_every_visible_part(render):
     mask = np.zeros(1000, bool)
     mask[rng.choice(1000, 50, replace=False)] = True
     part_mask = mask[prep.line_feature]
+    from riskmap.ui.render import geometry
+
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return simplify(*args, **kwargs)
+
+    simplify = geometry.simplify_lines
+    monkeypatch.setattr(geometry, "simplify_lines", counting)
     coords, offsets, parts = prep.simplified("lines", 0.001, 0.001, part_mask)
     assert set(np.flatnonzero(part_mask)) <= set(parts.tolist())
     assert offsets[-1] == len(coords) and len(offsets) == len(parts) + 1
+    first = len(calls)
+    assert 0 < first <= len(prep._chunks["lines"]) - 1  # once per chunk at most
     again = prep.simplified("lines", 0.001, 0.001, part_mask)  # cached per zoom level and chunk
-    assert again[0] is coords or np.array_equal(again[0], coords)
+    assert len(calls) == first  # a cache hit: nothing simplified again
+    assert np.array_equal(again[0], coords) and np.array_equal(again[1], offsets)
+    prep.simplified("lines", 0.0005, 0.0005, part_mask)  # another zoom level is simplified anew
+    assert len(calls) > first
 
 
 def test_a_pan_renders_only_the_uncovered_strip_with_the_same_result(render):
@@ -336,3 +332,65 @@ def test_dilate_grows_a_mask_by_whole_cells(render):
     mask[3, 3] = True
     grown = render._dilate(mask, 2)
     assert grown.sum() == 25 and grown[1:6, 1:6].all()
+
+
+def test_a_point_label_is_drawn_next_to_its_point(render):
+    """The label of a point sits beside the point's pixel, nowhere else (not at the view corner)."""
+    p = Project()
+    point = (114.5, 32.25)  # pixel (200, 100) of EXTENT drawn into 400 × 200
+    plants = gpd.GeoDataFrame({"name": ["甲厂"]}, geometry=[Point(*point)], crs=4490)
+    layer = p.add_vector(plants, "厂", style=Style(size=10, label_field="name"))
+    view = render.MapView(EXTENT, W, H)
+    snap = render.snapshot(layer, view)
+    px, py = (point[0] - EXTENT[0]) / 1.0 * W, (EXTENT[3] - point[1]) / 0.5 * H
+    assert (px, py) == pytest.approx((200.0, 100.0))
+    labels = render.render_labels([snap])
+    alpha = np.array([[labels.pixelColor(x, y).alpha() for x in range(W)] for y in range(H)])
+    ys, xs = np.nonzero(alpha)
+    assert len(xs) > 20  # the label was drawn
+    assert xs.min() >= px - 60 and xs.max() <= px + 60 and ys.min() >= py - 20 and ys.max() <= py + 20
+    assert not alpha[:20, :40].any()  # nothing at the view corner
+
+
+def test_area_label_anchors_are_inside_their_polygons(render):
+    from riskmap.ui.render.labels import _label_anchors
+
+    p = tiny_project()
+    counties = p.layers["县区"]
+    view = render.MapView(EXTENT, W, H)
+    snap = render.snapshot(counties, view)
+    anchors, ok = _label_anchors(snap, np.arange(2))
+    assert ok.all()
+    for (x, y), geom in zip(anchors, counties.display_geoms):
+        assert geom.contains(Point(x, y))
+    px, py = view.to_pixels(anchors[:, 0], anchors[:, 1])
+    # the second county is box(114.55, 32.05, 114.95, 32.45): pixels x 220-380, y 20-180
+    assert 220 < px[1] < 380 and 20 < py[1] < 180
+
+
+def test_the_map_and_the_html_export_colour_rasters_alike(render, tmp_path):
+    """One colouring: the renderer's raster pixels are RasterLayer.render_rgba's (the HTML export's)."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from riskmap.layers import raster_colour
+    from riskmap.ui.render import raster
+
+    assert raster.colorize is raster_colour.colorize
+    rng = np.random.default_rng(3)
+    values = (np.cumsum(rng.normal(0, 4, (50, 100)), axis=1) + 200).astype(np.float32)
+    values[10:14, 30:60] = -9999
+    path = tmp_path / "dem.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=100, height=50, count=1, dtype="float32", crs="EPSG:4490",
+                       transform=from_origin(114.0, 32.5, 0.01, 0.01), nodata=-9999) as ds:
+        ds.write(values, 1)
+    p = Project()
+    layer = p.add_raster(path, "高程", style=Style(mode="raster", ramp="terrain", hillshade=True))
+    ext = layer.extent()
+    img = render.render_layers(p.layers, ext, 100, 50, background=None, raster_cache="off")
+    expected = layer.render_rgba(ext, 100, 50)
+    got = np.array([[[c.red(), c.green(), c.blue(), c.alpha()] for c in (img.pixelColor(x, y) for x in range(100))]
+                    for y in range(50)])
+    assert np.array_equal(got[..., 3], expected[..., 3]) and (expected[..., 3] == 0).any()
+    opaque = expected[..., 3] == 255
+    assert np.array_equal(got[opaque, :3], expected[opaque, :3].astype(int))
