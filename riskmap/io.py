@@ -7,6 +7,7 @@ do. Writers are atomic: they write a temporary file beside the target and rename
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import struct
 import tempfile
@@ -79,11 +80,12 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
                 leftover.unlink()
 
 
-def write_layers(path: str | Path, layers: dict, driver: str | None = None) -> Path:
+def write_layers(path: str | Path, layers: dict, driver: str | None = None, provenance: dict | None = None) -> Path:
     """Write ``{layer name: GeoDataFrame}`` to one file atomically.
 
     GeoPackage (``.gpkg``) holds every layer; GeoJSON, KML and Shapefile take exactly one.
-    Shapefiles are written UTF-8 with a ``.cpg``.
+    Shapefiles are written UTF-8 with a ``.cpg``. A GeoPackage also keeps ``provenance``
+    (JSON, table :data:`PROVENANCE_TABLE`) when given; :func:`read_provenance` reads it back.
     """
     import pyogrio
 
@@ -105,8 +107,31 @@ def write_layers(path: str | Path, layers: dict, driver: str | None = None) -> P
                 out = gdf.to_crs(crs_policy.WGS84)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                pyogrio.write_dataframe(out, tmp, layer=name, driver=driver, append=tmp.exists())
+                meta = None
+                if provenance is not None and driver == "GPKG" and not tmp.exists():
+                    meta = {PROVENANCE_KEY: json.dumps(provenance, ensure_ascii=False, default=str)}
+                pyogrio.write_dataframe(out, tmp, layer=name, driver=driver, append=tmp.exists(),
+                                        dataset_metadata=meta)
     return path
+
+
+#: Dataset metadata key (GeoPackage metadata extension) holding a result's provenance record (JSON).
+PROVENANCE_KEY = "RISKMAP_PROVENANCE"
+
+
+def read_provenance(path: str | Path) -> dict | None:
+    """The provenance record of a result GeoPackage written by riskmap (None when it holds none)."""
+    import pyogrio
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError("file not found; check the path", path)
+    try:
+        meta = pyogrio.read_info(path, layer=0).get("dataset_metadata") or {}
+    except Exception as exc:  # pyogrio raises its own DataSourceError family
+        raise DataFormatError(f"not a readable GeoPackage ({type(exc).__name__})", path) from None
+    text = meta.get(PROVENANCE_KEY)
+    return json.loads(text) if text else None
 
 
 def _write_shapefile_atomic(path: Path, gdf) -> Path:

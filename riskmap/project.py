@@ -96,6 +96,8 @@ class Project:
             entry = {"id": layer.id, "name": layer.name, "kind": layer.kind, "visible": layer.visible,
                      "opacity": layer.opacity, "style": layer.style.to_dict(), "group": layer.group,
                      "aliases": layer.aliases, "source": layer.source}
+            if layer.provenance is not None:
+                entry["provenance"] = layer.provenance
             if isinstance(layer, RasterLayer):
                 entry["path"] = _relative(layer.path, base_dir)
                 entry["band"] = layer.band
@@ -122,7 +124,7 @@ class Project:
                 with sqlite3.connect(tmp) as con:
                     con.execute(f"CREATE TABLE IF NOT EXISTS {_META_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
                     con.execute(f"INSERT OR REPLACE INTO {_META_TABLE} VALUES ('project', ?)",
-                                (json.dumps(doc, ensure_ascii=False),))
+                                (json.dumps(doc, ensure_ascii=False, default=str),))
                 con.close()
         except RiskmapError:
             raise
@@ -183,6 +185,7 @@ class Project:
                 layer = VectorLayer(gdf, entry.get("name"), map_crs=project.map_crs, source=entry.get("source"),
                                     **common)
             layer.aliases = entry.get("aliases") or {}
+            layer.provenance = entry.get("provenance") if isinstance(entry.get("provenance"), dict) else None
             project.layers.append(layer)
         if doc.get("extent"):
             project.extent = tuple(doc["extent"])

@@ -3,3 +3,29 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_message_boxes(monkeypatch):
+    """A modal message box would block a test until its timeout: record it instead, and fail the test.
+
+    Tests that expect one use the ``errors`` fixture (tests/ui/conftest.py) or patch the box themselves.
+    """
+    from PyQt5.QtWidgets import QMessageBox
+
+    shown = []
+
+    def box(kind, answer):
+        def show(parent, title, text, *args, **kwargs):
+            shown.append(f"{kind}: {text}")
+            return answer
+        return show
+
+    monkeypatch.setattr(QMessageBox, "critical", box("critical", QMessageBox.Ok))
+    monkeypatch.setattr(QMessageBox, "warning", box("warning", QMessageBox.Ok))
+    monkeypatch.setattr(QMessageBox, "information", box("information", QMessageBox.Ok))
+    monkeypatch.setattr(QMessageBox, "question", box("question", QMessageBox.Cancel))
+    yield shown
+    assert not shown, f"unexpected message box(es): {shown}"

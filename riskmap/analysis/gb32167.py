@@ -14,11 +14,13 @@ provenance records which value was used. Updating an edition is a change to this
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
+from riskmap.analysis.declare import Param, ParamSet
 from riskmap.errors import ParameterError
+from riskmap.i18n import tr
 
 HCA_EDITION = "GB 32167-2015"
 LOCATION_CLASS_EDITION = "GB 50251-2015"
@@ -109,92 +111,72 @@ PROTECTION_BANDS = (
 )
 
 
-@dataclass(frozen=True)
+#: The declared parameters of HCA identification (defaults, ranges, labels and basis, once).
+PARAMS = ParamSet("pipelines", [
+    Param("window_m", "float", 2000.0, "滑动窗口长度", "Window length", unit="m", minimum=200.0, maximum=10000.0,
+          step=100, decimals=0, cli="--window", basis="GB 32167-2015 表1 a/b；GB 50251-2015 §4.2.2（2 km）",
+          help_zh="沿管道的滑动窗口长度", help_en="sliding-window length along the line"),
+    Param("step_m", "float", 100.0, "窗口步长", "Window step", unit="m", minimum=10.0, maximum=2000.0, step=10,
+          decimals=0, cli="--step", help_zh="窗口步长及输出里程分辨率",
+          help_en="window step and resolution of the output chainage"),
+    Param("corridor_m", "float", 200.0, "统计户数的半宽", "Household corridor half-width", unit="m", minimum=1.0,
+          maximum=2000.0, form=False, basis="GB 32167-2015 表1 a–c、f；表2 e–f（两侧各200 m）"),
+    Param("near_m", "float", 50.0, "道路/易燃场所近距半宽", "Near half-width (roads, flammable sites)", unit="m",
+          minimum=1.0, maximum=1000.0, form=False, basis="GB 32167-2015 表1 d)（两侧各50 m）"),
+    Param("persons_per_household", "float", 2.66, "每户人数", "Persons per household", unit="人/户", minimum=0.5,
+          maximum=20.0, step=0.01, decimals=2, basis="信阳市第七次人口普查（2020）家庭户户均人数",
+          help_zh="人口栅格换算户数", help_en="converts raster population into households"),
+    Param("oil_dense_households", "float", 100.0, "输油b)户数", "Oil b) households", unit="户", minimum=1.0,
+          maximum=1e5, form=False, basis="GB 32167-2015 表1 b)"),
+    Param("oil_village_households", "float", 50.0, "输油c)户数", "Oil c) households", unit="户", minimum=1.0,
+          maximum=1e5, form=False, basis="GB 32167-2015 表1 c)"),
+    Param("class3_households", "float", 100.0, "三级地区户数", "Class-3 households", unit="户", minimum=1.0,
+          maximum=1e5, form=False, basis="GB 50251-2015 §4.2.2"),
+    Param("class4_households", "float", 1500.0, "四级地区户数（近似）", "Class-4 households (approx.)", unit="户",
+          minimum=1.0, maximum=1e6, step=100, decimals=0,
+          help_zh="近似：2 km×400 m 窗口内户数达到此值按四级地区（标准按楼层判定，人口栅格无楼层）",
+          help_en="APPROXIMATION: households in the 2 km × 400 m window treated as a class-4 location"),
+    Param("gas_large_diam_mm", "float", 762.0, "输气c)管径", "Gas c) diameter", unit="mm", minimum=1.0,
+          maximum=5000.0, form=False, basis="GB 32167-2015 表2 c)"),
+    Param("gas_large_press_mpa", "float", 6.9, "输气c)压力", "Gas c) pressure", unit="MPa", minimum=0.01,
+          maximum=100.0, form=False, basis="GB 32167-2015 表2 c)"),
+    Param("gas_small_diam_mm", "float", 273.0, "输气d)管径", "Gas d) diameter", unit="mm", minimum=1.0,
+          maximum=5000.0, form=False, basis="GB 32167-2015 表2 d)"),
+    Param("gas_small_press_mpa", "float", 1.6, "输气d)压力", "Gas d) pressure", unit="MPa", minimum=0.01,
+          maximum=100.0, form=False, basis="GB 32167-2015 表2 d)"),
+    Param("gas_other_site_grade", "choice", "II", "输气e)等级（待核实）", "Gas e) grade (verify)",
+          choices=("I", "II"), choice_labels={"I": ("Ⅰ级", "I"), "II": ("Ⅱ级", "II")},
+          basis="GB 32167-2015 表2 e)：各抄本不一（Ⅰ/Ⅱ），STANDARDS.md §0",
+          help_zh="输气准则e)的等级（抄本不一）", help_en="grade of gas criterion e) (the copies disagree)"),
+    Param("gas_flammable_grade", "choice", "III", "输气f)等级（待核实）", "Gas f) grade (verify)",
+          choices=("II", "III"), choice_labels={"II": ("Ⅱ级", "II"), "III": ("Ⅲ级", "III")},
+          basis="GB 32167-2015 表2 f)：各抄本不一（Ⅱ/Ⅲ），STANDARDS.md §0",
+          help_zh="输气准则f)的等级（抄本不一）", help_en="grade of gas criterion f) (the copies disagree)"),
+    Param("oil_sensitive_grade", "choice", "II", "输油特定场所等级（近似）", "Oil identified-site grade (approx.)",
+          choices=("", "I", "II", "III"), form=False,
+          help_zh="近似：表1无特定场所行，按c)人口聚集场所（Ⅱ级）处理；空值停用",
+          help_en="APPROXIMATION: identified sites treated as criterion c) places (II); empty disables"),
+    Param("near_road_classes", "data", ("expressway", "national", "provincial", "railway"),
+          "高速/国道/省道/铁路的road_class", "road_class values of oil d)", form=False, cli=False,
+          basis="GB 32167-2015 表1 d)"),
+    Param("flammable_industries", "data", ("hazchem", "fireworks"), "易燃易爆场所的行业", "Flammable-site industries",
+          form=False, cli=False),
+    Param("water_kinds", "data", (), "输油f)计入的水体类型", "Water kinds of oil f)", form=False, cli=False),
+    Param("pir_coefficient", "float", PIR_COEFFICIENT, "潜在影响半径系数", "Potential impact radius coefficient",
+          minimum=0.001, maximum=1.0, form=False, cli=False, basis="GB 32167-2015 式(1)（r = 0.099·√(d²p)）"),
+    Param("subcell_m", "float", 20.0, "人口子栅格尺寸", "Population sub-cell size", unit="m", minimum=1.0,
+          maximum=1000.0, form=False, cli=False),
+])
+
+
+@PARAMS.dataclass(frozen=True)
 class HCAParameters:
-    """Parameters of HCA identification (defaults documented; every one may be overridden).
+    """Parameters of HCA identification: the fields, defaults, ranges and basis are :data:`PARAMS`."""
 
-    Attributes
-    ----------
-    window_m : float
-        Sliding-window length along the line, 2 km (GB 32167-2015 Table 1 a/b; GB 50251 §4.2.2).
-    step_m : float
-        Step of the sliding window and resolution of the output chainage.
-    corridor_m : float
-        Half-width counted for households, 200 m (Table 1 a–c, f; Table 2 e–f).
-    near_m : float
-        Half-width for roads, railways and flammable sites on oil lines, 50 m (Table 1 d).
-    persons_per_household : float
-        Converts raster population into households: 2.66 persons per family household
-        (Xinyang, 7th census 2020; XINYANG.md).
-    oil_dense_households, oil_village_households : float
-        Household counts of oil criteria b) (100) and c) (50).
-    class3_households : float
-        Households making a GB 50251 class-3 location (100).
-    class4_households : float
-        APPROXIMATION: households within the 2 km × 400 m window from which the stretch is
-        treated as a class-4 location (gas a)) or "四层及以上楼房普遍集中" (oil a)). The standards
-        define these by building height, which a population raster does not show; 1500
-        households ≈ 4,000 people on 0.8 km², an urban-core density. Default 1500.
-    gas_large_diam_mm, gas_large_press_mpa, gas_small_diam_mm, gas_small_press_mpa : float
-        Pipe classes of gas criteria c) (d > 762 mm and p > 6.9 MPa) and d) (d < 273 mm and p < 1.6 MPa).
-    gas_other_site_grade : {"I", "II"}
-        Grade of gas criterion e); "II" per renrendoc, "I" per the second copy (⚠ verify).
-    gas_flammable_grade : {"II", "III"}
-        Grade of gas criterion f); "III" per renrendoc, "II" per the second copy (⚠ verify).
-    oil_sensitive_grade : {"", "I", "II", "III"}
-        APPROXIMATION: Table 1 has no explicit row for identified sites (schools, hospitals ...);
-        they are treated as a populated place of criterion c) within 200 m (grade II). "" disables.
-    near_road_classes : tuple of str
-        ``road_class`` values that count as expressway / national / provincial road / railway (oil d)).
-    flammable_industries : tuple of str
-        Enterprise ``industry`` values treated as flammable or explosive sites (oil d), gas f)).
-    water_kinds : tuple of str
-        Water ``kind`` values counted by oil f); empty = every water body.
-    pir_coefficient : float
-        Coefficient of the potential impact radius (GB 32167-2015 式(1), PARTIAL).
-    subcell_m : float
-        Population raster cells are split into sub-cells of about this size for the corridor sums.
-    """
-
-    window_m: float = 2000.0
-    step_m: float = 100.0
-    corridor_m: float = 200.0
-    near_m: float = 50.0
-    persons_per_household: float = 2.66
-    oil_dense_households: float = 100.0
-    oil_village_households: float = 50.0
-    class3_households: float = 100.0
-    class4_households: float = 1500.0
-    gas_large_diam_mm: float = 762.0
-    gas_large_press_mpa: float = 6.9
-    gas_small_diam_mm: float = 273.0
-    gas_small_press_mpa: float = 1.6
-    gas_other_site_grade: str = "II"
-    gas_flammable_grade: str = "III"
-    oil_sensitive_grade: str = "II"
-    near_road_classes: tuple = ("expressway", "national", "provincial", "railway")
-    flammable_industries: tuple = ("hazchem", "fireworks")
-    water_kinds: tuple = ()
-    pir_coefficient: float = PIR_COEFFICIENT
-    subcell_m: float = 20.0
-
-    def __post_init__(self):
-        positive = ("window_m", "step_m", "corridor_m", "near_m", "persons_per_household", "class4_households",
-                    "pir_coefficient", "subcell_m")
-        for name in positive:
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
-                raise ParameterError(f"HCA parameter {name} must be a positive number, got {value!r}")
+    def check_more(self) -> None:
         if self.step_m > self.window_m:
-            raise ParameterError(f"HCA step ({self.step_m:g} m) must not exceed the window ({self.window_m:g} m)")
-        for name in ("gas_other_site_grade", "gas_flammable_grade", "oil_sensitive_grade"):
-            value = getattr(self, name)
-            if value not in GRADE_RANK:
-                raise ParameterError(f"HCA parameter {name} must be one of I, II, III (or empty), got {value!r}")
-
-    def to_dict(self) -> dict:
-        """Plain dict for the provenance record."""
-        return asdict(self)
+            raise ParameterError(tr(f"窗口步长（{self.step_m:g} m）不得大于窗口长度（{self.window_m:g} m）",
+                                    f"HCA step ({self.step_m:g} m) must not exceed the window ({self.window_m:g} m)"))
 
 
 def potential_impact_radius(diam_mm, press_mpa, coefficient: float = PIR_COEFFICIENT):

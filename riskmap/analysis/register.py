@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as _dt
 import uuid
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,7 +28,6 @@ import shapely
 
 from riskmap import crs as crs_policy
 from riskmap.analysis.linear import km_post, km_range, snap_points, substring
-from riskmap.analysis.provenance import provenance, provenance_frame
 from riskmap.analysis.roads import ALIASES as SEGMENT_ALIASES
 from riskmap.analysis.roads import KINDS, SEVERITIES
 from riskmap.errors import ParameterError, ProjectError
@@ -186,9 +184,11 @@ class HazardRegister:
 
     crs = crs_policy.MAP_CRS
 
-    def __init__(self, segments=(), candidates=()):
+    def __init__(self, segments=(), candidates=(), detection: dict | None = None):
         self.segments: dict[str, Segment] = {s.id: s for s in segments}
         self.candidates: dict[str, Segment] = {s.id: s for s in candidates}
+        #: Provenance record of the detection run that produced the candidates (None: none yet).
+        self.detection: dict | None = detection
         self.events = EmitterGroup("changed")
         self._project = None
 
@@ -280,7 +280,8 @@ class HazardRegister:
     def to_dict(self) -> dict:
         return {"format": "riskmap-road-register", "version": FORMAT_VERSION, "crs": "EPSG:4490",
                 "segments": [s.to_dict() for s in self.segments.values()],
-                "candidates": [s.to_dict() for s in self.candidates.values()]}
+                "candidates": [s.to_dict() for s in self.candidates.values()],
+                "detection": self.detection}
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "HazardRegister":
@@ -292,7 +293,7 @@ class HazardRegister:
             raise ProjectError("the road register was saved by a newer riskmap; update riskmap to open it")
         try:
             return cls([Segment.from_dict(d) for d in data.get("segments", [])],
-                       [Segment.from_dict(d) for d in data.get("candidates", [])])
+                       [Segment.from_dict(d) for d in data.get("candidates", [])], data.get("detection"))
         except (KeyError, TypeError, ValueError, shapely.errors.ShapelyError) as exc:
             raise ProjectError(f"the project's road register is damaged ({exc})") from exc
 
@@ -306,26 +307,6 @@ class HazardRegister:
         self._project = project
         project.extras[EXTRAS_KEY] = self.to_dict()
         return self
-
-    def export_gpkg(self, path) -> Path:
-        """Write the segments (layer ``hazard_register``) and pending candidates to a GeoPackage."""
-        from riskmap.io import write_layers
-
-        layers = {"hazard_register": self.to_gdf()}
-        if self.candidates:
-            layers["hazard_candidates"] = self.to_gdf("candidates")
-        return write_layers(path, layers)
-
-    def export_excel(self, path, record: dict | None = None) -> Path:
-        """Write the register, the per-county progress and a provenance sheet to an .xlsx."""
-        from riskmap.io import write_excel
-
-        record = record or provenance("road_register", {"register": f"{len(self)} segments"},
-                                      {"statuses": STATUSES, "severities": SEVERITIES},
-                                      notes=["status workflow 排查 → 建档 → 整改中 → 已销号"])
-        return write_excel(path, {"隐患路段登记": register_excel_frame(self.to_gdf()),
-                                  "县区进度": summary_excel_frame(self.progress_summary()),
-                                  "来源": provenance_frame(record)})
 
 
 #: Chinese headers of the register table.
@@ -592,18 +573,22 @@ class DeleteSegments(Command):
 class SetCandidates(Command):
     """Replace the candidates awaiting review (after a detection run)."""
 
-    def __init__(self, register: HazardRegister, candidates):
+    def __init__(self, register: HazardRegister, candidates, detection: dict | None = None):
         self.register = register
         self.new = {s.id: s for s in candidates}
         self.old = dict(register.candidates)
+        self.new_detection = detection if detection is not None else register.detection
+        self.old_detection = register.detection
         self.text = f"自动识别候选隐患路段 {len(self.new)} 处"
 
     def do(self):
         self.register.candidates = dict(self.new)
+        self.register.detection = self.new_detection
         self.register._emit("candidates", list(self.new))
 
     def undo(self):
         self.register.candidates = dict(self.old)
+        self.register.detection = self.old_detection
         self.register._emit("candidates", list(self.old))
 
 

@@ -24,14 +24,15 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from riskmap import crs as crs_policy
 from riskmap.analysis import gb18218, zonal
-from riskmap.analysis.provenance import describe_input, provenance, provenance_frame
+from riskmap.analysis.declare import Param, ParamSet
+from riskmap.analysis.provenance import describe_input, provenance
 from riskmap.errors import CRSError, EmptyLayerError, ParameterError
 
 # ---------------------------------------------------------------------------
@@ -88,82 +89,73 @@ HAZCHEM_ALIASES = ("hazchem", "危险化学品", "危化", "危化品", "危险�
 GRADE_POINTS = {"一级": 8.0, "二级": 4.0, "三级": 2.0, "四级": 1.0, "": 0.0}
 
 
-@dataclass
-class RelocationParams:
-    """Parameters of the relocation assessment, with riskmap's documented defaults.
+#: The declared parameters of the relocation assessment (defaults, ranges, labels and basis, once).
+PARAMS = ParamSet("relocation", [
+    Param("dense_threshold", "float", 5000.0, "人口密集区密度阈值", "Dense-area density", unit="人/km²",
+          minimum=0.0, exclusive_minimum=True, maximum=1e6, step=500, decimals=0,
+          help_zh="人口密度达到此值的栅格为人口密集（城区核心密度）",
+          help_en="persons/km² at or above which a raster cell is dense (an urban-core density)"),
+    Param("dense_min_area_km2", "float", 0.2, "人口密集区最小面积", "Dense-area minimum", unit="km²",
+          minimum=0.0, maximum=1e4, step=0.1, decimals=2, cli="--dense-min-area",
+          help_zh="小于此面积的连片密集区不计", help_en="smallest connected dense area kept"),
+    Param("default_distance_m", "float", 500.0, "缺省防护距离", "Default distance", unit="m",
+          minimum=0.0, exclusive_minimum=True, maximum=10000.0, step=50, decimals=0, cli="--default-distance",
+          help_zh="既无safe_dist又无可识别化学品的企业采用的防护距离",
+          help_en="safety distance of plants with neither safe_dist nor a recognised chemical"),
+    Param("distance_table", "data", dict(DEFAULT_DISTANCE_TABLE), "按危险类别的缺省防护距离",
+          "Default distance by hazard kind", unit="m", form=False, cli=False,
+          help_zh="缺少safe_dist时按最危险物质类别取值（规划占位值，非标准值）",
+          help_en="used where safe_dist is missing, by the most hazardous kind stored (a planning placeholder)"),
+    Param("alpha_radius_m", "float", gb18218.ALPHA_RADIUS_M, "α人口统计半径", "α population radius", unit="m",
+          minimum=0.0, exclusive_minimum=True, maximum=10000.0, step=50, decimals=0, cli="--alpha-radius",
+          basis="GB 18218-2018 §4.3 / 表5（厂区边界外500 m）",
+          help_zh="GB 18218 α 的常住人口统计半径", help_en="radius of the GB 18218 α resident count"),
+    Param("min_dense_overlap_km2", "float", 0.01, "密集区重叠下限", "Dense overlap minimum", unit="km²",
+          minimum=0.0, maximum=100.0, form=False, cli=False,
+          help_zh="防护区与密集区重叠超过此面积才算重叠", help_en="overlap above which a zone overlaps a dense area"),
+    Param("rule_dense", "bool", True, "规则：防护区与人口密集区重叠", "Rule: zone overlaps a dense area",
+          cli="--no-rule-dense"),
+    Param("rule_sensitive", "bool", True, "规则：防护区内有敏感目标", "Rule: sensitive target inside the zone",
+          cli="--no-rule-sensitive"),
+    Param("rule_grade", "bool", True, "规则：一、二级重大危险源且暴露人口超过阈值",
+          "Rule: grade 1/2 major hazard with many exposed", cli="--no-rule-grade"),
+    Param("sensitive_min_count", "int", 1, "敏感目标数阈值", "Sensitive targets that trigger", minimum=0,
+          maximum=1000, step=1, decimals=0, form=False,
+          help_zh="防护区内敏感目标达到此数即建议搬迁", help_en="sensitive targets inside the zone that trigger"),
+    Param("grade_rule_grades", "multi", ("一级", "二级"), "等级规则适用等级", "Grades of the grade rule",
+          choices=("一级", "二级", "三级", "四级"), form=False, basis="GB 18218-2018 §4.3 表6 分级",
+          help_zh="等级规则适用的重大危险源等级", help_en="major-hazard grades of the grade rule"),
+    Param("grade_rule_min_people", "float", 1000.0, "等级规则人数阈值", "Grade rule: people >", unit="人",
+          minimum=0.0, maximum=1e7, step=50, decimals=0, cli="--min-people",
+          help_zh="一、二级重大危险源防护距离内人口超过此数即建议搬迁（约一个村的规模）",
+          help_en="grade-1/2 plants with more than this many people exposed are flagged (about a village)"),
+    Param("all_industries", "bool", False, "评估全部行业（不仅危化企业）", "Assess every industry (not only hazchem)",
+          help_zh="评估所有企业，而不仅 industry 为危险化学品的企业",
+          help_en="assess every plant, not only industry == hazchem"),
+    Param("assessed_industries", "data", ("hazchem",), "评估行业", "Industries assessed", form=False, cli=False),
+    Param("beta_overrides", "data", {}, "β 覆盖值", "β overrides", form=False, cli=False,
+          help_zh="{物质: β}，替代 riskmap 的 GB 18218 β 取值", help_en="{chemical: β} replacing riskmap's β"),
+    Param("default_beta", "float", gb18218.DEFAULT_BETA, "未定类别物质的β", "β of uncategorised substances",
+          minimum=0.0, maximum=10.0, form=False, cli=False),
+    Param("score_per_1000_people", "float", 2.0, "优先分值：每千人", "Score per 1,000 people", minimum=0.0,
+          maximum=100.0, form=False, cli=False),
+    Param("score_per_sensitive", "float", 1.0, "优先分值：每个敏感目标", "Score per sensitive target",
+          minimum=0.0, maximum=100.0, form=False, cli=False),
+    Param("score_per_dense_km2", "float", 2.0, "优先分值：每km²密集区", "Score per dense km²", minimum=0.0,
+          maximum=100.0, form=False, cli=False),
+])
 
-    Attributes
-    ----------
-    default_distance_m : float
-        Safety distance (m) of a plant with neither ``safe_dist`` nor a recognised chemical.
-    distance_table : dict
-        ``{hazard kind: m}`` used when ``safe_dist`` is missing (:data:`DEFAULT_DISTANCE_TABLE`;
-        a riskmap default, not a standard value).
-    dense_threshold : float
-        Persons/km² at or above which a raster cell is dense (default 5,000: an urban-core
-        density; a riskmap default).
-    dense_min_area_km2 : float
-        Smallest connected dense area kept (default 0.2 km²).
-    alpha_radius_m : float
-        Radius of the GB 18218-2018 Table 5 population count (default 500 m from the plant;
-        PARTIAL in STANDARDS.md §1.4).
-    min_dense_overlap_km2 : float
-        A zone "overlaps a dense area" when the overlap exceeds this (default 0.01 km²).
-    rule_dense, rule_sensitive, rule_grade : bool
-        Which relocation rules apply (all by default).
-    sensitive_min_count : int
-        Sensitive targets inside the zone that trigger relocation (default 1).
-    grade_rule_grades : tuple
-        Grades for the grade rule (default 一级, 二级) ...
-    grade_rule_min_people : float
-        ... when more than this many people are exposed in the zone (default 1,000: a riskmap
-        default of about a village-sized settlement, so that a grade-1/2 plant in open country with a
-        few hundred people around is not flagged on its grade alone).
-    industries : tuple or None
-        Industries assessed (default ``("hazchem",)``); None assesses every plant. A table
-        without an ``industry`` column is assessed whole.
-    beta_overrides : dict
-        ``{chemical: β}`` replacing riskmap's GB 18218 β assignment.
-    default_beta : float
-        β of a Table-1 substance without an assigned Table-4 category (default 1.0).
-    score_per_1000_people, score_per_sensitive, score_per_dense_km2 : float
-        Priority score weights (defaults 2, 1, 2; see :func:`priority_scores`). The priority rank
-        is 1 for the flagged plant with the highest score (ties: more people exposed first).
+
+@PARAMS.dataclass
+class RelocationParams:
+    """Parameters of the relocation assessment: the fields, defaults, ranges and basis are :data:`PARAMS`.
+
+    ``industries`` is the tuple of assessed industries (None: every plant), from
+    ``all_industries`` and ``assessed_industries``. The priority rank is 1 for the flagged plant
+    with the highest score (ties: more people exposed first; see :func:`priority_scores`).
     """
 
-    default_distance_m: float = 500.0
-    distance_table: dict = field(default_factory=lambda: dict(DEFAULT_DISTANCE_TABLE))
-    dense_threshold: float = 5000.0
-    dense_min_area_km2: float = 0.2
-    alpha_radius_m: float = gb18218.ALPHA_RADIUS_M
-    min_dense_overlap_km2: float = 0.01
-    rule_dense: bool = True
-    rule_sensitive: bool = True
-    rule_grade: bool = True
-    sensitive_min_count: int = 1
-    grade_rule_grades: tuple = ("一级", "二级")
-    grade_rule_min_people: float = 1000.0
-    industries: tuple | None = ("hazchem",)
-    beta_overrides: dict = field(default_factory=dict)
-    default_beta: float = gb18218.DEFAULT_BETA
-    score_per_1000_people: float = 2.0
-    score_per_sensitive: float = 1.0
-    score_per_dense_km2: float = 2.0
-
-    def validate(self) -> "RelocationParams":
-        """Raise :class:`ParameterError` on an impossible value; return self."""
-        positive = {"default_distance_m": self.default_distance_m, "dense_threshold": self.dense_threshold,
-                    "alpha_radius_m": self.alpha_radius_m}
-        for name, value in positive.items():
-            if not _finite(value) or float(value) <= 0:
-                raise ParameterError(f"{name} must be a positive number, not {value!r}")
-        non_negative = {"dense_min_area_km2": self.dense_min_area_km2,
-                        "min_dense_overlap_km2": self.min_dense_overlap_km2,
-                        "grade_rule_min_people": self.grade_rule_min_people,
-                        "sensitive_min_count": self.sensitive_min_count, "default_beta": self.default_beta}
-        for name, value in non_negative.items():
-            if not _finite(value) or float(value) < 0:
-                raise ParameterError(f"{name} must be a number ≥ 0, not {value!r}")
+    def check_more(self) -> None:
         for kind, value in self.distance_table.items():
             if not _finite(value) or float(value) <= 0:
                 raise ParameterError(f"distance_table[{kind!r}] must be a positive distance in metres")
@@ -171,11 +163,10 @@ class RelocationParams:
         if bad:
             raise ParameterError(f"grade_rule_grades has {bad}; use 一级, 二级, 三级 or 四级")
         gb18218.check_overrides(self.beta_overrides)
-        return self
 
-    def to_dict(self) -> dict:
-        """Plain dict (for provenance and settings files)."""
-        return asdict(self)
+    @property
+    def industries(self):
+        return None if self.all_industries else tuple(self.assessed_industries)
 
 
 def _finite(value) -> bool:
@@ -424,18 +415,7 @@ PLANT_COLUMNS = (
     "site_in_dense", "sensitive_n", "sensitive", "sens_nearest", "sens_nearest_m", "S", "R", "alpha",
     "pop_alpha", "hazard_grade", "major_hazard", "chem_unknown", "relocate", "priority", "score", "reasons",
 )
-
-#: Chinese column labels for reports and the result table.
-COLUMN_LABELS = {
-    "name": "企业名称", "county": "县区", "safe_dist": "防护距离(m)", "safe_dist_src": "距离来源",
-    "pop_exposed": "防护距离内人口", "nodata_cells": "无数据栅格数", "in_dense": "与密集区重叠",
-    "dense_km2": "重叠面积(km²)", "site_in_dense": "位于密集区内", "sensitive_n": "敏感目标数",
-    "sensitive": "敏感目标", "sens_nearest": "最近敏感目标", "sens_nearest_m": "最近敏感目标距离(m)",
-    "S": "S(Σq/Q)", "R": "R", "alpha": "α", "pop_alpha": "500m内人口", "hazard_grade": "重大危险源等级",
-    "major_hazard": "重大危险源", "chem_unknown": "未识别物质", "relocate": "建议搬迁", "priority": "优先序",
-    "score": "优先分值", "reasons": "搬迁理由", "chemicals": "危险化学品及储量", "id": "编号",
-    "sens_counts": "敏感目标分类",
-}
+# Their labels, units and value labels are declared once, in riskmap.analysis.registry (RELOCATION_TABLES).
 
 
 def _progress_range(progress, lo, hi):
@@ -868,35 +848,6 @@ def update_plant(result: RelocationResult, position: int, *, safe_dist: float | 
         zones[key] = plants[key].to_numpy() if key != "priority" else plants[key].array
     result.summary = county_summary(plants)
     return plants.iloc[position]
-
-
-# ---------------------------------------------------------------------------
-# report
-# ---------------------------------------------------------------------------
-def report_frames(result: RelocationResult) -> dict:
-    """``{sheet name: DataFrame}`` of the Excel report: county summary, plant detail, provenance."""
-    plants = result.plants
-    cols = [c for c in ("id", *PLANT_COLUMNS, "chemicals") if c in plants.columns]
-    detail = pd.DataFrame(plants[cols]).copy()
-    detail = detail.sort_values(["relocate", "priority", "score"], ascending=[False, True, False],
-                                na_position="last", kind="stable")
-    for col in ("pop_exposed", "pop_alpha"):
-        detail[col] = detail[col].round(0)
-    for col in ("dense_km2", "S", "R"):
-        detail[col] = detail[col].round(3)
-    detail["sens_nearest_m"] = detail["sens_nearest_m"].round(0)
-    for col in ("relocate", "in_dense", "site_in_dense", "major_hazard"):
-        detail[col] = np.where(detail[col].to_numpy(bool), "是", "否")
-    detail["priority"] = detail["priority"].astype(object).where(detail["priority"].notna(), "")
-    detail = detail.rename(columns=COLUMN_LABELS)
-    return {"县区汇总": result.summary, "企业明细": detail, "来源说明": provenance_frame(result.provenance)}
-
-
-def write_report(result: RelocationResult, path) -> object:
-    """Write the Excel report (see :func:`report_frames`) atomically; returns the path."""
-    from riskmap import io
-
-    return io.write_excel(path, report_frames(result))
 
 
 def output_layers(result: RelocationResult) -> dict:

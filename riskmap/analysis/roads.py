@@ -61,7 +61,7 @@ that do not apply to its kind.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -72,8 +72,10 @@ from riskmap import crs as crs_policy
 from riskmap.analysis import jtg_d20
 from riskmap.analysis.linear import (Resampled, group_runs, km_post, km_range, line_parts, resample, runs,
                                      snap_points, substrings)
+from riskmap.analysis.declare import RISKMAP_DEFAULT, Param, ParamSet
 from riskmap.analysis.provenance import describe_input, provenance
 from riskmap.errors import CRSError, DataFormatError, EmptyLayerError, ParameterError
+from riskmap.i18n import tr
 
 #: Hazard kinds, with Chinese names.
 KINDS = {
@@ -114,70 +116,81 @@ STANDARDS = [
 ]
 
 
-@dataclass
+_UNCONF = "STANDARDS.md §6.3（UNCONFIRMED 历史规则）"
+
+#: The declared parameters of road-hazard detection (defaults, ranges, labels and basis, once).
+PARAMS = ParamSet("roads", [
+    Param("kinds", "multi", None, "识别类型", "Kinds", choices=tuple(KINDS), nullable=True, form=False,
+          choice_labels={k: (v, k) for k, v in KINDS.items()},
+          help_zh="只识别这些类型（缺省：输入数据允许的全部类型）", help_en="only these kinds (default: all the inputs allow)"),
+    Param("spacing_m", "float", 5.0, "重采样间距", "Resampling spacing", unit="m", minimum=0.5, maximum=100.0,
+          cli="--spacing", form=False),
+    Param("smoothing_m", "float", 20.0, "曲率平滑σ", "Curvature smoothing σ", unit="m", minimum=0.0,
+          exclusive_minimum=True, maximum=500.0, cli="--smoothing", form=False),
+    Param("candidate_factor", "float", 2.0, "候选半径倍数", "Candidate radius factor", minimum=1.0, maximum=10.0,
+          form=False, cli=False),
+    Param("min_deflection_deg", "float", 10.0, "最小转角", "Smallest deflection", unit="°", minimum=0.0,
+          maximum=180.0, cli="--min-deflection", form=False),
+    Param("max_fit_vertices", "int", 64, "拟合最多点数", "Fit vertices", minimum=8, maximum=10000, form=False,
+          cli=False),
+    Param("grade_window_m", "float", 100.0, "纵坡计算窗口", "Grade window", unit="m", minimum=100.0,
+          maximum=5000.0, cli="--grade-window", form=False,
+          help_zh="纵坡计算窗口（至少100 m，更短的窗口测到的是DEM噪声）",
+          help_en="window of the grade, at least 100 m (shorter windows measure DEM noise)"),
+    Param("grade_tolerance_pct", "float", 0.0, "纵坡容差", "Grade tolerance", unit="%", minimum=0.0, maximum=10.0,
+          form=False, cli=False),
+    Param("downgrade_length_m", "float", 3000.0, "连续下坡长度", "Long down-grade length", unit="m", minimum=100.0,
+          maximum=50000.0, cli="--downgrade-length", form=False, basis=f"{RISKMAP_DEFAULT}（JTG D20 记忆值，UNCONFIRMED）"),
+    Param("downgrade_avg_pct", "float", 5.5, "连续下坡平均纵坡", "Long down-grade average", unit="%", minimum=0.1,
+          maximum=30.0, cli="--downgrade-avg", form=False, basis=f"{RISKMAP_DEFAULT}（JTG D20 记忆值，UNCONFIRMED）"),
+    Param("water_distance_m", "float", 100.0, "临水距离", "Water distance", unit="m", minimum=1.0, maximum=2000.0,
+          step=5, decimals=0, cli="--water-distance", help_zh="距水体此距离内为临水路段",
+          help_en="near water within this distance"),
+    Param("water_min_length_m", "float", 100.0, "最短临水路段", "Shortest near-water segment", unit="m",
+          minimum=1.0, maximum=10000.0, cli="--water-min-length", form=False),
+    Param("water_crossing_trim", "float", 2.0, "跨水截短倍数", "Crossing trim factor", minimum=0.0, maximum=20.0,
+          form=False, cli=False),
+    Param("cliff_lateral_m", "float", 60.0, "临崖侧向距离", "Cliff lateral reach", unit="m", minimum=1.0,
+          maximum=1000.0, cli="--cliff-lateral", form=False),
+    Param("cliff_drop_m", "float", 20.0, "临崖落差", "Cliff drop", unit="m", minimum=1.0, maximum=1000.0, step=1,
+          decimals=0, cli="--cliff-drop", help_zh="路侧低于路面此落差为临崖", help_en="drop below the road that makes it cliff-side"),
+    Param("cliff_step_m", "float", 10.0, "临崖采样步长", "Cliff sampling step", unit="m", minimum=1.0,
+          maximum=1000.0, form=False, cli=False),
+    Param("cliff_min_length_m", "float", 30.0, "最短临崖路段", "Shortest cliff-side segment", unit="m", minimum=0.0,
+          maximum=10000.0, form=False, cli=False),
+    Param("accident_snap_m", "float", 50.0, "事故点吸附距离", "Accident snap distance", unit="m", minimum=1.0,
+          maximum=1000.0, cli="--accident-snap", form=False),
+    Param("blackspot_window_m", "float", 500.0, "事故统计窗口", "Accident window", unit="m", minimum=50.0,
+          maximum=10000.0, step=50, decimals=0, cli="--blackspot-window", basis=_UNCONF),
+    Param("blackspot_step_m", "float", 100.0, "事故窗口步长", "Accident window step", unit="m", minimum=1.0,
+          maximum=5000.0, cli="--blackspot-step", form=False),
+    Param("blackspot_min_accidents", "int", 3, "窗口内最少事故数", "Accidents per window", unit="起", minimum=1,
+          maximum=1000, step=1, decimals=0, cli="--blackspot-min-accidents", basis=_UNCONF),
+    Param("blackspot_min_deaths", "int", None, "窗口内最少死亡人数", "Deaths per window", unit="人", minimum=1,
+          maximum=10000, nullable=True, cli="--blackspot-min-deaths", form=False,
+          help_zh="或窗口内死亡人数达到此数（缺省不用）", help_en="or at least this many deaths in a window (off by default)"),
+    Param("blackspot_per_year", "bool", False, "按年平均", "Per year", cli="--per-year", form=False,
+          help_zh="窗口计数除以事故日期跨越的年数", help_en="divide window counts by the years the accident dates span"),
+    Param("blackspot_pad_m", "float", 50.0, "事故段外延", "Black-spot padding", unit="m", minimum=0.0,
+          maximum=1000.0, form=False, cli=False),
+    Param("class_speeds", "data", {}, "按道路等级的设计速度", "Design speed by road class", unit="km/h",
+          form=False, cli=False),
+    Param("fallback_speed_kmh", "float", jtg_d20.FALLBACK_SPEED_KMH, "缺省设计速度", "Fallback design speed",
+          unit="km/h", minimum=5.0, maximum=200.0, form=False, cli=False),
+])
+
+
+@PARAMS.dataclass
 class RoadHazardParams:
-    """Parameters of :func:`detect_road_hazards` (all distances in metres).
+    """Parameters of :func:`detect_road_hazards`: fields, defaults, ranges and basis are :data:`PARAMS`.
 
     The defaults marked *riskmap default* are not from a confirmed standard; reports state the
     values used (provenance).
     """
 
-    spacing_m: float = 5.0
-    # sharp bends
-    smoothing_m: float = 20.0
-    candidate_factor: float = 2.0
-    min_deflection_deg: float = 10.0
-    max_fit_vertices: int = 64
-    # steep grades
-    grade_window_m: float = 100.0
-    grade_tolerance_pct: float = 0.0
-    downgrade_length_m: float = 3000.0  # riskmap default (JTG D20 "any 3 km", from memory: UNCONFIRMED)
-    downgrade_avg_pct: float = 5.5  # riskmap default (JTG D20 average-grade rule, from memory: UNCONFIRMED)
-    # near water
-    water_distance_m: float = 100.0  # riskmap default
-    water_min_length_m: float = 100.0  # riskmap default
-    water_crossing_trim: float = 2.0  # riskmap default: × water_distance_m cut from runs ending at a crossing
-    # near cliff
-    cliff_lateral_m: float = 60.0  # riskmap default
-    cliff_drop_m: float = 20.0  # riskmap default
-    cliff_step_m: float = 10.0
-    cliff_min_length_m: float = 30.0
-    # black spots
-    accident_snap_m: float = 50.0
-    blackspot_window_m: float = 500.0  # UNCONFIRMED historical rule, STANDARDS.md §6.3
-    blackspot_step_m: float = 100.0
-    blackspot_min_accidents: int = 3  # UNCONFIRMED historical rule, STANDARDS.md §6.3
-    blackspot_min_deaths: int | None = None
-    blackspot_per_year: bool = False
-    blackspot_pad_m: float = 50.0
-    # design speeds
-    class_speeds: dict = field(default_factory=dict)
-    fallback_speed_kmh: float = jtg_d20.FALLBACK_SPEED_KMH
-
-    def validate(self) -> "RoadHazardParams":
-        """Check ranges; raises :class:`ParameterError` with the parameter's name."""
-        positive = ["spacing_m", "smoothing_m", "candidate_factor", "grade_window_m", "downgrade_length_m",
-                    "water_distance_m", "cliff_lateral_m", "cliff_drop_m", "cliff_step_m", "accident_snap_m",
-                    "blackspot_window_m", "blackspot_step_m"]
-        for name in positive:
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ParameterError(f"{name} must be a positive number (got {value!r})")
-        if self.grade_window_m < 100:
-            raise ParameterError(f"grade_window_m must be at least 100 m (got {self.grade_window_m}); "
-                                 "shorter windows measure DEM noise, not the road's grade")
-        if not (math.isfinite(self.water_crossing_trim) and self.water_crossing_trim >= 0):
-            raise ParameterError("water_crossing_trim must be zero or positive")
-        if self.candidate_factor < 1:
-            raise ParameterError("candidate_factor must be at least 1")
-        if self.blackspot_min_accidents < 1:
-            raise ParameterError("blackspot_min_accidents must be at least 1")
-        if self.max_fit_vertices < 8:
-            raise ParameterError("max_fit_vertices must be at least 8")
-        return self
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def check_more(self) -> None:
+        if self.blackspot_step_m > self.blackspot_window_m:
+            raise ParameterError(tr("事故窗口步长不得大于窗口长度", "the black-spot step must not exceed its window"))
 
 
 # ---------------------------------------------------------------------------
@@ -1204,6 +1217,7 @@ def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties
         One row per segment, columns :data:`COLUMNS`, in the roads' CRS.
     """
     params = (params or RoadHazardParams()).validate()
+    kinds = kinds if kinds is not None else params.kinds
     wanted = set(kinds) if kinds is not None else set(KINDS)
     unknown = wanted - set(KINDS)
     if unknown:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from riskmap.analysis.declare import Param, ParamSet
 from riskmap.errors import ParameterError
 
 AQ_EDITION = "AQ 2006-2005"
@@ -67,13 +68,15 @@ AQ_2006_2005 = GradeRules(
 )
 
 
-def gb39496_rules(grade1_capacity: float = 50000.0, grade1_height: float = 200.0,
+def gb39496_rules(grade1_capacity: float | None = None, grade1_height: float | None = None,
                   grade2_capacity: float = 10000.0, grade2_height: float = 100.0) -> GradeRules:
     """Grade table with the GB 39496-2020 §4.5 grade-1/grade-2 bounds as parameters.
 
     The defaults are UNCONFIRMED (STANDARDS.md §4, from memory: grade 1 V ≥ 50000×10⁴ m³ or
     H ≥ 200 m; grade 2 V ≥ 10000 or H ≥ 100); grades 3–5 as AQ 2006-2005. Verify before use.
     """
+    grade1_capacity = PARAMS.default("grade1_capacity") if grade1_capacity is None else grade1_capacity
+    grade1_height = PARAMS.default("grade1_height") if grade1_height is None else grade1_height
     return GradeRules(
         edition=f"{GB_EDITION} §4.5 (grade 1/2 bounds unconfirmed: V≥{grade1_capacity:g}, H≥{grade1_height:g})",
         grades=(1, 2, 3, 4, 5),
@@ -83,8 +86,6 @@ def gb39496_rules(grade1_capacity: float = 50000.0, grade1_height: float = 200.0
     )
 
 
-#: Names accepted for the grade rules by the CLI and the GUI.
-RULES_BY_NAME = {"aq2006": AQ_2006_2005, "gb39496": gb39496_rules()}
 
 
 def _grade_by(value: float, bounds, grades) -> int | None:
@@ -171,54 +172,55 @@ def _num(value) -> float:
     return v
 
 
-@dataclass(frozen=True)
-class OverheadParameters:
-    """Parameters of the 头顶库 test (defaults documented; all may be overridden).
+#: The declared parameters of the tailings assessment (defaults, ranges, labels and basis, once).
+PARAMS = ParamSet("tailings", [
+    Param("downstream_m", "float", OVERHEAD_DISTANCE_M, "下游距离（含）", "Downstream distance (incl.)", unit="m",
+          minimum=0.0, exclusive_minimum=True, maximum=10000.0, step=100, decimals=0, cli="--downstream",
+          basis=f"{OVERHEAD_SOURCE}（下游1公里含）", help_zh="沿流径的下游距离",
+          help_en="downstream distance along the flow path"),
+    Param("half_width_m", "float", 250.0, "走廊半宽", "Corridor half-width", unit="m", minimum=0.0,
+          exclusive_minimum=True, maximum=2000.0, step=10, decimals=0, cli="--half-width",
+          help_zh="下游走廊半宽（定义未给宽度；山谷溃坝洪水通常宽数百米）",
+          help_en="half-width of the downstream corridor (the definition names none)"),
+    Param("min_people", "float", 1.0, "最少人数", "Minimum people", unit="人", minimum=0.0, maximum=1e6, step=1,
+          decimals=0, help_zh="走廊人口（四舍五入）达到此数即视为有居民（定义为“有居民”）",
+          help_en="residents present from this many people (rounded) in the corridor"),
+    Param("rules", "choice", "aq2006", "定等标准", "Grade table", choices=("aq2006", "gb39496"),
+          choice_labels={"aq2006": ("AQ 2006-2005", "AQ 2006-2005"),
+                         "gb39496": ("GB 39496-2020（一、二等界限待核实）", "GB 39496-2020 (grade 1/2 bounds unverified)")},
+          basis="AQ 2006-2005 表；GB 39496-2020 §4.5", help_zh="尾矿库等别表",
+          help_en="grade table: AQ 2006-2005 or GB 39496-2020 with unconfirmed grade-1/2 bounds"),
+    Param("grade1_capacity", "float", 50000.0, "GB 39496一等库容界限（待核实）", "GB 39496 grade-1 storage (unverified)",
+          unit="万m³", minimum=0.0, exclusive_minimum=True, maximum=1e7, form=False,
+          basis="GB 39496-2020 §4.5（UNCONFIRMED）"),
+    Param("grade1_height", "float", 200.0, "GB 39496一等坝高界限（待核实）", "GB 39496 grade-1 dam height (unverified)",
+          unit="m", minimum=0.0, exclusive_minimum=True, maximum=1000.0, form=False,
+          basis="GB 39496-2020 §4.5（UNCONFIRMED）"),
+    Param("important_road_classes", "data", ("expressway", "national", "provincial", "railway"),
+          "重要道路的road_class", "road_class of important roads", form=False, cli=False),
+    Param("facility_kinds", "data", ("sensitive", "enterprises", "roads", "facilities"), "设施图层类型",
+          "Facility layer kinds", form=False, cli=False),
+    Param("subcell_m", "float", 10.0, "人口子栅格尺寸", "Population sub-cell size", unit="m", minimum=1.0,
+          maximum=1000.0, form=False, cli=False),
+    Param("smooth_m", "float", 50.0, "流径平滑容差", "Flow-path smoothing", unit="m", minimum=0.0, maximum=1000.0,
+          form=False, cli=False),
+    Param("max_fill_cells", "int", 200_000, "洼地填充上限", "Pit fill cap", unit="cells", minimum=1,
+          maximum=100_000_000, form=False, cli=False),
+])
 
-    Attributes
-    ----------
-    downstream_m : float
-        Downstream distance along the flow path, 1000 m inclusive (CONFIRMED definition).
-    half_width_m : float
-        Half-width of the downstream corridor around the flow path (PARAMETER; the
-        definition names no width). Default 250 m: a dam-break flood in a hill valley
-        spreads over the valley floor, typically a few hundred metres wide.
-    min_people : int
-        Residents present when the corridor's population rounds to at least this many
-        (PARAMETER). Default 1: any resident counts, as the definition says "有居民".
-        Raise it for rasters that smear a thin population over empty land.
-    important_road_classes : tuple of str
-        ``road_class`` values of roads counted as important facilities (all roads are listed).
-    facility_kinds : tuple of str
-        Facility layers whose features count as important facilities.
-    subcell_m : float
-        Sub-cell size (m) for the corridor population sum.
-    smooth_m : float
-        Tolerance (m) smoothing the D8 staircase of the path before it is buffered, so the
-        corridor follows the valley and its far end is cut across the flow (ends are kept).
-    max_fill_cells : int
-        Cap on the cells a pit may flood while looking for its spill point.
+
+@PARAMS.dataclass(frozen=True)
+class OverheadParameters:
+    """Parameters of the tailings assessment: the fields, defaults, ranges and basis are :data:`PARAMS`.
+
+    ``grade_rules`` is the grade table chosen by ``rules`` (GB 39496 with ``grade1_*`` bounds).
     """
 
-    downstream_m: float = OVERHEAD_DISTANCE_M
-    half_width_m: float = 250.0
-    min_people: int = 1
-    important_road_classes: tuple = ("expressway", "national", "provincial", "railway")
-    facility_kinds: tuple = ("sensitive", "enterprises", "roads", "facilities")
-    subcell_m: float = 10.0
-    smooth_m: float = 50.0
-    max_fill_cells: int = 200_000
-
-    def __post_init__(self):
-        for name in ("downstream_m", "half_width_m", "subcell_m"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise ParameterError(f"tailings parameter {name} must be a positive number, got {v!r}")
-        if not (isinstance(self.min_people, (int, float)) and self.min_people >= 0):
-            raise ParameterError(f"tailings parameter min_people must be ≥ 0, got {self.min_people!r}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+    @property
+    def grade_rules(self) -> "GradeRules":
+        if self.rules == "gb39496":
+            return gb39496_rules(self.grade1_capacity, self.grade1_height)
+        return AQ_2006_2005
 
 
 def people_present(downstream_pop: float, min_people: float) -> bool:

@@ -19,11 +19,8 @@ COMMANDS = (
     "riskmap.cli.data",
     "riskmap.cli.export_html",
     "riskmap.cli.gui",
-    "riskmap.cli.pipelines",
     "riskmap.cli.printmap",
-    "riskmap.cli.relocation",
-    "riskmap.cli.roads",
-    "riskmap.cli.tailings",
+    "riskmap.cli.analyses",
 )
 
 

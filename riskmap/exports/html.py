@@ -43,6 +43,7 @@ import shapely
 
 from riskmap import __version__
 from riskmap import crs as crs_policy
+from riskmap.analysis.result import layers_provenance, provenance_line
 from riskmap.errors import DataFormatError, EmptyLayerError, ParameterError
 from riskmap.exports import assets
 from riskmap.i18n import tr
@@ -570,7 +571,8 @@ def render_legend(specs: list[dict]) -> str:
 
 
 def render_footer(project, layers, basemap: str) -> str:
-    """Footer HTML: data sources, date, CRS, approval number (审图号), software (escaped)."""
+    """Footer HTML: data sources, date, CRS, approval number (审图号), software, and where each analysis
+    result shown came from (its provenance: inputs with sha256, standards, time) — all escaped."""
     sources = (project.extras or {}).get("data_sources")
     if not sources:
         names = [Path(str(layer.source)).name for layer in layers if getattr(layer, "source", None)]
@@ -594,6 +596,10 @@ def render_footer(project, layers, basemap: str) -> str:
     ]
     body = "".join(f'<span class="rm-foot-item"><b>{html.escape(k)}：</b><span class="rm-foot-{i}">'
                    f'{html.escape(str(v))}</span></span>' for i, (k, v) in enumerate(parts))
+    runs = "".join(f'<div class="rm-foot-provenance">{html.escape(provenance_line(record))}</div>'
+                   for record in layers_provenance(layers))
+    if runs:
+        body += f'<div class="rm-foot-runs"><b>{html.escape(tr("结果来源", "Results from"))}：</b>{runs}</div>'
     return f'<div id="riskmap-footer" class="rm-footer">{body}</div>'
 
 

@@ -41,6 +41,10 @@ class Layer:
         Increases on every change; renderers cache by (id, revision).
     group : str
         ``base``, ``hazards`` or ``analysis`` (layer control grouping in exports).
+    provenance : dict or None
+        For a result layer, the provenance record of the analysis run that made it (inputs with
+        sha256, parameters with their basis, standards, software, time); kept in the project
+        file and shown in the HTML footer and on the print.
     """
 
     kind = "layer"
@@ -56,6 +60,7 @@ class Layer:
         self.group = group
         self.source = source
         self.aliases: dict[str, str] = {}
+        self.provenance: dict | None = None
         self.revision = next(_revision_counter)
         self.events = EmitterGroup("changed", "data_changed", "selection_changed")
 

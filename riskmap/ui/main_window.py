@@ -1,9 +1,10 @@
 """The main window: map canvas, layer panel, menus, toolbar, status bar and background tasks.
 
-The window is a view of one :class:`~riskmap.project.Project`. It offers analysis panels
-the "GUI panel contract" (see ``DESIGN.md``): ``project``, ``canvas``, ``zoom_to``,
-``run_task``, ``add_result_layer``, ``show_error`` and ``undo_stack``. Opening another
-project rebuilds the canvas, the layer panel and closes the panels bound to the old one.
+The window is a view of one :class:`~riskmap.project.Project`. Analysis panels see it only
+through the narrow :class:`~riskmap.ui.host.PanelHost` (``window.host``): project, status,
+errors, background tasks, result layers with provenance, a file to save to, undo, map
+tools. Opening another project rebuilds the canvas, the layer panel and closes the panels
+bound to the old one.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from riskmap.ui import add_data
 from riskmap.ui.attribute_table import AttributeTableDock
 from riskmap.ui.canvas import MapCanvas
 from riskmap.ui.county_nav import CountyNavigator
+from riskmap.ui.host import PanelHost
 from riskmap.ui.layer_panel import LayerPanel
 from riskmap.ui.map_tools import IdentifyDock, IdentifyTool, MeasureTool, SelectTool
 from riskmap.ui.tasks import Task
@@ -79,6 +81,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = settings if settings is not None else default_settings()
         self.undo_stack = QUndoStack(self)
+        self.host = PanelHost(self)
         self.project: Project | None = None
         self.canvas: MapCanvas | None = None
         self.layer_panel: LayerPanel | None = None
@@ -525,7 +528,7 @@ class MainWindow(QMainWindow):
         if dock is None:
             try:
                 cls = getattr(importlib.import_module(module), cls_name)
-                dock = cls(self)
+                dock = cls(self.host)
             except Exception as exc:  # a RiskmapError, or a broken panel: never take the window down
                 self.show_error(exc)
                 return None

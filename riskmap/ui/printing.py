@@ -5,7 +5,8 @@ at the print resolution; the rest of the page (title, legend, footer) is drawn a
 vector shapes, so in a PDF it stays sharp and searchable. The footer carries the data
 sources, the date, the coordinate system and the map approval number (审图号) — the slot
 is left blank ("审图号：________") when the project has none, for the approval authority
-to fill in before publication.
+to fill in before publication — and one line per analysis result shown saying where it came
+from (its provenance: analysis, software, time, inputs with sha256, standards).
 """
 from __future__ import annotations
 
@@ -200,7 +201,11 @@ class PageLayout:
         m = 8.0 * self.mm * self.k
         self.margin = m
         title_h = (12.0 * self.mm * self.k) if self.title else 0.0
-        footer_h = 11.0 * self.mm * self.k
+        from riskmap.analysis.result import layers_provenance
+
+        # one footer line per analysis run shown (its provenance), at most three
+        self.provenance = layers_provenance([layer for layer in project.layers if layer.visible])[:MAX_PROVENANCE_LINES]
+        footer_h = (11.0 + 3.6 * len(self.provenance)) * self.mm * self.k
         gap = 4.0 * self.mm * self.k
         self.title_rect = QRectF(m, m, self.width - 2 * m, title_h)
         top = m + title_h + (2.0 * self.mm * self.k if title_h else 0.0)
@@ -432,7 +437,18 @@ class PageLayout:
                          metrics.elidedText(meta, Qt.ElideRight, left_w))
         painter.drawText(QRectF(rect.right() - right_w, y, right_w, line_h), Qt.AlignRight | Qt.AlignVCenter,
                          right_text)
+        from riskmap.analysis.result import provenance_line
+
+        width = rect.width()
+        for i, record in enumerate(self.provenance):
+            text = f"{tr('结果来源', 'Results from')}：{provenance_line(record)}"
+            painter.drawText(QRectF(rect.left(), y + (2 + i) * line_h, width, line_h), Qt.AlignLeft | Qt.AlignVCenter,
+                             metrics.elidedText(text, Qt.ElideRight, width))
         painter.restore()
+
+
+#: Provenance lines (analysis runs) shown in the footer at most.
+MAX_PROVENANCE_LINES = 3
 
 
 def data_sources(project) -> str:

@@ -1,7 +1,7 @@
 """Road hazard marking on the map: undo wrappers for register commands and the two-click segment tool.
 
 - :class:`RegisterUndoCommand` wraps a :mod:`riskmap.analysis.register` command in a
-  ``QUndoCommand`` (``redo`` → ``do``), so every register edit goes through the window's undo
+  ``QUndoCommand`` (``redo`` → ``do``), so every register edit goes through the host's undo
   stack; :func:`push` pushes one.
 - :class:`RoadSegmentTool` is a canvas map tool: click a road of the chosen road layer, then two
   points; both are snapped onto that road and ``on_segment(layer, index, p1, p2)`` is called
@@ -38,11 +38,9 @@ class RegisterUndoCommand(QUndoCommand):
         self.command.undo()
 
 
-def push(window, command) -> RegisterUndoCommand:
-    """Run ``command`` through ``window.undo_stack`` (it runs at once and can be undone)."""
-    wrapped = RegisterUndoCommand(command)
-    window.undo_stack.push(wrapped)
-    return wrapped
+def push(host, command) -> RegisterUndoCommand:
+    """Run ``command`` through the host's undo stack (it runs at once and can be undone)."""
+    return host.push(RegisterUndoCommand(command))
 
 
 class RoadSegmentTool(MapTool):
@@ -50,7 +48,8 @@ class RoadSegmentTool(MapTool):
 
     Parameters
     ----------
-    window : MainWindow
+    host : PanelHost
+        Where status messages go.
     road_layer : callable
         Returns the road :class:`~riskmap.layers.VectorLayer` to pick from (or None).
     on_segment : callable
@@ -59,8 +58,8 @@ class RoadSegmentTool(MapTool):
 
     cursor = Qt.CrossCursor
 
-    def __init__(self, window, road_layer, on_segment):
-        self.window = window
+    def __init__(self, host, road_layer, on_segment):
+        self.host = host
         self.road_layer = road_layer
         self.on_segment = on_segment
         self.canvas = None
@@ -95,7 +94,7 @@ class RoadSegmentTool(MapTool):
                 "start": tr("点击路段起点", "Click the start of the segment"),
                 "end": tr("点击路段终点", "Click the end of the segment")}[self.step]
         try:
-            self.window.statusBar().showMessage(text)
+            self.host.show_status(text, 0)
         except RuntimeError:  # window gone
             pass
 
@@ -117,8 +116,7 @@ class RoadSegmentTool(MapTool):
     def pick_road(self, x: float, y: float) -> bool:
         layer = self.road_layer()
         if layer is None or self.canvas is None:
-            self.window.statusBar().showMessage(tr("请先在面板中选择道路图层", "Choose the road layer in the panel first"),
-                                                5000)
+            self.host.show_status(tr("请先在面板中选择道路图层", "Choose the road layer in the panel first"))
             return False
         hits = layer.features_at(x, y, PICK_PX * self.canvas.map_units_per_pixel())
         lines = [i for i in hits if shapely.get_type_id(layer.display_geoms[i]) in (1, 5)]

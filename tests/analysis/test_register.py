@@ -207,13 +207,15 @@ def test_progress_summary_per_county():
 
 def test_exports(tmp_path, candidates):
     r = reg.HazardRegister([manual(0, 300, county="浉河区", note="<b>护栏</b>")], candidates)
-    gpkg = r.export_gpkg(tmp_path / "register.gpkg")
+    from riskmap.exports.report import write_register_excel, write_register_gpkg
+
+    gpkg = write_register_gpkg(r, tmp_path / "register.gpkg")
     back = gpd.read_file(gpkg, layer="hazard_register")
     assert back.crs.to_epsg() == 4490 and back.km_label.tolist() == ["K0+000–K0+300"]
     assert len(gpd.read_file(gpkg, layer="hazard_candidates")) == len(candidates)
-    xlsx = r.export_excel(tmp_path / "register.xlsx")
+    xlsx = write_register_excel(r, tmp_path / "register.xlsx")
     wb = openpyxl.load_workbook(xlsx)
-    assert wb.sheetnames == ["隐患路段登记", "县区进度", "来源"]
+    assert [s.title for s in wb.worksheets if s.sheet_state == "visible"] == ["隐患路段登记", "县区进度", "来源说明"]
     header = [c.value for c in wb["隐患路段登记"][1]]
     assert {"道路名称", "隐患类型", "桩号范围", "状态", "整改期限"} <= set(header)
     row = [c.value for c in wb["隐患路段登记"][2]]

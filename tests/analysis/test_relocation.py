@@ -182,7 +182,7 @@ def test_grade_rule_parameters():
 
 def test_english_headers_and_all_industries():
     _arr, grid = population()
-    res = assess_relocation(plants_frame(chinese_headers=False), grid, params=RelocationParams(industries=None))
+    res = assess_relocation(plants_frame(chinese_headers=False), grid, params=RelocationParams(all_industries=True))
     assert "冶金厂" in set(res.plants["name"])
 
 
@@ -230,9 +230,11 @@ def test_what_if_move_matches_a_full_rerun():
 def test_report_has_chinese_sheets(tmp_path, result):
     import openpyxl
 
-    path = relocation.write_report(result, tmp_path / "报告.xlsx")
+    from riskmap.exports.report import write_relocation_report
+
+    path = write_relocation_report(result, tmp_path / "报告.xlsx")
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["县区汇总", "企业明细", "来源说明"]
+    assert [s.title for s in wb.worksheets if s.sheet_state == "visible"] == ["县区汇总", "企业明细", "来源说明"]
     summary = [[c.value for c in r] for r in wb["县区汇总"].iter_rows()]
     assert summary[0][:3] == ["县区", "评估企业数", "建议搬迁数"]
     assert summary[-1][0] == "合计" and summary[-1][1] == 4 and summary[-1][2] == 2
@@ -240,12 +242,12 @@ def test_report_has_chinese_sheets(tmp_path, result):
     assert detail[0][0] == "企业名称" and "搬迁理由" in detail[0]
     assert detail[1][0] == "城内化工"  # priority 1 first
     assert "与人口密集区重叠" in detail[1][detail[0].index("搬迁理由")]
-    rows = [(r[0].value, r[1].value) for r in wb["来源说明"].iter_rows(min_row=2)]
-    prov = dict(rows)
-    assert prov["分析 analysis"] == "relocation"
-    assert any(k == "标准 standard" and str(v).startswith("GB 18218-2018") for k, v in rows)
-    assert any(k == "说明 note" and "神秘物质" in str(v) for k, v in rows)
-    assert "参数 parameter: dense_threshold" in prov and "时间 time" in prov and "软件 software" in prov
+    rows = [(r[0].value, r[1].value, r[2].value) for r in wb["来源说明"].iter_rows(min_row=2)]
+    assert ("分析", "relocation", "搬迁评估") in rows
+    assert any(k == "标准" and str(v).startswith("GB 18218-2018") for k, _i, v in rows)
+    assert any(k == "说明" and "神秘物质" in str(v) for k, _i, v in rows)
+    assert any(k == "参数" and i == "人口密集区密度阈值 (dense_threshold)" and v == "5000" for k, i, v in rows)
+    assert any(k == "运行" and i == "时间" for k, i, _v in rows)
 
 
 def test_geopackage_layers(tmp_path, result):

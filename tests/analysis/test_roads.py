@@ -252,7 +252,7 @@ def test_bridges_do_not_count_as_steep_or_cliff(tmp_path):
 
 
 def test_grade_window_below_100_m_is_refused():
-    with pytest.raises(ParameterError, match="grade_window_m"):
+    with pytest.raises(ParameterError, match="纵坡计算窗口"):
         RoadHazardParams(grade_window_m=50).validate()
 
 

@@ -45,7 +45,7 @@ def test_writes_hca_corridors_and_encroachments(inputs, capsys):
     assert enc["name"].tolist() == ["沿线小学"] and enc["band"].iloc[0] == "5–50 m"
     assert (inputs / "r.xlsx").exists()
     printed = capsys.readouterr().out
-    assert "2 segments" in printed and str(out) in printed
+    assert "高后果区 2 段" in printed and str(out) in printed
 
 
 def test_parameters_reach_the_analysis(inputs):

@@ -51,7 +51,7 @@ def test_relocation_writes_layers_and_report(inputs, capsys):
                  "--sensitive", str(inputs["sensitive"]), "--out", str(out), "--report", str(report)])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "assessed 3 plants; 2 flagged" in printed and "城内化工" in printed
+    assert "评估企业 3 家，建议搬迁 2 家" in printed and "城内化工" in printed
     layers = set(gpd.list_layers(out)["name"])
     assert layers == {"plants", "zones", "dense_areas"}
     plants = gpd.read_file(out, layer="plants")
@@ -67,13 +67,15 @@ def test_relocation_writes_layers_and_report(inputs, capsys):
     assert len(gpd.read_file(out, layer="dense_areas")) == 1
 
     wb = openpyxl.load_workbook(report)
-    assert wb.sheetnames == ["县区汇总", "企业明细", "来源说明"]
+    assert [s.title for s in wb.worksheets if s.sheet_state == "visible"] == ["县区汇总", "企业明细", "来源说明"]
     header = [c.value for c in wb["企业明细"][1]]
     assert header[0] == "企业名称"
     names = [r[0].value for r in wb["企业明细"].iter_rows(min_row=2)]
     assert set(names) == {"城内化工", "野外气站", "学校旁化工"}
-    prov = [(r[0].value, r[1].value) for r in wb["来源说明"].iter_rows(min_row=2)]
-    assert ("输入 input: plants", str(inputs["plants"])) in prov  # Chinese file name intact
+    prov = [(r[1].value, r[2].value) for r in wb["来源说明"].iter_rows(min_row=2)]
+    assert ("plants", str(inputs["plants"].resolve())) in prov  # Chinese file name intact
+    import hashlib
+    assert ("plants sha256", hashlib.sha256(inputs["plants"].read_bytes()).hexdigest()) in prov
 
 
 def test_parameters_change_the_result(inputs, capsys):
@@ -117,7 +119,7 @@ def test_sample_run(tmp_path, capsys):
     out = tmp_path / "sample.gpkg"
     report = tmp_path / "sample.xlsx"
     assert main(["relocation", "--sample", "--out", str(out), "--report", str(report)]) == 0
-    assert "flagged for relocation" in capsys.readouterr().out
+    assert "建议搬迁" in capsys.readouterr().out
     wb = openpyxl.load_workbook(report)
     names = [r[0].value for r in wb["县区汇总"].iter_rows(min_row=2)]
     assert names[-1] == "合计" and any("县" in str(n) or "区" in str(n) for n in names[:-1])

@@ -64,13 +64,14 @@ def test_roads_writes_layer_and_register(tmp_path, inputs, capsys):
     spot = segs[segs.kind == "black_spot"].iloc[0]
     assert spot.accidents == 5 and spot.deaths == 3
     wb = openpyxl.load_workbook(xlsx)
-    assert wb.sheetnames[0] == "隐患路段" and "来源" in wb.sheetnames
+    assert wb.sheetnames[0] == "隐患路段" and "来源说明" in wb.sheetnames
     header = [c.value for c in wb["隐患路段"][1]]
     assert {"隐患类型", "桩号范围", "道路名称"} <= set(header)
-    provenance = {r[0].value: r[1].value for r in wb["来源"].iter_rows(min_row=2)}
-    assert provenance["参数 parameter: blackspot_window_m"] == "500.0"
+    provenance = {r[1].value: (r[2].value, r[3].value, r[4].value) for r in wb["来源说明"].iter_rows(min_row=2)}
+    assert provenance["事故统计窗口 (blackspot_window_m)"][:2] == ("500", "m")
+    assert "UNCONFIRMED" in provenance["事故统计窗口 (blackspot_window_m)"][2]
     out_text = capsys.readouterr().out
-    assert "hazard segments" in out_text and "急弯 1" in out_text
+    assert "识别隐患路段" in out_text and "急弯 1" in out_text
 
 
 def test_parameters_reach_the_analysis(tmp_path, inputs):
@@ -81,7 +82,7 @@ def test_parameters_reach_the_analysis(tmp_path, inputs):
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--grade-window", "50"], "grade_window_m"),
+    (["--grade-window", "50"], "--grade-window"),
     (["--dem", "missing.tif"], "missing.tif"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, inputs, extra, message):

@@ -55,7 +55,7 @@ def test_writes_tailings_and_corridor_layers(inputs, capsys):
     assert t["grade"].tolist() == [4, 3]
     assert len(gpd.read_file(out, layer="corridors")) == 2
     assert (inputs / "t.xlsx").exists()
-    assert "头顶库: 1 (头顶库甲)" in capsys.readouterr().out
+    assert "头顶库 1 座（头顶库甲）" in capsys.readouterr().out
 
 
 def test_facilities_flag_and_parameters(inputs):

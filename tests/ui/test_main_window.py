@@ -165,10 +165,10 @@ def test_analysis_menu_opens_registered_panels(monkeypatch, project, qtbot, cjk_
     module = types.ModuleType("riskmap_test_dummy_panel")
 
     class DummyPanel(QDockWidget):
-        def __init__(self, window):
-            super().__init__("测试面板", window)
-            self.received = window
-            self.setWidget(QLabel(f"{len(window.project.layers)} layers"))
+        def __init__(self, host):
+            super().__init__("测试面板", host.widget)
+            self.received = host
+            self.setWidget(QLabel(f"{len(host.project.layers)} layers"))
 
     module.DummyPanel = DummyPanel
     monkeypatch.setitem(sys.modules, "riskmap_test_dummy_panel", module)
@@ -184,7 +184,7 @@ def test_analysis_menu_opens_registered_panels(monkeypatch, project, qtbot, cjk_
     assert len(actions) == 1
     actions[0].trigger()
     dock = win.panels["riskmap_test_dummy_panel.DummyPanel"]
-    assert dock.received is win and win.dockWidgetArea(dock) != 0
+    assert dock.received is win.host and win.dockWidgetArea(dock) != 0  # panels get the narrow host
     actions[0].trigger()
     assert len(win.panels) == 1  # shown again, not created twice
 

@@ -3,18 +3,26 @@
 - :class:`LayerCombo` with the ``accept``/``score`` helpers (:func:`vector_with`, :func:`is_raster`,
   :func:`field_score`) picks an input layer of the project.
 - :func:`spin`, :func:`result_table` and :func:`set_row` build the parameter and result widgets.
-- :class:`AnalysisPanel` is the dock every analysis panel derives from: it runs the analysis
-  through ``window.run_task`` with the run button disabled meanwhile, re-enables it and shows
-  the error when the task fails, and zooms to result rows.
+- :class:`ParamForm` is the form of a declared :class:`~riskmap.analysis.declare.ParamSet`
+  (spin boxes with range and unit, combo boxes, check boxes): no default or range is typed in
+  a panel.
+- :class:`AnalysisPanel` is the dock every analysis panel derives from. It talks only to a
+  :class:`~riskmap.ui.host.PanelHost`; it builds the input combos from the analysis's declared
+  inputs, runs :func:`riskmap.analysis.result.run_analysis` in the background with the run
+  button disabled meanwhile, puts result layers on the map with their declared aliases and
+  provenance, and exports the one Excel report.
 """
 from __future__ import annotations
 
 import numpy as np
 from PyQt5.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDockWidget,
     QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -25,6 +33,7 @@ from PyQt5.QtWidgets import (
 from riskmap import crs as crs_policy
 from riskmap.i18n import tr
 from riskmap.layers import RasterLayer, VectorLayer
+from riskmap.ui.host import PanelHost
 
 
 # ---------------------------------------------------------------------------
@@ -48,7 +57,8 @@ class LayerCombo(QComboBox):
 
     Parameters
     ----------
-    window : MainWindow
+    host : PanelHost
+        Anything with a ``project`` (the panel's host).
     accept : callable
         ``accept(layer) -> bool``.
     score : callable, optional
@@ -57,16 +67,16 @@ class LayerCombo(QComboBox):
         Offer "(不使用)" (None) as the first entry.
     """
 
-    def __init__(self, window, accept, score=None, optional=False, parent=None):
+    def __init__(self, host, accept, score=None, optional=False, parent=None):
         super().__init__(parent)
-        self.window = window
+        self.host = host
         self.accept = accept
         self.score = score or (lambda layer: 0)
         self.optional = optional
         self._user_chose = False
         self.activated.connect(self._on_activated)
         self.refresh()
-        events = window.project.layers.events
+        events = host.project.layers.events
         events.inserted.connect(self._on_layers_changed)
         events.removed.connect(self._on_layers_changed)
 
@@ -85,7 +95,7 @@ class LayerCombo(QComboBox):
         self.clear()
         if self.optional:
             self.addItem(tr("（不使用）", "(none)"), None)
-        layers = [lyr for lyr in self.window.project.layers if self.accept(lyr)]
+        layers = [lyr for lyr in self.host.project.layers if self.accept(lyr)]
         for lyr in layers:
             self.addItem(lyr.name, lyr.id)
         chosen = current.id if (current is not None and self._user_chose and current in layers) else None
@@ -108,7 +118,7 @@ class LayerCombo(QComboBox):
         if layer_id is None:
             return None
         try:
-            return self.window.project.layers.by_id(layer_id)
+            return self.host.project.layers.by_id(layer_id)
         except (KeyError, ValueError, LookupError):
             return None
 
@@ -175,6 +185,121 @@ def spin(value, lo, hi, step, decimals=0, suffix=""):
     return box
 
 
+def param_spin(param) -> QDoubleSpinBox:
+    """A spin box for a declared numeric parameter: its default, range, step, decimals and unit."""
+    decimals = param.decimals if param.decimals is not None else (0 if param.kind == "int" else 2)
+    lo = param.minimum if param.minimum is not None else 0.0
+    if param.exclusive_minimum:
+        lo += 10 ** -decimals
+    hi = param.maximum if param.maximum is not None else 1e9
+    box = spin(param.default, lo, hi, param.step or 1, decimals=decimals, suffix=f" {param.unit}" if param.unit else "")
+    box.setToolTip(f"{param.help}\n{tr('依据', 'Basis')}: {param.basis}")
+    return box
+
+
+def param_combo(param) -> QComboBox:
+    """A combo box of a declared choice parameter, its default chosen (the value is ``currentData()``)."""
+    box = QComboBox()
+    for value in param.choices:
+        box.addItem(param.choice_label(value), value)
+    box.setCurrentIndex(max(box.findData(param.default), 0))
+    box.setToolTip(f"{param.help}\n{tr('依据', 'Basis')}: {param.basis}")
+    return box
+
+
+def param_check(param) -> QCheckBox:
+    """A check box for a declared bool parameter, checked as its default."""
+    box = QCheckBox(param.label)
+    box.setChecked(bool(param.default))
+    box.setToolTip(f"{param.help}\n{tr('依据', 'Basis')}: {param.basis}")
+    return box
+
+
+class ParamForm(QGroupBox):
+    """The form of a declared parameter set: one widget per parameter shown in forms.
+
+    Parameters
+    ----------
+    params : ParamSet
+        The analysis's declaration.
+    names : iterable of str, optional
+        Parameters to show now, in this order (default: every one declared with ``form=True``);
+        :meth:`add` adds more later, :meth:`add_note` a line of text between them.
+    """
+
+    def __init__(self, params, names=None, title: str | None = None, parent=None):
+        super().__init__(title if title is not None else tr("参数", "Parameters"), parent)
+        self.params = params
+        self.widgets: dict = {}
+        self.rows = QFormLayout(self)
+        self.add(names if names is not None else [p.name for p in params if p.form])
+
+    def add(self, names) -> None:
+        """Add a row for each of ``names``."""
+        for name in names:
+            param = self.params[name]
+            if param.kind == "bool":
+                widget = param_check(param)
+                self.rows.addRow(widget)
+            elif param.kind == "choice":
+                widget = param_combo(param)
+                self.rows.addRow(param.label, widget)
+            elif param.kind in ("float", "int"):
+                widget = param_spin(param)
+                self.rows.addRow(param.label, widget)
+            else:
+                raise TypeError(f"parameter {name!r} of kind {param.kind!r} has no form widget")
+            self.widgets[name] = widget
+
+    def add_note(self, text: str) -> QLabel:
+        label = QLabel(text)
+        label.setWordWrap(True)
+        self.rows.addRow(label)
+        return label
+
+    def widget(self, name: str):
+        return self.widgets[name]
+
+    def value(self, name: str):
+        """The value of one form parameter as the declaration's type."""
+        widget, param = self.widgets[name], self.params[name]
+        if isinstance(widget, QCheckBox):
+            return widget.isChecked()
+        if isinstance(widget, QComboBox):
+            return widget.currentData()
+        return int(round(widget.value())) if param.kind == "int" else float(widget.value())
+
+    def values(self) -> dict:
+        return {name: self.value(name) for name in self.widgets}
+
+    def set_value(self, name: str, value) -> None:
+        widget = self.widgets[name]
+        if isinstance(widget, QCheckBox):
+            widget.setChecked(bool(value))
+        elif isinstance(widget, QComboBox):
+            widget.setCurrentIndex(max(widget.findData(value), 0))
+        else:
+            widget.setValue(float(value))
+
+    def build(self, **more):
+        """The analysis's parameter object from the form (and ``more``), checked: ParameterError on a bad value."""
+        return self.params.build(**{**self.values(), **more})
+
+
+def input_combo(host, spec) -> "LayerCombo":
+    """A layer combo for a declared input: its kind, geometry, the fields and words that pick a default."""
+    accept = is_raster if spec.kind == "raster" else vector_with(kinds=spec.geometry or None)
+    return LayerCombo(host, accept, field_score(*spec.fields, words=spec.words), optional=not spec.required)
+
+
+def as_host(window_or_host) -> PanelHost:
+    """The panel host of a main window (or the host itself)."""
+    if isinstance(window_or_host, PanelHost):
+        return window_or_host
+    host = getattr(window_or_host, "host", None)
+    return host if isinstance(host, PanelHost) else PanelHost(window_or_host)
+
+
 def result_table(headers) -> QTableWidget:
     table = QTableWidget(0, len(headers))
     table.setHorizontalHeaderLabels(headers)
@@ -202,24 +327,63 @@ def set_row(table, row, values, color=None):
 # the panel base
 # ---------------------------------------------------------------------------
 class AnalysisPanel(QDockWidget):
-    """Dock of one analysis: run button, summary label, background run and error plumbing.
+    """Dock of one declared analysis: inputs, parameters, background run, result layers, report.
 
-    Subclasses implement ``run()`` and call :meth:`start_task` from it; when they use
-    :meth:`add_run_and_results` they implement ``_zoom_to_row(row, col)`` too.
+    A subclass sets :attr:`analysis_name`, builds its widgets with :meth:`make_inputs`,
+    :class:`ParamForm`, :meth:`make_run_button`, :meth:`make_summary` and
+    :meth:`make_report_button`, and implements :meth:`show_native` (put the analysis's own
+    result on the map); :meth:`parameters` may add values the form does not show. When it
+    uses :meth:`add_run_and_results` it implements ``_zoom_to_row(row, col)`` too.
     """
 
-    def __init__(self, window, title: str, object_name: str):
-        super().__init__(title, window)
-        self.setObjectName(object_name)
-        self.window = window
-        self.result = None
+    #: Name of the analysis in :data:`riskmap.analysis.registry.ANALYSES`.
+    analysis_name: str | None = None
+
+    def __init__(self, window, title: str | None = None, object_name: str | None = None):
+        self.host = as_host(window)
+        spec = self.analysis
+        super().__init__(title if title is not None else (spec.title if spec else ""), self.host.widget)
+        self.setObjectName(object_name or type(self).__name__)
+        self.result = None  # the analysis function's own result
+        self.analysis_result = None  # the AnalysisResult of the last run (with provenance)
         self.task = None
+        self.combos: dict = {}
+        self.form = None
+        self.report_button = None
+
+    @property
+    def analysis(self):
+        """The declared :class:`~riskmap.analysis.declare.Analysis` of this panel (None if not declared)."""
+        if self.analysis_name is None:
+            return None
+        from riskmap.analysis.registry import ANALYSES
+
+        return ANALYSES[self.analysis_name]
 
     # -- widgets ----------------------------------------------------------------------
+    def make_inputs(self, roles=None, title: str | None = None) -> QGroupBox:
+        """A group of layer combos, one per declared single-layer input (``self.<role>_combo``)."""
+        box = QGroupBox(title if title is not None else tr("输入数据", "Inputs"))
+        form = QFormLayout(box)
+        for spec in self.analysis.inputs:
+            if spec.multiple or (roles is not None and spec.role not in roles):
+                continue
+            combo = input_combo(self.host, spec)
+            combo.setToolTip(tr(spec.help_zh, spec.help_en))
+            self.combos[spec.role] = combo
+            setattr(self, f"{spec.role}_combo", combo)
+            form.addRow(spec.label, combo)
+        return box
+
+    def make_form(self, names=None) -> ParamForm:
+        """The parameter form of the analysis (``self.form``)."""
+        self.form = ParamForm(self.analysis.params, names)
+        return self.form
+
     def make_run_button(self, text: str | None = None) -> QPushButton:
         """The run button (``self.run_button``), connected to ``self.run``."""
         self.run_button = QPushButton(text if text is not None else tr("运行", "Run"))
-        self.run_button.clicked.connect(self.run)
+        self.run_button.clicked.connect(lambda: self.run())
         return self.run_button
 
     def make_summary(self) -> QLabel:
@@ -228,33 +392,87 @@ class AnalysisPanel(QDockWidget):
         self.summary.setWordWrap(True)
         return self.summary
 
+    def make_report_button(self) -> QPushButton:
+        """"导出报告…" (``self.report_button``): the Excel report of the last run, enabled after a run."""
+        self.report_button = QPushButton(tr("导出报告…", "Export report…"))
+        self.report_button.setEnabled(False)
+        self.report_button.clicked.connect(lambda: self.export_report())
+        return self.report_button
+
     def add_run_and_results(self, layout, headers) -> None:
-        """Add the run button, the summary and a result table (``self.table``, click a row to zoom)."""
-        layout.addWidget(self.make_run_button())
+        """Add the run and report buttons, the summary and a result table (``self.table``, click a row to zoom)."""
+        from PyQt5.QtWidgets import QHBoxLayout
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.make_run_button())
+        buttons.addWidget(self.make_report_button())
+        layout.addLayout(buttons)
         layout.addWidget(self.make_summary())
         self.table = result_table(headers)
         self.table.cellClicked.connect(self._zoom_to_row)
         layout.addWidget(self.table, 1)
 
     # -- running ----------------------------------------------------------------------
+    def parameters(self):
+        """The parameter object from the form (ParameterError on a bad value)."""
+        return self.form.build() if self.form is not None else self.analysis.params.build()
+
+    def layer_inputs(self):
+        """``(inputs, sources, missing)``: ``{role: GeoDataFrame | raster path | list | None}``, ``{role: file}``
+        and the labels of required inputs not chosen."""
+        inputs, sources, missing = {}, {}, []
+        for spec in self.analysis.inputs:
+            combo = self.combos.get(spec.role)
+            if combo is None:
+                continue
+            layer = combo.layer()
+            if layer is None:
+                inputs[spec.role] = None
+                if spec.required:
+                    missing.append(spec.label)
+                continue
+            if isinstance(layer, RasterLayer):
+                inputs[spec.role] = str(layer.path)
+            else:
+                inputs[spec.role] = layer.gdf
+                if getattr(layer, "source", None):
+                    sources[spec.role] = layer.source
+        return inputs, sources, missing
+
+    def extra_inputs(self, inputs: dict, sources: dict) -> None:
+        """Hook: add inputs the combos do not hold (several facility layers)."""
+
     def read_parameters(self, inputs_ready: bool, missing_message: str, build):
         """``build()`` (the analysis parameters), or None after a message box saying why not:
         a required input layer is not chosen, or a parameter is invalid."""
         from riskmap.errors import ParameterError, RiskmapError
 
         if not inputs_ready:
-            self.window.show_error(ParameterError(missing_message))
+            self.host.show_error(ParameterError(missing_message))
             return None
         try:
             return build()
         except RiskmapError as exc:
-            self.window.show_error(exc)
+            self.host.show_error(exc)
             return None
 
+    def run(self):
+        """Check the inputs and parameters, then run the declared analysis in the background."""
+        from riskmap.analysis.result import run_analysis
+
+        inputs, sources, missing = self.layer_inputs()
+        message = tr(f"请先选择：{'、'.join(missing)}", f"Choose first: {', '.join(missing)}")
+        params = self.read_parameters(not missing, message, self.parameters)
+        if params is None:
+            return None
+        self.extra_inputs(inputs, sources)
+        return self.start_task(run_analysis, self.analysis, inputs, params, sources=sources,
+                               title=self.analysis.title, on_done=self.show_result)
+
     def start_task(self, fn, *args, **kwargs):
-        """``window.run_task(fn, ...)`` with the run button disabled until the task ends."""
+        """``host.run_task(fn, ...)`` with the run button disabled until the task ends."""
         self.run_button.setEnabled(False)
-        self.task = self.window.run_task(fn, *args, on_error=self._failed, **kwargs)
+        self.task = self.host.run_task(fn, *args, on_error=self._failed, **kwargs)
         self.task.done.connect(self._task_done)
         return self.task
 
@@ -266,12 +484,68 @@ class AnalysisPanel(QDockWidget):
 
     def _failed(self, exc):
         self.run_button.setEnabled(True)
-        self.window.show_error(exc)
+        self.host.show_error(exc)
+
+    # -- results ----------------------------------------------------------------------
+    def show_result(self, result):
+        """Keep the :class:`~riskmap.analysis.result.AnalysisResult` and show its native result."""
+        self.analysis_result = result
+        self.result = result.native
+        self.show_native(result.native)
+        if self.report_button is not None:
+            self.report_button.setEnabled(True)
+        if getattr(self, "summary", None) is not None:
+            self.summary.setText(self.summary_text())
+
+    def show_native(self, native) -> None:
+        """Put the analysis's own result on the map and in the panel (subclasses)."""
+        raise NotImplementedError
+
+    def summary_text(self) -> str:
+        return self.current_result().summary
+
+    def current_result(self):
+        """The result as it stands now (after any what-if edits), with its provenance."""
+        return self.analysis_result
+
+    def add_layer(self, gdf, name: str, style=None, table: str | None = None):
+        """A result layer on the map, with the declared table's aliases and the run's provenance."""
+        result = self.current_result()
+        layer = self.host.add_result_layer(gdf, name, style=style,
+                                           provenance=result.provenance if result is not None else None)
+        if table is not None and self.analysis is not None:
+            declared = self.analysis.tables[table].aliases()
+            layer.aliases.update({k: v for k, v in declared.items() if k in gdf.columns})
+        return layer
 
     def zoom_to_frame(self, gdf) -> None:
         """Zoom the map to the bounds of ``gdf``."""
-        self.window.zoom_to(bbox_in_map_crs(gdf, self.window.project.map_crs))
+        self.host.zoom_to(bbox_in_map_crs(gdf, self.host.project.map_crs))
+
+    # -- report -----------------------------------------------------------------------
+    def export_report(self, path=None):
+        """Write the Excel report of the last run (declared sheets, Chinese headers, 来源说明); returns the path."""
+        from riskmap.errors import RiskmapError
+        from riskmap.exports.report import write_report
+
+        result = self.current_result()
+        if result is None:
+            return None
+        if path is None:
+            title = self.analysis.title
+            path = self.host.ask_save_path(tr(f"导出{title}报告", f"Export the {title} report"),
+                                           tr(f"{self.analysis.zh}报告.xlsx", f"{self.analysis.name}_report.xlsx"),
+                                           "Excel (*.xlsx)")
+            if not path:
+                return None
+        try:
+            written = write_report(result, path, self.analysis)
+        except RiskmapError as exc:
+            self.host.show_error(exc)
+            return None
+        self.host.show_status(tr(f"已导出：{written}", f"Written: {written}"))
+        return written
 
 
-__all__ = ["AnalysisPanel", "LayerCombo", "bbox_in_map_crs", "field_score", "geometry_kinds", "is_raster",
-           "result_table", "set_row", "spin", "vector_with"]
+__all__ = ["AnalysisPanel", "LayerCombo", "ParamForm", "as_host", "bbox_in_map_crs", "input_combo", "param_check", "field_score", "geometry_kinds", "is_raster",
+           "param_combo", "param_spin", "result_table", "set_row", "spin", "vector_with"]

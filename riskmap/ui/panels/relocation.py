@@ -1,11 +1,13 @@
 """Analysis panel: relocation assessment of hazardous-chemical plants (搬迁评估).
 
-Runs :func:`riskmap.analysis.relocation.assess_relocation` through ``window.run_task``, puts the
+Runs the declared ``relocation`` analysis (:func:`riskmap.analysis.relocation.assess_relocation`)
+in the background, inputs and parameters from its declaration, puts the
 plants (flagged ones in red), their safety zones (red when flagged, orange otherwise) and the dense
 population areas on the map, and lists the plants in a sortable table linked to the map (click a
 row: zoom to the zone and select the plant). What-if: edit a plant's distance in the table, or
 drag a plant on the map with the move tool; only that plant is recomputed
-(:func:`riskmap.analysis.relocation.update_plant`), and both edits go on the window's undo stack.
+(:func:`riskmap.analysis.relocation.update_plant`), only its two layers re-render, and both edits
+go on the undo stack; the exported report notes every what-if edit in its provenance.
 """
 from __future__ import annotations
 
@@ -19,13 +21,8 @@ from PyQt5.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel
 from PyQt5.QtGui import QBrush, QColor, QPen
 from PyQt5.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
-    QFileDialog,
-    QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPushButton,
     QTableView,
     QUndoCommand,
@@ -39,7 +36,7 @@ from riskmap.i18n import tr
 from riskmap.layers import VectorLayer
 from riskmap.layers.style import Style
 from riskmap.ui.canvas import MapTool
-from riskmap.ui.panels.common import AnalysisPanel, LayerCombo, field_score, is_raster, spin, vector_with
+from riskmap.ui.panels.common import AnalysisPanel
 
 RELOCATE_COLOR = "#d7191c"
 KEEP_COLOR = "#7f7f7f"
@@ -67,14 +64,17 @@ def dense_style() -> Style:
     return Style(color=DENSE_COLOR, stroke=DENSE_COLOR, fill_opacity=0.18, width=0.8, dash=True)
 
 
-#: Table columns: (field, Chinese header, English header).
-TABLE_COLUMNS = (
-    ("priority", "优先序", "Priority"), ("name", "企业名称", "Plant"), ("county", "县区", "County"),
-    ("safe_dist", "防护距离(m)", "Distance (m)"), ("pop_exposed", "防护距离内人口", "People exposed"),
-    ("sensitive_n", "敏感目标", "Sensitive"), ("dense_km2", "密集区重叠(km²)", "Dense overlap (km²)"),
-    ("hazard_grade", "重大危险源", "Major hazard"), ("relocate", "建议搬迁", "Relocate"),
-    ("reasons", "搬迁理由", "Reasons"),
-)
+#: Fields shown in the panel's table; headers come from the declared ``plants`` table.
+TABLE_FIELDS = ("priority", "name", "county", "safe_dist", "pop_exposed", "sensitive_n", "dense_km2", "hazard_grade",
+                "relocate", "reasons")
+TABLE_COLUMNS = tuple((f,) for f in TABLE_FIELDS)
+
+
+def column_header(field: str) -> str:
+    """The declared header of a plants column in the UI language (with its unit)."""
+    from riskmap.analysis.registry import RELOCATION
+
+    return RELOCATION.tables["plants"].columns[field].header()
 EDITABLE = {"safe_dist"}
 
 
@@ -116,8 +116,7 @@ class PlantsModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):
         if role == Qt.DisplayRole and orientation == Qt.Horizontal:
-            _f, zh, en = TABLE_COLUMNS[section]
-            return tr(zh, en)
+            return column_header(TABLE_FIELDS[section])
         return None
 
     def flags(self, index):
@@ -153,7 +152,7 @@ class PlantsModel(QAbstractTableModel):
         try:
             distance = float(str(value).replace(",", ""))
         except ValueError:
-            self.panel.window.show_error(ParameterError(tr("防护距离须为正数（米）", "The distance must be a positive "
+            self.panel.host.show_error(ParameterError(tr("防护距离须为正数（米）", "The distance must be a positive "
                                                            "number of metres")))
             return False
         return self.panel.change_distance(index.row(), distance)
@@ -263,57 +262,24 @@ class MovePlantTool(MapTool):
 class RelocationPanel(AnalysisPanel):
     """搬迁评估 — which hazardous-chemical plants should move out of dense population areas."""
 
+    analysis_name = "relocation"
+
     def __init__(self, window):
-        super().__init__(window, tr("搬迁评估", "Relocation assessment"), "RelocationPanel")
+        super().__init__(window, object_name="RelocationPanel")
         self.plants_layer: VectorLayer | None = None
         self.zones_layer: VectorLayer | None = None
         self.dense_layer: VectorLayer | None = None
         self.last_update_ms = None
+        self.what_if: list[str] = []  # the what-if edits since the run, for the report's provenance
         self.move_tool = MovePlantTool(self)
         body = QWidget()
         layout = QVBoxLayout(body)
-
-        inputs = QGroupBox(tr("输入数据", "Inputs"))
-        form = QFormLayout(inputs)
-        self.plants_combo = LayerCombo(window, vector_with(kinds=("point", "polygon")),
-                                       field_score("industry", "safe_dist", "chemicals", "企业名称",
-                                                   words=("企业", "enterprise", "plant", "危化")))
-        self.population_combo = LayerCombo(window, is_raster, field_score(words=("人口", "population", "pop")))
-        self.sensitive_combo = LayerCombo(window, vector_with(kinds=("point", "polygon")),
-                                          field_score("category", words=("敏感", "sensitive", "学校")), optional=True)
-        form.addRow(tr("企业图层", "Plants"), self.plants_combo)
-        form.addRow(tr("人口栅格", "Population raster"), self.population_combo)
-        form.addRow(tr("敏感目标", "Sensitive targets"), self.sensitive_combo)
-        layout.addWidget(inputs)
-
-        from riskmap.analysis.relocation import RelocationParams
-
-        defaults = RelocationParams()
-        params = QGroupBox(tr("参数", "Parameters"))
-        pform = QFormLayout(params)
-        self.threshold_spin = spin(defaults.dense_threshold, 100, 100000, 500, suffix=tr(" 人/km²", " /km²"))
-        self.min_area_spin = spin(defaults.dense_min_area_km2, 0.0, 100.0, 0.1, decimals=2, suffix=" km²")
-        self.default_distance_spin = spin(defaults.default_distance_m, 10, 10000, 50, suffix=" m")
-        self.alpha_radius_spin = spin(defaults.alpha_radius_m, 50, 5000, 50, suffix=" m")
-        self.min_people_spin = spin(defaults.grade_rule_min_people, 0, 1e6, 50)
-        self.hazchem_only = QCheckBox(tr("仅评估危险化学品企业", "Hazardous-chemical plants only"))
-        self.hazchem_only.setChecked(True)
-        self.rule_dense = QCheckBox(tr("防护区与人口密集区重叠", "Zone overlaps a dense area"))
-        self.rule_sensitive = QCheckBox(tr("防护区内有敏感目标", "Sensitive target inside the zone"))
-        self.rule_grade = QCheckBox(tr("一、二级重大危险源且暴露人口超过阈值", "Grade 1/2 major hazard with many exposed"))
-        for box in (self.rule_dense, self.rule_sensitive, self.rule_grade):
-            box.setChecked(True)
-        pform.addRow(tr("人口密集区密度阈值", "Dense-area density"), self.threshold_spin)
-        pform.addRow(tr("人口密集区最小面积", "Dense-area minimum"), self.min_area_spin)
-        pform.addRow(tr("缺省防护距离", "Default distance"), self.default_distance_spin)
-        pform.addRow(tr("α人口统计半径", "α population radius"), self.alpha_radius_spin)
-        pform.addRow(tr("等级规则人数阈值", "Grade rule: people >"), self.min_people_spin)
-        pform.addRow(self.hazchem_only)
-        pform.addRow(QLabel(tr("搬迁规则（任一满足即建议搬迁）：", "Relocation rules (any one):")))
-        pform.addRow(self.rule_dense)
-        pform.addRow(self.rule_sensitive)
-        pform.addRow(self.rule_grade)
-        layout.addWidget(params)
+        layout.addWidget(self.make_inputs())
+        form = self.make_form(["dense_threshold", "dense_min_area_km2", "default_distance_m", "alpha_radius_m",
+                               "grade_rule_min_people", "all_industries"])
+        form.add_note(tr("搬迁规则（任一满足即建议搬迁）：", "Relocation rules (any one):"))
+        form.add(["rule_dense", "rule_sensitive", "rule_grade"])
+        layout.addWidget(form)
 
         buttons = QHBoxLayout()
         self.make_run_button()
@@ -321,9 +287,7 @@ class RelocationPanel(AnalysisPanel):
         self.move_button.setCheckable(True)
         self.move_button.setEnabled(False)
         self.move_button.toggled.connect(self._toggle_move_tool)
-        self.report_button = QPushButton(tr("导出报告…", "Export report…"))
-        self.report_button.setEnabled(False)
-        self.report_button.clicked.connect(self.export_report)
+        self.make_report_button()
         for b in (self.run_button, self.move_button, self.report_button):
             buttons.addWidget(b)
         layout.addLayout(buttons)
@@ -346,73 +310,45 @@ class RelocationPanel(AnalysisPanel):
         layout.addWidget(self.table, 1)
         self.setWidget(body)
 
-    # -- running ------------------------------------------------------------------
-    def parameters(self):
-        """The parameters from the form (validated)."""
-        from riskmap.analysis.relocation import RelocationParams
-
-        return RelocationParams(
-            dense_threshold=self.threshold_spin.value(), dense_min_area_km2=self.min_area_spin.value(),
-            default_distance_m=self.default_distance_spin.value(), alpha_radius_m=self.alpha_radius_spin.value(),
-            grade_rule_min_people=self.min_people_spin.value(),
-            industries=("hazchem",) if self.hazchem_only.isChecked() else None,
-            rule_dense=self.rule_dense.isChecked(), rule_sensitive=self.rule_sensitive.isChecked(),
-            rule_grade=self.rule_grade.isChecked()).validate()
-
-    def run(self):
-        """Start the assessment in the background (progress and Cancel in the window's status bar)."""
-        from riskmap.analysis.relocation import assess_relocation
-
-        plants = self.plants_combo.layer()
-        pop = self.population_combo.layer()
-        params = self.read_parameters(plants is not None and pop is not None,
-                                      tr("请先选择企业图层和人口栅格", "Choose a plants layer and a population raster first"),
-                                      self.parameters)
-        if params is None:
-            return None
-        sens = self.sensitive_combo.layer()
-        inputs = {"plants": plants.source or plants.name, "population": pop.path,
-                  "sensitive": (sens.source or sens.name) if sens is not None else "—"}
-        return self.start_task(
-            assess_relocation, plants.gdf, pop.path, sens.gdf if sens is not None else None, params,
-            inputs=inputs, title=tr("搬迁评估", "Relocation assessment"), on_done=self.show_result)
-
-
     # -- results ------------------------------------------------------------------
-    def show_result(self, result):
+    def show_native(self, result):
         """Put the styled result layers on the map and fill the table."""
-        from riskmap.analysis.relocation import COLUMN_LABELS
-
-        self.result = result
-        w = self.window
-        self.dense_layer = w.add_result_layer(result.dense_areas, tr("人口密集区", "Dense population areas"),
-                                              style=dense_style())
-        self.zones_layer = w.add_result_layer(result.zones, tr("外部安全防护区", "Safety zones"), style=zones_style())
-        self.plants_layer = w.add_result_layer(result.plants, tr("搬迁评估企业", "Relocation assessment"),
-                                               style=plants_style())
-        for layer in (self.plants_layer, self.zones_layer):
-            layer.aliases.update({k: v for k, v in COLUMN_LABELS.items() if k in layer.gdf.columns})
-        self.dense_layer.aliases.update({"area_km2": "面积(km²)", "population": "人口", "density": "密度(人/km²)"})
+        self.what_if = []
+        self.last_update_ms = None
+        self.dense_layer = self.add_layer(result.dense_areas, tr("人口密集区", "Dense population areas"),
+                                          dense_style(), "dense_areas")
+        self.zones_layer = self.add_layer(result.zones, tr("外部安全防护区", "Safety zones"), zones_style(), "zones")
+        self.plants_layer = self.add_layer(result.plants, tr("搬迁评估企业", "Relocation assessment"),
+                                           plants_style(), "plants")
         self.model.set_frame(result.plants)
         self.table.sortByColumn(0, Qt.AscendingOrder)
         self.move_button.setEnabled(True)
-        self.report_button.setEnabled(True)
-        self._update_summary()
         if len(result.zones):
             self.zoom_to_frame(result.zones)
-        w.canvas.refresh()
 
-    def _update_summary(self):
-        plants = self.result.plants
-        n_flag = int(plants["relocate"].sum())
-        exposed = float(plants.loc[plants["relocate"], "pop_exposed"].sum())
-        text = tr(f"评估企业 {len(plants)} 家，建议搬迁 {n_flag} 家（防护距离内约 {exposed:,.0f} 人）；"
-                  f"人口密集区 {len(self.result.dense_areas)} 处",
-                  f"{len(plants)} plants assessed, {n_flag} to relocate ({exposed:,.0f} people in their zones); "
-                  f"{len(self.result.dense_areas)} dense areas")
+    def current_result(self):
+        """The assessment as it stands after the what-if edits, the edits noted in its provenance."""
+        from riskmap.analysis.result import AnalysisResult
+
+        base = self.analysis_result
+        if base is None or not self.what_if:
+            return base
+        layers, tables, zh, en, _ = self.analysis.wrap(self.result, None)
+        prov = dict(base.provenance)
+        prov["notes"] = [*(prov.get("notes") or []),
+                         *(tr("假设分析（未重新运行）：", "what-if edit (not re-run): ") + e for e in self.what_if)]
+        prov["summary_zh"], prov["summary_en"] = zh, en
+        prov["what_if"] = list(self.what_if)
+        return AnalysisResult(base.analysis, layers, tables, zh, en, prov, self.result)
+
+    def summary_text(self) -> str:
+        text = self.current_result().summary
         if self.last_update_ms is not None:
             text += tr(f"；上次重算 {self.last_update_ms:.0f} ms", f"; last update {self.last_update_ms:.0f} ms")
-        self.summary.setText(text)
+        return text
+
+    def _update_summary(self):
+        self.summary.setText(self.summary_text())
 
     def source_row(self, view_row: int) -> int:
         """Row of ``result.plants`` shown at table row ``view_row``."""
@@ -427,8 +363,7 @@ class RelocationPanel(AnalysisPanel):
             return
         self.zoom_to_frame(self.result.zones.iloc[[row]])
         if self.plants_layer is not None:
-            self.plants_layer.select([row])
-        self.window.canvas.refresh()
+            self.plants_layer.select([row])  # the window highlights the selection
 
     # -- what-if ------------------------------------------------------------------
     def change_distance(self, row: int, distance: float) -> bool:
@@ -436,7 +371,7 @@ class RelocationPanel(AnalysisPanel):
         if self.result is None:
             return False
         if not math.isfinite(distance) or distance <= 0:
-            self.window.show_error(ParameterError(tr(f"防护距离须为正数（米），不是 {distance}",
+            self.host.show_error(ParameterError(tr(f"防护距离须为正数（米），不是 {distance}",
                                                      f"The distance must be a positive number of metres, "
                                                      f"not {distance}")))
             return False
@@ -444,7 +379,7 @@ class RelocationPanel(AnalysisPanel):
         old = float(plants["safe_dist"].iat[row])
         if old == distance:
             return False
-        self.window.undo_stack.push(_DistanceCommand(self, row, old, float(distance), plants["safe_dist_src"].iat[row]))
+        self.host.push(_DistanceCommand(self, row, old, float(distance), plants["safe_dist_src"].iat[row]))
         return True
 
     def move_plant(self, row: int, x: float, y: float) -> None:
@@ -452,9 +387,9 @@ class RelocationPanel(AnalysisPanel):
         if self.result is None:
             return
         plants = self.result.plants
-        px, py = crs_policy.transform_xy([x], [y], self.window.project.map_crs, plants.crs)
+        px, py = crs_policy.transform_xy([x], [y], self.host.project.map_crs, plants.crs)
         old = plants.geometry.iat[row]
-        self.window.undo_stack.push(_MoveCommand(self, row, old, shapely.Point(float(px[0]), float(py[0]))))
+        self.host.push(_MoveCommand(self, row, old, shapely.Point(float(px[0]), float(py[0]))))
 
     def apply_update(self, row: int, *, safe_dist=None, geometry=None, src=None) -> None:
         """Recompute one plant and refresh its layers, table row and summary."""
@@ -464,45 +399,22 @@ class RelocationPanel(AnalysisPanel):
         try:
             update_plant(self.result, row, safe_dist=safe_dist, geometry=geometry)
         except RiskmapError as exc:
-            self.window.show_error(exc)
+            self.host.show_error(exc)
             return
+        plants = self.result.plants
         if src is not None:
-            plants = self.result.plants
             plants.iat[row, plants.columns.get_loc("safe_dist_src")] = src
+        point = plants.geometry.iat[row].representative_point()
+        self.what_if.append(f"{plants['name'].iat[row]}: safe_dist={float(plants['safe_dist'].iat[row]):g} m, "
+                            f"position=({point.x:.6f}, {point.y:.6f}) {plants.crs.to_string() if plants.crs else ''}")
         self.plants_layer.set_data(self.result.plants)
         self.zones_layer.set_data(self.result.zones)
         self.last_update_ms = (time.perf_counter() - t0) * 1000.0
         self.model.refresh()  # the proxy re-sorts on dataChanged (dynamic sort)
-        self._update_summary()
-        self.window.canvas.refresh()
+        self._update_summary()  # set_data marked just those two layers stale: no full refresh
 
     def _toggle_move_tool(self, on: bool) -> None:
-        if on:
-            self.window.canvas.set_map_tool(self.move_tool)
-        elif "pan" in self.window.tools:
-            self.window.set_tool("pan")
-        else:
-            self.window.canvas.set_map_tool(None)
-
-    # -- export ---------------------------------------------------------------------
-    def export_report(self, path=None):
-        """Write the Excel report (county summary, plant detail, provenance)."""
-        from riskmap.analysis.relocation import write_report
-
-        if self.result is None:
-            return None
-        if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, tr("导出搬迁评估报告", "Export relocation report"),
-                                                  tr("搬迁评估报告.xlsx", "relocation.xlsx"), "Excel (*.xlsx)")
-            if not path:
-                return None
-        try:
-            written = write_report(self.result, path)
-        except RiskmapError as exc:
-            self.window.show_error(exc)
-            return None
-        self.window.statusBar().showMessage(tr(f"已导出：{written}", f"Written: {written}"), 5000)
-        return written
+        self.host.use_map_tool(self.move_tool if on else None)
 
 
 __all__ = ["RelocationPanel", "PlantsModel", "MovePlantTool", "plants_style", "zones_style", "dense_style"]

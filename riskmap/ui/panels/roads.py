@@ -7,7 +7,7 @@
   :class:`~riskmap.ui.road_tools.RoadSegmentTool` (pick a road, click two points); the form sets
   kind, severity, status (排查 → 建档 → 整改中 → 已销号), deadline and note; split, merge and
   delete act on the selection. Every change is a register command pushed on
-  ``window.undo_stack``.
+  host's undo stack.
 - **Progress** shows per county how many segments of each kind there are and how many are closed.
 
 The register is kept in the project (``project.extras``, see :mod:`riskmap.analysis.register`),
@@ -23,7 +23,6 @@ from PyQt5.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -42,8 +41,7 @@ from riskmap.analysis.roads import KINDS, SEVERITIES
 from riskmap.errors import RiskmapError
 from riskmap.i18n import tr
 from riskmap.layers.style import Style
-from riskmap.ui.panels.common import (AnalysisPanel, LayerCombo, field_score, is_raster, result_table, set_row, spin,
-                                      vector_with)
+from riskmap.ui.panels.common import AnalysisPanel, result_table, set_row
 from riskmap.ui.road_tools import RoadSegmentTool, push
 
 #: Map colours of the hazard kinds.
@@ -94,12 +92,14 @@ def measure_text(seg) -> str:
 class RoadHazardPanel(AnalysisPanel):
     """道路隐患排查 — road hazard detection, review, marking and tracking."""
 
+    analysis_name = "roads"
+
     def __init__(self, window):
         super().__init__(window, tr("道路隐患排查", "Road hazard register"), "RoadHazardPanel")
-        self.record = None
-        self.register = reg.HazardRegister.from_project(window.project).bind(window.project)
+        project = self.host.project
+        self.register = reg.HazardRegister.from_project(project).bind(project)
         self.register.events.changed.connect(self._on_register_changed)
-        self.tool = RoadSegmentTool(window, self.roads_layer, self.create_segment)
+        self.tool = RoadSegmentTool(self.host, self.roads_layer, self.create_segment)
 
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -121,35 +121,16 @@ class RoadHazardPanel(AnalysisPanel):
     # building
     # ==================================================================================
     def _build_inputs(self) -> QWidget:
-        w = self.window
-        box = QGroupBox(tr("自动识别", "Detection"))
-        form = QFormLayout(box)
-        self.roads_combo = LayerCombo(w, vector_with(kinds=("line",)),
-                                      field_score("road_class", "speed_kmh", words=("道路", "road", "公路")))
-        self.dem_combo = LayerCombo(w, is_raster, field_score(words=("dem", "地形", "高程", "elevation")), optional=True)
-        self.water_combo = LayerCombo(w, vector_with(kinds=("polygon", "line")),
-                                      field_score(words=("水", "water", "河", "湖", "水库")), optional=True)
-        self.accidents_combo = LayerCombo(w, vector_with(kinds=("point",)),
-                                          field_score("deaths", "injuries", words=("事故", "accident")), optional=True)
-        self.counties_combo = LayerCombo(w, vector_with(kinds=("polygon",)),
-                                         field_score("adcode", words=("县", "county", "区划")), optional=True)
-        form.addRow(tr("道路", "Roads"), self.roads_combo)
-        form.addRow(tr("DEM（陡坡、临崖）", "DEM (grades, cliffs)"), self.dem_combo)
-        form.addRow(tr("水体（临水）", "Water (near water)"), self.water_combo)
-        form.addRow(tr("交通事故点", "Accidents"), self.accidents_combo)
-        form.addRow(tr("县区边界", "Counties"), self.counties_combo)
-        from riskmap.analysis.roads import RoadHazardParams
-
-        d = RoadHazardParams()
-        self.water_spin = spin(d.water_distance_m, 5, 500, 5, suffix=" m")
-        self.cliff_spin = spin(d.cliff_drop_m, 5, 200, 1, suffix=" m")
-        self.window_spin = spin(d.blackspot_window_m, 100, 5000, 50, suffix=" m")
-        self.min_acc_spin = spin(d.blackspot_min_accidents, 1, 100, 1)
-        form.addRow(tr("临水距离", "Water distance"), self.water_spin)
-        form.addRow(tr("临崖落差", "Cliff drop"), self.cliff_spin)
-        form.addRow(tr("事故统计窗口", "Accident window"), self.window_spin)
-        form.addRow(tr("窗口内最少事故数", "Accidents per window"), self.min_acc_spin)
-        form.addRow(self.make_run_button(tr("运行自动识别", "Detect")))
+        box = self.make_inputs(title=tr("自动识别", "Detection"))
+        form = box.layout()
+        params = self.make_form()
+        params.setFlat(True)
+        form.addRow(params)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.make_run_button(tr("运行自动识别", "Detect")))
+        buttons.addWidget(self.make_report_button())
+        self.report_button.setText(tr("导出识别报告…", "Export detection report…"))
+        form.addRow(buttons)
         form.addRow(self.make_summary())
         return box
 
@@ -263,44 +244,25 @@ class RoadHazardPanel(AnalysisPanel):
     def roads_layer(self):
         return self.roads_combo.layer()
 
-    def params(self):
-        from riskmap.analysis.roads import RoadHazardParams
+    @property
+    def record(self):
+        """Provenance of the detection behind the candidates (kept in the project with the register)."""
+        return self.register.detection
 
-        return RoadHazardParams(water_distance_m=self.water_spin.value(), cliff_drop_m=self.cliff_spin.value(),
-                                blackspot_window_m=self.window_spin.value(),
-                                blackspot_min_accidents=int(self.min_acc_spin.value()))
-
-    def run(self):
-        """Run the detection in the background; its segments become candidates."""
-        from riskmap.analysis.roads import detect_road_hazards
-
-        roads = self.roads_layer()
-        params = self.read_parameters(roads is not None, tr("请先选择道路图层", "Choose a road layer first"),
-                                      lambda: self.params().validate())
-        if params is None:
-            return None
-        dem = self.dem_combo.layer()
-        water = self.water_combo.layer()
-        acc = self.accidents_combo.layer()
-        counties = self.counties_combo.layer()
-        return self.start_task(
-            detect_road_hazards, roads.gdf, dem=dem.path if dem is not None else None,
-            water=water.gdf if water is not None else None, accidents=acc.gdf if acc is not None else None,
-            counties=counties.gdf if counties is not None else None, params=params,
-            title=tr("道路隐患自动识别", "Road hazard detection"), on_done=self.show_candidates)
-
-    def show_candidates(self, result):
-        """Put the detected segments in the review list (one undoable step)."""
-        segments, record = result
-        self.record = record
+    def show_native(self, native):
+        """Put the detected segments in the review list (one undoable step, with the detection's provenance)."""
+        segments, _record = native
         candidates = reg.segments_from_candidates(segments)
-        push(self.window, reg.SetCandidates(self.register, candidates))
-        counts = segments["kind"].value_counts()
-        parts = tr("，", ", ").join(f"{kind_label(k)} {int(counts.get(k, 0))}" for k in KINDS)
-        self.summary.setText(tr(f"识别候选 {len(candidates)} 处：{parts}", f"{len(candidates)} candidates: {parts}"))
+        push(self.host, reg.SetCandidates(self.register, candidates, detection=self.analysis_result.provenance))
         self.tabs.setCurrentIndex(1)
         if len(segments):
             self.zoom_to_frame(segments)
+
+    def summary_text(self) -> str:
+        segments = self.analysis_result.native[0]
+        counts = segments["kind"].value_counts()
+        parts = tr("，", ", ").join(f"{kind_label(k)} {int(counts.get(k, 0))}" for k in KINDS)
+        return tr(f"识别候选 {len(segments)} 处：{parts}", f"{len(segments)} candidates: {parts}")
 
     def _selected_ids(self, table, ids) -> list[str]:
         rows = sorted({i.row() for i in table.selectedIndexes()})
@@ -309,12 +271,12 @@ class RoadHazardPanel(AnalysisPanel):
     def accept_selected(self, ids=None):
         ids = ids if ids is not None else self._selected_ids(self.candidate_table, self._cand_ids)
         if ids:
-            push(self.window, reg.AcceptCandidates(self.register, ids))
+            push(self.host, reg.AcceptCandidates(self.register, ids))
 
     def reject_selected(self, ids=None):
         ids = ids if ids is not None else self._selected_ids(self.candidate_table, self._cand_ids)
         if ids:
-            push(self.window, reg.RejectCandidates(self.register, ids))
+            push(self.host, reg.RejectCandidates(self.register, ids))
 
     def accept_all_shown(self):
         self.accept_selected(list(self._cand_ids))
@@ -327,11 +289,10 @@ class RoadHazardPanel(AnalysisPanel):
     # ==================================================================================
     def set_marking(self, on: bool) -> None:
         """Switch the two-click marking tool on or off."""
-        canvas = self.window.canvas
         if on:
-            canvas.set_map_tool(self.tool)
-        elif canvas.map_tool() is self.tool:
-            self.window.set_tool("pan")
+            self.host.use_map_tool(self.tool)
+        elif self.host.map_tool() is self.tool:
+            self.host.use_map_tool(None)
         if self.mark_button.isChecked() != on:
             self.mark_button.setChecked(on)
 
@@ -342,13 +303,13 @@ class RoadHazardPanel(AnalysisPanel):
         code = str(row.get("code", "") or "") if hasattr(row, "get") else ""
         try:
             seg = reg.segment_on_road(layer.gdf.geometry.iloc[index], layer.gdf.crs, p1, p2,
-                                      points_crs=self.window.project.map_crs, road=name or code, road_code=code,
+                                      points_crs=self.host.project.map_crs, road=name or code, road_code=code,
                                       kind=self.new_kind.currentData(), source="manual")
         except RiskmapError as exc:
-            self.window.show_error(exc)
+            self.host.show_error(exc)
             return None
         seg.county = self._county_of(seg)
-        push(self.window, reg.CreateSegments(self.register, [seg]))
+        push(self.host, reg.CreateSegments(self.register, [seg]))
         self.tabs.setCurrentIndex(2)
         self.select_segment(seg.id)
         return seg
@@ -386,7 +347,7 @@ class RoadHazardPanel(AnalysisPanel):
         """Apply the form to the selected segment (one undoable step)."""
         ids = self.selected_segments()
         if len(ids) != 1:
-            self.window.statusBar().showMessage(tr("请选择一个路段", "Select one segment"), 5000)
+            self.host.show_status(tr("请选择一个路段", "Select one segment"), 5000)
             return None
         seg = self.register.get(ids[0])
         deadline = self.deadline_edit.date().toString("yyyy-MM-dd") if self.deadline_check.isChecked() else None
@@ -396,15 +357,15 @@ class RoadHazardPanel(AnalysisPanel):
         if not changes:
             return None
         try:
-            return push(self.window, reg.EditSegment(self.register, seg.id, **changes))
+            return push(self.host, reg.EditSegment(self.register, seg.id, **changes))
         except RiskmapError as exc:
-            self.window.show_error(exc)
+            self.host.show_error(exc)
             return None
 
     def split_selected(self, at_m: float | None = None):
         ids = self.selected_segments()
         if len(ids) != 1:
-            self.window.statusBar().showMessage(tr("请选择一个路段", "Select one segment"), 5000)
+            self.host.show_status(tr("请选择一个路段", "Select one segment"), 5000)
             return None
         seg = self.register.get(ids[0])
         if at_m is None:
@@ -416,56 +377,57 @@ class RoadHazardPanel(AnalysisPanel):
             try:
                 at_m = parse_km_post(text)
             except RiskmapError as exc:
-                self.window.show_error(exc)
+                self.host.show_error(exc)
                 return None
         try:
-            return push(self.window, reg.SplitSegment(self.register, seg.id, at_m))
+            return push(self.host, reg.SplitSegment(self.register, seg.id, at_m))
         except RiskmapError as exc:
-            self.window.show_error(exc)
+            self.host.show_error(exc)
             return None
 
     def merge_selected(self):
         ids = self.selected_segments()
         if len(ids) != 2:
-            self.window.statusBar().showMessage(tr("请选择两个相邻路段", "Select two adjacent segments"), 5000)
+            self.host.show_status(tr("请选择两个相邻路段", "Select two adjacent segments"), 5000)
             return None
         try:
-            return push(self.window, reg.MergeSegments(self.register, ids[0], ids[1]))
+            return push(self.host, reg.MergeSegments(self.register, ids[0], ids[1]))
         except RiskmapError as exc:
-            self.window.show_error(exc)
+            self.host.show_error(exc)
             return None
 
     def delete_selected(self):
         ids = self.selected_segments()
         if ids:
-            return push(self.window, reg.DeleteSegments(self.register, ids))
+            return push(self.host, reg.DeleteSegments(self.register, ids))
         return None
 
     def export_excel(self, path=None):
-        if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, tr("导出隐患登记表", "Export register"),
-                                                  tr("道路隐患登记.xlsx", "road_hazard_register.xlsx"),
-                                                  "Excel (*.xlsx)")
-            if not path:
-                return None
-        try:
-            return self.register.export_excel(path)
-        except RiskmapError as exc:
-            self.window.show_error(exc)
-            return None
+        """The register (segments, per-county progress, 来源说明 with the detection's provenance) as .xlsx."""
+        from riskmap.exports.report import write_register_excel
+
+        return self._export(path, write_register_excel, tr("导出隐患登记表", "Export register"),
+                            tr("道路隐患登记.xlsx", "road_hazard_register.xlsx"), "Excel (*.xlsx)")
 
     def export_gpkg(self, path=None):
+        """The register's segments and candidates as a GeoPackage (provenance in its metadata)."""
+        from riskmap.exports.report import write_register_gpkg
+
+        return self._export(path, write_register_gpkg, tr("导出隐患路段", "Export segments"),
+                            tr("道路隐患路段.gpkg", "road_hazards.gpkg"), "GeoPackage (*.gpkg)")
+
+    def _export(self, path, write, title, default_name, file_filter):
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, tr("导出隐患路段", "Export segments"),
-                                                  tr("道路隐患路段.gpkg", "road_hazards.gpkg"),
-                                                  "GeoPackage (*.gpkg)")
+            path = self.host.ask_save_path(title, default_name, file_filter)
             if not path:
                 return None
         try:
-            return self.register.export_gpkg(path)
+            written = write(self.register, path)
         except RiskmapError as exc:
-            self.window.show_error(exc)
+            self.host.show_error(exc)
             return None
+        self.host.show_status(tr(f"已导出：{written}", f"Written: {written}"))
+        return written
 
     # ==================================================================================
     # views of the register
@@ -525,23 +487,24 @@ class RoadHazardPanel(AnalysisPanel):
 
     def _ensure_layers(self):
         """Show the register on the map when the project has no such layer yet."""
-        names = {layer.name for layer in self.window.project.layers}
+        names = {layer.name for layer in self.host.project.layers}
         if len(self.register) and tr(*REGISTER_LAYER) not in names:
             self._update_layers("segments")
         if self.register.candidates and tr(*CANDIDATE_LAYER) not in names:
             self._update_layers("candidates")
 
     def _update_layers(self, what):
-        w = self.window
+        from riskmap.exports.report import register_record
+
+        record = register_record(self.register)
         if what in (None, "segments"):
-            layer = w.add_result_layer(self.register.to_gdf(), tr(*REGISTER_LAYER), style=hazard_style(),
-                                       group="hazards")
+            layer = self.host.add_result_layer(self.register.to_gdf(), tr(*REGISTER_LAYER), style=hazard_style(),
+                                               group="hazards", provenance=record)
             layer.aliases.update({k: v for k, v in reg.REGISTER_ALIASES.items() if k in layer.gdf.columns})
         if what in (None, "candidates"):
-            layer = w.add_result_layer(self.register.to_gdf("candidates"), tr(*CANDIDATE_LAYER),
-                                       style=hazard_style(candidates=True))
+            layer = self.host.add_result_layer(self.register.to_gdf("candidates"), tr(*CANDIDATE_LAYER),
+                                               style=hazard_style(candidates=True), provenance=record)
             layer.aliases.update({k: v for k, v in reg.REGISTER_ALIASES.items() if k in layer.gdf.columns})
-        w.canvas.refresh()
 
     def _zoom_to(self, store, ids, row):
         if row >= len(ids) or ids[row] not in store:

@@ -1,19 +1,19 @@
 """Analysis panel: tailings-pond grades and 头顶库 (overhead ponds).
 
-Runs :func:`riskmap.analysis.tailings.assess_tailings` through ``window.run_task``; on the
+Runs the declared ``tailings`` analysis (:func:`riskmap.analysis.tailings.assess_tailings`) in the
+background, inputs and parameters from its declaration, plus the checked facility layers; on the
 map the 头顶库 stand out in red with their downstream corridors, other ponds are grey, and a
 table lists every pond (grade, 头顶库, people and facilities downstream); a row click zooms
-to the pond's corridor.
+to the pond's corridor; the report exports from the panel.
 """
 from __future__ import annotations
 
-from PyQt5.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QCheckBox, QGroupBox, QVBoxLayout, QWidget
 
 from riskmap.i18n import tr
 from riskmap.layers import VectorLayer
 from riskmap.layers.style import Style
-from riskmap.ui.panels.common import (AnalysisPanel, LayerCombo, field_score, geometry_kinds, is_raster, set_row, spin,
-                                      vector_with)
+from riskmap.ui.panels.common import AnalysisPanel, geometry_kinds, set_row
 
 OVERHEAD_COLORS = {"是": "#d7191c", "否": "#8c8c8c", "未判定": "#7b3294"}
 
@@ -41,48 +41,24 @@ def path_style() -> Style:
 class TailingsPanel(AnalysisPanel):
     """尾矿库定等与头顶库识别 — tailings grades and overhead ponds."""
 
+    analysis_name = "tailings"
+
     def __init__(self, window):
-        super().__init__(window, tr("尾矿库等别与头顶库", "Tailings grades and overhead ponds"), "TailingsPanel")
+        super().__init__(window, object_name="TailingsPanel")
         body = QWidget()
         layout = QVBoxLayout(body)
-
-        inputs = QGroupBox(tr("输入数据", "Inputs"))
-        form = QFormLayout(inputs)
-        self.tailings_combo = LayerCombo(window, vector_with(kinds=("point", "polygon")),
-                                         field_score("capacity", "dam_height", words=("尾矿", "tailings")))
-        self.dem_combo = LayerCombo(window, is_raster, field_score(words=("dem", "地形", "高程", "elevation")),
-                                    optional=True)
-        self.population_combo = LayerCombo(window, is_raster, field_score(words=("人口", "population", "pop")),
-                                           optional=True)
-        form.addRow(tr("尾矿库图层", "Tailings ponds"), self.tailings_combo)
-        form.addRow(tr("DEM（流向追踪）", "DEM (flow trace)"), self.dem_combo)
-        form.addRow(tr("人口栅格", "Population raster"), self.population_combo)
-        layout.addWidget(inputs)
+        layout.addWidget(self.make_inputs())
 
         self.facility_box = QGroupBox(tr("下游设施图层", "Downstream facility layers"))
         self.facility_layout = QVBoxLayout(self.facility_box)
         self.facility_checks: dict[str, QCheckBox] = {}
         layout.addWidget(self.facility_box)
         self._refresh_facilities()
-        events = window.project.layers.events
+        events = self.host.project.layers.events
         events.inserted.connect(self._on_layers_changed)
         events.removed.connect(self._on_layers_changed)
 
-        params = QGroupBox(tr("参数", "Parameters"))
-        pform = QFormLayout(params)
-        self.downstream_spin = spin(1000, 100, 10000, 100, suffix=" m")
-        self.half_width_spin = spin(250, 10, 2000, 10, suffix=" m")
-        self.min_people_spin = spin(1, 0, 10000, 1)
-        self.rules_combo = QComboBox()
-        self.rules_combo.addItem("AQ 2006-2005", "aq2006")
-        self.rules_combo.addItem(tr("GB 39496-2020（一、二等界限待核实）", "GB 39496-2020 (grade 1/2 bounds unverified)"),
-                                 "gb39496")
-        pform.addRow(tr("下游距离（含）", "Downstream distance (incl.)"), self.downstream_spin)
-        pform.addRow(tr("走廊半宽", "Corridor half-width"), self.half_width_spin)
-        pform.addRow(tr("最少人数", "Minimum people"), self.min_people_spin)
-        pform.addRow(tr("定等标准", "Grade table"), self.rules_combo)
-        layout.addWidget(params)
-
+        layout.addWidget(self.make_form())
         self.add_run_and_results(layout, [tr("尾矿库", "Pond"), tr("头顶库", "Overhead"), tr("等别", "Grade"),
                                           tr("下游人数", "People downstream"), tr("原因", "Reason")])
         self.setWidget(body)
@@ -100,7 +76,7 @@ class TailingsPanel(AnalysisPanel):
             self.facility_layout.removeWidget(box)
             box.deleteLater()
         self.facility_checks = {}
-        for layer in self.window.project.layers:
+        for layer in self.host.project.layers:
             if not isinstance(layer, VectorLayer) or len(layer.gdf) == 0:
                 continue
             cols = set(layer.gdf.columns)
@@ -115,63 +91,29 @@ class TailingsPanel(AnalysisPanel):
             self.facility_layout.addWidget(box)
             self.facility_checks[layer.id] = box
 
-    def facilities(self) -> dict:
-        """``{kind: GeoDataFrame}`` of the checked facility layers."""
-        from riskmap.analysis.tailings import facility_kind
-
-        out = {}
+    def facility_layers(self) -> list:
+        """The checked facility layers, in the list's order."""
+        out = []
         for layer_id, box in self.facility_checks.items():
             if not box.isChecked():
                 continue
             try:
-                layer = self.window.project.layers.by_id(layer_id)
+                out.append(self.host.project.layers.by_id(layer_id))
             except KeyError:
                 continue
-            kind = facility_kind(layer.gdf)
-            key = kind if kind not in out else f"{kind}:{layer.name}"
-            out[key] = layer.gdf
         return out
 
-    # -- running ----------------------------------------------------------------------
-    def run(self):
-        """Start the analysis in the background."""
-        from riskmap.analysis import tailings_rules as rules
-        from riskmap.analysis.tailings import assess_tailings
-
-        ponds = self.tailings_combo.layer()
-        params = self.read_parameters(
-            ponds is not None, tr("请先选择尾矿库图层", "Choose a tailings layer first"),
-            lambda: rules.OverheadParameters(downstream_m=self.downstream_spin.value(),
-                                             half_width_m=self.half_width_spin.value(),
-                                             min_people=self.min_people_spin.value()))
-        if params is None:
-            return None
-        grade_rules = rules.RULES_BY_NAME[self.rules_combo.currentData()]
-        dem = self.dem_combo.layer()
-        pop = self.population_combo.layer()
-        facilities = self.facilities()
-        return self.start_task(
-            assess_tailings, ponds.gdf, dem.path if dem is not None else None,
-            pop.path if pop is not None else None,
-            facilities=facilities, grade_rules=grade_rules, params=params,
-            title=tr("尾矿库头顶库识别", "Overhead tailings ponds"), on_done=self.show_result)
+    def extra_inputs(self, inputs: dict, sources: dict) -> None:
+        inputs["facilities"] = [layer.gdf for layer in self.facility_layers()]
 
     # -- results ------------------------------------------------------------------------
-    def show_result(self, result):
+    def show_native(self, result):
         """Put the result layers on the map and fill the table."""
-        self.result = result
-        w = self.window
-        corridors = w.add_result_layer(result.corridors, tr("尾矿库下游范围", "Tailings downstream corridors"),
-                                       style=corridor_style())
-        w.add_result_layer(result.paths, tr("尾矿库下游流径", "Tailings downstream paths"), style=path_style())
-        ponds = w.add_result_layer(result.tailings, tr("尾矿库等别与头顶库", "Tailings grades and overhead ponds"),
-                                   style=tailings_style())
-        ponds.aliases.update({"grade": "等别", "grade_basis": "定等依据", "overhead_zh": "头顶库",
-                              "downstream_pop": "下游人数", "downstream_facilities": "下游重要设施",
-                              "n_facilities": "下游设施数", "trace_method": "流向方法", "trace_length_m": "追踪长度(m)",
-                              "pits_crossed": "穿越洼地数", "trace_stop": "追踪结束原因", "reason": "原因"})
-        corridors.aliases.update({"overhead_zh": "头顶库", "downstream_pop": "下游人数",
-                                  "downstream_facilities": "下游重要设施"})
+        self.add_layer(result.corridors, tr("尾矿库下游范围", "Tailings downstream corridors"), corridor_style(),
+                       "corridors")
+        self.add_layer(result.paths, tr("尾矿库下游流径", "Tailings downstream paths"), path_style(), "paths")
+        self.add_layer(result.tailings, tr("尾矿库等别与头顶库", "Tailings grades and overhead ponds"),
+                       tailings_style(), "tailings")
         t = result.tailings.sort_values(["overhead", "grade"], ascending=[False, True], kind="stable")
         self._order = list(t.index)
         self.table.setRowCount(len(t))
@@ -180,14 +122,10 @@ class TailingsPanel(AnalysisPanel):
             grade_text = "" if grade is None or str(grade) in ("<NA>", "nan") else f"{int(grade)}"
             pop_text = "" if pop != pop else f"{pop:.0f}"
             set_row(self.table, i, [name, zh, grade_text, pop_text, reason], OVERHEAD_COLORS.get(zh))
-        n_over = int(result.tailings["overhead"].sum())
-        self.summary.setText(tr(f"尾矿库 {len(t)} 座，其中头顶库 {n_over} 座（红色，含下游1km范围）",
-                                f"{len(t)} tailings ponds, {n_over} overhead (red, with their 1 km corridors)"))
         flagged = result.corridors.loc[result.corridors["overhead"]]
         target = flagged if len(flagged) else result.tailings
         if len(target):
             self.zoom_to_frame(target)
-        w.canvas.refresh()
 
     def _zoom_to_row(self, row, _col=None):
         if self.result is None or row >= len(getattr(self, "_order", [])):

@@ -1,0 +1,344 @@
+"""The four analyses, each declared once: inputs, parameters, result tables, runner.
+
+The CLI sub-commands (:mod:`riskmap.cli.analyses`), the window's panels (their forms come from
+the same :class:`~riskmap.analysis.declare.ParamSet`), the Excel reports
+(:mod:`riskmap.exports.report`), ``riskmap rerun`` and the tests all read :data:`ANALYSES`.
+Adding a parameter is one :class:`~riskmap.analysis.declare.Param` line in the analysis's
+module; adding a report column is one :class:`~riskmap.analysis.declare.Column` line here.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from riskmap.analysis import gb18218, gb32167, tailings_rules
+from riskmap.analysis.declare import Analysis, Column, Input, Table
+from riskmap.analysis.relocation import PARAMS as RELOCATION_PARAMS
+from riskmap.analysis.roads import KINDS, PARAMS as ROAD_PARAMS, SEVERITIES
+
+YES_NO = {True: ("是", "yes"), False: ("否", "no")}
+ROAD_CLASS = {"expressway": ("高速公路", "expressway"), "national": ("国道", "national road"),
+              "provincial": ("省道", "provincial road"), "county": ("县道", "county road"),
+              "township": ("乡道", "township road"), "village": ("村道", "village road"),
+              "railway": ("铁路", "railway")}
+HCA_GRADE = {"I": ("Ⅰ级", "I"), "II": ("Ⅱ级", "II"), "III": ("Ⅲ级", "III")}
+MEDIUM = {"gas": ("输气", "gas"), "oil": ("输油", "oil")}
+
+
+def C(zh, en, unit="", digits=None, values=None, personal=False) -> Column:  # noqa: N802 - a table-row helper
+    return Column(zh, en, unit, digits, dict(values or {}), personal)
+
+
+# ---------------------------------------------------------------------------
+# relocation
+# ---------------------------------------------------------------------------
+RELOCATION_TABLES = {
+    "plants": Table("plants", "企业明细", "Plants", {
+        "name": C("企业名称", "Plant"), "county": C("县区", "County"),
+        "safe_dist": C("防护距离", "Safety distance", "m", 0), "safe_dist_src": C("距离来源", "Distance source"),
+        "pop_exposed": C("防护距离内人口", "People exposed", "人", 0),
+        "nodata_cells": C("无数据栅格数", "No-data cells", digits=0),
+        "in_dense": C("与密集区重叠", "Overlaps dense area", values=YES_NO),
+        "dense_km2": C("重叠面积", "Dense overlap", "km²", 3),
+        "site_in_dense": C("位于密集区内", "Site in dense area", values=YES_NO),
+        "sensitive_n": C("敏感目标数", "Sensitive targets", digits=0), "sensitive": C("敏感目标", "Sensitive list"),
+        "sens_nearest": C("最近敏感目标", "Nearest sensitive target"),
+        "sens_nearest_m": C("最近敏感目标距离", "Nearest sensitive distance", "m", 0),
+        "S": C("S(Σq/Q)", "S (Σq/Q)", digits=3), "R": C("R", "R", digits=3), "alpha": C("α", "α", digits=2),
+        "pop_alpha": C("500m内人口", "Residents within 500 m", "人", 0),
+        "hazard_grade": C("重大危险源等级", "Major-hazard grade"),
+        "major_hazard": C("重大危险源", "Major hazard", values=YES_NO),
+        "chem_unknown": C("未识别物质", "Unrecognised substances"),
+        "relocate": C("建议搬迁", "Relocate", values=YES_NO), "priority": C("优先序", "Priority", digits=0),
+        "score": C("优先分值", "Priority score", digits=2), "reasons": C("搬迁理由", "Reasons"),
+        "chemicals": C("危险化学品及储量", "Chemicals and stock"), "id": C("编号", "ID"),
+    }, sort=(("relocate", False), ("priority", True), ("score", False))),
+    "zones": Table("zones", "外部安全防护区", "Safety zones", {
+        "name": C("企业名称", "Plant"), "safe_dist": C("防护距离", "Safety distance", "m", 0),
+        "relocate": C("建议搬迁", "Relocate", values=YES_NO)}),
+    "dense_areas": Table("dense_areas", "人口密集区", "Dense population areas", {
+        "area_km2": C("面积", "Area", "km²", 3), "population": C("人口", "Population", "人", 0),
+        "density": C("密度", "Density", "人/km²", 0)}),
+    "county_summary": Table("county_summary", "县区汇总", "By county", {
+        "县区": C("县区", "County"), "评估企业数": C("评估企业数", "Plants assessed"),
+        "建议搬迁数": C("建议搬迁数", "To relocate"), "防护距离内人口": C("防护距离内人口", "People exposed", "人", 0),
+        "建议搬迁企业防护距离内人口": C("建议搬迁企业防护距离内人口", "People exposed (relocate)", "人", 0),
+        "防护距离内敏感目标": C("防护距离内敏感目标", "Sensitive targets exposed"),
+        "重大危险源数": C("重大危险源数", "Major hazards"),
+        **{g: C(g, f"Grade {g}") for g in gb18218.GRADES}}),
+}
+
+
+def _run_relocation(inputs, params, progress):
+    from riskmap.analysis.relocation import assess_relocation
+
+    return assess_relocation(inputs["plants"], inputs["population"], inputs.get("sensitive"), params,
+                             progress=progress)
+
+
+def _wrap_relocation(native, params):
+    plants = native.plants
+    n_flag = int(plants["relocate"].sum())
+    exposed = float(plants.loc[plants["relocate"], "pop_exposed"].sum())
+    zh = (f"评估企业 {len(plants)} 家，建议搬迁 {n_flag} 家（防护距离内约 {exposed:,.0f} 人）；"
+          f"人口密集区 {len(native.dense_areas)} 处")
+    en = (f"{len(plants)} plants assessed, {n_flag} to relocate ({exposed:,.0f} people in their zones); "
+          f"{len(native.dense_areas)} dense areas")
+    return native.layers(), {"county_summary": native.summary}, zh, en, native.provenance
+
+
+RELOCATION = Analysis(
+    "relocation", "搬迁评估", "Relocation assessment",
+    [Input("plants", "vector", "企业图层", "Plants", sample="enterprises", geometry=("point", "polygon"),
+           fields=("industry", "safe_dist", "chemicals", "企业名称"), words=("企业", "enterprise", "plant", "危化"),
+           help_zh="企业：.shp/.gpkg/.geojson/.csv/.xlsx（可用中文表头）",
+           help_en="plants: .shp/.gpkg/.geojson/.csv/.xlsx (Chinese headers accepted)"),
+     Input("population", "raster", "人口栅格", "Population raster", sample="population",
+           words=("人口", "population", "pop"), help_zh="人口栅格（GeoTIFF，每格人数）",
+           help_en="population raster (GeoTIFF, persons per cell)"),
+     Input("sensitive", "vector", "敏感目标", "Sensitive targets", required=False, sample="sensitive",
+           geometry=("point", "polygon"), fields=("category",), words=("敏感", "sensitive", "学校"),
+           help_zh="敏感目标（学校、医院……）", help_en="sensitive targets (schools, hospitals, ...)")],
+    RELOCATION_PARAMS, RELOCATION_TABLES, _run_relocation, _wrap_relocation,
+    standards=lambda params: list(gb18218.STANDARD_CITATIONS))
+RELOCATION.report_sheets = ("county_summary", "plants")
+
+
+# ---------------------------------------------------------------------------
+# roads
+# ---------------------------------------------------------------------------
+ROAD_TABLES = {
+    "hazard_segments": Table("hazard_segments", "隐患路段", "Hazard segments", {
+        "county": C("县区", "County"), "name": C("道路名称", "Road"), "code": C("路线编号", "Route code"),
+        "kind": C("隐患类型", "Kind", values={k: (v, k.replace("_", " ")) for k, v in KINDS.items()}),
+        "subtype": C("子类", "Subtype", values={"steep": ("超最大纵坡", "over maximum grade"),
+                                              "long_downgrade": ("连续长下坡", "long down-grade")}),
+        "km_label": C("桩号范围", "Chainage"), "km_start": C("起点桩号", "From"), "km_end": C("终点桩号", "To"),
+        "start_m": C("起点里程", "Start", "m", 1), "end_m": C("终点里程", "End", "m", 1),
+        "length_m": C("长度", "Length", "m", 1),
+        "severity": C("严重程度", "Severity", values={k: (v, k) for k, v in SEVERITIES.items()}),
+        "note": C("说明", "Note"), "road_class": C("道路等级", "Road class", values=ROAD_CLASS),
+        "speed_kmh": C("设计速度", "Design speed", "km/h", 0), "radius_m": C("圆曲线半径", "Radius", "m", 1),
+        "radius_limit_m": C("极限最小半径", "Minimum radius", "m", 0),
+        "deflection_deg": C("转角", "Deflection", "°", 2), "grade_pct": C("纵坡", "Grade", "%", 2),
+        "grade_limit_pct": C("最大纵坡", "Maximum grade", "%", 1), "drop_m": C("临崖落差", "Drop", "m", 1),
+        "side": C("侧别", "Side", values={"left": ("左", "left"), "right": ("右", "right")}),
+        "water_dist_m": C("距水体", "Distance to water", "m", 1), "water_name": C("水体名称", "Water body"),
+        "accidents": C("事故数", "Accidents", "起", 0), "deaths": C("死亡人数", "Deaths", "人", 0),
+        "injuries": C("受伤人数", "Injuries", "人", 0),
+    }),
+    "county_counts": Table("county_counts", "按县区统计", "By county", {
+        "县区": C("县区", "County"), **{v: C(v, k.replace("_", " ")) for k, v in KINDS.items()}}),
+}
+
+
+def _run_roads(inputs, params, progress):
+    from riskmap.analysis.roads import detect_road_hazards
+
+    return detect_road_hazards(inputs["roads"], dem=inputs.get("dem"), water=inputs.get("water"),
+                               accidents=inputs.get("accidents"), counties=inputs.get("counties"), params=params,
+                               progress=progress)
+
+
+def road_county_counts(segments) -> pd.DataFrame:
+    """Segments per county and kind (Chinese kind names as columns)."""
+    if not len(segments):
+        return pd.DataFrame({"县区": []})
+    kinds = segments["kind"].map(KINDS)
+    counts = pd.crosstab(segments["county"].replace("", "未分县").to_numpy(), kinds.to_numpy())
+    counts.index.name = "县区"
+    counts.columns.name = None
+    return counts.reset_index()
+
+
+def _wrap_roads(native, params):
+    segments, record = native
+    by_kind = segments["kind"].value_counts()
+    km = (record.get("parameters") or {}).get("roads_km", "?")
+    zh = f"道路 {km} km 上识别隐患路段 {len(segments)} 处：" + "，".join(
+        f"{v} {int(by_kind.get(k, 0))}" for k, v in KINDS.items())
+    en = f"{len(segments)} hazard segments on {km} km of road: " + ", ".join(
+        f"{KINDS[k]} {int(by_kind.get(k, 0))}" for k in KINDS)
+    return {"hazard_segments": segments}, {"county_counts": road_county_counts(segments)}, zh, en, record
+
+
+ROADS = Analysis(
+    "roads", "道路隐患识别", "Road hazard detection",
+    [Input("roads", "vector", "道路", "Roads", sample="roads", geometry=("line",), fields=("road_class", "speed_kmh"),
+           words=("道路", "road", "公路"), help_zh="道路中心线（name, road_class, speed_kmh）",
+           help_en="road centre lines (name, road_class, speed_kmh)"),
+     Input("dem", "raster", "DEM（陡坡、临崖）", "DEM (grades, cliffs)", required=False, sample="dem",
+           words=("dem", "地形", "高程", "elevation"), help_zh="高程栅格（米）：陡坡与临崖",
+           help_en="elevation GeoTIFF (m): steep grades and near-cliff segments"),
+     Input("water", "vector", "水体（临水）", "Water (near water)", required=False, sample="water",
+           geometry=("polygon", "line"), words=("水", "water", "河", "湖", "水库"),
+           help_zh="水体面或线：临水路段", help_en="water polygons or lines: near-water segments"),
+     Input("accidents", "vector", "交通事故点", "Accidents", required=False, sample="accidents", geometry=("point",),
+           fields=("deaths", "injuries"), words=("事故", "accident"),
+           help_zh="事故点（date, deaths, injuries）：事故多发点段",
+           help_en="accident points (date, deaths, injuries): black spots"),
+     Input("counties", "vector", "县区边界", "Counties", required=False, sample="counties", geometry=("polygon",),
+           fields=("adcode",), words=("县", "county", "区划"), help_zh="县区面（name），填写县区列",
+           help_en="county polygons (name) to fill the county column")],
+    ROAD_PARAMS, ROAD_TABLES, _run_roads, _wrap_roads)
+ROADS.report_sheets = ("hazard_segments", "county_counts")
+
+
+# ---------------------------------------------------------------------------
+# pipelines
+# ---------------------------------------------------------------------------
+PIPELINE_TABLES = {
+    "hca": Table("hca", "高后果区", "High-consequence areas", {
+        "name": C("管道名称", "Pipeline"), "medium": C("介质", "Medium", values=MEDIUM),
+        "diam_mm": C("管径", "Diameter", "mm", 0), "press_mpa": C("压力", "Pressure", "MPa", 2),
+        "pir_m": C("潜在影响半径", "Potential impact radius", "m", 1),
+        "hca_grade": C("高后果区等级", "HCA grade", values=HCA_GRADE),
+        "start_m": C("起点里程", "From", "m", 0), "end_m": C("终点里程", "To", "m", 0),
+        "length_m": C("长度", "Length", "m", 0), "households": C("估算户数", "Households (est.)", "户", 0),
+        "criteria": C("识别准则", "Criteria"), "reason": C("原因", "Reason"),
+    }, sort=(("name", True), ("start_m", True))),
+    "corridors": Table("corridors", "管道保护范围", "Protection bands", {
+        "name": C("管道名称", "Pipeline"), "band": C("范围", "Band"), "article": C("条款", "Article"),
+        "rule": C("规定", "Rule")}),
+    "encroachments": Table("encroachments", "保护范围内目标", "Targets in protection bands", {
+        "target_kind": C("类型", "Kind"), "name": C("名称", "Name"), "category": C("类别", "Category"),
+        "pipeline": C("管道", "Pipeline"), "distance_m": C("距管道", "Distance to pipeline", "m", 1),
+        "band": C("范围", "Band"), "article": C("条款", "Article"), "rule": C("规定", "Rule"),
+    }),
+}
+
+
+def _run_pipelines(inputs, params, progress):
+    from riskmap.analysis.pipelines import analyse_pipelines
+
+    return analyse_pipelines(inputs["pipelines"], inputs.get("population"), sensitive=inputs.get("sensitive"),
+                             water=inputs.get("water"), roads=inputs.get("roads"),
+                             enterprises=inputs.get("enterprises"), params=params, progress=progress)
+
+
+def _wrap_pipelines(native, params):
+    hca = native.hca
+    counts = hca["hca_grade"].value_counts()
+    km = hca["length_m"].sum() / 1000
+    zh = (f"高后果区 {len(hca)} 段（Ⅲ级 {counts.get('III', 0)}，Ⅱ级 {counts.get('II', 0)}，"
+          f"Ⅰ级 {counts.get('I', 0)}），共 {km:.1f} km；保护范围内目标 {len(native.encroachments)} 个")
+    en = (f"high-consequence areas: {len(hca)} segments (III {counts.get('III', 0)}, II {counts.get('II', 0)}, "
+          f"I {counts.get('I', 0)}), {km:.1f} km; targets inside protection bands: {len(native.encroachments)}")
+    layers = {"hca": hca, "corridors": native.corridors, "encroachments": native.encroachments}
+    return layers, {}, zh, en, native.provenance
+
+
+PIPELINES = Analysis(
+    "pipelines", "管道高后果区识别", "Pipeline high-consequence areas",
+    [Input("pipelines", "vector", "管道图层", "Pipelines", sample="pipelines", geometry=("line",),
+           fields=("medium", "diam_mm", "press_mpa"), words=("管道", "pipeline"),
+           help_zh="管道线（name, medium gas|oil, diam_mm, press_mpa）",
+           help_en="pipeline lines (fields name, medium gas|oil, diam_mm, press_mpa)"),
+     Input("population", "raster", "人口栅格", "Population raster", required=False, sample="population",
+           words=("人口", "population", "pop"), help_zh="人口栅格（每格人数）",
+           help_en="population raster (persons per cell)"),
+     Input("sensitive", "vector", "特定场所/敏感目标", "Identified sites", required=False, sample="sensitive",
+           geometry=("point", "polygon"), fields=("category",), words=("敏感", "sensitive", "学校"),
+           help_zh="特定场所/敏感目标（点）", help_en="sensitive targets / identified sites (points)"),
+     Input("water", "vector", "水体", "Water", required=False, sample="water", geometry=("polygon", "line"),
+           words=("水体", "water", "河", "水库"), help_zh="水体（面）", help_en="water bodies (polygons)"),
+     Input("roads", "vector", "道路/铁路", "Roads/railways", required=False, sample="roads", geometry=("line",),
+           fields=("road_class",), words=("道路", "road", "铁路"), help_zh="道路和铁路（带road_class的线）",
+           help_en="roads and railways (lines with road_class)"),
+     Input("enterprises", "vector", "企业（易燃易爆场所）", "Enterprises (flammable sites)", required=False,
+           sample="enterprises", geometry=("point", "polygon"), fields=("industry",),
+           words=("企业", "enterprise", "plant"), help_zh="企业（industry 为危化/烟花爆竹的为易燃易爆场所）",
+           help_en="enterprises (points with industry; hazchem/fireworks are flammable sites)")],
+    gb32167.PARAMS, PIPELINE_TABLES, _run_pipelines, _wrap_pipelines,
+    standards=lambda params: gb32167.standards_cited())
+PIPELINES.report_sheets = ("hca", "encroachments")
+
+
+# ---------------------------------------------------------------------------
+# tailings
+# ---------------------------------------------------------------------------
+TAILINGS_TABLES = {
+    "tailings": Table("tailings", "尾矿库", "Tailings ponds", {
+        "name": C("尾矿库名称", "Pond"), "capacity": C("总库容", "Total storage", "万m³", 1),
+        "dam_height": C("坝高", "Dam height", "m", 1), "grade": C("等别", "Grade", digits=0),
+        "grade_v": C("按库容等别", "Grade by storage", digits=0), "grade_h": C("按坝高等别", "Grade by height", digits=0),
+        "grade_basis": C("定等依据", "Grade basis"), "overhead_zh": C("头顶库", "Overhead pond"),
+        "downstream_pop": C("下游人数", "People downstream", "人", 0),
+        "downstream_facilities": C("下游重要设施", "Facilities downstream"),
+        "n_facilities": C("下游设施数", "Facilities", digits=0), "trace_method": C("流向方法", "Trace method"),
+        "trace_length_m": C("追踪长度", "Trace length", "m", 0), "pits_crossed": C("穿越洼地数", "Pits crossed"),
+        "trace_stop": C("追踪结束原因", "Trace stop"), "reason": C("原因", "Reason"),
+    }, sort=(("overhead_zh", False), ("grade", True))),
+    "corridors": Table("corridors", "尾矿库下游范围", "Downstream corridors", {
+        "name": C("尾矿库名称", "Pond"), "overhead_zh": C("头顶库", "Overhead pond"),
+        "downstream_pop": C("下游人数", "People downstream", "人", 0),
+        "downstream_facilities": C("下游重要设施", "Facilities downstream"),
+        "half_width_m": C("走廊半宽", "Half-width", "m", 0), "length_m": C("长度", "Length", "m", 0)}),
+    "paths": Table("paths", "尾矿库下游流径", "Downstream paths", {
+        "name": C("尾矿库名称", "Pond"), "trace_method": C("流向方法", "Trace method"),
+        "length_m": C("长度", "Length", "m", 0), "pits_crossed": C("穿越洼地数", "Pits crossed"),
+        "trace_stop": C("追踪结束原因", "Trace stop")}),
+    "facilities": Table("facilities", "下游设施", "Downstream facilities", {
+        "tailings": C("尾矿库", "Pond"), "facility_kind": C("设施类型", "Facility kind"), "name": C("名称", "Name"),
+        "category": C("类别", "Category"), "important": C("重要设施", "Important", values=YES_NO)}),
+}
+
+
+def _run_tailings(inputs, params, progress):
+    from riskmap.analysis.tailings import assess_tailings, facility_kind
+
+    facilities = {}
+    for gdf in inputs.get("facilities") or []:
+        kind = facility_kind(gdf)
+        facilities[kind if kind not in facilities else f"{kind}:{len(facilities)}"] = gdf
+    return assess_tailings(inputs["tailings"], inputs.get("dem"), inputs.get("population"), facilities=facilities,
+                           grade_rules=params.grade_rules, params=params, progress=progress)
+
+
+def _wrap_tailings(native, params):
+    t = native.tailings
+    grades = t["grade"].dropna().astype(int).value_counts().sort_index()
+    flagged = t.loc[t["overhead"], "name"].astype(str).tolist()
+    zh = (f"尾矿库 {len(t)} 座（" + "，".join(f"{tailings_rules.GRADE_ZH.get(g, g)}库 {c}" for g, c in grades.items())
+          + f"）；头顶库 {len(flagged)} 座" + (f"（{'、'.join(flagged)}）" if flagged else ""))
+    en = (f"tailings ponds: {len(t)} (" + ", ".join(f"grade {g}: {c}" for g, c in grades.items())
+          + f"); 头顶库: {len(flagged)}" + (f" ({', '.join(flagged)})" if flagged else ""))
+    layers = {"tailings": t, "corridors": native.corridors, "paths": native.paths, "facilities": native.facilities}
+    return layers, {}, zh, en, native.provenance
+
+
+TAILINGS = Analysis(
+    "tailings", "尾矿库等别与头顶库", "Tailings grades and overhead ponds",
+    [Input("tailings", "vector", "尾矿库图层", "Tailings ponds", sample="tailings", geometry=("point", "polygon"),
+           fields=("capacity", "dam_height"), words=("尾矿", "tailings"),
+           help_zh="尾矿库点（name, capacity 万m³, dam_height m, downstream_az）",
+           help_en="tailings ponds (points: name, capacity 10^4 m³, dam_height m, downstream_az)"),
+     Input("dem", "raster", "DEM（流向追踪）", "DEM (flow trace)", required=False, sample="dem",
+           words=("dem", "地形", "高程", "elevation"), help_zh="高程栅格（米）；无DEM时用downstream_az",
+           help_en="elevation raster (m); without it downstream_az is used"),
+     Input("population", "raster", "人口栅格", "Population raster", required=False, sample="population",
+           words=("人口", "population", "pop"), help_zh="人口栅格（每格人数）",
+           help_en="population raster (persons per cell)"),
+     Input("facilities", "vector", "下游设施图层", "Downstream facility layers", required=False,
+           sample=("sensitive", "enterprises", "roads"), multiple=True,
+           help_zh="设施图层（敏感目标、企业、道路……），可重复给出多个文件",
+           help_en="facility layer (sensitive targets, plants, roads ...); repeat for several files")],
+    tailings_rules.PARAMS, TAILINGS_TABLES, _run_tailings, _wrap_tailings,
+    standards=lambda params: tailings_rules.standards_cited(params.grade_rules))
+TAILINGS.report_sheets = ("tailings", "facilities")
+
+#: Every declared analysis by name.
+ANALYSES = {a.name: a for a in (RELOCATION, ROADS, PIPELINES, TAILINGS)}
+
+
+def analysis(name: str) -> Analysis:
+    """The declared analysis called ``name`` (ParameterError for an unknown one)."""
+    from riskmap.errors import ParameterError
+
+    try:
+        return ANALYSES[name]
+    except KeyError:
+        raise ParameterError(f"unknown analysis {name!r}; known: {', '.join(ANALYSES)}") from None
+
+
+__all__ = ["ANALYSES", "PIPELINES", "RELOCATION", "ROADS", "TAILINGS", "analysis", "road_county_counts", "np"]

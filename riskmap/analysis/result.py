@@ -1,0 +1,210 @@
+"""One result type for every analysis, with a provenance record that survives files.
+
+:func:`run_analysis` runs a declared :class:`~riskmap.analysis.declare.Analysis` on its inputs
+and returns an :class:`AnalysisResult`: result layers, tables, a summary line and the
+provenance (inputs with the sha256 of each file, every parameter with its basis, the
+standards applied, software version, user and time). The window, the CLI, ``riskmap rerun``
+and the tests all go through it.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from riskmap.analysis.fields import layer_source
+from riskmap.analysis.provenance import describe_input, provenance
+from riskmap.i18n import tr
+
+#: Companion files hashed with a shapefile (its data is spread over them).
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+@dataclass
+class AnalysisResult:
+    """What every analysis returns.
+
+    Attributes
+    ----------
+    analysis : str
+        The declared analysis name.
+    layers : dict
+        ``{name: GeoDataFrame}`` result layers (written to the GeoPackage).
+    tables : dict
+        ``{name: DataFrame}`` result tables without geometry.
+    summary_zh, summary_en : str
+        One summary line in each language.
+    provenance : dict
+        See :func:`analysis_provenance`.
+    native : object
+        The analysis function's own result (for what-if tools that update it in place).
+    """
+
+    analysis: str
+    layers: dict
+    tables: dict
+    summary_zh: str
+    summary_en: str
+    provenance: dict
+    native: object = None
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        return tr(self.summary_zh, self.summary_en)
+
+
+def file_sha256(path) -> str | None:
+    """sha256 of a file's bytes (a shapefile: of its .shp/.shx/.dbf/.prj/.cpg in that order); None if absent."""
+    path = Path(path)
+    parts = [path]
+    if path.suffix.lower() == ".shp":
+        parts = [path.with_suffix(ext) for ext in SHAPEFILE_PARTS]
+        parts = [p for p in parts if p.exists()] or [path]
+    if not all(p.is_file() for p in parts):
+        return None
+    digest = hashlib.sha256()
+    for part in parts:
+        if len(parts) > 1:
+            digest.update(part.suffix.lower().encode())
+        with open(part, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def input_record(value, source=None, options: dict | None = None) -> dict:
+    """``{path, sha256, description, options}`` of one input (a path, a layer or None)."""
+    if value is None and source is None:
+        return {"path": None, "sha256": None, "description": "—", "options": {}}
+    if isinstance(value, (list, tuple)):
+        return {"path": None, "sha256": None, "description": f"{len(value)} layers",
+                "items": [input_record(v) for v in value], "options": dict(options or {})}
+    path = source
+    if path is None:
+        path = value if isinstance(value, (str, Path)) else layer_source(value)
+    path = str(Path(path).resolve()) if path and Path(str(path)).exists() else (str(path) if path else None)
+    return {"path": path, "sha256": file_sha256(path) if path else None,
+            "description": describe_input(value) if value is not None else str(path),
+            "options": {k: v for k, v in (options or {}).items() if v is not None}}
+
+
+def analysis_provenance(analysis, inputs: dict, params, native_record: dict | None = None) -> dict:
+    """The provenance record of one run.
+
+    Keys: ``analysis``, ``title_zh``/``title_en``, ``inputs`` ({role: :func:`input_record`}),
+    ``parameters`` (:meth:`ParamSet.record`: value, unit, basis, labels of every declared
+    parameter), ``derived`` (values the run computed, e.g. the metric CRS), ``standards``,
+    ``notes``, ``software``, ``python``, ``user``, ``time``.
+    """
+    native_record = native_record or {}
+    declared = analysis.params.record(params)
+    derived = {k: v for k, v in (native_record.get("parameters") or {}).items() if k not in declared}
+    base = provenance(analysis.name, {}, {}, native_record.get("standards") or analysis.standards(params),
+                      native_record.get("notes"))
+    base.update({"title_zh": analysis.zh, "title_en": analysis.en, "inputs": inputs, "parameters": declared,
+                 "derived": _jsonable(derived)})
+    return base
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "item"):
+        try:
+            return value.item()
+        except (AttributeError, ValueError):
+            pass
+    return str(value)
+
+
+def run_analysis(analysis, inputs: dict, params=None, *, progress=None, sources: dict | None = None,
+                 options: dict | None = None) -> AnalysisResult:
+    """Run a declared analysis.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        From :data:`riskmap.analysis.registry.ANALYSES`.
+    inputs : dict
+        ``{role: GeoDataFrame | raster path | list | None}``.
+    params : object, optional
+        The analysis's parameter object (default: every declared default).
+    progress : callable, optional
+        ``progress(fraction, message)``.
+    sources : dict, optional
+        ``{role: file path}`` where a layer's own source is not recorded on it (the window).
+    options : dict, optional
+        ``{role: {option: value}}`` how each input was read (layer name, coordinate offset).
+    """
+    params = params if params is not None else analysis.params.build()
+    sources = sources or {}
+    options = options or {}
+    native = analysis.run(inputs, params, progress)
+    layers, tables, summary_zh, summary_en, record = analysis.wrap(native, params)
+    in_records = {spec.role: input_record(inputs.get(spec.role), sources.get(spec.role), options.get(spec.role))
+                  for spec in analysis.inputs}
+    prov = analysis_provenance(analysis, in_records, params, record)
+    prov["summary_zh"], prov["summary_en"] = summary_zh, summary_en
+    return AnalysisResult(analysis.name, layers, tables, summary_zh, summary_en, prov, native)
+
+
+def provenance_line(record: dict, lang: str | None = None) -> str:
+    """One line saying where a result came from, for the HTML footer and the print.
+
+    ``搬迁评估（riskmap 0.4，2026-12-03T10:00+08:00）：输入 企业.shp [sha256 1a2b3c4d]、…；依据 GB 18218-2018、…``
+    """
+    from riskmap.i18n import language
+
+    en = (lang or language()) == "en"
+    title = record.get("title_en" if en else "title_zh") or record.get("analysis", "?")
+    inputs = []
+    for role, rec in (record.get("inputs") or {}).items():
+        if not isinstance(rec, dict) or (rec.get("path") is None and not rec.get("items")
+                                         and rec.get("description") in (None, "—")):
+            continue
+        items = rec.get("items") or [rec]
+        for item in items:
+            name = Path(str(item.get("path"))).name if item.get("path") else str(item.get("description") or role)
+            digest = item.get("sha256")
+            inputs.append(f"{name} [sha256 {digest[:8]}]" if digest else name)
+    standards = [_standard_number(s) for s in (record.get("standards") or [])]
+    head = f"{title} ({record.get('software', 'riskmap')}, {record.get('time', '')})" if en else \
+        f"{title}（{record.get('software', 'riskmap')}，{record.get('time', '')}）"
+    parts = [head + (": " if en else "：") + ("inputs " if en else "输入 ") + (", " if en else "、").join(inputs)
+             if inputs else head]
+    if standards:
+        parts.append(("basis " if en else "依据 ") + (", " if en else "、").join(dict.fromkeys(standards)))
+    if record.get("what_if"):
+        parts.append("with what-if edits" if en else "含假设分析修改")
+    return ("; " if en else "；").join(parts)
+
+
+def _standard_number(text) -> str:
+    """``GB 18218-2018`` from a full citation (the citation's first words when it has no number)."""
+    import re
+
+    match = re.match(r"\s*((?:GB|AQ|JTG|SY|CJJ)(?:/T)?\s*[\d.]+-\d{4})", str(text))
+    return match.group(1) if match else str(text).split(" ")[0][:24]
+
+
+def layers_provenance(layers) -> list[dict]:
+    """The distinct provenance records of ``layers`` (one per analysis run), in layer order."""
+    seen, out = set(), []
+    for layer in layers:
+        record = getattr(layer, "provenance", None)
+        if not isinstance(record, dict):
+            continue
+        key = (record.get("analysis"), record.get("time"), record.get("summary_zh"))
+        if key not in seen:
+            seen.add(key)
+            out.append(record)
+    return out
+
+
+__all__ = ["AnalysisResult", "analysis_provenance", "file_sha256", "input_record", "layers_provenance",
+           "provenance_line", "run_analysis"]
