@@ -150,7 +150,30 @@ def run_analysis(analysis, inputs: dict, params=None, *, progress=None, sources:
                   for spec in analysis.inputs}
     prov = analysis_provenance(analysis, in_records, params, record)
     prov["summary_zh"], prov["summary_en"] = summary_zh, summary_en
+    prov["results_sha256"] = layers_digest(layers)
     return AnalysisResult(analysis.name, layers, tables, summary_zh, summary_en, prov, native)
+
+
+def layers_digest(layers: dict) -> dict:
+    """``{layer: sha256}`` of every result layer's columns, values and geometry (WKB), for ``riskmap rerun``
+    to say whether a re-run gave the same numbers."""
+    import pandas as pd
+    import shapely
+
+    out = {}
+    for name, frame in layers.items():
+        digest = hashlib.sha256()
+        geometry = getattr(frame, "geometry", None) if hasattr(frame, "geometry") else None
+        columns = [c for c in frame.columns if geometry is None or c != frame.geometry.name]
+        digest.update(repr(columns).encode())
+        if len(frame):
+            values = pd.DataFrame({c: frame[c].astype(str) for c in columns}, index=range(len(frame)))
+            digest.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
+            if geometry is not None:
+                for wkb in shapely.to_wkb(frame.geometry.to_numpy()):
+                    digest.update(wkb if wkb is not None else b"-")
+        out[name] = digest.hexdigest()
+    return out
 
 
 def provenance_line(record: dict, lang: str | None = None) -> str:
@@ -164,8 +187,8 @@ def provenance_line(record: dict, lang: str | None = None) -> str:
     title = record.get("title_en" if en else "title_zh") or record.get("analysis", "?")
     inputs = []
     for role, rec in (record.get("inputs") or {}).items():
-        if not isinstance(rec, dict) or (rec.get("path") is None and not rec.get("items")
-                                         and rec.get("description") in (None, "—")):
+        if not isinstance(rec, dict) or ("items" in rec and not rec["items"]) or (
+                rec.get("path") is None and not rec.get("items") and rec.get("description") in (None, "—")):
             continue
         items = rec.get("items") or [rec]
         for item in items:
@@ -206,5 +229,5 @@ def layers_provenance(layers) -> list[dict]:
     return out
 
 
-__all__ = ["AnalysisResult", "analysis_provenance", "file_sha256", "input_record", "layers_provenance",
+__all__ = ["AnalysisResult", "analysis_provenance", "file_sha256", "input_record", "layers_digest", "layers_provenance",
            "provenance_line", "run_analysis"]

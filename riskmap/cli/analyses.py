@@ -131,7 +131,8 @@ def execute(analysis, paths: dict, options: dict, params, out=None, report=None)
     if out:
         require_geopackage(out)
     if report and Path(report).suffix.lower() != ".xlsx":
-        raise ParameterError(f"--report must be an Excel file (.xlsx), not {str(report)!r}")
+        raise ParameterError(tr(f"--report 须为 Excel 文件（.xlsx），不是 {str(report)!r}",
+                                f"--report must be an Excel file (.xlsx), not {str(report)!r}"))
     _check_outputs(out, report, paths)
     inputs = load_inputs(analysis, paths, options)
     result = run_analysis(analysis, inputs, params, progress=_progress, options=options)
@@ -164,9 +165,10 @@ def _print_result(analysis, result, out) -> None:
             print(f"  {int(rank):>3}. {name} — {reasons}")
         if len(flagged) > 20:
             print(f"  … {len(flagged) - 20} more in {out}")
-    for note in (result.provenance.get("notes") or [])[:10]:
-        if analysis.name == "roads":
-            print(f"note: {note}")
+    if analysis.name == "roads":
+        for note in (result.provenance.get("notes") or [])[:10]:
+            if not str(note).startswith("segments found"):  # the summary line says it already
+                print(tr(f"说明：{note}", f"note: {note}"))
 
 
 # ---------------------------------------------------------------------------
@@ -234,8 +236,15 @@ def run_rerun(args) -> int:
     analysis, paths, options, params = recorded_run(record, args.allow_changed_inputs)
     result = execute(analysis, paths, options, params, args.out, args.report)
     print(result.summary)
-    before = record.get("summary_zh") if result.summary == result.summary_zh else record.get("summary_en")
-    if before is not None:
-        print(tr("与记录的结果相同", "same result as recorded") if before == result.summary
-              else tr(f"与记录不同：{before}", f"differs from the recorded result: {before}"))
+    recorded = record.get("results_sha256")
+    if recorded:
+        now = result.provenance["results_sha256"]
+        differ = [name for name in sorted(set(recorded) | set(now)) if recorded.get(name) != now.get(name)]
+        if not differ:
+            print(tr(f"与记录的结果相同（{len(now)} 个结果图层逐项一致）",
+                     f"same result as recorded ({len(now)} result layers identical)"))
+        else:
+            print(tr(f"与记录的结果不同：{'、'.join(differ)}", f"differs from the recorded result: {', '.join(differ)}"))
+    else:
+        print(tr("记录中没有结果校验值，无法比较", "the record holds no result checksums to compare with"))
     return 0

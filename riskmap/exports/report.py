@@ -96,6 +96,8 @@ def provenance_frame(record: dict, lang: str | None = None) -> pd.DataFrame:
             rows.append((t("参数", "Parameter"), name, _text(entry), "", ""))
     for name, value in (record.get("derived") or {}).items():
         rows.append((t("计算值", "Derived"), name, _text(value), "", ""))
+    for name, digest in (record.get("results_sha256") or {}).items():
+        rows.append((t("结果", "Result"), f"{name} sha256", digest, "", ""))
     for s in record.get("standards") or []:
         rows.append((t("标准", "Standard"), "", s, "", ""))
     for n in record.get("notes") or []:

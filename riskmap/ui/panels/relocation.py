@@ -328,7 +328,7 @@ class RelocationPanel(AnalysisPanel):
 
     def current_result(self):
         """The assessment as it stands after the what-if edits, the edits noted in its provenance."""
-        from riskmap.analysis.result import AnalysisResult
+        from riskmap.analysis.result import AnalysisResult, layers_digest
 
         base = self.analysis_result
         if base is None or not self.what_if:
@@ -339,6 +339,7 @@ class RelocationPanel(AnalysisPanel):
                          *(tr("假设分析（未重新运行）：", "what-if edit (not re-run): ") + e for e in self.what_if)]
         prov["summary_zh"], prov["summary_en"] = zh, en
         prov["what_if"] = list(self.what_if)
+        prov["results_sha256"] = layers_digest(layers)
         return AnalysisResult(base.analysis, layers, tables, zh, en, prov, self.result)
 
     def summary_text(self) -> str:
