@@ -8,7 +8,6 @@ module; adding a report column is one :class:`~riskmap.analysis.declare.Column` 
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from riskmap.analysis import gb18218, gb32167, tailings_rules
@@ -341,4 +340,4 @@ def analysis(name: str) -> Analysis:
         raise ParameterError(f"unknown analysis {name!r}; known: {', '.join(ANALYSES)}") from None
 
 
-__all__ = ["ANALYSES", "PIPELINES", "RELOCATION", "ROADS", "TAILINGS", "analysis", "road_county_counts", "np"]
+__all__ = ["ANALYSES", "PIPELINES", "RELOCATION", "ROADS", "TAILINGS", "analysis", "road_county_counts"]
