@@ -288,19 +288,7 @@ def test_progress_is_reported_and_cancellable():
         assess_relocation(plants_frame(), grid, progress=cancel)
 
 
-def _sample_available():
-    from riskmap import sample
-
-    try:
-        for name in ("enterprises", "population", "sensitive"):
-            sample.sample_path(name)
-        sample.truth()
-    except Exception:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _sample_available(), reason="sample data not built yet (data/build_sample.py)")
+# The sample data are committed: a missing or corrupt file is a failure, never a skip.
 def test_sample_flags_exactly_the_plants_in_dense_towns():
     from riskmap import io, sample
 

@@ -443,15 +443,12 @@ def test_jtg_tables():
 
 
 # ---------------------------------------------------------------------------
-# the bundled sample (skipped until data/ holds it)
+# the bundled sample (committed: a missing or corrupt file is a failure, never a skip)
 # ---------------------------------------------------------------------------
 def _sample():
     from riskmap import io, sample
-    try:
-        paths = {k: sample.sample_path(k) for k in ("roads", "water", "accidents", "dem", "counties")}
-        truth = sample.truth()
-    except Exception:
-        pytest.skip("the sample data are not installed yet")
+    paths = {k: sample.sample_path(k) for k in ("roads", "water", "accidents", "dem", "counties")}
+    truth = sample.truth()
     return paths, truth, io
 
 

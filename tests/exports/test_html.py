@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import shapely
 
-from riskmap.crs import wgs84_to_gcj02
 from riskmap.errors import CancelledError, EmptyLayerError, ParameterError
 from riskmap.exports import assets
 from riskmap.exports.html import (decode_coordinates, encode_geometries, export_html, png_bytes, read_page_data)
@@ -264,11 +263,41 @@ def test_basemaps_and_amap_offset(tmp_path, monkeypatch):
     amap = read_page_data(amap_page.read_text("utf-8"))
     a = decode_coordinates(next(s for s in amap["layers"] if s["name"] == "企业")["geom"])
     n = decode_coordinates(next(s for s in none["layers"] if s["name"] == "企业")["geom"])
-    glon, glat = wgs84_to_gcj02(n[:, 0], n[:, 1])
-    np.testing.assert_allclose(a, np.column_stack([glon, glat]), atol=2e-6)
-    assert np.hypot(*(a - n).mean(axis=0)) > 0.004  # GCJ-02 is ~600 m off around Xinyang
+    assert a.shape == n.shape
+    shift = a - n  # GCJ-02 is ~600 m off around Xinyang, east and south-ish, and varies only slowly
+    assert np.all((shift[:, 0] > 0.004) & (shift[:, 0] < 0.008)) and np.all(np.abs(shift[:, 1]) < 0.004)
+    assert np.hypot(*shift.mean(axis=0)) > 0.004
     with pytest.raises(ParameterError):
         export_html(project, tmp_path / "x.html", basemap="google")
+
+
+# Published WGS84 -> GCJ-02 control pairs (lon, lat, gcj_lon, gcj_lat), the literals of tests/test_crs.py
+# (GCJ02_CONTROL): independent of riskmap.crs, so a wrong offset in the export or in riskmap.crs fails here.
+GCJ02_CONTROL = [
+    # googollee/eviltransform, python/test.py TESTS (Shanghai, Shenzhen, Beijing)
+    (121.5272106, 31.1774276, 121.531541859215, 31.17530398364597),
+    (113.912316, 22.543847, 113.9171764808363, 22.540796131694766),
+    (116.377817, 39.911954, 116.38404722455657, 39.91334545536069),
+    # wandergis/coordtransform, test/app.js: wgs84togcj02(116.404, 39.915)
+    (116.404, 39.915, 116.41024449916938, 39.91640428150164),
+]
+
+
+def test_amap_export_puts_points_at_published_gcj02_positions(tmp_path):
+    import geopandas as gpd
+
+    from riskmap.project import Project
+
+    control = np.array(GCJ02_CONTROL)
+    project = Project()
+    project.add_vector(gpd.GeoDataFrame({"name": [f"控制点{i}" for i in range(len(control))]},
+                                        geometry=shapely.points(control[:, :2]), crs=4326), "控制点")
+    none = read_page_data(export_html(project, tmp_path / "n.html", embed_font=False).read_text("utf-8"))
+    amap = read_page_data(export_html(project, tmp_path / "a.html", basemap="amap",
+                                      embed_font=False).read_text("utf-8"))
+    np.testing.assert_allclose(decode_coordinates(none["layers"][0]["geom"]), control[:, :2], atol=1e-6)
+    # points are written to 6 decimals (±5e-7°); 2e-6° (about 0.2 m) leaves room for that and nothing more
+    np.testing.assert_allclose(decode_coordinates(amap["layers"][0]["geom"]), control[:, 2:], atol=2e-6, rtol=0)
 
 
 def test_no_visible_layer_is_an_error(tmp_path):

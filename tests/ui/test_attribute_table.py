@@ -2,9 +2,20 @@
 import numpy as np
 import pytest
 from PyQt5.QtCore import QItemSelectionModel, Qt
-from window_helpers import PLANTS, canvas_image, close_to, count_near, pixel_at
+from window_helpers import PLANTS, close_to, count_near, pixel_at
 
 pytestmark = pytest.mark.gui
+
+
+def rendered_image(window, qtbot, action=None):
+    """Run ``action`` (default: a refresh), wait for the canvas' ``rendered`` signal, grab the canvas.
+
+    Waits on the render-finished signal, never on time, so it holds under load.
+    """
+    canvas = window.canvas
+    with qtbot.waitSignal(canvas.rendered, timeout=60000):
+        (action or canvas.refresh)()
+    return canvas.grab().toImage()
 
 
 @pytest.fixture
@@ -41,20 +52,24 @@ def test_sort_and_filter(table):
     assert model.rowCount() == 3
 
 
-def test_select_in_table_highlights_on_map(window, project, table, monkeypatch):
+def test_select_in_table_highlights_on_map(window, project, table, monkeypatch, qtbot):
     plants = project.layers["企业"]
     highlights = []
     original = window.canvas.set_highlight
     monkeypatch.setattr(window.canvas, "set_highlight",
                         lambda layer, idx: (highlights.append((layer, list(idx))), original(layer, idx)))
-    assert close_to(pixel_at(window, *PLANTS[2]), "#d62728")
-    assert count_near(window, *PLANTS[2], "#ffff00") == 0
+    before = rendered_image(window, qtbot)
+    assert close_to(pixel_at(window, *PLANTS[2], image=before), "#d62728")
+    assert count_near(window, *PLANTS[2], "#ffff00", image=before) == 0
     row = table.model.row_of_feature(2)
-    table.view.selectionModel().select(table.model.index(row, 0),
-                                       QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
+
+    def select_row():
+        table.view.selectionModel().select(table.model.index(row, 0),
+                                           QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
+
+    image = rendered_image(window, qtbot, select_row)  # the selection's own render, by its signal
     assert list(plants.selection) == [2]
     assert highlights[-1] == (plants, [2])
-    image = canvas_image(window)
     assert count_near(window, *PLANTS[2], "#ffff00", image=image) > 20  # drawn highlighted (yellow)
     assert count_near(window, *PLANTS[0], "#ffff00", image=image) == 0  # the others unchanged
     assert "已选 1 个" in table.count_label.text()

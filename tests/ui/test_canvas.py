@@ -283,3 +283,36 @@ def test_a_raster_is_drawn_at_once_and_its_display_cache_built_afterwards(canvas
     qtbot.waitUntil(lambda: render.RASTER_DISPLAYS.peek(layer, layer.style, view) is not None, timeout=10000)
     canvas.pan_by(30, 0)
     assert near(colour_at(canvas, 114.3, 32.3), "#a50f15", tol=12)  # now from the display cache
+
+
+def test_a_layer_that_fails_to_draw_is_named_in_the_status_bar_and_recovers(window, qtbot, monkeypatch):
+    """A render error reaches the user: render_failed, the status bar names the layer, failed_layers;
+    only that layer fails, and once it draws again it leaves failed_layers."""
+    from window_helpers import close_to, pixel_at
+
+    from riskmap.ui.render import job
+
+    canvas = window.canvas
+    road = window.project.layers["道路"]
+    on_road = (114.35, 32.1)
+    original = job.render_vector
+
+    def failing(snap):
+        if snap.layer_id == road.id:
+            raise RuntimeError("boom while drawing")
+        return original(snap)
+
+    monkeypatch.setattr(job, "render_vector", failing)
+    with qtbot.waitSignal(canvas.render_failed, timeout=30000) as failed, \
+            qtbot.waitSignal(canvas.rendered, timeout=30000):
+        canvas.refresh()
+    assert failed.args[0] == "道路" and "boom while drawing" in failed.args[1]
+    assert canvas.failed_layers == {road.id}
+    message = window.statusBar().currentMessage()
+    assert "道路" in message and "boom while drawing" in message
+
+    monkeypatch.setattr(job, "render_vector", original)
+    with qtbot.waitSignal(canvas.rendered, timeout=30000):
+        canvas.refresh()
+    assert road.id not in canvas.failed_layers and not canvas.failed_layers
+    assert close_to(pixel_at(window, *on_road, image=canvas.grab().toImage()), "#ff7f0e")
