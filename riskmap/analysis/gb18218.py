@@ -14,16 +14,22 @@ Grading (§4.3): R = α · Σ βᵢ·qᵢ/Qᵢ; 一级 R ≥ 100, 二级 50 ≤ 
 
 What is *not* from the standard, and therefore a parameter:
 
-- The α population is counted within :data:`ALPHA_RADIUS_M` (500 m) "outward from the site
-  boundary". The wording is CONFIRMED for the 2011 SAWS Order 40 annex and PARTIAL for
-  GB 18218-2018 §4.3; riskmap measures it from the plant's geometry (a point unless a site
-  polygon is given), and the radius is a parameter.
+- The α population is counted from the site boundary (厂区边界) outwards to
+  :data:`ALPHA_RADIUS_M` (500 m), people inside the site not counted (§4.3, CONFIRMED in
+  STANDARDS.md §0); the relocation assessment takes the boundary from a site polygon or a site
+  radius, and says so when it only has a point.
 - β of a Table-1 substance that is not in Table 3 follows Table 4 through the substance's hazard
-  category. STANDARDS.md does not list those categories, so riskmap assigns only the obvious ones
-  (flammable gases W2 → 1.5, explosives W1 → 2, oxidising gas W4 → 1) and uses ``default_beta``
-  (1.0, the Table-4 value of most remaining categories) for the rest, naming them in the notes.
+  categories (STANDARDS.md §0: Table 4 applies to *every* such substance): :data:`TABLE1_CATEGORIES`
+  holds the GB 18218 Table-2 codes of each one, from its GHS classes in the 危险化学品目录（2015版）,
+  and β is the largest Table-4 value of its codes. A substance whose categories riskmap does not
+  hold has an *undetermined* β (β未确定): R is then computed with the smallest Table-4 β (1) and the
+  grade shown as a lower bound (``≥四级``), never graded with a default silently.
 - Names that need a concentration or grade to find their row (硝酸, 甲醛, 硝酸铵, 硝化纤维素)
-  are reported as ambiguous, not guessed.
+  are reported as ambiguous, not guessed; with ``conservative=True`` the most stringent row is
+  used and the substance flagged (:data:`CONSERVATIVE_ROWS`).
+- Stock amounts are read as people write them (:func:`parse_inventory`): ``液氯:30``,
+  ``液氯30吨、液氨15吨``, ``液化石油气 50t``, ``30吨液氯``, kg, and m³ with a density where one
+  is known (:data:`LIQUID_DENSITY_T_M3`). Text that cannot be read is reported, never read as 0.
 """
 from __future__ import annotations
 
@@ -46,9 +52,6 @@ STANDARD_CITATIONS = (
 #: Default radius (m) of the α population count; PARTIAL in STANDARDS.md §1.4, so a parameter.
 ALPHA_RADIUS_M = 500.0
 
-#: β used for a Table-1 substance whose Table-4 category riskmap does not assign (riskmap default).
-DEFAULT_BETA = 1.0
-
 # Hazard kinds used by riskmap's default safety-distance table (not a GB 18218 notion).
 TOXIC_GAS = "toxic_gas"
 FLAMMABLE_GAS = "flammable_gas"
@@ -65,8 +68,9 @@ class Substance:
     cas: str = ""
     aliases: tuple = ()
     beta: float | None = None  # Table 3 value, or Table 4 value via an assigned category; None → default_beta
-    category: str | None = None  # Table 2/4 code when assigned
+    category: str | None = None  # the Table 2/4 code giving β
     kind: str = OTHER
+    categories: tuple = ()  # every Table-2 code of the substance (TABLE1_CATEGORIES)
 
 
 # Table 3: β of named toxic gases (CONFIRMED).
@@ -101,13 +105,56 @@ TABLE6_GRADES = ((100.0, "一级"), (50.0, "二级"), (10.0, "三级"), (-math.i
 GRADES = ("一级", "二级", "三级", "四级")
 
 
+#: GB 18218 Table-2 codes of the Table-1 substances not named in Table 3, from their GHS classes in the
+#: 危险化学品目录（2015版） (STANDARDS.md §0): J1 acute toxicity cat. 1 gas; J2 cat. 1 solid/liquid; J3 cat. 2–3
+#: gas; J4 cat. 2–3 inhalation liquid (bp ≤ 35 °C); J5 cat. 2 liquid/solid; W1.x explosives; W2 flammable gas
+#: cat. 1–2; W4 oxidising gas; W5.1 flammable liquid cat. 1 (or 2–3 above its boiling point); W5.3 / W5.4
+#: flammable liquid cat. 2 / 3; W7.x organic peroxides; W8 pyrophoric; W9.x oxidising solids/liquids;
+#: W10 flammable solids; W11 substances emitting flammable gas with water. β = the largest Table-4 value.
+TABLE1_CATEGORIES = {
+    "氟": ("J1", "W4"), "二氟化氧": ("J1", "W4"), "甲醛（含量>90%）": ("J3", "W2"),
+    "煤气": ("J3", "W2"), "砷化氢": ("J3", "W2"), "锑化氢": ("J3", "W2"), "硒化氢": ("J3", "W2"),
+    "丙酮氰醇": ("J2",), "丙烯醛": ("J4", "W5.1"), "环氧氯丙烷": ("J5", "W5.4"), "环氧溴丙烷": ("J5", "W5.3"),
+    "烯丙胺": ("J4", "W5.3"), "溴": ("J2",), "乙撑亚胺": ("J2", "W5.1"), "甲苯二异氰酸酯": ("J5",),
+    "一氯化硫": ("J5",), "三氧化硫": ("J5",),
+    "叠氮化钡": ("W1.1",), "叠氮化铅": ("W1.1",), "雷汞": ("W1.1",), "三硝基苯甲醚": ("W1.1",),
+    "2,4,6-三硝基甲苯": ("W1.1",), "硝化甘油": ("W1.1",),
+    "甲烷": ("W2",), "液化石油气": ("W2",), "氢": ("W2",), "乙炔": ("W2",), "乙烯": ("W2",),
+    "1,3-丁二烯": ("W2",), "二甲醚": ("W2",), "氯乙烯": ("W2",), "一甲胺": ("W2",), "氧": ("W4",),
+    "苯": ("W5.3",), "甲苯": ("W5.3",), "甲醇": ("W5.3", "J5"), "汽油": ("W5.1",), "乙醇": ("W5.3",),
+    "乙醚": ("W5.1",), "丙酮": ("W5.3",), "苯乙烯": ("W5.4",), "环己烷": ("W5.3",), "正己烷": ("W5.3",),
+    "乙酸乙酯": ("W5.3",), "2-丙烯腈": ("W5.3", "J5"), "二硫化碳": ("W5.1",), "1,2-环氧丙烷": ("W5.1",),
+    "过乙酸": ("W7.2", "W5.4"), "过氧化甲基乙基酮": ("W7.2",), "白磷": ("W8", "J2"),
+    "烷基铝": ("W8", "W11"), "戊硼烷": ("W8", "J1"), "钾": ("W11",), "钠": ("W11",),
+    "过氧化钾": ("W9.1",), "过氧化钠": ("W9.1",), "氯酸钾": ("W9.1",), "氯酸钠": ("W9.1",),
+    "发烟硝酸": ("W9.1",), "硝酸（含硝酸>70%）": ("W9.1",),
+    "硝酸铵（含可燃物>0.2%）": ("W1.1",), "硝酸铵（含可燃物≤0.2%）": ("W9.2",), "硝酸铵基化肥": ("W9.2",),
+    "硝酸胍": ("W9.2",), "碳化钙": ("W11",), "硝酸钾": ("W9.2",),
+}
+
+#: The most stringent Table-1 row of a name that needs a concentration (used only with ``conservative=True``).
+CONSERVATIVE_ROWS = {"硝酸铵": "硝酸铵（含可燃物>0.2%）", "甲醛": "甲醛（含量>90%）", "硝酸": "硝酸（含硝酸>70%）"}
+
+#: Smallest β of Table 4: the lower bound used for a substance whose categories are not known.
+BETA_LOWER_BOUND = 1.0
+
+
 def _row(name, q, cas="", aliases=(), category=None, kind=OTHER):
     beta = next((TABLE3_BETA[k] for k in (name, *aliases) if k in TABLE3_BETA), None)
+    codes = TABLE1_CATEGORIES.get(name, ())
     if beta is not None:
         kind = TOXIC_GAS
+    elif codes:
+        beta = max(TABLE4_BETA[c] for c in codes)
+        category = max(codes, key=lambda c: TABLE4_BETA[c])
+        if kind == OTHER and any(c in ("J1", "J3") for c in codes):
+            kind = TOXIC_GAS
+        elif kind == OTHER and "W2" in codes:
+            kind = FLAMMABLE_GAS
     elif category is not None:
         beta = TABLE4_BETA[category]
-    return Substance(name, float(q), cas, tuple(aliases), None if beta is None else float(beta), category, kind)
+    return Substance(name, float(q), cas, tuple(aliases), None if beta is None else float(beta), category, kind,
+                     tuple(codes))
 
 
 _W2, _W1, _W4 = "W2", "W1.1", "W4"
@@ -219,34 +266,66 @@ def ambiguity(name: str) -> str | None:
     return _AMBIGUOUS.get(_normalise(name))
 
 
-_SPLIT = re.compile(r"[;；,，、\n]+")
-_PAIR = re.compile(r"^(?P<name>.+?)\s*[:：=]\s*(?P<q>[0-9]+(?:\.[0-9]*)?)\s*(?:t|吨|噸)?$", re.I)
+# split on ; ； 、 newline, and on a comma unless it sits between digits ("1,3-丁二烯")
+_SPLIT = re.compile(r"[;；、\n]+|[,，](?!\d)|(?<!\d)[,，]")
+_NUMBER = r"(?P<q>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_UNIT = r"(?P<unit>t|吨|噸|kg|公斤|千克|m3|m³|立方米|立方|方)?"
+_NAME_FIRST = re.compile(r"^(?P<name>.+?)\s*[:：=]?\s*" + _NUMBER + r"\s*" + _UNIT + r"$", re.I)
+_AMOUNT_FIRST = re.compile(r"^" + _NUMBER + r"\s*" + _UNIT + r"\s*(?P<name>\D.*)$", re.I)
+
+#: Density (t/m³) of liquids stored as liquids, to read stock given in m³ (riskmap data, common handbook values).
+LIQUID_DENSITY_T_M3 = {"汽油": 0.74, "甲醇": 0.79, "乙醇": 0.79, "苯": 0.88, "甲苯": 0.87, "丙酮": 0.79,
+                       "液化石油气": 0.55, "氯": 1.47, "氨": 0.68, "乙酸乙酯": 0.90, "环己烷": 0.78,
+                       "正己烷": 0.66, "苯乙烯": 0.91, "二硫化碳": 1.26, "乙醚": 0.71}
+
+
+def _tonnes(name: str, q: float, unit: str | None):
+    """(tonnes, problem) for an amount in ``unit``; m³ needs a known liquid density."""
+    unit = (unit or "t").lower()
+    if unit in ("t", "吨", "噸"):
+        return q, None
+    if unit in ("kg", "公斤", "千克"):
+        return q / 1000.0, None
+    sub = lookup(name)
+    density = LIQUID_DENSITY_T_M3.get(sub.name) if sub is not None else None
+    if density is None:
+        return None, f"{name}{q:g}{unit}（体积无法换算为吨：未知密度，请以吨填写）"
+    return q * density, None
 
 
 def parse_inventory(text) -> tuple[list[tuple[str, float]], list[str]]:
-    """Parse an inventory string ``"液氯:5;液氨:20"`` (tonnes) into entries.
+    """Parse an inventory as people write it into ``(name, tonnes)`` entries.
 
-    Separators ``; ； , ， 、`` between entries and ``: ：`` between name and quantity
-    are accepted; a trailing ``t``/``吨`` is ignored.
+    Accepted: ``液氯:30;液氨:15``, ``液氯30吨、液氨15吨``, ``液化石油气 50t``, ``氯气 30 t，氨 15t``,
+    ``30吨液氯``; units t/吨 (default), kg/公斤/千克, and m³/立方米 for liquids of known density.
+    Entries are separated by ``; ； , ， 、`` or new lines (a comma between digits, as in
+    ``1,3-丁二烯``, is part of the name).
 
     Returns
     -------
     entries : list of (name, tonnes)
     problems : list of str
-        Entries that could not be read (reported, never guessed).
+        Entries that could not be read (reported by the caller, never guessed or read as 0).
     """
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return [], []
     entries, problems = [], []
     for part in _SPLIT.split(unicodedata.normalize("NFKC", str(text))):
-        part = part.strip()
+        part = part.strip() if part else ""
         if not part:
             continue
-        m = _PAIR.match(part)
+        m = _NAME_FIRST.match(part)
+        if m is None or lookup(m.group("name").strip()) is None and _AMOUNT_FIRST.match(part):
+            m = _AMOUNT_FIRST.match(part) or m
         if not m:
             problems.append(part)
             continue
-        entries.append((m.group("name").strip(), float(m.group("q"))))
+        name = m.group("name").strip()
+        tonnes, problem = _tonnes(name, float(m.group("q")), m.group("unit"))
+        if problem:
+            problems.append(problem)
+            continue
+        entries.append((name, tonnes))
     return entries, problems
 
 
@@ -276,9 +355,9 @@ def grade_for_r(r):
 
 @dataclass
 class InventoryGrade:
-    """Result of grading one enterprise's inventory (treated as one unit)."""
+    """Result of grading one inventory (one unit, or the whole plant taken as one)."""
 
-    S: float
+    S: float  # NaN when no amount could be read
     beta_sum: float  # Σ β·q/Q
     alpha: float
     R: float
@@ -287,29 +366,50 @@ class InventoryGrade:
     main_kind: str  # TOXIC_GAS / FLAMMABLE_GAS / EXPLOSIVE / OTHER, or "" when nothing was recognised
     recognised: list = field(default_factory=list)  # canonical names
     unknown: list = field(default_factory=list)  # raw names not in Table 1/2 (or ambiguous, with a hint)
-    default_beta: list = field(default_factory=list)  # substances whose β came from default_beta
+    beta_unknown: list = field(default_factory=list)  # substances whose β is undetermined (β未确定)
+    conservative: list = field(default_factory=list)  # ambiguous names graded on their most stringent row
+    unreadable: list = field(default_factory=list)  # stock text that could not be read
+
+    @property
+    def lower_bound(self) -> bool:
+        """S and R are lower bounds: an unknown substance, an unreadable amount or an undetermined β."""
+        return bool(self.unknown or self.beta_unknown or self.unreadable)
+
+    @property
+    def grade_text(self) -> str:
+        """The grade as shown: ``三级``, ``≥四级`` (a lower bound), ``储量无法读取`` or ""."""
+        if not math.isfinite(self.S):
+            return "储量无法读取"
+        if self.lower_bound:
+            return f"≥{self.grade}" if self.grade else ("待定（S≥" + f"{self.S:.2f}）")
+        return self.grade
 
 
-def grade_inventory(text, people, *, beta_overrides: dict | None = None,
-                    default_beta: float = DEFAULT_BETA) -> InventoryGrade:
+def grade_inventory(text, people, *, beta_overrides: dict | None = None, conservative: bool = False,
+                    default_beta=None) -> InventoryGrade:
     """Identify and grade an inventory per GB 18218-2018 §4.1 and §4.3.
 
     Parameters
     ----------
     text : str
-        Inventory ``"name:tonnes;..."`` (see :func:`parse_inventory`).
+        Inventory as people write it (see :func:`parse_inventory`).
     people : float
-        Resident population within the α radius of the site (Table 5).
+        Resident population from the site boundary out to 500 m (Table 5).
     beta_overrides : dict, optional
         ``{name or alias: β}`` replacing riskmap's β for a substance.
-    default_beta : float
-        β of a Table-1 substance without an assigned Table-4 category.
+    conservative : bool
+        Grade names that need a concentration (硝酸铵, 甲醛, 硝酸) on their most stringent Table-1
+        row (:data:`CONSERVATIVE_ROWS`), flagged in ``conservative``; otherwise they are unknown.
+    default_beta : None
+        Removed: β of a Table-1 substance now comes from Table 4 by its categories; a substance
+        without known categories is a lower bound (``beta_unknown``), never a silent default.
 
     Notes
     -----
-    The whole inventory is treated as one unit: the split into 生产单元/储存单元 (§3) is not in
-    the input data, so S and R are those of the listed total (conservative). Unknown names are
-    left out of S and R and listed in ``unknown``; the grade is then a lower bound.
+    Unknown names and unreadable amounts are left out of S and R and listed; an undetermined β
+    counts with :data:`BETA_LOWER_BOUND`; in each case the grade is a lower bound
+    (:attr:`InventoryGrade.grade_text` ``≥…``). When nothing could be read from a non-empty
+    text, S is NaN (never 0).
 
     Examples
     --------
@@ -319,6 +419,8 @@ def grade_inventory(text, people, *, beta_overrides: dict | None = None,
     >>> (g.alpha, g.R, g.grade)
     (1.5, 30.0, '三级')
     """
+    if default_beta is not None:
+        raise ParameterError("default_beta is no longer used: β follows GB 18218-2018 Table 4 by hazard category")
     overrides = {}
     for key, value in (beta_overrides or {}).items():
         sub = lookup(key)
@@ -326,9 +428,14 @@ def grade_inventory(text, people, *, beta_overrides: dict | None = None,
     entries, problems = parse_inventory(text)
     s = beta_sum = 0.0
     kinds: dict[str, float] = {}
-    recognised, unknown, defaulted = [], [], []
+    recognised, unknown, beta_unknown, flagged = [], [], [], []
     for raw, q in entries:
         sub = lookup(raw)
+        if sub is None and conservative:
+            row = next((v for k, v in CONSERVATIVE_ROWS.items() if _normalise(k) == _normalise(raw)), None)
+            sub = lookup(row) if row else None
+            if sub is not None:
+                flagged.append(f"{raw}→{sub.name}")
         if sub is None:
             hint = ambiguity(raw)
             unknown.append(f"{raw}（{hint}）" if hint else raw)
@@ -336,16 +443,19 @@ def grade_inventory(text, people, *, beta_overrides: dict | None = None,
         ratio = q / sub.q_critical
         beta = overrides.get(sub.name, sub.beta)
         if beta is None:
-            beta = float(default_beta)
-            defaulted.append(sub.name)
+            beta = BETA_LOWER_BOUND
+            beta_unknown.append(sub.name)
         s += ratio
         beta_sum += beta * ratio
         kinds[sub.kind] = kinds.get(sub.kind, 0.0) + ratio
         recognised.append(sub.name)
-    unknown += [f"{p}（无法读取数量）" for p in problems]
+    has_text = bool(str(text).strip()) if text is not None and not (isinstance(text, float) and math.isnan(text)) \
+        else False
+    if has_text and not entries:
+        s = beta_sum = math.nan
     alpha = float(alpha_for_population(people))
     r = alpha * beta_sum
-    major = s >= 1.0
+    major = bool(s >= 1.0)
     main_kind = ""
     for kind in (TOXIC_GAS, EXPLOSIVE, FLAMMABLE_GAS, OTHER):  # most hazardous kind present wins
         if kinds.get(kind, 0.0) > 0:
@@ -353,7 +463,8 @@ def grade_inventory(text, people, *, beta_overrides: dict | None = None,
             break
     return InventoryGrade(S=s, beta_sum=beta_sum, alpha=alpha, R=r, major=major,
                           grade=str(grade_for_r(r)) if major else "", main_kind=main_kind,
-                          recognised=recognised, unknown=unknown, default_beta=defaulted)
+                          recognised=recognised, unknown=unknown, beta_unknown=beta_unknown,
+                          conservative=flagged, unreadable=problems)
 
 
 def check_overrides(beta_overrides: dict | None) -> None:

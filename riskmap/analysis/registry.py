@@ -12,6 +12,7 @@ import pandas as pd
 
 from riskmap.analysis import gb18218, gb32167, tailings_rules
 from riskmap.analysis.declare import Analysis, Column, Input, Table
+from riskmap.analysis.relocation import ENTERPRISE_TYPES
 from riskmap.analysis.relocation import PARAMS as RELOCATION_PARAMS
 from riskmap.analysis.roads import KINDS, PARAMS as ROAD_PARAMS, SEVERITIES
 
@@ -22,6 +23,8 @@ ROAD_CLASS = {"expressway": ("高速公路", "expressway"), "national": ("国道
               "railway": ("铁路", "railway")}
 HCA_GRADE = {"I": ("Ⅰ级", "I"), "II": ("Ⅱ级", "II"), "III": ("Ⅲ级", "III")}
 MEDIUM = {"gas": ("输气", "gas"), "oil": ("输油", "oil")}
+ENTERPRISE_TYPE_LABELS = {**{k: (v, k.replace("_", " ")) for k, v in ENTERPRISE_TYPES.items()},
+                          "unknown": ("不明", "unknown")}
 
 
 def C(zh, en, unit="", digits=None, values=None, personal=False) -> Column:  # noqa: N802 - a table-row helper
@@ -44,10 +47,17 @@ RELOCATION_TABLES = {
         "sens_nearest": C("最近敏感目标", "Nearest sensitive target"),
         "sens_nearest_m": C("最近敏感目标距离", "Nearest sensitive distance", "m", 0),
         "S": C("S(Σq/Q)", "S (Σq/Q)", digits=3), "R": C("R", "R", digits=3), "alpha": C("α", "α", digits=2),
-        "pop_alpha": C("500m内人口", "Residents within 500 m", "人", 0),
-        "hazard_grade": C("重大危险源等级", "Major-hazard grade"),
+        "pop_alpha": C("厂区边界外500m人口", "Residents within 500 m of the site", "人", 0),
+        "alpha_basis": C("α人口统计依据", "α count basis"),
+        "hazard_grade": C("重大危险源等级", "Major-hazard grade"), "grade_basis": C("分级依据", "Grade basis"),
         "major_hazard": C("重大危险源", "Major hazard", values=YES_NO),
         "chem_unknown": C("未识别物质", "Unrecognised substances"),
+        "stock_unread": C("无法读取的储量", "Unreadable stock"),
+        "ent_type": C("企业类型", "Enterprise type", values=ENTERPRISE_TYPE_LABELS),
+        "ent_type_src": C("类型来源", "Type source"),
+        "in_scope": C("适用搬迁判定", "In scope", values=YES_NO),
+        "in_park": C("位于化工园区", "In a chemical park", values=YES_NO), "park": C("所在园区", "Park"),
+        "verdict": C("结论", "Verdict"), "review": C("需复核防护距离", "Distance to review", values=YES_NO),
         "relocate": C("建议搬迁", "Relocate", values=YES_NO), "priority": C("优先序", "Priority", digits=0),
         "score": C("优先分值", "Priority score", digits=2), "reasons": C("搬迁理由", "Reasons"),
         "chemicals": C("危险化学品及储量", "Chemicals and stock"), "id": C("编号", "ID"),
@@ -83,6 +93,9 @@ def _wrap_relocation(native, params):
           f"人口密集区 {len(native.dense_areas)} 处")
     en = (f"{len(plants)} plants assessed, {n_flag} to relocate ({exposed:,.0f} people in their zones); "
           f"{len(native.dense_areas)} dense areas")
+    n_review, n_out = int(plants["review"].sum()), int((~plants["in_scope"]).sum())
+    zh += f"；需复核防护距离 {n_review} 家；不适用搬迁判定 {n_out} 家"
+    en += f"; {n_review} distances to review; {n_out} out of scope"
     return native.layers(), {"county_summary": native.summary}, zh, en, native.provenance
 
 

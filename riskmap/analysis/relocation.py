@@ -78,6 +78,41 @@ PLANT_FIELD_ALIASES = {
     "危险化学品及储量": "chemicals", "危险化学品": "chemicals", "储存危险化学品": "chemicals",
     "行业": "industry", "行业类别": "industry", "所属行业": "industry",
     "县区": "county", "所属县区": "county", "区县": "county", "县（区）": "county",
+    "企业类型": "ent_type", "经营类型": "ent_type", "企业性质": "ent_type",
+    "是否在化工园区": "in_park", "是否入园": "in_park", "位于化工园区": "in_park", "园区": "park", "所在园区": "park",
+    "厂区半径": "site_radius_m", "厂区半径(m)": "site_radius_m",
+}
+
+#: Enterprise types (ent_type) with their Chinese names; Chinese spellings and keywords of names map to them.
+ENTERPRISE_TYPES = {
+    "production": "生产", "storage": "储存", "use": "使用", "trade": "经营", "city_gas": "城镇燃气",
+    "fuel_station": "加油加气站", "civil_explosive": "民爆", "fireworks": "烟花爆竹", "ammonia_refrigeration": "工贸涉氨",
+}
+_TYPE_SPELLINGS = {**{v: k for k, v in ENTERPRISE_TYPES.items()}, "危险化学品生产": "production",
+                   "危化品生产": "production", "带储存经营": "storage", "仓储": "storage", "无储存经营": "trade",
+                   "加油站": "fuel_station", "加气站": "fuel_station", "燃气": "city_gas", "涉氨制冷": "ammonia_refrigeration"}
+#: Name keywords that tell the type when the data has no ent_type column (first match wins; recorded as inferred).
+TYPE_KEYWORDS = (
+    ("加油站", "fuel_station"), ("加气站", "fuel_station"), ("加油加气", "fuel_station"),
+    ("液化气", "city_gas"), ("燃气", "city_gas"), ("天然气", "city_gas"),
+    ("民爆", "civil_explosive"), ("爆破", "civil_explosive"), ("烟花", "fireworks"), ("鞭炮", "fireworks"),
+    ("制冷", "ammonia_refrigeration"), ("冷库", "ammonia_refrigeration"), ("冷链", "ammonia_refrigeration"),
+    ("经营部", "trade"), ("商行", "trade"), ("门市", "trade"), ("贸易", "trade"),
+    ("自来水", "use"), ("水务", "use"), ("污水处理", "use"),
+    ("仓储", "storage"), ("储运", "storage"), ("油库", "storage"),
+    ("化工", "production"), ("化肥", "production"), ("石化", "production"), ("制药", "production"),
+    ("医药", "production"), ("气体", "production"), ("新材料", "production"), ("农药", "production"),
+)
+
+#: Why a type is outside the relocation rule (GB/T 37243-2019 §3 exclusions; 国办发〔2017〕77号 targets production).
+OUT_OF_SCOPE = {
+    "city_gas": "城镇燃气，不适用GB/T 37243-2019（§3）和77号文，按GB 50028间距管理",
+    "fuel_station": "加油加气站，不适用GB/T 37243-2019（§3），按GB 50156间距管理",
+    "civil_explosive": "民用爆炸物品，不适用GB/T 37243-2019（§3），按GB 50089管理",
+    "fireworks": "烟花爆竹，不适用GB/T 37243-2019（§3），按GB 50161管理",
+    "trade": "无储存经营，不属于77号文搬迁对象，也无外部安全防护距离",
+    "ammonia_refrigeration": "工贸行业涉氨制冷，不属于危险化学品生产企业搬迁（77号文）范围，按工贸涉氨制冷规定管理",
+    "unknown": "企业类型不明，未作搬迁判定；请补充“企业类型”字段（生产/储存/使用/经营……）",
 }
 SENSITIVE_FIELD_ALIASES = {"名称": "name", "单位名称": "name", "类别": "category", "类型": "category",
                            "县区": "county"}
@@ -135,8 +170,22 @@ PARAMS = ParamSet("relocation", [
     Param("assessed_industries", "data", ("hazchem",), "评估行业", "Industries assessed", form=False, cli=False),
     Param("beta_overrides", "data", {}, "β 覆盖值", "β overrides", form=False, cli=False,
           help_zh="{物质: β}，替代 riskmap 的 GB 18218 β 取值", help_en="{chemical: β} replacing riskmap's β"),
-    Param("default_beta", "float", gb18218.DEFAULT_BETA, "未定类别物质的β", "β of uncategorised substances",
-          minimum=0.0, maximum=10.0, form=False, cli=False),
+    Param("conservative_ambiguous", "bool", False, "需注明浓度的物质按最严格条目计", "Ambiguous names: strictest row",
+          basis="GB 18218-2018 表1（硝酸铵、甲醛、硝酸按浓度/含量分条目）", form=False,
+          help_zh="硝酸铵、甲醛、硝酸未注明浓度时按表1最严格条目保守计算，并在结果中标注",
+          help_en="grade 硝酸铵/甲醛/硝酸 without a stated concentration on their strictest Table-1 row, flagged"),
+    Param("plausible_min_ratio", "float", 0.5, "防护距离合理性：最小比例", "Plausible distance: minimum ratio",
+          minimum=0.0, maximum=1.0, step=0.05, decimals=2, form=False,
+          help_zh="重大危险源的填报防护距离低于同类最危险物质缺省距离的此比例时，标为“防护距离偏小，需复核”",
+          help_en="a major hazard whose reported distance is below this share of the default distance of its "
+                  "most hazardous kind is flagged for review"),
+    Param("plausible_small_s", "float", 0.2, "防护距离合理性：小储量S", "Plausible distance: small S", minimum=0.0,
+          maximum=1.0, step=0.05, decimals=2, form=False,
+          help_zh="S低于此值且填报距离大于下项时，标为“防护距离偏大，需复核”",
+          help_en="S below which a large reported distance is implausible"),
+    Param("plausible_max_small_m", "float", 600.0, "防护距离合理性：小储量最大距离", "Plausible distance: small-S maximum",
+          unit="m", minimum=0.0, maximum=10000.0, form=False,
+          help_zh="S很小的企业填报距离超过此值即标为需复核", help_en="largest plausible distance for a small S"),
     Param("score_per_1000_people", "float", 2.0, "优先分值：每千人", "Score per 1,000 people", minimum=0.0,
           maximum=100.0, form=False, cli=False),
     Param("score_per_sensitive", "float", 1.0, "优先分值：每个敏感目标", "Score per sensitive target",
@@ -252,7 +301,43 @@ def normalise_plants(plants, industries=("hazchem",)):
     if "county" not in gdf.columns:
         gdf["county"] = ""
     gdf["county"] = gdf["county"].fillna("").astype(str)
+    gdf["ent_type"], gdf["ent_type_src"] = classify_enterprises(gdf)
+    gdf["in_park"] = _yes_no(gdf["in_park"]) if "in_park" in gdf.columns else False
+    if "park" not in gdf.columns:
+        gdf["park"] = ""
+    gdf["park"] = gdf["park"].fillna("").astype(str)
+    gdf["site_radius_m"] = _to_metres(gdf["site_radius_m"]) if "site_radius_m" in gdf.columns else np.nan
     return gdf, notes
+
+
+def _yes_no(values) -> np.ndarray:
+    """是/否, 1/0, true/false, y/n as booleans (anything else: False)."""
+    text = pd.Series(values).astype(str).str.strip().str.lower()
+    return text.isin(["1", "1.0", "是", "y", "yes", "true", "在", "入园"]).to_numpy()
+
+
+def classify_enterprises(plants) -> tuple[np.ndarray, np.ndarray]:
+    """``(ent_type, ent_type_src)`` of each plant: its 企业类型 field, else inferred from its name.
+
+    Types are the keys of :data:`ENTERPRISE_TYPES` (生产/储存/使用/经营, 城镇燃气, 加油加气站, 民爆,
+    烟花爆竹, 工贸涉氨); ``unknown`` when neither the field nor the name tells. The source column says
+    ``字段`` or ``按名称推断``, so an inferred type can be checked.
+    """
+    n = len(plants)
+    types = np.full(n, "unknown", dtype=object)
+    source = np.full(n, "无法判定", dtype=object)
+    given = plants["ent_type"].fillna("").astype(str).str.strip() if "ent_type" in plants.columns else None
+    names = plants["name"].fillna("").astype(str).to_numpy()
+    for i in range(n):
+        value = given.iat[i] if given is not None else ""
+        key = value if value in ENTERPRISE_TYPES else _TYPE_SPELLINGS.get(value)
+        if key:
+            types[i], source[i] = key, "字段"
+            continue
+        key = next((t for word, t in TYPE_KEYWORDS if word in names[i]), None)
+        if key:
+            types[i], source[i] = key, "按名称推断"
+    return types, source
 
 
 def normalise_sensitive(sensitive):
@@ -413,7 +498,9 @@ class RelocationResult:
 PLANT_COLUMNS = (
     "name", "county", "safe_dist", "safe_dist_src", "pop_exposed", "nodata_cells", "in_dense", "dense_km2",
     "site_in_dense", "sensitive_n", "sensitive", "sens_nearest", "sens_nearest_m", "S", "R", "alpha",
-    "pop_alpha", "hazard_grade", "major_hazard", "chem_unknown", "relocate", "priority", "score", "reasons",
+    "pop_alpha", "alpha_basis", "hazard_grade", "grade_basis", "major_hazard", "chem_unknown", "stock_unread",
+    "ent_type", "ent_type_src", "in_scope", "in_park", "park", "verdict", "review", "relocate", "priority", "score",
+    "reasons",
 )
 # Their labels, units and value labels are declared once, in riskmap.analysis.registry (RELOCATION_TABLES).
 
@@ -473,11 +560,12 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
     geoms_m = np.asarray(crs_policy.transform_geometries(np.asarray(gdf.geometry.values), plants_crs, metric_crs))
 
     # GB 18218 α population and the grading, which also gives the hazard kind for default distances
-    alpha_pop = zonal.zone_sums(grid, gpd.GeoSeries(geoms_m, crs=metric_crs), params.alpha_radius_m,
-                                progress=_progress_range(progress, 0.02, 0.25), metric_crs=metric_crs)
+    alpha_people, alpha_basis = alpha_population(grid, geoms_m, gdf["site_radius_m"].to_numpy(float),
+                                                 params.alpha_radius_m, metric_crs,
+                                                 progress=_progress_range(progress, 0.02, 0.25))
     grades = [gb18218.grade_inventory(text, people, beta_overrides=params.beta_overrides,
-                                      default_beta=params.default_beta)
-              for text, people in zip(gdf["chemicals"].to_numpy(), alpha_pop["sum"].to_numpy())]
+                                      conservative=params.conservative_ambiguous)
+              for text, people in zip(gdf["chemicals"].to_numpy(), alpha_people)]
     dist, src = _safe_distances(gdf["safe_dist_in"].to_numpy(float), [g.main_kind for g in grades], params)
 
     exposure = zonal.zone_sums(grid, gpd.GeoSeries(geoms_m, crs=metric_crs), dist,
@@ -519,10 +607,15 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
     out["S"] = [g.S for g in grades]
     out["R"] = [g.R for g in grades]
     out["alpha"] = [g.alpha for g in grades]
-    out["pop_alpha"] = alpha_pop["sum"].to_numpy()
-    out["hazard_grade"] = [g.grade for g in grades]
+    out["pop_alpha"] = alpha_people
+    out["alpha_basis"] = alpha_basis
+    out["hazard_grade"] = [g.grade_text for g in grades]
+    out["grade_basis"] = "按全厂合计估算"  # GB 18218 §3 grades units; the input gives the plant's total only
     out["major_hazard"] = [g.major for g in grades]
-    out["chem_unknown"] = ["、".join(g.unknown) for g in grades]
+    out["chem_unknown"] = ["、".join([*g.unknown, *(f"{b}（β未确定）" for b in g.beta_unknown),
+                                     *(f"{c}（按最严格条目）" for c in g.conservative)]) for g in grades]
+    out["stock_unread"] = ["、".join(g.unreadable) for g in grades]
+    out["main_kind"] = [g.main_kind for g in grades]
     _apply_rules(out, ctx.sens_counts, params)
 
     columns = [c for c in PLANT_COLUMNS if c in out.columns]
@@ -548,6 +641,44 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
     result = RelocationResult(plants_out, zones_out, dense_out, county_summary(plants_out), record, ctx)
     report(1.0, "完成 done")
     return result
+
+
+def alpha_population(grid, geoms_m, site_radius, radius_m, metric_crs, progress=None):
+    """Residents from each site's boundary out to ``radius_m`` (GB 18218-2018 §4.3, 厂区边界向外500 m).
+
+    A site polygon: its ``radius_m`` buffer minus the site itself; a point with a site radius r:
+    the ring r … r + ``radius_m``; a bare point: the disc of ``radius_m`` around it, which counts
+    from the point, not the boundary (under-counts: the basis says so). People inside the site are
+    never counted.
+
+    Returns
+    -------
+    (ndarray of people, ndarray of str basis)
+    """
+    import geopandas as gpd
+    import shapely
+
+    geoms_m = np.asarray(geoms_m)
+    n = len(geoms_m)
+    site_radius = np.nan_to_num(np.asarray(site_radius, float), nan=0.0)
+    is_point = shapely.get_type_id(geoms_m) == 0
+    polygon = ~is_point
+    ringed = is_point & (site_radius > 0)
+    outer_r = np.where(ringed, site_radius + radius_m, radius_m)
+    outer = zonal.zone_sums(grid, gpd.GeoSeries(geoms_m, crs=metric_crs), outer_r, progress=progress,
+                            metric_crs=metric_crs)["sum"].to_numpy(float)
+    inner = np.zeros(n)
+    if ringed.any():
+        inner[ringed] = zonal.zone_sums(grid, gpd.GeoSeries(geoms_m[ringed], crs=metric_crs), site_radius[ringed],
+                                        metric_crs=metric_crs)["sum"].to_numpy(float)
+    if polygon.any():
+        inside = zonal.polygon_sums(grid, gpd.GeoSeries(geoms_m[polygon], crs=metric_crs))
+        inner[polygon] = np.asarray(inside["sum"], float)
+    basis = np.where(polygon, "厂区边界外500 m（厂区面）",
+                     np.where(ringed, "厂区边界外500 m（按厂区半径）", "按厂址点估算，偏小（无厂区边界）")).astype(object)
+    if radius_m != 500.0:
+        basis = np.array([b.replace("500 m", f"{radius_m:g} m") for b in basis], dtype=object)
+    return np.maximum(outer - inner, 0.0), basis
 
 
 def _with_own_crs(layer):
@@ -648,30 +779,105 @@ def priority_scores(frame, sens_counts, params: RelocationParams) -> np.ndarray:
     return (params.score_per_1000_people * frame["pop_exposed"].to_numpy(float) / 1000.0
             + params.score_per_sensitive * sens_weight
             + params.score_per_dense_km2 * frame["dense_km2"].to_numpy(float)
-            + frame["hazard_grade"].map(GRADE_POINTS).fillna(0.0).to_numpy(float))
+            + frame["hazard_grade"].astype(str).str.lstrip("≥").map(GRADE_POINTS).fillna(0.0).to_numpy(float))
+
+
+#: Verdicts of the assessment.
+VERDICTS = {"relocate": "建议搬迁", "review": "复核外部安全防护距离", "park_review": "园区内企业，复核防护距离内目标",
+            "keep": "暂不搬迁", "out_of_scope": "不适用"}
+_GRADE_ORDER = {"一级": 0, "二级": 1, "三级": 2, "四级": 3}
+
+
+def plausibility(out, params: RelocationParams) -> np.ndarray:
+    """Why each plant's reported distance is implausible for its inventory ("" when plausible).
+
+    A major hazard whose reported 外部安全防护距离 is below ``plausible_min_ratio`` of riskmap's default
+    distance for its most hazardous kind (e.g. 310 m for 30 t of 液氯, default 1000 m for toxic gases) is
+    too small to accept unchecked; a plant holding less than ``plausible_small_s`` of a threshold quantity
+    with more than ``plausible_max_small_m`` is too large. Only figures from a report are judged.
+    """
+    s_values = out["S"].to_numpy(float)
+    dist = out["safe_dist"].to_numpy(float)
+    reported = (out["safe_dist_src"].to_numpy(object) == "安全评价报告")
+    notes = np.full(len(out), "", dtype=object)
+    for i in np.flatnonzero(reported):
+        kind = out["main_kind"].iat[i]
+        default = params.distance_table.get(kind) if kind else None
+        if out["major_hazard"].iat[i] and default and dist[i] < params.plausible_min_ratio * float(default):
+            notes[i] = (f"防护距离{dist[i]:.0f} m 偏小（{KIND_LABELS.get(kind, kind)}重大危险源，S={s_values[i]:.1f}；"
+                        f"同类缺省{float(default):.0f} m），需复核安全评价报告")
+        elif np.isfinite(s_values[i]) and s_values[i] < params.plausible_small_s \
+                and dist[i] > params.plausible_max_small_m:
+            notes[i] = f"防护距离{dist[i]:.0f} m 偏大（S={s_values[i]:.2f}，储量很小），需复核"
+    return notes
 
 
 def _apply_rules(out, sens_counts, params: RelocationParams, rows=None) -> None:
-    """Set ``relocate``, ``reasons``, ``score``, ``sens_counts`` for ``rows`` (all when None), then re-rank."""
+    """Set scope, ``relocate``, ``verdict``, ``reasons``, ``score`` for ``rows`` (all when None), then re-rank.
+
+    The relocation rule applies only where the plan and the standards apply: a hazardous-chemical
+    enterprise in scope of GB/T 37243-2019 (not 城镇燃气, 加油加气站, 民爆, 烟花爆竹 — §3 — nor a shop
+    without storage or 工贸涉氨制冷), which is a production enterprise (国办发〔2017〕77号) or a major
+    hazard (GB 18218), outside a chemical park, and whose safety zone overlaps a dense area, holds
+    sensitive targets, or (grade 1/2) exposes many people. Out-of-scope plants are listed with the
+    reason; an implausible reported distance is flagged for review (:func:`plausibility`).
+    """
     rows = np.arange(len(out)) if rows is None else np.asarray(rows, np.int64)
     part = out.iloc[rows]
     counts = [sens_counts[i] for i in rows]
+    types = part["ent_type"].to_numpy(object)
+    in_scope = ~np.isin(types, list(OUT_OF_SCOPE))
+    production = types == "production"
+    major = part["major_hazard"].to_numpy(bool)
+    in_park = part["in_park"].to_numpy(bool)
     dense_hit = part["in_dense"].to_numpy(bool) & params.rule_dense
     sens_hit = (part["sensitive_n"].to_numpy() >= max(params.sensitive_min_count, 1)) & params.rule_sensitive
-    grade_hit = (part["hazard_grade"].isin(list(params.grade_rule_grades)).to_numpy()
+    grades = part["hazard_grade"].astype(str).str.lstrip("≥")
+    grade_hit = (grades.isin(list(params.grade_rule_grades)).to_numpy()
                  & (part["pop_exposed"].to_numpy(float) > params.grade_rule_min_people) & params.rule_grade)
+    hit = dense_hit | sens_hit | grade_hit
+    relevant = in_scope & (production | major)
+    relocate = relevant & hit & ~in_park
+    review_text = plausibility(part, params)
+    review = in_scope & (review_text != "")
+    verdict = np.where(relocate, VERDICTS["relocate"], np.where(
+        ~in_scope, VERDICTS["out_of_scope"], np.where(
+            review, VERDICTS["review"], np.where(relevant & hit & in_park, VERDICTS["park_review"],
+                                                  VERDICTS["keep"]))))
     reasons = []
     for i in range(len(rows)):
+        if not in_scope[i]:
+            reasons.append(OUT_OF_SCOPE[types[i]])
+            continue
         parts = []
+        exposure = []
         if sens_hit[i]:
-            parts.append("防护距离内有" + "、".join(_count_text(cat, k) for cat, k in _ordered(counts[i])))
+            exposure.append("范围内有" + "、".join(_count_text(cat, k) for cat, k in _ordered(counts[i])))
+        head = f"外部安全防护距离{part['safe_dist'].iat[i]:.0f} m（{part['safe_dist_src'].iat[i]}）"
+        parts.append(head + ("".join(exposure) if exposure else ""))
+        grade = part["hazard_grade"].iat[i]
+        parts.append(f"{grade}重大危险源（{part['grade_basis'].iat[i]}）" if major[i] else
+                     f"非重大危险源（S={part['S'].iat[i]:.2f}）" if np.isfinite(part["S"].iat[i]) else "储量无法读取")
         if dense_hit[i]:
-            parts.append(f"与人口密集区重叠{part['dense_km2'].iat[i]:.2f} km²")
+            parts.append(f"与城镇人口密集区重叠{part['dense_km2'].iat[i]:.2f} km²")
+        if part["site_in_dense"].iat[i]:
+            parts.append("位于城镇人口密集区")
         if grade_hit[i]:
-            parts.append(f"{part['hazard_grade'].iat[i]}重大危险源，防护距离内约{part['pop_exposed'].iat[i]:.0f}人")
+            parts.append(f"防护距离内约{part['pop_exposed'].iat[i]:.0f}人")
+        if in_park[i]:
+            parts.append("位于化工园区" + (f"（{part['park'].iat[i]}）" if part["park"].iat[i] else ""))
+        elif not relevant[i] and hit[i]:
+            parts.append("非生产企业且非重大危险源，按相关规范间距管理")
+        if review_text[i]:
+            parts.append(review_text[i])
+        if part["ent_type_src"].iat[i] == "按名称推断":
+            parts.append(f"企业类型“{ENTERPRISE_TYPES[types[i]]}”按名称推断")
         reasons.append("；".join(parts))
     values = {
-        "relocate": dense_hit | sens_hit | grade_hit,
+        "in_scope": in_scope,
+        "relocate": relocate,
+        "review": review,
+        "verdict": verdict.astype(object),
         "reasons": np.asarray(reasons, dtype=object),
         "score": np.round(priority_scores(part, counts, params), 3),
         "sens_counts": np.asarray(["；".join(f"{_category_label(c)}:{k}" for c, k in _ordered(cnt))
@@ -684,18 +890,22 @@ def _apply_rules(out, sens_counts, params: RelocationParams, rows=None) -> None:
             col = out.columns.get_loc(key)
             for j, r in enumerate(rows):
                 out.iat[r, col] = vals[j]
-    out["relocate"] = out["relocate"].astype(bool)
+    for key in ("relocate", "review", "in_scope"):
+        out[key] = out[key].astype(bool)
     out["score"] = out["score"].astype(float)
     _rank(out)
 
 
 def _rank(out) -> None:
+    """Priority of the flagged plants: hazard first (grade, then R), then exposure (score, people)."""
     flagged = out["relocate"].to_numpy(bool)
     priority = pd.array([pd.NA] * len(out), dtype="Int64")
     if flagged.any():
         idx = np.flatnonzero(flagged)
+        grade_order = out["hazard_grade"].astype(str).str.lstrip("≥").map(_GRADE_ORDER).fillna(4).to_numpy(float)
+        r = np.nan_to_num(out["R"].to_numpy(float), nan=0.0)
         order = np.lexsort((out["name"].to_numpy()[idx].astype(str), -out["pop_exposed"].to_numpy(float)[idx],
-                            -out["score"].to_numpy(float)[idx]))
+                            -out["score"].to_numpy(float)[idx], -r[idx], grade_order[idx]))
         ranks = np.empty(idx.size, np.int64)
         ranks[order] = np.arange(1, idx.size + 1)
         priority[idx] = ranks
@@ -721,9 +931,19 @@ def _notes(plants, grades, exposure, params) -> list[str]:
     unknown = sorted({u for g in grades for u in g.unknown})
     if unknown:
         notes.append("未识别的危险化学品（未计入S、R）unknown chemicals (left out of S and R): " + "、".join(unknown))
-    defaulted = sorted({d for g in grades for d in g.default_beta})
-    if defaulted:
-        notes.append(f"以下物质β取默认值{params.default_beta:g} (β default used for): " + "、".join(defaulted))
+    undetermined = sorted({d for g in grades for d in g.beta_unknown})
+    if undetermined:
+        notes.append("以下物质β未确定（危险性类别未录入），R按表4最小β=1计，等级为下限“≥”："
+                     + "、".join(undetermined))
+    unread = [(name, "、".join(g.unreadable)) for name, g in zip(plants["name"], grades) if g.unreadable]
+    if unread:
+        notes.append("储量无法读取（未计入S、R，等级为下限）：" + "；".join(f"{n}：{t}" for n, t in unread[:20]))
+    out_scope = plants.loc[~plants["in_scope"].to_numpy(bool)]
+    if len(out_scope):
+        notes.append(f"{len(out_scope)}家企业不适用搬迁判定（已列出原因）：" + "、".join(out_scope["name"].head(20)))
+    review = plants.loc[plants["review"].to_numpy(bool)]
+    if len(review):
+        notes.append("防护距离需复核：" + "、".join(review["name"].head(20)))
     n_src = plants["safe_dist_src"].value_counts()
     notes.append("防护距离来源 safety distance sources: " + "；".join(f"{k} {v}家" for k, v in n_src.items()))
     nodata = int(exposure["nodata_cells"].sum())
@@ -734,9 +954,10 @@ def _notes(plants, grades, exposure, params) -> list[str]:
         names = "、".join(plants["name"].to_numpy()[outside][:10])
         notes.append(f"{int(outside.sum())}个防护区部分超出人口栅格范围（{names}），超出部分按0人计 "
                      "(zones partly outside the population raster)")
-    notes.append(f"α人口按企业位置{params.alpha_radius_m:g} m范围内的常住人口计（GB 18218-2018 §4.3 "
-                 "“厂区边界外500 m”措辞为PARTIAL，半径为参数）")
-    notes.append("S、R按企业全部储量作为一个单元计算（未区分生产单元/储存单元）；S<1不构成重大危险源，等级为空")
+    n_point = int((plants["alpha_basis"].astype(str).str.startswith("按厂址点")).sum())
+    notes.append(f"α人口按厂区边界外{params.alpha_radius_m:g} m范围内常住人口计（GB 18218-2018 §4.3），厂区内人员不计"
+                 + (f"；{n_point}家企业无厂区边界或半径，按厂址点估算，偏小" if n_point else ""))
+    notes.append("S、R按企业全部储量作为一个单元计算（按全厂合计估算，未区分生产单元/储存单元）；S<1不构成重大危险源，等级为空")
     return notes
 
 
@@ -830,12 +1051,14 @@ def update_plant(result: RelocationResult, position: int, *, safe_dist: float | 
     if safe_dist is not None:
         row["safe_dist_src"] = "手动调整"
     if geometry is not None:
-        pop_alpha = float(zonal.zone_sums(ctx.grid, series, params.alpha_radius_m, metric_crs=ctx.metric_crs)
-                          ["sum"].iat[0])
-        grade = gb18218.grade_inventory(plants["chemicals"].iat[position], pop_alpha,
-                                        beta_overrides=params.beta_overrides, default_beta=params.default_beta)
-        row.update({"pop_alpha": pop_alpha, "alpha": grade.alpha, "R": grade.R, "S": grade.S,
-                    "hazard_grade": grade.grade, "major_hazard": grade.major})
+        people, basis = alpha_population(ctx.grid, geom_m, [plants["site_radius_m"].iat[position]]
+                                         if "site_radius_m" in plants.columns else [np.nan],
+                                         params.alpha_radius_m, ctx.metric_crs)
+        grade = gb18218.grade_inventory(plants["chemicals"].iat[position], float(people[0]),
+                                        beta_overrides=params.beta_overrides,
+                                        conservative=params.conservative_ambiguous)
+        row.update({"pop_alpha": float(people[0]), "alpha_basis": basis[0], "alpha": grade.alpha, "R": grade.R,
+                    "S": grade.S, "hazard_grade": grade.grade_text, "major_hazard": grade.major})
     for key, value in row.items():
         plants.iat[position, plants.columns.get_loc(key)] = value
 

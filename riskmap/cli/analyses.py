@@ -165,6 +165,11 @@ def _print_result(analysis, result, out) -> None:
             print(f"  {int(rank):>3}. {name} — {reasons}")
         if len(flagged) > 20:
             print(f"  … {len(flagged) - 20} more in {out}")
+        review = plants.loc[plants["review"] & ~plants["relocate"]]
+        if len(review):
+            print(tr(f"需复核外部安全防护距离 {len(review)} 家：", f"{len(review)} distances to review:"))
+            for name, reasons in zip(review["name"].head(20), review["reasons"]):
+                print(f"  - {name} — {reasons}")
     if analysis.name == "roads":
         for note in (result.provenance.get("notes") or [])[:10]:
             if not str(note).startswith("segments found"):  # the summary line says it already

@@ -1,3 +1,4 @@
+import math
 """GB 18218-2018 tables and grading (values from STANDARDS.md §1)."""
 import numpy as np
 import pytest
@@ -72,14 +73,70 @@ def test_unknown_and_ambiguous_names_are_reported_not_guessed():
     assert g.S == 0 and g.R == 0
     assert "神秘物质" in g.unknown
     assert any(u.startswith("硝酸（") for u in g.unknown)
-    assert any("液氯" in u for u in g.unknown)  # no quantity
+    assert g.unreadable == ["液氯"]  # no quantity: reported, not read as 0
+    assert g.lower_bound and math.isnan(g.S) is False
 
 
-def test_default_beta_and_overrides():
-    g = gb18218.grade_inventory("甲醇:1000", 0)
-    assert g.default_beta == ["甲醇"] and g.R == pytest.approx(0.5 * 2 * 1.0)
+def test_a_text_with_nothing_readable_is_not_s_zero():
+    g = gb18218.grade_inventory("液氯若干", 10)
+    assert math.isnan(g.S) and g.grade_text == "储量无法读取" and g.unreadable == ["液氯若干"]
+
+
+@pytest.mark.parametrize("name, beta, why", [
+    ("1,2-环氧丙烷", 1.5, "flammable liquid cat. 1 → W5.1 → β 1.5 (Table 4)"),
+    ("乙醚", 1.5, "W5.1 → 1.5"),
+    ("氟", 4.0, "acutely toxic gas cat. 1 (J1 → 4) and oxidising gas (W4 → 1): the largest"),
+    ("砷化氢", 2.0, "flammable gas W2 (1.5) and acutely toxic gas J3 (2): the largest"),
+    ("甲苯", 1.0, "flammable liquid cat. 2 → W5.3 → 1"),
+    ("氯", 4.0, "Table 3 wins over Table 4"),
+])
+def test_beta_of_table1_substances_from_their_categories(name, beta, why):
+    assert gb18218.lookup(name).beta == beta, why
+
+
+def test_beta_and_grade_by_hand_for_substances_outside_table3():
+    # 1,2-环氧丙烷 20 t (Q 10, β 1.5) + 乙醚 5 t (Q 10, β 1.5): S = 2.5, Σβq/Q = 3.75; 40 people → α 1.2;
+    # R = 4.5 → 四级
+    g = gb18218.grade_inventory("1,2-环氧丙烷 20吨、乙醚5t", 40)
+    assert g.S == pytest.approx(2.5) and g.beta_sum == pytest.approx(3.75)
+    assert g.alpha == 1.2 and g.R == pytest.approx(4.5) and g.grade_text == "四级" and not g.lower_bound
+    # an unknown substance beside them makes the grade a lower bound
+    g = gb18218.grade_inventory("1,2-环氧丙烷:20;某助剂:3", 40)
+    assert g.lower_bound and g.grade_text == "≥四级" and g.unknown == ["某助剂"]
+
+
+def test_ambiguous_names_on_the_strictest_row_when_asked():
+    plain = gb18218.grade_inventory("硝酸铵:10", 0)
+    assert plain.S == 0 and plain.unknown and plain.lower_bound
+    strict = gb18218.grade_inventory("硝酸铵:10", 0, conservative=True)
+    # 硝酸铵（含可燃物>0.2%）Q = 5 t → S = 2, W1.1 → β 2; α 0.5 → R = 2
+    assert strict.S == pytest.approx(2.0) and strict.R == pytest.approx(2.0)
+    assert strict.conservative == ["硝酸铵→硝酸铵（含可燃物>0.2%）"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("液氯:30;液氨:15", [("液氯", 30.0), ("液氨", 15.0)]),
+    ("液氯30吨、液氨15吨", [("液氯", 30.0), ("液氨", 15.0)]),
+    ("液化石油气 50t", [("液化石油气", 50.0)]),
+    ("氯气 30 t，氨 15t", [("氯气", 30.0), ("氨", 15.0)]),
+    ("30吨液氯", [("液氯", 30.0)]),
+    ("液氨 500kg", [("液氨", 0.5)]),
+    ("汽油 100立方米", [("汽油", 74.0)]),  # 0.74 t/m³
+    ("1,3-丁二烯:5, 苯:2", [("1,3-丁二烯", 5.0), ("苯", 2.0)]),
+])
+def test_stock_amounts_as_people_write_them(text, expected):
+    entries, problems = gb18218.parse_inventory(text)
+    assert problems == [] and [(n, pytest.approx(q)) for n, q in entries] == expected
+
+
+def test_a_volume_without_a_known_density_is_reported():
+    entries, problems = gb18218.parse_inventory("天然气 2000方")
+    assert entries == [] and "体积无法换算" in problems[0]
+
+
+def test_overrides():
     g2 = gb18218.grade_inventory("甲醇:1000", 0, beta_overrides={"甲醇": 1.5})
-    assert g2.R == pytest.approx(0.5 * 2 * 1.5) and g2.default_beta == []
+    assert g2.R == pytest.approx(0.5 * 2 * 1.5)
     with pytest.raises(ParameterError):
         gb18218.check_overrides({"不存在": 2})
     with pytest.raises(ParameterError):

@@ -1,5 +1,4 @@
 """Relocation assessment: zones, exposure, dense areas, sensitive targets, GB 18218 grade, rules, report."""
-import json
 
 import geopandas as gpd
 import numpy as np
@@ -37,9 +36,10 @@ def plants_frame(chinese_headers=True):
         "外部安全防护距离(m)": [300, np.nan, "400米", 200, None],
         "危险化学品及储量": ["液氯:30;液氨:20", "甲醇:100", "天然气:60", "", "神秘物质:5"],
         "县区": ["浉河区", "平桥区", "平桥区", "浉河区", "罗山县"],
+        "企业类型": ["生产", "", "储存", "", "危险化学品生产"],  # 学校旁化工: type from its name
     }
     if not chinese_headers:
-        cols = dict(zip(["name", "industry", "safe_dist", "chemicals", "county"], cols.values()))
+        cols = dict(zip(["name", "industry", "safe_dist", "chemicals", "county", "ent_type"], cols.values()))
     xy = [(499_000, 3_561_000), (492_000, 3_555_000), (505_000, 3_552_000), (499_500, 3_561_500),
           (485_000 + 8_000, 3_565_000)]
     return gpd.GeoDataFrame(cols, geometry=gk_points(xy), crs=4490)
@@ -94,7 +94,8 @@ def test_in_town_plant_flagged_for_dense_overlap(result):
     town = row(result, "城内化工")
     assert town["in_dense"] and town["site_in_dense"] and town["relocate"]
     assert town["dense_km2"] == pytest.approx(np.pi * 0.3 ** 2, rel=1e-3)
-    assert "与人口密集区重叠0.28 km²" in town["reasons"]
+    assert "与城镇人口密集区重叠0.28 km²" in town["reasons"]
+    assert town["reasons"].startswith("外部安全防护距离300 m（安全评价报告）")
     # 液氯 30/5·4 + 液氨 20/10·2 = 28; α = 2 (> 100 people within 500 m) → R = 56 → 二级
     assert town["R"] == pytest.approx(56.0) and town["hazard_grade"] == "二级"
     assert "二级重大危险源" in town["reasons"]
@@ -106,7 +107,8 @@ def test_sensitive_targets_inside_zone(result):
     assert near["sensitive"] == "第一小学、阳光幼儿园"  # nearest first
     assert near["sens_nearest"] == "第一小学" and near["sens_nearest_m"] == pytest.approx(200.0, abs=0.5)
     assert near["relocate"] and not near["in_dense"]
-    assert near["reasons"] == "防护距离内有学校1所、幼儿园1所"
+    assert "范围内有学校1所、幼儿园1所" in near["reasons"] and "非重大危险源（S=0.20）" in near["reasons"]
+    assert near["ent_type"] == "production" and near["ent_type_src"] == "按名称推断"
     gas = row(result, "野外气站")
     assert gas["sensitive_n"] == 0 and gas["sens_nearest"] == "人民医院"
     assert gas["sens_nearest_m"] == pytest.approx(np.hypot(1000, 1000), abs=0.5)
@@ -169,13 +171,13 @@ def test_worked_example_through_the_pipeline():
 
 def test_grade_rule_parameters():
     _arr, grid = population(background=5.0)  # 500/km² (not dense): a 1 km zone holds ~1,570 people
-    plant = gpd.GeoDataFrame({"name": ["大氯库"], "safe_dist": [1000.0], "chemicals": ["液氯:200"]},
+    plant = gpd.GeoDataFrame({"name": ["大氯库"], "safe_dist": [1000.0], "chemicals": ["液氯:200"], "ent_type": ["储存"]},
                              geometry=gk_points([(505_000, 3_552_000)]), crs=4490)
     flagged = assess_relocation(plant, grid).plants.iloc[0]  # no industry column: assessed
     assert flagged["hazard_grade"] == "一级" and flagged["relocate"]
-    assert flagged["reasons"].startswith("一级重大危险源，防护距离内约")
+    assert "一级重大危险源" in flagged["reasons"] and "防护距离内约" in flagged["reasons"]
     lenient = assess_relocation(plant, grid, params=RelocationParams(grade_rule_min_people=2000)).plants.iloc[0]
-    assert not lenient["relocate"] and lenient["reasons"] == ""
+    assert not lenient["relocate"] and lenient["verdict"] == "暂不搬迁"
     off = assess_relocation(plant, grid, params=RelocationParams(rule_grade=False)).plants.iloc[0]
     assert not off["relocate"]
 
@@ -196,7 +198,8 @@ def test_what_if_distance_matches_a_full_rerun():
     plants = plants_frame()
     plants.loc[1, "外部安全防护距离(m)"] = 150.0
     rerun = assess_relocation(plants, grid, sensitive_frame()).plants
-    for col in ("pop_exposed", "sensitive_n", "relocate", "reasons", "score", "dense_km2"):
+    assert "（手动调整）" in res.plants["reasons"].iat[1]  # the reason states the distance's source
+    for col in ("pop_exposed", "sensitive_n", "relocate", "score", "dense_km2"):
         assert list(res.plants[col]) == pytest.approx(list(rerun[col])) if col in ("pop_exposed", "score",
                                                                                     "dense_km2") \
             else list(res.plants[col]) == list(rerun[col]), col
@@ -241,7 +244,7 @@ def test_report_has_chinese_sheets(tmp_path, result):
     detail = [[c.value for c in r] for r in wb["企业明细"].iter_rows()]
     assert detail[0][0] == "企业名称" and "搬迁理由" in detail[0]
     assert detail[1][0] == "城内化工"  # priority 1 first
-    assert "与人口密集区重叠" in detail[1][detail[0].index("搬迁理由")]
+    assert "与城镇人口密集区重叠" in detail[1][detail[0].index("搬迁理由")]
     rows = [(r[0].value, r[1].value, r[2].value) for r in wb["来源说明"].iter_rows(min_row=2)]
     assert ("分析", "relocation", "搬迁评估") in rows
     assert any(k == "标准" and str(v).startswith("GB 18218-2018") for k, _i, v in rows)
@@ -289,24 +292,35 @@ def test_progress_is_reported_and_cancellable():
 
 
 # The sample data are committed: a missing or corrupt file is a failure, never a skip.
-def test_sample_flags_exactly_the_plants_in_dense_towns():
+def test_sample_list_survives_a_review():
+    """Issue 11 on the sample: every flagged plant is in scope and a major hazard or a production plant;
+    no shop, fuel station or gas depot is flagged; the 30 t chlorine + 24 t H₂S plant (310 m) is flagged
+    for review of its distance; out-of-scope sites are listed with their reason."""
     from riskmap import io, sample
 
     truth = sample.truth()
     plants = io.read_vector(sample.sample_path("enterprises"))
     res = assess_relocation(plants, sample.sample_path("population"),
                             io.read_vector(sample.sample_path("sensitive")))
-    key = "id" if "id" in res.plants.columns else "name"
-
-    def ids(values):
-        return {str(v) for v in values}
-
-    flagged = ids(res.plants.loc[res.plants["relocate"], key])
-    in_towns = ids(truth["hazchem_in_dense_towns"])
-    outside = ids(truth["hazchem_outside"])
-    assert in_towns and outside, json.dumps(truth)[:300]
-    assert flagged == in_towns
-    assert not (flagged & outside)
-    town_rows = res.plants.loc[res.plants[key].astype(str).isin(in_towns)]
-    assert town_rows["in_dense"].all() and town_rows["reasons"].str.contains("人口密集区").all()
-    assert sorted(town_rows["priority"].astype(int)) == list(range(1, len(in_towns) + 1))
+    p = res.plants
+    flagged = p.loc[p["relocate"]]
+    assert len(flagged) >= 1
+    assert flagged["in_scope"].all()
+    assert (flagged["major_hazard"] | (flagged["ent_type"] == "production")).all()
+    assert not flagged["ent_type"].isin(["trade", "fuel_station", "city_gas", "civil_explosive", "fireworks",
+                                         "ammonia_refrigeration"]).any()
+    assert not flagged["in_park"].any()
+    assert set(flagged["id"].astype(str)) <= {str(v) for v in truth["hazchem_in_dense_towns"]}
+    chlorine = p.loc[p["chemicals"].str.contains("液氯:30") & p["chemicals"].str.contains("硫化氢:24")].iloc[0]
+    assert chlorine["review"] and chlorine["verdict"] == "复核外部安全防护距离"
+    assert "310 m 偏小" in chlorine["reasons"] and chlorine["hazard_grade"] == "二级"
+    out = p.loc[~p["in_scope"]]
+    assert len(out) and out["reasons"].str.len().gt(0).all() and (out["verdict"] == "不适用").all()
+    stations = p.loc[p["name"].str.contains("加油站")]
+    assert len(stations) and (stations["verdict"] == "不适用").all()
+    assert stations["reasons"].str.contains("GB/T 37243-2019（§3）").all()
+    # ranking: hazard first — priority 1 has the most severe grade among the flagged
+    order = {"一级": 0, "二级": 1, "三级": 2, "四级": 3}
+    ranked = flagged.sort_values("priority")
+    grades = ranked["hazard_grade"].str.lstrip("≥").map(order).fillna(4).to_numpy()
+    assert list(grades) == sorted(grades)

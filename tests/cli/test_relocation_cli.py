@@ -62,7 +62,7 @@ def test_relocation_writes_layers_and_report(inputs, capsys):
     assert flagged == {"城内化工": True, "野外气站": False, "学校旁化工": True}
     town = plants.loc[plants["name"] == "城内化工"].iloc[0]
     assert town["pop_exposed"] == pytest.approx(8000 * np.pi * 0.09, rel=1e-6)
-    assert "与人口密集区重叠" in town["reasons"] and town["hazard_grade"] == "二级"
+    assert "与城镇人口密集区重叠" in town["reasons"] and town["hazard_grade"] == "二级"
     assert len(gpd.read_file(out, layer="zones")) == 3
     assert len(gpd.read_file(out, layer="dense_areas")) == 1
 

@@ -39,7 +39,8 @@ def project(tmp_path):
          "industry": ["hazchem", "hazchem", "hazchem", "metallurgy"],
          "safe_dist": [300.0, 400.0, np.nan, 200.0],
          "chemicals": ["液氯:30;液氨:20", "天然气:60", "甲醇:100", ""],
-         "county": ["浉河区", "平桥区", "平桥区", "浉河区"]},
+         "county": ["浉河区", "平桥区", "平桥区", "浉河区"],
+         "企业类型": ["生产", "储存", "生产", ""]},
         geometry=_to_lonlat([TOWN_XY, FIELD_XY, SCHOOL_SIDE_XY, (499_500, 3_561_500)]), crs=4490)
     proj.add_vector(plants, "企业")
     sens = gpd.GeoDataFrame({"name": ["第一小学"], "category": ["school"]},
@@ -109,7 +110,7 @@ def test_run_adds_styled_layers_and_a_ranked_table(panel, window):
     # table: sorted by priority, flagged first, reasons in Chinese
     assert panel.proxy.rowCount() == 3
     assert panel.proxy.index(0, 1).data() == "城内化工" and panel.proxy.index(0, 0).data() == "1"
-    assert "与人口密集区重叠" in panel.proxy.index(0, 9).data()
+    assert "与城镇人口密集区重叠" in panel.proxy.index(0, 9).data()
     assert panel.proxy.index(2, 1).data() == "野外气站" and panel.proxy.index(2, 0).data() == ""
     assert "建议搬迁 2 家" in panel.summary.text()
 
@@ -167,7 +168,7 @@ def test_moving_a_plant_into_town_flags_it(panel, window, monkeypatch):
     panel.move_plant(row, x, y)
     moved = panel.result.plants.iloc[row]
     assert moved["relocate"] and moved["in_dense"]
-    assert "与人口密集区重叠" in moved["reasons"]
+    assert "与城镇人口密集区重叠" in moved["reasons"]
     assert moved["pop_exposed"] == pytest.approx(8000 * np.pi * 0.4 ** 2, rel=1e-3)
     assert _layer(window, "搬迁评估企业").gdf["relocate"].iat[row]
     window.undo_stack.undo()
@@ -219,3 +220,36 @@ def test_undo_after_a_rerun_leaves_the_new_result_alone(panel, window, qtbot):
     window.undo_stack.undo()
     assert panel.result.plants.set_index("name").loc["学校旁化工", "safe_dist"] == 300
     assert panel.result.plants.set_index("name").loc["学校旁化工", "relocate"]
+
+
+def test_a_spreadsheet_the_user_adds_is_picked_and_assessed(window, qtbot, tmp_path):
+    """An agency spreadsheet (Chinese headers, 经纬度, stock written "液氯30吨、液氨15吨"): added to the project,
+    the panel picks it (not the layer that was there) and the reasons quote its numbers."""
+    import openpyxl
+    from PyQt5.QtCore import Qt
+
+    from riskmap import io
+
+    lon, lat = _to_lonlat([TOWN_XY])[0].x, _to_lonlat([TOWN_XY])[0].y
+    path = tmp_path / "危化企业台账.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["企业名称", "经度", "纬度", "企业类型", "危险化学品及储量", "外部安全防护距离"])
+    ws.append(["台账化工厂", lon, lat, "生产", "液氯30吨、液氨15吨", "700米"])
+    ws.append(["台账加油站", lon + 0.001, lat, "加油加气站", "汽油 80t", 100])
+    wb.save(path)
+    panel = window.show_panel("riskmap.ui.panels.relocation", "RelocationPanel")
+    assert panel.plants_combo.layer().name == "企业"
+    layer = window.project.add_vector(io.read_vector(path), "危化企业台账", source=str(path))
+    assert panel.plants_combo.layer() is layer  # the layer just added
+    qtbot.mouseClick(panel.run_button, Qt.LeftButton)
+    with qtbot.waitSignal(panel.task.done, timeout=60000):
+        pass
+    plants = panel.result.plants.set_index("name")
+    plant = plants.loc["台账化工厂"]
+    # 液氯 30/5 + 液氨 15/10 = 7.5 ≥ 1: a major hazard; in town → relocate
+    assert plant["S"] == pytest.approx(7.5) and plant["major_hazard"] and plant["relocate"]
+    assert plant["reasons"].startswith("外部安全防护距离700 m（安全评价报告）")
+    station = plants.loc["台账加油站"]
+    assert not station["relocate"] and station["verdict"] == "不适用" and "加油加气站" in station["reasons"]
+    assert panel.analysis_result.provenance["inputs"]["plants"]["path"].endswith("危化企业台账.xlsx")

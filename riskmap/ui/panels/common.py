@@ -77,11 +77,25 @@ class LayerCombo(QComboBox):
         self.activated.connect(self._on_activated)
         self.refresh()
         events = host.project.layers.events
-        events.inserted.connect(self._on_layers_changed)
+        events.inserted.connect(self._on_inserted)
         events.removed.connect(self._on_layers_changed)
 
     def _on_activated(self, *_):
         self._user_chose = True
+
+    def _on_inserted(self, layer=None, **_):
+        """A data layer the user just added from a file that fits is chosen (unless the user picked one by
+        hand); result layers (analysis results, the hazard register) are not inputs."""
+        try:
+            self.refresh()
+            from_file = isinstance(layer, RasterLayer) or bool(getattr(layer, "source", None))
+            if layer is not None and from_file and not self._user_chose and getattr(layer, "group", "") != "analysis" \
+                    and self.accept(layer) and self.score(layer) > 0:
+                idx = self.findData(layer.id)
+                if idx >= 0:
+                    self.setCurrentIndex(idx)
+        except RuntimeError:  # the widget was deleted
+            pass
 
     def _on_layers_changed(self, **_):
         try:
