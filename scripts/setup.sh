@@ -12,11 +12,11 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # System libraries PyQt5's wheels need (X11/xcb for a real screen, GL, fontconfig, dbus),
-# plus python3-venv; Chromium is only needed for the HTML export tests.
+# plus python3-venv; Chromium (HTML export) and poppler-utils (reading printed PDFs) only for the tests.
 APT_PACKAGES="python3 python3-venv python3-pip libglib2.0-0 libgl1 libegl1 libfontconfig1 libdbus-1-3 \
  libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 \
  libxcb-xinerama0 libxcb-xkb1 libxcb-randr0 libxcb-xfixes0 libxcb-cursor0"
-if [ "$action" = "test" ]; then APT_PACKAGES="$APT_PACKAGES chromium"; fi
+if [ "$action" = "test" ]; then APT_PACKAGES="$APT_PACKAGES chromium poppler-utils"; fi
 
 missing=""
 for pkg in $APT_PACKAGES; do

@@ -84,7 +84,7 @@ def test_pdf_has_the_paper_size_and_the_footer_text(printing, tmp_path):
     w_pt, h_pt = float(box_.group(1)), float(box_.group(2))
     assert w_pt == pytest.approx(297 / 25.4 * 72, abs=2) and h_pt == pytest.approx(420 / 25.4 * 72, abs=2)
     if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
+        pytest.fail("pdftotext (poppler-utils) is needed; scripts/setup.sh test installs it")
     text = _pdf_text(out)
     # (Qt's PDF text map gives some ideographs as their radical look-alikes, e.g. 风 as U+2EDB, so the
     # checked words avoid them; the glyphs themselves are right, see test_pdf_renders_with_colours)
@@ -95,7 +95,7 @@ def test_pdf_has_the_paper_size_and_the_footer_text(printing, tmp_path):
 
 def test_pdf_renders_with_colours(printing, tmp_path):
     if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm (poppler-utils) is not installed")
+        pytest.fail("pdftoppm (poppler-utils) is needed; scripts/setup.sh test installs it")
     from PyQt5.QtGui import QImage
 
     out = tmp_path / "map.pdf"
@@ -109,7 +109,7 @@ def test_pdf_renders_with_colours(printing, tmp_path):
 
 def test_blank_approval_slot_when_the_project_has_none(printing, tmp_path):
     if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
+        pytest.fail("pdftotext (poppler-utils) is needed; scripts/setup.sh test installs it")
     out = tmp_path / "blank.pdf"
     printing.print_map(print_project(""), out, dpi=60)
     assert "审图号:________" in _pdf_text(out)  # NFKC turns the full-width colon into ":"
