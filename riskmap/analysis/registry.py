@@ -57,6 +57,8 @@ RELOCATION_TABLES = {
         "ent_type_src": C("类型来源", "Type source"),
         "in_scope": C("适用搬迁判定", "In scope", values=YES_NO),
         "in_park": C("位于化工园区", "In a chemical park", values=YES_NO), "park": C("所在园区", "Park"),
+        "nearest_park": C("最近化工园区", "Nearest chemical park"),
+        "zone_off_raster": C("防护区超出人口栅格", "Zone leaves the population raster", values=YES_NO),
         "verdict": C("结论", "Verdict"), "review": C("需复核防护距离", "Distance to review", values=YES_NO),
         "relocate": C("建议搬迁", "Relocate", values=YES_NO), "priority": C("优先序", "Priority", digits=0),
         "score": C("优先分值", "Priority score", digits=2), "reasons": C("搬迁理由", "Reasons"),

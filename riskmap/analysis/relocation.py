@@ -462,6 +462,8 @@ class _Context:
     sens_names: np.ndarray | None
     sens_categories: np.ndarray | None
     sens_counts: list = field(default_factory=list)  # per plant {category: n} inside its zone
+    park_geoms: np.ndarray | None = None  # in-park plants (metric CRS): where 退城入园 leads
+    park_labels: np.ndarray | None = None  # their park name (or the plant's name when no park is given)
 
 
 @dataclass
@@ -499,7 +501,7 @@ PLANT_COLUMNS = (
     "name", "county", "safe_dist", "safe_dist_src", "pop_exposed", "nodata_cells", "in_dense", "dense_km2",
     "site_in_dense", "sensitive_n", "sensitive", "sens_nearest", "sens_nearest_m", "S", "R", "alpha",
     "pop_alpha", "alpha_basis", "hazard_grade", "grade_basis", "major_hazard", "chem_unknown", "stock_unread",
-    "ent_type", "ent_type_src", "in_scope", "in_park", "park", "verdict", "review", "relocate", "priority", "score",
+    "ent_type", "ent_type_src", "in_scope", "in_park", "park", "nearest_park", "zone_off_raster", "verdict", "review", "relocate", "priority", "score",
     "reasons",
 )
 # Their labels, units and value labels are declared once, in riskmap.analysis.registry (RELOCATION_TABLES).
@@ -601,9 +603,14 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
     out["dense_km2"] = overlap
     out["in_dense"] = overlap > params.min_dense_overlap_km2
     out["site_in_dense"] = site_in_dense
+    out["zone_off_raster"] = exposure["outside_m2"].fillna(0).to_numpy(float) > 1.0
     for key in ("sensitive_n", "sensitive", "sens_nearest", "sens_nearest_m"):
         out[key] = sens_info[key]
     ctx.sens_counts = sens_info["sens_counts"]
+    ctx.park_geoms = geoms_m[gdf["in_park"].to_numpy(bool)]
+    ctx.park_labels = np.array([p or n for p, n in zip(gdf.loc[gdf["in_park"].to_numpy(bool), "park"],
+                                                        gdf.loc[gdf["in_park"].to_numpy(bool), "name"])], dtype=object)
+    out["nearest_park"] = nearest_park(ctx, geoms_m)
     out["S"] = [g.S for g in grades]
     out["R"] = [g.R for g in grades]
     out["alpha"] = [g.alpha for g in grades]
@@ -641,6 +648,19 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
     result = RelocationResult(plants_out, zones_out, dense_out, county_summary(plants_out), record, ctx)
     report(1.0, "完成 done")
     return result
+
+
+def nearest_park(ctx, geoms_m) -> np.ndarray:
+    """``"信阳化工产业园（约12.3 km）"``: the nearest chemical park (an in-park plant of the input) of each plant."""
+    import shapely
+
+    out = np.full(len(geoms_m), "", dtype=object)
+    if ctx.park_geoms is None or len(ctx.park_geoms) == 0 or len(geoms_m) == 0:
+        return out
+    tree = shapely.STRtree(ctx.park_geoms)
+    (src, dst), dist = tree.query_nearest(np.asarray(geoms_m), return_distance=True, all_matches=False)
+    out[src] = [f"{ctx.park_labels[j]}（约{d / 1000:.1f} km）" for j, d in zip(dst, dist)]
+    return out
 
 
 def alpha_population(grid, geoms_m, site_radius, radius_m, metric_crs, progress=None):
@@ -866,6 +886,10 @@ def _apply_rules(out, sens_counts, params: RelocationParams, rows=None) -> None:
             parts.append(f"防护距离内约{part['pop_exposed'].iat[i]:.0f}人")
         if in_park[i]:
             parts.append("位于化工园区" + (f"（{part['park'].iat[i]}）" if part["park"].iat[i] else ""))
+        elif relocate[i] and "nearest_park" in part.columns and part["nearest_park"].iat[i]:
+            parts.append(f"退城入园：最近园区 {part['nearest_park'].iat[i]}")
+        if "zone_off_raster" in part.columns and part["zone_off_raster"].iat[i]:
+            parts.append("防护区部分超出人口栅格，人口偏少")
         elif not relevant[i] and hit[i]:
             parts.append("非生产企业且非重大危险源，按相关规范间距管理")
         if review_text[i]:
@@ -1043,6 +1067,7 @@ def update_plant(result: RelocationResult, position: int, *, safe_dist: float | 
     sens = _sensitive_in_zones(ctx, geom_m, np.array([dist]))
 
     row = {"safe_dist": dist, "pop_exposed": float(exposure["sum"].iat[0]),
+           "zone_off_raster": bool(float(np.nan_to_num(exposure["outside_m2"].iat[0])) > 1.0),
            "nodata_cells": int(exposure["nodata_cells"].iat[0]), "dense_km2": float(overlap[0]),
            "in_dense": bool(overlap[0] > params.min_dense_overlap_km2),
            "site_in_dense": bool(len(ctx.dense_metric) and ctx.dense_tree.query(geom_m[0], predicate="intersects").size),
@@ -1057,6 +1082,7 @@ def update_plant(result: RelocationResult, position: int, *, safe_dist: float | 
         grade = gb18218.grade_inventory(plants["chemicals"].iat[position], float(people[0]),
                                         beta_overrides=params.beta_overrides,
                                         conservative=params.conservative_ambiguous)
+        row["nearest_park"] = nearest_park(ctx, geom_m)[0]
         row.update({"pop_alpha": float(people[0]), "alpha_basis": basis[0], "alpha": grade.alpha, "R": grade.R,
                     "S": grade.S, "hazard_grade": grade.grade_text, "major_hazard": grade.major})
     for key, value in row.items():

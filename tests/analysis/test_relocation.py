@@ -324,3 +324,51 @@ def test_sample_list_survives_a_review():
     ranked = flagged.sort_values("priority")
     grades = ranked["hazard_grade"].str.lstrip("≥").map(order).fillna(4).to_numpy()
     assert list(grades) == sorted(grades)
+
+
+def _uniform_grid(per_cell=0.5):
+    """20 × 20 km of 100 m cells holding ``per_cell`` persons (50 persons/km² by default)."""
+    arr = np.full((200, 200), per_cell, np.float32)
+    return zonal.as_grid(arr, transform=Affine(CELL, 0, LEFT, 0, -CELL, TOP), crs=GK)
+
+
+def test_alpha_is_counted_from_the_site_boundary():
+    """GB 18218-2018 §4.3: residents from the 厂区边界 out to 500 m, the site itself not counted (hand areas)."""
+    grid = _uniform_grid()
+    cx, cy = 500_000.0, 3_560_000.0
+    square = shapely.box(cx - 200, cy - 200, cx + 200, cy + 200)
+    sites = gpd.GeoDataFrame(
+        {"name": ["点", "半径", "厂区面"], "ent_type": ["生产"] * 3, "safe_dist": [600.0] * 3,
+         "chemicals": ["液氯:6"] * 3, "site_radius_m": [np.nan, 200.0, np.nan]},
+        geometry=gpd.GeoSeries([shapely.Point(cx, cy), shapely.Point(cx, cy), square], crs=GK).to_crs(4490).values,
+        crs=4490)
+    p = assess_relocation(sites, grid).plants.set_index("name")
+    density = 50.0  # persons/km²
+    assert p.loc["点", "pop_alpha"] == pytest.approx(density * np.pi * 0.5 ** 2, rel=1e-4)
+    assert p.loc["点", "alpha_basis"].startswith("按厂址点估算，偏小")
+    assert p.loc["半径", "pop_alpha"] == pytest.approx(density * np.pi * (0.7 ** 2 - 0.2 ** 2), rel=1e-4)
+    ring_km2 = 4 * 0.4 * 0.5 + np.pi * 0.5 ** 2  # the square's 500 m buffer without the square itself
+    assert p.loc["厂区面", "pop_alpha"] == pytest.approx(density * ring_km2, rel=2e-3)
+    assert p.loc["厂区面", "alpha_basis"] == "厂区边界外500 m（厂区面）"
+    # 39 people → α 1.2; 56 → 1.5; 79 → 1.5 (Table 5); R = α · 4 · 6/5
+    assert p.loc["点", "alpha"] == 1.2 and p.loc["厂区面", "alpha"] == 1.5
+    assert p.loc["厂区面", "R"] == pytest.approx(1.5 * 4 * 6 / 5)
+
+
+def test_scope_park_and_raster_edge():
+    _arr, grid = population()
+    town = (499_000, 3_561_000)
+    frame = gpd.GeoDataFrame(
+        {"name": ["城中化工", "城中加油站", "园区化工", "边缘化工", "城中试剂经营部"],
+         "ent_type": ["生产", "", "生产", "生产", ""], "in_park": ["否", "否", "是", "否", "否"],
+         "park": ["", "", "信阳化工产业园", "", ""], "safe_dist": [300.0, 300.0, 300.0, 800.0, 300.0],
+         "chemicals": ["液氯:30", "汽油:80", "液氯:30", "甲醇:10", "甲醇:2"]},
+        geometry=gk_points([town, (499_200, 3_561_200), (505_000, 3_552_000), (LEFT + 100, TOP - 100),
+                            (498_800, 3_560_800)]), crs=4490)
+    p = assess_relocation(frame, grid).plants.set_index("name")
+    assert p.loc["城中化工", "relocate"] and "退城入园：最近园区 信阳化工产业园" in p.loc["城中化工", "reasons"]
+    assert p.loc["城中加油站", "verdict"] == "不适用" and not p.loc["城中加油站", "relocate"]
+    assert "GB/T 37243-2019（§3）" in p.loc["城中加油站", "reasons"]
+    assert p.loc["城中试剂经营部", "verdict"] == "不适用"  # a shop: named type from its name, reason given
+    assert not p.loc["园区化工", "relocate"] and p.loc["园区化工", "in_park"]
+    assert p.loc["边缘化工", "zone_off_raster"] and "超出人口栅格" in p.loc["边缘化工", "reasons"]

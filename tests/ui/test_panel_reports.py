@@ -167,3 +167,21 @@ def test_a_what_if_edit_renders_only_the_changed_layers(qtbot, window):
     # the report after the edit says it holds a what-if edit
     result = panel.current_result()
     assert result.provenance.get("what_if") and any("假设分析" in n for n in result.provenance["notes"])
+
+
+def test_relocation_command_and_panel_give_the_same_list(qtbot, window, tmp_path):
+    """The window and `riskmap relocation` run the same declared analysis: same verdicts, order and reasons."""
+    import geopandas as gpd
+
+    from riskmap.cli import main
+
+    panel = run_panel(qtbot, window, "relocation")
+    out = tmp_path / "cli.gpkg"
+    assert main(["relocation", "--sample", "--out", str(out)]) == 0
+    cli = gpd.read_file(out, layer="plants").set_index("id").sort_index()
+    gui = panel.result.plants.set_index("id").sort_index()
+    assert list(cli.index) == list(gui.index)
+    for col in ("verdict", "reasons", "hazard_grade", "relocate", "review"):
+        assert list(cli[col]) == list(gui[col]), col
+    assert list(cli["priority"].fillna(0).astype(int)) == list(gui["priority"].fillna(0).astype(int))
+    assert gui["reasons"].str.contains("外部安全防护距离").sum() > 0

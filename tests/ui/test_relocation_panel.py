@@ -110,7 +110,7 @@ def test_run_adds_styled_layers_and_a_ranked_table(panel, window):
     # table: sorted by priority, flagged first, reasons in Chinese
     assert panel.proxy.rowCount() == 3
     assert panel.proxy.index(0, 1).data() == "城内化工" and panel.proxy.index(0, 0).data() == "1"
-    assert "与城镇人口密集区重叠" in panel.proxy.index(0, 9).data()
+    assert "与城镇人口密集区重叠" in panel.proxy.index(0, 10).data()  # the reasons column
     assert panel.proxy.index(2, 1).data() == "野外气站" and panel.proxy.index(2, 0).data() == ""
     assert "建议搬迁 2 家" in panel.summary.text()
 

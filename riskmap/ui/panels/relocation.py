@@ -66,7 +66,7 @@ def dense_style() -> Style:
 
 #: Fields shown in the panel's table; headers come from the declared ``plants`` table.
 TABLE_FIELDS = ("priority", "name", "county", "safe_dist", "pop_exposed", "sensitive_n", "dense_km2", "hazard_grade",
-                "relocate", "reasons")
+                "relocate", "verdict", "reasons")
 TABLE_COLUMNS = tuple((f,) for f in TABLE_FIELDS)
 
 
@@ -344,6 +344,12 @@ class RelocationPanel(AnalysisPanel):
 
     def summary_text(self) -> str:
         text = self.current_result().summary
+        plants = self.result.plants
+        if "zone_off_raster" in plants.columns and plants["zone_off_raster"].any():
+            names = "、".join(plants.loc[plants["zone_off_raster"], "name"].head(5))
+            text += tr(f"。⚠ {int(plants['zone_off_raster'].sum())} 个防护区超出人口栅格（{names}），其人口偏少",
+                       f". ⚠ {int(plants['zone_off_raster'].sum())} zones leave the population raster ({names}): "
+                       "their people are undercounted")
         if self.last_update_ms is not None:
             text += tr(f"；上次重算 {self.last_update_ms:.0f} ms", f"; last update {self.last_update_ms:.0f} ms")
         return text
