@@ -497,7 +497,8 @@ def identify_hca(pipelines, population=None, *, sensitive=None, water=None, road
         rules.standards_cited(),
         notes + [
             f"四级地区/油管a)以户数≥{params.class4_households:g}近似（标准按楼层定义）",
-            f"输气e)等级取{params.gas_other_site_grade}、f)等级取{params.gas_flammable_grade}（两个版本文本不一致，待核实）",
+            f"输气e)等级取{params.gas_other_site_grade}、f)等级取{params.gas_flammable_grade}（GB 32167-2015 表2，"
+            "按引条文的抄本默认Ⅰ/Ⅱ级；一份抄本作Ⅱ/Ⅲ级）",
             f"潜在影响半径系数{params.pir_coefficient:g}（GB 32167-2015 式(1)，部分核实）",
         ],
     )

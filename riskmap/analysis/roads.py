@@ -143,9 +143,10 @@ PARAMS = ParamSet("roads", [
           maximum=50000.0, cli="--downgrade-length", form=False, basis=f"{RISKMAP_DEFAULT}（JTG D20 记忆值，UNCONFIRMED）"),
     Param("downgrade_avg_pct", "float", 5.5, "连续下坡平均纵坡", "Long down-grade average", unit="%", minimum=0.1,
           maximum=30.0, cli="--downgrade-avg", form=False, basis=f"{RISKMAP_DEFAULT}（JTG D20 记忆值，UNCONFIRMED）"),
-    Param("water_distance_m", "float", 100.0, "临水距离", "Water distance", unit="m", minimum=1.0, maximum=2000.0,
-          step=5, decimals=0, cli="--water-distance", help_zh="距水体此距离内为临水路段",
-          help_en="near water within this distance"),
+    Param("water_distance_m", "float", 100.0, "临水排查带宽度", "Near-water screening band", unit="m", minimum=1.0,
+          maximum=2000.0, step=5, decimals=0, cli="--water-distance",
+          help_zh="距水体此距离内的路段列入临水排查（排查带，不是标准限值）",
+          help_en="segments within this distance of water are screened as near-water (a screening band, not a limit)"),
     Param("water_min_length_m", "float", 100.0, "最短临水路段", "Shortest near-water segment", unit="m",
           minimum=1.0, maximum=10000.0, cli="--water-min-length", form=False),
     Param("water_crossing_trim", "float", 2.0, "跨水截短倍数", "Crossing trim factor", minimum=0.0, maximum=20.0,
@@ -1387,7 +1388,7 @@ def _notes(df) -> list[str]:
         elif kind == "near_cliff":
             text = f"路侧（{'左' if row.side == 'left' else '右'}侧）落差约{row.drop_m:.0f} m"
         elif kind == "near_water":
-            text = f"距水体{('“' + row.water_name + '”') if row.water_name else ''}约{row.water_dist_m:.0f} m"
+            text = f"临水排查带内：距水体{('“' + row.water_name + '”') if row.water_name else ''}约{row.water_dist_m:.0f} m"
         elif kind == "black_spot":
             text = f"事故{row.accidents:.0f}起，死亡{row.deaths:.0f}人"
         else:

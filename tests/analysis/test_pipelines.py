@@ -78,8 +78,9 @@ def test_gas_site_rule_pipe_classes_and_verify_parameter():
     p = rules.HCAParameters()
     assert rules.gas_site_rule(1016, 10, p)[:2] == ("c", "II")
     assert rules.gas_site_rule(219, 1.0, p)[:2] == ("d", "I")
-    assert rules.gas_site_rule(508, 6.3, p) == ("e", "II", 200.0)
-    assert rules.gas_site_rule(508, 6.3, rules.HCAParameters(gas_other_site_grade="I"))[1] == "I"
+    # GB 32167-2015 表2 e) (§6.1.2.1 clause text): other pipes with an identified site within 200 m → Ⅰ级
+    assert rules.gas_site_rule(508, 6.3, p) == ("e", "I", 200.0)
+    assert rules.gas_site_rule(508, 6.3, rules.HCAParameters(gas_other_site_grade="II"))[1] == "II"
     # boundaries are strict: 762 mm at 10 MPa is not "greater than 762"
     assert rules.gas_site_rule(762, 10, p)[0] == "e"
 
@@ -166,19 +167,19 @@ def test_gas_small_pipe_and_other_pipe_site_grades():
     assert len(identify_hca(_line("gas", 219, 1.0), None, sensitive=away)[0]) == 0
     site = _points([(10000, 150, "医院")], category=["hospital"])
     other, _ = identify_hca(_line("gas", 508, 6.3), None, sensitive=site)  # r ≈ 126 m; e) uses 200 m
-    assert other["hca_grade"].tolist() == ["II"] and other.iloc[0].criteria == "e"
-    other_i, record = identify_hca(_line("gas", 508, 6.3), None, sensitive=site,
-                                   params=rules.HCAParameters(gas_other_site_grade="I"))
-    assert other_i["hca_grade"].tolist() == ["I"]
-    assert record["parameters"]["gas_other_site_grade"] == "I"
+    assert other["hca_grade"].tolist() == ["I"] and other.iloc[0].criteria == "e"  # 表2 e) → Ⅰ级
+    other_ii, record = identify_hca(_line("gas", 508, 6.3), None, sensitive=site,
+                                    params=rules.HCAParameters(gas_other_site_grade="II"))  # the dissenting copy
+    assert other_ii["hca_grade"].tolist() == ["II"]
+    assert record["parameters"]["gas_other_site_grade"] == "II"
 
 
 def test_gas_flammable_site_only_outside_class_3_and_4(town_pop):
     plant = _points([(12000, 150, "化工厂")], industry=["hazchem"])
     hca, _ = identify_hca(_line(), None, enterprises=plant)
-    assert hca["hca_grade"].tolist() == ["III"] and hca.iloc[0].criteria == "f"
-    hca, _ = identify_hca(_line(), None, enterprises=plant, params=rules.HCAParameters(gas_flammable_grade="II"))
-    assert hca["hca_grade"].tolist() == ["II"]
+    assert hca["hca_grade"].tolist() == ["II"] and hca.iloc[0].criteria == "f"  # 表2 f) → Ⅱ级
+    hca, _ = identify_hca(_line(), None, enterprises=plant, params=rules.HCAParameters(gas_flammable_grade="III"))
+    assert hca["hca_grade"].tolist() == ["III"]  # the dissenting copy, kept as a parameter
     in_town = _points([(8500, 150, "镇上加油站")], industry=["hazchem"])
     hca, _ = identify_hca(_line(), town_pop, enterprises=in_town)
     assert hca["hca_grade"].tolist() == ["II"] and "f" not in hca.iloc[0].criteria

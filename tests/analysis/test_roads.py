@@ -301,6 +301,7 @@ def test_near_water_polygon_and_line_but_not_bridges():
     a, b = segs.iloc[0], segs.iloc[1]
     reach = np.sqrt(100 ** 2 - 30 ** 2)  # default distance 100 m, lake 30 m off the road
     assert a.water_name == "南湖" and a.water_dist_m == pytest.approx(30, abs=0.5)
+    assert a.note == "临水排查带内：距水体“南湖”约30 m"  # a screening band, not a standard's limit
     assert a.start_m == pytest.approx(200 - reach, abs=6) and a.end_m == pytest.approx(800 + reach, abs=6)
     assert b.water_name == "小溪" and b.water_dist_m == pytest.approx(20, abs=0.5)
     assert b.start_m == pytest.approx(0, abs=1) and b.end_m == pytest.approx(700 + np.sqrt(100 ** 2 - 20 ** 2), abs=6)
