@@ -806,7 +806,9 @@ def detect_steep_grades(net: RoadNetwork, z: np.ndarray, progress=None) -> pd.Da
     part = s.part
     length = net.part_lengths[part]
     limit = net.grade_limit[net.road_of_sample] + p.grade_tolerance_pct
-    steep = np.abs(grade) > limit
+    # JTG D20-2017 §8.3: the maximum grade "不应大于" the limit — a grade equal to it is allowed; compared at the
+    # report's precision (0.1 %), so 7.04 % on a 7 % road is 7.0 % and passes
+    steep = np.round(np.abs(grade), 1) > limit
     a, b = runs(steep, net.part_start_flag)
     _report(progress, 0.5, "连续长下坡")
     for i, j in zip(a, b):

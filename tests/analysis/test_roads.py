@@ -524,3 +524,16 @@ def test_sample_black_spots(sample_result):
         assert len(hit) == 1, cluster
         assert hit.accidents.iloc[0] >= cluster["count"]
     assert len(spots) == len(truth["accident_clusters"])
+
+
+@pytest.mark.parametrize("slope_pct, steep", [(7.0, False), (7.04, False), (7.2, True)])
+def test_a_grade_equal_to_the_limit_is_allowed(tmp_path, slope_pct, steep):
+    """JTG D20-2017 §8.3 "最大纵坡不应大于": equal is allowed, compared at report precision (0.1 %)."""
+    cell = 10.0
+    n = 220
+    xs = X0 - 500 + (np.arange(n) + 0.5) * cell
+    z = np.tile(500 + slope_pct / 100.0 * (xs - X0), (20, 1))
+    dem = write_dem(tmp_path / "at_limit.tif", z, X0 - 500, Y0 + 100, cell)
+    layer = road_layer([np.array([[X0, Y0], [X0 + 1500, Y0]])], speed=40)  # 40 km/h: maximum 7 %
+    segs, _ = roads.detect_road_hazards(layer, dem=dem, kinds=["steep_grade"])
+    assert ((segs.subtype == "steep").sum() > 0) == steep
