@@ -27,9 +27,9 @@ import pandas as pd
 import shapely
 
 from riskmap import crs as crs_policy
-from riskmap.analysis.linear import km_post, km_range, snap_points, substring
+from riskmap.analysis.linear import Stationing, snap_points, substring
 from riskmap.analysis.roads import ALIASES as SEGMENT_ALIASES
-from riskmap.analysis.roads import KINDS, SEVERITIES
+from riskmap.analysis.roads import KINDS, LEGACY_SEVERITIES, SEVERITIES
 from riskmap.errors import ParameterError, ProjectError
 from riskmap.layers.events import EmitterGroup
 
@@ -44,7 +44,10 @@ FORMAT_VERSION = 1
 
 #: Attribute values carried from the automatic analysis (kept in ``Segment.attrs``).
 MEASURE_FIELDS = ("radius_m", "radius_limit_m", "deflection_deg", "grade_pct", "grade_limit_pct", "drop_m",
-                  "water_dist_m", "accidents", "deaths", "injuries", "speed_kmh")
+                  "water_dist_m", "accidents", "deaths", "injuries", "fatal", "equivalent", "speed_kmh")
+
+#: Risk level of a new segment when none is given.
+DEFAULT_SEVERITY = "较大风险"
 
 _SEVERITY_RANK = {k: i for i, k in enumerate(SEVERITIES)}
 _STATUS_RANK = {k: i for i, k in enumerate(STATUSES)}
@@ -89,12 +92,18 @@ class Segment:
     geometry : shapely LineString
         The road between the chainages, in EPSG:4490.
     severity, status : str
-        Keys of :data:`~riskmap.analysis.roads.SEVERITIES` and :data:`STATUSES`.
+        Keys of :data:`~riskmap.analysis.roads.SEVERITIES` (the four-level risk wording
+        重大风险/较大风险/一般风险/低风险; the codes low/medium/high of older projects are read as
+        一般/较大/重大风险) and :data:`STATUSES`.
     deadline : str or None
         Rectification deadline, ``YYYY-MM-DD``.
     note, county, road_code : str
     source : str
         ``"auto"`` (accepted candidate) or ``"manual"``.
+    stationing : str
+        The road's stationing (:meth:`~riskmap.analysis.linear.Stationing.to_text`, e.g.
+        ``"K812+300；K815+200=K815+150"``; empty: K0+000 at the road's start, no 断链): the km-post
+        labels follow it while ``start_m``/``end_m`` stay measured metres.
     attrs : dict
         Measurements from the analysis (radius_m, grade_pct, drop_m, water_dist_m, accidents …).
     """
@@ -104,19 +113,21 @@ class Segment:
     start_m: float
     end_m: float
     geometry: object
-    severity: str = "medium"
+    severity: str = DEFAULT_SEVERITY
     status: str = "identified"
     deadline: str | None = None
     note: str = ""
     county: str = ""
     road_code: str = ""
     source: str = "manual"
+    stationing: str = ""
     attrs: dict = field(default_factory=dict)
     id: str = field(default_factory=_new_id)
     created: str = field(default_factory=_now)
     updated: str = field(default_factory=_now)
 
     def __post_init__(self):
+        self.severity = LEGACY_SEVERITIES.get(self.severity, self.severity)
         validate_fields(kind=self.kind, severity=self.severity, status=self.status)
         self.deadline = parse_deadline(self.deadline)
         self.start_m, self.end_m = float(self.start_m), float(self.end_m)
@@ -124,8 +135,17 @@ class Segment:
             raise ParameterError(f"segment chainage {self.start_m}–{self.end_m} m is not a valid range")
 
     @property
+    def stations(self) -> Stationing:
+        """The road's :class:`~riskmap.analysis.linear.Stationing`."""
+        return Stationing.from_text(self.stationing)
+
+    @property
     def km_label(self) -> str:
-        return km_range(self.start_m, self.end_m)
+        return self.stations.range_label(self.start_m, self.end_m)
+
+    def km(self, m: float) -> str:
+        """Km-post label of measured chainage ``m`` on this segment's road."""
+        return self.stations.label(m)
 
     @property
     def length_m(self) -> float:
@@ -141,7 +161,7 @@ class Segment:
         return {"id": self.id, "road": self.road, "road_code": self.road_code, "kind": self.kind,
                 "start_m": round(self.start_m, 2), "end_m": round(self.end_m, 2), "severity": self.severity,
                 "status": self.status, "deadline": self.deadline, "note": self.note, "county": self.county,
-                "source": self.source, "attrs": {k: _json_number(v) for k, v in self.attrs.items()},
+                "source": self.source, "stationing": self.stationing, "attrs": {k: _json_number(v) for k, v in self.attrs.items()},
                 "created": self.created, "updated": self.updated,
                 "wkt": shapely.to_wkt(self.geometry, rounding_precision=8) if self.geometry is not None else None}
 
@@ -149,9 +169,10 @@ class Segment:
     def from_dict(cls, d: dict) -> "Segment":
         geom = shapely.from_wkt(d["wkt"]) if d.get("wkt") else None
         return cls(road=d.get("road", ""), kind=d["kind"], start_m=d["start_m"], end_m=d["end_m"], geometry=geom,
-                   severity=d.get("severity", "medium"), status=d.get("status", "identified"),
+                   severity=d.get("severity", DEFAULT_SEVERITY), status=d.get("status", "identified"),
                    deadline=d.get("deadline"), note=d.get("note", ""), county=d.get("county", ""),
                    road_code=d.get("road_code", ""), source=d.get("source", "manual"),
+                   stationing=d.get("stationing", "") or "",
                    attrs={k: (np.nan if v is None else v) for k, v in (d.get("attrs") or {}).items()},
                    id=d.get("id") or _new_id(), created=d.get("created") or _now(), updated=d.get("updated") or _now())
 
@@ -237,17 +258,18 @@ class HazardRegister:
         for s in store.values():
             row = {"id": s.id, "county": s.county, "road": s.road, "road_code": s.road_code, "kind": s.kind,
                    "kind_zh": KINDS[s.kind], "start_m": s.start_m, "end_m": s.end_m, "length_m": s.length_m,
-                   "km_start": km_post(s.start_m), "km_end": km_post(s.end_m), "km_label": s.km_label,
+                   "km_start": s.km(s.start_m), "km_end": s.km(s.end_m), "km_label": s.km_label,
                    "severity": s.severity, "severity_zh": SEVERITIES[s.severity], "status": s.status,
                    "status_zh": STATUSES[s.status], "deadline": s.deadline or "", "overdue": s.overdue(),
-                   "note": s.note, "source": s.source, "created": s.created, "updated": s.updated}
+                   "note": s.note, "source": s.source, "stationing": s.stationing, "created": s.created,
+                   "updated": s.updated}
             for k in MEASURE_FIELDS:
                 row[k] = float(s.attrs.get(k, np.nan)) if s.attrs.get(k) is not None else np.nan
             row["geometry"] = s.geometry
             rows.append(row)
         columns = ["id", "county", "road", "road_code", "kind", "kind_zh", "start_m", "end_m", "length_m", "km_start",
                    "km_end", "km_label", "severity", "severity_zh", "status", "status_zh", "deadline", "overdue",
-                   "note", "source", "created", "updated", *MEASURE_FIELDS]
+                   "note", "source", "stationing", "created", "updated", *MEASURE_FIELDS]
         df = pd.DataFrame(rows, columns=columns + ["geometry"])
         return gpd.GeoDataFrame(df[columns], geometry=gpd.GeoSeries(df["geometry"].tolist(), crs=self.crs),
                                 crs=self.crs)
@@ -312,7 +334,7 @@ class HazardRegister:
 #: Chinese headers of the register table.
 REGISTER_ALIASES = {
     **SEGMENT_ALIASES, "id": "编号", "road": "道路名称", "road_code": "路线编号", "kind_zh": "隐患类型",
-    "severity_zh": "严重程度", "status_zh": "状态", "deadline": "整改期限", "overdue": "是否逾期", "source": "来源",
+    "severity_zh": "风险等级", "status_zh": "状态", "deadline": "整改期限", "overdue": "是否逾期", "source": "来源",
     "created": "登记时间", "updated": "更新时间",
 }
 
@@ -328,7 +350,7 @@ def register_excel_frame(gdf) -> pd.DataFrame:
     df["source"] = df["source"].map({"auto": "自动识别", "manual": "人工标注"}).fillna(df["source"])
     order = ["id", "county", "road", "road_code", "kind_zh", "km_label", "km_start", "km_end", "start_m", "end_m",
              "length_m", "severity_zh", "status_zh", "deadline", "overdue", "note", *MEASURE_FIELDS, "source",
-             "created", "updated"]
+             "stationing", "created", "updated"]
     df = df[order]
     for col in ("start_m", "end_m", "length_m"):
         df[col] = df[col].round(1)
@@ -355,8 +377,9 @@ def segments_from_candidates(gdf) -> list[Segment]:
         attrs = {k: rec[k] for k in MEASURE_FIELDS if k in cols and rec[k] is not None and pd.notna(rec[k])}
         out.append(Segment(road=str(rec.get("name", "") or ""), road_code=str(rec.get("code", "") or ""),
                            kind=rec["kind"], start_m=rec["start_m"], end_m=rec["end_m"], geometry=geom,
-                           severity=rec.get("severity") or "medium", note=str(rec.get("note", "") or ""),
-                           county=str(rec.get("county", "") or ""), source="auto", attrs=attrs))
+                           severity=rec.get("severity") or DEFAULT_SEVERITY, note=str(rec.get("note", "") or ""),
+                           county=str(rec.get("county", "") or ""), source="auto",
+                           stationing=str(rec.get("stationing", "") or ""), attrs=attrs))
     return out
 
 
@@ -447,7 +470,7 @@ class EditSegment(Command):
         self.before = {k: (dict(v) if isinstance(v, dict) else v) for k, v in
                        ((k, getattr(seg, k)) for k in changes)}
         self.before_updated = seg.updated
-        labels = {"status": "状态", "severity": "严重程度", "kind": "类型", "deadline": "整改期限", "note": "说明"}
+        labels = {"status": "状态", "severity": "风险等级", "kind": "类型", "deadline": "整改期限", "note": "说明"}
         what = "、".join(labels.get(k, k) for k in changes)
         self.text = f"修改隐患路段 {seg.km_label} 的{what}"
 
@@ -474,7 +497,8 @@ class SplitSegment(Command):
         seg = register.get(seg_id)
         at_m = float(at_m)
         if not (seg.start_m + 0.5 < at_m < seg.end_m - 0.5):
-            raise ParameterError(f"split point {km_post(at_m)} is not inside the segment {seg.km_label}")
+            raise ParameterError(f"拆分点{seg.km(at_m)}不在路段{seg.km_label}之内"
+                                 f"（split point {seg.km(at_m)} is not inside the segment {seg.km_label}）")
         self.original = seg.copy()
         t = (at_m - seg.start_m) / seg.length_m
         now = _now()
@@ -482,7 +506,7 @@ class SplitSegment(Command):
         self.second = seg.copy(start_m=at_m, geometry=_metric_piece(seg.geometry, t, 1.0), id=_new_id(),
                                created=now, updated=now)
         self.index = list(register.segments).index(seg_id)
-        self.text = f"在 {km_post(at_m)} 处拆分隐患路段 {seg.km_label}"
+        self.text = f"在 {seg.km(at_m)} 处拆分隐患路段 {seg.km_label}"
 
     def do(self):
         reg = self.register

@@ -14,7 +14,7 @@ from riskmap.analysis import gb18218, gb32167, tailings_rules
 from riskmap.analysis.declare import Analysis, Column, Input, Table
 from riskmap.analysis.relocation import ENTERPRISE_TYPES
 from riskmap.analysis.relocation import PARAMS as RELOCATION_PARAMS
-from riskmap.analysis.roads import KINDS, PARAMS as ROAD_PARAMS, SEVERITIES
+from riskmap.analysis.roads import KINDS, PARAMS as ROAD_PARAMS, SEVERITIES, SEVERITIES_EN, subtype_values
 
 YES_NO = {True: ("是", "yes"), False: ("否", "no")}
 ROAD_CLASS = {"expressway": ("高速公路", "expressway"), "national": ("国道", "national road"),
@@ -125,13 +125,13 @@ ROAD_TABLES = {
     "hazard_segments": Table("hazard_segments", "隐患路段", "Hazard segments", {
         "county": C("县区", "County"), "name": C("道路名称", "Road"), "code": C("路线编号", "Route code"),
         "kind": C("隐患类型", "Kind", values={k: (v, k.replace("_", " ")) for k, v in KINDS.items()}),
-        "subtype": C("子类", "Subtype", values={"steep": ("超最大纵坡", "over maximum grade"),
-                                              "long_downgrade": ("连续长下坡", "long down-grade")}),
+        "subtype": C("子类", "Subtype", values=subtype_values()),
         "km_label": C("桩号范围", "Chainage"), "km_start": C("起点桩号", "From"), "km_end": C("终点桩号", "To"),
         "start_m": C("起点里程", "Start", "m", 1), "end_m": C("终点里程", "End", "m", 1),
         "length_m": C("长度", "Length", "m", 1),
-        "severity": C("严重程度", "Severity", values={k: (v, k) for k, v in SEVERITIES.items()}),
-        "note": C("说明", "Note"), "road_class": C("道路等级", "Road class", values=ROAD_CLASS),
+        "severity": C("风险等级", "Risk level", values={k: (v, SEVERITIES_EN[k]) for k, v in SEVERITIES.items()}),
+        "note": C("说明", "Note"),
+        "road_class": C("道路等级", "Road class", values={**ROAD_CLASS, **{zh: (zh, en) for zh, en in ROAD_CLASS.values()}}),
         "speed_kmh": C("设计速度", "Design speed", "km/h", 0), "radius_m": C("圆曲线半径", "Radius", "m", 1),
         "radius_limit_m": C("极限最小半径", "Minimum radius", "m", 0),
         "deflection_deg": C("转角", "Deflection", "°", 2), "grade_pct": C("纵坡", "Grade", "%", 2),
@@ -139,7 +139,9 @@ ROAD_TABLES = {
         "side": C("侧别", "Side", values={"left": ("左", "left"), "right": ("右", "right")}),
         "water_dist_m": C("距水体", "Distance to water", "m", 1), "water_name": C("水体名称", "Water body"),
         "accidents": C("事故数", "Accidents", "起", 0), "deaths": C("死亡人数", "Deaths", "人", 0),
-        "injuries": C("受伤人数", "Injuries", "人", 0),
+        "injuries": C("受伤人数", "Injuries", "人", 0), "fatal": C("死亡事故数", "Fatal accidents", "起", 0),
+        "equivalent": C("当量事故数", "Equivalent accidents", "起", 1),
+        "stationing": C("桩号定义", "Stationing"),
     }),
     "county_counts": Table("county_counts", "按县区统计", "By county", {
         "县区": C("县区", "County"), **{v: C(v, k.replace("_", " ")) for k, v in KINDS.items()}}),

@@ -213,7 +213,7 @@ def register_record(register) -> dict:
     from riskmap.analysis.provenance import provenance
     from riskmap.analysis.register import SEVERITIES, STATUSES
 
-    workflow = "status workflow 排查 → 建档 → 整改中 → 已销号"
+    workflow = "整改流程：排查 → 建档 → 整改中 → 已销号；风险等级：重大风险（红）、较大风险（橙）、一般风险（黄）、低风险（蓝）"
     counts = {"segments": len(register), "candidates": len(register.candidates)}
     detection = register.detection
     if detection:
@@ -224,7 +224,7 @@ def register_record(register) -> dict:
         record["derived"] = {**(record.get("derived") or {}), **counts}
         record["notes"] = [*(record.get("notes") or []), workflow]
         return record
-    record = provenance("road_register", {}, {}, notes=[workflow, "no automatic detection recorded (manual entries)"])
+    record = provenance("road_register", {}, {}, notes=[workflow, "无自动识别记录（人工登记）"])
     record.update(title_zh="道路隐患登记", title_en="Road hazard register",
                   derived={**counts, "statuses": STATUSES, "severities": SEVERITIES})
     return record

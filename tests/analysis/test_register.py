@@ -33,7 +33,7 @@ def manual(start, end, **fields):
 
 
 def test_segment_on_road_snaps_both_clicks():
-    seg = manual(1300, 300, severity="high", county="浉河区")
+    seg = manual(1300, 300, severity="重大风险", county="浉河区")
     assert seg.start_m == pytest.approx(300, abs=0.01) and seg.end_m == pytest.approx(1300, abs=0.01)
     assert seg.km_label == "K0+300–K1+300"
     metric = crs_policy.transform_geometries(np.array([seg.geometry]), 4490, METRIC)[0]
@@ -50,12 +50,12 @@ def test_create_edit_undo_redo():
     create = reg.CreateSegments(r, [seg])
     create.do()
     assert r.ids() == [seg.id]
-    edit = reg.EditSegment(r, seg.id, status="filed", deadline="2026-06-30", note="加装护栏", severity="high")
+    edit = reg.EditSegment(r, seg.id, status="filed", deadline="2026-06-30", note="加装护栏", severity="重大风险")
     edit.do()
     s = r.get(seg.id)
-    assert (s.status, s.deadline, s.note, s.severity) == ("filed", "2026-06-30", "加装护栏", "high")
+    assert (s.status, s.deadline, s.note, s.severity) == ("filed", "2026-06-30", "加装护栏", "重大风险")
     edit.undo()
-    assert (s.status, s.deadline, s.note, s.severity) == ("identified", None, "", "medium")
+    assert (s.status, s.deadline, s.note, s.severity) == ("identified", None, "", "较大风险")
     edit.do()
     assert s.status == "filed"
     create.undo()
@@ -83,11 +83,11 @@ def test_split_and_merge_round_trip():
     assert (second.start_m, second.end_m, second.note) == (400, 1000, "临河")
     lengths = crs_policy.transform_geometries(np.array([first.geometry, second.geometry]), 4490, METRIC)
     np.testing.assert_allclose(shapely.length(lengths), [400, 600], atol=0.05)
-    reg.EditSegment(r, second.id, severity="high", status="rectifying").do()
+    reg.EditSegment(r, second.id, severity="重大风险", status="rectifying").do()
     merge = reg.MergeSegments(r, first.id, second.id)
     merge.do()
     (merged,) = r
-    assert (merged.start_m, merged.end_m, merged.severity, merged.status) == (0, 1000, "high", "identified")
+    assert (merged.start_m, merged.end_m, merged.severity, merged.status) == (0, 1000, "重大风险", "identified")
     assert merged.geometry.geom_type == "LineString"
     merge.undo()
     assert [s.km_label for s in r] == ["K0+000–K0+400", "K0+400–K1+000"]
@@ -221,3 +221,42 @@ def test_exports(tmp_path, candidates):
     row = [c.value for c in wb["隐患路段登记"][2]]
     assert "临水" in row and "排查" in row and "<b>护栏</b>" in row
     assert [c.value for c in wb["县区进度"][1]][:3] == ["县区", "急弯", "陡坡"]
+
+
+def test_stationing_is_kept_through_edits_and_a_saved_project(tmp_path):
+    """A road starting at K812+300 with a 长链 K813+000=K812+950 (at measured 700 m)."""
+    project = Project()
+    r = reg.HazardRegister().bind(project)
+    seg = manual(300, 1300, stationing="K812+300；K813+000=K812+950")
+    assert seg.km_label == "K812+600–K813+550"
+    reg.CreateSegments(r, [seg]).do()
+    split = reg.SplitSegment(r, seg.id, 800)
+    split.do()
+    assert [s.km_label for s in r] == ["K812+600–K813+050", "K813+050–K813+550"]
+    assert "K813+050" in split.text
+    split.undo()
+    path = project.save(tmp_path / "stations.rmp")
+    back = reg.HazardRegister.from_project(Project.load(path)).get(seg.id)
+    assert back.stationing == "K812+300；K813+000=K812+950" and back.km_label == "K812+600–K813+550"
+    gdf = reg.HazardRegister([back]).to_gdf()
+    assert (gdf.km_start.iloc[0], gdf.km_end.iloc[0]) == ("K812+600", "K813+550")
+
+
+def test_candidates_carry_the_road_stationing():
+    roads = gpd.GeoDataFrame({"name": ["G312"], "start_km": ["K812+300"], "breaks": ["K813+000=K813+100"]},
+                             geometry=[shapely.LineString([(X0, Y0), (X0 + 5000, Y0)])], crs=METRIC)
+    acc = gpd.GeoDataFrame({"date": ["2025-01-01"] * 3, "deaths": [0, 1, 0], "injuries": [1, 0, 2]},
+                           geometry=[shapely.Point(X0 + c, Y0) for c in (2000, 2100, 2200)], crs=METRIC)
+    segs, _ = detect_road_hazards(roads, accidents=acc, kinds=["black_spot"])
+    (cand,) = reg.segments_from_candidates(segs)
+    assert cand.km_label == "K814+350–K814+650" == segs.km_label.iloc[0]  # 1950 + 812300 + 100 (短链)
+
+
+def test_older_severity_codes_are_read_as_risk_levels():
+    seg = manual(0, 300)
+    d = seg.to_dict()
+    for old, level in (("low", "一般风险"), ("medium", "较大风险"), ("high", "重大风险")):
+        d["severity"] = old
+        assert reg.Segment.from_dict(d).severity == level
+    with pytest.raises(ParameterError):
+        reg.EditSegment(reg.HazardRegister([seg]), seg.id, severity="较大事故")

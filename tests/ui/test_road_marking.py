@@ -98,18 +98,18 @@ def test_mark_edit_undo_redo_save_and_reopen(qtbot, window, tmp_path):
     # edit through the form: status, deadline, note, severity
     panel.select_segment(seg.id)
     panel.status_edit.setCurrentIndex(panel.status_edit.findData("filed"))
-    panel.severity_edit.setCurrentIndex(panel.severity_edit.findData("high"))
+    panel.severity_edit.setCurrentIndex(panel.severity_edit.findData("重大风险"))
     panel.deadline_check.setChecked(True)
     panel.deadline_edit.setDate(QDate(2026, 6, 30))
     panel.note_edit.setText("增设护栏和警示标志")
     panel.apply_edit()
     seg = panel.register.get(seg.id)
-    assert (seg.status, seg.severity, seg.deadline, seg.note) == ("filed", "high", "2026-06-30", "增设护栏和警示标志")
+    assert (seg.status, seg.severity, seg.deadline, seg.note) == ("filed", "重大风险", "2026-06-30", "增设护栏和警示标志")
     assert panel.segment_table.item(0, 5).text() == "建档"
 
     stack = window.undo_stack
     stack.undo()  # the edit
-    assert (seg.status, seg.severity, seg.deadline, seg.note) == ("identified", "medium", None, "")
+    assert (seg.status, seg.severity, seg.deadline, seg.note) == ("identified", "较大风险", None, "")
     assert panel.segment_table.item(0, 5).text() == "排查"
     stack.undo()  # the creation
     assert len(panel.register) == 0 and panel.segment_table.rowCount() == 0

@@ -36,8 +36,8 @@ from PyQt5.QtWidgets import (
 )
 
 from riskmap.analysis import register as reg
-from riskmap.analysis.linear import km_post, parse_km_post
-from riskmap.analysis.roads import KINDS, SEVERITIES
+from riskmap.analysis.linear import parse_km_post
+from riskmap.analysis.roads import KINDS, SEVERITIES, SEVERITIES_EN
 from riskmap.errors import RiskmapError
 from riskmap.i18n import tr
 from riskmap.layers.style import Style
@@ -64,7 +64,10 @@ def status_label(status: str) -> str:
 
 
 def severity_label(severity: str) -> str:
-    return {"low": tr("一般", "Low"), "medium": tr("较大", "Medium"), "high": tr("重大", "High")}.get(severity, severity)
+    """The four-level risk wording with its colour (重大风险（红）…), or English."""
+    if severity not in SEVERITIES:
+        return severity
+    return tr(SEVERITIES[severity], SEVERITIES_EN[severity])
 
 
 def hazard_style(candidates: bool = False) -> Style:
@@ -179,7 +182,7 @@ class RoadHazardPanel(AnalysisPanel):
         row.addStretch(1)
         v.addLayout(row)
         self.segment_table = result_table([tr("县区", "County"), tr("道路", "Road"), tr("类型", "Kind"),
-                                           tr("桩号", "Chainage"), tr("严重程度", "Severity"), tr("状态", "Status"),
+                                           tr("桩号", "Chainage"), tr("风险等级", "Risk level"), tr("状态", "Status"),
                                            tr("整改期限", "Deadline"), tr("说明", "Note")])
         self.segment_table.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.segment_table.itemSelectionChanged.connect(self._on_segment_selected)
@@ -209,7 +212,7 @@ class RoadHazardPanel(AnalysisPanel):
         deadline_row.addWidget(self.deadline_edit, 1)
         self.note_edit = QLineEdit()
         form.addRow(tr("类型", "Kind"), self.kind_edit)
-        form.addRow(tr("严重程度", "Severity"), self.severity_edit)
+        form.addRow(tr("风险等级", "Risk level"), self.severity_edit)
         form.addRow(tr("状态", "Status"), self.status_edit)
         form.addRow(tr("整改期限", "Deadline"), deadline_row)
         form.addRow(tr("说明", "Note"), self.note_edit)
@@ -371,11 +374,11 @@ class RoadHazardPanel(AnalysisPanel):
         if at_m is None:
             text, ok = QInputDialog.getText(self, tr("拆分路段", "Split segment"),
                                             tr(f"拆分点桩号（{seg.km_label} 之间）", f"Split at ({seg.km_label})"),
-                                            text=km_post((seg.start_m + seg.end_m) / 2))
+                                            text=seg.km((seg.start_m + seg.end_m) / 2))
             if not ok:
                 return None
             try:
-                at_m = parse_km_post(text)
+                at_m = seg.stations.measure(parse_km_post(text))
             except RiskmapError as exc:
                 self.host.show_error(exc)
                 return None
