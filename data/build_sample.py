@@ -84,12 +84,22 @@ POP_NODATA = -9999.0
 #: JTG D20-2017 limits used to plant (and describe) the road hazards.
 LIMIT_RADIUS = {120: 650, 100: 400, 80: 250, 60: 125, 40: 60, 30: 30, 20: 15}
 MAX_GRADE = {120: 3.0, 100: 4.0, 80: 5.0, 60: 6.0, 40: 7.0, 30: 8.0, 20: 9.0}
+#: JTG D20-2017 Table 8.3.3 (STANDARDS.md §0): the maximum length of the steepest limited row of each design speed
+#: (10 % at 20, 9 % at 30, 8 % at 40 km/h ...), the limit of the planted steep stretches (steeper than that row).
+MAX_GRADE_LENGTH_LAST = {120: 700, 100: 600, 80: 500, 60: 600, 40: 300, 30: 200, 20: 200}
 #: Grade the profiles of ordinary roads are held to (well inside MAX_GRADE).
 #: Also below 5.5 %, so that no road has a 3 km "continuous long downgrade" by accident.
 DESIGN_GRADE = {120: 1.8, 80: 3.5, 60: 4.2, 40: 4.8, 30: 4.8, 20: 5.0}
 #: Fillet radius of the trunk-road alignments (at least twice LIMIT_RADIUS).
 FILLET_RADIUS = {"expressway": 1400.0, "national": 600.0, "provincial": 350.0, "county": 200.0, "township": 120.0}
 ROAD_CLASS_SPEED = {"expressway": 120, "national": 80, "provincial": 60, "county": 40}
+
+#: Stationing as road authorities write it (起点桩号 and 断链, fields ``start_km`` and ``breaks`` of roads.shp):
+#: G312 carries a 长链 (the station before the break is larger), X041 a 短链; deterministic values, no draws.
+STATIONING = {"G312": ("K812+300", "K850+000=K849+950"), "S337": ("K120+000", ""),
+              "X041金刚台路": ("K3+500", "K4+000=K4+080")}
+#: Black-spot period of the truth (practice: the last 3 years up to the latest accident; STANDARDS.md §0)
+BLACKSPOT_YEARS = 3
 
 STEP_LINE = 20.0  # max vertex spacing on straights (m)
 STEP_ARC = 10.0  # max vertex spacing on arcs (m)
@@ -2120,7 +2130,10 @@ def build_truth(W):
                 z = sample_line(W, r, [e["s0"], e["s1"]])
                 rec.update(grade_pct=e["grade"], measured_grade_pct=round(float((z[1] - z[0]) /
                                                                               (e["s1"] - e["s0"]) * 100), 2),
-                           speed_kmh=r.speed, max_grade_pct=MAX_GRADE[r.speed])
+                           speed_kmh=r.speed, max_grade_pct=MAX_GRADE[r.speed],
+                           # over the maximum grade and longer than the last limited row of Table 8.3.3 allows
+                           grade_length_limit_m=MAX_GRADE_LENGTH_LAST[r.speed],
+                           clause="JTG D20-2017 最大纵坡“不应大于”；表8.3.3 不同纵坡最大坡长（超过该速度最后一行）")
                 steep.append(rec)
             elif e.get("tag") == "cliff":
                 rec.update(side="left" if e["side"] > 0 else "right", depth_m=e["depth"],
@@ -2172,7 +2185,49 @@ def build_truth(W):
     T["near_water"] = shore
     T["near_cliff"] = cliff
     T["other_water_proximity"] = crossings
-    T["accident_clusters"] = W.accident_clusters
+    # black spots within the period (the last BLACKSPOT_YEARS years up to the latest accident, inclusive)
+    dates = pd.to_datetime([a["date"] for a in W.accidents])
+    end = dates.max().normalize()
+    start = end - pd.DateOffset(years=BLACKSPOT_YEARS) + pd.Timedelta(days=1)
+    clause = (f"事故多发点段：近{BLACKSPOT_YEARS}年（统计截止于最近事故日期）、500 m内≥3起（实践做法，参数；"
+              "STANDARDS.md §0、§6.3）")
+    clusters = []
+    for k, c in enumerate(W.accident_clusters):
+        members = [a for a in W.accidents if a["cluster"] == k]
+        inside = [a for a in members if start <= pd.Timestamp(a["date"]) <= end]
+        clusters.append(dict(c, period=f"{start.date()}至{end.date()}", count_in_period=len(inside),
+                             deaths_in_period=int(sum(a["deaths"] for a in inside)),
+                             injuries_in_period=int(sum(a["injuries"] for a in inside)),
+                             black_spot=len(inside) >= 3, clause=clause))
+    T["accident_clusters"] = clusters
+    T["accident_period"] = dict(start=str(start.date()), end=str(end.date()), years=BLACKSPOT_YEARS)
+    # stationing: the written 桩号 at measured chainages (station = start + m + the breaks passed)
+    T["stationing"] = []
+    for name, (start_km, breaks) in STATIONING.items():
+        def metres(label):
+            km, m = label.strip().lstrip("Kk").split("+")
+            return int(km) * 1000 + float(m)
+
+        def label(v):
+            v = int(round(v))
+            return f"K{v // 1000}+{v % 1000:03d}"
+
+        s0 = metres(start_km)
+        pairs = [tuple(metres(x) for x in b.split("=")) for b in breaks.split(";") if b]
+        at, offset = [], s0
+        for back, ahead in pairs:
+            at.append(back - offset)
+            offset += ahead - back
+        def station(m, at=at, pairs=pairs, s0=s0):
+            return s0 + m + sum(a - b for (b, a), x in zip(pairs, at) if m >= x)
+        ms = [0.0] + [x for p in at for x in (p - 100.0, p, p + 100.0)]
+        ms += [c["from_m"] for c in W.accident_clusters if c["road"] == name]
+        T["stationing"].append(dict(
+            road=name, start_km=start_km, breaks=breaks,
+            breaks_at_m=[round(x, 1) for x in at],
+            kinds=["长链" if b > a else "短链" for b, a in pairs],
+            checks=[dict(m=round(m, 1), km=label(station(m))) for m in ms],
+            clause="道路主管部门的桩号：起点桩号、断链（来向桩号=去向桩号；来向大为长链、小为短链）"))
     T["gas_trunk"] = dict(name="西气东输二线信阳段", diam_mm=1219.0, press_mpa=12.0,
                           potential_impact_radius_m=round(0.099 * 1219.0 * math.sqrt(12.0), 1),
                           towns_passed=W.gas_trunk_towns)
@@ -2318,6 +2373,8 @@ def write_all(W):
         "name": [r.name for r in W.roads], "code": [r.code for r in W.roads],
         "road_class": [r.road_class for r in W.roads],
         "speed_kmh": np.array([r.speed for r in W.roads], dtype="int32"),
+        "start_km": [STATIONING.get(r.name, ("", ""))[0] for r in W.roads],
+        "breaks": [STATIONING.get(r.name, ("", ""))[1] for r in W.roads],
     }, geometry=ll([LineString(r.coords) for r in W.roads]), crs=f"EPSG:{MAP_EPSG}")
     out["roads"] = write_vector(rd, SAMPLE_FILES["roads"])
     # tailings

@@ -316,6 +316,22 @@ def test_water():
 # ---------------------------------------------------------------------------
 # roads
 # ---------------------------------------------------------------------------
+def test_road_stationing_fields():
+    """Three roads carry a start station (起点桩号), G312 a 长链 and X041 a 短链, as the truth says."""
+    r = layer("roads").set_index("name").fillna({"start_km": "", "breaks": ""})
+    given = r[r["start_km"] != ""]
+    assert set(given.index) == {t["road"] for t in truth()["stationing"]} == {"G312", "S337", "X041金刚台路"}
+    for t in truth()["stationing"]:
+        assert r.loc[t["road"], "start_km"] == t["start_km"]
+        assert r.loc[t["road"], "breaks"] == t["breaks"]
+    kinds = {t["road"]: t["kinds"] for t in truth()["stationing"]}
+    assert kinds == {"G312": ["长链"], "S337": [], "X041金刚台路": ["短链"]}
+    # G312: K812+300 at the start; K850+000=K849+950 lies at 850000 − 812300 = 37700 m
+    g312 = next(t for t in truth()["stationing"] if t["road"] == "G312")
+    assert g312["breaks_at_m"] == [37700.0]
+    assert {c["m"]: c["km"] for c in g312["checks"]}[37800.0] == "K850+050"  # 812300 + 37800 − 50
+
+
 def test_road_fields_and_classes():
     r = layer("roads")
     for f in ("name", "code", "road_class", "speed_kmh"):
@@ -633,6 +649,12 @@ def test_accidents():
         inside = (s >= c["from_m"] - 0.5) & (s <= c["to_m"] + 0.5)
         assert inside.sum() == c["count"] and 6 <= c["count"] <= 12
         assert c["to_m"] - c["from_m"] <= 400
+        # the period counts of the truth, recounted from the file: the last 3 years up to the latest accident
+        dates = a["date"][(a["road"] == c["road"]).to_numpy()].to_numpy()[inside]
+        recent = (dates >= "2023-01-01") & (dates <= "2025-12-31")
+        assert a["date"].max() == "2025-12-31" and c["period"] == "2023-01-01至2025-12-31"
+        assert recent.sum() == c["count_in_period"] and c["black_spot"] == (recent.sum() >= 3)
+        assert "近3年" in c["clause"]
         claimed.setdefault(c["road"], []).append((c["from_m"], c["to_m"]))
     # no accidental clusters: outside the planted ones, never 4 accidents within 500 m of one road
     for rname, svals in ch.items():

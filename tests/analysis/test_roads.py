@@ -523,13 +523,103 @@ def test_sample_near_cliff(sample_result):
 
 @pytest.mark.slow
 def test_sample_black_spots(sample_result):
+    """Black spots of the last 3 years (truth: count_in_period, black_spot; STANDARDS.md §0, §6.3)."""
     segs, _, truth = sample_result
     spots = segs[segs.kind == "black_spot"]
+    period = "2023-01-01至2025-12-31（近3年）"
     for cluster in truth["accident_clusters"]:
         hit = _overlaps(spots, cluster["road"], cluster["from_m"], cluster["to_m"])
+        if not cluster["black_spot"]:  # a cluster whose accidents are mostly older than the period
+            assert len(hit) == 0, cluster
+            continue
         assert len(hit) == 1, cluster
-        assert hit.accidents.iloc[0] >= cluster["count"]
-    assert len(spots) == len(truth["accident_clusters"])
+        assert hit.accidents.iloc[0] == cluster["count_in_period"] and hit.deaths.iloc[0] == cluster["deaths_in_period"]
+        assert hit.note.iloc[0] == (f"{period}事故{cluster['count_in_period']}起，死亡{cluster['deaths_in_period']}人，"
+                                    f"受伤{cluster['injuries_in_period']}人")
+    assert len(spots) == sum(c["black_spot"] for c in truth["accident_clusters"]) < len(truth["accident_clusters"])
+    assert spots.note.str.startswith(period).all()
+
+
+@pytest.mark.slow
+def test_sample_black_spots_over_five_years_find_every_cluster():
+    paths, truth, io = _sample()
+    segs, _ = roads.detect_road_hazards(io.read_vector(paths["roads"]), accidents=io.read_vector(paths["accidents"]),
+                                        kinds=["black_spot"], params=RoadHazardParams(blackspot_period_years=5))
+    for cluster in truth["accident_clusters"]:
+        hit = _overlaps(segs, cluster["road"], cluster["from_m"], cluster["to_m"])
+        assert len(hit) == 1 and hit.accidents.iloc[0] == cluster["count"], cluster
+    assert len(segs) == len(truth["accident_clusters"])
+
+
+def _truth_station(t, m):
+    """The written station of a truth stationing entry at measured ``m`` (start + m + the breaks passed)."""
+    def metres(label):
+        km, rest = label.lstrip("K").split("+")
+        return int(km) * 1000 + float(rest)
+
+    pairs = [tuple(metres(x) for x in b.split("=")) for b in t["breaks"].split(";") if b]
+    shift = sum(a - b for (b, a), at in zip(pairs, t["breaks_at_m"]) if m >= at)
+    v = int(round(metres(t["start_km"]) + m + shift))
+    return f"K{v // 1000}+{v % 1000:03d}"
+
+
+@pytest.mark.slow
+def test_sample_chainage_follows_start_station_and_breaks(sample_result):
+    """Reported 桩号 of the sample follow roads.shp's start_km and breaks (truth "stationing")."""
+    segs, _, truth = sample_result
+    for t in truth["stationing"]:
+        on_road = segs[segs.name == t["road"]]
+        assert len(on_road), t["road"]
+        for row in on_road.itertuples():
+            assert row.km_start == _truth_station(t, row.start_m) and row.km_end == _truth_station(t, row.end_m)
+        assert on_road.stationing.iloc[0].startswith(t["start_km"])
+    # the parsed stationing of the file gives the truth's checks
+    paths, _, io = _sample()
+    net = RoadNetwork(io.read_vector(paths["roads"]), RoadHazardParams())
+    for t in truth["stationing"]:
+        st = net.stationing[list(net.names).index(t["road"])]
+        assert [st.label(c["m"]) for c in t["checks"]] == [c["km"] for c in t["checks"]], t["road"]
+
+
+@pytest.mark.slow
+def test_sample_steep_stretches_are_also_too_long(sample_result):
+    """The planted stretches exceed the maximum grade and the last limited row of JTG D20-2017 Table 8.3.3."""
+    segs, _, truth = sample_result
+    steep = segs[segs.kind == "steep_grade"]
+    for planted in truth["steep_stretches"]:
+        hit = _overlaps(steep, planted["road"], planted["from_m"], planted["to_m"])
+        assert has_subtype(hit, "grade_length").any() and has_subtype(hit, "steep").any(), planted
+        assert f"最大坡长{planted['grade_length_limit_m']} m" in " ".join(hit.note), planted
+    assert has_subtype(steep, "grade_length").sum() > len(truth["steep_stretches"])  # long moderate grades too
+    assert (steep[~has_subtype(steep, "steep")].grade_pct < steep[~has_subtype(steep, "steep")].grade_limit_pct).all()
+
+
+_ENGLISH = __import__("re").compile(r"(?<![A-Za-z])(?!JTG\b)[A-Za-z]{3,}")
+
+
+@pytest.mark.slow
+def test_sample_result_and_register_excel_are_chinese(sample_result, tmp_path):
+    """No English words in the notes, risk levels and road classes of the sample run, nor in the register Excel."""
+    import openpyxl
+    from riskmap.analysis import register as reg
+    from riskmap.exports.report import write_register_excel
+
+    segs, record, _ = sample_result
+    for col in ("note", "severity", "road_class"):
+        bad = [v for v in segs[col].astype(str) if _ENGLISH.search(v)]
+        assert not bad, (col, bad[:3])
+    assert set(segs.severity) <= set(roads.SEVERITIES)
+    assert not [n for n in record["notes"] if _ENGLISH.search(n)]
+    r = reg.HazardRegister(reg.segments_from_candidates(segs))
+    wb = openpyxl.load_workbook(write_register_excel(r, tmp_path / "register.xlsx"))
+    sheet = wb["隐患路段登记"]
+    header = [c.value for c in sheet[1]]
+    assert not [h for h in header if _ENGLISH.search(str(h))]
+    cols = {h: i for i, h in enumerate(header)}
+    for name in ("说明", "风险等级", "隐患类型", "状态", "来源"):
+        values = [row[cols[name]].value for row in sheet.iter_rows(min_row=2)]
+        assert values and not [v for v in values if v and _ENGLISH.search(str(v))], name
+    assert {row[cols["风险等级"]].value for row in sheet.iter_rows(min_row=2)} <= set(roads.SEVERITIES.values())
 
 
 @pytest.mark.parametrize("slope_pct, steep", [(7.0, False), (7.04, False), (7.2, True)])
