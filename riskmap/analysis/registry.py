@@ -152,7 +152,8 @@ def _run_roads(inputs, params, progress):
     from riskmap.analysis.roads import detect_road_hazards
 
     return detect_road_hazards(inputs["roads"], dem=inputs.get("dem"), water=inputs.get("water"),
-                               accidents=inputs.get("accidents"), counties=inputs.get("counties"), params=params,
+                               accidents=inputs.get("accidents"), counties=inputs.get("counties"),
+                               km_posts=inputs.get("km_posts"), params=params,
                                progress=progress)
 
 
@@ -195,7 +196,12 @@ ROADS = Analysis(
            help_en="accident points (date, deaths, injuries): black spots"),
      Input("counties", "vector", "县区边界", "Counties", required=False, sample="counties", geometry=("polygon",),
            fields=("adcode",), words=("县", "county", "区划"), help_zh="县区面（name），填写县区列",
-           help_en="county polygons (name) to fill the county column")],
+           help_en="county polygons (name) to fill the county column"),
+     Input("km_posts", "vector", "公里桩（桩号）", "Km posts", required=False, geometry=("point",),
+           fields=("桩号", "km"), words=("公里桩", "百米桩", "km post", "kmpost"),
+           help_zh="公里桩点（桩号，如K812+300）：按道路主管部门的桩号报告（缺省用道路的起点桩号、断链字段）",
+           help_en="km-post points (station, e.g. K812+300): report the road authority's stations (default: the roads' "
+                   "start_km and breaks fields)")],
     ROAD_PARAMS, ROAD_TABLES, _run_roads, _wrap_roads)
 ROADS.report_sheets = ("hazard_segments", "county_counts")
 

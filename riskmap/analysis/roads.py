@@ -103,8 +103,8 @@ import shapely
 
 from riskmap import crs as crs_policy
 from riskmap.analysis import jtg_d20
-from riskmap.analysis.linear import (Resampled, Stationing, group_runs, line_parts, resample, runs, snap_points,
-                                     substrings)
+from riskmap.analysis.linear import (Resampled, Stationing, group_runs, line_parts, parse_km_post, resample, runs,
+                                     snap_points, substrings)
 from riskmap.analysis.declare import RISKMAP_DEFAULT, Param, ParamSet
 from riskmap.analysis.provenance import describe_input, provenance
 from riskmap.errors import CRSError, DataFormatError, EmptyLayerError, ParameterError
@@ -233,6 +233,8 @@ PARAMS = ParamSet("roads", [
           maximum=10000.0, form=False, cli=False),
     Param("accident_snap_m", "float", 50.0, "事故点吸附距离", "Accident snap distance", unit="m", minimum=1.0,
           maximum=1000.0, cli="--accident-snap", form=False),
+    Param("km_post_snap_m", "float", 30.0, "公里桩吸附距离", "Km-post snap distance", unit="m", minimum=1.0,
+          maximum=1000.0, cli="--km-post-snap", form=False),
     Param("blackspot_window_m", "float", 500.0, "事故统计窗口", "Accident window", unit="m", minimum=50.0,
           maximum=10000.0, step=50, decimals=0, cli="--blackspot-window", basis=_UNCONF),
     Param("blackspot_step_m", "float", 100.0, "事故窗口步长", "Accident window step", unit="m", minimum=1.0,
@@ -438,6 +440,88 @@ def road_stationing(roads, names=None) -> np.ndarray:
             raise DataFormatError(tr(f"道路“{name}”的桩号无法识别：{exc}",
                                      f"the stationing of road {name!r} cannot be read: {exc}")) from None
     return out
+
+
+#: Field names of the station of a km-post point.
+KM_POST_FIELDS = ("km", "station", "桩号", "里程桩号", "公里桩", "kp", "zh")
+
+
+def stationing_from_km_posts(net: RoadNetwork, posts, tolerance_m: float = 1.0) -> tuple[dict, list]:
+    """The stationing of the roads that km-post points (公里桩/百米桩) lie on.
+
+    Each post is snapped to the nearest road within ``km_post_snap_m`` (to a road of the same
+    name or code when the posts carry a ``road``/``道路名称`` or ``code``/``路线编号`` field). Along a
+    road the stations run on from each post: the first post fixes the start station (start =
+    its station − its chainage), and a later post whose station differs by more than
+    ``tolerance_m`` from the previous post's station plus the distance between them is a break
+    (断链: back = that sum, ahead = the post's station; 长链 or 短链).
+
+    Returns
+    -------
+    (stationings, notes) : (dict, list of str)
+        ``{road index: Stationing}`` and Chinese notes (posts not on a road, roads whose posts
+        decrease along the digitised direction, which are left as they were).
+    """
+    p = net.params
+    if posts.crs is None:
+        raise CRSError(tr("公里桩图层没有坐标参照系，请先设置（如EPSG:4490）",
+                          "the km-post layer has no coordinate reference system; set one (e.g. EPSG:4490)"))
+    posts = posts.reset_index(drop=True)
+    field = next((c for c in KM_POST_FIELDS if c in posts.columns), None)
+    if field is None:
+        raise DataFormatError(tr(f"公里桩图层缺少桩号字段（{'、'.join(KM_POST_FIELDS)}之一）",
+                                 f"the km-post layer has no station field (one of {', '.join(KM_POST_FIELDS)})"))
+    stations = np.full(len(posts), np.nan)
+    for i, text in enumerate(posts[field].to_numpy(dtype=object)):  # few posts; each label parsed once
+        if text is None or (isinstance(text, float) and not np.isfinite(text)) or not str(text).strip():
+            continue
+        try:
+            stations[i] = parse_km_post(text)
+        except ParameterError:
+            raise DataFormatError(tr(f"公里桩“{text}”无法识别，请写成K12+300", f"km post {text!r} cannot be read; "
+                                     "write it like K12+300")) from None
+    pts = np.asarray(crs_policy.transform_geometries(posts.geometry.values, posts.crs, net.metric_crs), dtype=object)
+    road_field = next((c for c in ("road", "道路名称", "道路", "code", "路线编号") if c in posts.columns), None)
+    line_of = np.full(len(posts), -1)
+    chain = np.full(len(posts), np.nan)
+    if road_field is None:
+        snap = snap_points(pts, net.lines, p.km_post_snap_m)
+        line_of, chain = snap.line, snap.chainage
+    else:
+        labels = posts[road_field].astype(str).to_numpy()
+        for value in np.unique(labels):  # one snap per road named by the posts
+            roads_here = np.flatnonzero((net.names == value) | (net.codes == value))
+            if not len(roads_here):
+                continue
+            sel = np.flatnonzero(labels == value)
+            snap = snap_points(pts[sel], net.lines[roads_here], p.km_post_snap_m)
+            ok = snap.found
+            line_of[sel[ok]] = roads_here[snap.line[ok]]
+            chain[sel[ok]] = snap.chainage[ok]
+    usable = (line_of >= 0) & np.isfinite(stations)
+    notes = []
+    if (~usable).any():
+        notes.append(f"公里桩{len(posts)}个中有{int((~usable).sum())}个无桩号或距道路超过{p.km_post_snap_m:g} m，未使用")
+    out = {}
+    reversed_roads = []
+    for r in np.unique(line_of[usable]):
+        sel = np.flatnonzero(usable & (line_of == r))
+        order = np.argsort(chain[sel], kind="stable")
+        m, st = chain[sel][order], stations[sel][order]
+        if len(st) > 1 and np.any(np.diff(st) < 0):
+            reversed_roads.append(str(net.names[r]))
+            continue
+        breaks = []
+        for k in range(1, len(m)):
+            back = st[k - 1] + (m[k] - m[k - 1])
+            if abs(st[k] - back) > tolerance_m:
+                breaks.append((round(float(back), 3), float(st[k])))
+        out[int(r)] = Stationing(round(float(st[0] - m[0]), 3), tuple(breaks))
+    if out:
+        notes.append(f"{len(out)}条道路按公里桩确定桩号（{sum(len(v.breaks) for v in out.values())}处断链）")
+    if reversed_roads:
+        notes.append(f"道路{'、'.join(reversed_roads)}的公里桩与道路走向相反，未按公里桩确定桩号")
+    return out, notes
 
 
 def _text_column(gdf, candidates, n) -> np.ndarray:
@@ -1505,7 +1589,7 @@ def assign_counties(gdf, counties, name_field: str = "name") -> np.ndarray:
 # ---------------------------------------------------------------------------
 # the whole analysis
 # ---------------------------------------------------------------------------
-def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties=None,
+def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties=None, km_posts=None,
                         params: RoadHazardParams | None = None, kinds=None, progress=None):
     """Find road hazard candidates of every kind the inputs allow.
 
@@ -1522,6 +1606,10 @@ def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties
         Accident points with optional ``date``, ``deaths``, ``injuries``.
     counties : GeoDataFrame, optional
         County polygons (``name``) to fill the ``county`` column.
+    km_posts : GeoDataFrame, optional
+        Km-post points (公里桩/百米桩) with their station (:data:`KM_POST_FIELDS`); they set the
+        stationing of the roads they lie on (:func:`stationing_from_km_posts`), over the roads'
+        ``start_km``/``breaks`` attributes.
     params : RoadHazardParams, optional
     kinds : iterable of str, optional
         Subset of :data:`KINDS` to run (all the inputs allow by default).
@@ -1543,6 +1631,11 @@ def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties
     _report(progress, 0.0, "准备道路")
     net = RoadNetwork(roads, params)
     notes = []
+    if km_posts is not None and len(km_posts):
+        by_posts, post_notes = stationing_from_km_posts(net, km_posts)
+        for r, st in by_posts.items():
+            net.stationing[r] = st
+        notes.extend(post_notes)
     tables = []
     _report(progress, 0.05, "急弯")
     if "sharp_bend" in wanted:
@@ -1613,6 +1706,8 @@ def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties
         inputs["water"] = describe_input(water.attrs.get("riskmap", {}).get("source") or water)
     if accidents is not None:
         inputs["accidents"] = describe_input(accidents.attrs.get("riskmap", {}).get("source") or accidents)
+    if km_posts is not None:
+        inputs["km_posts"] = describe_input(km_posts.attrs.get("riskmap", {}).get("source") or km_posts)
     parameters = params.to_dict()
     parameters.update({"metric_crs": net.metric_crs.to_string(), "roads_km": round(net.total_length_m / 1000, 3),
                        "design_speed_by_class": {**jtg_d20.DEFAULT_SPEED_BY_CLASS, **params.class_speeds}})

@@ -890,3 +890,32 @@ def test_severity_uses_the_four_level_risk_wording():
     for module in (roads, register, report):
         text = inspect.getsource(module)
         assert "重大事故隐患" not in text.replace("nor 重大事故隐患", "").replace("nor\n重大事故隐患", "")
+
+
+def test_km_posts_set_the_stationing():
+    """Posts K812+300 at 0 m, K813+300 at 1000 m, K814+250 at 2000 m (长链: 813300 + 1000 = 814300 → 814250)."""
+    road = road_layer([np.array([[X0, Y0], [X0 + 10000, Y0]]), np.array([[X0, Y0 + 5000], [X0 + 3000, Y0 + 5000]])],
+                      speed=60, names=["G312", "X001"])
+    road["start_km"] = ["K1+000", ""]  # the posts win over the attribute
+    posts = gpd.GeoDataFrame({"桩号": ["K812+300", "K813+300", "k814 + 250", "K815+250", "K9+000", "K1+000"]},
+                             geometry=[shapely.Point(X0 + m, Y0 + 4) for m in (0, 1000, 2000, 3000, 6000)]
+                             + [shapely.Point(X0 + 500, Y0 + 2000)], crs=METRIC).to_crs(4490)
+    posts = posts.iloc[[0, 1, 2, 3, 5]]  # K9+000 left out; K1+000 lies 2 km from every road
+    acc = accident_layer([2000, 2040, 2100, 2150, 2230, 2300], offsets=[5] * 6)
+    segs, record = roads.detect_road_hazards(road, accidents=acc, km_posts=posts, kinds=["black_spot"])
+    # 1950 m: 813300 + 950; 2350 m: past the 2000 m post, 814250 + 350
+    assert segs.km_label.tolist() == ["K814+250–K814+600"]
+    assert segs.stationing.iloc[0] == "K812+300；K814+300=K814+250"
+    assert any("1条道路按公里桩确定桩号（1处断链）" in n for n in record["notes"])
+    assert any("公里桩5个中有1个" in n for n in record["notes"])
+    assert "km_posts" in record["inputs"]
+
+
+def test_km_posts_against_the_digitised_direction_are_not_used():
+    road = road_layer([np.array([[X0, Y0], [X0 + 10000, Y0]])], speed=60, names=["G312"])
+    posts = gpd.GeoDataFrame({"km": ["K20+000", "K19+000"], "road": ["G312", "G312"]},
+                             geometry=[shapely.Point(X0 + 100, Y0), shapely.Point(X0 + 1100, Y0)], crs=METRIC)
+    acc = accident_layer([2000, 2040, 2100], offsets=[5] * 3)
+    segs, record = roads.detect_road_hazards(road, accidents=acc, km_posts=posts, kinds=["black_spot"])
+    assert segs.km_label.tolist() == ["K1+950–K2+150"]
+    assert any("公里桩与道路走向相反" in n for n in record["notes"])
