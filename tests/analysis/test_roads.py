@@ -682,6 +682,16 @@ def test_grade_length_just_under_at_and_over_the_table(speed, grade, run, limit)
     assert row.grade_pct == pytest.approx(grade, abs=0.05) and row.grade_length_limit_m == limit
 
 
+def test_a_run_of_two_grades_is_held_to_the_row_of_its_smaller_grade():
+    # 6 % for 400 m then 4.5 % for 600 m at 40 km/h: over 4 % for 1000 m, the smaller grade 4.5 % → the 5 % row,
+    # 900 m (the 6 % stretch alone, 400 m, is under its 700 m)
+    found = grade_lengths(40, [(0, 0.0), (500, 6.0), (900, 4.5), (1500, 0.0)])
+    assert len(found) == 1
+    row = found.iloc[0]
+    assert (row.grade_pct, row.grade_length_limit_m) == (pytest.approx(4.5, abs=0.05), 900)
+    assert (row.start_m, row.end_m) == (pytest.approx(500, abs=0.5), pytest.approx(1500, abs=0.5))
+
+
 def test_grade_length_downhill_and_a_crest_splits_the_run():
     down = grade_lengths(40, [(0, 0.0), (500, -5.0), (1450, 0.0)])
     assert down.direction.tolist() == [-1] and down.end_m.iloc[0] == pytest.approx(1450, abs=0.5)
@@ -748,19 +758,21 @@ def test_a_steep_and_too_long_grade_is_one_segment_with_both_reasons(tmp_path):
 # ---------------------------------------------------------------------------
 def test_overlapping_and_touching_runs_of_one_kind_merge():
     df = pd.DataFrame({
-        "road_index": [0, 0, 0, 0, 1], "kind": ["near_water"] * 3 + ["near_cliff", "near_water"],
-        "start_m": [0.0, 150.0, 300.0, 100.0, 120.0], "end_m": [200.0, 300.0, 400.0, 180.0, 180.0],
-        "subtype": [""] * 5, "water_dist_m": [40.0, 12.0, 60.0, np.nan, 5.0], "water_name": ["甲", "乙", "丙", "", "丁"],
-        "radius_m": np.nan, "grade_pct": np.nan, "drop_m": [np.nan, np.nan, np.nan, 30.0, np.nan],
-        "deaths": np.nan, "note": ["a", "b", "c", "d", "e"]})
+        "road_index": [0, 0, 0, 0, 1, 0], "kind": ["near_water"] * 3 + ["near_cliff", "near_water", "near_cliff"],
+        "start_m": [0.0, 150.0, 300.0, 100.0, 120.0, 150.0], "end_m": [200.0, 300.0, 400.0, 180.0, 180.0, 250.0],
+        "subtype": [""] * 6, "water_dist_m": [40.0, 12.0, 60.0, np.nan, 5.0, np.nan],
+        "water_name": ["甲", "乙", "丙", "", "丁", ""], "radius_m": np.nan, "grade_pct": np.nan,
+        "drop_m": [np.nan, np.nan, np.nan, 30.0, np.nan, 45.0], "deaths": np.nan, "note": ["a", "b", "c", "d", "e", "d"]})
     out = roads.merge_overlaps(df).sort_values(["road_index", "kind"]).reset_index(drop=True)
     # road 0 water: [0, 200] ∪ [150, 300] overlap, [300, 400] touches: one segment 0–400
     water0 = out[(out.road_index == 0) & (out.kind == "near_water")]
     assert len(water0) == 1
     row = water0.iloc[0]
     assert (row.start_m, row.end_m, row.water_dist_m, row.water_name, row.note) == (0, 400, 12.0, "乙", "a；b；c")
-    # another kind and another road stay apart
+    # another kind and another road stay apart; a reason given twice is said once
     assert len(out) == 3 and out[out.kind == "near_cliff"].note.tolist() == ["d"]
+    cliff = out[out.kind == "near_cliff"].iloc[0]
+    assert (cliff.start_m, cliff.end_m, cliff.drop_m) == (100, 250, 45.0)
 
 
 def test_separate_runs_do_not_merge():
