@@ -161,7 +161,8 @@ class Segment:
         return {"id": self.id, "road": self.road, "road_code": self.road_code, "kind": self.kind,
                 "start_m": round(self.start_m, 2), "end_m": round(self.end_m, 2), "severity": self.severity,
                 "status": self.status, "deadline": self.deadline, "note": self.note, "county": self.county,
-                "source": self.source, "stationing": self.stationing, "attrs": {k: _json_number(v) for k, v in self.attrs.items()},
+                "source": self.source, "stationing": self.stationing,
+                "attrs": {k: _json_number(v) for k, v in self.attrs.items()},
                 "created": self.created, "updated": self.updated,
                 "wkt": shapely.to_wkt(self.geometry, rounding_precision=8) if self.geometry is not None else None}
 

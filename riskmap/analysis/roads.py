@@ -174,7 +174,8 @@ ALIASES = {
     "km_end": "终点桩号", "km_label": "桩号范围", "radius_m": "圆曲线半径(m)", "radius_limit_m": "极限最小半径(m)",
     "deflection_deg": "转角(°)", "grade_pct": "纵坡(%)", "grade_limit_pct": "最大纵坡(%)", "drop_m": "临崖落差(m)",
     "side": "侧别", "water_dist_m": "距水体(m)", "water_name": "水体名称", "accidents": "事故数", "deaths": "死亡人数",
-    "injuries": "受伤人数", "fatal": "死亡事故数", "equivalent": "当量事故数", "severity": "风险等级", "note": "说明", "county": "县区", "stationing": "桩号定义",
+    "injuries": "受伤人数", "fatal": "死亡事故数", "equivalent": "当量事故数", "severity": "风险等级", "note": "说明",
+    "county": "县区", "stationing": "桩号定义",
 }
 
 STANDARDS = [

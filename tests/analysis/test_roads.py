@@ -762,7 +762,8 @@ def test_overlapping_and_touching_runs_of_one_kind_merge():
         "start_m": [0.0, 150.0, 300.0, 100.0, 120.0, 150.0], "end_m": [200.0, 300.0, 400.0, 180.0, 180.0, 250.0],
         "subtype": [""] * 6, "water_dist_m": [40.0, 12.0, 60.0, np.nan, 5.0, np.nan],
         "water_name": ["甲", "乙", "丙", "", "丁", ""], "radius_m": np.nan, "grade_pct": np.nan,
-        "drop_m": [np.nan, np.nan, np.nan, 30.0, np.nan, 45.0], "deaths": np.nan, "note": ["a", "b", "c", "d", "e", "d"]})
+        "drop_m": [np.nan, np.nan, np.nan, 30.0, np.nan, 45.0], "deaths": np.nan,
+        "note": ["a", "b", "c", "d", "e", "d"]})
     out = roads.merge_overlaps(df).sort_values(["road_index", "kind"]).reset_index(drop=True)
     # road 0 water: [0, 200] ∪ [150, 300] overlap, [300, 400] touches: one segment 0–400
     water0 = out[(out.road_index == 0) & (out.kind == "near_water")]
