@@ -436,6 +436,15 @@ def test_excel_frame_has_chinese_headers():
     assert frame["隐患类型"].iloc[0] == "急弯"
 
 
+def test_excel_frame_values_are_chinese(tmp_path):
+    dem = stepped_dem(tmp_path, [(0, 0.0), (505, 8.0), (905, 0.0)])
+    layer = road_layer([np.array([[X0, Y0], [X0 + 3000, Y0]])], road_class="county")  # 县道: 40 km/h by default
+    segs, _ = roads.detect_road_hazards(layer, dem=dem, kinds=["steep_grade"])
+    frame = roads.segments_excel_frame(segs)
+    row = frame.iloc[0]
+    assert (row["子类"], row["道路等级"], row["风险等级"]) == ("超最大纵坡、坡长超限", "县道", "较大风险（橙）")
+
+
 # ---------------------------------------------------------------------------
 # the JTG D20 tables
 # ---------------------------------------------------------------------------
