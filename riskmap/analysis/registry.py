@@ -177,6 +177,11 @@ def _wrap_roads(native, params):
         f"{v} {int(by_kind.get(k, 0))}" for k, v in KINDS.items())
     en = f"{len(segments)} hazard segments on {km} km of road: " + ", ".join(
         f"{KINDS[k]} {int(by_kind.get(k, 0))}" for k in KINDS)
+    parameters = record.get("parameters") or {}
+    if parameters.get("accident_period_start"):
+        start, end = parameters["accident_period_start"], parameters["accident_period_end"]
+        zh += f"（事故统计时段{start}至{end}）"
+        en += f" (accidents of {start} to {end})"
     return {"hazard_segments": segments}, {"county_counts": road_county_counts(segments)}, zh, en, record
 
 

@@ -138,7 +138,7 @@ def test_sample(tmp_path, capsys):
     assert notes and not [n for n in notes if n and english.search(str(n))]
 
 
-def test_black_spot_period_and_km_posts_from_the_command_line(tmp_path, inputs):
+def test_black_spot_period_and_km_posts_from_the_command_line(tmp_path, inputs, capsys):
     """The five accidents are of 2023-01-01…05; ending the period on 2022-12-31 leaves none of them."""
     out = tmp_path / "h.gpkg"
     posts = gpd.GeoDataFrame({"桩号": ["K812+300"]}, geometry=[shapely.Point(X0, Y0 - 800)], crs=METRIC).to_crs(4490)
@@ -149,6 +149,7 @@ def test_black_spot_period_and_km_posts_from_the_command_line(tmp_path, inputs):
     spot = gpd.read_file(out, layer="hazard_segments").iloc[0]
     assert spot.note.startswith("2020-01-06至2023-01-05（近3年）事故5起，死亡3人")
     assert spot.km_label == "K814+250–K814+590"  # 812300 + (1950 … 2290) m on G312
+    assert "（事故统计时段2020-01-06至2023-01-05）" in capsys.readouterr().out
     assert main(["roads", "--roads", str(inputs["roads"]), "--accidents", str(inputs["accidents"]), "--out", str(out),
                  "--kinds", "black_spot", "--blackspot-end", "2022-12-31"]) == 0
     assert len(gpd.read_file(out, layer="hazard_segments")) == 0
