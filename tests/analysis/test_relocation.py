@@ -372,3 +372,56 @@ def test_scope_park_and_raster_edge():
     assert p.loc["城中试剂经营部", "verdict"] == "不适用"  # a shop: named type from its name, reason given
     assert not p.loc["园区化工", "relocate"] and p.loc["园区化工", "in_park"]
     assert p.loc["边缘化工", "zone_off_raster"] and "超出人口栅格" in p.loc["边缘化工", "reasons"]
+
+
+def _unit_table(rows, xy):
+    """One row per unit: (企业名称, 单元, 单元类型, 危险化学品及储量, 外部安全防护距离)."""
+    cols = dict(zip(["企业名称", "单元名称", "单元类型", "危险化学品及储量", "外部安全防护距离"], zip(*rows)))
+    cols["企业类型"] = ["生产"] * len(rows)
+    return gpd.GeoDataFrame({k: list(v) for k, v in cols.items()}, geometry=gk_points(xy), crs=4490)
+
+
+def test_units_are_identified_and_graded_separately():
+    """GB 18218-2018 grades each 生产单元/储存单元; two sub-threshold units are no major hazard (hand S/R)."""
+    grid = _uniform_grid(0.0)  # nobody outside: α = 0.5 (Table 5)
+    site_a, site_b = (500_000, 3_560_000), (505_000, 3_555_000)
+    table = _unit_table([
+        ("甲化工", "液氯储罐区", "储存单元", "液氯20吨", 500),
+        ("甲化工", "合成车间", "生产单元", "液氨5吨", 800),
+        ("乙化工", "液氯库房", "储存", "液氯:3", 400),
+        ("乙化工", "氨制冷装置", "装置", "液氨:6", 400),
+        ("丁化工", "甲醇罐区", "储存单元", "甲醇 700t", 300),
+        ("丁化工", "氯化装置", "生产单元", "6吨液氯", 300),
+    ], [site_a, site_a, site_b, site_b, (495_000, 3_565_000), (495_000, 3_565_000)])
+    res = assess_relocation(table, grid)
+    moved = update_plant(res, 0, geometry=gk_points([(501_000, 3_561_000)])[0])  # a what-if move regrades by unit
+    assert moved["S"] == pytest.approx(4.0) and moved["grade_basis"].startswith("按单元辨识")
+    p = res.plants.set_index("name")
+    assert len(p) == 3  # six unit rows, three enterprises
+    a = p.loc["甲化工"]
+    # governing unit 液氯储罐区: S = 20/5 = 4, R = 0.5 · 4 · 4 = 8 → 四级; the whole-plant total would be S = 4.5
+    assert a["S"] == pytest.approx(4.0) and a["R"] == pytest.approx(8.0) and a["hazard_grade"] == "四级"
+    assert a["major_hazard"] and a["safe_dist"] == 800.0  # the larger of the rows' distances
+    assert a["grade_basis"] == "按单元辨识（2个单元，1个构成重大危险源；定级单元：液氯储罐区）"
+    assert "液氯储罐区（储存单元）：S=4.00，R=8.0，四级重大危险源" in a["units"]
+    assert "合成车间（生产单元）：S=0.50，R=0.5，非重大危险源" in a["units"]
+    b = p.loc["乙化工"]
+    # 3/5 = 0.6 and 6/10 = 0.6: neither unit reaches its threshold, though the plant total (1.2) would
+    assert not b["major_hazard"] and b["hazard_grade"] == "" and b["S"] == pytest.approx(0.6)
+    assert b["grade_basis"] == "按单元辨识（2个单元，均不构成重大危险源）"
+    assert "非重大危险源" in b["reasons"] and "储存单元" in b["units"] and "生产单元" in b["units"]
+    # both units are major: 甲醇 S = 1.4 (β 1, R 0.7) and 液氯 S = 1.2 (β 4, R 2.4); the grade follows the higher R
+    d = p.loc["丁化工"]
+    assert d["S"] == pytest.approx(1.2) and d["R"] == pytest.approx(2.4)
+    assert d["grade_basis"].endswith("2个单元，2个构成重大危险源；定级单元：氯化装置）")
+
+
+def test_whole_plant_total_is_labelled_an_estimate():
+    grid = _uniform_grid(0.0)
+    frame = gpd.GeoDataFrame({"name": ["丙化工"], "ent_type": ["生产"], "safe_dist": [500.0],
+                              "chemicals": ["液氯:3;液氨:6"]}, geometry=gk_points([(500_000, 3_560_000)]), crs=4490)
+    res = assess_relocation(frame, grid)
+    p = res.plants.iloc[0]
+    assert p["grade_basis"] == "按全厂合计估算" and p["major_hazard"] and p["S"] == pytest.approx(1.2)
+    assert "（按全厂合计估算）" in p["reasons"] and p["units"] == ""
+    assert any("按全厂合计估算" in n for n in res.provenance["notes"])
