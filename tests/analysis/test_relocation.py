@@ -311,6 +311,25 @@ def test_sample_list_survives_a_review():
                                          "ammonia_refrigeration"]).any()
     assert not flagged["in_park"].any()
     assert set(flagged["id"].astype(str)) <= {str(v) for v in truth["hazchem_in_dense_towns"]}
+    # every planted expectation (data/sample_truth.json "relocation", each with its clause) holds
+    by_id = p.set_index(p["id"].astype(int))
+    expected = truth["relocation"]["expected"]
+    assert len(expected) >= 18
+    for case in expected:
+        got = by_id.loc[case["id"]]
+        assert got["verdict"] == case["verdict"], (case["name"], got["reasons"], case["clause"])
+        assert bool(got["relocate"]) == case["relocate"], case["name"]
+        if "review" in case:
+            assert bool(got["review"]) == case["review"], case["name"]
+        if "S" in case:
+            assert got["S"] == pytest.approx(case["S"], rel=1e-6), case["name"]
+        if "ent_type" in case:
+            assert got["ent_type_src"] == "字段" and relocation.ENTERPRISE_TYPES[got["ent_type"]] == case["ent_type"]
+    assert not by_id.loc[truth["relocation"]["never_relocated"], "relocate"].any()
+    assert {c["id"] for c in expected if c["relocate"]} == set(flagged["id"].astype(int))
+    # the production plants flagged in town cores rank by hazard: the 二级 plant (R = 52) first
+    first = flagged.sort_values("priority").iloc[0]
+    assert first["hazard_grade"] == "二级" and first["ent_type"] == "production"
     chlorine = p.loc[p["chemicals"].str.contains("液氯:30") & p["chemicals"].str.contains("硫化氢:24")].iloc[0]
     assert chlorine["review"] and chlorine["verdict"] == "复核外部安全防护距离"
     assert "310 m 偏小" in chlorine["reasons"] and chlorine["hazard_grade"] == "二级"
@@ -425,3 +444,17 @@ def test_whole_plant_total_is_labelled_an_estimate():
     assert p["grade_basis"] == "按全厂合计估算" and p["major_hazard"] and p["S"] == pytest.approx(1.2)
     assert "（按全厂合计估算）" in p["reasons"] and p["units"] == ""
     assert any("按全厂合计估算" in n for n in res.provenance["notes"])
+
+
+def test_in_park_plant_is_never_relocated_even_with_a_school_in_its_zone():
+    """退城入园: a park is where plants go; its plant with a school inside the zone is reviewed, not relocated."""
+    _arr, grid = population()
+    frame = gpd.GeoDataFrame(
+        {"name": ["园区氯碱", "城中氯碱"], "ent_type": ["生产", "生产"], "in_park": ["是", "否"],
+         "park": ["信阳化工产业园", ""], "safe_dist": [800.0, 800.0], "chemicals": ["液氯:30", "液氯:30"]},
+        geometry=gk_points([(505_000, 3_552_000), (492_000, 3_552_000)]), crs=4490)
+    school = gpd.GeoDataFrame({"name": ["园区旁小学", "城中小学"], "category": ["school", "school"]},
+                              geometry=gk_points([(505_400, 3_552_000), (492_400, 3_552_000)]), crs=4490)
+    p = assess_relocation(frame, grid, school).plants.set_index("name")
+    assert not p.loc["园区氯碱", "relocate"] and p.loc["园区氯碱", "verdict"] == "园区内企业，复核防护距离内目标"
+    assert p.loc["城中氯碱", "relocate"] and p.loc["城中氯碱", "verdict"] == "建议搬迁"
