@@ -62,7 +62,7 @@ RELOCATION_TABLES = {
         "zone_off_raster": C("防护区超出人口栅格", "Zone leaves the population raster", values=YES_NO),
         "verdict": C("结论", "Verdict"), "review": C("需复核防护距离", "Distance to review", values=YES_NO),
         "relocate": C("建议搬迁", "Relocate", values=YES_NO), "priority": C("优先序", "Priority", digits=0),
-        "score": C("优先分值", "Priority score", digits=2), "reasons": C("搬迁理由", "Reasons"),
+        "score": C("优先分值", "Priority score", digits=2), "reasons": C("判定理由", "Reasons"),
         "chemicals": C("危险化学品及储量", "Chemicals and stock"), "id": C("编号", "ID"),
     }, sort=(("relocate", False), ("priority", True), ("score", False))),
     "zones": Table("zones", "外部安全防护区", "Safety zones", {
