@@ -9,7 +9,9 @@ project intact.
 """
 from __future__ import annotations
 
+
 import json
+import math
 import os
 import sqlite3
 import warnings
@@ -68,8 +70,15 @@ class Project:
         self.events.view_changed.emit(extent=self.extent)
 
     def full_extent(self) -> tuple[float, float, float, float] | None:
-        """Union of the extents of all layers, in the map CRS."""
-        boxes = [layer.extent(self.map_crs) for layer in self.layers]
+        """Union of the extents of all layers, in the map CRS (layers without features are skipped)."""
+        boxes = []
+        for layer in self.layers:
+            try:
+                box = layer.extent(self.map_crs)
+            except (ValueError, RuntimeError):  # nothing to measure (e.g. every feature was accepted away)
+                continue
+            if len(box) == 4 and all(math.isfinite(v) for v in box):
+                boxes.append(box)
         if not boxes:
             return None
         return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),

@@ -255,8 +255,10 @@ class RoadHazardPanel(AnalysisPanel):
         candidates = reg.segments_from_candidates(segments)
         push(self.host, reg.SetCandidates(self.register, candidates, detection=self.analysis_result.provenance))
         self.tabs.setCurrentIndex(1)
-        if len(segments):
-            self.zoom_to_frame(segments)
+        if self._cand_ids:
+            # the city-wide extent makes 50–100 m segments invisible: go to the first candidate of the list
+            self.candidate_table.selectRow(0)
+            self._zoom_to(self.register.candidates, self._cand_ids, 0)
 
     def summary_text(self) -> str:
         segments = self.analysis_result.native[0]
