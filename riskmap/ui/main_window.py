@@ -534,12 +534,30 @@ class MainWindow(QMainWindow):
                 return None
             if not dock.objectName():
                 dock.setObjectName(cls_name)
-            self.addDockWidget(Qt.RightDockWidgetArea, dock)
+            others = [d for d in self.panels.values() if not d.isFloating()
+                      and self.dockWidgetArea(d) == Qt.RightDockWidgetArea]
+            if not self.restoreDockWidget(dock):  # where the user left it last time, else tabbed on the right
+                self.addDockWidget(Qt.RightDockWidgetArea, dock)
+                if others:
+                    self.tabifyDockWidget(others[-1], dock)  # one tabbed area: each panel gets the full height
             self.panels[key] = dock
             self.panels_menu.addAction(dock.toggleViewAction())
+        before = self.size()
         dock.show()
         dock.raise_()
+        self.keep_on_screen(before)
         return dock
+
+    def keep_on_screen(self, before) -> None:
+        """If showing a dock grew the window past the screen, shrink it back (never below ``before``)."""
+        screen = self.screen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        width = max(min(self.width(), area.width()), before.width())
+        height = max(min(self.height(), area.height()), before.height())
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
 
     # ==================================================================================
     # files

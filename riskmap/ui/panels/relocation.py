@@ -37,7 +37,7 @@ from riskmap.i18n import tr
 from riskmap.layers import VectorLayer
 from riskmap.layers.style import Style
 from riskmap.ui.canvas import MapTool
-from riskmap.ui.panels.common import AnalysisPanel
+from riskmap.ui.panels.common import AnalysisPanel, reserve_rows
 
 RELOCATE_COLOR = "#d7191c"
 KEEP_COLOR = "#7f7f7f"
@@ -308,6 +308,7 @@ class RelocationPanel(AnalysisPanel):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.clicked.connect(self._on_row_clicked)
+        reserve_rows(self.table)
         layout.addWidget(self.table, 1)
         # the reasons of the selected plant, wrapped: a reviewer reads them whole, not in a cut-off cell
         self.details = QLabel(tr("选中一家企业查看判定理由", "Select a plant to read the reasons"))
