@@ -244,6 +244,77 @@ class MainWindow(QMainWindow):
         self.county_nav = CountyNavigator(self)
         tb.addWidget(self.county_nav)
         self.toolbar = tb
+        self._build_search_bar()
+
+    def _build_search_bar(self):
+        """搜索: a feature by name, a 桩号 on a road, a coordinate (WGS84 / GCJ-02 / BD-09)."""
+        from PyQt5.QtWidgets import QComboBox, QLineEdit, QMenu
+
+        from riskmap.search import SYSTEMS
+
+        self.addToolBarBreak()
+        bar = self.addToolBar(tr("搜索", "Search"))
+        bar.setObjectName("search_toolbar")
+        bar.setMovable(False)
+        bar.addWidget(QLabel(" " + tr("搜索：", "Search: ")))
+        self.search_box = QLineEdit()
+        self.search_box.setObjectName("search_box")
+        self.search_box.setPlaceholderText(tr("名称 / 道路 K12+300 / 114.07,32.12", "name / road K12+300 / 114.07,32.12"))
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.setMinimumWidth(320)
+        self.search_box.returnPressed.connect(self.run_search)
+        bar.addWidget(self.search_box)
+        self.search_system = QComboBox()
+        self.search_system.setObjectName("search_system")
+        for key, labels in SYSTEMS.items():
+            self.search_system.addItem(tr(*labels), key)
+        saved = str(self.settings.value("search/system", "wgs84"))
+        self.search_system.setCurrentIndex(max(self.search_system.findData(saved), 0))
+        self.search_system.currentIndexChanged.connect(
+            lambda *_: self.settings.setValue("search/system", self.search_system.currentData()))
+        self.search_system.setToolTip(tr("输入坐标所用的坐标系（高德、腾讯为GCJ-02，百度为BD-09）",
+                                         "System of a typed coordinate (AMap/Tencent: GCJ-02, Baidu: BD-09)"))
+        bar.addWidget(self.search_system)
+        self.search_menu = QMenu(self)
+        self.search_hits: list = []
+        self.actions["search"] = a = QAction(tr("搜索", "Search"), self)
+        a.setShortcut(QKeySequence.Find)
+        a.triggered.connect(lambda: (self.search_box.setFocus(), self.search_box.selectAll()))
+        self.addAction(a)
+
+    def run_search(self, text: str | None = None) -> list:
+        """Search the project for ``text`` (the box's text by default), go to the best hit, list the others."""
+        from riskmap.search import search
+
+        text = self.search_box.text() if text is None else text
+        try:
+            hits = search(self.project.layers, text, self.project.map_crs, system=self.search_system.currentData())
+        except RiskmapError as exc:
+            self.show_error(exc)
+            return []
+        self.search_hits = hits
+        if not hits:
+            self.statusBar().showMessage(tr(f"未找到：{text}", f"Not found: {text}"), 5000)
+            return []
+        self.go_to_hit(hits[0])
+        if len(hits) > 1:
+            self.search_menu.clear()
+            for hit in hits:
+                self.search_menu.addAction(hit.label, lambda h=hit: self.go_to_hit(h))
+            self.search_menu.popup(self.search_box.mapToGlobal(self.search_box.rect().bottomLeft()))
+        return hits
+
+    def go_to_hit(self, hit) -> None:
+        """Zoom to a search hit; a feature is selected, a place or a 桩号 is marked."""
+        if hit.kind == "feature":
+            self.canvas.set_marker(None)
+            self.zoom_to(hit.bbox)
+            hit.layer.select([hit.index])
+        else:
+            half = MIN_ZOOM_SPAN_DEG if self.project.map_crs.is_geographic else MIN_ZOOM_SPAN_M
+            self.zoom_to((hit.x - half, hit.y - half, hit.x + half, hit.y + half))
+            self.canvas.set_marker(hit.x, hit.y)
+        self.statusBar().showMessage(hit.label, 10000)
 
     def _build_status_bar(self):
         sb = self.statusBar()
