@@ -23,6 +23,8 @@ ROAD_CLASS = {"expressway": ("高速公路", "expressway"), "national": ("国道
               "railway": ("铁路", "railway")}
 HCA_GRADE = {"I": ("Ⅰ级", "I"), "II": ("Ⅱ级", "II"), "III": ("Ⅲ级", "III")}
 MEDIUM = {"gas": ("输气", "gas"), "oil": ("输油", "oil")}
+PIPE_KIND = {"trunk": ("干线", "trunk"), "products": ("成品油管道", "products"),
+             "urban_main": ("城镇燃气干管", "city-gas main"), "": ("未注明", "not given")}
 ENTERPRISE_TYPE_LABELS = {**{k: (v, k.replace("_", " ")) for k, v in ENTERPRISE_TYPES.items()},
                           "unknown": ("不明", "unknown")}
 
@@ -214,10 +216,19 @@ PIPELINE_TABLES = {
     "corridors": Table("corridors", "管道保护范围", "Protection bands", {
         "name": C("管道名称", "Pipeline"), "band": C("范围", "Band"), "article": C("条款", "Article"),
         "rule": C("规定", "Rule")}),
-    "encroachments": Table("encroachments", "保护范围内目标", "Targets in protection bands", {
+    "encroachments": Table("encroachments", "占压与安全间距核查", "Encroachments and spacing", {
         "target_kind": C("类型", "Kind"), "name": C("名称", "Name"), "category": C("类别", "Category"),
-        "pipeline": C("管道", "Pipeline"), "distance_m": C("距管道", "Distance to pipeline", "m", 1),
-        "band": C("范围", "Band"), "article": C("条款", "Article"), "rule": C("规定", "Rule"),
+        "pipeline": C("管道", "Pipeline"), "distance_m": C("距管道中心线", "Distance to centreline", "m", 1),
+        "verdict": C("结论", "Verdict"), "limit_m": C("规定距离", "Required distance", "m", 1),
+        "article": C("依据", "Basis"), "rule": C("规定", "Rule"),
+    }),
+    "scope": Table("scope", "管道适用范围", "Pipeline scope", {
+        "name": C("管道名称", "Pipeline"), "kind": C("管道类型", "Kind", values=PIPE_KIND),
+        "medium": C("介质", "Medium", values=MEDIUM), "diam_mm": C("管径", "Diameter", "mm", 0),
+        "press_mpa": C("压力", "Pressure", "MPa", 2),
+        "assessed": C("高后果区识别", "HCA-assessed", values=YES_NO), "scope": C("适用标准与说明", "Scope"),
+        "pir_text": C("潜在影响半径(m)", "Potential impact radius (m)"),
+        "pressure_class": C("压力级制", "Pressure class"), "spacing_m": C("安全间距", "Spacing", "m", 1),
     }),
 }
 
@@ -227,19 +238,27 @@ def _run_pipelines(inputs, params, progress):
 
     return analyse_pipelines(inputs["pipelines"], inputs.get("population"), sensitive=inputs.get("sensitive"),
                              water=inputs.get("water"), roads=inputs.get("roads"),
-                             enterprises=inputs.get("enterprises"), params=params, progress=progress)
+                             enterprises=inputs.get("enterprises"), protected=inputs.get("protected"),
+                             buildings=inputs.get("buildings"), params=params, progress=progress)
 
 
 def _wrap_pipelines(native, params):
     hca = native.hca
     counts = hca["hca_grade"].value_counts()
     km = hca["length_m"].sum() / 1000
+    scope = native.scope
+    n_city = int((~scope["assessed"]).sum()) if scope is not None else 0
+    verdicts = native.encroachments["verdict"].value_counts()
     zh = (f"高后果区 {len(hca)} 段（Ⅲ级 {counts.get('III', 0)}，Ⅱ级 {counts.get('II', 0)}，"
-          f"Ⅰ级 {counts.get('I', 0)}），共 {km:.1f} km；保护范围内目标 {len(native.encroachments)} 个")
+          f"Ⅰ级 {counts.get('I', 0)}），共 {km:.1f} km；占压、安全间距不足等目标 {len(native.encroachments)} 个"
+          + (f"（{'，'.join(f'{v} {int(c)}' for v, c in verdicts.items())}）" if len(verdicts) else "")
+          + (f"；城镇燃气管道 {n_city} 条不适用GB 32167（按GB 50028间距核查）" if n_city else ""))
     en = (f"high-consequence areas: {len(hca)} segments (III {counts.get('III', 0)}, II {counts.get('II', 0)}, "
-          f"I {counts.get('I', 0)}), {km:.1f} km; targets inside protection bands: {len(native.encroachments)}")
+          f"I {counts.get('I', 0)}), {km:.1f} km; targets with a verdict: {len(native.encroachments)}"
+          + (f"; {n_city} city-gas mains outside GB 32167 (GB 50028 spacing)" if n_city else ""))
     layers = {"hca": hca, "corridors": native.corridors, "encroachments": native.encroachments}
-    return layers, {}, zh, en, native.provenance
+    tables = {"scope": scope} if scope is not None else {}
+    return layers, tables, zh, en, native.provenance
 
 
 PIPELINES = Analysis(
@@ -262,10 +281,17 @@ PIPELINES = Analysis(
      Input("enterprises", "vector", "企业（易燃易爆场所）", "Enterprises (flammable sites)", required=False,
            sample="enterprises", geometry=("point", "polygon"), fields=("industry",),
            words=("企业", "enterprise", "plant"), help_zh="企业（industry 为危化/烟花爆竹的为易燃易爆场所）",
-           help_en="enterprises (points with industry; hazchem/fireworks are flammable sites)")],
+           help_en="enterprises (points with industry; hazchem/fireworks are flammable sites)"),
+     Input("protected", "vector", "保护区（湿地、森林）", "Protected areas (wetland, forest)", required=False,
+           geometry=("polygon",), fields=("kind",), words=("保护区", "湿地", "森林", "protected", "wetland", "forest"),
+           help_zh="湿地、森林、河口等国家自然保护地区（面，kind: wetland/forest/estuary/nature_reserve）：输油e)",
+           help_en="wetlands, forests, estuaries, nature reserves (polygons with kind): oil criterion e)"),
+     Input("buildings", "vector", "建筑物", "Buildings", required=False, geometry=("point", "polygon"),
+           words=("建筑", "房屋", "building"), help_zh="建筑物（点或面）：占压、安全间距核查",
+           help_en="buildings (points or polygons): encroachment and spacing checks")],
     gb32167.PARAMS, PIPELINE_TABLES, _run_pipelines, _wrap_pipelines,
     standards=lambda params: gb32167.standards_cited())
-PIPELINES.report_sheets = ("hca", "encroachments")
+PIPELINES.report_sheets = ("hca", "encroachments", "scope")
 
 
 # ---------------------------------------------------------------------------

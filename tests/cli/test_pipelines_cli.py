@@ -27,7 +27,7 @@ def inputs(tmp_path):
                        crs=GK, transform=from_origin(X0 - 1000, Y0 + 3000, 100, 100), nodata=-9999) as ds:
         ds.write(pop, 1)
     sens = gpd.GeoDataFrame({"name": ["沿线小学"], "category": ["school"]},
-                            geometry=[shapely.Point(X0 + 15000, Y0 + 30)], crs=GK).to_crs(4490)
+                            geometry=[shapely.Point(X0 + 15000, Y0 + 20)], crs=GK).to_crs(4490)
     sens.to_file(tmp_path / "sens.gpkg")
     return tmp_path
 
@@ -42,7 +42,7 @@ def test_writes_hca_corridors_and_encroachments(inputs, capsys):
     hca = gpd.read_file(out, layer="hca")
     assert sorted(hca["hca_grade"]) == ["II", "II"] and hca.crs.to_epsg() == 4490
     enc = gpd.read_file(out, layer="encroachments")
-    assert enc["name"].tolist() == ["沿线小学"] and enc["band"].iloc[0] == "5–50 m"
+    assert enc["name"].tolist() == ["沿线小学"] and enc["verdict"].iloc[0] == "安全间距不足"  # 20 m < 30 m
     assert (inputs / "r.xlsx").exists()
     printed = capsys.readouterr().out
     assert "高后果区 2 段" in printed and str(out) in printed
