@@ -299,10 +299,14 @@ PIPELINES.report_sheets = ("hca", "encroachments", "scope")
 # ---------------------------------------------------------------------------
 TAILINGS_TABLES = {
     "tailings": Table("tailings", "尾矿库", "Tailings ponds", {
-        "name": C("尾矿库名称", "Pond"), "capacity": C("总库容", "Total storage", "万m³", 1),
+        "name": C("尾矿库名称", "Pond"), "capacity": C("总库容（设计）", "Design total storage", "万m³", 1),
+        "stage_capacity": C("全库容（现状）", "Current-stage storage", "万m³", 1),
+        "capacity_used": C("定等所用库容", "Storage graded", "万m³", 1),
+        "capacity_kind": C("定等库容类型", "Storage graded is"),
         "dam_height": C("坝高", "Dam height", "m", 1), "grade": C("等别", "Grade", digits=0),
         "grade_v": C("按库容等别", "Grade by storage", digits=0), "grade_h": C("按坝高等别", "Grade by height", digits=0),
         "grade_basis": C("定等依据", "Grade basis"), "overhead_zh": C("头顶库", "Overhead pond"),
+        "raise_note": C("提等论证", "Grade raise (§3.2.1)"),
         "downstream_pop": C("下游人数", "People downstream", "人", 0),
         "downstream_facilities": C("下游重要设施", "Facilities downstream"),
         "n_facilities": C("下游设施数", "Facilities", digits=0), "trace_method": C("流向方法", "Trace method"),
@@ -351,8 +355,10 @@ TAILINGS = Analysis(
     "tailings", "尾矿库等别与头顶库", "Tailings grades and overhead ponds",
     [Input("tailings", "vector", "尾矿库图层", "Tailings ponds", sample="tailings", geometry=("point", "polygon"),
            fields=("capacity", "dam_height"), words=("尾矿", "tailings"),
-           help_zh="尾矿库点（name, capacity 万m³, dam_height m, downstream_az）",
-           help_en="tailings ponds (points: name, capacity 10^4 m³, dam_height m, downstream_az)"),
+           help_zh="尾矿库点（name, capacity 设计总库容 万m³, stage_capacity/全库容 现状全库容 万m³（可选）, "
+                   "dam_height m, downstream_az）；按GB 39496-2020定等",
+           help_en="tailings ponds (points: name, capacity = design total storage 10^4 m³, optional stage_capacity "
+                   "= current-stage storage, dam_height m, downstream_az); graded by GB 39496-2020"),
      Input("dem", "raster", "DEM（流向追踪）", "DEM (flow trace)", required=False, sample="dem",
            words=("dem", "地形", "高程", "elevation"), help_zh="高程栅格（米）；无DEM时用downstream_az",
            help_en="elevation raster (m); without it downstream_az is used"),

@@ -453,3 +453,26 @@ def test_sample_gas_trunk_line_has_hca_where_it_passes_towns():
     # HCAs are where people are, not the whole line
     trunk_len = trunk.to_crs(GK).length.iloc[0]
     assert hca["length_m"].sum() < 0.5 * trunk_len
+
+
+def test_sample_hca_table_has_no_city_gas_main_and_is_not_quantised_to_the_window():
+    from riskmap import io
+
+    paths, truth = _sample()
+    res = analyse_pipelines(io.read_vector(paths["pipelines"]), paths["population"],
+                            sensitive=io.read_vector(paths["sensitive"]), water=io.read_vector(paths["water"]),
+                            roads=io.read_vector(paths["roads"]), enterprises=io.read_vector(paths["enterprises"]))
+    scope = truth["pipelines_scope"]  # GB 32167 scope: transmission lines; city gas by GB 50028
+    assert not set(res.hca["name"]) & set(scope["city_gas_mains"])
+    assert set(res.hca["name"]) <= set(scope["hca_assessed"])
+    by = res.scope.set_index("name")
+    assert not by.loc[scope["city_gas_mains"], "assessed"].any()
+    assert by.loc[scope["city_gas_mains"], "scope"].str.startswith("城镇燃气管道（GB 50028），不适用GB 32167").all()
+    assert (by.loc[scope["no_pir"], "pir_text"] == "不适用（输油管道）").all()
+    assert res.hca.loc[res.hca["medium"] == "oil", "pir_m"].isna().all()
+    # §6.1.1.2: extents follow the buildings, not the 2 km window (before: 34 of 54 segments exactly 2000 m)
+    window = truth["hca_extent"]["window_m"]
+    lengths = res.hca["length_m"].to_numpy()
+    assert len(lengths) > 10
+    assert (np.mod(lengths, window) != 0).mean() > 0.8
+    assert (lengths == window).sum() <= 0.1 * len(lengths)
