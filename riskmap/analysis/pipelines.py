@@ -114,7 +114,7 @@ def normalise_pipelines(pipelines):
         raise ParameterError(f"the pipelines layer must hold lines, found {', '.join(sorted(types))}", src)
     medium = gdf["medium"].astype(str).str.strip().str.lower().map(MEDIUM_ALIASES)
     if medium.isna().any():
-        bad = sorted(set(gdf.loc[medium.isna(), "medium"].astype(str)))[:5]
+        bad = sorted({str(v) for v in gdf.loc[medium.isna(), "medium"]})[:5]
         raise ParameterError(f"unknown pipeline medium {', '.join(bad)}; use gas or oil", src)
     gdf["medium"] = medium
     for field in ("diam_mm", "press_mpa"):

@@ -210,6 +210,11 @@ def test_gas_flammable_site_only_outside_class_3_and_4(town_pop):
     in_town = _points([(8500, 150, "镇上加油站")], industry=["hazchem"])
     hca, _ = identify_hca(_line(), town_pop, enterprises=in_town)
     assert hca["hca_grade"].tolist() == ["II"] and "f" not in hca.iloc[0].criteria
+    # "除三级、四级地区外" is the location class of the 2 km window (7500–9500 m, centred on the town), not
+    # the trimmed HCA (7800–9200 m): a station at 7650 m, 190 m off the line, is in a class-3 location
+    edge = _points([(7650, 190, "窗口内加油站")], industry=["hazchem"])
+    hca, _ = identify_hca(_line(), town_pop, enterprises=edge)
+    assert hca[["start_m", "end_m", "criteria"]].values.tolist() == [[7800.0, 9200.0, "b"]]
     trade = _points([(12000, 150, "商店")], industry=["industry_trade"])
     assert len(identify_hca(_line(), None, enterprises=trade)[0]) == 0
 
@@ -277,6 +282,13 @@ def test_encroachment_verdicts_of_hand_placed_buildings():
     assert enc["distance_m"].tolist()[0] == pytest.approx(3, abs=0.5)  # most severe first
     assert not enc["rule"].str.contains("申请").any()
     assert enc.crs.to_epsg() == 4490
+    # each line its own radius: next to a 219 mm / 1.0 MPa line (r = 0.099·219·√1 = 21.7 m) a house at 100 m
+    # has no verdict, though the 1016 mm line in the same layer reaches 318 m
+    small_line = _line("gas", 219, 1.0, name="小口径输气管道").to_crs(GK)
+    small_line.geometry = small_line.geometry.translate(0, 5000)
+    two = gpd.GeoDataFrame(pd.concat([_line(), small_line.to_crs(4490)], ignore_index=True), crs=4490)
+    small = find_encroachments(two, {"buildings": _points([(3000, 5100, "小管旁民房"), (3000, 5010, "小管贴近民房")])})
+    assert small[["name", "pipeline", "verdict"]].values.tolist() == [["小管贴近民房", "小口径输气管道", "安全间距不足"]]
     # the spacing is the declared parameter: 15 m makes the house at 20 m a PIR case only
     loose = find_encroachments(_line(), {"buildings": houses}, rules.HCAParameters(spacing_gas_m=15))
     assert dict(zip(loose["name"], loose["verdict"]))["近管民房"] == "位于潜在影响半径内"
