@@ -208,7 +208,7 @@ PARAMS = ParamSet("pipelines", [
     Param("hca_boundary_m", "float", 200.0, "高后果区边界外延", "HCA boundary beyond buildings", unit="m",
           minimum=0.0, maximum=2000.0, step=10, decimals=0, cli="--hca-boundary",
           basis="GB 32167-2015 §6.1.1.2：高后果区边界设定为距离最近一幢建筑物外边缘200 m",
-          help_zh="按户数判定的高后果区自有人居住的里程段两端各外延的长度（2 km窗口只用于判定地区等级）",
+          help_zh="按户数判定的高后果区：有建筑物（人口）的里程段两端各外延的长度（2 km窗口只用于判定地区等级和户数准则）",
           help_en="HCA extent beyond the populated stretch at each end (the 2 km window only decides the class)"),
     Param("built_up_density", "float", 250.0, "有建筑物的人口密度（近似）", "Built-up density (approx.)",
           unit="人/km²", minimum=0.0, exclusive_minimum=True, maximum=1e6, step=10, decimals=0,
