@@ -90,6 +90,8 @@ def test_pipelines_panel_runs_and_styles_hca_grades(qtbot, window):
     assert panel.population_combo.layer().name == "人口密度"
     assert panel.sensitive_combo.layer().name == "敏感目标"
     assert panel.roads_combo.layer() is None
+    # the optional protected-area (oil e) and buildings inputs come from the declaration, unset here
+    assert panel.protected_combo.layer() is None and panel.buildings_combo.layer() is None
     panel.run()
     qtbot.waitUntil(lambda: panel.result is not None, timeout=30000)
     hca = _layer(window, "管道高后果区")
