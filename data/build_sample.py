@@ -1181,7 +1181,7 @@ def flatten_water(W):
 # 6. tailings ponds (sited in the hills, valleys carved below the dams)
 # ---------------------------------------------------------------------------
 TAILINGS_QUOTA = [(411524, 5), (411523, 5), (411522, 1), (411521, 2), (411502, 2)]
-TAILINGS_SIZES = [  # (capacity 10^4 m3, dam height m): AQ 2006 grades 3..5
+TAILINGS_SIZES = [  # (design total capacity 10^4 m3, dam height m): GB 39496-2020 (= AQ 2006) grades 3..5
     (2600, 78), (650, 62), (1500, 45), (1200, 25), (420, 38), (300, 22), (180, 52), (85, 35),
     (60, 18), (40, 12), (25, 28), (12, 9), (95, 66), (2900, 88), (7, 15)]
 MINERALS = {411524: ["钼", "萤石", "金"], 411523: ["金", "萤石", "铁"], 411522: ["铁", "萤石"],
@@ -2235,10 +2235,17 @@ def build_truth(W):
     T["overhead_tailings"] = [t["name"] for t in W.tailings if t["overhead"]]
     T["tailings"] = []
     for t in W.tailings:
-        d = dict(name=t["name"], county=county_name(W, t["county"]), capacity=t["capacity"],
-                 dam_height=t["dam_height"], downstream_az=t["az"], aq2006_grade=aq2006_grade(t["capacity"],
-                                                                                              t["dam_height"]),
-                 overhead=t["overhead"])
+        stage = stage_capacity(W, t)
+        graded = t["capacity"] if stage is None else stage
+        grade = tailings_grade(graded, t["dam_height"])
+        d = dict(name=t["name"], county=county_name(W, t["county"]), capacity=t["capacity"], stage_capacity=stage,
+                 dam_height=t["dam_height"], downstream_az=t["az"], grade=grade,
+                 capacity_graded="全库容（现状）" if stage is not None else "总库容（设计，无全库容数据）",
+                 clause=("GB 39496-2020 等别表（三至五等同AQ 2006-2005）；GB 50863-2013 §3.2.1 组合规则；"
+                         "有现状全库容按全库容定等，否则按设计总库容"),
+                 overhead=t["overhead"],
+                 raise_note="需论证是否提等" if t["overhead"] and grade in (2, 3, 4) else "",
+                 raise_clause="GB 50863-2013 §3.2.1：二至四等头顶库注“需论证是否提等”，不自动提等")
         if t["overhead"]:
             d["village_people"] = round(t["village_people"], 1)
             d["village_downstream_m"] = [480, 820]
@@ -2316,7 +2323,19 @@ def build_truth(W):
     T["accident_clusters"] = W.accident_clusters
     T["gas_trunk"] = dict(name="西气东输二线信阳段", diam_mm=1219.0, press_mpa=12.0,
                           potential_impact_radius_m=round(0.099 * 1219.0 * math.sqrt(12.0), 1),
+                          clause="GB 32167-2015 式(1) r = 0.099·d·√p（输气管道）",
                           towns_passed=W.gas_trunk_towns)
+    T["pipelines_scope"] = dict(
+        clause=("GB 32167-2015 适用于输油、输气管道（GB 50253 / GB 50251）；城镇燃气管道（GB 50028）不做高后果区识别，"
+                "不计入高后果区统计"),
+        hca_assessed=[p["name"] for p in W.pipes if p["kind"] != "urban_main"],
+        city_gas_mains=[p["name"] for p in W.pipes if p["kind"] == "urban_main"],
+        no_pir=[p["name"] for p in W.pipes if p["medium"] == "oil"],
+        no_pir_clause="GB 32167-2015 式(1)为输气管道准则：输油管道无潜在影响半径")
+    T["hca_extent"] = dict(
+        clause="GB 32167-2015 §6.1.1.2：高后果区边界设定为距离最近一幢建筑物外边缘200 m；2 km窗口仅用于判定地区等级",
+        window_m=2000.0, boundary_m=200.0,
+        expect="HCA lengths are not all multiples of the 2 km window; single villages give village extent + 2 × 200 m")
     T["towns"] = []
     for t in W.towns:
         r, c = W.pg.rc(*t["xy"])
@@ -2330,7 +2349,17 @@ def build_truth(W):
     return T
 
 
-def aq2006_grade(v, h):
+def stage_capacity(W, t):
+    """全库容 of the current stage (10^4 m3) for every second pond (60 % of the design total), else None.
+
+    Deterministic (no draw from the seeded generator), so every other planted value is unchanged.
+    """
+    k = next(i for i, u in enumerate(W.tailings) if u is t)
+    return round(0.6 * t["capacity"], 1) if k % 2 == 0 else None
+
+
+def tailings_grade(v, h):
+    """GB 39496-2020 grade (grades 3-5 as AQ 2006-2005; no computed grade 1) by the GB 50863-2013 §3.2.1 rule."""
     gv = 2 if v >= 10000 else 3 if v >= 1000 else 4 if v >= 100 else 5
     gh = 2 if h >= 100 else 3 if h >= 60 else 4 if h >= 30 else 5
     hi, lo = min(gv, gh), max(gv, gh)
@@ -2466,6 +2495,8 @@ def write_all(W):
         "name": [t["name"] for t in W.tailings], "county": [county_name(W, t["county"]) for t in W.tailings],
         "mineral": [t["mineral"] for t in W.tailings],
         "capacity": np.array([t["capacity"] for t in W.tailings], float),
+        "stage_cap": np.array([np.nan if stage_capacity(W, t) is None else stage_capacity(W, t)
+                               for t in W.tailings], float),
         "dam_height": np.array([t["dam_height"] for t in W.tailings], float),
         "downstream": np.array([t["az"] for t in W.tailings], float),
     }, geometry=ll([Point(t["xy"]) for t in W.tailings]), crs=f"EPSG:{MAP_EPSG}")
