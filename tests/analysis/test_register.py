@@ -215,7 +215,8 @@ def test_exports(tmp_path, candidates):
     assert len(gpd.read_file(gpkg, layer="hazard_candidates")) == len(candidates)
     xlsx = write_register_excel(r, tmp_path / "register.xlsx")
     wb = openpyxl.load_workbook(xlsx)
-    assert [s.title for s in wb.worksheets if s.sheet_state == "visible"] == ["隐患路段登记", "县区进度", "来源说明"]
+    assert [s.title for s in wb.worksheets if s.sheet_state == "visible"] == ["隐患路段登记", "县区进度", "变更记录",
+                                                                                "来源说明"]
     header = [c.value for c in wb["隐患路段登记"][1]]
     assert {"道路名称", "隐患类型", "桩号范围", "状态", "整改期限"} <= set(header)
     row = [c.value for c in wb["隐患路段登记"][2]]
