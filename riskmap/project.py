@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import uuid
 import warnings
 from pathlib import Path
 
@@ -41,6 +42,10 @@ class Project:
         self.approval_number = ""  # 审图号
         self.path: Path | None = None
         self.extras: dict = {}
+        #: Changes with every save (kept in the file); a crash journal names the save it starts from.
+        self.save_id: str | None = None
+        #: The autosave :class:`~riskmap.journal.Journal` of this session (None: not journalled).
+        self.journal = None
         self.events = EmitterGroup("view_changed", "modified")
         self._modified = False
         for ev in ("inserted", "removed", "moved", "changed"):
@@ -116,6 +121,7 @@ class Project:
         if path.suffix.lower() not in (PROJECT_EXTENSION, ".gpkg"):
             path = path.with_suffix(PROJECT_EXTENSION)
         doc = self.to_dict(path.parent.resolve())
+        doc["save_id"] = save_id = uuid.uuid4().hex
         vectors = {_table_name(layer): layer.gdf for layer in self.layers if isinstance(layer, VectorLayer)}
         try:
             with atomic_path(path, suffix=".gpkg") as tmp:
@@ -131,7 +137,10 @@ class Project:
         except (OSError, sqlite3.Error) as exc:
             raise ProjectError(f"could not save the project ({exc}); the previous file is unchanged", path) from exc
         self.path = path
+        self.save_id = save_id
         self.modified = False
+        if self.journal is not None:
+            self.journal.saved()
         return path
 
     @classmethod
@@ -162,6 +171,7 @@ class Project:
         project.title = doc.get("title", project.title)
         project.approval_number = doc.get("approval_number", "")
         project.extras = doc.get("extras") or {}
+        project.save_id = doc.get("save_id")
         for entry in doc.get("layers", []):
             common = dict(style=Style.from_dict(entry.get("style")), visible=entry.get("visible", True),
                           opacity=entry.get("opacity", 1.0), layer_id=entry.get("id"),

@@ -18,7 +18,8 @@ Status follows the treatment workflow: 排查 ``identified`` → 建档 ``filed`
 Persistence: the register lives in the project file as JSON in ``project.extras["road_register"]``
 (geometries as WKT in the map CRS, EPSG:4490), so ``Project.save``/``Project.load`` carry it
 with no extra table and an older riskmap simply ignores it. :meth:`HazardRegister.bind` keeps
-that entry current and marks the project modified on every change. Exports: GeoPackage (layer
+that entry current and marks the project modified on every change; when the project has an
+autosave journal (:mod:`riskmap.journal`) each change is journalled before the command returns. Exports: GeoPackage (layer
 ``hazard_register``) and Excel (register, per-county progress, provenance; Chinese headers).
 """
 from __future__ import annotations
@@ -282,6 +283,9 @@ class HazardRegister:
         if self._project is not None:
             self._project.extras[EXTRAS_KEY] = self.to_dict()
             self._project.modified = True
+            journal = getattr(self._project, "journal", None)
+            if journal is not None:  # durable before the command returns (riskmap.journal)
+                journal.register_changed(self, what, ids)
         self.events.changed.emit(what=what, ids=list(ids))
 
     # -- tables ---------------------------------------------------------------------
@@ -365,6 +369,9 @@ class HazardRegister:
         """Keep ``project.extras`` up to date and mark the project modified on every change."""
         self._project = project
         project.extras[EXTRAS_KEY] = self.to_dict()
+        journal = getattr(project, "journal", None)
+        if journal is not None:
+            journal.attach_register(self)
         return self
 
 
