@@ -32,6 +32,7 @@ from PyQt5.QtWidgets import (
 )
 
 from riskmap import __version__
+from riskmap import journal as autosave
 from riskmap.errors import ProjectError, RiskmapError
 from riskmap.i18n import LANGUAGES, language, tr
 from riskmap.layers import VectorLayer
@@ -47,6 +48,8 @@ from riskmap.ui.tasks import Task
 
 #: Most recent projects remembered in the File menu.
 MAX_RECENT = 8
+#: Layer changes are journalled this long after the last one (ms; register edits at once).
+JOURNAL_DELAY_MS = 300
 #: Smallest view span (map units; degrees in the default map CRS) ``zoom_to`` shows.
 MIN_ZOOM_SPAN_DEG = 0.01
 MIN_ZOOM_SPAN_M = 1000.0
@@ -92,6 +95,10 @@ class MainWindow(QMainWindow):
         self.actions: dict[str, QAction] = {}
         self.tools: dict = {}
         self._force_close = False
+        self._journal_timer = QTimer(self)
+        self._journal_timer.setSingleShot(True)
+        self._journal_timer.setInterval(JOURNAL_DELAY_MS)
+        self._journal_timer.timeout.connect(self.flush_journal)
 
         self.setWindowTitle("riskmap")
         self.setAcceptDrops(True)
@@ -269,10 +276,15 @@ class MainWindow(QMainWindow):
     # project binding
     # ==================================================================================
     def set_project(self, project: Project) -> None:
-        """Show ``project``: a new canvas and layer panel; panels of the old project close."""
+        """Show ``project``: a new canvas and layer panel; panels of the old project close.
+
+        The project gets an autosave journal (:mod:`riskmap.journal`); the old one's is removed.
+        """
         self._close_project_views()
         self.undo_stack.clear()
+        self._close_journal()
         self.project = project
+        self._start_journal(project)
         canvas = MapCanvas(project, self)
         canvas.setObjectName("map_canvas")
         canvas.setAcceptDrops(False)  # drops go to the window (add data)
@@ -303,6 +315,66 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.project_changed.emit(project)
         canvas.setFocus()
+
+    # -- autosave journal ------------------------------------------------------------
+    def _start_journal(self, project) -> None:
+        try:
+            journal = autosave.Journal.start(project, dirty=project.modified)
+        except RiskmapError as exc:
+            self.statusBar().showMessage(tr(f"自动保存不可用：{exc}", f"Autosave unavailable: {exc}"), 10000)
+            return
+        journal.schedule = self._journal_timer.start
+
+    def flush_journal(self) -> None:
+        """Journal the pending layer changes now (the timer does it shortly after the last one)."""
+        self._journal_timer.stop()
+        journal = self.project.journal if self.project is not None else None
+        if journal is not None:
+            try:
+                journal.record_project()
+            except (OSError, RiskmapError) as exc:
+                self.statusBar().showMessage(tr(f"自动保存失败：{exc}", f"Autosave failed: {exc}"), 10000)
+
+    def _close_journal(self) -> None:
+        self._journal_timer.stop()
+        journal = self.project.journal if self.project is not None else None
+        if journal is not None:
+            journal.close()
+
+    def offer_recovery(self, recoveries=None) -> bool:
+        """After a crash: offer to restore the newest session journal that holds unsaved changes.
+
+        The message lists what will be restored; 恢复 restores it (the project is then unsaved),
+        放弃 deletes the journal. Returns True when a project was restored.
+        """
+        if recoveries is None:
+            recoveries = autosave.pending_recoveries()
+        if not recoveries:
+            return False
+        rec = max(recoveries, key=lambda r: r.file.stat().st_mtime if r.file.exists() else 0.0)
+        box = QMessageBox(QMessageBox.Question, tr("恢复未保存的修改", "Recover unsaved changes"),
+                          tr("riskmap 上次没有正常退出，以下未保存的修改可以恢复：",
+                             "riskmap did not exit normally last time; these unsaved changes can be recovered:"),
+                          parent=self)
+        box.setInformativeText("\n".join(rec.summary_lines()))
+        restore = box.addButton(tr("恢复", "Recover"), QMessageBox.AcceptRole)
+        box.addButton(tr("放弃", "Discard"), QMessageBox.DestructiveRole)
+        box.setDefaultButton(restore)
+        box.exec_()
+        if box.clickedButton() is not restore:
+            rec.discard()
+            self.statusBar().showMessage(tr("已放弃上次未保存的修改", "The unsaved changes were discarded"), 5000)
+            return False
+        try:
+            project = rec.restore()
+        except RiskmapError as exc:
+            self.show_error(exc)
+            return False
+        self.set_project(project)  # journals the restored state at once (it differs from the file)
+        rec.discard()
+        self.statusBar().showMessage(tr("已恢复上次未保存的修改；请保存工程", "Changes recovered; save the project"),
+                                     10000)
+        return True
 
     def _close_project_views(self):
         for dock in list(self.panels.values()) + list(self.attribute_tables.values()):
@@ -625,6 +697,7 @@ class MainWindow(QMainWindow):
         self._remember_dir(path)
         self._add_recent(project.path)
         self.statusBar().showMessage(tr(f"已打开 {path}", f"Opened {path}"), 5000)
+        self.offer_recovery(autosave.recovery_for_project(project.path))
         return True
 
     def save_project(self) -> bool:
@@ -782,5 +855,6 @@ class MainWindow(QMainWindow):
             return
         for task in self._active_tasks():
             task.cancel()
+        self._close_journal()  # a clean exit leaves no recovery prompt
         self.save_settings()
         event.accept()
