@@ -40,13 +40,13 @@ from riskmap.analysis.linear import km_post, parse_km_post
 from riskmap.analysis.roads import KINDS, SEVERITIES
 from riskmap.errors import RiskmapError
 from riskmap.i18n import tr
+from riskmap.kml import HAZARD_KINDS
 from riskmap.layers.style import Style
 from riskmap.ui.panels.common import AnalysisPanel, result_table, set_row
 from riskmap.ui.road_tools import RoadSegmentTool, push
 
-#: Map colours of the hazard kinds.
-KIND_COLORS = {"sharp_bend": "#e41a1c", "steep_grade": "#ff7f00", "near_water": "#1f78b4", "near_cliff": "#6a3d9a",
-               "black_spot": "#111111"}
+#: Map colours of the hazard kinds (the same in the KML export).
+KIND_COLORS = {kind: colour for kind, (colour, _zh) in HAZARD_KINDS.items()}
 
 REGISTER_LAYER = ("隐患路段登记", "Hazard register")
 CANDIDATE_LAYER = ("道路隐患候选", "Hazard candidates")
