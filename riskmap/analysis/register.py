@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as _dt
 import getpass
 import os
+import re
 import uuid
 from dataclasses import dataclass, field, replace
 
@@ -35,7 +36,7 @@ import pandas as pd
 import shapely
 
 from riskmap import crs as crs_policy
-from riskmap.analysis.linear import km_post, km_range, snap_points, substring
+from riskmap.analysis.linear import km_post, km_range, parse_km_post, snap_points, substring
 from riskmap.analysis.roads import ALIASES as SEGMENT_ALIASES
 from riskmap.analysis.roads import KINDS, SEVERITIES
 from riskmap.errors import ParameterError, ProjectError
@@ -471,6 +472,28 @@ def _metric_piece(geom, t0: float, t1: float):
     m = crs_policy.transform_geometries(np.array([geom], dtype=object), crs_policy.MAP_CRS, metric)[0]
     piece = substring(m, t0 * m.length, t1 * m.length)
     return crs_policy.transform_geometries(np.array([piece], dtype=object), metric, crs_policy.MAP_CRS)[0]
+
+
+_RANGE_SEP = re.compile(r"\s*(?:–|—|－|~|～|至|到|-)\s*")
+
+
+def parse_km_range(text: str) -> tuple[float, float]:
+    """Chainages (m) of a typed range such as ``K12+300–K12+420`` (also ``-``, ``~``, ``至``; or metres).
+
+    Raises :class:`ParameterError` (Chinese first) when it is not two km-posts, or the end is not after the start.
+    """
+    parts = [p for p in _RANGE_SEP.split(str(text).strip()) if p]
+    if len(parts) != 2:
+        raise ParameterError(tr(f"“{text}”不是桩号范围，请写成 K12+300–K12+420",
+                                f"{text!r} is not a chainage range; write it like K12+300–K12+420"))
+    try:
+        a, b = (parse_km_post(p) for p in parts)
+    except ParameterError:
+        raise ParameterError(tr(f"“{text}”中的桩号无法识别，请写成 K12+300–K12+420",
+                                f"{text!r}: write the chainages like K12+300–K12+420")) from None
+    if b <= a:
+        raise ParameterError(tr(f"终点桩号须大于起点桩号（{text}）", f"the end must be after the start ({text})"))
+    return a, b
 
 
 def road_of_segment(seg: Segment, roads) -> int:

@@ -139,6 +139,9 @@ class MainWindow(QMainWindow):
           tip=tr("添加矢量、表格或栅格数据（也可拖放文件到窗口）", "Add vector, table or raster data (or drop files)"))
         a("add_data_options", "按指定坐标系添加数据…", "Add data with options…", self.add_data_with_options)
         a("export_html", "导出网页地图（HTML）…", "Export HTML map…", self.export_html, "Ctrl+E")
+        a("export_layer", "导出图层…", "Export layer as…", lambda: self.export_layer(),
+          tip=tr("将当前矢量图层导出为 GeoPackage、Shapefile、GeoJSON、KML/KMZ、CSV 或 Excel",
+                 "Write the current vector layer as GeoPackage, Shapefile, GeoJSON, KML/KMZ, CSV or Excel"))
         a("print", "打印 / 导出 PNG、PDF…", "Print / export PNG, PDF…", self.print_map, QKeySequence.Print)
         a("quit", "退出", "Quit", self.close, QKeySequence.Quit)
         a("undo", "撤销", "Undo", self.undo_stack.undo, QKeySequence.Undo)
@@ -181,6 +184,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.actions["add_data_options"])
         file_menu.addSeparator()
         file_menu.addAction(self.actions["export_html"])
+        file_menu.addAction(self.actions["export_layer"])
         file_menu.addAction(self.actions["print"])
         file_menu.addSeparator()
         file_menu.addAction(self.actions["quit"])
@@ -784,6 +788,52 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(tr(f"已导出网页地图：{out_path}", f"Exported HTML map: {out_path}"), 10000)
 
         return self.run_task(work, title=tr("导出网页地图", "Export HTML map"), on_done=done)
+
+    def export_layer(self, layer=None, path=None, gcj02: bool | None = None):
+        """导出图层…: write a vector layer as GeoPackage, Shapefile, GeoJSON, KML/KMZ, CSV or Excel.
+
+        For KML/KMZ/CSV/Excel the user is asked whether to write GCJ-02 (for 奥维/高德); the
+        file then says so. Returns the path written (None when cancelled or failed).
+        """
+        from riskmap.exports.convert import GCJ02_FORMATS, export_layer
+
+        layer = layer or self.current_layer()
+        if not isinstance(layer, VectorLayer):
+            self.statusBar().showMessage(tr("请选择一个矢量图层", "Select a vector layer"), 5000)
+            return None
+        if path is None:
+            filters = {"GeoPackage (*.gpkg)": ".gpkg", "Shapefile (*.shp)": ".shp", "GeoJSON (*.geojson)": ".geojson",
+                       "KML (*.kml)": ".kml", tr("KMZ（压缩 KML）(*.kmz)", "KMZ (*.kmz)"): ".kmz",
+                       tr("CSV 经纬度 (*.csv)", "CSV with lon/lat (*.csv)"): ".csv", "Excel (*.xlsx)": ".xlsx"}
+            start = str(Path(self._last_dir()) / f"{layer.name}.gpkg")
+            path, chosen = QFileDialog.getSaveFileName(self, tr("导出图层", "Export layer"), start, ";;".join(filters))
+            if not path:
+                return None
+            if not Path(path).suffix and chosen in filters:
+                path += filters[chosen]
+        path = Path(path)
+        if gcj02 is None:
+            gcj02 = False
+            if path.suffix.lower() in GCJ02_FORMATS:
+                gcj02 = QMessageBox.question(
+                    self, tr("导出图层", "Export layer"),
+                    tr("坐标是否采用 GCJ-02（火星坐标，供奥维互动地图、高德地图使用）？\n选“否”则为 WGS84 经纬度。",
+                       "Write GCJ-02 coordinates (for Ovital/AMap)?\nNo writes WGS84 longitude/latitude."),
+                    QMessageBox.Yes | QMessageBox.No, QMessageBox.No) == QMessageBox.Yes
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        self.statusBar().showMessage(tr(f"正在导出 {layer.name}…", f"Exporting {layer.name}…"))
+        try:
+            written = export_layer(layer.gdf, path, name=layer.name, gcj02=gcj02, aliases=layer.aliases,
+                                   colour=layer.style.color if isinstance(layer.style.color, str) else None)
+        except RiskmapError as exc:
+            QApplication.restoreOverrideCursor()
+            self.show_error(exc)
+            return None
+        QApplication.restoreOverrideCursor()
+        self._remember_dir(written)
+        label = tr("（GCJ-02 坐标）", " (GCJ-02)") if gcj02 else ""
+        self.statusBar().showMessage(tr(f"已导出：{written}{label}", f"Exported: {written}{label}"), 10000)
+        return written
 
     def print_map(self):
         """Ask for paper, orientation, DPI, title and approval number; write PNG or PDF."""

@@ -16,8 +16,8 @@ so saving the project saves it; it also shows as the layers "隐患路段登记"
 from __future__ import annotations
 
 import geopandas as gpd
-from PyQt5.QtCore import QDate
-from PyQt5.QtGui import QColor
+from PyQt5.QtCore import QDate, Qt
+from PyQt5.QtGui import QColor, QKeySequence
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -30,6 +30,7 @@ from PyQt5.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QShortcut,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -184,6 +185,11 @@ class RoadHazardPanel(AnalysisPanel):
         self.segment_table.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.segment_table.itemSelectionChanged.connect(self._on_segment_selected)
         self.segment_table.cellClicked.connect(lambda r, c: self._zoom_to(self.register.segments, self._seg_ids, r))
+        self.segment_table.cellDoubleClicked.connect(lambda r, c: self.edit_chainage() if c == 3 else None)
+        # Delete removes the selected rows (one undoable step), as in the attribute table
+        self.delete_shortcut = QShortcut(QKeySequence(QKeySequence.Delete), self.segment_table)
+        self.delete_shortcut.setContext(Qt.WidgetWithChildrenShortcut)
+        self.delete_shortcut.activated.connect(self.delete_selected)
         v.addWidget(self.segment_table, 1)
 
         edit = QGroupBox(tr("编辑所选路段", "Edit the selected segment"))
@@ -219,8 +225,10 @@ class RoadHazardPanel(AnalysisPanel):
         v.addWidget(edit)
 
         buttons = QHBoxLayout()
-        for text, slot in ((tr("拆分…", "Split…"), self.split_selected), (tr("合并", "Merge"), self.merge_selected),
+        for text, slot in ((tr("修改桩号…", "Chainage…"), self.edit_chainage),
+                           (tr("拆分…", "Split…"), self.split_selected), (tr("合并", "Merge"), self.merge_selected),
                            (tr("删除", "Delete"), self.delete_selected),
+                           (tr("变更记录…", "History…"), self.show_history),
                            (tr("导出Excel…", "Excel…"), self.export_excel),
                            (tr("导出GeoPackage…", "GeoPackage…"), self.export_gpkg)):
             b = QPushButton(text)
@@ -384,6 +392,44 @@ class RoadHazardPanel(AnalysisPanel):
         except RiskmapError as exc:
             self.host.show_error(exc)
             return None
+
+    def edit_chainage(self, text: str | None = None):
+        """Type new 桩号 (``K12+300–K12+420``) for the selected segment; it is cut again from its road (undoable)."""
+        ids = self.selected_segments()
+        if len(ids) != 1:
+            self.host.show_status(tr("请选择一个路段", "Select one segment"), 5000)
+            return None
+        seg = self.register.get(ids[0])
+        if text is None:
+            text, ok = QInputDialog.getText(self, tr("修改桩号", "Chainage"),
+                                            tr(f"新的桩号范围（现为 {seg.km_label}）：",
+                                               f"New chainage range (now {seg.km_label}):"), text=seg.km_label)
+            if not ok:
+                return None
+        try:
+            start_m, end_m = reg.parse_km_range(text)
+            roads = self.roads_layer()
+            if roads is None:
+                raise RiskmapError(tr("请先在“自动识别”页选择道路图层", "Choose the road layer first"))
+            index = reg.road_of_segment(seg, roads.gdf)
+            return push(self.host, reg.SetExtent(self.register, seg.id, start_m, end_m,
+                                                 roads.gdf.geometry.iloc[index], roads.gdf.crs))
+        except RiskmapError as exc:
+            self.host.show_error(exc)
+            return None
+
+    def show_history(self, segment: str | None = None):
+        """变更记录: the history of the selected segment (or of all; a county can be chosen in the dialog)."""
+        from riskmap.ui.register_history import HistoryDialog
+
+        if segment is None:
+            ids = self.selected_segments()
+            segment = ids[0] if len(ids) == 1 else None
+        dialog = HistoryDialog(self.register, segment, self.host.widget)
+        dialog.setModal(False)
+        dialog.show()
+        self.history_dialog = dialog
+        return dialog
 
     def merge_selected(self):
         ids = self.selected_segments()
