@@ -316,7 +316,8 @@ def read_vector(path: str | Path, layer: str | None = None, *, encoding: str | N
         from riskmap.kml import read_kml  # riskmap's own KML: typed fields, GCJ-02 shifted back
 
         gdf = read_kml(path)
-        meta.update(encoding="utf-8", encoding_source="format", kml_coordinates=gdf.attrs["riskmap_kml_coordinates"])
+        meta.update(encoding="utf-8", encoding_source="format",
+                    kml_coordinates=gdf.attrs["riskmap_kml_coordinates"])
     else:
         gdf = _read_ogr(path, layer, meta, crs=crs)
     if offset:

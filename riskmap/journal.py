@@ -20,9 +20,10 @@ Records
     Kinds (``"t"``): ``head`` (format, project path, the ``save_id`` of the saved file the
     journal starts from), ``reg`` (a register change: the new values of the ids touched and the
     full order of segments and of candidates — which also says what was removed — the
-    detection when it changed and the new history rows), ``regfull`` (the whole register), ``proj`` (the project description —
-    layers, styles, order, title — with, for every vector layer, ``"base"`` when its data is the
-    saved file's or the name of a GeoPackage written beside the journal when it changed).
+    detection when it changed and the new history rows), ``regfull`` (the whole register),
+    ``proj`` (the project description — layers, styles, order, title — with, for every vector
+    layer, ``"base"`` when its data is the saved file's or the name of a GeoPackage written
+    beside the journal when it changed).
 
 A journal whose ``save_id`` is not the saved file's any more (the project was saved after it
 began, and the kill came before the journal was reset) holds nothing the file lacks and is

@@ -19,8 +19,9 @@ Persistence: the register lives in the project file as JSON in ``project.extras[
 (geometries as WKT in the map CRS, EPSG:4490), so ``Project.save``/``Project.load`` carry it
 with no extra table and an older riskmap simply ignores it. :meth:`HazardRegister.bind` keeps
 that entry current and marks the project modified on every change; when the project has an
-autosave journal (:mod:`riskmap.journal`) each change is journalled before the command returns. Exports: GeoPackage (layer
-``hazard_register``) and Excel (register, per-county progress, provenance; Chinese headers).
+autosave journal (:mod:`riskmap.journal`) each change is journalled before the command
+returns. Exports: GeoPackage (layer ``hazard_register``), Excel (register, per-county
+progress, 变更记录, provenance; Chinese headers) and KML/KMZ (:mod:`riskmap.kml`).
 """
 from __future__ import annotations
 
@@ -531,7 +532,8 @@ def road_piece(road_geom, road_crs, start_m: float, end_m: float):
     a, b = float(start_m), float(end_m)
     if not (np.isfinite(a) and np.isfinite(b)) or b - a < 1.0:
         raise ParameterError(tr(f"桩号范围 {km_range(a, b)} 无效：终点须比起点至少大 1 米",
-                                f"chainage range {km_range(a, b)} is invalid: the end must be at least 1 m past the start"))
+                                f"chainage range {km_range(a, b)} is invalid: the end must be at least 1 m past the "
+                                "start"))
     if a < -0.5 or b > line.length + 0.5:
         raise ParameterError(tr(f"桩号 {km_range(a, b)} 超出道路范围（K0+000–{km_post(line.length)}），路段不能离开所在道路",
                                 f"{km_range(a, b)} is off the road (K0+000–{km_post(line.length)}); a segment cannot "

@@ -1,5 +1,6 @@
 """The register in the field, driven like a user: typed 桩号 with undo, Delete key, history view, 导出图层…."""
 import numpy as np
+import shapely.ops
 import pytest
 from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtWidgets import QApplication, QFileDialog, QInputDialog, QMessageBox
@@ -142,3 +143,59 @@ def test_export_layer_to_shapefile_without_asking(qtbot, window, tmp_path, monke
     written = window.export_layer(layer, tmp_path / "roads.shp")
     assert written.with_suffix(".cpg").exists()
     assert io.read_vector(written)["name"].tolist() == ["Y108天台寨路"]
+
+
+def drag(qtbot, window, start_xy, end_xy, steps=5):
+    from PyQt5.QtCore import QPoint
+
+    canvas = window.canvas
+    p0, p1 = canvas.map_to_pixel(*start_xy), canvas.map_to_pixel(*end_xy)
+    a = QPoint(int(round(p0.x())), int(round(p0.y())))
+    qtbot.mousePress(canvas, Qt.LeftButton, pos=a)
+    for i in range(1, steps + 1):
+        t = i / steps
+        qtbot.mouseMove(canvas, QPoint(int(round(p0.x() + t * (p1.x() - p0.x()))),
+                                       int(round(p0.y() + t * (p1.y() - p0.y())))))
+    qtbot.mouseRelease(canvas, Qt.LeftButton, pos=QPoint(int(round(p1.x())), int(round(p1.y()))))
+
+
+def shapely_coords(g):
+    import shapely
+
+    c = shapely.get_coordinates(g)
+    return c[0], c[-1]
+
+
+def test_drag_an_end_along_the_road_and_undo(qtbot, window):
+    panel = open_panel(window)
+    mark(qtbot, window, panel, X0 + 300, X0 + 800)
+    (seg,) = panel.register
+    before = seg.to_dict()
+    panel.set_dragging(True)
+    assert window.canvas.map_tool() is panel.end_tool and not panel.mark_button.isChecked()
+    sx, sy = shapely_coords(crs_policy.transform_geometries(np.array([seg.geometry]), 4490, GK)[0])[1]
+    # grab the end, drag it 250 m on and 40 m off the road: it follows the road, not the mouse
+    drag(qtbot, window, to_map(sx, sy), to_map(X0 + 1050, Y0 + 40))
+    moved = panel.register.get(seg.id)
+    assert moved.start_m == seg.start_m  # the other end stays exactly where it was
+    assert moved.end_m == pytest.approx(1050, abs=3)  # a few metres per pixel at this zoom
+    g = crs_policy.transform_geometries(np.array([moved.geometry]), 4490, GK)[0]
+    road = crs_policy.transform_geometries(np.array([window.project.layers["道路"].gdf.geometry.iloc[0]]), 4490, GK)[0]
+    assert shapely.ops.substring(road, moved.start_m, moved.end_m).hausdorff_distance(g) < 0.01
+    assert g.length == pytest.approx(moved.end_m - moved.start_m, abs=0.05)
+    assert panel.segment_table.item(0, 3).text() == moved.km_label
+    assert window.undo_stack.undoText().startswith("修改隐患路段") and panel.register.history[-1]["action"] == "extent"
+    window.undo_stack.undo()
+    assert panel.register.get(seg.id).to_dict() == before
+
+
+def test_drag_cannot_leave_the_road_or_pass_the_other_end(qtbot, window):
+    panel = open_panel(window)
+    mark(qtbot, window, panel, X0 + 300, X0 + 800)
+    (seg,) = panel.register
+    panel.set_dragging(True)
+    start = shapely_coords(crs_policy.transform_geometries(np.array([seg.geometry]), 4490, GK)[0])[0]
+    drag(qtbot, window, to_map(*start), to_map(X0 - 400, Y0 - 200))  # before the road begins
+    assert panel.register.get(seg.id).start_m == 0.0  # clamped at K0+000: still on the road
+    drag(qtbot, window, to_map(X0, Y0), to_map(X0 + 1000, Y0))  # the start dragged past the end
+    assert panel.register.get(seg.id).start_m == 0.0 and window.undo_stack.count() == 2

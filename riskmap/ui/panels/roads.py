@@ -44,7 +44,7 @@ from riskmap.i18n import tr
 from riskmap.kml import HAZARD_KINDS
 from riskmap.layers.style import Style
 from riskmap.ui.panels.common import AnalysisPanel, result_table, set_row
-from riskmap.ui.road_tools import RoadSegmentTool, push
+from riskmap.ui.road_tools import RoadSegmentTool, SegmentEndTool, push
 
 #: Map colours of the hazard kinds (the same in the KML export).
 KIND_COLORS = {kind: colour for kind, (colour, _zh) in HAZARD_KINDS.items()}
@@ -101,6 +101,7 @@ class RoadHazardPanel(AnalysisPanel):
         self.register = reg.HazardRegister.from_project(project).bind(project)
         self.register.events.changed.connect(self._on_register_changed)
         self.tool = RoadSegmentTool(self.host, self.roads_layer, self.create_segment)
+        self.end_tool = SegmentEndTool(self.host, self.register, self.roads_layer, self.move_segment_end)
 
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -174,7 +175,12 @@ class RoadHazardPanel(AnalysisPanel):
         self.new_kind = QComboBox()
         for k in KINDS:
             self.new_kind.addItem(kind_label(k), k)
+        self.drag_button = QPushButton(tr("拖动端点", "Drag ends"))
+        self.drag_button.setCheckable(True)
+        self.drag_button.setToolTip(tr("在地图上沿道路拖动路段的起点或终点", "Drag a segment's ends along its road"))
+        self.drag_button.toggled.connect(self.set_dragging)
         row.addWidget(self.mark_button)
+        row.addWidget(self.drag_button)
         row.addWidget(QLabel(tr("类型", "Kind")))
         row.addWidget(self.new_kind)
         row.addStretch(1)
@@ -298,11 +304,32 @@ class RoadHazardPanel(AnalysisPanel):
     def set_marking(self, on: bool) -> None:
         """Switch the two-click marking tool on or off."""
         if on:
+            if self.drag_button.isChecked():
+                self.drag_button.setChecked(False)
             self.host.use_map_tool(self.tool)
         elif self.host.map_tool() is self.tool:
             self.host.use_map_tool(None)
         if self.mark_button.isChecked() != on:
             self.mark_button.setChecked(on)
+
+    def set_dragging(self, on: bool) -> None:
+        """Switch the end-dragging tool on or off."""
+        if on:
+            if self.mark_button.isChecked():
+                self.mark_button.setChecked(False)
+            self.host.use_map_tool(self.end_tool)
+        elif self.host.map_tool() is self.end_tool:
+            self.host.use_map_tool(None)
+        if self.drag_button.isChecked() != on:
+            self.drag_button.setChecked(on)
+
+    def move_segment_end(self, seg_id, start_m, end_m, road_geom, road_crs):
+        """A dragged end: the segment between the new chainages, cut from its road (one undoable step)."""
+        try:
+            return push(self.host, reg.SetExtent(self.register, seg_id, start_m, end_m, road_geom, road_crs))
+        except RiskmapError as exc:
+            self.host.show_error(exc)
+            return None
 
     def create_segment(self, layer, index, p1, p2):
         """Register a manual segment of road ``index`` of ``layer`` between two map clicks."""
@@ -562,6 +589,7 @@ class RoadHazardPanel(AnalysisPanel):
 
     def closeEvent(self, event):
         self.set_marking(False)
+        self.set_dragging(False)
         super().closeEvent(event)
 
 
