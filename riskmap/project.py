@@ -113,8 +113,11 @@ class Project:
                 "map_crs": self.map_crs.to_string(), "extent": self.extent, "title": self.title,
                 "approval_number": self.approval_number, "layers": entries, "extras": self.extras}
 
-    def save(self, path: str | Path | None = None) -> Path:
-        """Save atomically to ``path`` (default: where it was loaded from)."""
+    def save(self, path: str | Path | None = None, progress=None) -> Path:
+        """Save atomically to ``path`` (default: where it was loaded from).
+
+        ``progress(fraction, message)``, when given, is called as each layer is written.
+        """
         path = Path(path or self.path or "")
         if not path.name:
             raise ProjectError("the project has no file name yet; choose where to save it")
@@ -126,7 +129,7 @@ class Project:
         try:
             with atomic_path(path, suffix=".gpkg") as tmp:
                 if vectors:
-                    _write_vectors(tmp, vectors)
+                    _write_vectors(tmp, vectors, progress)
                 with sqlite3.connect(tmp) as con:
                     con.execute(f"CREATE TABLE IF NOT EXISTS {_META_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
                     con.execute(f"INSERT OR REPLACE INTO {_META_TABLE} VALUES ('project', ?)",
@@ -204,10 +207,12 @@ class Project:
         return project
 
 
-def _write_vectors(tmp: Path, vectors: dict) -> None:
+def _write_vectors(tmp: Path, vectors: dict, progress=None) -> None:
     import pyogrio
 
     for i, (table, gdf) in enumerate(vectors.items()):
+        if progress is not None:
+            progress(i / len(vectors), f"{i + 1}/{len(vectors)}")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             pyogrio.write_dataframe(gdf, tmp, layer=table, driver="GPKG", append=i > 0)

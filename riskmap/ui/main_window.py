@@ -8,6 +8,7 @@ bound to the old one.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -718,20 +719,52 @@ class MainWindow(QMainWindow):
                 return False
         return self._save_to(path)
 
+    @contextlib.contextmanager
+    def busy(self, title: str):
+        """Show ``title`` with a progress bar in the status bar while the block runs on the GUI thread.
+
+        Yields ``progress(fraction, message="")`` (fraction None: busy, no percentage); each call
+        repaints the bar, so a save or a print shows how far it got.
+        """
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        self.task_label.setText(title)
+        self.progress_bar.setRange(0, 0)
+        for widget in (self.task_label, self.progress_bar):
+            widget.setVisible(True)
+        self.busy_log = getattr(self, "busy_log", [])
+
+        def progress(fraction=None, message: str = ""):
+            if fraction is None:
+                self.progress_bar.setRange(0, 0)
+            else:
+                self.progress_bar.setRange(0, 1000)
+                self.progress_bar.setValue(int(round(max(0.0, min(1.0, fraction)) * 1000)))
+                self.progress_bar.setFormat(f"{fraction * 100:.0f}%")
+            self.task_label.setText(f"{title}{'：' + message if message else ''}")
+            self.busy_log.append((self.task_label.text(), fraction))
+            QApplication.processEvents()
+
+        progress(None)
+        try:
+            yield progress
+        finally:
+            self.progress_bar.setRange(0, 1000)
+            if not self._active_tasks():
+                for widget in (self.task_label, self.progress_bar):
+                    widget.setVisible(False)
+            QApplication.restoreOverrideCursor()
+
     def _save_to(self, path) -> bool:
         self.project.extent = tuple(float(v) for v in self.canvas.extent())
-        QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
-            saved = self.project.save(path)
+            with self.busy(tr("正在保存工程", "Saving the project")) as progress:
+                saved = self.project.save(path, progress=progress)
         except RiskmapError as exc:
-            QApplication.restoreOverrideCursor()
             self.show_error(exc)
             return False
         except OSError as exc:
-            QApplication.restoreOverrideCursor()
-            self.show_error(ProjectError(f"could not save ({exc})", path))
+            self.show_error(ProjectError(tr(f"无法保存工程（{exc}）", f"could not save ({exc})"), path))
             return False
-        QApplication.restoreOverrideCursor()
         self._remember_dir(saved)
         self._add_recent(saved)
         self._update_title()
@@ -820,16 +853,13 @@ class MainWindow(QMainWindow):
                     tr("坐标是否采用 GCJ-02（火星坐标，供奥维互动地图、高德地图使用）？\n选“否”则为 WGS84 经纬度。",
                        "Write GCJ-02 coordinates (for Ovital/AMap)?\nNo writes WGS84 longitude/latitude."),
                     QMessageBox.Yes | QMessageBox.No, QMessageBox.No) == QMessageBox.Yes
-        QApplication.setOverrideCursor(Qt.WaitCursor)
-        self.statusBar().showMessage(tr(f"正在导出 {layer.name}…", f"Exporting {layer.name}…"))
         try:
-            written = export_layer(layer.gdf, path, name=layer.name, gcj02=gcj02, aliases=layer.aliases,
-                                   colour=layer.style.color if isinstance(layer.style.color, str) else None)
+            with self.busy(tr(f"正在导出 {layer.name}", f"Exporting {layer.name}")):
+                written = export_layer(layer.gdf, path, name=layer.name, gcj02=gcj02, aliases=layer.aliases,
+                                       colour=layer.style.color if isinstance(layer.style.color, str) else None)
         except RiskmapError as exc:
-            QApplication.restoreOverrideCursor()
             self.show_error(exc)
             return None
-        QApplication.restoreOverrideCursor()
         self._remember_dir(written)
         label = tr("（GCJ-02 坐标）", " (GCJ-02)") if gcj02 else ""
         self.statusBar().showMessage(tr(f"已导出：{written}{label}", f"Exported: {written}{label}"), 10000)
