@@ -105,7 +105,8 @@ def parse_deadline(value) -> str | None:
     try:
         return _dt.date.fromisoformat(str(value).strip()[:10]).isoformat()
     except ValueError:
-        raise ParameterError(f"deadline {value!r} is not a date; write it as YYYY-MM-DD") from None
+        raise ParameterError(tr(f"整改期限“{value}”不是日期，请写成 YYYY-MM-DD",
+                                f"deadline {value!r} is not a date; write it as YYYY-MM-DD")) from None
 
 
 @dataclass
@@ -156,7 +157,8 @@ class Segment:
         self.deadline = parse_deadline(self.deadline)
         self.start_m, self.end_m = float(self.start_m), float(self.end_m)
         if not (np.isfinite(self.start_m) and np.isfinite(self.end_m)) or self.end_m < self.start_m:
-            raise ParameterError(f"segment chainage {self.start_m}–{self.end_m} m is not a valid range")
+            raise ParameterError(tr(f"路段桩号 {self.start_m}–{self.end_m} m 不是有效范围",
+                                    f"segment chainage {self.start_m}–{self.end_m} m is not a valid range"))
 
     @property
     def km_label(self) -> str:
@@ -208,7 +210,8 @@ def validate_fields(**values) -> None:
     allowed = {"kind": KINDS, "severity": SEVERITIES, "status": STATUSES}
     for name, value in values.items():
         if name in allowed and value not in allowed[name]:
-            raise ParameterError(f"{name} {value!r} is not one of {', '.join(allowed[name])}")
+            raise ParameterError(tr(f"{name} 的值“{value}”无效，可选：{'、'.join(allowed[name])}",
+                                    f"{name} {value!r} is not one of {', '.join(allowed[name])}"))
 
 
 class HazardRegister:
@@ -245,7 +248,8 @@ class HazardRegister:
         try:
             return self.segments[seg_id]
         except KeyError:
-            raise ParameterError(f"no segment with id {seg_id!r} in the register") from None
+            raise ParameterError(tr(f"登记表中没有编号为 {seg_id} 的路段", f"no segment with id {seg_id!r} in the register")) \
+                from None
 
     def ids(self) -> list[str]:
         return list(self.segments)
@@ -461,7 +465,8 @@ def segment_on_road(road_geom, road_crs, p1, p2, points_crs=crs_policy.MAP_CRS, 
     snap = snap_points(shapely.points(np.column_stack([xs, ys])), np.array([line], dtype=object), np.inf)
     a, b = sorted(round(float(v), 3) for v in snap.chainage)  # chainage to the millimetre
     if b - a < 1.0:
-        raise ParameterError("the two points snap to the same place on the road; click farther apart")
+        raise ParameterError(tr("两个点落在道路的同一位置，请点得远一些",
+                                "the two points snap to the same place on the road; click farther apart"))
     piece = substring(line, a, b)
     geom = crs_policy.transform_geometries(np.array([piece], dtype=object), metric, crs_policy.MAP_CRS)[0]
     return Segment(road=road, kind=kind, start_m=a, end_m=b, geometry=geom, **fields)
@@ -624,7 +629,8 @@ class EditSegment(Command):
         seg = register.get(seg_id)
         bad = set(changes) - set(self.EDITABLE)
         if bad:
-            raise ParameterError(f"cannot edit {', '.join(sorted(bad))}; editable: {', '.join(self.EDITABLE)}")
+            raise ParameterError(tr(f"不能修改 {'、'.join(sorted(bad))}；可修改：{'、'.join(self.EDITABLE)}",
+                                    f"cannot edit {', '.join(sorted(bad))}; editable: {', '.join(self.EDITABLE)}"))
         validate_fields(**changes)
         if "deadline" in changes:
             changes["deadline"] = parse_deadline(changes["deadline"])
@@ -662,7 +668,8 @@ class SplitSegment(Command):
         seg = register.get(seg_id)
         at_m = float(at_m)
         if not (seg.start_m + 0.5 < at_m < seg.end_m - 0.5):
-            raise ParameterError(f"split point {km_post(at_m)} is not inside the segment {seg.km_label}")
+            raise ParameterError(tr(f"拆分点 {km_post(at_m)} 不在路段 {seg.km_label} 之内",
+                                    f"split point {km_post(at_m)} is not inside the segment {seg.km_label}"))
         self.original = seg.copy()
         t = (at_m - seg.start_m) / seg.length_m
         now = _now()
@@ -701,14 +708,15 @@ class MergeSegments(Command):
         self.register = register
         a, b = register.get(first_id), register.get(second_id)
         if first_id == second_id:
-            raise ParameterError("choose two different segments to merge")
+            raise ParameterError(tr("请选择两个不同的路段进行合并", "choose two different segments to merge"))
         if (a.road_code or a.road) != (b.road_code or b.road):
-            raise ParameterError("only segments of the same road can be merged")
+            raise ParameterError(tr("只能合并同一道路的路段", "only segments of the same road can be merged"))
         if a.kind != b.kind:
-            raise ParameterError("only segments of the same kind can be merged")
+            raise ParameterError(tr("只能合并同一类型的路段", "only segments of the same kind can be merged"))
         if b.start_m > a.end_m + tolerance_m or a.start_m > b.end_m + tolerance_m:
-            raise ParameterError(f"segments {a.km_label} and {b.km_label} do not touch; only adjacent or "
-                                 "overlapping segments can be merged")
+            raise ParameterError(tr(f"路段 {a.km_label} 与 {b.km_label} 不相接；只能合并相邻或重叠的路段",
+                                    f"segments {a.km_label} and {b.km_label} do not touch; only adjacent or "
+                                    "overlapping segments can be merged"))
         merged_geom = shapely.line_merge(shapely.union(a.geometry, b.geometry))
         if merged_geom.geom_type != "LineString":
             merged_geom = shapely.line_merge(shapely.union(shapely.snap(a.geometry, b.geometry, 1e-6), b.geometry))
@@ -832,7 +840,7 @@ class _CandidatesCommand(Command):
         order = list(register.candidates)
         missing = [i for i in ids if i not in register.candidates]
         if missing:
-            raise ParameterError(f"no candidate with id {missing[0]!r}")
+            raise ParameterError(tr(f"没有编号为 {missing[0]} 的候选路段", f"no candidate with id {missing[0]!r}"))
         self.items = sorted(((order.index(i), register.candidates[i]) for i in ids), key=lambda t: t[0])
         self.text = f"{self.verb}候选隐患路段 {len(self.items)} 处"
         self.rows = [_row(s, self.action, "候选", s.km_label if self.action == "accepted" else "", self.text)
