@@ -129,7 +129,10 @@ class Project:
         try:
             with atomic_path(path, suffix=".gpkg") as tmp:
                 if vectors:
-                    _write_vectors(tmp, vectors, progress)
+                    if progress is None:
+                        _write_vectors(tmp, vectors)
+                    else:
+                        _write_vectors(tmp, vectors, progress=progress)
                 with sqlite3.connect(tmp) as con:
                     con.execute(f"CREATE TABLE IF NOT EXISTS {_META_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
                     con.execute(f"INSERT OR REPLACE INTO {_META_TABLE} VALUES ('project', ?)",

@@ -7,7 +7,6 @@ from window_helpers import make_project
 def isolated_settings(tmp_path, monkeypatch):
     """Every test gets its own settings file (never the user's)."""
     monkeypatch.setenv("RISKMAP_SETTINGS", str(tmp_path / "riskmap-settings.ini"))
-    monkeypatch.setenv("RISKMAP_RECOVERY_DIR", str(tmp_path / "recovery"))  # autosave journals of unsaved projects
     monkeypatch.delenv("RISKMAP_LANG", raising=False)
     from riskmap.i18n import set_language
 
