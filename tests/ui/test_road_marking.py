@@ -182,7 +182,8 @@ def test_detect_review_and_progress(qtbot, window, tmp_path):
     window.undo_stack.undo()  # the rejection
     assert len(panel.register.candidates) == 1
     out = panel.export_excel(tmp_path / "登记.xlsx")
-    assert [s.title for s in openpyxl.load_workbook(out).worksheets if s.sheet_state == "visible"] == ["隐患路段登记", "县区进度", "来源说明"]
+    assert [s.title for s in openpyxl.load_workbook(out).worksheets if s.sheet_state == "visible"] == [
+        "隐患路段登记", "县区进度", "变更记录", "来源说明"]
     gpkg = panel.export_gpkg(tmp_path / "登记.gpkg")
     assert gpd.read_file(gpkg, layer="hazard_register").kind.tolist() == ["sharp_bend"]
 
