@@ -830,7 +830,7 @@ class MainWindow(QMainWindow):
                 self.progress_bar.setValue(int(round(max(0.0, min(1.0, fraction)) * 1000)))
                 self.progress_bar.setFormat(f"{fraction * 100:.0f}%")
             self.task_label.setText(f"{title}{'：' + message if message else ''}")
-            self.busy_log.append((self.task_label.text(), fraction))
+            self.busy_log = [*self.busy_log[-49:], (self.task_label.text(), fraction)]  # the last steps, for tests
             QApplication.processEvents()
 
         progress(None)
