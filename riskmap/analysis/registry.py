@@ -23,6 +23,8 @@ ROAD_CLASS = {"expressway": ("高速公路", "expressway"), "national": ("国道
               "railway": ("铁路", "railway")}
 HCA_GRADE = {"I": ("Ⅰ级", "I"), "II": ("Ⅱ级", "II"), "III": ("Ⅲ级", "III")}
 MEDIUM = {"gas": ("输气", "gas"), "oil": ("输油", "oil")}
+PIPE_KIND = {"trunk": ("干线", "trunk"), "products": ("成品油管道", "products"),
+             "urban_main": ("城镇燃气干管", "city-gas main"), "": ("未注明", "not given")}
 ENTERPRISE_TYPE_LABELS = {**{k: (v, k.replace("_", " ")) for k, v in ENTERPRISE_TYPES.items()},
                           "unknown": ("不明", "unknown")}
 
@@ -49,7 +51,8 @@ RELOCATION_TABLES = {
         "S": C("S(Σq/Q)", "S (Σq/Q)", digits=3), "R": C("R", "R", digits=3), "alpha": C("α", "α", digits=2),
         "pop_alpha": C("厂区边界外500m人口", "Residents within 500 m of the site", "人", 0),
         "alpha_basis": C("α人口统计依据", "α count basis"),
-        "hazard_grade": C("重大危险源等级", "Major-hazard grade"), "grade_basis": C("分级依据", "Grade basis"),
+        "hazard_grade": C("分级结果（见分级依据）", "Grade (see basis)"), "grade_basis": C("分级依据", "Grade basis"),
+        "units": C("各单元辨识", "Units identified"),
         "major_hazard": C("重大危险源", "Major hazard", values=YES_NO),
         "chem_unknown": C("未识别物质", "Unrecognised substances"),
         "stock_unread": C("无法读取的储量", "Unreadable stock"),
@@ -61,7 +64,7 @@ RELOCATION_TABLES = {
         "zone_off_raster": C("防护区超出人口栅格", "Zone leaves the population raster", values=YES_NO),
         "verdict": C("结论", "Verdict"), "review": C("需复核防护距离", "Distance to review", values=YES_NO),
         "relocate": C("建议搬迁", "Relocate", values=YES_NO), "priority": C("优先序", "Priority", digits=0),
-        "score": C("优先分值", "Priority score", digits=2), "reasons": C("搬迁理由", "Reasons"),
+        "score": C("优先分值", "Priority score", digits=2), "reasons": C("判定理由", "Reasons"),
         "chemicals": C("危险化学品及储量", "Chemicals and stock"), "id": C("编号", "ID"),
     }, sort=(("relocate", False), ("priority", True), ("score", False))),
     "zones": Table("zones", "外部安全防护区", "Safety zones", {
@@ -228,10 +231,19 @@ PIPELINE_TABLES = {
     "corridors": Table("corridors", "管道保护范围", "Protection bands", {
         "name": C("管道名称", "Pipeline"), "band": C("范围", "Band"), "article": C("条款", "Article"),
         "rule": C("规定", "Rule")}),
-    "encroachments": Table("encroachments", "保护范围内目标", "Targets in protection bands", {
+    "encroachments": Table("encroachments", "占压与安全间距核查", "Encroachments and spacing", {
         "target_kind": C("类型", "Kind"), "name": C("名称", "Name"), "category": C("类别", "Category"),
-        "pipeline": C("管道", "Pipeline"), "distance_m": C("距管道", "Distance to pipeline", "m", 1),
-        "band": C("范围", "Band"), "article": C("条款", "Article"), "rule": C("规定", "Rule"),
+        "pipeline": C("管道", "Pipeline"), "distance_m": C("距管道中心线", "Distance to centreline", "m", 1),
+        "verdict": C("结论", "Verdict"), "limit_m": C("规定距离", "Required distance", "m", 1),
+        "article": C("依据", "Basis"), "rule": C("规定", "Rule"),
+    }),
+    "scope": Table("scope", "管道适用范围", "Pipeline scope", {
+        "name": C("管道名称", "Pipeline"), "kind": C("管道类型", "Kind", values=PIPE_KIND),
+        "medium": C("介质", "Medium", values=MEDIUM), "diam_mm": C("管径", "Diameter", "mm", 0),
+        "press_mpa": C("压力", "Pressure", "MPa", 2),
+        "assessed": C("高后果区识别", "HCA-assessed", values=YES_NO), "scope": C("适用标准与说明", "Scope"),
+        "pir_text": C("潜在影响半径(m)", "Potential impact radius (m)"),
+        "pressure_class": C("压力级制", "Pressure class"), "spacing_m": C("安全间距", "Spacing", "m", 1),
     }),
 }
 
@@ -241,19 +253,27 @@ def _run_pipelines(inputs, params, progress):
 
     return analyse_pipelines(inputs["pipelines"], inputs.get("population"), sensitive=inputs.get("sensitive"),
                              water=inputs.get("water"), roads=inputs.get("roads"),
-                             enterprises=inputs.get("enterprises"), params=params, progress=progress)
+                             enterprises=inputs.get("enterprises"), protected=inputs.get("protected"),
+                             buildings=inputs.get("buildings"), params=params, progress=progress)
 
 
 def _wrap_pipelines(native, params):
     hca = native.hca
     counts = hca["hca_grade"].value_counts()
     km = hca["length_m"].sum() / 1000
+    scope = native.scope
+    n_city = int((~scope["assessed"]).sum()) if scope is not None else 0
+    verdicts = native.encroachments["verdict"].value_counts()
     zh = (f"高后果区 {len(hca)} 段（Ⅲ级 {counts.get('III', 0)}，Ⅱ级 {counts.get('II', 0)}，"
-          f"Ⅰ级 {counts.get('I', 0)}），共 {km:.1f} km；保护范围内目标 {len(native.encroachments)} 个")
+          f"Ⅰ级 {counts.get('I', 0)}），共 {km:.1f} km；占压、安全间距不足等目标 {len(native.encroachments)} 个"
+          + (f"（{'，'.join(f'{v} {int(c)}' for v, c in verdicts.items())}）" if len(verdicts) else "")
+          + (f"；城镇燃气管道 {n_city} 条不适用GB 32167（按GB 50028间距核查）" if n_city else ""))
     en = (f"high-consequence areas: {len(hca)} segments (III {counts.get('III', 0)}, II {counts.get('II', 0)}, "
-          f"I {counts.get('I', 0)}), {km:.1f} km; targets inside protection bands: {len(native.encroachments)}")
+          f"I {counts.get('I', 0)}), {km:.1f} km; targets with a verdict: {len(native.encroachments)}"
+          + (f"; {n_city} city-gas mains outside GB 32167 (GB 50028 spacing)" if n_city else ""))
     layers = {"hca": hca, "corridors": native.corridors, "encroachments": native.encroachments}
-    return layers, {}, zh, en, native.provenance
+    tables = {"scope": scope} if scope is not None else {}
+    return layers, tables, zh, en, native.provenance
 
 
 PIPELINES = Analysis(
@@ -276,10 +296,17 @@ PIPELINES = Analysis(
      Input("enterprises", "vector", "企业（易燃易爆场所）", "Enterprises (flammable sites)", required=False,
            sample="enterprises", geometry=("point", "polygon"), fields=("industry",),
            words=("企业", "enterprise", "plant"), help_zh="企业（industry 为危化/烟花爆竹的为易燃易爆场所）",
-           help_en="enterprises (points with industry; hazchem/fireworks are flammable sites)")],
+           help_en="enterprises (points with industry; hazchem/fireworks are flammable sites)"),
+     Input("protected", "vector", "保护区（湿地、森林）", "Protected areas (wetland, forest)", required=False,
+           geometry=("polygon",), fields=("kind",), words=("保护区", "湿地", "森林", "protected", "wetland", "forest"),
+           help_zh="湿地、森林、河口等国家自然保护地区（面，kind: wetland/forest/estuary/nature_reserve）：输油e)",
+           help_en="wetlands, forests, estuaries, nature reserves (polygons with kind): oil criterion e)"),
+     Input("buildings", "vector", "建筑物", "Buildings", required=False, geometry=("point", "polygon"),
+           words=("建筑", "房屋", "building"), help_zh="建筑物（点或面）：占压、安全间距核查",
+           help_en="buildings (points or polygons): encroachment and spacing checks")],
     gb32167.PARAMS, PIPELINE_TABLES, _run_pipelines, _wrap_pipelines,
     standards=lambda params: gb32167.standards_cited())
-PIPELINES.report_sheets = ("hca", "encroachments")
+PIPELINES.report_sheets = ("hca", "encroachments", "scope")
 
 
 # ---------------------------------------------------------------------------
@@ -287,10 +314,14 @@ PIPELINES.report_sheets = ("hca", "encroachments")
 # ---------------------------------------------------------------------------
 TAILINGS_TABLES = {
     "tailings": Table("tailings", "尾矿库", "Tailings ponds", {
-        "name": C("尾矿库名称", "Pond"), "capacity": C("总库容", "Total storage", "万m³", 1),
+        "name": C("尾矿库名称", "Pond"), "capacity": C("总库容（设计）", "Design total storage", "万m³", 1),
+        "stage_capacity": C("全库容（现状）", "Current-stage storage", "万m³", 1),
+        "capacity_used": C("定等所用库容", "Storage graded", "万m³", 1),
+        "capacity_kind": C("定等库容类型", "Storage graded is"),
         "dam_height": C("坝高", "Dam height", "m", 1), "grade": C("等别", "Grade", digits=0),
         "grade_v": C("按库容等别", "Grade by storage", digits=0), "grade_h": C("按坝高等别", "Grade by height", digits=0),
         "grade_basis": C("定等依据", "Grade basis"), "overhead_zh": C("头顶库", "Overhead pond"),
+        "raise_note": C("提等论证", "Grade raise (§3.2.1)"),
         "downstream_pop": C("下游人数", "People downstream", "人", 0),
         "downstream_facilities": C("下游重要设施", "Facilities downstream"),
         "n_facilities": C("下游设施数", "Facilities", digits=0), "trace_method": C("流向方法", "Trace method"),
@@ -339,8 +370,10 @@ TAILINGS = Analysis(
     "tailings", "尾矿库等别与头顶库", "Tailings grades and overhead ponds",
     [Input("tailings", "vector", "尾矿库图层", "Tailings ponds", sample="tailings", geometry=("point", "polygon"),
            fields=("capacity", "dam_height"), words=("尾矿", "tailings"),
-           help_zh="尾矿库点（name, capacity 万m³, dam_height m, downstream_az）",
-           help_en="tailings ponds (points: name, capacity 10^4 m³, dam_height m, downstream_az)"),
+           help_zh="尾矿库点（name, capacity 设计总库容 万m³, stage_capacity/全库容 现状全库容 万m³（可选）, "
+                   "dam_height m, downstream_az）；按GB 39496-2020定等",
+           help_en="tailings ponds (points: name, capacity = design total storage 10^4 m³, optional stage_capacity "
+                   "= current-stage storage, dam_height m, downstream_az); graded by GB 39496-2020"),
      Input("dem", "raster", "DEM（流向追踪）", "DEM (flow trace)", required=False, sample="dem",
            words=("dem", "地形", "高程", "elevation"), help_zh="高程栅格（米）；无DEM时用downstream_az",
            help_en="elevation raster (m); without it downstream_az is used"),

@@ -231,14 +231,16 @@ def register_record(register) -> dict:
 
 
 def write_register_excel(register, path, record: dict | None = None, lang: str | None = None):
-    """Write a road hazard register (segments, per-county progress, provenance) to an .xlsx atomically."""
-    from riskmap.analysis.register import register_excel_frame, summary_excel_frame
+    """Write a road hazard register (segments, per-county progress, change history 变更记录, provenance) to an
+    .xlsx atomically."""
+    from riskmap.analysis.register import history_excel_frame, register_excel_frame, summary_excel_frame
 
     record = record or register_record(register)
     en = (lang or language()) == "en"
     return write_workbook(path, {("Register" if en else "隐患路段登记"): register_excel_frame(register.to_gdf()),
                                  ("Progress by county" if en else "县区进度"):
                                      summary_excel_frame(register.progress_summary()),
+                                 ("History" if en else "变更记录"): history_excel_frame(register, en),
                                  provenance_sheet_name(lang): provenance_frame(record, lang)}, record)
 
 

@@ -38,7 +38,7 @@ def test_segment_on_road_snaps_both_clicks():
     assert seg.km_label == "K0+300–K1+300"
     metric = crs_policy.transform_geometries(np.array([seg.geometry]), 4490, METRIC)[0]
     assert metric.length == pytest.approx(1000, abs=0.05)
-    with pytest.raises(ParameterError, match="same place"):
+    with pytest.raises(ParameterError, match="同一位置"):
         manual(500, 500.3)
 
 
@@ -65,8 +65,8 @@ def test_create_edit_undo_redo():
     assert events == ["segments"] * 6
 
 
-@pytest.mark.parametrize("changes, match", [({"status": "done"}, "status"), ({"kind": "pothole"}, "kind"),
-                                            ({"deadline": "next spring"}, "deadline"), ({"start_m": 3}, "cannot edit")])
+@pytest.mark.parametrize("changes, match", [({"status": "done"}, "status 的值“done”无效"), ({"kind": "pothole"}, "kind 的值"),
+                                            ({"deadline": "next spring"}, "整改期限“next spring”不是日期"), ({"start_m": 3}, "不能修改 start_m")])
 def test_edit_rejects_bad_values(changes, match):
     r = reg.HazardRegister([manual(100, 400)])
     with pytest.raises(ParameterError, match=match):
@@ -97,7 +97,7 @@ def test_split_and_merge_round_trip():
     cmd.undo()
     (whole,) = split_again
     assert (whole.start_m, whole.end_m) == (0, 1000)
-    with pytest.raises(ParameterError, match="not inside"):
+    with pytest.raises(ParameterError, match="不在路段"):
         reg.SplitSegment(split_again, whole.id, 1000)
 
 
@@ -105,11 +105,11 @@ def test_merge_refuses_gaps_other_kinds_other_roads():
     r = reg.HazardRegister([manual(0, 300), manual(500, 800), manual(300, 400, kind="near_cliff"),
                             manual(800, 900, road="G312")])
     a, b, c, d = r.ids()
-    with pytest.raises(ParameterError, match="do not touch"):
+    with pytest.raises(ParameterError, match="不相接"):
         reg.MergeSegments(r, a, b)
-    with pytest.raises(ParameterError, match="same kind"):
+    with pytest.raises(ParameterError, match="同一类型"):
         reg.MergeSegments(r, a, c)
-    with pytest.raises(ParameterError, match="same road"):
+    with pytest.raises(ParameterError, match="同一道路"):
         reg.MergeSegments(r, b, d)
 
 
@@ -215,7 +215,8 @@ def test_exports(tmp_path, candidates):
     assert len(gpd.read_file(gpkg, layer="hazard_candidates")) == len(candidates)
     xlsx = write_register_excel(r, tmp_path / "register.xlsx")
     wb = openpyxl.load_workbook(xlsx)
-    assert [s.title for s in wb.worksheets if s.sheet_state == "visible"] == ["隐患路段登记", "县区进度", "来源说明"]
+    assert [s.title for s in wb.worksheets if s.sheet_state == "visible"] == ["隐患路段登记", "县区进度", "变更记录",
+                                                                                "来源说明"]
     header = [c.value for c in wb["隐患路段登记"][1]]
     assert {"道路名称", "隐患类型", "桩号范围", "状态", "整改期限"} <= set(header)
     row = [c.value for c in wb["隐患路段登记"][2]]
