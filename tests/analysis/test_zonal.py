@@ -159,23 +159,60 @@ def test_raster_in_a_different_metric_crs_gives_the_same_answer():
     np.testing.assert_allclose(b, expected, rtol=0.005)  # UTM scale ≈ 1.0006 here: 0.12 % in area
 
 
-def test_geographic_raster_falls_back_to_exact_polygons():
-    density = 4000.0
-    step = 0.001
-    lon0, lat0 = 113.9, 32.3
-    shape = (300, 400)
+def _lonlat_uniform_grid(density, lon0, lat0, step, shape):
+    """A lon/lat raster whose cells hold density × the cell's geodesic area (pyproj.Geod, GRS80)."""
     geod = pyproj.Geod(ellps="GRS80")
     lats = lat0 - (np.arange(shape[0]) + 0.5) * step
     row_area_km2 = np.array([abs(geod.polygon_area_perimeter([lon0, lon0 + step, lon0 + step, lon0],
                                                               [la - step / 2, la - step / 2, la + step / 2,
                                                                la + step / 2])[0]) / 1e6 for la in lats])
     arr = np.repeat((density * row_area_km2)[:, None], shape[1], axis=1)
-    grid = zonal.as_grid(arr, transform=Affine(step, 0, lon0, 0, -step, lat0), crs=4490)
-    assert not grid.is_metric
-    pts = gpd.GeoSeries(shapely.points([114.0, 114.1], [32.2, 32.15]), crs=4490)
-    res = zonal.zone_sums(grid, pts, [500.0, 1500.0])
-    assert (res["method"] == "polygon").all()
-    np.testing.assert_allclose(res["sum"], density * np.pi * np.array([0.5, 1.5]) ** 2, rtol=0.005)
+    return zonal.as_grid(arr, transform=Affine(step, 0, lon0, 0, -step, lat0), crs=4490)
+
+
+@pytest.mark.parametrize("lat0", [32.3, 60.3])  # Xinyang, and far north where cos φ matters more
+def test_lonlat_raster_circles_are_exact(lat0):
+    density, step = 4000.0, 0.001
+    grid = _lonlat_uniform_grid(density, 113.9, lat0, step, (300, 400))
+    assert not grid.is_metric and grid.is_geographic_north_up
+    rng = np.random.default_rng(5)
+    n = 200
+    lon = rng.uniform(113.98, 114.22, n)
+    lat = rng.uniform(lat0 - 0.22, lat0 - 0.08, n)
+    radius = rng.uniform(30.0, 3000.0, n)  # a few cells to ~30 cells across
+    res = zonal.zone_sums(grid, gpd.GeoSeries(shapely.points(lon, lat), crs=4490), radius)
+    assert (res["method"] == "circle").all()
+    expected = density * np.pi * (radius / 1000) ** 2
+    np.testing.assert_allclose(res["sum"], expected, rtol=1e-4)
+    assert (res["outside_m2"] < 1e-6 * np.pi * radius ** 2).all()
+
+
+def test_lonlat_circles_agree_with_exact_polygons_on_uneven_data():
+    step, lon0, lat0 = 0.00083333333, 113.9, 32.3  # WorldPop's 3 arc-seconds
+    rng = np.random.default_rng(9)
+    arr = rng.gamma(0.4, 50.0, (400, 500))
+    arr[rng.random(arr.shape) < 0.3] = 0.0
+    grid = zonal.as_grid(arr, transform=Affine(step, 0, lon0, 0, -step, lat0), crs=4326)
+    lon = rng.uniform(113.97, 114.25, 60)
+    lat = rng.uniform(32.04, 32.24, 60)
+    radius = rng.uniform(200.0, 2500.0, 60)
+    fast = zonal.zone_sums(grid, gpd.GeoSeries(shapely.points(lon, lat), crs=4326), radius)
+    assert (fast["method"] == "circle").all()
+    # the oracle: 256-vertex circles built in each point's own azimuthal equidistant CRS, summed by exactextract
+    circles = []
+    for lo, la, r in zip(lon, lat, radius):
+        aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={la} +lon_0={lo} +ellps=WGS84 +units=m")
+        ring = shapely.buffer(shapely.Point(0, 0), r, quad_segs=zonal.CIRCLE_QUAD_SEGS)
+        circles.append(gpd.GeoSeries([ring], crs=aeqd).to_crs(4326).iloc[0])
+    slow = zonal.polygon_sums(grid, gpd.GeoSeries(circles, crs=4326))
+    np.testing.assert_allclose(fast["sum"], slow["sum"], rtol=2e-3, atol=1e-6)
+
+
+def test_rotated_lonlat_raster_falls_back_to_exact_polygons():
+    density = 4000.0
+    grid = _lonlat_uniform_grid(density, 113.9, 32.3, 0.001, (300, 400))
+    assert zonal.RasterGrid(Affine(0.001, 1e-9, 113.9, 0, -0.001, 32.3), grid.crs, 400, 300,
+                            array=grid.array).is_geographic_north_up is False
 
 
 def test_polygon_sites_are_buffered():
