@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from riskmap import crs as crs_policy
+from riskmap.i18n import tr
 from riskmap.errors import (
     CoordinateError,
     CRSError,
@@ -29,8 +30,17 @@ from riskmap.errors import (
     MissingSidecarError,
 )
 
-VECTOR_EXTENSIONS = {".shp", ".gpkg", ".geojson", ".json", ".kml", ".kmz", ".csv", ".xlsx", ".xlsm"}
+VECTOR_EXTENSIONS = {".shp", ".gpkg", ".geojson", ".json", ".kml", ".kmz", ".csv", ".xlsx", ".xlsm", ".vrt"}
 RASTER_EXTENSIONS = {".tif", ".tiff"}
+
+#: The only GDAL/OGR driver each extension may be opened with (the file's declared format).
+#: GDAL otherwise picks the driver from the content, so a ``.geojson`` holding a VRT that points at
+#: ``/etc/passwd`` would be read as that VRT. ``.vrt`` is opened only when the user names such a file,
+#: and with a warning (:data:`VRT_WARNING`).
+VECTOR_DRIVERS = {".shp": ("ESRI Shapefile",), ".gpkg": ("GPKG",), ".rmp": ("GPKG",), ".geojson": ("GeoJSON",),
+                  ".json": ("GeoJSON",), ".kml": ("KML", "LIBKML"), ".kmz": ("KML", "LIBKML"),
+                  ".vrt": ("OGR_VRT",)}
+RASTER_DRIVERS = {".tif": ("GTiff",), ".tiff": ("GTiff",), ".vrt": ("VRT",)}
 
 #: Header names (lower-case) recognised as longitude / latitude columns.
 LON_HEADERS = ("lon", "lng", "long", "longitude", "x", "经度", "东经", "x坐标", "经度(°)", "经度（°）")
@@ -53,6 +63,99 @@ DBF_LANGUAGE_CODECS = {
 
 
 # ---------------------------------------------------------------------------
+# declared format
+# ---------------------------------------------------------------------------
+def _vrt_warning() -> str:
+    return tr("VRT 文件可引用本机其他文件或网络地址，请仅在信任其来源时使用",
+              "a VRT file can refer to other files on this computer or to network addresses; "
+              "use it only when you trust its source")
+
+
+def _head(path: Path, n: int = 65536) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+def _text_start(head: bytes) -> bytes:
+    """The first bytes after a BOM and white space, lower-cased (for a format check)."""
+    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
+        if head.startswith(bom):
+            head = head[len(bom):]
+            break
+    return head.lstrip().lower()
+
+
+def _wrong_format(path: Path, expected_zh: str, expected_en: str):
+    return DataFormatError(tr(f"文件内容不是其扩展名所声明的格式（应为{expected_zh}）；riskmap 只按扩展名读取，"
+                              "请改正扩展名或另存为正确格式",
+                              f"the content is not the format its extension declares ({expected_en}); riskmap "
+                              "reads files by their extension only — fix the extension or re-save the file"), path)
+
+
+def check_declared_format(path: str | Path) -> None:
+    """Refuse a file whose first bytes do not match the format its extension declares.
+
+    This runs before GDAL sees the file, so content of another format (a VRT, an
+    SQLite database, a CSV) named ``.geojson`` or ``.tif`` never reaches a driver that
+    could follow references in it.
+
+    Raises
+    ------
+    DataFormatError
+        When the content is not of the declared format.
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    head = _head(path)
+    start = _text_start(head)
+    if ext == ".shp":
+        if len(head) < 100 or struct.unpack(">i", head[:4])[0] != 9994:
+            raise _wrong_format(path, "ESRI Shapefile", "an ESRI Shapefile")
+    elif ext in (".gpkg", ".rmp"):
+        if not head.startswith(b"SQLite format 3\x00"):
+            raise _wrong_format(path, " GeoPackage", "a GeoPackage")
+    elif ext in (".geojson", ".json"):
+        if not start[:1] in (b"{", b"["):
+            raise _wrong_format(path, " GeoJSON", "GeoJSON")
+    elif ext == ".kml":
+        _check_kml_bytes(path, start)
+    elif ext in (".kmz", ".xlsx", ".xlsm"):
+        if not head.startswith(b"PK\x03\x04"):
+            raise _wrong_format(path, " ZIP 压缩包（KMZ/XLSX）", "a ZIP archive (KMZ/XLSX)")
+    elif ext in (".tif", ".tiff"):
+        if head[:4] not in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+            raise _wrong_format(path, " GeoTIFF", "a GeoTIFF")
+    elif ext == ".vrt":
+        if not (start.startswith(b"<ogrvrtdatasource") or start.startswith(b"<vrtdataset")):
+            raise _wrong_format(path, " GDAL VRT", "a GDAL VRT")
+
+
+def _check_kml_bytes(path: Path, start: bytes) -> None:
+    if not start.startswith(b"<") or b"<kml" not in start or b"vrtdatasource" in start or b"<vrtdataset" in start:
+        raise _wrong_format(path, " KML", "KML")
+
+
+def _check_opened_driver(path: Path, driver: str | None, allowed: tuple) -> None:
+    if driver not in allowed:
+        raise _wrong_format(path, f" {'/'.join(allowed)}", "/".join(allowed))
+
+
+def _is_virtual(text: str) -> bool:
+    lowered = text.lower().replace("\\", "/")
+    return lowered.startswith("/vsi") or "://" in lowered or lowered.startswith(("pg:", "mysql:", "wfs:", "http"))
+
+
+def check_local_path(path: str | Path) -> Path:
+    """``path`` as a local file path; GDAL virtual (``/vsi…``) and remote (``…://``) names are refused."""
+    text = str(path)
+    if _is_virtual(text):
+        raise DataFormatError(tr("只能打开本机文件：不读取 /vsi… 虚拟路径或网络地址（riskmap 离线运行）",
+                                 "only local files can be opened: no /vsi… virtual paths or network addresses "
+                                 "(riskmap runs offline)"), text)
+    return Path(path)
+
+
+# ---------------------------------------------------------------------------
 # atomic writes
 # ---------------------------------------------------------------------------
 @contextlib.contextmanager
@@ -64,7 +167,9 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=(suffix or target.suffix) + ".tmp",
+    # the temporary name holds none of the target's characters: GDAL writers (via pyogrio) take
+    # ';' and '!' in a name for URI syntax
+    fd, tmp_name = tempfile.mkstemp(prefix=".riskmap-", suffix=(suffix or target.suffix) + ".tmp",
                                     dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -127,7 +232,11 @@ def read_provenance(path: str | Path) -> dict | None:
     if not path.is_file():
         raise DataFormatError("file not found; check the path", path)
     try:
-        meta = pyogrio.read_info(path, layer=0).get("dataset_metadata") or {}
+        check_declared_format(path)
+        with gdal_source(path) as source:
+            meta = pyogrio.read_info(source, layer=0).get("dataset_metadata") or {}
+    except DataFormatError:
+        raise
     except Exception as exc:  # pyogrio raises its own DataSourceError family
         raise DataFormatError(f"not a readable GeoPackage ({type(exc).__name__})", path) from None
     text = meta.get(PROVENANCE_KEY)
@@ -139,7 +248,7 @@ def _write_shapefile_atomic(path: Path, gdf) -> Path:
 
     tmpdir = Path(tempfile.mkdtemp(prefix=".riskmap-", dir=path.parent))
     try:
-        tmp = tmpdir / path.name
+        tmp = tmpdir / "layer.shp"
         pyogrio.write_dataframe(gdf, tmp, driver="ESRI Shapefile", encoding="UTF-8")
         for part in sorted(tmpdir.iterdir()):
             os.replace(part, path.with_suffix(part.suffix))
@@ -267,12 +376,33 @@ def list_layers(path: str | Path) -> list[str]:
     """Names of the vector layers in a file (a GeoPackage may hold several)."""
     import pyogrio
 
-    path = Path(path)
+    path = check_local_path(path)
     _check_exists(path)
+    if path.suffix.lower() in (".csv", ".xlsx", ".xlsm"):
+        return [path.stem]
+    check_declared_format(path)
+    with gdal_source(path) as source:
+        try:
+            names = [str(row[0]) for row in pyogrio.list_layers(source)]
+        except Exception as exc:  # pyogrio raises DataSourceError and friends
+            raise DataFormatError(f"cannot open as vector data ({_short(exc)}); check the file is complete",
+                                  path) from exc
+        if names:
+            _check_opened_driver(path, _ogr_driver(source, names[0]), VECTOR_DRIVERS[path.suffix.lower()])
+    if path.suffix.lower() == ".shp":  # one layer, named after the file (not after a linked name)
+        return [path.stem]
+    return names
+
+
+def _ogr_driver(source: str, layer) -> str | None:
+    import pyogrio
+
     try:
-        return [str(row[0]) for row in pyogrio.list_layers(_gdal_path(path))]
-    except Exception as exc:  # pyogrio raises DataSourceError and friends
-        raise DataFormatError(f"cannot open as vector data ({_short(exc)}); check the file is complete", path) from exc
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return pyogrio.read_info(source, layer=layer).get("driver")
+    except Exception:  # the read that follows reports the problem with the file's name
+        return None
 
 
 def read_vector(path: str | Path, layer: str | None = None, *, encoding: str | None = None, crs=None,
@@ -302,14 +432,15 @@ def read_vector(path: str | Path, layer: str | None = None, *, encoding: str | N
     geopandas.GeoDataFrame
         With ``attrs["riskmap"]`` = {source, layer, encoding, encoding_source, repaired, skipped_rows}.
     """
-    path = Path(path)
+    path = check_local_path(path)
     _check_exists(path)
     ext = path.suffix.lower()
     if ext not in VECTOR_EXTENSIONS:
         raise DataFormatError("not a vector format riskmap reads; use .shp, .gpkg, .geojson, .kml, .kmz, "
                               ".csv or .xlsx", path)
+    check_declared_format(path)
     meta = {"source": str(path), "layer": layer, "encoding": encoding, "encoding_source": "given" if encoding else None,
-            "repaired": 0, "skipped_rows": []}
+            "repaired": 0, "skipped_rows": [], "warnings": [_vrt_warning()] if ext == ".vrt" else []}
     if ext in (".csv", ".xlsx", ".xlsm"):
         gdf = _read_table(path, meta, crs=crs, lon_col=lon_col, lat_col=lat_col, skip_bad_rows=skip_bad_rows)
     else:
@@ -342,15 +473,53 @@ def read_all_layers(path: str | Path, **kwargs) -> dict:
     return result
 
 
-def _gdal_path(path: Path) -> str:
+#: Characters pyogrio takes for URI syntax in a path (';' parameters, '!' archive member).
+_URI_CHARACTERS = set(";!")
+
+
+@contextlib.contextmanager
+def gdal_source(path: str | Path) -> Iterator[str]:
+    """The name under which OGR (via pyogrio) reads the local file ``path``.
+
+    Absolute, so that a local name such as ``CSV:x.geojson`` is not taken for a GDAL
+    connection prefix. pyogrio parses a path as a URI, so a name with ``;`` or ``!`` (or
+    ending in ``.zip``) would name another file: such a file (and, for a shapefile, its
+    companion files) is linked under a plain name in a private temporary folder for the read.
+    A KMZ is read through ``/vsizip/`` with its KML document checked first.
+    """
+    path = Path(path).resolve()
+    if _URI_CHARACTERS & set(str(path)) or str(path).lower().endswith(".zip"):
+        tmpdir = Path(tempfile.mkdtemp(prefix="riskmap-src-"))
+        try:
+            stem = path.stem.lower()
+            siblings = [p for p in path.parent.iterdir() if p.stem.lower() == stem] if path.suffix.lower() == ".shp" \
+                else [path]
+            for sibling in siblings:
+                os.symlink(sibling, tmpdir / ("data" + sibling.suffix))
+            yield _gdal_name(tmpdir / ("data" + path.suffix), path)
+        finally:
+            for part in tmpdir.iterdir():
+                part.unlink()
+            tmpdir.rmdir()
+    else:
+        yield _gdal_name(path, path)
+
+
+def _gdal_name(local: Path, path: Path) -> str:
     if path.suffix.lower() == ".kmz":
-        with zipfile.ZipFile(path) as zf:
-            kmls = [n for n in zf.namelist() if n.lower().endswith(".kml")]
-        if not kmls:
-            raise DataFormatError("the KMZ holds no .kml document; re-export it from the source program", path)
-        inner = "doc.kml" if "doc.kml" in kmls else kmls[0]
-        return f"/vsizip/{path}/{inner}"
-    return str(path)
+        try:
+            with zipfile.ZipFile(local) as zf:
+                kmls = [n for n in zf.namelist() if n.lower().endswith(".kml")]
+                if not kmls:
+                    raise DataFormatError("the KMZ holds no .kml document; re-export it from the source program",
+                                          path)
+                inner = "doc.kml" if "doc.kml" in kmls else kmls[0]
+                with zf.open(inner) as fh:
+                    _check_kml_bytes(path, _text_start(fh.read(65536)))
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise DataFormatError("the KMZ archive is damaged; re-export it from the source program", path) from exc
+        return f"/vsizip/{local}/{inner}"
+    return str(local)
 
 
 def _read_ogr(path: Path, layer, meta, crs=None):
@@ -368,25 +537,41 @@ def _read_ogr(path: Path, layer, meta, crs=None):
             zipfile.ZipFile(path).testzip()
         except (zipfile.BadZipFile, OSError) as exc:
             raise DataFormatError("the KMZ archive is damaged; re-export it from the source program", path) from exc
-    source = _gdal_path(path)
+    with gdal_source(path) as source:
+        gdf = _read_ogr_source(source, path, layer, meta)
+    return _finish_ogr(gdf, path, meta, crs)
+
+
+def _read_ogr_source(source: str, path: Path, layer, meta):
+    import pyogrio
+
+    ext = path.suffix.lower()
     kwargs = {"encoding": meta["encoding"]} if meta["encoding"] else {}
     try:
-        if layer is None:
+        if layer is None or ext == ".shp":
             layers = pyogrio.list_layers(source)
             if len(layers) == 0:
                 raise EmptyLayerError("the file holds no layers; choose a file with data", path)
             layer = str(layers[0][0])
-        meta["layer"] = layer
+        meta["layer"] = path.stem if ext == ".shp" else layer
+        _check_opened_driver(path, _ogr_driver(source, layer), VECTOR_DRIVERS[ext])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             gdf = pyogrio.read_dataframe(source, layer=layer, on_invalid="ignore", **kwargs)
-    except EmptyLayerError:
+    except (EmptyLayerError, DataFormatError):
         raise
     except UnicodeDecodeError as exc:
         raise EncodingError("attribute text does not decode; add a .cpg file naming its encoding", path) from exc
     except Exception as exc:
         raise DataFormatError(f"cannot read the file ({_short(exc)}); it may be truncated or corrupt — "
                               "restore it or re-export it", path) from exc
+    return gdf
+
+
+def _finish_ogr(gdf, path: Path, meta, crs):
+    import geopandas as gpd
+
+    ext = path.suffix.lower()
     if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
         raise DataFormatError("the layer has no geometry column; use a CSV/Excel with coordinates instead", path)
     if len(gdf) == 0:
@@ -535,13 +720,21 @@ def open_raster(path: str | Path):
     import rasterio
     from rasterio.errors import RasterioIOError
 
-    path = Path(path)
+    path = check_local_path(path)
     _check_exists(path)
+    allowed = RASTER_DRIVERS.get(path.suffix.lower())
+    if allowed is None or path.suffix.lower() not in RASTER_EXTENSIONS:
+        raise DataFormatError(tr("不是 riskmap 可读的栅格格式；请使用 GeoTIFF（.tif）",
+                                 "not a raster format riskmap reads; use a GeoTIFF (.tif)"), path)
+    check_declared_format(path)
     try:
-        ds = rasterio.open(path)
+        ds = rasterio.open(path.resolve(), driver=allowed[0])
     except RasterioIOError as exc:
         raise DataFormatError(f"cannot open as a raster ({_short(exc)}); check the file is a complete GeoTIFF",
                               path) from exc
+    if ds.driver not in allowed:
+        ds.close()
+        raise _wrong_format(path, " GeoTIFF", "a GeoTIFF")
     try:  # a truncated file opens but fails on the last block
         ds.read(1, window=((ds.height - 1, ds.height), (ds.width - 1, ds.width)))
     except Exception as exc:
@@ -578,5 +771,6 @@ def describe(path: str | Path) -> list[dict]:
             "encoding": f"{meta['encoding']} ({meta['encoding_source']})",
             "bbox": tuple(round(float(v), 6) for v in gdf.total_bounds),
             "repaired": meta["repaired"],
+            **({"warnings": "；".join(meta["warnings"])} if meta.get("warnings") else {}),
         })
     return out

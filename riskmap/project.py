@@ -18,7 +18,7 @@ from pathlib import Path
 from riskmap import __version__
 from riskmap import crs as crs_policy
 from riskmap.errors import DataFormatError, ProjectError, RiskmapError
-from riskmap.io import atomic_path
+from riskmap.io import atomic_path, check_declared_format, gdal_source
 from riskmap.layers import LayerList, RasterLayer, Style, VectorLayer
 from riskmap.layers.events import EmitterGroup
 
@@ -140,10 +140,15 @@ class Project:
         import pyogrio
 
         path = Path(path)
-        if not path.exists():
+        if not path.is_file():
             raise ProjectError("project file not found; check the path", path)
         try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+            check_declared_format(path)
+        except DataFormatError as exc:
+            raise ProjectError("not a riskmap project (not a GeoPackage); open another file", path) from exc
+        try:
+            # as_uri() percent-quotes the name: '#', '?' and '%' in a file name are not URI syntax here
+            with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as con:
                 row = con.execute(f"SELECT value FROM {_META_TABLE} WHERE key = 'project'").fetchone()
             con.close()
         except sqlite3.Error as exc:
@@ -179,7 +184,8 @@ class Project:
                 try:
                     with warnings.catch_warnings():  # GDAL warns about the .rmp extension
                         warnings.simplefilter("ignore", RuntimeWarning)
-                        gdf = pyogrio.read_dataframe(path, layer=entry["table"])
+                        with gdal_source(path) as source:
+                            gdf = pyogrio.read_dataframe(source, layer=entry["table"])
                 except Exception as exc:
                     raise ProjectError(f"layer {entry.get('name')!r} is missing from the project file", path) from exc
                 layer = VectorLayer(gdf, entry.get("name"), map_crs=project.map_crs, source=entry.get("source"),
