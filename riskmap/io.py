@@ -28,6 +28,7 @@ from riskmap.errors import (
     EmptyLayerError,
     EncodingError,
     MissingSidecarError,
+    ParameterError,
 )
 
 VECTOR_EXTENSIONS = {".shp", ".gpkg", ".geojson", ".json", ".kml", ".kmz", ".csv", ".xlsx", ".xlsm", ".vrt"}
@@ -153,6 +154,57 @@ def check_local_path(path: str | Path) -> Path:
                                  "only local files can be opened: no /vsi… virtual paths or network addresses "
                                  "(riskmap runs offline)"), text)
     return Path(path)
+
+
+# ---------------------------------------------------------------------------
+# outputs never touch inputs
+# ---------------------------------------------------------------------------
+#: Files that belong to a shapefile: writing any of them damages the shapefile.
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
+
+
+def _input_parts(path: Path) -> list[Path]:
+    if path.suffix.lower() == ".shp":
+        return [path.with_suffix(ext) for ext in SHAPEFILE_PARTS] + \
+               [path.with_suffix(ext.upper()) for ext in SHAPEFILE_PARTS]
+    return [path]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)  # also a hard or symbolic link to the input
+    except OSError:  # one of them does not exist (yet)
+        return Path(os.path.abspath(a)).resolve() == Path(os.path.abspath(b)).resolve()
+
+
+def check_output_not_input(target, inputs) -> None:
+    """Refuse an output path that is one of the inputs (whatever the layer), or a part of an input shapefile.
+
+    Parameters
+    ----------
+    target : str or Path or None
+        The file about to be written (None: nothing to check).
+    inputs : iterable of str or Path
+        The files the result was computed from, or the layers of the project.
+
+    Raises
+    ------
+    ParameterError
+        One line naming the output and the input it would overwrite.
+    """
+    if not target:
+        return
+    target = Path(target)
+    for raw in inputs:
+        if not raw:
+            continue
+        for part in _input_parts(Path(raw)):
+            if _same_file(target, part):
+                shown = f"（{raw}）" if str(raw) != str(target) else ""
+                raise ParameterError(tr(f"输出文件与输入文件相同{shown}，写入会破坏输入数据；请另选输出路径",
+                                        f"the output is one of the inputs{shown.replace('（', ' (').replace('）', ')')}"
+                                        "; writing it would destroy input data — choose another output path"),
+                                     target)
 
 
 # ---------------------------------------------------------------------------

@@ -88,6 +88,30 @@ class Project:
         self.layers.insert(0, layer)
         return layer
 
+    # -- outputs ----------------------------------------------------------------
+    def input_files(self) -> list[str]:
+        """The data files the layers were read from (vector sources, raster paths)."""
+        files = [str(layer.path) if isinstance(layer, RasterLayer) else layer.source for layer in self.layers]
+        return [f for f in files if f]
+
+    def check_output(self, path, allow_self: bool = False) -> None:
+        """Refuse writing ``path`` when it is one of the layers' files (or this project's, unless ``allow_self``).
+
+        Raises
+        ------
+        ParameterError
+            One line naming the file that would be overwritten.
+        """
+        from riskmap.io import check_output_not_input
+
+        inputs = self.input_files()
+        if self.path is not None:
+            if allow_self:
+                inputs = [f for f in inputs if not _same_path(f, self.path)]
+            else:
+                inputs.append(str(self.path))
+        check_output_not_input(path, inputs)
+
     # -- persistence ------------------------------------------------------------
     def to_dict(self, base_dir: Path | None = None) -> dict:
         """The JSON part of the project (layer data excluded)."""
@@ -115,6 +139,7 @@ class Project:
             raise ProjectError("the project has no file name yet; choose where to save it")
         if path.suffix.lower() not in (PROJECT_EXTENSION, ".gpkg"):
             path = path.with_suffix(PROJECT_EXTENSION)
+        self.check_output(path, allow_self=True)
         doc = self.to_dict(path.parent.resolve())
         vectors = {_table_name(layer): layer.gdf for layer in self.layers if isinstance(layer, VectorLayer)}
         try:
@@ -221,3 +246,10 @@ def _relative(path: Path, base_dir: Path | None) -> str:
         except ValueError:  # different drive on Windows
             pass
     return str(path)
+
+
+def _same_path(a, b) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

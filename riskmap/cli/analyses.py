@@ -112,14 +112,11 @@ def _progress(frac, msg):
 
 def _check_outputs(out, report, paths: dict) -> None:
     """Refuse an output that names one of the inputs (it would be overwritten)."""
-    inputs = set()
-    for value in paths.values():
-        for v in (value if isinstance(value, list) else [value]):
-            inputs.add(Path(v).resolve())
+    from riskmap.io import check_output_not_input
+
+    inputs = [v for value in paths.values() for v in (value if isinstance(value, list) else [value])]
     for target in (out, report):
-        if target and Path(target).resolve() in inputs:
-            raise ParameterError(tr("输出文件与输入文件相同，请另选输出路径", "the output is one of the inputs; "
-                                    "choose another output path"), target)
+        check_output_not_input(target, inputs)
 
 
 def execute(analysis, paths: dict, options: dict, params, out=None, report=None):

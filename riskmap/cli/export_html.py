@@ -78,6 +78,9 @@ def run(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise ParameterError(f"the output must be an .html file, not {out.name!r}")
+    from riskmap.io import check_output_not_input
+
+    check_output_not_input(out, list(args.files) + ([args.project] if args.project else []) + project.input_files())
     written = export_html(project, out, basemap=args.basemap, title=args.title, tianditu_token=args.tianditu_token,
                           heatmap=not args.no_heatmap, include_rasters=not args.no_rasters,
                           embed_font=not args.no_font, simplify_m=args.simplify)

@@ -703,6 +703,11 @@ class MainWindow(QMainWindow):
                 return None
         self._remember_dir(out_path)
         project, title = self.project, self.project.title
+        try:
+            project.check_output(out_path)
+        except RiskmapError as exc:
+            self.show_error(exc)
+            return None
 
         def work(progress):  # ``title`` is run_task's own keyword, so wrap the call
             return export_html(project, out_path, basemap="none", title=title, progress=progress)

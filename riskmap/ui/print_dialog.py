@@ -99,6 +99,7 @@ class PrintDialog(QDialog):
         dpi = self.dpi_spin.value()
         QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
+            project.check_output(path)
             result = print_map(project, path, paper=paper, orientation=orientation, dpi=dpi,
                                title=self.title_edit.text().strip() or None, extent=window.canvas.extent())
         except RiskmapError as exc:
