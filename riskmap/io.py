@@ -267,8 +267,9 @@ def write_layers(path: str | Path, layers: dict, driver: str | None = None, prov
                 meta = None
                 if provenance is not None and driver == "GPKG" and not tmp.exists():
                     meta = {PROVENANCE_KEY: json.dumps(provenance, ensure_ascii=False, default=str)}
-                pyogrio.write_dataframe(out, tmp, layer=name, driver=driver, append=tmp.exists(),
-                                        dataset_metadata=meta)
+                with gdal_target(tmp) as target:
+                    pyogrio.write_dataframe(out, target, layer=name, driver=driver, append=tmp.exists(),
+                                            dataset_metadata=meta)
     return path
 
 
@@ -300,8 +301,8 @@ def _write_shapefile_atomic(path: Path, gdf) -> Path:
 
     tmpdir = Path(tempfile.mkdtemp(prefix=".riskmap-", dir=path.parent))
     try:
-        tmp = tmpdir / "layer.shp"
-        pyogrio.write_dataframe(gdf, tmp, driver="ESRI Shapefile", encoding="UTF-8")
+        with gdal_target(tmpdir / "layer.shp") as target:
+            pyogrio.write_dataframe(gdf, target, driver="ESRI Shapefile", encoding="UTF-8")
         for part in sorted(tmpdir.iterdir()):
             os.replace(part, path.with_suffix(part.suffix))
     finally:
@@ -555,6 +556,28 @@ def gdal_source(path: str | Path) -> Iterator[str]:
             tmpdir.rmdir()
     else:
         yield _gdal_name(path, path)
+
+
+@contextlib.contextmanager
+def gdal_target(path: str | Path) -> Iterator[str]:
+    """The name under which OGR (via pyogrio) writes ``path`` (whose own name is plain, e.g. a temporary file).
+
+    When the folder's path holds a character pyogrio takes for URI syntax (``;``, ``!``), the
+    write goes through a link to that folder from a private temporary folder, so the file is
+    still created in place (and can be renamed atomically there).
+    """
+    path = Path(path).absolute()
+    if not (_URI_CHARACTERS & set(str(path))):
+        yield str(path)
+        return
+    tmpdir = Path(tempfile.mkdtemp(prefix="riskmap-dst-"))
+    link = tmpdir / "d"
+    try:
+        os.symlink(path.parent, link, target_is_directory=True)
+        yield str(link / path.name)
+    finally:
+        link.unlink(missing_ok=True)
+        tmpdir.rmdir()
 
 
 def _gdal_name(local: Path, path: Path) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from riskmap import __version__
 from riskmap import crs as crs_policy
 from riskmap.errors import DataFormatError, ProjectError, RiskmapError
-from riskmap.io import atomic_path, check_declared_format, gdal_source
+from riskmap.io import atomic_path, check_declared_format, gdal_source, gdal_target
 from riskmap.layers import LayerList, RasterLayer, Style, VectorLayer
 from riskmap.layers.events import EmitterGroup
 
@@ -231,7 +231,8 @@ def _write_vectors(tmp: Path, vectors: dict) -> None:
     for i, (table, gdf) in enumerate(vectors.items()):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            pyogrio.write_dataframe(gdf, tmp, layer=table, driver="GPKG", append=i > 0)
+            with gdal_target(tmp) as target:
+                pyogrio.write_dataframe(gdf, target, layer=table, driver="GPKG", append=i > 0)
 
 
 def _table_name(layer) -> str:
