@@ -12,7 +12,10 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import shapely
+
 from riskmap.analysis.fields import layer_source
+from riskmap.errors import DataFormatError, GeometryTypeError
 from riskmap.analysis.provenance import describe_input, provenance
 from riskmap.i18n import tr
 
@@ -144,7 +147,13 @@ def run_analysis(analysis, inputs: dict, params=None, *, progress=None, sources:
     params = params if params is not None else analysis.params.build()
     sources = sources or {}
     options = options or {}
-    native = analysis.run(inputs, params, progress)
+    check_input_geometries(analysis, inputs, sources)
+    try:
+        native = analysis.run(inputs, params, progress)
+    except shapely.errors.GEOSException as exc:  # a geometry GEOS cannot process; never a crash of the window
+        raise DataFormatError(tr(f"几何运算失败（{str(exc)[:120]}）；请检查输入图层的几何是否有效",
+                                 f"a geometry operation failed ({str(exc)[:120]}); check the input layers' "
+                                 "geometries")) from exc
     layers, tables, summary_zh, summary_en, record = analysis.wrap(native, params)
     in_records = {spec.role: input_record(inputs.get(spec.role), sources.get(spec.role), options.get(spec.role))
                   for spec in analysis.inputs}
@@ -152,6 +161,56 @@ def run_analysis(analysis, inputs: dict, params=None, *, progress=None, sources:
     prov["summary_zh"], prov["summary_en"] = summary_zh, summary_en
     prov["results_sha256"] = layers_digest(layers)
     return AnalysisResult(analysis.name, layers, tables, summary_zh, summary_en, prov, native)
+
+
+#: shapely geometry type → the kind an :class:`~riskmap.analysis.declare.Input` declares.
+GEOMETRY_KINDS = {"Point": "point", "MultiPoint": "point", "LineString": "line", "MultiLineString": "line",
+                  "LinearRing": "line", "Polygon": "polygon", "MultiPolygon": "polygon"}
+#: shapely.get_type_id → geometry type name.
+_TYPE_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
+               "GeometryCollection")
+_KIND_LABELS = {"point": ("点", "points"), "line": ("线", "lines"), "polygon": ("面", "polygons")}
+
+
+def check_input_geometries(analysis, inputs: dict, sources: dict | None = None) -> None:
+    """Refuse a vector input holding geometries of a kind its role does not take.
+
+    Each :class:`~riskmap.analysis.declare.Input` declares the kinds it accepts
+    (``geometry=("point", "polygon")`` for plants); a plants file of lines, or pipelines
+    given as points, is refused here with the layer's name instead of reaching the
+    analysis (where it gave silently wrong results or crashed in GEOS).
+
+    Raises
+    ------
+    GeometryTypeError
+        Naming the layer, the kinds found (with counts) and the kinds wanted.
+    """
+    import numpy as np
+
+    sources = sources or {}
+    for spec in analysis.inputs:
+        value = inputs.get(spec.role)
+        if spec.kind != "vector" or not spec.geometry or value is None:
+            continue
+        for gdf in (value if isinstance(value, (list, tuple)) else [value]):
+            types = np.asarray(shapely.get_type_id(gdf.geometry.values))
+            present = types[types >= 0]
+            found = {}
+            for type_id, count in zip(*np.unique(present, return_counts=True)):
+                kind = GEOMETRY_KINDS.get(_TYPE_NAMES[type_id], "collection")
+                found[kind] = found.get(kind, 0) + int(count)
+            wrong = {k: n for k, n in found.items() if k not in spec.geometry}
+            if not wrong:
+                continue
+            source = sources.get(spec.role) or layer_source(gdf) or None
+            labels = {k: _KIND_LABELS.get(k, ("几何集合", "geometry collections")) for k in wrong}
+            got_zh = "、".join(f"{labels[k][0]} {n} 个" for k, n in wrong.items())
+            got_en = ", ".join(f"{n} {labels[k][1]}" for k, n in wrong.items())
+            want_zh = "或".join(_KIND_LABELS[k][0] for k in spec.geometry)
+            want_en = " or ".join(_KIND_LABELS[k][1] for k in spec.geometry)
+            raise GeometryTypeError(tr(f"输入“{spec.label_zh}”含{got_zh}，此项只接受{want_zh}；请选择正确的图层",
+                                       f"the {spec.label_en} layer holds {got_en}; it takes only {want_en} — "
+                                       "choose the right layer"), source)
 
 
 def layers_digest(layers: dict) -> dict:
