@@ -29,6 +29,7 @@ from riskmap.errors import (
     EncodingError,
     MissingSidecarError,
     ParameterError,
+    ResourceLimitError,
 )
 
 VECTOR_EXTENSIONS = {".shp", ".gpkg", ".geojson", ".json", ".kml", ".kmz", ".csv", ".xlsx", ".xlsm", ".vrt"}
@@ -154,6 +155,99 @@ def check_local_path(path: str | Path) -> Path:
                                  "only local files can be opened: no /vsi… virtual paths or network addresses "
                                  "(riskmap runs offline)"), text)
     return Path(path)
+
+
+# ---------------------------------------------------------------------------
+# resource limits (checked on what a file declares, before anything is allocated)
+# ---------------------------------------------------------------------------
+def _limit_mb(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def raster_limit_bytes() -> int:
+    """Largest raster (width × height × bands × sample size) riskmap opens: setting ``RISKMAP_MAX_RASTER_MB``,
+    default 2048 MB."""
+    return int(_limit_mb("RISKMAP_MAX_RASTER_MB", 2048) * 1e6)
+
+
+def block_limit_bytes() -> int:
+    """Largest single tile/strip GDAL would decompress at once: ``RISKMAP_MAX_BLOCK_MB``, default 256 MB."""
+    return int(_limit_mb("RISKMAP_MAX_BLOCK_MB", 256) * 1e6)
+
+
+def archive_limit_bytes() -> int:
+    """Largest total decompressed size of a KMZ/XLSX archive: ``RISKMAP_MAX_ARCHIVE_MB``, default 1024 MB."""
+    return int(_limit_mb("RISKMAP_MAX_ARCHIVE_MB", 1024) * 1e6)
+
+
+#: A ZIP member compressing better than this is treated as a decompression bomb.
+MAX_COMPRESSION_RATIO = 1000
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:,.0f} MB" if n < 1e12 else f"{n / 1e12:,.1f} TB"
+
+
+def check_raster_size(ds, path) -> None:
+    """Refuse a raster whose declared size or block size is over the limits (nothing is read).
+
+    Raises
+    ------
+    ResourceLimitError
+        Naming the declared size and the limit (and the setting that raises it).
+    """
+    sample = max(np.dtype(dt).itemsize for dt in ds.dtypes)
+    total = float(ds.width) * float(ds.height) * ds.count * sample
+    limit = raster_limit_bytes()
+    if total > limit:
+        raise ResourceLimitError(tr(f"栅格声明 {ds.width}×{ds.height}×{ds.count} 个 {ds.dtypes[0]} 像元（{_mb(total)}），"
+                                    f"超过上限 {_mb(limit)}；请裁剪或重采样后再打开（上限可由 RISKMAP_MAX_RASTER_MB 设置）",
+                                    f"the raster declares {ds.width}×{ds.height}×{ds.count} {ds.dtypes[0]} cells "
+                                    f"({_mb(total)}), over the limit of {_mb(limit)}; clip or resample it first "
+                                    "(setting RISKMAP_MAX_RASTER_MB)"), path)
+    block_rows, block_cols = ds.block_shapes[0]
+    block = float(block_rows) * float(block_cols) * sample * (ds.count if ds.interleaving is not None
+                                                               and ds.interleaving.name == "PIXEL" else 1)
+    if block > block_limit_bytes():
+        raise ResourceLimitError(tr(f"栅格的数据块为 {block_cols}×{block_rows}（{_mb(block)}），超过上限 "
+                                    f"{_mb(block_limit_bytes())}；请用分块（tiled）GeoTIFF（上限可由 RISKMAP_MAX_BLOCK_MB 设置）",
+                                    f"the raster's blocks are {block_cols}×{block_rows} ({_mb(block)}), over the "
+                                    f"limit of {_mb(block_limit_bytes())}; use a tiled GeoTIFF "
+                                    "(setting RISKMAP_MAX_BLOCK_MB)"), path)
+
+
+def check_archive(path) -> None:
+    """Refuse a KMZ/XLSX (ZIP) whose members declare more than the limit, or compress like a bomb.
+
+    Raises
+    ------
+    ResourceLimitError, DataFormatError
+        Over the limit; not a readable ZIP archive.
+    """
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise DataFormatError(tr("压缩包已损坏；请从来源程序重新导出", "the archive is damaged; re-export it from "
+                                 "the source program"), path) from exc
+    total = sum(i.file_size for i in infos)
+    limit = archive_limit_bytes()
+    if total > limit:
+        raise ResourceLimitError(tr(f"压缩包解压后共 {_mb(total)}，超过上限 {_mb(limit)}（上限可由 "
+                                    "RISKMAP_MAX_ARCHIVE_MB 设置）",
+                                    f"the archive unpacks to {_mb(total)}, over the limit of {_mb(limit)} "
+                                    "(setting RISKMAP_MAX_ARCHIVE_MB)"), path)
+    for info in infos:
+        if info.file_size > 1_000_000 and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+            raise ResourceLimitError(tr(f"压缩包成员 {info.filename!r} 的压缩比超过 {MAX_COMPRESSION_RATIO}:1，"
+                                        "疑为解压炸弹，拒绝打开",
+                                        f"archive member {info.filename!r} compresses more than "
+                                        f"{MAX_COMPRESSION_RATIO}:1 — refused as a decompression bomb"), path)
 
 
 # ---------------------------------------------------------------------------
@@ -434,6 +528,8 @@ def list_layers(path: str | Path) -> list[str]:
     if path.suffix.lower() in (".csv", ".xlsx", ".xlsm"):
         return [path.stem]
     check_declared_format(path)
+    if path.suffix.lower() == ".kmz":
+        check_archive(path)
     with gdal_source(path) as source:
         try:
             names = [str(row[0]) for row in pyogrio.list_layers(source)]
@@ -492,6 +588,8 @@ def read_vector(path: str | Path, layer: str | None = None, *, encoding: str | N
         raise DataFormatError("not a vector format riskmap reads; use .shp, .gpkg, .geojson, .kml, .kmz, "
                               ".csv or .xlsx", path)
     check_declared_format(path)
+    if ext in (".kmz", ".xlsx", ".xlsm"):
+        check_archive(path)
     meta = {"source": str(path), "layer": layer, "encoding": encoding, "encoding_source": "given" if encoding else None,
             "repaired": 0, "skipped_rows": [], "warnings": [_vrt_warning()] if ext == ".vrt" else []}
     if ext in (".csv", ".xlsx", ".xlsm"):
@@ -810,6 +908,11 @@ def open_raster(path: str | Path):
     if ds.driver not in allowed:
         ds.close()
         raise _wrong_format(path, " GeoTIFF", "a GeoTIFF")
+    try:
+        check_raster_size(ds, path)
+    except ResourceLimitError:
+        ds.close()
+        raise
     try:  # a truncated file opens but fails on the last block
         ds.read(1, window=((ds.height - 1, ds.height), (ds.width - 1, ds.width)))
     except Exception as exc:

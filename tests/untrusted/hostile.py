@@ -30,10 +30,11 @@ def geojson_with_crs(url: str, kind: str = "link") -> str:
             % (kind, props))
 
 
-def tiny_tiff(path: Path, width: int, height: int, bits: int = 64, sample_format: int = 3) -> Path:
-    """A ~160-byte little-endian TIFF declaring ``width × height`` samples and holding no pixel data."""
+def tiny_tiff(path: Path, width: int, height: int, bits: int = 64, sample_format: int = 3,
+              compression: int = 1) -> Path:
+    """A ~160-byte little-endian TIFF declaring ``width × height`` samples (one strip) and holding no pixel data."""
     entries = [
-        (256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, bits), (259, 3, 1, 1), (262, 3, 1, 1),
+        (256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, bits), (259, 3, 1, compression), (262, 3, 1, 1),
         (273, 4, 1, 8), (277, 3, 1, 1), (278, 4, 1, height), (279, 4, 1, 8), (339, 3, 1, sample_format),
     ]
     ifd = struct.pack("<H", len(entries))
