@@ -6,6 +6,7 @@ do. Writers are atomic: they write a temporary file beside the target and rename
 """
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import os
@@ -60,6 +61,10 @@ DBF_LANGUAGE_CODECS = {
     0x01: "cp437",
     0x02: "cp850",
     0x03: "cp1252",
+    0x58: "cp1252",   # Western European ANSI
+    0x59: "cp1252",   # Spanish ANSI
+    0xC8: "cp1250",   # Eastern European ANSI
+    0xC9: "cp1251",   # Russian ANSI
     0x57: None,       # "ANSI": the writer's system code page, unknown
 }
 
@@ -423,6 +428,45 @@ def write_excel(path: str | Path, sheets: dict) -> Path:
 # ---------------------------------------------------------------------------
 # encoding detection
 # ---------------------------------------------------------------------------
+#: .cpg spellings seen in the wild (ESRI, QGIS, MapInfo, Chinese GIS exports) → Python codec.
+#: GBK and GB2312 are read as GB18030, their superset; ISO-8859-1 labels as windows-1252, its superset
+#: for printable text (the WHATWG Encoding Standard maps the label so, and GDAL's shapefile reader
+#: via pyogrio does not decode an "iso-8859-1" request).
+CPG_ALIASES = {
+    "936": "gb18030", "cp936": "gb18030", "gbk": "gb18030", "gb2312": "gb18030", "gb18030": "gb18030",
+    "54936": "gb18030", "euc-cn": "gb18030",
+    "65001": "utf-8", "utf8": "utf-8", "utf-8": "utf-8",
+    "950": "big5", "cp950": "big5", "big5": "big5",
+    "1252": "cp1252", "cp1252": "cp1252", "windows-1252": "cp1252",
+    "88591": "cp1252", "8859-1": "cp1252", "iso88591": "cp1252", "cp1252": "cp1252", "latin1": "cp1252",
+    "28591": "cp1252", "437": "cp437", "850": "cp850", "932": "cp932", "949": "cp949", "1251": "cp1251",
+    "866": "cp866", "20127": "ascii", "ascii": "ascii", "us-ascii": "ascii",
+}
+
+
+def cpg_codec(text: str) -> str | None:
+    """The Python codec a ``.cpg`` file names (``936``, ``GBK``, ``UTF8``, ``ANSI 936``, ``88591``…), or None.
+
+    ``ANSI 936`` / ``ANSI_1252`` / ``OEM 936`` name the code page after the word; a bare
+    ``ANSI`` names none (the writer's system code page, unknown here).
+    """
+    name = text.strip().strip("\x00").strip().lower()
+    for prefix in ("ansi", "oem", "windows", "win", "cp", "ibm"):
+        rest = name[len(prefix):].lstrip(" _-") if name.startswith(prefix) else None
+        if rest and rest.isdigit():
+            name = rest
+            break
+    if not name or name in ("ansi", "oem"):
+        return None
+    codec = CPG_ALIASES.get(name.replace("_", "-"), CPG_ALIASES.get(name.replace("-", "").replace("_", "")))
+    if codec is None:
+        try:
+            codec = codecs.lookup(name).name
+        except LookupError:
+            return None
+    return "gb18030" if codec in ("gbk", "gb2312") else codec
+
+
 def dbf_language_codec(dbf_path: str | Path) -> str | None:
     """Codec named by a DBF header's language-driver byte, or None when it names none."""
     with open(dbf_path, "rb") as fh:
@@ -481,14 +525,12 @@ def detect_shapefile_encoding(shp_path: str | Path) -> tuple[str, str]:
     shp_path = Path(shp_path)
     cpg = shp_path.with_suffix(".cpg")
     if cpg.exists():
-        name = cpg.read_text(encoding="ascii", errors="ignore").strip()
-        if name:
-            normalised = {"936": "gb18030", "gbk": "gb18030", "gb2312": "gb18030", "65001": "utf-8",
-                          "utf8": "utf-8", "utf-8": "utf-8", "950": "big5"}.get(name.lower(), name)
-            try:
-                "".encode(normalised)
+        normalised = cpg_codec(cpg.read_text(encoding="ascii", errors="ignore"))
+        if normalised:
+            try:  # a .cpg that the text contradicts (says UTF-8 over GBK bytes) gives way to the checks below
+                _dbf_text_bytes(_sidecar(shp_path, ".dbf")).decode(normalised)
                 return normalised, ".cpg file"
-            except LookupError:
+            except UnicodeDecodeError:
                 pass
     dbf = _sidecar(shp_path, ".dbf")
     codec = dbf_language_codec(dbf)
