@@ -148,6 +148,7 @@ def run_analysis(analysis, inputs: dict, params=None, *, progress=None, sources:
     sources = sources or {}
     options = options or {}
     check_input_geometries(analysis, inputs, sources)
+    coverage_notes = check_population_coverage(analysis, inputs, sources)
     try:
         native = analysis.run(inputs, params, progress)
     except shapely.errors.GEOSException as exc:  # a geometry GEOS cannot process; never a crash of the window
@@ -159,6 +160,8 @@ def run_analysis(analysis, inputs: dict, params=None, *, progress=None, sources:
                   for spec in analysis.inputs}
     prov = analysis_provenance(analysis, in_records, params, record)
     prov["summary_zh"], prov["summary_en"] = summary_zh, summary_en
+    prov["notes"] = list(coverage_notes) + list(prov.get("notes") or [])
+    prov["warnings"] = list(coverage_notes)
     prov["results_sha256"] = layers_digest(layers)
     return AnalysisResult(analysis.name, layers, tables, summary_zh, summary_en, prov, native)
 
@@ -211,6 +214,63 @@ def check_input_geometries(analysis, inputs: dict, sources: dict | None = None) 
             raise GeometryTypeError(tr(f"输入“{spec.label_zh}”含{got_zh}，此项只接受{want_zh}；请选择正确的图层",
                                        f"the {spec.label_en} layer holds {got_en}; it takes only {want_en} — "
                                        "choose the right layer"), source)
+
+
+#: Roles whose features the population raster must cover (the first vector input of each analysis).
+POPULATION_ROLE = "population"
+
+
+def check_population_coverage(analysis, inputs: dict, sources: dict | None = None) -> list[str]:
+    """Refuse a population raster that covers none of the features of the analysis's first input.
+
+    A raster elsewhere (another county, a wrong CRS) otherwise gives 0 persons everywhere and
+    results that look valid. Partial coverage is allowed and returned as a warning with the fraction.
+
+    Returns
+    -------
+    list of str
+        Warnings for the provenance notes (empty when every feature is covered).
+
+    Raises
+    ------
+    DataFormatError
+        "人口栅格未覆盖任何企业" (naming the raster) when no feature touches the raster's extent.
+    """
+    from pathlib import Path as _Path
+
+    import numpy as np
+    from pyproj import CRS
+
+    raster = inputs.get(POPULATION_ROLE)
+    main = analysis.inputs[0]
+    features = inputs.get(main.role)
+    if raster is None or features is None or main.kind != "vector" or isinstance(features, (list, tuple)) \
+            or not isinstance(raster, (str, _Path)):
+        return []
+    from riskmap.io import open_raster
+
+    with open_raster(raster) as ds:
+        bounds, crs = ds.bounds, CRS.from_user_input(ds.crs.to_wkt())
+    geoms = features.to_crs(crs).geometry.values
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not present.any():
+        return []
+    inside = shapely.intersects(geoms[present], shapely.box(*bounds))
+    fraction = float(np.mean(inside))
+    what_zh = {"plants": "企业", "pipelines": "管道", "tailings": "尾矿库"}.get(main.role, main.label_zh)
+    what_en = {"plants": "plants", "pipelines": "pipelines", "tailings": "tailings ponds"}.get(main.role, main.role)
+    if fraction == 0:
+        raise DataFormatError(tr(f"人口栅格未覆盖任何{what_zh}（{int(present.sum())} 个均在栅格范围外）；"
+                                 "请检查栅格的范围与坐标系，或换用覆盖研究区的人口栅格",
+                                 f"the population raster covers none of the {what_en} (all {int(present.sum())} "
+                                 "outside its extent); check its extent and CRS, or use one covering the area"),
+                              sources.get(POPULATION_ROLE) if sources else raster)
+    if fraction < 1:
+        outside = int((~inside).sum())
+        return [tr(f"人口栅格仅覆盖 {fraction:.0%} 的{what_zh}：{outside} 个在栅格范围外，其人口按 0 计",
+                   f"the population raster covers only {fraction:.0%} of the {what_en}: {outside} lie outside "
+                   "its extent and count 0 persons")]
+    return []
 
 
 def layers_digest(layers: dict) -> dict:

@@ -135,6 +135,8 @@ def execute(analysis, paths: dict, options: dict, params, out=None, report=None)
     result = run_analysis(analysis, inputs, params, progress=_progress, options=options)
     if sys.stderr.isatty():
         print(file=sys.stderr)
+    for warning in result.provenance.get("warnings") or []:
+        print(f"riskmap: {tr('警告', 'warning')}: {warning}", file=sys.stderr)
     if out:
         io.write_layers(out, result.layers, provenance=result.provenance)
         report_written(out)
