@@ -21,6 +21,7 @@ what-if tools (moved plant, changed distance) without touching the others.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import unicodedata
@@ -81,7 +82,14 @@ PLANT_FIELD_ALIASES = {
     "企业类型": "ent_type", "经营类型": "ent_type", "企业性质": "ent_type",
     "是否在化工园区": "in_park", "是否入园": "in_park", "位于化工园区": "in_park", "园区": "park", "所在园区": "park",
     "厂区半径": "site_radius_m", "厂区半径(m)": "site_radius_m",
+    "单元": "unit", "单元名称": "unit", "危险源单元": "unit", "重大危险源单元": "unit", "辨识单元": "unit",
+    "单元类型": "unit_type",
 }
+
+#: Unit kinds of GB 18218-2018 (生产单元 split at cut-off valves, 储存单元 bounded by a dike or a store room).
+UNIT_TYPE_SPELLINGS = {"生产单元": "生产单元", "生产": "生产单元", "装置": "生产单元", "production": "生产单元",
+                       "储存单元": "储存单元", "储存": "储存单元", "储罐区": "储存单元", "罐区": "储存单元",
+                       "库房": "储存单元", "仓库": "储存单元", "storage": "储存单元"}
 
 #: Enterprise types (ent_type) with their Chinese names; Chinese spellings and keywords of names map to them.
 ENTERPRISE_TYPES = {
@@ -307,7 +315,52 @@ def normalise_plants(plants, industries=("hazchem",)):
         gdf["park"] = ""
     gdf["park"] = gdf["park"].fillna("").astype(str)
     gdf["site_radius_m"] = _to_metres(gdf["site_radius_m"]) if "site_radius_m" in gdf.columns else np.nan
-    return gdf, notes
+    return _collapse_units(gdf, notes), notes
+
+
+def _collapse_units(gdf, notes):
+    """One row per enterprise when the table has one row per unit (a ``unit`` column).
+
+    GB 18218-2018 identifies and grades 生产单元 and 储存单元 separately (第3章、第4章). Rows with
+    the same ``id`` (or, without ids, the same name) are the units of one enterprise: the
+    enterprise keeps its first row's attributes and location, the largest safety distance of its
+    rows, the joined inventory, and ``unit_inventories`` = ``[(unit, kind, inventory text), …]``
+    for :func:`grade_plant`. Without a unit column ``unit_inventories`` is None everywhere.
+    """
+    gdf["unit_inventories"] = pd.Series([None] * len(gdf), index=gdf.index, dtype=object)
+    if "unit" not in gdf.columns:
+        return gdf
+    unit = gdf["unit"].where(gdf["unit"].notna(), "").astype(str).str.strip()
+    if (unit == "").all():
+        return gdf.drop(columns=["unit"] + (["unit_type"] if "unit_type" in gdf.columns else []))
+    kinds = (gdf["unit_type"].where(gdf["unit_type"].notna(), "").astype(str).str.strip().map(
+        lambda v: UNIT_TYPE_SPELLINGS.get(v, v)) if "unit_type" in gdf.columns else pd.Series("", index=gdf.index))
+    use_id = "id" in gdf.columns and gdf["id"].notna().all()
+    key = (gdf["id"] if use_id else gdf["name"]).astype(str).to_numpy()
+    codes, first = pd.factorize(key)[0], ~pd.Series(key).duplicated().to_numpy()
+    groups: dict[int, list] = {}
+    for i, code in enumerate(codes):
+        groups.setdefault(int(code), []).append(i)
+    chem = gdf["chemicals"].to_numpy(object)
+    dist = gdf["safe_dist_in"].to_numpy(float)
+    units_col, chem_col, dist_col = [], [], []
+    moved = 0
+    for code in sorted(groups):
+        rows = groups[code]
+        units_col.append([(unit.iat[i] or f"单元{j + 1}", kinds.iat[i], chem[i]) for j, i in enumerate(rows)])
+        chem_col.append(";".join(chem[i] for i in rows if chem[i].strip()))
+        finite = dist[rows][np.isfinite(dist[rows])]
+        dist_col.append(float(finite.max()) if finite.size else np.nan)
+        moved += any(not gdf.geometry.iat[i].equals(gdf.geometry.iat[rows[0]]) for i in rows[1:])
+    out = gdf.loc[first].drop(columns=["unit"] + (["unit_type"] if "unit_type" in gdf.columns else [])).copy()
+    out["unit_inventories"] = pd.Series(units_col, index=out.index, dtype=object)
+    out["chemicals"] = chem_col
+    out["safe_dist_in"] = dist_col
+    notes.append(f"按单元辨识：{len(gdf)}行单元归并为{len(out)}家企业（按{'编号' if use_id else '企业名称'}），"
+                 "各单元分别计算S、R，企业取最高等级单元；防护距离取各行最大值")
+    if moved:
+        notes.append(f"{moved}家企业的单元坐标不同，企业位置取第一行单元的坐标")
+    return out.reset_index(drop=True)
 
 
 def _yes_no(values) -> np.ndarray:
@@ -464,6 +517,7 @@ class _Context:
     sens_counts: list = field(default_factory=list)  # per plant {category: n} inside its zone
     park_geoms: np.ndarray | None = None  # in-park plants (metric CRS): where 退城入园 leads
     park_labels: np.ndarray | None = None  # their park name (or the plant's name when no park is given)
+    units: list = field(default_factory=list)  # per plant: None, or [(unit name, unit kind, inventory text)]
 
 
 @dataclass
@@ -501,7 +555,7 @@ PLANT_COLUMNS = (
     "name", "county", "safe_dist", "safe_dist_src", "pop_exposed", "nodata_cells", "in_dense", "dense_km2",
     "site_in_dense", "sensitive_n", "sensitive", "sens_nearest", "sens_nearest_m", "S", "R", "alpha",
     "pop_alpha", "alpha_basis", "hazard_grade", "grade_basis", "major_hazard", "chem_unknown", "stock_unread",
-    "ent_type", "ent_type_src", "in_scope", "in_park", "park", "nearest_park", "zone_off_raster", "verdict", "review", "relocate", "priority", "score",
+    "units", "ent_type", "ent_type_src", "in_scope", "in_park", "park", "nearest_park", "zone_off_raster", "verdict", "review", "relocate", "priority", "score",
     "reasons",
 )
 # Their labels, units and value labels are declared once, in riskmap.analysis.registry (RELOCATION_TABLES).
@@ -565,9 +619,10 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
     alpha_people, alpha_basis = alpha_population(grid, geoms_m, gdf["site_radius_m"].to_numpy(float),
                                                  params.alpha_radius_m, metric_crs,
                                                  progress=_progress_range(progress, 0.02, 0.25))
-    grades = [gb18218.grade_inventory(text, people, beta_overrides=params.beta_overrides,
-                                      conservative=params.conservative_ambiguous)
-              for text, people in zip(gdf["chemicals"].to_numpy(), alpha_people)]
+    graded = [grade_plant(text, units, people, params)
+              for text, units, people in zip(gdf["chemicals"].to_numpy(), gdf["unit_inventories"].to_numpy(),
+                                             alpha_people)]
+    grades = [g for g, _basis, _units in graded]
     dist, src = _safe_distances(gdf["safe_dist_in"].to_numpy(float), [g.main_kind for g in grades], params)
 
     exposure = zonal.zone_sums(grid, gpd.GeoSeries(geoms_m, crs=metric_crs), dist,
@@ -595,7 +650,7 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
     sens_info = _sensitive_in_zones(ctx, geoms_m, dist)
     report(0.9, "评定 grading")
 
-    out = gdf.drop(columns=["safe_dist_in"]).copy()
+    out = gdf.drop(columns=["safe_dist_in", "unit_inventories"]).copy()
     out["safe_dist"] = dist
     out["safe_dist_src"] = src
     out["pop_exposed"] = exposure["sum"].to_numpy()
@@ -607,6 +662,7 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
     for key in ("sensitive_n", "sensitive", "sens_nearest", "sens_nearest_m"):
         out[key] = sens_info[key]
     ctx.sens_counts = sens_info["sens_counts"]
+    ctx.units = list(gdf["unit_inventories"].to_numpy(object))
     ctx.park_geoms = geoms_m[gdf["in_park"].to_numpy(bool)]
     ctx.park_labels = np.array([p or n for p, n in zip(gdf.loc[gdf["in_park"].to_numpy(bool), "park"],
                                                         gdf.loc[gdf["in_park"].to_numpy(bool), "name"])], dtype=object)
@@ -617,7 +673,8 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
     out["pop_alpha"] = alpha_people
     out["alpha_basis"] = alpha_basis
     out["hazard_grade"] = [g.grade_text for g in grades]
-    out["grade_basis"] = "按全厂合计估算"  # GB 18218 §3 grades units; the input gives the plant's total only
+    out["grade_basis"] = [basis for _g, basis, _units in graded]
+    out["units"] = [units for _g, _basis, units in graded]
     out["major_hazard"] = [g.major for g in grades]
     out["chem_unknown"] = ["、".join([*g.unknown, *(f"{b}（β未确定）" for b in g.beta_unknown),
                                      *(f"{c}（按最严格条目）" for c in g.conservative)]) for g in grades]
@@ -648,6 +705,56 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
     result = RelocationResult(plants_out, zones_out, dense_out, county_summary(plants_out), record, ctx)
     report(1.0, "完成 done")
     return result
+
+
+WHOLE_PLANT_BASIS = "按全厂合计估算"
+
+
+def grade_plant(text, units, people, params: RelocationParams):
+    """Grade one enterprise per GB 18218-2018: by unit when its units are known, else as one unit.
+
+    GB 18218-2018 identifies and grades each 生产单元 / 储存单元 (第3章术语、第4章辨识与分级). With
+    ``units`` (``[(name, kind, inventory text), …]``) every unit is graded with the enterprise's α;
+    the enterprise is a major hazard when any unit is, and takes the governing unit's S, R and grade
+    (the major-hazard unit with the highest R; without one, the unit with the highest S). Unknown
+    names, undetermined β and unreadable amounts of any unit make the grade a lower bound. Without
+    units the whole-plant total is graded as one unit and labelled :data:`WHOLE_PLANT_BASIS`.
+
+    Returns
+    -------
+    (InventoryGrade, str, str)
+        The governing grade, the basis text, and one line per unit ("" without units).
+    """
+    def grade(inventory):
+        return gb18218.grade_inventory(inventory, people, beta_overrides=params.beta_overrides,
+                                       conservative=params.conservative_ambiguous)
+
+    whole = grade(text)
+    if not units:
+        return whole, WHOLE_PLANT_BASIS, ""
+    unit_grades = [grade(inventory) for _name, _kind, inventory in units]
+    majors = [i for i, g in enumerate(unit_grades) if g.major]
+    s_values = np.array([g.S if math.isfinite(g.S) else -1.0 for g in unit_grades])
+    governing = (max(majors, key=lambda i: unit_grades[i].R) if majors else int(np.argmax(s_values)))
+    chosen = unit_grades[governing]
+
+    def union(attr):
+        return list(dict.fromkeys(x for g in unit_grades for x in getattr(g, attr)))
+
+    combined = dataclasses.replace(chosen, unknown=union("unknown"), beta_unknown=union("beta_unknown"),
+                                   conservative=union("conservative"), unreadable=union("unreadable"),
+                                   recognised=union("recognised"), main_kind=whole.main_kind)
+    lines = []
+    for (name, kind, _inv), g in zip(units, unit_grades):
+        label = f"{name}（{kind}）" if kind else name
+        status = (g.grade_text + "重大危险源" if g.major else "储量无法读取" if not math.isfinite(g.S)
+                  else "非重大危险源")
+        s_text = f"S={g.S:.2f}，R={g.R:.1f}" if math.isfinite(g.S) else "S未知"
+        lines.append(f"{label}：{s_text}，{status}")
+    name = units[governing][0]
+    basis = (f"按单元辨识（{len(units)}个单元，{len(majors)}个构成重大危险源；定级单元：{name}）" if majors
+             else f"按单元辨识（{len(units)}个单元，均不构成重大危险源）")
+    return combined, basis, "；".join(lines)
 
 
 def nearest_park(ctx, geoms_m) -> np.ndarray:
@@ -981,7 +1088,10 @@ def _notes(plants, grades, exposure, params) -> list[str]:
     n_point = int((plants["alpha_basis"].astype(str).str.startswith("按厂址点")).sum())
     notes.append(f"α人口按厂区边界外{params.alpha_radius_m:g} m范围内常住人口计（GB 18218-2018 §4.3），厂区内人员不计"
                  + (f"；{n_point}家企业无厂区边界或半径，按厂址点估算，偏小" if n_point else ""))
-    notes.append("S、R按企业全部储量作为一个单元计算（按全厂合计估算，未区分生产单元/储存单元）；S<1不构成重大危险源，等级为空")
+    whole = int((plants["grade_basis"] == WHOLE_PLANT_BASIS).sum())
+    if whole:
+        notes.append(f"{whole}家企业未给出生产单元/储存单元，S、R按企业全部储量作为一个单元计算（按全厂合计估算，"
+                     "GB 18218-2018按单元辨识）；S<1不构成重大危险源，等级为空")
     return notes
 
 
@@ -1079,9 +1189,10 @@ def update_plant(result: RelocationResult, position: int, *, safe_dist: float | 
         people, basis = alpha_population(ctx.grid, geom_m, [plants["site_radius_m"].iat[position]]
                                          if "site_radius_m" in plants.columns else [np.nan],
                                          params.alpha_radius_m, ctx.metric_crs)
-        grade = gb18218.grade_inventory(plants["chemicals"].iat[position], float(people[0]),
-                                        beta_overrides=params.beta_overrides,
-                                        conservative=params.conservative_ambiguous)
+        units = ctx.units[position] if position < len(ctx.units) else None
+        grade, basis_text, units_text = grade_plant(plants["chemicals"].iat[position], units, float(people[0]),
+                                                    params)
+        row.update({"grade_basis": basis_text, "units": units_text})
         row["nearest_park"] = nearest_park(ctx, geom_m)[0]
         row.update({"pop_alpha": float(people[0]), "alpha_basis": basis[0], "alpha": grade.alpha, "R": grade.R,
                     "S": grade.S, "hazard_grade": grade.grade_text, "major_hazard": grade.major})

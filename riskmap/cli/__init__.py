@@ -21,6 +21,7 @@ from riskmap.i18n import tr
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMANDS = (
     "riskmap.cli.data",
+    "riskmap.cli.convert",
     "riskmap.cli.export_html",
     "riskmap.cli.gui",
     "riskmap.cli.printmap",

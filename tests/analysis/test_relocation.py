@@ -242,9 +242,9 @@ def test_report_has_chinese_sheets(tmp_path, result):
     assert summary[0][:3] == ["县区", "评估企业数", "建议搬迁数"]
     assert summary[-1][0] == "合计" and summary[-1][1] == 4 and summary[-1][2] == 2
     detail = [[c.value for c in r] for r in wb["企业明细"].iter_rows()]
-    assert detail[0][0] == "企业名称" and "搬迁理由" in detail[0]
+    assert detail[0][0] == "企业名称" and "判定理由" in detail[0]
     assert detail[1][0] == "城内化工"  # priority 1 first
-    assert "与城镇人口密集区重叠" in detail[1][detail[0].index("搬迁理由")]
+    assert "与城镇人口密集区重叠" in detail[1][detail[0].index("判定理由")]
     rows = [(r[0].value, r[1].value, r[2].value) for r in wb["来源说明"].iter_rows(min_row=2)]
     assert ("分析", "relocation", "搬迁评估") in rows
     assert any(k == "标准" and str(v).startswith("GB 18218-2018") for k, _i, v in rows)
@@ -311,6 +311,25 @@ def test_sample_list_survives_a_review():
                                          "ammonia_refrigeration"]).any()
     assert not flagged["in_park"].any()
     assert set(flagged["id"].astype(str)) <= {str(v) for v in truth["hazchem_in_dense_towns"]}
+    # every planted expectation (data/sample_truth.json "relocation", each with its clause) holds
+    by_id = p.set_index(p["id"].astype(int))
+    expected = truth["relocation"]["expected"]
+    assert len(expected) >= 18
+    for case in expected:
+        got = by_id.loc[case["id"]]
+        assert got["verdict"] == case["verdict"], (case["name"], got["reasons"], case["clause"])
+        assert bool(got["relocate"]) == case["relocate"], case["name"]
+        if "review" in case:
+            assert bool(got["review"]) == case["review"], case["name"]
+        if "S" in case:
+            assert got["S"] == pytest.approx(case["S"], rel=1e-6), case["name"]
+        if "ent_type" in case:
+            assert got["ent_type_src"] == "字段" and relocation.ENTERPRISE_TYPES[got["ent_type"]] == case["ent_type"]
+    assert not by_id.loc[truth["relocation"]["never_relocated"], "relocate"].any()
+    assert {c["id"] for c in expected if c["relocate"]} == set(flagged["id"].astype(int))
+    # the production plants flagged in town cores rank by hazard: the 二级 plant (R = 52) first
+    first = flagged.sort_values("priority").iloc[0]
+    assert first["hazard_grade"] == "二级" and first["ent_type"] == "production"
     chlorine = p.loc[p["chemicals"].str.contains("液氯:30") & p["chemicals"].str.contains("硫化氢:24")].iloc[0]
     assert chlorine["review"] and chlorine["verdict"] == "复核外部安全防护距离"
     assert "310 m 偏小" in chlorine["reasons"] and chlorine["hazard_grade"] == "二级"
@@ -372,3 +391,70 @@ def test_scope_park_and_raster_edge():
     assert p.loc["城中试剂经营部", "verdict"] == "不适用"  # a shop: named type from its name, reason given
     assert not p.loc["园区化工", "relocate"] and p.loc["园区化工", "in_park"]
     assert p.loc["边缘化工", "zone_off_raster"] and "超出人口栅格" in p.loc["边缘化工", "reasons"]
+
+
+def _unit_table(rows, xy):
+    """One row per unit: (企业名称, 单元, 单元类型, 危险化学品及储量, 外部安全防护距离)."""
+    cols = dict(zip(["企业名称", "单元名称", "单元类型", "危险化学品及储量", "外部安全防护距离"], zip(*rows)))
+    cols["企业类型"] = ["生产"] * len(rows)
+    return gpd.GeoDataFrame({k: list(v) for k, v in cols.items()}, geometry=gk_points(xy), crs=4490)
+
+
+def test_units_are_identified_and_graded_separately():
+    """GB 18218-2018 grades each 生产单元/储存单元; two sub-threshold units are no major hazard (hand S/R)."""
+    grid = _uniform_grid(0.0)  # nobody outside: α = 0.5 (Table 5)
+    site_a, site_b = (500_000, 3_560_000), (505_000, 3_555_000)
+    table = _unit_table([
+        ("甲化工", "液氯储罐区", "储存单元", "液氯20吨", 500),
+        ("甲化工", "合成车间", "生产单元", "液氨5吨", 800),
+        ("乙化工", "液氯库房", "储存", "液氯:3", 400),
+        ("乙化工", "氨制冷装置", "装置", "液氨:6", 400),
+        ("丁化工", "甲醇罐区", "储存单元", "甲醇 700t", 300),
+        ("丁化工", "氯化装置", "生产单元", "6吨液氯", 300),
+    ], [site_a, site_a, site_b, site_b, (495_000, 3_565_000), (495_000, 3_565_000)])
+    res = assess_relocation(table, grid)
+    moved = update_plant(res, 0, geometry=gk_points([(501_000, 3_561_000)])[0])  # a what-if move regrades by unit
+    assert moved["S"] == pytest.approx(4.0) and moved["grade_basis"].startswith("按单元辨识")
+    p = res.plants.set_index("name")
+    assert len(p) == 3  # six unit rows, three enterprises
+    a = p.loc["甲化工"]
+    # governing unit 液氯储罐区: S = 20/5 = 4, R = 0.5 · 4 · 4 = 8 → 四级; the whole-plant total would be S = 4.5
+    assert a["S"] == pytest.approx(4.0) and a["R"] == pytest.approx(8.0) and a["hazard_grade"] == "四级"
+    assert a["major_hazard"] and a["safe_dist"] == 800.0  # the larger of the rows' distances
+    assert a["grade_basis"] == "按单元辨识（2个单元，1个构成重大危险源；定级单元：液氯储罐区）"
+    assert "液氯储罐区（储存单元）：S=4.00，R=8.0，四级重大危险源" in a["units"]
+    assert "合成车间（生产单元）：S=0.50，R=0.5，非重大危险源" in a["units"]
+    b = p.loc["乙化工"]
+    # 3/5 = 0.6 and 6/10 = 0.6: neither unit reaches its threshold, though the plant total (1.2) would
+    assert not b["major_hazard"] and b["hazard_grade"] == "" and b["S"] == pytest.approx(0.6)
+    assert b["grade_basis"] == "按单元辨识（2个单元，均不构成重大危险源）"
+    assert "非重大危险源" in b["reasons"] and "储存单元" in b["units"] and "生产单元" in b["units"]
+    # both units are major: 甲醇 S = 1.4 (β 1, R 0.7) and 液氯 S = 1.2 (β 4, R 2.4); the grade follows the higher R
+    d = p.loc["丁化工"]
+    assert d["S"] == pytest.approx(1.2) and d["R"] == pytest.approx(2.4)
+    assert d["grade_basis"].endswith("2个单元，2个构成重大危险源；定级单元：氯化装置）")
+
+
+def test_whole_plant_total_is_labelled_an_estimate():
+    grid = _uniform_grid(0.0)
+    frame = gpd.GeoDataFrame({"name": ["丙化工"], "ent_type": ["生产"], "safe_dist": [500.0],
+                              "chemicals": ["液氯:3;液氨:6"]}, geometry=gk_points([(500_000, 3_560_000)]), crs=4490)
+    res = assess_relocation(frame, grid)
+    p = res.plants.iloc[0]
+    assert p["grade_basis"] == "按全厂合计估算" and p["major_hazard"] and p["S"] == pytest.approx(1.2)
+    assert "（按全厂合计估算）" in p["reasons"] and p["units"] == ""
+    assert any("按全厂合计估算" in n for n in res.provenance["notes"])
+
+
+def test_in_park_plant_is_never_relocated_even_with_a_school_in_its_zone():
+    """退城入园: a park is where plants go; its plant with a school inside the zone is reviewed, not relocated."""
+    _arr, grid = population()
+    frame = gpd.GeoDataFrame(
+        {"name": ["园区氯碱", "城中氯碱"], "ent_type": ["生产", "生产"], "in_park": ["是", "否"],
+         "park": ["信阳化工产业园", ""], "safe_dist": [800.0, 800.0], "chemicals": ["液氯:30", "液氯:30"]},
+        geometry=gk_points([(505_000, 3_552_000), (492_000, 3_552_000)]), crs=4490)
+    school = gpd.GeoDataFrame({"name": ["园区旁小学", "城中小学"], "category": ["school", "school"]},
+                              geometry=gk_points([(505_400, 3_552_000), (492_400, 3_552_000)]), crs=4490)
+    p = assess_relocation(frame, grid, school).plants.set_index("name")
+    assert not p.loc["园区氯碱", "relocate"] and p.loc["园区氯碱", "verdict"] == "园区内企业，复核防护距离内目标"
+    assert p.loc["城中氯碱", "relocate"] and p.loc["城中氯碱", "verdict"] == "建议搬迁"

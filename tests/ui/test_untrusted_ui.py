@@ -23,3 +23,16 @@ def test_choosing_a_layer_file_as_output_is_refused(window, errors, tmp_path, mo
     other = tmp_path / "out.gpkg"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(other), ""))
     assert Path(PanelHost(window).ask_save_path("导出", "x.gpkg", "GeoPackage (*.gpkg)")) == other
+
+
+def test_exporting_a_layer_over_its_own_file_is_refused(window, errors, tmp_path):
+    """导出图层… (from main's KML/convert work) obeys the output ≠ input rule too."""
+    src = tmp_path / "企业.geojson"
+    gdf = next(lyr.gdf for lyr in window.project.layers if hasattr(lyr, "gdf"))
+    io.write_layers(src, {"x": gdf})
+    layer = window.project.add_vector(io.read_vector(src), "企业", source=str(src))
+    before = src.read_bytes()
+    assert window.export_layer(layer, path=str(src), gcj02=False) is None
+    assert len(errors) == 1 and "输出文件与输入文件相同" in errors[0]
+    assert src.read_bytes() == before
+    assert window.export_layer(layer, path=str(tmp_path / "副本.kml"), gcj02=False) == tmp_path / "副本.kml"

@@ -99,3 +99,35 @@ def test_tiny_parameters_are_refused_by_the_declared_ranges(capsys, tmp_path):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "0.5–100 m" in err
     assert not out.exists()
+
+
+def test_a_kmz_bomb_is_refused_by_riskmaps_own_kml_reader(tmp_path):
+    """riskmap.kml (main's KML reader) checks the archive itself, not only when called through read_vector."""
+    from riskmap import kml
+
+    kmz = _bomb(tmp_path / "bomb.kmz", "doc.kml", 50_000_000)
+    for call in (kml.read_kml, kml.kml_coordinates):
+        with pytest.raises(ResourceLimitError, match="解压炸弹"):
+            call(kmz)
+
+
+@pytest.mark.parametrize("coords", ["", "abc,def", "114.0", "114,32 115,33"])
+def test_a_damaged_riskmap_kml_is_one_data_format_error(tmp_path, coords):
+    """Placemarks with missing/garbled coordinates in a file marked as riskmap's are a DataFormatError."""
+    import geopandas as gpd
+    import shapely
+
+    from riskmap.errors import DataFormatError
+    from riskmap.kml import write_kml
+
+    good = write_kml(gpd.GeoDataFrame({"name": ["甲"]}, geometry=[shapely.Point(114, 32)], crs=4326),
+                     tmp_path / "good.kml")
+    text = good.read_text(encoding="utf-8")
+    start = text.index("<coordinates>") + len("<coordinates>")
+    bad = tmp_path / "bad.kml"
+    bad.write_text(text[:start] + coords + text[text.index("</coordinates>"):], encoding="utf-8")
+    if coords == "114,32 115,33":  # two points for a Point: the first is taken
+        assert io.read_vector(bad).geometry.iloc[0].equals(shapely.Point(114, 32))
+        return
+    with pytest.raises(DataFormatError, match="坐标无法读取"):
+        io.read_vector(bad)

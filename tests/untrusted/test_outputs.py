@@ -100,3 +100,18 @@ def test_saving_a_project_over_a_layer_file_is_refused(files):
     assert _digest(files["gpkg"]) == before
     saved = project.save(files["dir"] / "工程.rmp")
     assert Project.load(saved).save() == saved  # saving a project over itself stays allowed
+
+
+@pytest.mark.parametrize("how", ["same", "dot", "symlink", "dbf"])
+def test_convert_onto_its_input_is_refused_and_the_input_kept(files, capsys, how, monkeypatch):
+    """``riskmap convert IN OUT`` (main's new command) refuses OUT = IN in one line, before reading."""
+    monkeypatch.chdir(files["dir"])
+    if how == "symlink":
+        os.symlink(files["gpkg"], files["dir"] / "link.gpkg")
+    src, target = {"same": (files["gpkg"], str(files["gpkg"])), "dot": (files["gpkg"], "./inputs.gpkg"),
+                   "symlink": (files["gpkg"], "link.gpkg"), "dbf": (files["shp"], "plants.shp")}[how]
+    before = {p: _digest(p) for p in (src, src.with_suffix(".dbf")) if p.exists()}
+    _assert_one_line_refusal(capsys, main(["convert", str(src), target]))
+    assert {p: _digest(p) for p in before} == before
+    assert main(["convert", str(files["shp"]), "converted.kml"]) == 0
+    capsys.readouterr()
