@@ -16,10 +16,13 @@ from typing import Iterable
 
 import numpy as np
 import shapely
+import pyproj.network
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as _ProjCRSError
 
 from riskmap.errors import CRSError
+
+pyproj.network.set_network_enabled(False)  # offline: no PROJ CDN grids (see riskmap.offline)
 
 MAP_CRS = CRS.from_epsg(4490)  # CGCS2000 geographic
 WGS84 = CRS.from_epsg(4326)

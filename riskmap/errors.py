@@ -41,6 +41,14 @@ class EncodingError(DataFormatError):
     """Text in a file cannot be decoded in any supported encoding."""
 
 
+class GeometryTypeError(DataFormatError):
+    """A layer's geometries are not of a kind its role in an analysis takes (lines given as plants)."""
+
+
+class ResourceLimitError(DataFormatError):
+    """A file declares more data than the configured limit allows (refused before reading)."""
+
+
 class CRSError(RiskmapError):
     """A CRS is missing, unknown or unusable for the operation."""
 

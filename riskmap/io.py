@@ -6,6 +6,7 @@ do. Writers are atomic: they write a temporary file beside the target and rename
 """
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import os
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from riskmap import crs as crs_policy
+from riskmap.i18n import tr
 from riskmap.errors import (
     CoordinateError,
     CRSError,
@@ -27,10 +29,21 @@ from riskmap.errors import (
     EmptyLayerError,
     EncodingError,
     MissingSidecarError,
+    ParameterError,
+    ResourceLimitError,
 )
 
-VECTOR_EXTENSIONS = {".shp", ".gpkg", ".geojson", ".json", ".kml", ".kmz", ".csv", ".xlsx", ".xlsm"}
+VECTOR_EXTENSIONS = {".shp", ".gpkg", ".geojson", ".json", ".kml", ".kmz", ".csv", ".xlsx", ".xlsm", ".vrt"}
 RASTER_EXTENSIONS = {".tif", ".tiff"}
+
+#: The only GDAL/OGR driver each extension may be opened with (the file's declared format).
+#: GDAL otherwise picks the driver from the content, so a ``.geojson`` holding a VRT that points at
+#: ``/etc/passwd`` would be read as that VRT. ``.vrt`` is opened only when the user names such a file,
+#: and with a warning (:data:`VRT_WARNING`).
+VECTOR_DRIVERS = {".shp": ("ESRI Shapefile",), ".gpkg": ("GPKG",), ".rmp": ("GPKG",), ".geojson": ("GeoJSON",),
+                  ".json": ("GeoJSON",), ".kml": ("KML", "LIBKML"), ".kmz": ("KML", "LIBKML"),
+                  ".vrt": ("OGR_VRT",)}
+RASTER_DRIVERS = {".tif": ("GTiff",), ".tiff": ("GTiff",), ".vrt": ("VRT",)}
 
 #: Header names (lower-case) recognised as longitude / latitude columns.
 LON_HEADERS = ("lon", "lng", "long", "longitude", "x", "经度", "东经", "x坐标", "经度(°)", "经度（°）")
@@ -48,8 +61,249 @@ DBF_LANGUAGE_CODECS = {
     0x01: "cp437",
     0x02: "cp850",
     0x03: "cp1252",
+    0x58: "cp1252",   # Western European ANSI
+    0x59: "cp1252",   # Spanish ANSI
+    0xC8: "cp1250",   # Eastern European ANSI
+    0xC9: "cp1251",   # Russian ANSI
     0x57: None,       # "ANSI": the writer's system code page, unknown
 }
+
+
+# ---------------------------------------------------------------------------
+# declared format
+# ---------------------------------------------------------------------------
+def _vrt_warning() -> str:
+    return tr("VRT 文件可引用本机其他文件或网络地址，请仅在信任其来源时使用",
+              "a VRT file can refer to other files on this computer or to network addresses; "
+              "use it only when you trust its source")
+
+
+def _head(path: Path, n: int = 65536) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+def _text_start(head: bytes) -> bytes:
+    """The first bytes after a BOM and white space, lower-cased (for a format check)."""
+    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
+        if head.startswith(bom):
+            head = head[len(bom):]
+            break
+    return head.lstrip().lower()
+
+
+def _wrong_format(path: Path, expected_zh: str, expected_en: str):
+    return DataFormatError(tr(f"文件内容不是其扩展名所声明的格式（应为{expected_zh}）；riskmap 只按扩展名读取，"
+                              "请改正扩展名或另存为正确格式",
+                              f"the content is not the format its extension declares ({expected_en}); riskmap "
+                              "reads files by their extension only — fix the extension or re-save the file"), path)
+
+
+def check_declared_format(path: str | Path) -> None:
+    """Refuse a file whose first bytes do not match the format its extension declares.
+
+    This runs before GDAL sees the file, so content of another format (a VRT, an
+    SQLite database, a CSV) named ``.geojson`` or ``.tif`` never reaches a driver that
+    could follow references in it.
+
+    Raises
+    ------
+    DataFormatError
+        When the content is not of the declared format.
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    head = _head(path)
+    start = _text_start(head)
+    if ext == ".shp":
+        if len(head) < 100 or struct.unpack(">i", head[:4])[0] != 9994:
+            raise _wrong_format(path, "ESRI Shapefile", "an ESRI Shapefile")
+    elif ext in (".gpkg", ".rmp"):
+        if not head.startswith(b"SQLite format 3\x00"):
+            raise _wrong_format(path, " GeoPackage", "a GeoPackage")
+    elif ext in (".geojson", ".json"):
+        if not start[:1] in (b"{", b"["):
+            raise _wrong_format(path, " GeoJSON", "GeoJSON")
+    elif ext == ".kml":
+        _check_kml_bytes(path, start)
+    elif ext in (".kmz", ".xlsx", ".xlsm"):
+        if not head.startswith(b"PK\x03\x04"):
+            raise _wrong_format(path, " ZIP 压缩包（KMZ/XLSX）", "a ZIP archive (KMZ/XLSX)")
+    elif ext in (".tif", ".tiff"):
+        if head[:4] not in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+            raise _wrong_format(path, " GeoTIFF", "a GeoTIFF")
+    elif ext == ".vrt":
+        if not (start.startswith(b"<ogrvrtdatasource") or start.startswith(b"<vrtdataset")):
+            raise _wrong_format(path, " GDAL VRT", "a GDAL VRT")
+
+
+def _check_kml_bytes(path: Path, start: bytes) -> None:
+    if not start.startswith(b"<") or b"<kml" not in start or b"vrtdatasource" in start or b"<vrtdataset" in start:
+        raise _wrong_format(path, " KML", "KML")
+
+
+def _check_opened_driver(path: Path, driver: str | None, allowed: tuple) -> None:
+    if driver not in allowed:
+        raise _wrong_format(path, f" {'/'.join(allowed)}", "/".join(allowed))
+
+
+def _is_virtual(text: str) -> bool:
+    lowered = text.lower().replace("\\", "/")
+    return lowered.startswith("/vsi") or "://" in lowered or lowered.startswith(("pg:", "mysql:", "wfs:", "http"))
+
+
+def check_local_path(path: str | Path) -> Path:
+    """``path`` as a local file path; GDAL virtual (``/vsi…``) and remote (``…://``) names are refused."""
+    text = str(path)
+    if _is_virtual(text):
+        raise DataFormatError(tr("只能打开本机文件：不读取 /vsi… 虚拟路径或网络地址（riskmap 离线运行）",
+                                 "only local files can be opened: no /vsi… virtual paths or network addresses "
+                                 "(riskmap runs offline)"), text)
+    return Path(path)
+
+
+# ---------------------------------------------------------------------------
+# resource limits (checked on what a file declares, before anything is allocated)
+# ---------------------------------------------------------------------------
+def _limit_mb(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def raster_limit_bytes() -> int:
+    """Largest raster (width × height × bands × sample size) riskmap opens: setting ``RISKMAP_MAX_RASTER_MB``,
+    default 2048 MB."""
+    return int(_limit_mb("RISKMAP_MAX_RASTER_MB", 2048) * 1e6)
+
+
+def block_limit_bytes() -> int:
+    """Largest single tile/strip GDAL would decompress at once: ``RISKMAP_MAX_BLOCK_MB``, default 256 MB."""
+    return int(_limit_mb("RISKMAP_MAX_BLOCK_MB", 256) * 1e6)
+
+
+def archive_limit_bytes() -> int:
+    """Largest total decompressed size of a KMZ/XLSX archive: ``RISKMAP_MAX_ARCHIVE_MB``, default 1024 MB."""
+    return int(_limit_mb("RISKMAP_MAX_ARCHIVE_MB", 1024) * 1e6)
+
+
+#: A ZIP member compressing better than this is treated as a decompression bomb.
+MAX_COMPRESSION_RATIO = 1000
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:,.0f} MB" if n < 1e12 else f"{n / 1e12:,.1f} TB"
+
+
+def check_raster_size(ds, path) -> None:
+    """Refuse a raster whose declared size or block size is over the limits (nothing is read).
+
+    Raises
+    ------
+    ResourceLimitError
+        Naming the declared size and the limit (and the setting that raises it).
+    """
+    sample = max(np.dtype(dt).itemsize for dt in ds.dtypes)
+    total = float(ds.width) * float(ds.height) * ds.count * sample
+    limit = raster_limit_bytes()
+    if total > limit:
+        raise ResourceLimitError(tr(f"栅格声明 {ds.width}×{ds.height}×{ds.count} 个 {ds.dtypes[0]} 像元（{_mb(total)}），"
+                                    f"超过上限 {_mb(limit)}；请裁剪或重采样后再打开（上限可由 RISKMAP_MAX_RASTER_MB 设置）",
+                                    f"the raster declares {ds.width}×{ds.height}×{ds.count} {ds.dtypes[0]} cells "
+                                    f"({_mb(total)}), over the limit of {_mb(limit)}; clip or resample it first "
+                                    "(setting RISKMAP_MAX_RASTER_MB)"), path)
+    block_rows, block_cols = ds.block_shapes[0]
+    block = float(block_rows) * float(block_cols) * sample * (ds.count if ds.interleaving is not None
+                                                               and ds.interleaving.name == "PIXEL" else 1)
+    if block > block_limit_bytes():
+        raise ResourceLimitError(tr(f"栅格的数据块为 {block_cols}×{block_rows}（{_mb(block)}），超过上限 "
+                                    f"{_mb(block_limit_bytes())}；请用分块（tiled）GeoTIFF（上限可由 RISKMAP_MAX_BLOCK_MB 设置）",
+                                    f"the raster's blocks are {block_cols}×{block_rows} ({_mb(block)}), over the "
+                                    f"limit of {_mb(block_limit_bytes())}; use a tiled GeoTIFF "
+                                    "(setting RISKMAP_MAX_BLOCK_MB)"), path)
+
+
+def check_archive(path) -> None:
+    """Refuse a KMZ/XLSX (ZIP) whose members declare more than the limit, or compress like a bomb.
+
+    Raises
+    ------
+    ResourceLimitError, DataFormatError
+        Over the limit; not a readable ZIP archive.
+    """
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise DataFormatError(tr("压缩包已损坏；请从来源程序重新导出", "the archive is damaged; re-export it from "
+                                 "the source program"), path) from exc
+    total = sum(i.file_size for i in infos)
+    limit = archive_limit_bytes()
+    if total > limit:
+        raise ResourceLimitError(tr(f"压缩包解压后共 {_mb(total)}，超过上限 {_mb(limit)}（上限可由 "
+                                    "RISKMAP_MAX_ARCHIVE_MB 设置）",
+                                    f"the archive unpacks to {_mb(total)}, over the limit of {_mb(limit)} "
+                                    "(setting RISKMAP_MAX_ARCHIVE_MB)"), path)
+    for info in infos:
+        if info.file_size > 1_000_000 and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+            raise ResourceLimitError(tr(f"压缩包成员 {info.filename!r} 的压缩比超过 {MAX_COMPRESSION_RATIO}:1，"
+                                        "疑为解压炸弹，拒绝打开",
+                                        f"archive member {info.filename!r} compresses more than "
+                                        f"{MAX_COMPRESSION_RATIO}:1 — refused as a decompression bomb"), path)
+
+
+# ---------------------------------------------------------------------------
+# outputs never touch inputs
+# ---------------------------------------------------------------------------
+#: Files that belong to a shapefile: writing any of them damages the shapefile.
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
+
+
+def _input_parts(path: Path) -> list[Path]:
+    if path.suffix.lower() == ".shp":
+        return [path.with_suffix(ext) for ext in SHAPEFILE_PARTS] + \
+               [path.with_suffix(ext.upper()) for ext in SHAPEFILE_PARTS]
+    return [path]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)  # also a hard or symbolic link to the input
+    except OSError:  # one of them does not exist (yet)
+        return Path(os.path.abspath(a)).resolve() == Path(os.path.abspath(b)).resolve()
+
+
+def check_output_not_input(target, inputs) -> None:
+    """Refuse an output path that is one of the inputs (whatever the layer), or a part of an input shapefile.
+
+    Parameters
+    ----------
+    target : str or Path or None
+        The file about to be written (None: nothing to check).
+    inputs : iterable of str or Path
+        The files the result was computed from, or the layers of the project.
+
+    Raises
+    ------
+    ParameterError
+        One line naming the output and the input it would overwrite.
+    """
+    if not target:
+        return
+    target = Path(target)
+    for raw in inputs:
+        if not raw:
+            continue
+        for part in _input_parts(Path(raw)):
+            if _same_file(target, part):
+                shown = f"（{raw}）" if str(raw) != str(target) else ""
+                raise ParameterError(tr(f"输出文件与输入文件相同{shown}，写入会破坏输入数据；请另选输出路径",
+                                        f"the output is one of the inputs{shown.replace('（', ' (').replace('）', ')')}"
+                                        "; writing it would destroy input data — choose another output path"),
+                                     target)
 
 
 # ---------------------------------------------------------------------------
@@ -64,7 +318,9 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=(suffix or target.suffix) + ".tmp",
+    # the temporary name holds none of the target's characters: GDAL writers (via pyogrio) take
+    # ';' and '!' in a name for URI syntax
+    fd, tmp_name = tempfile.mkstemp(prefix=".riskmap-", suffix=(suffix or target.suffix) + ".tmp",
                                     dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -110,8 +366,9 @@ def write_layers(path: str | Path, layers: dict, driver: str | None = None, prov
                 meta = None
                 if provenance is not None and driver == "GPKG" and not tmp.exists():
                     meta = {PROVENANCE_KEY: json.dumps(provenance, ensure_ascii=False, default=str)}
-                pyogrio.write_dataframe(out, tmp, layer=name, driver=driver, append=tmp.exists(),
-                                        dataset_metadata=meta)
+                with gdal_target(tmp) as target:
+                    pyogrio.write_dataframe(out, target, layer=name, driver=driver, append=tmp.exists(),
+                                            dataset_metadata=meta)
     return path
 
 
@@ -127,7 +384,11 @@ def read_provenance(path: str | Path) -> dict | None:
     if not path.is_file():
         raise DataFormatError("file not found; check the path", path)
     try:
-        meta = pyogrio.read_info(path, layer=0).get("dataset_metadata") or {}
+        check_declared_format(path)
+        with gdal_source(path) as source:
+            meta = pyogrio.read_info(source, layer=0).get("dataset_metadata") or {}
+    except DataFormatError:
+        raise
     except Exception as exc:  # pyogrio raises its own DataSourceError family
         raise DataFormatError(f"not a readable GeoPackage ({type(exc).__name__})", path) from None
     text = meta.get(PROVENANCE_KEY)
@@ -139,8 +400,8 @@ def _write_shapefile_atomic(path: Path, gdf) -> Path:
 
     tmpdir = Path(tempfile.mkdtemp(prefix=".riskmap-", dir=path.parent))
     try:
-        tmp = tmpdir / path.name
-        pyogrio.write_dataframe(gdf, tmp, driver="ESRI Shapefile", encoding="UTF-8")
+        with gdal_target(tmpdir / "layer.shp") as target:
+            pyogrio.write_dataframe(gdf, target, driver="ESRI Shapefile", encoding="UTF-8")
         for part in sorted(tmpdir.iterdir()):
             os.replace(part, path.with_suffix(part.suffix))
     finally:
@@ -167,6 +428,45 @@ def write_excel(path: str | Path, sheets: dict) -> Path:
 # ---------------------------------------------------------------------------
 # encoding detection
 # ---------------------------------------------------------------------------
+#: .cpg spellings seen in the wild (ESRI, QGIS, MapInfo, Chinese GIS exports) → Python codec.
+#: GBK and GB2312 are read as GB18030, their superset; ISO-8859-1 labels as windows-1252, its superset
+#: for printable text (the WHATWG Encoding Standard maps the label so, and GDAL's shapefile reader
+#: via pyogrio does not decode an "iso-8859-1" request).
+CPG_ALIASES = {
+    "936": "gb18030", "cp936": "gb18030", "gbk": "gb18030", "gb2312": "gb18030", "gb18030": "gb18030",
+    "54936": "gb18030", "euc-cn": "gb18030",
+    "65001": "utf-8", "utf8": "utf-8", "utf-8": "utf-8",
+    "950": "big5", "cp950": "big5", "big5": "big5",
+    "1252": "cp1252", "cp1252": "cp1252", "windows-1252": "cp1252",
+    "88591": "cp1252", "8859-1": "cp1252", "iso88591": "cp1252", "cp1252": "cp1252", "latin1": "cp1252",
+    "28591": "cp1252", "437": "cp437", "850": "cp850", "932": "cp932", "949": "cp949", "1251": "cp1251",
+    "866": "cp866", "20127": "ascii", "ascii": "ascii", "us-ascii": "ascii",
+}
+
+
+def cpg_codec(text: str) -> str | None:
+    """The Python codec a ``.cpg`` file names (``936``, ``GBK``, ``UTF8``, ``ANSI 936``, ``88591``…), or None.
+
+    ``ANSI 936`` / ``ANSI_1252`` / ``OEM 936`` name the code page after the word; a bare
+    ``ANSI`` names none (the writer's system code page, unknown here).
+    """
+    name = text.strip().strip("\x00").strip().lower()
+    for prefix in ("ansi", "oem", "windows", "win", "cp", "ibm"):
+        rest = name[len(prefix):].lstrip(" _-") if name.startswith(prefix) else None
+        if rest and rest.isdigit():
+            name = rest
+            break
+    if not name or name in ("ansi", "oem"):
+        return None
+    codec = CPG_ALIASES.get(name.replace("_", "-"), CPG_ALIASES.get(name.replace("-", "").replace("_", "")))
+    if codec is None:
+        try:
+            codec = codecs.lookup(name).name
+        except LookupError:
+            return None
+    return "gb18030" if codec in ("gbk", "gb2312") else codec
+
+
 def dbf_language_codec(dbf_path: str | Path) -> str | None:
     """Codec named by a DBF header's language-driver byte, or None when it names none."""
     with open(dbf_path, "rb") as fh:
@@ -225,14 +525,12 @@ def detect_shapefile_encoding(shp_path: str | Path) -> tuple[str, str]:
     shp_path = Path(shp_path)
     cpg = shp_path.with_suffix(".cpg")
     if cpg.exists():
-        name = cpg.read_text(encoding="ascii", errors="ignore").strip()
-        if name:
-            normalised = {"936": "gb18030", "gbk": "gb18030", "gb2312": "gb18030", "65001": "utf-8",
-                          "utf8": "utf-8", "utf-8": "utf-8", "950": "big5"}.get(name.lower(), name)
-            try:
-                "".encode(normalised)
+        normalised = cpg_codec(cpg.read_text(encoding="ascii", errors="ignore"))
+        if normalised:
+            try:  # a .cpg that the text contradicts (says UTF-8 over GBK bytes) gives way to the checks below
+                _dbf_text_bytes(_sidecar(shp_path, ".dbf")).decode(normalised)
                 return normalised, ".cpg file"
-            except LookupError:
+            except UnicodeDecodeError:
                 pass
     dbf = _sidecar(shp_path, ".dbf")
     codec = dbf_language_codec(dbf)
@@ -267,12 +565,35 @@ def list_layers(path: str | Path) -> list[str]:
     """Names of the vector layers in a file (a GeoPackage may hold several)."""
     import pyogrio
 
-    path = Path(path)
+    path = check_local_path(path)
     _check_exists(path)
+    if path.suffix.lower() in (".csv", ".xlsx", ".xlsm"):
+        return [path.stem]
+    check_declared_format(path)
+    if path.suffix.lower() == ".kmz":
+        check_archive(path)
+    with gdal_source(path) as source:
+        try:
+            names = [str(row[0]) for row in pyogrio.list_layers(source)]
+        except Exception as exc:  # pyogrio raises DataSourceError and friends
+            raise DataFormatError(f"cannot open as vector data ({_short(exc)}); check the file is complete",
+                                  path) from exc
+        if names:
+            _check_opened_driver(path, _ogr_driver(source, names[0]), VECTOR_DRIVERS[path.suffix.lower()])
+    if path.suffix.lower() == ".shp":  # one layer, named after the file (not after a linked name)
+        return [path.stem]
+    return names
+
+
+def _ogr_driver(source: str, layer) -> str | None:
+    import pyogrio
+
     try:
-        return [str(row[0]) for row in pyogrio.list_layers(_gdal_path(path))]
-    except Exception as exc:  # pyogrio raises DataSourceError and friends
-        raise DataFormatError(f"cannot open as vector data ({_short(exc)}); check the file is complete", path) from exc
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return pyogrio.read_info(source, layer=layer).get("driver")
+    except Exception:  # the read that follows reports the problem with the file's name
+        return None
 
 
 def read_vector(path: str | Path, layer: str | None = None, *, encoding: str | None = None, crs=None,
@@ -302,14 +623,17 @@ def read_vector(path: str | Path, layer: str | None = None, *, encoding: str | N
     geopandas.GeoDataFrame
         With ``attrs["riskmap"]`` = {source, layer, encoding, encoding_source, repaired, skipped_rows}.
     """
-    path = Path(path)
+    path = check_local_path(path)
     _check_exists(path)
     ext = path.suffix.lower()
     if ext not in VECTOR_EXTENSIONS:
         raise DataFormatError("not a vector format riskmap reads; use .shp, .gpkg, .geojson, .kml, .kmz, "
                               ".csv or .xlsx", path)
+    check_declared_format(path)
+    if ext in (".kmz", ".xlsx", ".xlsm"):
+        check_archive(path)
     meta = {"source": str(path), "layer": layer, "encoding": encoding, "encoding_source": "given" if encoding else None,
-            "repaired": 0, "skipped_rows": []}
+            "repaired": 0, "skipped_rows": [], "warnings": [_vrt_warning()] if ext == ".vrt" else []}
     if ext in (".csv", ".xlsx", ".xlsm"):
         gdf = _read_table(path, meta, crs=crs, lon_col=lon_col, lat_col=lat_col, skip_bad_rows=skip_bad_rows)
     elif ext in (".kml", ".kmz") and _riskmap_kml(path):
@@ -357,15 +681,75 @@ def read_all_layers(path: str | Path, **kwargs) -> dict:
     return result
 
 
-def _gdal_path(path: Path) -> str:
+#: Characters pyogrio takes for URI syntax in a path (';' parameters, '!' archive member).
+_URI_CHARACTERS = set(";!")
+
+
+@contextlib.contextmanager
+def gdal_source(path: str | Path) -> Iterator[str]:
+    """The name under which OGR (via pyogrio) reads the local file ``path``.
+
+    Absolute, so that a local name such as ``CSV:x.geojson`` is not taken for a GDAL
+    connection prefix. pyogrio parses a path as a URI, so a name with ``;`` or ``!`` (or
+    ending in ``.zip``) would name another file: such a file (and, for a shapefile, its
+    companion files) is linked under a plain name in a private temporary folder for the read.
+    A KMZ is read through ``/vsizip/`` with its KML document checked first.
+    """
+    path = Path(path).resolve()
+    if _URI_CHARACTERS & set(str(path)) or str(path).lower().endswith(".zip"):
+        tmpdir = Path(tempfile.mkdtemp(prefix="riskmap-src-"))
+        try:
+            stem = path.stem.lower()
+            siblings = [p for p in path.parent.iterdir() if p.stem.lower() == stem] if path.suffix.lower() == ".shp" \
+                else [path]
+            for sibling in siblings:
+                os.symlink(sibling, tmpdir / ("data" + sibling.suffix))
+            yield _gdal_name(tmpdir / ("data" + path.suffix), path)
+        finally:
+            for part in tmpdir.iterdir():
+                part.unlink()
+            tmpdir.rmdir()
+    else:
+        yield _gdal_name(path, path)
+
+
+@contextlib.contextmanager
+def gdal_target(path: str | Path) -> Iterator[str]:
+    """The name under which OGR (via pyogrio) writes ``path`` (whose own name is plain, e.g. a temporary file).
+
+    When the folder's path holds a character pyogrio takes for URI syntax (``;``, ``!``), the
+    write goes through a link to that folder from a private temporary folder, so the file is
+    still created in place (and can be renamed atomically there).
+    """
+    path = Path(path).absolute()
+    if not (_URI_CHARACTERS & set(str(path))):
+        yield str(path)
+        return
+    tmpdir = Path(tempfile.mkdtemp(prefix="riskmap-dst-"))
+    link = tmpdir / "d"
+    try:
+        os.symlink(path.parent, link, target_is_directory=True)
+        yield str(link / path.name)
+    finally:
+        link.unlink(missing_ok=True)
+        tmpdir.rmdir()
+
+
+def _gdal_name(local: Path, path: Path) -> str:
     if path.suffix.lower() == ".kmz":
-        with zipfile.ZipFile(path) as zf:
-            kmls = [n for n in zf.namelist() if n.lower().endswith(".kml")]
-        if not kmls:
-            raise DataFormatError("the KMZ holds no .kml document; re-export it from the source program", path)
-        inner = "doc.kml" if "doc.kml" in kmls else kmls[0]
-        return f"/vsizip/{path}/{inner}"
-    return str(path)
+        try:
+            with zipfile.ZipFile(local) as zf:
+                kmls = [n for n in zf.namelist() if n.lower().endswith(".kml")]
+                if not kmls:
+                    raise DataFormatError("the KMZ holds no .kml document; re-export it from the source program",
+                                          path)
+                inner = "doc.kml" if "doc.kml" in kmls else kmls[0]
+                with zf.open(inner) as fh:
+                    _check_kml_bytes(path, _text_start(fh.read(65536)))
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise DataFormatError("the KMZ archive is damaged; re-export it from the source program", path) from exc
+        return f"/vsizip/{local}/{inner}"
+    return str(local)
 
 
 def _read_ogr(path: Path, layer, meta, crs=None):
@@ -383,25 +767,41 @@ def _read_ogr(path: Path, layer, meta, crs=None):
             zipfile.ZipFile(path).testzip()
         except (zipfile.BadZipFile, OSError) as exc:
             raise DataFormatError("the KMZ archive is damaged; re-export it from the source program", path) from exc
-    source = _gdal_path(path)
+    with gdal_source(path) as source:
+        gdf = _read_ogr_source(source, path, layer, meta)
+    return _finish_ogr(gdf, path, meta, crs)
+
+
+def _read_ogr_source(source: str, path: Path, layer, meta):
+    import pyogrio
+
+    ext = path.suffix.lower()
     kwargs = {"encoding": meta["encoding"]} if meta["encoding"] else {}
     try:
-        if layer is None:
+        if layer is None or ext == ".shp":
             layers = pyogrio.list_layers(source)
             if len(layers) == 0:
                 raise EmptyLayerError("the file holds no layers; choose a file with data", path)
             layer = str(layers[0][0])
-        meta["layer"] = layer
+        meta["layer"] = path.stem if ext == ".shp" else layer
+        _check_opened_driver(path, _ogr_driver(source, layer), VECTOR_DRIVERS[ext])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             gdf = pyogrio.read_dataframe(source, layer=layer, on_invalid="ignore", **kwargs)
-    except EmptyLayerError:
+    except (EmptyLayerError, DataFormatError):
         raise
     except UnicodeDecodeError as exc:
         raise EncodingError("attribute text does not decode; add a .cpg file naming its encoding", path) from exc
     except Exception as exc:
         raise DataFormatError(f"cannot read the file ({_short(exc)}); it may be truncated or corrupt — "
                               "restore it or re-export it", path) from exc
+    return gdf
+
+
+def _finish_ogr(gdf, path: Path, meta, crs):
+    import geopandas as gpd
+
+    ext = path.suffix.lower()
     if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
         raise DataFormatError("the layer has no geometry column; use a CSV/Excel with coordinates instead", path)
     if len(gdf) == 0:
@@ -550,13 +950,26 @@ def open_raster(path: str | Path):
     import rasterio
     from rasterio.errors import RasterioIOError
 
-    path = Path(path)
+    path = check_local_path(path)
     _check_exists(path)
+    allowed = RASTER_DRIVERS.get(path.suffix.lower())
+    if allowed is None or path.suffix.lower() not in RASTER_EXTENSIONS:
+        raise DataFormatError(tr("不是 riskmap 可读的栅格格式；请使用 GeoTIFF（.tif）",
+                                 "not a raster format riskmap reads; use a GeoTIFF (.tif)"), path)
+    check_declared_format(path)
     try:
-        ds = rasterio.open(path)
+        ds = rasterio.open(path.resolve(), driver=allowed[0])
     except RasterioIOError as exc:
         raise DataFormatError(f"cannot open as a raster ({_short(exc)}); check the file is a complete GeoTIFF",
                               path) from exc
+    if ds.driver not in allowed:
+        ds.close()
+        raise _wrong_format(path, " GeoTIFF", "a GeoTIFF")
+    try:
+        check_raster_size(ds, path)
+    except ResourceLimitError:
+        ds.close()
+        raise
     try:  # a truncated file opens but fails on the last block
         ds.read(1, window=((ds.height - 1, ds.height), (ds.width - 1, ds.width)))
     except Exception as exc:
@@ -593,5 +1006,6 @@ def describe(path: str | Path) -> list[dict]:
             "encoding": f"{meta['encoding']} ({meta['encoding_source']})",
             "bbox": tuple(round(float(v), 6) for v in gdf.total_bounds),
             "repaired": meta["repaired"],
+            **({"warnings": "；".join(meta["warnings"])} if meta.get("warnings") else {}),
         })
     return out

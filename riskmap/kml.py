@@ -242,6 +242,9 @@ def write_kml(gdf, path, name: str | None = None, **options) -> Path:
 # ---------------------------------------------------------------------------
 def _kml_bytes(path: Path) -> bytes:
     if path.suffix.lower() == ".kmz":
+        from riskmap.io import check_archive
+
+        check_archive(path)  # declared unpacked size and compression ratio, before anything is inflated
         try:
             with zipfile.ZipFile(path) as zf:
                 names = [n for n in zf.namelist() if n.lower().endswith(".kml")]
@@ -328,6 +331,7 @@ def read_kml(path):
     """
     import geopandas as gpd
     import pandas as pd
+    import shapely.errors
 
     path = Path(path)
     root = _parse(path)
@@ -342,7 +346,13 @@ def read_kml(path):
             row[sd.get("name")] = sd.text or ""
         geom_el = next((c for c in pm if _local(c.tag) in ("Point", "LineString", "Polygon", "MultiGeometry")), None)
         rows.append(row)
-        geoms.append(_read_geometry(geom_el) if geom_el is not None else None)
+        try:
+            geoms.append(_read_geometry(geom_el) if geom_el is not None else None)
+        except (ValueError, IndexError, TypeError, AttributeError, StopIteration, shapely.errors.ShapelyError) as exc:
+            # missing or malformed <coordinates>: one line naming the placemark, never a traceback
+            raise DataFormatError(tr(f"KML 要素“{row['kml_name']}”的坐标无法读取，文件可能已损坏",
+                                     f"the coordinates of placemark {row['kml_name']!r} do not parse; "
+                                     "the file may be damaged"), path) from exc
     if not rows:
         raise DataFormatError(tr("KML 中没有要素", "the KML holds no features"), path)
     df = pd.DataFrame(rows, columns=["kml_name", *types])

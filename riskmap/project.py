@@ -21,7 +21,7 @@ from pathlib import Path
 from riskmap import __version__
 from riskmap import crs as crs_policy
 from riskmap.errors import DataFormatError, ProjectError, RiskmapError
-from riskmap.io import atomic_path
+from riskmap.io import atomic_path, check_declared_format, gdal_source, gdal_target
 from riskmap.layers import LayerList, RasterLayer, Style, VectorLayer
 from riskmap.layers.events import EmitterGroup
 
@@ -102,6 +102,30 @@ class Project:
         self.layers.insert(0, layer)
         return layer
 
+    # -- outputs ----------------------------------------------------------------
+    def input_files(self) -> list[str]:
+        """The data files the layers were read from (vector sources, raster paths)."""
+        files = [str(layer.path) if isinstance(layer, RasterLayer) else layer.source for layer in self.layers]
+        return [f for f in files if f]
+
+    def check_output(self, path, allow_self: bool = False) -> None:
+        """Refuse writing ``path`` when it is one of the layers' files (or this project's, unless ``allow_self``).
+
+        Raises
+        ------
+        ParameterError
+            One line naming the file that would be overwritten.
+        """
+        from riskmap.io import check_output_not_input
+
+        inputs = self.input_files()
+        if self.path is not None:
+            if allow_self:
+                inputs = [f for f in inputs if not _same_path(f, self.path)]
+            else:
+                inputs.append(str(self.path))
+        check_output_not_input(path, inputs)
+
     # -- persistence ------------------------------------------------------------
     def to_dict(self, base_dir: Path | None = None) -> dict:
         """The JSON part of the project (layer data excluded)."""
@@ -132,6 +156,7 @@ class Project:
             raise ProjectError("the project has no file name yet; choose where to save it")
         if path.suffix.lower() not in (PROJECT_EXTENSION, ".gpkg"):
             path = path.with_suffix(PROJECT_EXTENSION)
+        self.check_output(path, allow_self=True)
         doc = self.to_dict(path.parent.resolve())
         doc["save_id"] = save_id = uuid.uuid4().hex
         vectors = {_table_name(layer): layer.gdf for layer in self.layers if isinstance(layer, VectorLayer)}
@@ -164,10 +189,15 @@ class Project:
         import pyogrio
 
         path = Path(path)
-        if not path.exists():
+        if not path.is_file():
             raise ProjectError("project file not found; check the path", path)
         try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+            check_declared_format(path)
+        except DataFormatError as exc:
+            raise ProjectError("not a riskmap project (not a GeoPackage); open another file", path) from exc
+        try:
+            # as_uri() percent-quotes the name: '#', '?' and '%' in a file name are not URI syntax here
+            with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as con:
                 row = con.execute(f"SELECT value FROM {_META_TABLE} WHERE key = 'project'").fetchone()
             con.close()
         except sqlite3.Error as exc:
@@ -204,7 +234,8 @@ class Project:
                 try:
                     with warnings.catch_warnings():  # GDAL warns about the .rmp extension
                         warnings.simplefilter("ignore", RuntimeWarning)
-                        gdf = pyogrio.read_dataframe(path, layer=entry["table"])
+                        with gdal_source(path) as source:
+                            gdf = pyogrio.read_dataframe(source, layer=entry["table"])
                 except Exception as exc:
                     raise ProjectError(f"layer {entry.get('name')!r} is missing from the project file", path) from exc
                 layer = VectorLayer(gdf, entry.get("name"), map_crs=project.map_crs, source=entry.get("source"),
@@ -227,7 +258,8 @@ def _write_vectors(tmp: Path, vectors: dict, progress=None) -> None:
             progress(i / len(vectors), f"{i + 1}/{len(vectors)}")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            pyogrio.write_dataframe(gdf, tmp, layer=table, driver="GPKG", append=i > 0)
+            with gdal_target(tmp) as target:
+                pyogrio.write_dataframe(gdf, target, layer=table, driver="GPKG", append=i > 0)
 
 
 def _table_name(layer) -> str:
@@ -242,3 +274,10 @@ def _relative(path: Path, base_dir: Path | None) -> str:
         except ValueError:  # different drive on Windows
             pass
     return str(path)
+
+
+def _same_path(a, b) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

@@ -175,7 +175,7 @@ def test_truncated_and_corrupt_files(tmp_path, plants):
         io.read_vector(path)
     junk = tmp_path / "junk.gpkg"
     junk.write_bytes(b"this is not a geopackage" * 10)
-    with pytest.raises(DataFormatError, match="junk.gpkg: cannot"):
+    with pytest.raises(DataFormatError, match="junk.gpkg: 文件内容不是其扩展名所声明的格式"):
         io.read_vector(junk)
     empty = tmp_path / "empty.geojson"
     empty.write_bytes(b"")

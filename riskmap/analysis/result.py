@@ -12,7 +12,10 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import shapely
+
 from riskmap.analysis.fields import layer_source
+from riskmap.errors import DataFormatError, GeometryTypeError
 from riskmap.analysis.provenance import describe_input, provenance
 from riskmap.i18n import tr
 
@@ -144,14 +147,130 @@ def run_analysis(analysis, inputs: dict, params=None, *, progress=None, sources:
     params = params if params is not None else analysis.params.build()
     sources = sources or {}
     options = options or {}
-    native = analysis.run(inputs, params, progress)
+    check_input_geometries(analysis, inputs, sources)
+    coverage_notes = check_population_coverage(analysis, inputs, sources)
+    try:
+        native = analysis.run(inputs, params, progress)
+    except shapely.errors.GEOSException as exc:  # a geometry GEOS cannot process; never a crash of the window
+        raise DataFormatError(tr(f"几何运算失败（{str(exc)[:120]}）；请检查输入图层的几何是否有效",
+                                 f"a geometry operation failed ({str(exc)[:120]}); check the input layers' "
+                                 "geometries")) from exc
     layers, tables, summary_zh, summary_en, record = analysis.wrap(native, params)
     in_records = {spec.role: input_record(inputs.get(spec.role), sources.get(spec.role), options.get(spec.role))
                   for spec in analysis.inputs}
     prov = analysis_provenance(analysis, in_records, params, record)
     prov["summary_zh"], prov["summary_en"] = summary_zh, summary_en
+    prov["notes"] = list(coverage_notes) + list(prov.get("notes") or [])
+    prov["warnings"] = list(coverage_notes)
     prov["results_sha256"] = layers_digest(layers)
     return AnalysisResult(analysis.name, layers, tables, summary_zh, summary_en, prov, native)
+
+
+#: shapely geometry type → the kind an :class:`~riskmap.analysis.declare.Input` declares.
+GEOMETRY_KINDS = {"Point": "point", "MultiPoint": "point", "LineString": "line", "MultiLineString": "line",
+                  "LinearRing": "line", "Polygon": "polygon", "MultiPolygon": "polygon"}
+#: shapely.get_type_id → geometry type name.
+_TYPE_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
+               "GeometryCollection")
+_KIND_LABELS = {"point": ("点", "points"), "line": ("线", "lines"), "polygon": ("面", "polygons")}
+
+
+def check_input_geometries(analysis, inputs: dict, sources: dict | None = None) -> None:
+    """Refuse a vector input holding geometries of a kind its role does not take.
+
+    Each :class:`~riskmap.analysis.declare.Input` declares the kinds it accepts
+    (``geometry=("point", "polygon")`` for plants); a plants file of lines, or pipelines
+    given as points, is refused here with the layer's name instead of reaching the
+    analysis (where it gave silently wrong results or crashed in GEOS).
+
+    Raises
+    ------
+    GeometryTypeError
+        Naming the layer, the kinds found (with counts) and the kinds wanted.
+    """
+    import numpy as np
+
+    sources = sources or {}
+    for spec in analysis.inputs:
+        value = inputs.get(spec.role)
+        if spec.kind != "vector" or not spec.geometry or value is None:
+            continue
+        for gdf in (value if isinstance(value, (list, tuple)) else [value]):
+            types = np.asarray(shapely.get_type_id(gdf.geometry.values))
+            present = types[types >= 0]
+            found = {}
+            for type_id, count in zip(*np.unique(present, return_counts=True)):
+                kind = GEOMETRY_KINDS.get(_TYPE_NAMES[type_id], "collection")
+                found[kind] = found.get(kind, 0) + int(count)
+            wrong = {k: n for k, n in found.items() if k not in spec.geometry}
+            if not wrong:
+                continue
+            source = sources.get(spec.role) or layer_source(gdf) or None
+            labels = {k: _KIND_LABELS.get(k, ("几何集合", "geometry collections")) for k in wrong}
+            got_zh = "、".join(f"{labels[k][0]} {n} 个" for k, n in wrong.items())
+            got_en = ", ".join(f"{n} {labels[k][1]}" for k, n in wrong.items())
+            want_zh = "或".join(_KIND_LABELS[k][0] for k in spec.geometry)
+            want_en = " or ".join(_KIND_LABELS[k][1] for k in spec.geometry)
+            raise GeometryTypeError(tr(f"输入“{spec.label_zh}”含{got_zh}，此项只接受{want_zh}；请选择正确的图层",
+                                       f"the {spec.label_en} layer holds {got_en}; it takes only {want_en} — "
+                                       "choose the right layer"), source)
+
+
+#: Roles whose features the population raster must cover (the first vector input of each analysis).
+POPULATION_ROLE = "population"
+
+
+def check_population_coverage(analysis, inputs: dict, sources: dict | None = None) -> list[str]:
+    """Refuse a population raster that covers none of the features of the analysis's first input.
+
+    A raster elsewhere (another county, a wrong CRS) otherwise gives 0 persons everywhere and
+    results that look valid. Partial coverage is allowed and returned as a warning with the fraction.
+
+    Returns
+    -------
+    list of str
+        Warnings for the provenance notes (empty when every feature is covered).
+
+    Raises
+    ------
+    DataFormatError
+        "人口栅格未覆盖任何企业" (naming the raster) when no feature touches the raster's extent.
+    """
+    from pathlib import Path as _Path
+
+    import numpy as np
+    from pyproj import CRS
+
+    raster = inputs.get(POPULATION_ROLE)
+    main = analysis.inputs[0]
+    features = inputs.get(main.role)
+    if raster is None or features is None or main.kind != "vector" or isinstance(features, (list, tuple)) \
+            or not isinstance(raster, (str, _Path)):
+        return []
+    from riskmap.io import open_raster
+
+    with open_raster(raster) as ds:
+        bounds, crs = ds.bounds, CRS.from_user_input(ds.crs.to_wkt())
+    geoms = features.to_crs(crs).geometry.values
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not present.any():
+        return []
+    inside = shapely.intersects(geoms[present], shapely.box(*bounds))
+    fraction = float(np.mean(inside))
+    what_zh = {"plants": "企业", "pipelines": "管道", "tailings": "尾矿库"}.get(main.role, main.label_zh)
+    what_en = {"plants": "plants", "pipelines": "pipelines", "tailings": "tailings ponds"}.get(main.role, main.role)
+    if fraction == 0:
+        raise DataFormatError(tr(f"人口栅格未覆盖任何{what_zh}（{int(present.sum())} 个均在栅格范围外）；"
+                                 "请检查栅格的范围与坐标系，或换用覆盖研究区的人口栅格",
+                                 f"the population raster covers none of the {what_en} (all {int(present.sum())} "
+                                 "outside its extent); check its extent and CRS, or use one covering the area"),
+                              sources.get(POPULATION_ROLE) if sources else raster)
+    if fraction < 1:
+        outside = int((~inside).sum())
+        return [tr(f"人口栅格仅覆盖 {fraction:.0%} 的{what_zh}：{outside} 个在栅格范围外，其人口按 0 计",
+                   f"the population raster covers only {fraction:.0%} of the {what_en}: {outside} lie outside "
+                   "its extent and count 0 persons")]
+    return []
 
 
 def layers_digest(layers: dict) -> dict:

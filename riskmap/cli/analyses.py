@@ -112,14 +112,11 @@ def _progress(frac, msg):
 
 def _check_outputs(out, report, paths: dict) -> None:
     """Refuse an output that names one of the inputs (it would be overwritten)."""
-    inputs = set()
-    for value in paths.values():
-        for v in (value if isinstance(value, list) else [value]):
-            inputs.add(Path(v).resolve())
+    from riskmap.io import check_output_not_input
+
+    inputs = [v for value in paths.values() for v in (value if isinstance(value, list) else [value])]
     for target in (out, report):
-        if target and Path(target).resolve() in inputs:
-            raise ParameterError(tr("输出文件与输入文件相同，请另选输出路径", "the output is one of the inputs; "
-                                    "choose another output path"), target)
+        check_output_not_input(target, inputs)
 
 
 def execute(analysis, paths: dict, options: dict, params, out=None, report=None):
@@ -138,6 +135,8 @@ def execute(analysis, paths: dict, options: dict, params, out=None, report=None)
     result = run_analysis(analysis, inputs, params, progress=_progress, options=options)
     if sys.stderr.isatty():
         print(file=sys.stderr)
+    for warning in result.provenance.get("warnings") or []:
+        print(f"riskmap: {tr('警告', 'warning')}: {warning}", file=sys.stderr)
     if out:
         io.write_layers(out, result.layers, provenance=result.provenance)
         report_written(out)

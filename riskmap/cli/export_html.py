@@ -1,9 +1,11 @@
 """``riskmap export-html``: a self-contained interactive HTML meeting map."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from riskmap.errors import ParameterError
+from riskmap.i18n import tr
 
 
 def register(subparsers) -> None:
@@ -45,6 +47,8 @@ def project_from_files(paths):
             project.layers.move(0, len(project.layers) - 1)  # keep the order given
             continue
         gdf = io.read_vector(path)
+        for warning in gdf.attrs["riskmap"].get("warnings", []):
+            print(f"riskmap: {tr('警告', 'warning')}: {path}: {warning}", file=sys.stderr)
         group, style, aliases, _name = sample_style_for(gdf, i)
         layer = project.add_vector(gdf, path.stem, style=style, group=group, source=str(path))
         layer.aliases = aliases
@@ -74,6 +78,9 @@ def run(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise ParameterError(f"the output must be an .html file, not {out.name!r}")
+    from riskmap.io import check_output_not_input
+
+    check_output_not_input(out, list(args.files) + ([args.project] if args.project else []) + project.input_files())
     written = export_html(project, out, basemap=args.basemap, title=args.title, tianditu_token=args.tianditu_token,
                           heatmap=not args.no_heatmap, include_rasters=not args.no_rasters,
                           embed_font=not args.no_font, simplify_m=args.simplify)

@@ -103,6 +103,9 @@ def run_print(args) -> int:
     dpi = args.dpi if args.dpi is not None else (96.0 if free_size else 150.0)
     t0 = time.perf_counter()
     project = load_inputs(args.inputs, args.sample)
+    from riskmap.io import check_output_not_input
+
+    check_output_not_input(out, list(args.inputs or ()) + project.input_files())
     if args.approval is not None:
         project.approval_number = args.approval
     loaded = time.perf_counter()

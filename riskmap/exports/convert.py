@@ -89,7 +89,15 @@ def _layer_name(name: str) -> str:
 
 
 def convert(src, dst, *, layer: str | None = None, gcj02: bool = False, crs=None, offset: str | None = None) -> Path:
-    """Read one layer of ``src`` (any format riskmap reads; riskmap's GCJ-02 KML is shifted back) and write ``dst``."""
+    """Read one layer of ``src`` (any format riskmap reads; riskmap's GCJ-02 KML is shifted back) and write ``dst``.
+
+    Raises
+    ------
+    ParameterError
+        ``dst`` is ``src`` (same path, a link to it, or a part of the input shapefile).
+    DataFormatError
+        Unknown output extension, or the input cannot be read.
+    """
     from riskmap import io
 
     src = Path(src)
@@ -97,6 +105,7 @@ def convert(src, dst, *, layer: str | None = None, gcj02: bool = False, crs=None
         raise DataFormatError(tr("不支持的输出格式；请用 .gpkg、.shp、.geojson、.kml、.kmz、.csv 或 .xlsx",
                                  "cannot write this format; use .gpkg, .shp, .geojson, .kml, .kmz, .csv or .xlsx"),
                               dst)
+    io.check_output_not_input(dst, [src])  # before reading: writing the input would destroy it (issue 18 §3)
     gdf = io.read_vector(src, layer, crs=crs, offset=offset)
     name = layer or gdf.attrs.get("riskmap", {}).get("layer") or src.stem
     return export_layer(gdf, dst, name=str(name), gcj02=gcj02)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PyQt5.QtWidgets import QFileDialog
 
+from riskmap.errors import RiskmapError
 from riskmap.layers import VectorLayer
 
 
@@ -73,6 +74,11 @@ class PanelHost:
         if not path:
             return None
         self._window.settings.setValue("last_dir", str(Path(path).parent))
+        try:
+            self.project.check_output(path)
+        except RiskmapError as exc:  # the chosen file is one of the layers' data files
+            self.show_error(exc)
+            return None
         return path
 
     # -- map -------------------------------------------------------------------------

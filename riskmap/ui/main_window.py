@@ -902,6 +902,11 @@ class MainWindow(QMainWindow):
                 return None
         self._remember_dir(out_path)
         project, title = self.project, self.project.title
+        try:
+            project.check_output(out_path)
+        except RiskmapError as exc:
+            self.show_error(exc)
+            return None
 
         def work(progress):  # ``title`` is run_task's own keyword, so wrap the call
             return export_html(project, out_path, basemap="none", title=title, progress=progress)
@@ -943,6 +948,7 @@ class MainWindow(QMainWindow):
                        "Write GCJ-02 coordinates (for Ovital/AMap)?\nNo writes WGS84 longitude/latitude."),
                     QMessageBox.Yes | QMessageBox.No, QMessageBox.No) == QMessageBox.Yes
         try:
+            self.project.check_output(path)  # never over a layer's file or the project (issue 18 §3)
             with self.busy(tr(f"正在导出 {layer.name}", f"Exporting {layer.name}")):
                 written = export_layer(layer.gdf, path, name=layer.name, gcj02=gcj02, aliases=layer.aliases,
                                        colour=layer.style.color if isinstance(layer.style.color, str) else None)

@@ -96,6 +96,7 @@ class PrintDialog(QDialog):
         orientation = self.orientation_combo.currentData()
         dpi = self.dpi_spin.value()
         try:
+            project.check_output(path)
             with window.busy(tr(f"正在打印 {path.name}", f"Printing {path.name}")) as progress:
                 progress(None, tr(f"{paper} {dpi} dpi，绘制地图与图例", f"{paper} {dpi} dpi, drawing map and legend"))
                 result = print_map(project, path, paper=paper, orientation=orientation, dpi=dpi,

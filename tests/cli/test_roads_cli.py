@@ -98,7 +98,7 @@ def test_roads_file_of_points_is_refused(tmp_path, capsys):
     pts = tmp_path / "pts.gpkg"
     gpd.GeoDataFrame(geometry=[shapely.Point(114, 32)], crs=4490).to_file(pts)
     assert main(["roads", "--roads", str(pts), "--out", str(tmp_path / "o.gpkg")]) == 2
-    assert "线要素" in capsys.readouterr().err
+    assert "只接受线" in capsys.readouterr().err  # the declared-geometry check (issue 18), Chinese first
 
 
 def test_out_must_be_gpkg(tmp_path, inputs, capsys):

@@ -580,6 +580,7 @@ class AnalysisPanel(QDockWidget):
             if not path:
                 return None
         try:
+            self.host.project.check_output(path)
             written = write_report(result, path, self.analysis)
         except RiskmapError as exc:
             self.host.show_error(exc)
