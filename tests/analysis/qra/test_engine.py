@@ -145,3 +145,77 @@ def test_outcomes_carry_n_from_the_population():
     assert deaths[0] == pytest.approx(25.0)  # wind from the north: 100 × 0.25
     assert sum(deaths.values()) == pytest.approx(25.0)
     assert all(o.frequency == pytest.approx(F / 16) for o in outcomes)
+
+
+# --- sector-uniform directions (PolarRisk, the assessment's integrator) --------------------------------------
+def _polar_case(p_of_xy, rose, reach=700.0, fp_reach=R + 20, step=1.0, pop=None):
+    grid = engine.grid_around(0.0, 0.0, reach, CELL)
+    fp = engine.plume_footprint(p_of_xy, fp_reach, fp_reach, step)
+    acc = engine.PolarRisk(reach * 1.5, 2.0, rose)
+    deaths = acc.add(fp, F, None if pop is None else acc.population_polar(grid, 0.0, 0.0, pop))
+    acc.add_to(grid, 0.0, 0.0)
+    return grid, deaths
+
+
+@pytest.mark.parametrize("half_angle", [5.0, 11.25, 30.0, 90.0])
+def test_sector_uniform_rose_gives_the_covered_share_of_the_circle(half_angle):
+    """P = 1 in a sector of half-angle α out to R, directions uniform over the circle: IR = f·2α/360° for r < R."""
+    tan = math.tan(math.radians(min(half_angle, 89.999)))
+
+    def p(x, y):
+        inside = (x * x + y * y < R * R) & (x >= 0)
+        return (inside & (np.abs(y) <= tan * x)).astype(float) if half_angle < 90 else inside.astype(float)
+
+    grid, _ = _polar_case(p, engine.uniform_rose(16), step=0.5)
+    r, _az = _polar(grid, 0.0, 0.0)
+    sel = (r > 150) & (r < R - 30)  # the sector's sharp edges are blurred by half a lattice step
+    np.testing.assert_allclose(grid.risk[sel], F * 2 * half_angle / 360.0, rtol=0.03)
+    assert (grid.risk[r > R + 15] == 0).all()
+
+
+def test_wind_from_the_north_sector_by_hand():
+    """Wind only from the north sector (±11.25°), plume |y| < 30 m: at 300 m due south the plume covers the
+    directions within atan(30/300) = 5.71° of the axis, so IR = f · 2·5.71°/22.5° = 0.508·f; due north 0."""
+    rose = np.zeros(16)
+    rose[0] = 1.0
+    grid, _ = _polar_case(lambda x, y: ((x < R) & (np.abs(y) < 30)).astype(float), rose)
+    expected = F * 2 * math.degrees(math.atan(30 / 300)) / 22.5
+    assert grid.value_at([5.0], [-295.0])[0] == pytest.approx(expected, rel=0.05)
+    assert grid.value_at([5.0], [295.0])[0] == 0
+    assert grid.value_at([295.0], [5.0])[0] == 0  # east: 90° off the sector
+
+
+def test_sector_deaths_by_hand():
+    """100 people 300 m due south, P = 0.4 in |y| < 30 m: wind from the north sector kills 0.4×100 in the
+    5.71°/11.25° share of its directions that cover them → N_0 = 40 × 11.42/22.5 = 20.3; other sectors 0."""
+    grid = engine.grid_around(0.0, 0.0, 700.0, CELL)
+    pop = np.zeros((grid.height, grid.width))
+    pop[int((grid.ymax + 300.0) // CELL), int(-grid.xmin // CELL)] = 100.0  # cell centred at (5, −295)
+    _grid, deaths = _polar_case(lambda x, y: np.where((x < R) & (np.abs(y) < 30), 0.4, 0.0),
+                                engine.uniform_rose(16), pop=pop)
+    share = 2 * math.degrees(math.atan(30 / 296.0)) / 22.5
+    assert deaths[0] == pytest.approx(40 * share, rel=0.05)
+    assert deaths[1:].sum() == pytest.approx(0.0, abs=1e-6) or deaths[[2, 3, 4, 5, 6, 7, 8]].max() < 1e-6
+
+
+def test_polar_radial_footprint_matches_the_discrete_one():
+    grid_a = engine.grid_around(0.0, 0.0, 800.0, CELL)
+    grid_b = engine.grid_around(0.0, 0.0, 800.0, CELL)
+    fp = engine.radial_footprint(lambda r: np.exp(-r / 150.0), 790.0, 1.0)
+    engine.add_footprint(grid_a, 0.0, 0.0, fp, F, engine.uniform_rose())
+    acc = engine.PolarRisk(1200.0, 2.0, engine.uniform_rose())
+    acc.add(fp, F)
+    acc.add_to(grid_b, 0.0, 0.0)
+    r, _az = _polar(grid_a, 0.0, 0.0)
+    np.testing.assert_allclose(grid_b.risk[r < 780], grid_a.risk[r < 780], rtol=0.01)
+
+
+def test_sector_deaths_land_in_the_sector_the_wind_comes_from():
+    """People at azimuth 202.5° (SSW) are reached by the wind from 22.5° (sector 1) only."""
+    grid = engine.grid_around(0.0, 0.0, 700.0, CELL)
+    pop = np.zeros((grid.height, grid.width))
+    x, y = 300 * math.sin(math.radians(202.5)), 300 * math.cos(math.radians(202.5))
+    pop[int((grid.ymax - y) // CELL), int((x - grid.xmin) // CELL)] = 100.0
+    _grid, deaths = _polar_case(lambda x, y: np.where((x < R) & (np.abs(y) < 30), 0.4, 0.0),
+                                engine.uniform_rose(16), pop=pop)
+    assert deaths[1] > 15 and deaths[1] == pytest.approx(deaths.sum())
