@@ -408,7 +408,7 @@ class PolarRisk:
         nz = np.argwhere(footprint.values > 0)
         xs, ys = nz[:, 0] * footprint.step, (nz[:, 1] + 1) * footprint.step
         psi_max = float(np.max(np.arctan2(ys, np.maximum(xs - footprint.step, 0.0))))
-        k = min(int(math.ceil(psi_max / self.dpsi)) + 1, self.n_psi // 2)
+        k = min(int(math.ceil(psi_max / self.dpsi)) + 1, self.n_psi // 2 - 1)  # 2k+1 distinct columns
         cols = np.arange(-k, k + 1)
         psi = cols * self.dpsi
         p = footprint.sample(self.rho[:, None] * np.cos(psi)[None, :], self.rho[:, None] * np.sin(psi)[None, :])
@@ -424,7 +424,7 @@ class PolarRisk:
             if pop_polar is None:
                 return None
             return np.full(self.n, float(pop_polar.sum(axis=1) @ p))
-        np.add.at(self.q, (slice(None), cols), frequency * p)
+        self.q[:, cols] += frequency * p  # the columns are distinct, so a plain fancy-index add is exact
         if pop_polar is None:
             return None
         return self._sector_deaths(cols, p, pop_polar)
@@ -483,8 +483,8 @@ class PolarRisk:
         i = np.rint(rho).astype(np.int64)
         j = np.rint(theta).astype(np.int64) % self.n_psi
         ok = (pop > 0) & (i < self.n_r)
-        np.add.at(out, (i[ok], j[ok]), pop[ok])
-        return out
+        flat = np.bincount(i[ok] * self.n_psi + j[ok], weights=pop[ok], minlength=self.n_r * self.n_psi)
+        return flat.reshape(self.n_r, self.n_psi)
 
 
 def _bilinear_circular(values, fi, fj):
