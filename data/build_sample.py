@@ -85,12 +85,22 @@ POP_NODATA = -9999.0
 #: JTG D20-2017 limits used to plant (and describe) the road hazards.
 LIMIT_RADIUS = {120: 650, 100: 400, 80: 250, 60: 125, 40: 60, 30: 30, 20: 15}
 MAX_GRADE = {120: 3.0, 100: 4.0, 80: 5.0, 60: 6.0, 40: 7.0, 30: 8.0, 20: 9.0}
+#: JTG D20-2017 Table 8.3.3 (STANDARDS.md §0): the maximum length of the steepest limited row of each design speed
+#: (10 % at 20, 9 % at 30, 8 % at 40 km/h ...), the limit of the planted steep stretches (steeper than that row).
+MAX_GRADE_LENGTH_LAST = {120: 700, 100: 600, 80: 500, 60: 600, 40: 300, 30: 200, 20: 200}
 #: Grade the profiles of ordinary roads are held to (well inside MAX_GRADE).
 #: Also below 5.5 %, so that no road has a 3 km "continuous long downgrade" by accident.
 DESIGN_GRADE = {120: 1.8, 80: 3.5, 60: 4.2, 40: 4.8, 30: 4.8, 20: 5.0}
 #: Fillet radius of the trunk-road alignments (at least twice LIMIT_RADIUS).
 FILLET_RADIUS = {"expressway": 1400.0, "national": 600.0, "provincial": 350.0, "county": 200.0, "township": 120.0}
 ROAD_CLASS_SPEED = {"expressway": 120, "national": 80, "provincial": 60, "county": 40}
+
+#: Stationing as road authorities write it (起点桩号 and 断链, fields ``start_km`` and ``breaks`` of roads.shp):
+#: G312 carries a 长链 (the station before the break is larger), X041 a 短链; deterministic values, no draws.
+STATIONING = {"G312": ("K812+300", "K850+000=K849+950"), "S337": ("K120+000", ""),
+              "X041金刚台路": ("K3+500", "K4+000=K4+080")}
+#: Black-spot period of the truth (practice: the last 3 years up to the latest accident; STANDARDS.md §0)
+BLACKSPOT_YEARS = 3
 
 STEP_LINE = 20.0  # max vertex spacing on straights (m)
 STEP_ARC = 10.0  # max vertex spacing on arcs (m)
@@ -1181,7 +1191,7 @@ def flatten_water(W):
 # 6. tailings ponds (sited in the hills, valleys carved below the dams)
 # ---------------------------------------------------------------------------
 TAILINGS_QUOTA = [(411524, 5), (411523, 5), (411522, 1), (411521, 2), (411502, 2)]
-TAILINGS_SIZES = [  # (capacity 10^4 m3, dam height m): AQ 2006 grades 3..5
+TAILINGS_SIZES = [  # (design total capacity 10^4 m3, dam height m): GB 39496-2020 (= AQ 2006) grades 3..5
     (2600, 78), (650, 62), (1500, 45), (1200, 25), (420, 38), (300, 22), (180, 52), (85, 35),
     (60, 18), (40, 12), (25, 28), (12, 9), (95, 66), (2900, 88), (7, 15)]
 MINERALS = {411524: ["钼", "萤石", "金"], 411523: ["金", "萤石", "铁"], 411522: ["铁", "萤石"],
@@ -2235,10 +2245,17 @@ def build_truth(W):
     T["overhead_tailings"] = [t["name"] for t in W.tailings if t["overhead"]]
     T["tailings"] = []
     for t in W.tailings:
-        d = dict(name=t["name"], county=county_name(W, t["county"]), capacity=t["capacity"],
-                 dam_height=t["dam_height"], downstream_az=t["az"], aq2006_grade=aq2006_grade(t["capacity"],
-                                                                                              t["dam_height"]),
-                 overhead=t["overhead"])
+        stage = stage_capacity(W, t)
+        graded = t["capacity"] if stage is None else stage
+        grade = tailings_grade(graded, t["dam_height"])
+        d = dict(name=t["name"], county=county_name(W, t["county"]), capacity=t["capacity"], stage_capacity=stage,
+                 dam_height=t["dam_height"], downstream_az=t["az"], grade=grade,
+                 capacity_graded="全库容（现状）" if stage is not None else "总库容（设计，无全库容数据）",
+                 clause=("GB 39496-2020 等别表（三至五等同AQ 2006-2005）；GB 50863-2013 §3.2.1 组合规则；"
+                         "有现状全库容按全库容定等，否则按设计总库容"),
+                 overhead=t["overhead"],
+                 raise_note="需论证是否提等" if t["overhead"] and grade in (2, 3, 4) else "",
+                 raise_clause="GB 50863-2013 §3.2.1：二至四等头顶库注“需论证是否提等”，不自动提等")
         if t["overhead"]:
             d["village_people"] = round(t["village_people"], 1)
             d["village_downstream_m"] = [480, 820]
@@ -2261,7 +2278,10 @@ def build_truth(W):
                 z = sample_line(W, r, [e["s0"], e["s1"]])
                 rec.update(grade_pct=e["grade"], measured_grade_pct=round(float((z[1] - z[0]) /
                                                                               (e["s1"] - e["s0"]) * 100), 2),
-                           speed_kmh=r.speed, max_grade_pct=MAX_GRADE[r.speed])
+                           speed_kmh=r.speed, max_grade_pct=MAX_GRADE[r.speed],
+                           # over the maximum grade and longer than the last limited row of Table 8.3.3 allows
+                           grade_length_limit_m=MAX_GRADE_LENGTH_LAST[r.speed],
+                           clause="JTG D20-2017 最大纵坡“不应大于”；表8.3.3 不同纵坡最大坡长（超过该速度最后一行）")
                 steep.append(rec)
             elif e.get("tag") == "cliff":
                 rec.update(side="left" if e["side"] > 0 else "right", depth_m=e["depth"],
@@ -2313,10 +2333,64 @@ def build_truth(W):
     T["near_water"] = shore
     T["near_cliff"] = cliff
     T["other_water_proximity"] = crossings
-    T["accident_clusters"] = W.accident_clusters
+    # black spots within the period (the last BLACKSPOT_YEARS years up to the latest accident, inclusive)
+    dates = pd.to_datetime([a["date"] for a in W.accidents])
+    end = dates.max().normalize()
+    start = end - pd.DateOffset(years=BLACKSPOT_YEARS) + pd.Timedelta(days=1)
+    clause = (f"事故多发点段：近{BLACKSPOT_YEARS}年（统计截止于最近事故日期）、500 m内≥3起（实践做法，参数；"
+              "STANDARDS.md §0、§6.3）")
+    clusters = []
+    for k, c in enumerate(W.accident_clusters):
+        members = [a for a in W.accidents if a["cluster"] == k]
+        inside = [a for a in members if start <= pd.Timestamp(a["date"]) <= end]
+        clusters.append(dict(c, period=f"{start.date()}至{end.date()}", count_in_period=len(inside),
+                             deaths_in_period=int(sum(a["deaths"] for a in inside)),
+                             injuries_in_period=int(sum(a["injuries"] for a in inside)),
+                             black_spot=len(inside) >= 3, clause=clause))
+    T["accident_clusters"] = clusters
+    T["accident_period"] = dict(start=str(start.date()), end=str(end.date()), years=BLACKSPOT_YEARS)
+    # stationing: the written 桩号 at measured chainages (station = start + m + the breaks passed)
+    T["stationing"] = []
+    for name, (start_km, breaks) in STATIONING.items():
+        def metres(label):
+            km, m = label.strip().lstrip("Kk").split("+")
+            return int(km) * 1000 + float(m)
+
+        def label(v):
+            v = int(round(v))
+            return f"K{v // 1000}+{v % 1000:03d}"
+
+        s0 = metres(start_km)
+        pairs = [tuple(metres(x) for x in b.split("=")) for b in breaks.split(";") if b]
+        at, offset = [], s0
+        for back, ahead in pairs:
+            at.append(back - offset)
+            offset += ahead - back
+        def station(m, at=at, pairs=pairs, s0=s0):
+            return s0 + m + sum(a - b for (b, a), x in zip(pairs, at) if m >= x)
+        ms = [0.0] + [x for p in at for x in (p - 100.0, p, p + 100.0)]
+        ms += [c["from_m"] for c in W.accident_clusters if c["road"] == name]
+        T["stationing"].append(dict(
+            road=name, start_km=start_km, breaks=breaks,
+            breaks_at_m=[round(x, 1) for x in at],
+            kinds=["长链" if b > a else "短链" for b, a in pairs],
+            checks=[dict(m=round(m, 1), km=label(station(m))) for m in ms],
+            clause="道路主管部门的桩号：起点桩号、断链（来向桩号=去向桩号；来向大为长链、小为短链）"))
     T["gas_trunk"] = dict(name="西气东输二线信阳段", diam_mm=1219.0, press_mpa=12.0,
                           potential_impact_radius_m=round(0.099 * 1219.0 * math.sqrt(12.0), 1),
+                          clause="GB 32167-2015 式(1) r = 0.099·d·√p（输气管道）",
                           towns_passed=W.gas_trunk_towns)
+    T["pipelines_scope"] = dict(
+        clause=("GB 32167-2015 适用于输油、输气管道（GB 50253 / GB 50251）；城镇燃气管道（GB 50028）不做高后果区识别，"
+                "不计入高后果区统计"),
+        hca_assessed=[p["name"] for p in W.pipes if p["kind"] != "urban_main"],
+        city_gas_mains=[p["name"] for p in W.pipes if p["kind"] == "urban_main"],
+        no_pir=[p["name"] for p in W.pipes if p["medium"] == "oil"],
+        no_pir_clause="GB 32167-2015 式(1)为输气管道准则：输油管道无潜在影响半径")
+    T["hca_extent"] = dict(
+        clause="GB 32167-2015 §6.1.1.2：高后果区边界设定为距离最近一幢建筑物外边缘200 m；2 km窗口仅用于判定地区等级",
+        window_m=2000.0, boundary_m=200.0,
+        expect="HCA lengths are not all multiples of the 2 km window; single villages give village extent + 2 × 200 m")
     T["towns"] = []
     for t in W.towns:
         r, c = W.pg.rc(*t["xy"])
@@ -2330,7 +2404,17 @@ def build_truth(W):
     return T
 
 
-def aq2006_grade(v, h):
+def stage_capacity(W, t):
+    """全库容 of the current stage (10^4 m3) for every second pond (60 % of the design total), else None.
+
+    Deterministic (no draw from the seeded generator), so every other planted value is unchanged.
+    """
+    k = next(i for i, u in enumerate(W.tailings) if u is t)
+    return round(0.6 * t["capacity"], 1) if k % 2 == 0 else None
+
+
+def tailings_grade(v, h):
+    """GB 39496-2020 grade (grades 3-5 as AQ 2006-2005; no computed grade 1) by the GB 50863-2013 §3.2.1 rule."""
     gv = 2 if v >= 10000 else 3 if v >= 1000 else 4 if v >= 100 else 5
     gh = 2 if h >= 100 else 3 if h >= 60 else 4 if h >= 30 else 5
     hi, lo = min(gv, gh), max(gv, gh)
@@ -2459,6 +2543,8 @@ def write_all(W):
         "name": [r.name for r in W.roads], "code": [r.code for r in W.roads],
         "road_class": [r.road_class for r in W.roads],
         "speed_kmh": np.array([r.speed for r in W.roads], dtype="int32"),
+        "start_km": [STATIONING.get(r.name, ("", ""))[0] for r in W.roads],
+        "breaks": [STATIONING.get(r.name, ("", ""))[1] for r in W.roads],
     }, geometry=ll([LineString(r.coords) for r in W.roads]), crs=f"EPSG:{MAP_EPSG}")
     out["roads"] = write_vector(rd, SAMPLE_FILES["roads"])
     # tailings
@@ -2466,6 +2552,8 @@ def write_all(W):
         "name": [t["name"] for t in W.tailings], "county": [county_name(W, t["county"]) for t in W.tailings],
         "mineral": [t["mineral"] for t in W.tailings],
         "capacity": np.array([t["capacity"] for t in W.tailings], float),
+        "stage_cap": np.array([np.nan if stage_capacity(W, t) is None else stage_capacity(W, t)
+                               for t in W.tailings], float),
         "dam_height": np.array([t["dam_height"] for t in W.tailings], float),
         "downstream": np.array([t["az"] for t in W.tailings], float),
     }, geometry=ll([Point(t["xy"]) for t in W.tailings]), crs=f"EPSG:{MAP_EPSG}")

@@ -138,6 +138,8 @@ def run(paths=(), sample: bool = False, screenshot=None, lang: str | None = None
     if screenshot:
         window.resize(*(size or SCREENSHOT_SIZE))
     window.show()
+    if not screenshot:
+        window.offer_recovery()  # after a crash: the unsaved changes of the last session
     if data_files:
         window.add_files(data_files)
     if not screenshot:

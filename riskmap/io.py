@@ -312,6 +312,12 @@ def read_vector(path: str | Path, layer: str | None = None, *, encoding: str | N
             "repaired": 0, "skipped_rows": []}
     if ext in (".csv", ".xlsx", ".xlsm"):
         gdf = _read_table(path, meta, crs=crs, lon_col=lon_col, lat_col=lat_col, skip_bad_rows=skip_bad_rows)
+    elif ext in (".kml", ".kmz") and _riskmap_kml(path):
+        from riskmap.kml import read_kml  # riskmap's own KML: typed fields, GCJ-02 shifted back
+
+        gdf = read_kml(path)
+        meta.update(encoding="utf-8", encoding_source="format",
+                    kml_coordinates=gdf.attrs["riskmap_kml_coordinates"])
     else:
         gdf = _read_ogr(path, layer, meta, crs=crs)
     if offset:
@@ -327,6 +333,15 @@ def read_vector(path: str | Path, layer: str | None = None, *, encoding: str | N
     gdf = _repair(gdf, meta)
     gdf.attrs["riskmap"] = meta
     return gdf
+
+
+def _riskmap_kml(path: Path) -> bool:
+    from riskmap.kml import kml_coordinates
+
+    try:
+        return kml_coordinates(path) is not None
+    except DataFormatError:  # not parseable here: GDAL reads it (or says why not)
+        return False
 
 
 def read_all_layers(path: str | Path, **kwargs) -> dict:

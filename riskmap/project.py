@@ -9,9 +9,12 @@ project intact.
 """
 from __future__ import annotations
 
+
 import json
+import math
 import os
 import sqlite3
+import uuid
 import warnings
 from pathlib import Path
 
@@ -41,6 +44,10 @@ class Project:
         self.approval_number = ""  # 审图号
         self.path: Path | None = None
         self.extras: dict = {}
+        #: Changes with every save (kept in the file); a crash journal names the save it starts from.
+        self.save_id: str | None = None
+        #: The autosave :class:`~riskmap.journal.Journal` of this session (None: not journalled).
+        self.journal = None
         self.events = EmitterGroup("view_changed", "modified")
         self._modified = False
         for ev in ("inserted", "removed", "moved", "changed"):
@@ -68,8 +75,15 @@ class Project:
         self.events.view_changed.emit(extent=self.extent)
 
     def full_extent(self) -> tuple[float, float, float, float] | None:
-        """Union of the extents of all layers, in the map CRS."""
-        boxes = [layer.extent(self.map_crs) for layer in self.layers]
+        """Union of the extents of all layers, in the map CRS (layers without features are skipped)."""
+        boxes = []
+        for layer in self.layers:
+            try:
+                box = layer.extent(self.map_crs)
+            except (ValueError, RuntimeError):  # nothing to measure (e.g. every feature was accepted away)
+                continue
+            if len(box) == 4 and all(math.isfinite(v) for v in box):
+                boxes.append(box)
         if not boxes:
             return None
         return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
@@ -108,19 +122,26 @@ class Project:
                 "map_crs": self.map_crs.to_string(), "extent": self.extent, "title": self.title,
                 "approval_number": self.approval_number, "layers": entries, "extras": self.extras}
 
-    def save(self, path: str | Path | None = None) -> Path:
-        """Save atomically to ``path`` (default: where it was loaded from)."""
+    def save(self, path: str | Path | None = None, progress=None) -> Path:
+        """Save atomically to ``path`` (default: where it was loaded from).
+
+        ``progress(fraction, message)``, when given, is called as each layer is written.
+        """
         path = Path(path or self.path or "")
         if not path.name:
             raise ProjectError("the project has no file name yet; choose where to save it")
         if path.suffix.lower() not in (PROJECT_EXTENSION, ".gpkg"):
             path = path.with_suffix(PROJECT_EXTENSION)
         doc = self.to_dict(path.parent.resolve())
+        doc["save_id"] = save_id = uuid.uuid4().hex
         vectors = {_table_name(layer): layer.gdf for layer in self.layers if isinstance(layer, VectorLayer)}
         try:
             with atomic_path(path, suffix=".gpkg") as tmp:
                 if vectors:
-                    _write_vectors(tmp, vectors)
+                    if progress is None:
+                        _write_vectors(tmp, vectors)
+                    else:
+                        _write_vectors(tmp, vectors, progress=progress)
                 with sqlite3.connect(tmp) as con:
                     con.execute(f"CREATE TABLE IF NOT EXISTS {_META_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
                     con.execute(f"INSERT OR REPLACE INTO {_META_TABLE} VALUES ('project', ?)",
@@ -131,7 +152,10 @@ class Project:
         except (OSError, sqlite3.Error) as exc:
             raise ProjectError(f"could not save the project ({exc}); the previous file is unchanged", path) from exc
         self.path = path
+        self.save_id = save_id
         self.modified = False
+        if self.journal is not None:
+            self.journal.saved()
         return path
 
     @classmethod
@@ -162,6 +186,7 @@ class Project:
         project.title = doc.get("title", project.title)
         project.approval_number = doc.get("approval_number", "")
         project.extras = doc.get("extras") or {}
+        project.save_id = doc.get("save_id")
         for entry in doc.get("layers", []):
             common = dict(style=Style.from_dict(entry.get("style")), visible=entry.get("visible", True),
                           opacity=entry.get("opacity", 1.0), layer_id=entry.get("id"),
@@ -194,10 +219,12 @@ class Project:
         return project
 
 
-def _write_vectors(tmp: Path, vectors: dict) -> None:
+def _write_vectors(tmp: Path, vectors: dict, progress=None) -> None:
     import pyogrio
 
     for i, (table, gdf) in enumerate(vectors.items()):
+        if progress is not None:
+            progress(i / len(vectors), f"{i + 1}/{len(vectors)}")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             pyogrio.write_dataframe(gdf, tmp, layer=table, driver="GPKG", append=i > 0)

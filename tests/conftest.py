@@ -8,6 +8,12 @@ import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
+def isolated_recovery_dir(tmp_path, monkeypatch):
+    """Autosave journals of unsaved projects (and session pointers) go to the test's folder, never the user's."""
+    monkeypatch.setenv("RISKMAP_RECOVERY_DIR", str(tmp_path / "recovery"))
+
+
+@pytest.fixture(autouse=True)
 def no_unexpected_message_boxes(monkeypatch):
     """A modal message box would block a test until its timeout: record it instead, and fail the test.
 

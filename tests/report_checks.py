@@ -54,3 +54,30 @@ def check_report(xlsx: Path, analysis, expect_inputs: dict) -> None:
     assert {r[1].split(" (")[-1].rstrip(")") for r in params} == {p.name for p in analysis.params}
     assert all(r[4] for r in params), "every parameter has its basis"
     assert any(r[0] == "标准" for r in rows) or analysis.name == "roads"
+
+
+ASCII_WORDS = re.compile(r"^[\x00-\x7f]*[A-Za-z][\x00-\x7f]*$")
+
+
+def english_cells(xlsx: Path, allowed: dict | None = None) -> list:
+    """Cells of a report that are ASCII-only text with letters (English leaking into a Chinese report).
+
+    Checked: every header, every 说明/标准 row of 来源说明, and every text value of the result sheets.
+    ``allowed`` maps a header to a regular expression its values may match (e.g. criterion letters).
+    """
+    allowed = {k: re.compile(v) for k, v in (allowed or {}).items()}
+    wb = openpyxl.load_workbook(xlsx)
+    bad = []
+    for sheet in (s for s in wb.worksheets if s.sheet_state == "visible"):
+        rows = _rows(sheet)
+        header = rows[0]
+        bad += [(sheet.title, "header", h) for h in header if isinstance(h, str) and ASCII_WORDS.match(h)]
+        if sheet.title == "来源说明":
+            bad += [(sheet.title, r[0], r[2]) for r in rows[1:] if r[0] in ("说明", "标准")
+                    and isinstance(r[2], str) and ASCII_WORDS.match(r[2])]
+            continue
+        for r in rows[1:]:
+            for h, v in zip(header, r):
+                if isinstance(v, str) and ASCII_WORDS.match(v) and not (h in allowed and allowed[h].match(v)):
+                    bad.append((sheet.title, h, v))
+    return bad

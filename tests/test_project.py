@@ -1,3 +1,4 @@
+import math
 import os
 import signal
 import subprocess
@@ -112,3 +113,18 @@ def test_layer_events_mark_project_modified(tmp_path):
     assert project.modified and seen == [True]
     project.layers.move(0, 2)
     assert project.layers[2].name == "地形"
+
+
+def test_full_extent_skips_layers_without_features():
+    """An emptied layer (e.g. every candidate accepted) has no extent and never spoils 全图 (issue 19)."""
+    import geopandas as gpd
+    import shapely
+
+    project = Project()
+    empty = project.add_vector(gpd.GeoDataFrame({"a": []}, geometry=[], crs=4490), "空图层")
+    assert all(math.isnan(v) for v in empty.extent())
+    assert project.full_extent() is None
+    project.add_vector(gpd.GeoDataFrame({"a": [1, 2]}, geometry=[shapely.Point(114, 32), shapely.Point(115, 33)],
+                                        crs=4490), "点")
+    assert project.layers.index(empty) == 0  # the empty layer is met first
+    assert project.full_extent() == pytest.approx((114.0, 32.0, 115.0, 33.0))

@@ -316,6 +316,22 @@ def test_water():
 # ---------------------------------------------------------------------------
 # roads
 # ---------------------------------------------------------------------------
+def test_road_stationing_fields():
+    """Three roads carry a start station (起点桩号), G312 a 长链 and X041 a 短链, as the truth says."""
+    r = layer("roads").set_index("name").fillna({"start_km": "", "breaks": ""})
+    given = r[r["start_km"] != ""]
+    assert set(given.index) == {t["road"] for t in truth()["stationing"]} == {"G312", "S337", "X041金刚台路"}
+    for t in truth()["stationing"]:
+        assert r.loc[t["road"], "start_km"] == t["start_km"]
+        assert r.loc[t["road"], "breaks"] == t["breaks"]
+    kinds = {t["road"]: t["kinds"] for t in truth()["stationing"]}
+    assert kinds == {"G312": ["长链"], "S337": [], "X041金刚台路": ["短链"]}
+    # G312: K812+300 at the start; K850+000=K849+950 lies at 850000 − 812300 = 37700 m
+    g312 = next(t for t in truth()["stationing"] if t["road"] == "G312")
+    assert g312["breaks_at_m"] == [37700.0]
+    assert {c["m"]: c["km"] for c in g312["checks"]}[37800.0] == "K850+050"  # 812300 + 37800 − 50
+
+
 def test_road_fields_and_classes():
     r = layer("roads")
     for f in ("name", "code", "road_class", "speed_kmh"):
@@ -510,8 +526,30 @@ def test_tailings():
             assert not ((st > 0) & (st < 1200) & (np.abs(sn) < 600)).any(), name
             assert not ((et > 0) & (et < 1200) & (np.abs(en) < 600)).any(), name
             assert not corridor.intersects(roads), name
-    grades = [x["aq2006_grade"] for x in truth()["tailings"]]
+    grades = [x["grade"] for x in truth()["tailings"]]
     assert {3, 4, 5} <= set(grades)
+    # GB 39496-2020 grades (三–五 as AQ 2006-2005) of the storage graded, recomputed here from the table
+    bounds_v, bounds_h = (10000, 1000, 100), (100, 60, 30)
+
+    def by(value, bounds):
+        return next((g for g, b in zip((2, 3, 4), bounds) if value >= b), 5)
+
+    stage = t["stage_cap"].astype(float) if "stage_cap" in t.columns else None
+    assert stage is not None and stage.notna().any() and stage.isna().any()  # both kinds of pond occur
+    assert (stage.dropna() <= t.loc[stage.notna(), "capacity"]).all()  # current stage ≤ design total
+    by_name = {x["name"]: x for x in truth()["tailings"]}
+    for name, cap, st, h in zip(t["name"], t["capacity"], stage, t["dam_height"]):
+        x = by_name[name]
+        v = cap if np.isnan(st) else st
+        gv, gh = by(v, bounds_v), by(h, bounds_h)
+        expect = min(gv, gh) if abs(gv - gh) <= 1 else min(gv, gh) + 1  # GB 50863-2013 §3.2.1
+        assert x["grade"] == expect and "§3.2.1" in x["clause"], name
+        assert x["capacity_graded"] == ("总库容（设计，无全库容数据）" if np.isnan(st) else "全库容（现状）"), name
+        assert x["raise_note"] == ("需论证是否提等" if x["overhead"] and expect in (2, 3, 4) else ""), name
+    # one pond changes grade by its current stage: design 总库容 would give 三等, 全库容 gives 四等
+    changed = [x for x in truth()["tailings"] if x["stage_capacity"] is not None
+               and x["grade"] != min(by(x["capacity"], bounds_v), by(x["dam_height"], bounds_h))]
+    assert changed
 
 
 # ---------------------------------------------------------------------------
@@ -631,6 +669,12 @@ def test_pipelines():
     assert len(oil) >= 1 and (oil["medium"] == "oil").all()
     urban = pl[pl["kind"] == "urban_main"]
     assert len(urban) >= 3 and urban["diam_mm"].between(160, 400).all() and (urban["press_mpa"] == 0.4).all()
+    scope = truth()["pipelines_scope"]
+    assert "GB 50028" in scope["clause"] and "GB 32167" in scope["clause"]
+    assert sorted(scope["city_gas_mains"]) == sorted(urban["name"])
+    assert sorted(scope["hca_assessed"]) == sorted(pl.loc[pl["kind"] != "urban_main", "name"])
+    assert sorted(scope["no_pir"]) == sorted(oil["name"]) and "式(1)" in scope["no_pir_clause"]
+    assert "§6.1.1.2" in truth()["hca_extent"]["clause"] and "式(1)" in truth()["gas_trunk"]["clause"]
 
 
 def test_accidents():
@@ -658,6 +702,12 @@ def test_accidents():
         inside = (s >= c["from_m"] - 0.5) & (s <= c["to_m"] + 0.5)
         assert inside.sum() == c["count"] and 6 <= c["count"] <= 12
         assert c["to_m"] - c["from_m"] <= 400
+        # the period counts of the truth, recounted from the file: the last 3 years up to the latest accident
+        dates = a["date"][(a["road"] == c["road"]).to_numpy()].to_numpy()[inside]
+        recent = (dates >= "2023-01-01") & (dates <= "2025-12-31")
+        assert a["date"].max() == "2025-12-31" and c["period"] == "2023-01-01至2025-12-31"
+        assert recent.sum() == c["count_in_period"] and c["black_spot"] == (recent.sum() >= 3)
+        assert "近3年" in c["clause"]
         claimed.setdefault(c["road"], []).append((c["from_m"], c["to_m"]))
     # no accidental clusters: outside the planted ones, never 4 accidents within 500 m of one road
     for rname, svals in ch.items():

@@ -4,8 +4,17 @@
   (oil) and Table 2 (gas), grades I < II < III (III most severe), and the potential impact
   radius formula (式(1)).
 - GB 50251 location classes (地区等级), used by the gas criteria a) and b).
-- 中华人民共和国石油天然气管道保护法 (Petroleum and Natural Gas Pipeline Protection Law, 2010)
-  Art. 30 and Art. 35 protection bands.
+- GB 32167-2015 §6.1.1.2: the HCA boundary is 200 m beyond the outer edge of the nearest
+  building (CONFIRMED, STANDARDS.md §0); the 2 km window only decides the location class.
+- Scope (STANDARDS.md §0): GB 32167 covers transmission pipelines (GB 50251 / GB 50253).
+  City-gas distribution mains (城镇燃气, GB 50028) are not HCA-assessed; their spacing to
+  buildings is a declared parameter (:data:`CITY_GAS_SPACING`, GB 50028-2006, UNCONFIRMED).
+  The potential impact radius (式(1)) is the gas criterion: oil lines have none.
+- 中华人民共和国石油天然气管道保护法 (Petroleum and Natural Gas Pipeline Protection Law, 2010,
+  STANDARDS.md §5.3): Art. 30 (5 m: 占压), Art. 31 (spacing of the mandatory design codes:
+  安全间距不足, the spacing a parameter), Art. 32 (500 m each side of a river crossing),
+  Art. 33 (1000 m each side of a pipeline tunnel), Art. 35 application bands (map only: they
+  govern new works, not existing buildings).
 
 Status of every value is from /work/shared/STANDARDS.md §5. CONFIRMED values are
 constants here; PARTIAL / UNCONFIRMED (⚠ verify) values are fields of
@@ -97,8 +106,9 @@ class ProtectionBand:
         return f"{self.inner_m:g}–{self.outer_m:g} m"
 
 
-#: Pipeline Protection Law (2010) bands (CONFIRMED, STANDARDS.md §5.3). Non-overlapping rings:
-#: a feature is listed in the innermost band it falls in.
+#: Pipeline Protection Law (2010) bands (CONFIRMED, STANDARDS.md §5.3), drawn as non-overlapping
+#: rings. Only Art. 30 gives a verdict on an existing building (占压); Art. 35 bands govern
+#: applications for new works and are shown on the map only.
 PROTECTION_BANDS = (
     ProtectionBand("art30", 0.0, 5.0, "第三十条",
                    "两侧各5m内禁止种植深根植物，取土、采石、用火、堆放重物、排放腐蚀性物质、机械挖掘，"
@@ -109,6 +119,35 @@ PROTECTION_BANDS = (
     ProtectionBand("art35_3", 50.0, 200.0, "第三十五条第（三）项",
                    "两侧各200m内进行爆破、地震法勘探或者工程挖掘、工程钻探、采矿，应提出申请"),
 )
+
+
+#: Art. 32: river crossings, 500 m each side of the centreline (CONFIRMED, STANDARDS.md §5.3).
+ART32 = ProtectionBand("art32", 0.0, 500.0, "第三十二条",
+                       "穿越河流的管道线路中心线两侧各500m地域范围内，禁止抛锚、拖锚、挖砂、挖泥、采石、水下爆破"
+                       "（防洪和航道通畅所需的养护疏浚作业除外）")
+#: Art. 33: dedicated pipeline tunnels, 1000 m each side (CONFIRMED, STANDARDS.md §5.3).
+ART33 = ProtectionBand("art33", 0.0, 1000.0, "第三十三条",
+                       "管道专用隧道中心线两侧各1000m地域范围内，禁止采石、采矿、爆破；"
+                       "因修建铁路、公路、水利工程等公共工程确需实施的，应经县级人民政府主管部门批准")
+
+#: Encroachment verdicts, most severe first (Pipeline Protection Law; GB 32167-2015 式(1); GB 50028).
+VERDICTS = {
+    "occupy": ("占压", "第三十条", "管道中心线两侧各5m内禁止修建建筑物、构筑物"),
+    "spacing": ("安全间距不足", "第三十一条",
+                "人口密集建筑（居民小区、学校、医院、车站、商场等）和易燃易爆场所应与管道保持强制性技术规范规定的距离"),
+    "city_gas": ("间距不足（GB 50028）", "GB 50028-2006 表6.3.3-1",
+                 "城镇燃气管道与建筑物的最小水平净距（参数，待核实）"),
+    "pir": ("位于潜在影响半径内", "GB 32167-2015 式(1)", "输气管道潜在影响半径内的建筑物和场所，纳入高后果区管理"),
+}
+VERDICT_RANK = {"occupy": 0, "city_gas": 1, "spacing": 1, "pir": 2}
+
+#: GB 50028-2006 表6.3.3-1 (地下燃气管道与建筑物基础/外墙面的最小水平净距): (upper pressure bound MPa,
+#: pressure class, spacing m). UNCONFIRMED: recalled, not in STANDARDS.md; a parameter
+#: (``city_gas_spacing``) to be checked against the code. Above 1.6 MPa GB 50028 §6.4 (地区等级) applies.
+CITY_GAS_SPACING = ((0.01, "低压", 0.7), (0.2, "中压B", 1.0), (0.4, "中压A", 1.5), (0.8, "次高压B", 5.0),
+                    (1.6, "次高压A", 13.5))
+CITY_GAS_EDITION = "GB 50028-2006"
+CITY_GAS_SCOPE = "城镇燃气管道（GB 50028），不适用GB 32167"
 
 
 #: The declared parameters of HCA identification (defaults, ranges, labels and basis, once).
@@ -166,6 +205,40 @@ PARAMS = ParamSet("pipelines", [
     Param("flammable_industries", "data", ("hazchem", "fireworks"), "易燃易爆场所的行业", "Flammable-site industries",
           form=False, cli=False),
     Param("water_kinds", "data", (), "输油f)计入的水体类型", "Water kinds of oil f)", form=False, cli=False),
+    Param("hca_boundary_m", "float", 200.0, "高后果区边界外延", "HCA boundary beyond buildings", unit="m",
+          minimum=0.0, maximum=2000.0, step=10, decimals=0, cli="--hca-boundary",
+          basis="GB 32167-2015 §6.1.1.2：高后果区边界设定为距离最近一幢建筑物外边缘200 m",
+          help_zh="按户数判定的高后果区：有建筑物（人口）的里程段两端各外延的长度（2 km窗口只用于判定地区等级和户数准则）",
+          help_en="HCA extent beyond the populated stretch at each end (the 2 km window only decides the class)"),
+    Param("built_up_density", "float", 250.0, "有建筑物的人口密度（近似）", "Built-up density (approx.)",
+          unit="人/km²", minimum=0.0, exclusive_minimum=True, maximum=1e6, step=10, decimals=0,
+          help_zh="近似：人口栅格无建筑物，管道两侧200 m走廊内人口密度达到此值的里程段视为有建筑物"
+                  "（低于此值为散居背景；默认250人/km²低于三级地区的平均密度约332人/km²）",
+          help_en="APPROXIMATION: a stretch whose 200 m corridor holds this density counts as built up "
+                  "(the raster has no buildings)"),
+    Param("city_gas_kinds", "data", ("urban_main", "city_gas", "distribution", "城镇燃气", "城镇燃气管道", "城市燃气"),
+          "城镇燃气管道的kind值", "kind values of city-gas mains", form=False, cli=False,
+          basis="GB 32167-2015 适用范围（输油、输气管道：GB 50253/GB 50251）；城镇燃气按GB 50028（STANDARDS.md §0）"),
+    Param("city_gas_spacing", "data", CITY_GAS_SPACING, "城镇燃气管道与建筑物水平净距", "City-gas spacing to buildings",
+          unit="m", form=False, cli=False,
+          basis="GB 50028-2006 表6.3.3-1（低压0.7、中压B 1.0、中压A 1.5、次高压B 5.0、次高压A 13.5 m；"
+                "数值凭记忆，STANDARDS.md未收录，须按规范核实）"),
+    Param("spacing_gas_m", "float", 30.0, "输气管道安全间距", "Gas line spacing (Art. 31)", unit="m", minimum=0.0,
+          maximum=1000.0, step=1, decimals=1,
+          basis="管道保护法第三十一条所指强制性技术规范的间距：GB 50251-2015中的数值未核实；默认取STANDARDS.md §5.3"
+                "所载山东省办法埋地输气管道与居民区≥30 m（省级规定，非国家标准），参数",
+          help_zh="人口密集建筑和易燃易爆场所距输气管道中心线小于此值为安全间距不足（第三十一条）",
+          help_en="dense buildings and flammable sites closer than this to a gas line lack the Art. 31 spacing"),
+    Param("spacing_products_m", "float", 30.0, "成品油管道安全间距", "Products line spacing (Art. 31)", unit="m",
+          minimum=0.0, maximum=1000.0, step=1, decimals=1,
+          basis="第三十一条；GB 50253-2014中的数值未核实；默认取山东省办法埋地成品油管道与居民区≥30 m（省级规定），参数",
+          help_zh="成品油管道（kind=products或名称含“成品油”）的安全间距", help_en="spacing of oil-products lines"),
+    Param("spacing_crude_m", "float", 15.0, "原油管道安全间距", "Crude line spacing (Art. 31)", unit="m", minimum=0.0,
+          maximum=1000.0, step=1, decimals=1,
+          basis="第三十一条；GB 50253-2014中的数值未核实；默认取山东省办法埋地原油管道与居民区≥15 m（省级规定），参数",
+          help_zh="其他输油管道（原油）的安全间距", help_en="spacing of other (crude) oil lines"),
+    Param("crossing_water_kinds", "data", ("river", "河流", "canal", "渠道"), "第三十二条计入的水体类型",
+          "Water kinds crossed (Art. 32)", form=False, cli=False, basis="管道保护法第三十二条（穿越河流）"),
     Param("pir_coefficient", "float", PIR_COEFFICIENT, "潜在影响半径系数", "Potential impact radius coefficient",
           minimum=0.001, maximum=1.0, form=False, cli=False, basis="GB 32167-2015 式(1)（r = 0.099·√(d²p)）"),
     Param("subcell_m", "float", 20.0, "人口子栅格尺寸", "Population sub-cell size", unit="m", minimum=1.0,
@@ -242,10 +315,37 @@ def gas_site_rule(diam_mm: float, press_mpa: float, params: HCAParameters) -> tu
     return "e", params.gas_other_site_grade, 200.0
 
 
+def city_gas_spacing(press_mpa, table=CITY_GAS_SPACING):
+    """GB 50028 pressure class and spacing (m) of city-gas mains by pressure (NaN above the table).
+
+    Parameters
+    ----------
+    press_mpa : float or array
+        Design pressure (MPa).
+    table : tuple of (upper MPa, class, m)
+        :data:`CITY_GAS_SPACING` (UNCONFIRMED, a parameter).
+
+    Returns
+    -------
+    (ndarray of str, ndarray of float)
+        Class name ("中压A" ...; "高压" above the last bound) and spacing (NaN above it).
+    """
+    p = np.atleast_1d(np.asarray(press_mpa, dtype=float))
+    bounds = np.array([float(t[0]) for t in table])
+    idx = np.searchsorted(bounds, p, side="left")  # p ≤ bound: the class of that bound
+    names = np.array([str(t[1]) for t in table] + ["高压"], dtype=object)
+    dist = np.array([float(t[2]) for t in table] + [np.nan])
+    return names[idx], dist[idx]
+
+
 def standards_cited() -> list[str]:
     """Standard editions and clauses for provenance records."""
     return [
-        f"{HCA_EDITION} 高后果区识别 表1（输油管道）、表2（输气管道）；潜在影响半径 式(1) r=0.099√(d²p)",
+        f"{HCA_EDITION} 高后果区识别 表1（输油管道）、表2（输气管道）；§6.1.1.2 高后果区边界为距最近一幢建筑物外边缘200 m；"
+        "潜在影响半径 式(1) r=0.099√(d²p)（仅输气管道）",
+        f"{HCA_EDITION} 适用于输油、输气管道（GB 50253 / GB 50251）；城镇燃气管道不做高后果区识别",
         f"{LOCATION_CLASS_EDITION} §4.2 地区等级划分（200 m × 2 km 户数）",
-        f"{PROTECTION_LAW} 第三十条（5 m）、第三十五条（5–50 m、200 m）",
+        f"{PROTECTION_LAW} 第三十条（5 m，占压）、第三十一条（安全间距）、第三十二条（穿越河流两侧500 m）、"
+        "第三十三条（隧道两侧1000 m）、第三十五条（5–50 m、200 m，新建工程申请范围）",
+        f"{CITY_GAS_EDITION} 城镇燃气设计规范 表6.3.3-1 地下燃气管道与建筑物水平净距（参数，待核实）",
     ]

@@ -8,6 +8,10 @@ circular-curve radius, in the 平面 (horizontal alignment) chapter and 最大�
 - minimum circular-curve radius, 一般值 (general value) and 极限值 (limit value at a maximum
   superelevation of 8 %) by design speed: CONFIRMED;
 - maximum longitudinal grade by design speed: CONFIRMED (edition of the repost not stated);
+- 不同纵坡最大坡长 (maximum length of a grade, Table 8.3.3) by design speed and grade: PARTIAL
+  (STANDARDS.md §0: a public road-design script's table, identical to recollection), so it is
+  a parameter table (:data:`MAX_GRADE_LENGTH_M`, overridable through the roads parameter
+  ``grade_length_table``);
 - the design speed assumed for a road of a given administrative class when the data carry
   none is **not** from JTG D20; it is a riskmap default (see :data:`DEFAULT_SPEED_BY_CLASS`).
 """
@@ -33,6 +37,23 @@ MIN_RADIUS_NO_SUPERELEVATION_M = {120: 5500, 100: 4000, 80: 2500, 60: 1500, 40: 
 #: Maximum longitudinal grade, %. JTG D20-2017 最大纵坡 (STANDARDS.md §6.1). The +1 % allowances
 #: (expressways in difficult terrain, reused old roads) are not applied.
 MAX_GRADE_PCT = {120: 3.0, 100: 4.0, 80: 5.0, 60: 6.0, 40: 7.0, 30: 8.0, 20: 9.0}
+
+#: 不同纵坡最大坡长 (maximum grade length), m, JTG D20-2017 Table 8.3.3 (STANDARDS.md §0, PARTIAL): grade (%) →
+#: {design speed (km/h): length}. A speed missing from a row is "–" in the table: for the lowest grades it is not
+#: limited, for the highest the grade is above what that speed allows.
+MAX_GRADE_LENGTH_M = {
+    3: {120: 900, 100: 1000, 80: 1100, 60: 1200},
+    4: {120: 700, 100: 800, 80: 900, 60: 1000, 40: 1100, 30: 1100, 20: 1200},
+    5: {100: 600, 80: 700, 60: 800, 40: 900, 30: 900, 20: 1000},
+    6: {80: 500, 60: 600, 40: 700, 30: 700, 20: 800},
+    7: {40: 500, 30: 500, 20: 600},
+    8: {40: 300, 30: 300, 20: 400},
+    9: {30: 200, 20: 300},
+    10: {20: 200},
+}
+
+#: Clause cited for the grade-length rule.
+GRADE_LENGTH_CLAUSE = f"{EDITION}表8.3.3"
 
 #: riskmap default design speed (km/h) by administrative road class, used only when a road has no
 #: ``speed_kmh``. Not from JTG D20: administrative classes (国道/省道/县道/乡道) do not fix a technical
@@ -91,10 +112,68 @@ def max_grade_pct(speed_kmh) -> np.ndarray:
     return _lookup(MAX_GRADE_PCT, speed_kmh)
 
 
+def grade_length_limit(grade_pct, speed_kmh, table: dict | None = None) -> np.ndarray:
+    """Maximum length (m) of a grade at a design speed, JTG D20-2017 Table 8.3.3 (vectorised).
+
+    The table's rows are used as written, without interpolation: a grade between two rows
+    takes the limit of the next higher row (the stricter one), so 4.3 % at 40 km/h is limited
+    to 900 m (the 5 % row). Grades are compared at the report precision (0.1 %): 5.04 % is the
+    5 % row. A grade below the lowest row of the table (3 %), or one whose next higher row is
+    "–" below the first limited row of its speed (3 % at 40 km/h), is not limited (``inf``). A
+    grade above the last limited row of its speed (over 8 % at 40 km/h: above the maximum grade
+    too) takes that last, strictest limit.
+
+    Parameters
+    ----------
+    grade_pct : array-like
+        Absolute grades (%).
+    speed_kmh : array-like
+        Design speeds; a speed between table speeds uses the next higher one (:func:`standard_speed`).
+    table : dict, optional
+        ``{grade: {speed: length}}`` replacing :data:`MAX_GRADE_LENGTH_M`.
+    """
+    table = MAX_GRADE_LENGTH_M if table is None else {int(k) if float(k).is_integer() else float(k):
+                                                       {int(float(v)): float(m) for v, m in row.items()}
+                                                       for k, row in table.items()}
+    g = np.round(np.abs(np.asarray(grade_pct, dtype=float)), 1)
+    v = standard_speed(speed_kmh)
+    g, v = np.broadcast_arrays(g, v)
+    rows = np.array(sorted(table), dtype=float)
+    out = np.full(g.shape, np.inf)
+    for speed in np.unique(v[np.isfinite(v)]):
+        limited = [(r, table[r][int(speed)]) for r in rows if int(speed) in table[r]]
+        if not limited:
+            continue
+        r_at = np.array([r for r, _ in limited])
+        l_at = np.array([m for _, m in limited], dtype=float)
+        here = v == speed
+        # the next higher (or equal) row of the whole table, then its limit for this speed
+        k = np.searchsorted(rows, g[here] - 1e-9, side="left")
+        nxt = rows[np.minimum(k, len(rows) - 1)]
+        lim = np.full(nxt.shape, np.inf)
+        j = np.searchsorted(r_at, nxt - 1e-9, side="left")
+        hit = (j < len(r_at)) & np.isclose(r_at[np.minimum(j, len(r_at) - 1)], nxt)
+        lim[hit] = l_at[j[hit]]
+        lim[(k >= len(rows)) | (nxt > r_at[-1] + 1e-9) | (g[here] > rows[-1] + 1e-9)] = l_at[-1]
+        lim[g[here] < rows[0] - 1e-9] = np.inf
+        out[here] = lim
+    return out
+
+
 def normalise_road_class(values) -> np.ndarray:
     """Map road-class names (English or Chinese) to the riskmap class keys; unknown → ``""``."""
     s = pd.Series(values, dtype="object").fillna("").astype(str).str.strip().str.lower()
     return s.map(lambda v: ROAD_CLASS_ALIASES.get(v, v if v in DEFAULT_SPEED_BY_CLASS else "")).to_numpy()
+
+
+#: Chinese names of the road classes (for results and reports).
+ROAD_CLASS_ZH = {"expressway": "高速公路", "national": "国道", "provincial": "省道", "county": "县道",
+                 "township": "乡道"}
+
+
+def road_class_label(values) -> np.ndarray:
+    """Chinese name of each road class (keys of :data:`DEFAULT_SPEED_BY_CLASS`); other text is kept."""
+    return np.array([ROAD_CLASS_ZH.get(v, v) for v in values], dtype=object)
 
 
 def design_speeds(speed_kmh=None, road_class=None, n: int | None = None, class_speeds: dict | None = None,

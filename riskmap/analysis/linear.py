@@ -7,6 +7,14 @@ which is GEOS's convention for ``project``/``interpolate`` on multi-part lines.
 
 Km-post labels follow Chinese practice: ``K12+300`` is 12 km + 300 m; a range is written
 ``K12+300–K12+420``.
+
+The 桩号 a road authority writes are not always the measured chainage: a road may start at a
+station other than K0+000 (起点桩号, e.g. a county's stretch of a national road starting at
+K812+300), and realignments leave chainage breaks (断链) where the stationing jumps: written
+``K15+200=K15+150`` (the station coming from the start = the station going on). When the
+station before the break is larger than after it the road is longer than its stations say
+(长链, the stations K15+150…K15+200 occur twice); when smaller, stations are skipped (短链).
+:class:`Stationing` converts measured chainage to the written station and back.
 """
 from __future__ import annotations
 
@@ -18,7 +26,9 @@ import shapely
 
 from riskmap.errors import ParameterError
 
-_KM_RE = re.compile(r"^\s*[Kk]?\s*(\d+)\s*\+\s*(\d+(?:\.\d*)?)\s*$")
+_KM_RE = re.compile(r"^\s*[Kk]?\s*(\d+)\s*\+\s*(\d+(?:\.\d*)?)\s*(?:m|米)?\s*$")
+#: Full-width characters users type in Chinese input methods, mapped to ASCII.
+_FULL_WIDTH = str.maketrans({"＋": "+", "Ｋ": "K", "ｋ": "k", "＝": "=", "．": ".", "　": " ", "；": ";", "，": ","})
 
 
 # ---------------------------------------------------------------------------
@@ -45,21 +55,171 @@ def km_posts(values, prefix: str = "K") -> np.ndarray:
 
 
 def parse_km_post(text: str) -> float:
-    """Chainage in metres of a km-post label (``"K12+300"``, ``"12+300.5"``) or a plain number.
+    """Chainage in metres of a km-post label (``"K12+300"``, ``"k812+300.5"``, ``"K812 + 300"``) or a plain number.
+
+    A plain number is metres. Full-width ``＋``/``Ｋ`` are accepted.
 
     Raises
     ------
     ParameterError
         If the text is neither.
     """
-    s = str(text).strip()
+    s = str(text).translate(_FULL_WIDTH).strip()
     match = _KM_RE.match(s)
     if match:
         return int(match.group(1)) * 1000.0 + float(match.group(2))
     try:
         return float(s)
     except ValueError:
-        raise ParameterError(f"{text!r} is not a km-post; write it like K12+300 or as metres") from None
+        raise ParameterError(f"“{text}”不是桩号，请写成K12+300或米数（{text!r} is not a km-post; write it like "
+                             "K12+300 or as metres）") from None
+
+
+# ---------------------------------------------------------------------------
+# stationing: start station and chainage breaks (断链)
+# ---------------------------------------------------------------------------
+_BREAK_RE = re.compile(r"^(.+?)=(.+)$")
+
+
+@dataclass(frozen=True)
+class Stationing:
+    """The 桩号 of a road as its authority writes them: a start station and chainage breaks.
+
+    Parameters
+    ----------
+    start : float
+        Station (m) at the road's first vertex (起点桩号; 0 = K0+000).
+    breaks : tuple of (float, float)
+        Chainage breaks (断链) in order along the road, each ``(back, ahead)``: the station
+        reached coming from the start and the station the road carries on with, as written in
+        ``K15+200=K15+150``. ``back > ahead`` is a 长链, ``back < ahead`` a 短链.
+
+    Notes
+    -----
+    A break lies where the stationing before it reads ``back``: at measured chainage
+    ``back − start − Σ(ahead − back of the earlier breaks)``. Beyond it every station is shifted
+    by ``ahead − back``.
+    """
+
+    start: float = 0.0
+    breaks: tuple = ()
+
+    def __post_init__(self):
+        offset = float(self.start)
+        at = []
+        for back, ahead in self.breaks:
+            m = float(back) - offset
+            if m < 0 or (at and m < at[-1]):
+                raise ParameterError(f"断链{km_post(back)}={km_post(ahead)}不在前一桩号之后，断链应按里程顺序填写"
+                                     f"（chainage break {km_post(back)}={km_post(ahead)} is out of order）")
+            at.append(m)
+            offset += float(ahead) - float(back)
+        object.__setattr__(self, "_at", np.asarray(at, dtype=float))
+        shifts = np.r_[float(self.start), float(self.start) + np.cumsum([a - b for b, a in self.breaks])]
+        object.__setattr__(self, "_offset", shifts)
+
+    @property
+    def is_plain(self) -> bool:
+        """True when the stations are the measured chainage (K0+000 at the start, no break)."""
+        return self.start == 0 and not self.breaks
+
+    @property
+    def break_chainages(self) -> np.ndarray:
+        """Measured chainage (m from the first vertex) of each break."""
+        return self._at.copy()
+
+    def station(self, m) -> np.ndarray:
+        """Written station (m) at measured chainage(s) ``m``; at a break the station going on."""
+        m = np.asarray(m, dtype=float)
+        k = np.searchsorted(self._at, m, side="right")
+        return m + self._offset[k]
+
+    def label(self, m: float, prefix: str = "K") -> str:
+        """Km-post label of the station at measured chainage ``m``."""
+        if m is None or not np.isfinite(m):
+            return ""
+        return km_post(float(self.station(m)), prefix)
+
+    def labels(self, values, prefix: str = "K") -> np.ndarray:
+        """Km-post labels at an array of measured chainages."""
+        values = np.asarray(values, dtype=float).ravel()
+        st = self.station(values)
+        return np.array([km_post(v, prefix) if np.isfinite(m) else "" for v, m in zip(st, values)], dtype=object)
+
+    def range_label(self, start_m: float, end_m: float, prefix: str = "K") -> str:
+        """Km-post range label of measured chainages, e.g. ``"K812+300–K812+420"``."""
+        return f"{self.label(start_m, prefix)}–{self.label(end_m, prefix)}"
+
+    def measure(self, station: float) -> float:
+        """Measured chainage of a written station (the first place it occurs, for a 长链).
+
+        Raises
+        ------
+        ParameterError
+            If the station falls in the stations a 短链 skips or before the start.
+        """
+        station = float(station)
+        bounds = np.r_[0.0, self._at, np.inf]
+        for k in range(len(self._offset)):
+            m = station - self._offset[k]
+            if bounds[k] - 1e-9 <= m <= bounds[k + 1] + 1e-9:
+                return float(m)
+        raise ParameterError(f"桩号{km_post(station)}不在本路段的桩号范围内（短链跳过的桩号或起点之前）"
+                             f"（station {km_post(station)} is not on this road）")
+
+    def to_text(self) -> str:
+        """``"K812+300；K815+200=K815+150"`` (start, then the breaks); ``""`` when plain."""
+        if self.is_plain:
+            return ""
+        parts = [km_post(self.start)] + [f"{km_post(b)}={km_post(a)}" for b, a in self.breaks]
+        return "；".join(parts)
+
+    def describe(self) -> str:
+        """Chinese description, e.g. ``"起点K812+300；断链K815+200=K815+150（长链50 m）"``."""
+        if self.is_plain:
+            return ""
+        parts = [f"起点{km_post(self.start)}"]
+        for b, a in self.breaks:
+            kind = "长链" if b > a else "短链"
+            parts.append(f"断链{km_post(b)}={km_post(a)}（{kind}{abs(b - a):g} m）")
+        return "；".join(parts)
+
+    @classmethod
+    def from_text(cls, text) -> "Stationing":
+        """Inverse of :meth:`to_text` (``""`` or None: plain)."""
+        if text is None or (isinstance(text, float) and not np.isfinite(text)) or not str(text).strip():
+            return cls()
+        items = [t for t in re.split(r"[;,]", str(text).translate(_FULL_WIDTH)) if t.strip()]
+        start = 0.0
+        if items and "=" not in items[0]:
+            start = parse_km_post(items.pop(0))
+        return cls.parse(start, ";".join(items))
+
+    @classmethod
+    def parse(cls, start=None, breaks=None) -> "Stationing":
+        """From a start-station value and a break text as found in road attributes.
+
+        Parameters
+        ----------
+        start : str, float or None
+            ``"K812+300"`` (or metres); empty/None/NaN: K0+000.
+        breaks : str or None
+            One or more ``back=ahead`` pairs separated by ``;`` or ``,`` (``"K15+200=K15+150"``).
+        """
+        s0 = 0.0
+        if start is not None and not (isinstance(start, float) and not np.isfinite(start)) and str(start).strip():
+            s0 = parse_km_post(start)
+        pairs = []
+        if breaks is not None and not (isinstance(breaks, float) and not np.isfinite(breaks)):
+            for item in re.split(r"[;,]", str(breaks).translate(_FULL_WIDTH)):
+                if not item.strip():
+                    continue
+                match = _BREAK_RE.match(item.strip())
+                if not match:
+                    raise ParameterError(f"断链“{item.strip()}”应写成K15+200=K15+150"
+                                         f"（chainage break {item.strip()!r}: write it like K15+200=K15+150）")
+                pairs.append((parse_km_post(match.group(1)), parse_km_post(match.group(2))))
+        return cls(s0, tuple(pairs))
 
 
 # ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from riskmap.analysis import gb18218, gb32167, tailings_rules
 from riskmap.analysis.declare import Analysis, Column, Input, Table
 from riskmap.analysis.relocation import ENTERPRISE_TYPES
 from riskmap.analysis.relocation import PARAMS as RELOCATION_PARAMS
-from riskmap.analysis.roads import KINDS, PARAMS as ROAD_PARAMS, SEVERITIES
+from riskmap.analysis.roads import KINDS, PARAMS as ROAD_PARAMS, SEVERITIES, SEVERITIES_EN, subtype_values
 
 YES_NO = {True: ("是", "yes"), False: ("否", "no")}
 ROAD_CLASS = {"expressway": ("高速公路", "expressway"), "national": ("国道", "national road"),
@@ -23,6 +23,8 @@ ROAD_CLASS = {"expressway": ("高速公路", "expressway"), "national": ("国道
               "railway": ("铁路", "railway")}
 HCA_GRADE = {"I": ("Ⅰ级", "I"), "II": ("Ⅱ级", "II"), "III": ("Ⅲ级", "III")}
 MEDIUM = {"gas": ("输气", "gas"), "oil": ("输油", "oil")}
+PIPE_KIND = {"trunk": ("干线", "trunk"), "products": ("成品油管道", "products"),
+             "urban_main": ("城镇燃气干管", "city-gas main"), "": ("未注明", "not given")}
 ENTERPRISE_TYPE_LABELS = {**{k: (v, k.replace("_", " ")) for k, v in ENTERPRISE_TYPES.items()},
                           "unknown": ("不明", "unknown")}
 
@@ -62,7 +64,7 @@ RELOCATION_TABLES = {
         "zone_off_raster": C("防护区超出人口栅格", "Zone leaves the population raster", values=YES_NO),
         "verdict": C("结论", "Verdict"), "review": C("需复核防护距离", "Distance to review", values=YES_NO),
         "relocate": C("建议搬迁", "Relocate", values=YES_NO), "priority": C("优先序", "Priority", digits=0),
-        "score": C("优先分值", "Priority score", digits=2), "reasons": C("搬迁理由", "Reasons"),
+        "score": C("优先分值", "Priority score", digits=2), "reasons": C("判定理由", "Reasons"),
         "chemicals": C("危险化学品及储量", "Chemicals and stock"), "id": C("编号", "ID"),
     }, sort=(("relocate", False), ("priority", True), ("score", False))),
     "zones": Table("zones", "外部安全防护区", "Safety zones", {
@@ -126,13 +128,14 @@ ROAD_TABLES = {
     "hazard_segments": Table("hazard_segments", "隐患路段", "Hazard segments", {
         "county": C("县区", "County"), "name": C("道路名称", "Road"), "code": C("路线编号", "Route code"),
         "kind": C("隐患类型", "Kind", values={k: (v, k.replace("_", " ")) for k, v in KINDS.items()}),
-        "subtype": C("子类", "Subtype", values={"steep": ("超最大纵坡", "over maximum grade"),
-                                              "long_downgrade": ("连续长下坡", "long down-grade")}),
+        "subtype": C("子类", "Subtype", values=subtype_values()),
         "km_label": C("桩号范围", "Chainage"), "km_start": C("起点桩号", "From"), "km_end": C("终点桩号", "To"),
         "start_m": C("起点里程", "Start", "m", 1), "end_m": C("终点里程", "End", "m", 1),
         "length_m": C("长度", "Length", "m", 1),
-        "severity": C("严重程度", "Severity", values={k: (v, k) for k, v in SEVERITIES.items()}),
-        "note": C("说明", "Note"), "road_class": C("道路等级", "Road class", values=ROAD_CLASS),
+        "severity": C("风险等级", "Risk level", values={k: (v, SEVERITIES_EN[k]) for k, v in SEVERITIES.items()}),
+        "note": C("说明", "Note"),
+        "road_class": C("道路等级", "Road class",
+                        values={**ROAD_CLASS, **{zh: (zh, en) for zh, en in ROAD_CLASS.values()}}),
         "speed_kmh": C("设计速度", "Design speed", "km/h", 0), "radius_m": C("圆曲线半径", "Radius", "m", 1),
         "radius_limit_m": C("极限最小半径", "Minimum radius", "m", 0),
         "deflection_deg": C("转角", "Deflection", "°", 2), "grade_pct": C("纵坡", "Grade", "%", 2),
@@ -140,7 +143,9 @@ ROAD_TABLES = {
         "side": C("侧别", "Side", values={"left": ("左", "left"), "right": ("右", "right")}),
         "water_dist_m": C("距水体", "Distance to water", "m", 1), "water_name": C("水体名称", "Water body"),
         "accidents": C("事故数", "Accidents", "起", 0), "deaths": C("死亡人数", "Deaths", "人", 0),
-        "injuries": C("受伤人数", "Injuries", "人", 0),
+        "injuries": C("受伤人数", "Injuries", "人", 0), "fatal": C("死亡事故数", "Fatal accidents", "起", 0),
+        "equivalent": C("当量事故数", "Equivalent accidents", "起", 1),
+        "stationing": C("桩号定义", "Stationing"),
     }),
     "county_counts": Table("county_counts", "按县区统计", "By county", {
         "县区": C("县区", "County"), **{v: C(v, k.replace("_", " ")) for k, v in KINDS.items()}}),
@@ -151,7 +156,8 @@ def _run_roads(inputs, params, progress):
     from riskmap.analysis.roads import detect_road_hazards
 
     return detect_road_hazards(inputs["roads"], dem=inputs.get("dem"), water=inputs.get("water"),
-                               accidents=inputs.get("accidents"), counties=inputs.get("counties"), params=params,
+                               accidents=inputs.get("accidents"), counties=inputs.get("counties"),
+                               km_posts=inputs.get("km_posts"), params=params,
                                progress=progress)
 
 
@@ -174,6 +180,11 @@ def _wrap_roads(native, params):
         f"{v} {int(by_kind.get(k, 0))}" for k, v in KINDS.items())
     en = f"{len(segments)} hazard segments on {km} km of road: " + ", ".join(
         f"{KINDS[k]} {int(by_kind.get(k, 0))}" for k in KINDS)
+    parameters = record.get("parameters") or {}
+    if parameters.get("accident_period_start"):
+        start, end = parameters["accident_period_start"], parameters["accident_period_end"]
+        zh += f"（事故统计时段{start}至{end}）"
+        en += f" (accidents of {start} to {end})"
     return {"hazard_segments": segments}, {"county_counts": road_county_counts(segments)}, zh, en, record
 
 
@@ -194,7 +205,12 @@ ROADS = Analysis(
            help_en="accident points (date, deaths, injuries): black spots"),
      Input("counties", "vector", "县区边界", "Counties", required=False, sample="counties", geometry=("polygon",),
            fields=("adcode",), words=("县", "county", "区划"), help_zh="县区面（name），填写县区列",
-           help_en="county polygons (name) to fill the county column")],
+           help_en="county polygons (name) to fill the county column"),
+     Input("km_posts", "vector", "公里桩（桩号）", "Km posts", required=False, geometry=("point",),
+           fields=("桩号", "km"), words=("公里桩", "百米桩", "km post", "kmpost"),
+           help_zh="公里桩点（桩号，如K812+300）：按道路主管部门的桩号报告（缺省用道路的起点桩号、断链字段）",
+           help_en="km-post points (station, e.g. K812+300): report the road authority's stations (default: the roads' "
+                   "start_km and breaks fields)")],
     ROAD_PARAMS, ROAD_TABLES, _run_roads, _wrap_roads)
 ROADS.report_sheets = ("hazard_segments", "county_counts")
 
@@ -215,10 +231,19 @@ PIPELINE_TABLES = {
     "corridors": Table("corridors", "管道保护范围", "Protection bands", {
         "name": C("管道名称", "Pipeline"), "band": C("范围", "Band"), "article": C("条款", "Article"),
         "rule": C("规定", "Rule")}),
-    "encroachments": Table("encroachments", "保护范围内目标", "Targets in protection bands", {
+    "encroachments": Table("encroachments", "占压与安全间距核查", "Encroachments and spacing", {
         "target_kind": C("类型", "Kind"), "name": C("名称", "Name"), "category": C("类别", "Category"),
-        "pipeline": C("管道", "Pipeline"), "distance_m": C("距管道", "Distance to pipeline", "m", 1),
-        "band": C("范围", "Band"), "article": C("条款", "Article"), "rule": C("规定", "Rule"),
+        "pipeline": C("管道", "Pipeline"), "distance_m": C("距管道中心线", "Distance to centreline", "m", 1),
+        "verdict": C("结论", "Verdict"), "limit_m": C("规定距离", "Required distance", "m", 1),
+        "article": C("依据", "Basis"), "rule": C("规定", "Rule"),
+    }),
+    "scope": Table("scope", "管道适用范围", "Pipeline scope", {
+        "name": C("管道名称", "Pipeline"), "kind": C("管道类型", "Kind", values=PIPE_KIND),
+        "medium": C("介质", "Medium", values=MEDIUM), "diam_mm": C("管径", "Diameter", "mm", 0),
+        "press_mpa": C("压力", "Pressure", "MPa", 2),
+        "assessed": C("高后果区识别", "HCA-assessed", values=YES_NO), "scope": C("适用标准与说明", "Scope"),
+        "pir_text": C("潜在影响半径(m)", "Potential impact radius (m)"),
+        "pressure_class": C("压力级制", "Pressure class"), "spacing_m": C("安全间距", "Spacing", "m", 1),
     }),
 }
 
@@ -228,19 +253,27 @@ def _run_pipelines(inputs, params, progress):
 
     return analyse_pipelines(inputs["pipelines"], inputs.get("population"), sensitive=inputs.get("sensitive"),
                              water=inputs.get("water"), roads=inputs.get("roads"),
-                             enterprises=inputs.get("enterprises"), params=params, progress=progress)
+                             enterprises=inputs.get("enterprises"), protected=inputs.get("protected"),
+                             buildings=inputs.get("buildings"), params=params, progress=progress)
 
 
 def _wrap_pipelines(native, params):
     hca = native.hca
     counts = hca["hca_grade"].value_counts()
     km = hca["length_m"].sum() / 1000
+    scope = native.scope
+    n_city = int((~scope["assessed"]).sum()) if scope is not None else 0
+    verdicts = native.encroachments["verdict"].value_counts()
     zh = (f"高后果区 {len(hca)} 段（Ⅲ级 {counts.get('III', 0)}，Ⅱ级 {counts.get('II', 0)}，"
-          f"Ⅰ级 {counts.get('I', 0)}），共 {km:.1f} km；保护范围内目标 {len(native.encroachments)} 个")
+          f"Ⅰ级 {counts.get('I', 0)}），共 {km:.1f} km；占压、安全间距不足等目标 {len(native.encroachments)} 个"
+          + (f"（{'，'.join(f'{v} {int(c)}' for v, c in verdicts.items())}）" if len(verdicts) else "")
+          + (f"；城镇燃气管道 {n_city} 条不适用GB 32167（按GB 50028间距核查）" if n_city else ""))
     en = (f"high-consequence areas: {len(hca)} segments (III {counts.get('III', 0)}, II {counts.get('II', 0)}, "
-          f"I {counts.get('I', 0)}), {km:.1f} km; targets inside protection bands: {len(native.encroachments)}")
+          f"I {counts.get('I', 0)}), {km:.1f} km; targets with a verdict: {len(native.encroachments)}"
+          + (f"; {n_city} city-gas mains outside GB 32167 (GB 50028 spacing)" if n_city else ""))
     layers = {"hca": hca, "corridors": native.corridors, "encroachments": native.encroachments}
-    return layers, {}, zh, en, native.provenance
+    tables = {"scope": scope} if scope is not None else {}
+    return layers, tables, zh, en, native.provenance
 
 
 PIPELINES = Analysis(
@@ -263,10 +296,17 @@ PIPELINES = Analysis(
      Input("enterprises", "vector", "企业（易燃易爆场所）", "Enterprises (flammable sites)", required=False,
            sample="enterprises", geometry=("point", "polygon"), fields=("industry",),
            words=("企业", "enterprise", "plant"), help_zh="企业（industry 为危化/烟花爆竹的为易燃易爆场所）",
-           help_en="enterprises (points with industry; hazchem/fireworks are flammable sites)")],
+           help_en="enterprises (points with industry; hazchem/fireworks are flammable sites)"),
+     Input("protected", "vector", "保护区（湿地、森林）", "Protected areas (wetland, forest)", required=False,
+           geometry=("polygon",), fields=("kind",), words=("保护区", "湿地", "森林", "protected", "wetland", "forest"),
+           help_zh="湿地、森林、河口等国家自然保护地区（面，kind: wetland/forest/estuary/nature_reserve）：输油e)",
+           help_en="wetlands, forests, estuaries, nature reserves (polygons with kind): oil criterion e)"),
+     Input("buildings", "vector", "建筑物", "Buildings", required=False, geometry=("point", "polygon"),
+           words=("建筑", "房屋", "building"), help_zh="建筑物（点或面）：占压、安全间距核查",
+           help_en="buildings (points or polygons): encroachment and spacing checks")],
     gb32167.PARAMS, PIPELINE_TABLES, _run_pipelines, _wrap_pipelines,
     standards=lambda params: gb32167.standards_cited())
-PIPELINES.report_sheets = ("hca", "encroachments")
+PIPELINES.report_sheets = ("hca", "encroachments", "scope")
 
 
 # ---------------------------------------------------------------------------
@@ -274,10 +314,14 @@ PIPELINES.report_sheets = ("hca", "encroachments")
 # ---------------------------------------------------------------------------
 TAILINGS_TABLES = {
     "tailings": Table("tailings", "尾矿库", "Tailings ponds", {
-        "name": C("尾矿库名称", "Pond"), "capacity": C("总库容", "Total storage", "万m³", 1),
+        "name": C("尾矿库名称", "Pond"), "capacity": C("总库容（设计）", "Design total storage", "万m³", 1),
+        "stage_capacity": C("全库容（现状）", "Current-stage storage", "万m³", 1),
+        "capacity_used": C("定等所用库容", "Storage graded", "万m³", 1),
+        "capacity_kind": C("定等库容类型", "Storage graded is"),
         "dam_height": C("坝高", "Dam height", "m", 1), "grade": C("等别", "Grade", digits=0),
         "grade_v": C("按库容等别", "Grade by storage", digits=0), "grade_h": C("按坝高等别", "Grade by height", digits=0),
         "grade_basis": C("定等依据", "Grade basis"), "overhead_zh": C("头顶库", "Overhead pond"),
+        "raise_note": C("提等论证", "Grade raise (§3.2.1)"),
         "downstream_pop": C("下游人数", "People downstream", "人", 0),
         "downstream_facilities": C("下游重要设施", "Facilities downstream"),
         "n_facilities": C("下游设施数", "Facilities", digits=0), "trace_method": C("流向方法", "Trace method"),
@@ -326,8 +370,10 @@ TAILINGS = Analysis(
     "tailings", "尾矿库等别与头顶库", "Tailings grades and overhead ponds",
     [Input("tailings", "vector", "尾矿库图层", "Tailings ponds", sample="tailings", geometry=("point", "polygon"),
            fields=("capacity", "dam_height"), words=("尾矿", "tailings"),
-           help_zh="尾矿库点（name, capacity 万m³, dam_height m, downstream_az）",
-           help_en="tailings ponds (points: name, capacity 10^4 m³, dam_height m, downstream_az)"),
+           help_zh="尾矿库点（name, capacity 设计总库容 万m³, stage_capacity/全库容 现状全库容 万m³（可选）, "
+                   "dam_height m, downstream_az）；按GB 39496-2020定等",
+           help_en="tailings ponds (points: name, capacity = design total storage 10^4 m³, optional stage_capacity "
+                   "= current-stage storage, dam_height m, downstream_az); graded by GB 39496-2020"),
      Input("dem", "raster", "DEM（流向追踪）", "DEM (flow trace)", required=False, sample="dem",
            words=("dem", "地形", "高程", "elevation"), help_zh="高程栅格（米）；无DEM时用downstream_az",
            help_en="elevation raster (m); without it downstream_az is used"),

@@ -34,6 +34,18 @@ Every road is resampled at a fixed spacing (``spacing_m``, 5 m) along its length
   3 km should average no more than 5.5 % — recalled, not read: STANDARDS.md does not hold it, so
   it is UNCONFIRMED and a parameter. Where a water layer is given, grades are not computed on
   water crossings (a DEM shows the river under a bridge, not the deck).
+- **Grade length (坡长超限).** JTG D20-2017 Table 8.3.3 limits how long a grade may run
+  (:data:`riskmap.analysis.jtg_d20.MAX_GRADE_LENGTH_M`, a parameter table: PARTIAL). For every
+  table row g (3 %…10 %) the runs where the window grade keeps one sign and exceeds the row
+  below g (≥ 3 % for the 3 % row) are found; each run's ends are located where the window grade
+  crosses half-way between the grades inside and outside the run (the grade break: exact for a
+  profile of straight grades, since a centred window turns a break into a linear ramp). The
+  run's grade is its smallest grade between its ends (at 0.1 %), and its limit that of the
+  next higher table row (rows as written, no interpolation: 4.3 % at 40 km/h is held to the
+  5 % row's 900 m). A run longer than its limit (compared to the metre; equal is allowed) is a
+  "坡长超限" — also a grade below the maximum grade ("a long moderate grade"). Grades
+  under 3 %, and those whose next row is "–" at the low end of the speed's column, are not
+  limited; grades above the speed's last limited row take that row's (strictest) limit.
 - **Near water.** Resampled points within ``water_distance_m`` of water polygons or lines (bulk
   STRtree query, only for road parts that come that near). The part of a road on or crossing the
   water (a bridge) breaks a run, a run that ends at such a crossing loses
@@ -48,12 +60,33 @@ Every road is resampled at a fixed spacing (``spacing_m``, 5 m) along its length
   road the point is cliff-side (not within ``cliff_lateral_m`` of a water crossing, where the
   valley under a bridge would count). Thresholds are riskmap defaults: STANDARDS.md §6.2 finds no
   numeric 临崖 definition (JTG D81-2006 only names "cliffs, deep valleys" beside class-3/4 roads).
-- **Black spots.** Accidents are snapped to the nearest road within ``accident_snap_m``; a window
-  of ``blackspot_window_m`` slides along each road in steps of ``blackspot_step_m``; windows with at
-  least ``blackspot_min_accidents`` accidents (or ``blackspot_min_deaths`` deaths) qualify,
-  overlapping qualifying windows merge into one black spot spanning its accidents. The defaults
-  (500 m, 3 accidents) follow the historical "≥ 3 serious accidents within 500 m" rule, which is
-  UNCONFIRMED (STANDARDS.md §6.3): they are parameters.
+- **Black spots.** There is no national numeric definition of 事故多发点段 (STANDARDS.md §0, §6.3);
+  practice counts within a **period** and by **severity**, so both are parameters. The period
+  ends on ``blackspot_period_end`` (default: the latest accident date in the data) and covers
+  ``blackspot_period_years`` (default 3: "近3年"); accidents outside it, and undated ones when
+  the data carry dates, are not counted. Accidents are snapped to the nearest road within
+  ``accident_snap_m``; a window of ``blackspot_window_m`` slides along each road in steps of
+  ``blackspot_step_m``; a window qualifies with at least ``blackspot_min_accidents`` accidents,
+  or (each optional) ``blackspot_min_fatal`` fatal accidents, ``blackspot_min_deaths`` deaths, or
+  ``blackspot_min_equivalent`` 当量事故 (equivalent accidents: fatal, injury and property-only
+  accidents weighted by ``blackspot_weight_*``). Overlapping qualifying windows merge into one
+  black spot spanning its accidents. With ``blackspot_per_year`` the counts are divided by the
+  years of the period that the data cover (never by the whole span of the data, which would
+  thin out a recent cluster). Every note states the period ("2023-01-01至2025-12-31（近3年）
+  事故4起，死亡3人，受伤2人").
+
+Overlapping or touching segments of one kind on one road are merged into one segment: the
+extent is their union, the reasons (notes) are joined, the subtypes listed, the measures keep
+the most severe value (smallest radius and water distance, largest grade and drop).
+
+Chainage (桩号) is reported as the road authority writes it: a road's ``start_km`` (起点桩号,
+e.g. K812+300) and chainage breaks ``breaks`` (断链, ``K15+200=K15+150``) shift the labels
+(:class:`riskmap.analysis.linear.Stationing`); ``start_m``/``end_m`` stay measured metres from
+the road's first vertex.
+
+Severity is proposed in the four-level risk wording of 安全风险分级管控 (重大风险 红 / 较大风险
+橙 / 一般风险 黄 / 低风险 蓝), never the legal accident grades (较大事故 = 3–9 deaths in one accident)
+nor 重大事故隐患, a defined term that triggers 挂牌督办 (STANDARDS.md §0).
 
 Every segment carries ``start_m``/``end_m`` along its road, km-post labels and NaN in the fields
 that do not apply to its kind.
@@ -70,7 +103,7 @@ import shapely
 
 from riskmap import crs as crs_policy
 from riskmap.analysis import jtg_d20
-from riskmap.analysis.linear import (Resampled, group_runs, km_post, km_range, line_parts, resample, runs,
+from riskmap.analysis.linear import (Resampled, Stationing, group_runs, line_parts, parse_km_post, resample, runs,
                                      snap_points, substrings)
 from riskmap.analysis.declare import RISKMAP_DEFAULT, Param, ParamSet
 from riskmap.analysis.provenance import describe_input, provenance
@@ -86,15 +119,52 @@ KINDS = {
     "black_spot": "事故多发点段",
 }
 
-#: Severity codes, with Chinese names.
-SEVERITIES = {"low": "一般", "medium": "较大", "high": "重大"}
+#: Risk levels of a hazard (安全风险分级管控 four-level wording, STANDARDS.md §0), lowest first, with their colour
+#: label. The keys are what the results and the register store.
+SEVERITIES = {"低风险": "低风险（蓝）", "一般风险": "一般风险（黄）", "较大风险": "较大风险（橙）", "重大风险": "重大风险（红）"}
+
+#: English labels of the risk levels.
+SEVERITIES_EN = {"低风险": "low risk (blue)", "一般风险": "general risk (yellow)",
+                 "较大风险": "considerable risk (orange)", "重大风险": "major risk (red)"}
+
+#: Map colours of the risk levels (red / orange / yellow / blue).
+SEVERITY_COLOURS = {"低风险": "#2c7bb6", "一般风险": "#ffd700", "较大风险": "#fd8d3c", "重大风险": "#d7191c"}
+
+#: Severity codes of riskmap before the four-level wording (projects saved earlier), and their level.
+LEGACY_SEVERITIES = {"low": "一般风险", "medium": "较大风险", "high": "重大风险"}
+
+#: Subtypes of steep-grade segments, with their (Chinese, English) names; a merged segment lists several
+#: joined by "+".
+SUBTYPES = {"steep": ("超最大纵坡", "over maximum grade"), "grade_length": ("坡长超限", "over maximum grade length"),
+            "long_downgrade": ("连续长下坡", "long down-grade")}
+
+
+def subtype_label(code: str, lang: str = "zh") -> str:
+    """Name of a (possibly joined, ``"steep+grade_length"``) subtype code."""
+    if not code:
+        return ""
+    i = 0 if lang == "zh" else 1
+    return ("、" if lang == "zh" else ", ").join(SUBTYPES.get(c, (c, c))[i] for c in str(code).split("+"))
+
+
+def subtype_values() -> dict:
+    """``{code: (zh, en)}`` of every subtype and every combination of them (for the declared table)."""
+    from itertools import combinations
+
+    keys = list(SUBTYPES)
+    out = {}
+    for n in range(1, len(keys) + 1):
+        for combo in combinations(keys, n):
+            code = "+".join(combo)
+            out[code] = (subtype_label(code, "zh"), subtype_label(code, "en"))
+    return out
 
 #: Columns of the segments table, in order (geometry last).
 COLUMNS = ["kind", "subtype", "name", "code", "road_class", "road_index", "speed_kmh", "speed_source",
            "start_m", "end_m", "length_m", "km_start", "km_end", "km_label",
            "radius_m", "radius_limit_m", "deflection_deg", "grade_pct", "grade_limit_pct",
-           "drop_m", "side", "water_dist_m", "water_name", "accidents", "deaths", "injuries",
-           "severity", "note", "county"]
+           "drop_m", "side", "water_dist_m", "water_name", "accidents", "deaths", "injuries", "fatal", "equivalent",
+           "severity", "note", "county", "stationing"]
 
 #: Chinese aliases of the columns (for layer tables and the Excel register).
 ALIASES = {
@@ -104,19 +174,22 @@ ALIASES = {
     "km_end": "终点桩号", "km_label": "桩号范围", "radius_m": "圆曲线半径(m)", "radius_limit_m": "极限最小半径(m)",
     "deflection_deg": "转角(°)", "grade_pct": "纵坡(%)", "grade_limit_pct": "最大纵坡(%)", "drop_m": "临崖落差(m)",
     "side": "侧别", "water_dist_m": "距水体(m)", "water_name": "水体名称", "accidents": "事故数", "deaths": "死亡人数",
-    "injuries": "受伤人数", "severity": "严重程度", "note": "说明", "county": "县区",
+    "injuries": "受伤人数", "fatal": "死亡事故数", "equivalent": "当量事故数", "severity": "风险等级", "note": "说明",
+    "county": "县区", "stationing": "桩号定义",
 }
 
 STANDARDS = [
-    f"{jtg_d20.EDITION} 公路路线设计规范: 圆曲线最小半径极限值 (i_max = 8 %), 最大纵坡 (STANDARDS.md §6.1)",
-    "JTG D81-2006 / JTG/T D81-2017 临水临崖 guardrail warrants: no numeric thresholds; riskmap defaults "
-    "(STANDARDS.md §6.2)",
-    "事故多发点段: national numeric definition UNCONFIRMED; historical ≥3 accidents within 500 m used as "
-    "parameter default (STANDARDS.md §6.3)",
+    f"{jtg_d20.EDITION} 公路路线设计规范：圆曲线最小半径极限值（i_max = 8 %）、最大纵坡“不应大于”（STANDARDS.md §6.1）",
+    f"{jtg_d20.GRADE_LENGTH_CLAUSE} 不同纵坡最大坡长（PARTIAL，参数表；STANDARDS.md §0）",
+    "JTG D81-2006 / JTG/T D81-2017 临水临崖护栏设置条件：无数值阈值，采用riskmap缺省值（STANDARDS.md §6.2）",
+    "事故多发点段：无全国统一数值定义，按统计时段（缺省近3年）和严重程度计数，阈值为参数（STANDARDS.md §0、§6.3）",
+    "风险等级用安全风险分级管控四级表述：重大风险（红）、较大风险（橙）、一般风险（黄）、低风险（蓝）（STANDARDS.md §0）",
 ]
 
 
 _UNCONF = "STANDARDS.md §6.3（UNCONFIRMED 历史规则）"
+#: Basis of the black-spot period and severity parameters.
+_PRACTICE = "实践做法（无全国统一数值定义）；参数（STANDARDS.md §0、§6.3）"
 
 #: The declared parameters of road-hazard detection (defaults, ranges, labels and basis, once).
 PARAMS = ParamSet("roads", [
@@ -161,19 +234,51 @@ PARAMS = ParamSet("roads", [
           maximum=10000.0, form=False, cli=False),
     Param("accident_snap_m", "float", 50.0, "事故点吸附距离", "Accident snap distance", unit="m", minimum=1.0,
           maximum=1000.0, cli="--accident-snap", form=False),
+    Param("km_post_snap_m", "float", 30.0, "公里桩吸附距离", "Km-post snap distance", unit="m", minimum=1.0,
+          maximum=1000.0, cli="--km-post-snap", form=False),
     Param("blackspot_window_m", "float", 500.0, "事故统计窗口", "Accident window", unit="m", minimum=50.0,
           maximum=10000.0, step=50, decimals=0, cli="--blackspot-window", basis=_UNCONF),
     Param("blackspot_step_m", "float", 100.0, "事故窗口步长", "Accident window step", unit="m", minimum=1.0,
           maximum=5000.0, cli="--blackspot-step", form=False),
     Param("blackspot_min_accidents", "int", 3, "窗口内最少事故数", "Accidents per window", unit="起", minimum=1,
-          maximum=1000, step=1, decimals=0, cli="--blackspot-min-accidents", basis=_UNCONF),
+          maximum=1000, step=1, decimals=0, cli="--blackspot-min-accidents", basis=_PRACTICE,
+          help_zh="统计时段内窗口内事故达到此数即列为事故多发点段",
+          help_en="a window with this many accidents within the period is a black spot"),
+    Param("blackspot_period_years", "float", 3.0, "事故统计时段", "Accident period", unit="年", minimum=0.1,
+          maximum=50.0, step=1, decimals=1, cli="--blackspot-years", basis=_PRACTICE,
+          help_zh="只统计截止日期前此年数内的事故（缺省近3年）",
+          help_en="count only accidents within this many years before the period end (default: the last 3 years)"),
+    Param("blackspot_period_end", "str", None, "统计截止日期", "Period end", nullable=True, cli="--blackspot-end",
+          form=False, basis=_PRACTICE,
+          help_zh="统计时段截止日期YYYY-MM-DD（缺省：数据中最近的事故日期）",
+          help_en="last day of the period, YYYY-MM-DD (default: the latest accident date in the data)"),
+    Param("blackspot_min_fatal", "int", None, "窗口内最少死亡事故数", "Fatal accidents per window", unit="起",
+          minimum=1, maximum=1000, nullable=True, cli="--blackspot-min-fatal", form=False, basis=_PRACTICE,
+          help_zh="或窗口内死亡事故达到此数（缺省不用）", help_en="or at least this many fatal accidents (off by default)"),
     Param("blackspot_min_deaths", "int", None, "窗口内最少死亡人数", "Deaths per window", unit="人", minimum=1,
-          maximum=10000, nullable=True, cli="--blackspot-min-deaths", form=False,
+          maximum=10000, nullable=True, cli="--blackspot-min-deaths", form=False, basis=_PRACTICE,
           help_zh="或窗口内死亡人数达到此数（缺省不用）", help_en="or at least this many deaths in a window (off by default)"),
+    Param("blackspot_min_equivalent", "float", None, "窗口内最少当量事故数", "Equivalent accidents per window",
+          unit="起", minimum=0.1, maximum=10000.0, nullable=True, cli="--blackspot-min-equivalent", form=False,
+          basis=_PRACTICE, help_zh="或窗口内当量事故数（按死亡、受伤、财产损失事故加权）达到此数（缺省不用）",
+          help_en="or at least this many equivalent accidents (weighted by severity; off by default)"),
+    Param("blackspot_weight_fatal", "float", 3.0, "死亡事故当量", "Weight of a fatal accident", minimum=0.0,
+          maximum=100.0, cli="--weight-fatal", form=False,
+          basis=f"{RISKMAP_DEFAULT}（参照STANDARDS.md §6.3常见加权计分K/A×3、B×2、C×1）"),
+    Param("blackspot_weight_injury", "float", 2.0, "受伤事故当量", "Weight of an injury accident", minimum=0.0,
+          maximum=100.0, cli="--weight-injury", form=False,
+          basis=f"{RISKMAP_DEFAULT}（参照STANDARDS.md §6.3常见加权计分K/A×3、B×2、C×1）"),
+    Param("blackspot_weight_property", "float", 1.0, "财产损失事故当量", "Weight of a property-only accident",
+          minimum=0.0, maximum=100.0, cli="--weight-property", form=False, basis=RISKMAP_DEFAULT),
     Param("blackspot_per_year", "bool", False, "按年平均", "Per year", cli="--per-year", form=False,
-          help_zh="窗口计数除以事故日期跨越的年数", help_en="divide window counts by the years the accident dates span"),
+          help_zh="窗口计数除以统计时段内有数据的年数（不是全部数据跨越的年数）",
+          help_en="divide window counts by the years of the period the data cover (not the whole span of the data)"),
     Param("blackspot_pad_m", "float", 50.0, "事故段外延", "Black-spot padding", unit="m", minimum=0.0,
           maximum=1000.0, form=False, cli=False),
+    Param("grade_length_table", "data", {}, "最大坡长表", "Maximum grade length table", unit="m", form=False,
+          cli=False, basis=f"{jtg_d20.GRADE_LENGTH_CLAUSE}（PARTIAL；缺省为STANDARDS.md §0所列值）",
+          help_zh="{纵坡%: {设计速度: 最大坡长m}}，替换JTG D20-2017表8.3.3（空：用内置表）",
+          help_en="{grade %: {speed: length m}} replacing JTG D20-2017 Table 8.3.3 (empty: the built-in table)"),
     Param("class_speeds", "data", {}, "按道路等级的设计速度", "Design speed by road class", unit="km/h",
           form=False, cli=False),
     Param("fallback_speed_kmh", "float", jtg_d20.FALLBACK_SPEED_KMH, "缺省设计速度", "Fallback design speed",
@@ -192,6 +297,19 @@ class RoadHazardParams:
     def check_more(self) -> None:
         if self.blackspot_step_m > self.blackspot_window_m:
             raise ParameterError(tr("事故窗口步长不得大于窗口长度", "the black-spot step must not exceed its window"))
+        if self.blackspot_period_end is not None and str(self.blackspot_period_end).strip():
+            if pd.isna(pd.to_datetime(str(self.blackspot_period_end).strip(), errors="coerce")):
+                raise ParameterError(tr(f"统计截止日期“{self.blackspot_period_end}”不是日期，请写成YYYY-MM-DD",
+                                        f"period end {self.blackspot_period_end!r} is not a date; write YYYY-MM-DD"))
+        for grade, row in (self.grade_length_table or {}).items():
+            try:
+                ok = float(grade) > 0 and all(float(v) > 0 and float(m) > 0 for v, m in dict(row).items())
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ParameterError(tr(f"最大坡长表的“{grade}”行应为{{设计速度: 最大坡长m}}，数值为正",
+                                        f"grade-length table row {grade!r} must be {{speed: length m}} with positive "
+                                        "numbers"))
 
 
 # ---------------------------------------------------------------------------
@@ -203,7 +321,9 @@ class RoadNetwork:
     Parameters
     ----------
     roads : GeoDataFrame
-        Road lines in any CRS with optional ``name``, ``code``, ``road_class``, ``speed_kmh``.
+        Road lines in any CRS with optional ``name``, ``code``, ``road_class``, ``speed_kmh``,
+        ``start_km`` (起点桩号) and ``breaks`` (断链); Chinese aliases accepted (:data:`START_FIELDS`,
+        :data:`BREAK_FIELDS`).
     params : RoadHazardParams
     metric_crs : optional
         Metric CRS to use; chosen from the data when omitted.
@@ -211,13 +331,17 @@ class RoadNetwork:
 
     def __init__(self, roads, params: RoadHazardParams, metric_crs=None):
         if roads is None or len(roads) == 0:
-            raise EmptyLayerError("the road layer has no features; choose a layer with road lines")
+            raise EmptyLayerError(tr("道路图层没有要素，请选择含道路中线的图层",
+                                     "the road layer has no features; choose a layer with road lines"))
         if roads.crs is None:
-            raise CRSError("the road layer has no coordinate reference system; set one (e.g. EPSG:4490)")
+            raise CRSError(tr("道路图层没有坐标参照系，请先设置（如EPSG:4490）",
+                              "the road layer has no coordinate reference system; set one (e.g. EPSG:4490)"))
         types = set(roads.geom_type.dropna())
         if not types or not types <= {"LineString", "MultiLineString"}:
-            raise DataFormatError(f"the road layer must hold lines (found {', '.join(sorted(types)) or 'none'}); "
-                                  "choose the road centre-line layer")
+            found = ", ".join(sorted(types)) or "none"
+            raise DataFormatError(tr(f"道路图层应为线要素（现为{found}），请选择道路中线图层",
+                                     f"the road layer must hold lines (found {found}); choose the road centre-line "
+                                     "layer"))
         self.params = params
         self.source_crs = roads.crs
         self.metric_crs = crs_policy.parse_crs(metric_crs) if metric_crs is not None else \
@@ -252,6 +376,7 @@ class RoadNetwork:
         self.radius_limit = jtg_d20.limit_min_radius(speed)
         self.grade_limit = jtg_d20.max_grade_pct(speed)
         self.total_length_m = float(self.part_lengths.sum())
+        self.stationing = road_stationing(self.roads, self.names)
         self._smoothed = None
 
     def vertex_index(self):
@@ -276,6 +401,128 @@ class RoadNetwork:
     def segment_geometries(self, road_index, start_m, end_m) -> np.ndarray:
         """Substrings of the roads (metric CRS) between chainages."""
         return substrings(self.lines[np.asarray(road_index, dtype=int)], start_m, end_m)
+
+
+#: Field names of a road's start station (起点桩号), Chinese and English.
+START_FIELDS = ("start_km", "起点桩号", "起始桩号", "start_station", "start_sta", "qdzh")
+#: Field names of a road's chainage breaks (断链).
+BREAK_FIELDS = ("breaks", "断链", "断链桩号", "chain_break", "chainbreak", "dl")
+
+
+def road_stationing(roads, names=None) -> np.ndarray:
+    """The :class:`~riskmap.analysis.linear.Stationing` of each road from its attributes.
+
+    Parameters
+    ----------
+    roads : DataFrame
+        With optional start-station (:data:`START_FIELDS`) and break (:data:`BREAK_FIELDS`) fields.
+    names : array-like, optional
+        Road names for the error message.
+
+    Raises
+    ------
+    DataFormatError
+        When a road's start station or break cannot be read (naming the road).
+    """
+    n = len(roads)
+    start_col = next((c for c in START_FIELDS if c in roads.columns), None)
+    break_col = next((c for c in BREAK_FIELDS if c in roads.columns), None)
+    out = np.full(n, Stationing(), dtype=object)
+    if start_col is None and break_col is None:
+        return out
+    starts = roads[start_col].to_numpy(dtype=object) if start_col else np.full(n, None, dtype=object)
+    breaks = roads[break_col].to_numpy(dtype=object) if break_col else np.full(n, None, dtype=object)
+    given = pd.notna(starts) | pd.notna(breaks)
+    for i in np.flatnonzero(given):  # only the roads that carry a stationing (few)
+        try:
+            out[i] = Stationing.parse(starts[i], breaks[i])
+        except ParameterError as exc:
+            name = names[i] if names is not None else str(i)
+            raise DataFormatError(tr(f"道路“{name}”的桩号无法识别：{exc}",
+                                     f"the stationing of road {name!r} cannot be read: {exc}")) from None
+    return out
+
+
+#: Field names of the station of a km-post point.
+KM_POST_FIELDS = ("km", "station", "桩号", "里程桩号", "公里桩", "kp", "zh")
+
+
+def stationing_from_km_posts(net: RoadNetwork, posts, tolerance_m: float = 1.0) -> tuple[dict, list]:
+    """The stationing of the roads that km-post points (公里桩/百米桩) lie on.
+
+    Each post is snapped to the nearest road within ``km_post_snap_m`` (to a road of the same
+    name or code when the posts carry a ``road``/``道路名称`` or ``code``/``路线编号`` field). Along a
+    road the stations run on from each post: the first post fixes the start station (start =
+    its station − its chainage), and a later post whose station differs by more than
+    ``tolerance_m`` from the previous post's station plus the distance between them is a break
+    (断链: back = that sum, ahead = the post's station; 长链 or 短链).
+
+    Returns
+    -------
+    (stationings, notes) : (dict, list of str)
+        ``{road index: Stationing}`` and Chinese notes (posts not on a road, roads whose posts
+        decrease along the digitised direction, which are left as they were).
+    """
+    p = net.params
+    if posts.crs is None:
+        raise CRSError(tr("公里桩图层没有坐标参照系，请先设置（如EPSG:4490）",
+                          "the km-post layer has no coordinate reference system; set one (e.g. EPSG:4490)"))
+    posts = posts.reset_index(drop=True)
+    field = next((c for c in KM_POST_FIELDS if c in posts.columns), None)
+    if field is None:
+        raise DataFormatError(tr(f"公里桩图层缺少桩号字段（{'、'.join(KM_POST_FIELDS)}之一）",
+                                 f"the km-post layer has no station field (one of {', '.join(KM_POST_FIELDS)})"))
+    stations = np.full(len(posts), np.nan)
+    for i, text in enumerate(posts[field].to_numpy(dtype=object)):  # few posts; each label parsed once
+        if text is None or (isinstance(text, float) and not np.isfinite(text)) or not str(text).strip():
+            continue
+        try:
+            stations[i] = parse_km_post(text)
+        except ParameterError:
+            raise DataFormatError(tr(f"公里桩“{text}”无法识别，请写成K12+300", f"km post {text!r} cannot be read; "
+                                     "write it like K12+300")) from None
+    pts = np.asarray(crs_policy.transform_geometries(posts.geometry.values, posts.crs, net.metric_crs), dtype=object)
+    road_field = next((c for c in ("road", "道路名称", "道路", "code", "路线编号") if c in posts.columns), None)
+    line_of = np.full(len(posts), -1)
+    chain = np.full(len(posts), np.nan)
+    if road_field is None:
+        snap = snap_points(pts, net.lines, p.km_post_snap_m)
+        line_of, chain = snap.line, snap.chainage
+    else:
+        labels = posts[road_field].astype(str).to_numpy()
+        for value in np.unique(labels):  # one snap per road named by the posts
+            roads_here = np.flatnonzero((net.names == value) | (net.codes == value))
+            if not len(roads_here):
+                continue
+            sel = np.flatnonzero(labels == value)
+            snap = snap_points(pts[sel], net.lines[roads_here], p.km_post_snap_m)
+            ok = snap.found
+            line_of[sel[ok]] = roads_here[snap.line[ok]]
+            chain[sel[ok]] = snap.chainage[ok]
+    usable = (line_of >= 0) & np.isfinite(stations)
+    notes = []
+    if (~usable).any():
+        notes.append(f"公里桩{len(posts)}个中有{int((~usable).sum())}个无桩号或距道路超过{p.km_post_snap_m:g} m，未使用")
+    out = {}
+    reversed_roads = []
+    for r in np.unique(line_of[usable]):
+        sel = np.flatnonzero(usable & (line_of == r))
+        order = np.argsort(chain[sel], kind="stable")
+        m, st = chain[sel][order], stations[sel][order]
+        if len(st) > 1 and np.any(np.diff(st) < 0):
+            reversed_roads.append(str(net.names[r]))
+            continue
+        breaks = []
+        for k in range(1, len(m)):
+            back = st[k - 1] + (m[k] - m[k - 1])
+            if abs(st[k] - back) > tolerance_m:
+                breaks.append((round(float(back), 3), float(st[k])))
+        out[int(r)] = Stationing(round(float(st[0] - m[0]), 3), tuple(breaks))
+    if out:
+        notes.append(f"{len(out)}条道路按公里桩确定桩号（{sum(len(v.breaks) for v in out.values())}处断链）")
+    if reversed_roads:
+        notes.append(f"道路{'、'.join(reversed_roads)}的公里桩与道路走向相反，未按公里桩确定桩号")
+    return out, notes
 
 
 def _text_column(gdf, candidates, n) -> np.ndarray:
@@ -839,9 +1086,116 @@ def detect_steep_grades(net: RoadNetwork, z: np.ndarray, progress=None) -> pd.Da
             steepest = float(np.max(np.abs(avg[i:j + 1])))  # the steepest window of the stretch
             rows.append((net.owner[part[i]], net.offset[part[i]] + start, net.offset[part[i]] + end, steepest,
                          int(sign[i]), "long_downgrade"))
-    if not rows:
+    out = pd.DataFrame(rows, columns=["road_index", "start_m", "end_m", "grade_pct", "direction", "subtype"])
+    lengths = detect_grade_lengths(net, z, grade=grade, centre=centre)
+    if len(lengths):
+        out = pd.concat([out, lengths], ignore_index=True) if len(out) else lengths
+    if not len(out):
         return _empty_grades()
-    return pd.DataFrame(rows, columns=["road_index", "start_m", "end_m", "grade_pct", "direction", "subtype"])
+    return out
+
+
+def detect_grade_lengths(net: RoadNetwork, z: np.ndarray, grade=None, centre=None) -> pd.DataFrame:
+    """Grades longer than JTG D20-2017 Table 8.3.3 allows (坡长超限); see the module docstring.
+
+    Returns road_index, start_m, end_m, grade_pct (the run's smallest grade, 0.1 %), direction,
+    subtype ``"grade_length"`` and ``grade_length_limit_m`` (the table's maximum length).
+    """
+    p = net.params
+    s = net.samples
+    W = p.grade_window_m
+    if grade is None:
+        grade, centre = grade_along(net, z, W)
+    if len(s) == 0 or not np.isfinite(grade).any():
+        return _empty_grades()
+    table = {float(k): v for k, v in (p.grade_length_table or jtg_d20.MAX_GRADE_LENGTH_M).items()}
+    rows_pct = sorted(table)
+    g_abs = np.round(np.abs(grade), 1)
+    sign = np.sign(np.where(np.isfinite(grade), grade, 0.0)).astype(int)
+    speed = net.speed[net.road_of_sample]
+    gpos, _ = _global_chainage(net, 4 * W)
+    gpos_c = gpos - s.local + centre  # the global position of each sample's window centre
+    # the shortest limit of each road's speed: a run cannot exceed its limit if it is not longer than that
+    shortest = np.array([min([float(r[int(v)]) for r in table.values() if int(v) in r] or [np.inf])
+                         for v in jtg_d20.standard_speed(net.speed)])[net.road_of_sample]
+    reach = int(math.ceil(1.6 * W / max(float(np.min(s.spacing)), 0.1))) + 2
+    found = {}
+    for k, row in enumerate(rows_pct):
+        lower = rows_pct[k - 1] if k else None
+        mask = np.isfinite(grade) & ((g_abs > lower + 1e-9) if lower is not None else (g_abs >= row - 1e-9))
+        if not mask.any():
+            continue
+        a, b = group_runs(sign, mask, net.part_start_flag)
+        long_enough = (centre[b] - centre[a] + W) > shortest[a]
+        for i, j in zip(a[long_enough], b[long_enough]):
+            part = s.part[i]
+            first, last = s.starts[part], s.starts[part + 1] - 1
+            lo_m, hi_m = 0.0, net.part_lengths[part]
+            if i > first:
+                lo_m = _grade_break(gpos_c, grade, max(first, i - reach), min(last, i + reach), i, sign[i], W, +1)
+                lo_m -= gpos[first]
+            if j < last:
+                hi_m = _grade_break(gpos_c, grade, max(first, j - reach), min(last, j + reach), j, sign[i], W, -1)
+                hi_m -= gpos[first]
+            lo_m, hi_m = max(lo_m, 0.0), min(hi_m, net.part_lengths[part])
+            length = hi_m - lo_m
+            inside = (s.local[i:j + 1] >= lo_m + W / 2 - 1e-6) & (s.local[i:j + 1] <= hi_m - W / 2 + 1e-6)
+            values = g_abs[i:j + 1][inside] if inside.any() else g_abs[i:j + 1]
+            g_run = float(values.min() if inside.any() else values.max())
+            limit = float(jtg_d20.grade_length_limit(g_run, speed[i], table)[()])
+            if not np.isfinite(limit) or round(length) <= limit:
+                continue
+            key = (int(net.owner[part]), round(net.offset[part] + lo_m, 1), round(net.offset[part] + hi_m, 1))
+            found.setdefault(key, (g_run, int(sign[i]), limit))
+    if not found:
+        return _empty_grades()
+    rows = [(r, a, b, g, d, "grade_length", lim) for (r, a, b), (g, d, lim) in found.items()]
+    out = pd.DataFrame(rows, columns=["road_index", "start_m", "end_m", "grade_pct", "direction", "subtype",
+                                      "grade_length_limit_m"])
+    # neighbouring rows of the table find the same run (a 3.5 % grade exceeds both 3 % and "over 3 %"), with
+    # ends a few metres apart: of overlapping runs held to the same limit keep the longest
+    out = out.sort_values(["road_index", "grade_length_limit_m", "start_m"], kind="stable").reset_index(drop=True)
+    same = (out["road_index"].eq(out["road_index"].shift()) & out["grade_length_limit_m"].eq(
+        out["grade_length_limit_m"].shift()))
+    reach = out.groupby(["road_index", "grade_length_limit_m"])["end_m"].cummax().shift()
+    cluster = (~same | (out["start_m"] > reach)).cumsum()
+    longest = (out["end_m"] - out["start_m"]).groupby(cluster).idxmax()
+    return out.loc[longest.to_numpy()].reset_index(drop=True)
+
+
+def _grade_break(gpos_c, grade, first, last, i, sign, W, inward) -> float:
+    """Global position of the grade break at a run end ``i`` (``inward`` +1: a start, -1: an end).
+
+    With a centred window of ``W`` a break between straight grades shows as a linear ramp of the
+    window grade over ``W`` centred on the break; the run's mask ends somewhere on that ramp.
+    The grades ``W`` inside and outside the mask end are the two grades; the break is where the
+    window grade crosses their mean (linear interpolation between samples).
+    """
+    sl = slice(first, last + 1)
+    pos, gr = gpos_c[sl], sign * grade[sl]
+    ok = np.isfinite(gr)
+    pos, gr = pos[ok], gr[ok]
+    if len(pos) < 2:
+        return float(gpos_c[i])
+    c = float(gpos_c[i])
+    g_in = float(np.interp(c + inward * W, pos, gr))
+    g_out = float(np.interp(c - inward * W, pos, gr))
+    level = 0.5 * (g_in + g_out)
+    lo, hi = c - W / 2, c + W / 2
+    sel = np.flatnonzero((pos >= lo - 1e-9) & (pos <= hi + 1e-9))
+    if len(sel) < 2 or g_in <= g_out:
+        return c
+    xs, ys = pos[sel], gr[sel]
+    if inward < 0:  # scan from the outside in: reverse so the grade rises along the scan
+        xs, ys = xs[::-1], ys[::-1]
+    above = np.flatnonzero(ys >= level)
+    if len(above) == 0:
+        return c
+    k = int(above[0])
+    if k == 0:
+        return float(xs[0])
+    x0, x1, y0, y1 = xs[k - 1], xs[k], ys[k - 1], ys[k]
+    return float(x0 + (level - y0) / (y1 - y0) * (x1 - x0)) if y1 != y0 else float(x1)
 
 
 def grade_along(net: RoadNetwork, z: np.ndarray, window_m: float) -> tuple[np.ndarray, np.ndarray]:
@@ -883,7 +1237,7 @@ def _empty_spans(**columns) -> pd.DataFrame:
 
 
 def _empty_grades() -> pd.DataFrame:
-    return _empty_spans(grade_pct=float, direction=int, subtype=object)
+    return _empty_spans(grade_pct=float, direction=int, subtype=object, grade_length_limit_m=float)
 
 
 # ---------------------------------------------------------------------------
@@ -982,7 +1336,8 @@ def water_proximity(net: RoadNetwork, water, progress=None) -> WaterProximity:
     if water is None or len(water) == 0 or n == 0:
         return empty
     if water.crs is None:
-        raise CRSError("the water layer has no coordinate reference system; set one (e.g. EPSG:4490)")
+        raise CRSError(tr("水体图层没有坐标参照系，请先设置（如EPSG:4490）",
+                          "the water layer has no coordinate reference system; set one (e.g. EPSG:4490)"))
     wgeoms = np.asarray(crs_policy.transform_geometries(water.geometry.values, water.crs, net.metric_crs),
                         dtype=object)
     keep = ~shapely.is_missing(wgeoms) & ~shapely.is_empty(wgeoms)
@@ -1074,46 +1429,66 @@ def _empty_water() -> pd.DataFrame:
 # black spots
 # ---------------------------------------------------------------------------
 def detect_black_spots(net: RoadNetwork, accidents, progress=None) -> tuple[pd.DataFrame, dict]:
-    """Accident black spots by a sliding window along each road.
+    """Accident black spots by a sliding window along each road, within a period and by severity.
 
-    Returns the table (road_index, start_m, end_m, accidents, deaths, injuries) and counts for
-    the provenance (snapped, unsnapped, years).
+    See the module docstring. Returns the table (road_index, start_m, end_m, accidents, deaths,
+    injuries, fatal, equivalent; counts within the period) and counts for the provenance
+    (accidents, snapped, in_period, period_start, period_end, period_years, years, period_text).
     """
     p = net.params
-    info = {"accidents": 0, "snapped": 0, "years": None}
+    info = {"accidents": 0, "snapped": 0, "years": None, "in_period": 0, "undated": 0}
     if accidents is None or len(accidents) == 0:
         return _empty_spots(), info
     if accidents.crs is None:
-        raise CRSError("the accident layer has no coordinate reference system; set one (e.g. EPSG:4490)")
+        raise CRSError(tr("事故图层没有坐标参照系，请先设置（如EPSG:4490）",
+                          "the accident layer has no coordinate reference system; set one (e.g. EPSG:4490)"))
     acc = accidents.reset_index(drop=True)
     pts = np.asarray(crs_policy.transform_geometries(acc.geometry.values, acc.crs, net.metric_crs), dtype=object)
     if len(pts) and not set(shapely.get_type_id(pts[~shapely.is_missing(pts)])) <= {0, 4}:
-        raise DataFormatError("the accident layer must hold points; choose the accident point layer")
+        raise DataFormatError(tr("事故图层应为点要素，请选择事故点图层",
+                                 "the accident layer must hold points; choose the accident point layer"))
     pts = np.where(shapely.get_type_id(pts) == 4, shapely.centroid(pts), pts)
     snap = snap_points(pts, net.lines, p.accident_snap_m)
     info["accidents"] = len(acc)
     info["snapped"] = int(snap.found.sum())
     deaths = _numeric(acc, ("deaths", "死亡", "死亡人数"))
     injuries = _numeric(acc, ("injuries", "受伤", "受伤人数"))
+    # the period: the last blackspot_period_years up to the period end (default: the latest accident date)
+    in_period = np.ones(len(acc), bool)
     years = 1.0
     date_col = next((c for c in ("date", "日期", "事故日期", "time") if c in acc.columns), None)
     if date_col is not None:
         dates = pd.to_datetime(acc[date_col], errors="coerce")
-        if dates.notna().sum() >= 2:
-            span_days = (dates.max() - dates.min()).days
-            years = max(span_days / 365.25, 1.0)
+        if dates.notna().any():
+            end = (pd.Timestamp(str(p.blackspot_period_end).strip()) if p.blackspot_period_end else dates.max())
+            end = end.normalize()
+            start = period_start(end, p.blackspot_period_years)
+            in_period = (dates >= start).to_numpy() & (dates < end + pd.Timedelta(days=1)).to_numpy()
+            info["undated"] = int(dates.isna().sum())
+            # the years of the period the data cover: a rate must not thin a recent cluster by the data's span
+            covered_from = max(start, dates.min().normalize())
+            covered = ((end - covered_from).days + 1) / 365.25
+            years = max(min(covered, p.blackspot_period_years), 1.0)
             info["years"] = round(years, 2)
-            info["period"] = f"{dates.min().date()} – {dates.max().date()}"
+            info["period_start"] = start.date().isoformat()
+            info["period_end"] = end.date().isoformat()
+            info["period_years"] = p.blackspot_period_years
+            info["period_text"] = (f"{start.date().isoformat()}至{end.date().isoformat()}"
+                                   f"（近{p.blackspot_period_years:g}年）")
+    info["in_period"] = int(in_period.sum())
     scale = years if p.blackspot_per_year else 1.0
-    found = snap.found
+    found = snap.found & in_period
     if not found.any():
         return _empty_spots(), info
+    fatal = (deaths > 0).astype(float)
+    injury = ((deaths <= 0) & (injuries > 0)).astype(float)
+    equivalent = (p.blackspot_weight_fatal * fatal + p.blackspot_weight_injury * injury
+                  + p.blackspot_weight_property * (1.0 - fatal - injury))
     road = snap.line[found]
     ch = snap.chainage[found]
-    dth = deaths[found]
-    inj = injuries[found]
+    dth, inj, fat, eqv = deaths[found], injuries[found], fatal[found], equivalent[found]
     order = np.lexsort((ch, road))
-    road, ch, dth, inj = road[order], ch[order], dth[order], inj[order]
+    road, ch, dth, inj, fat, eqv = road[order], ch[order], dth[order], inj[order], fat[order], eqv[order]
     rows = []
     W, step = p.blackspot_window_m, p.blackspot_step_m
     roads_hit = np.unique(road)
@@ -1128,12 +1503,18 @@ def detect_black_spots(net: RoadNetwork, accidents, progress=None) -> tuple[pd.D
     acc_key = rank * span + ch
     a = np.searchsorted(acc_key, win_road * span + starts, "left")
     b = np.searchsorted(acc_key, win_road * span + starts + W, "right")
-    count = (b - a) / scale
-    cd = np.r_[0.0, np.cumsum(dth)]
-    deaths_w = (cd[b] - cd[a]) / scale
-    qual = count >= p.blackspot_min_accidents
+
+    def window_sum(values):
+        c = np.r_[0.0, np.cumsum(values)]
+        return (c[b] - c[a]) / scale
+
+    qual = (b - a) / scale >= p.blackspot_min_accidents
     if p.blackspot_min_deaths is not None:
-        qual |= deaths_w >= p.blackspot_min_deaths
+        qual |= window_sum(dth) >= p.blackspot_min_deaths
+    if p.blackspot_min_fatal is not None:
+        qual |= window_sum(fat) >= p.blackspot_min_fatal
+    if p.blackspot_min_equivalent is not None:
+        qual |= window_sum(eqv) >= p.blackspot_min_equivalent
     breaks = np.r_[True, win_road[1:] != win_road[:-1]]
     qa, qb = runs(qual, breaks)
     for i, j in zip(qa, qb):  # one iteration per group of qualifying windows
@@ -1151,11 +1532,29 @@ def detect_black_spots(net: RoadNetwork, accidents, progress=None) -> tuple[pd.D
             s0 = prev[1]
         lo_i = np.searchsorted(acc_key, r_rank * span + s0, "left")
         hi_i = np.searchsorted(acc_key, r_rank * span + e0, "right")
-        rows.append((r, s0, e0, int(hi_i - lo_i), float(dth[lo_i:hi_i].sum()), float(inj[lo_i:hi_i].sum())))
+        part = slice(lo_i, hi_i)
+        rows.append((r, s0, e0, int(hi_i - lo_i), float(dth[part].sum()), float(inj[part].sum()),
+                     int(fat[part].sum()), float(eqv[part].sum())))
     _report(progress, 0.9, "事故多发点段")
     if not rows:
         return _empty_spots(), info
-    return pd.DataFrame(rows, columns=["road_index", "start_m", "end_m", "accidents", "deaths", "injuries"]), info
+    return pd.DataFrame(rows, columns=["road_index", "start_m", "end_m", "accidents", "deaths", "injuries", "fatal",
+                                       "equivalent"]), info
+
+
+def period_start(end, years: float):
+    """First day of a period of ``years`` ending on the day ``end`` (inclusive both ends).
+
+    Whole years step back by calendar years (2025-12-31, 3 years → 2023-01-01); fractions of a
+    year by 365.25 days per year.
+    """
+    end = pd.Timestamp(end).normalize()
+    whole = int(math.floor(years))
+    rest = years - whole
+    start = end - pd.DateOffset(years=whole) + pd.Timedelta(days=1)
+    if rest > 1e-9:
+        start = start - pd.Timedelta(days=int(round(rest * 365.25)))
+    return pd.Timestamp(start).normalize()
 
 
 def _numeric(df, names) -> np.ndarray:
@@ -1166,7 +1565,7 @@ def _numeric(df, names) -> np.ndarray:
 
 
 def _empty_spots() -> pd.DataFrame:
-    return _empty_spans(accidents=int, deaths=float, injuries=float)
+    return _empty_spans(accidents=int, deaths=float, injuries=float, fatal=int, equivalent=float)
 
 
 # ---------------------------------------------------------------------------
@@ -1191,7 +1590,7 @@ def assign_counties(gdf, counties, name_field: str = "name") -> np.ndarray:
 # ---------------------------------------------------------------------------
 # the whole analysis
 # ---------------------------------------------------------------------------
-def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties=None,
+def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties=None, km_posts=None,
                         params: RoadHazardParams | None = None, kinds=None, progress=None):
     """Find road hazard candidates of every kind the inputs allow.
 
@@ -1208,6 +1607,10 @@ def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties
         Accident points with optional ``date``, ``deaths``, ``injuries``.
     counties : GeoDataFrame, optional
         County polygons (``name``) to fill the ``county`` column.
+    km_posts : GeoDataFrame, optional
+        Km-post points (公里桩/百米桩) with their station (:data:`KM_POST_FIELDS`); they set the
+        stationing of the roads they lie on (:func:`stationing_from_km_posts`), over the roads'
+        ``start_km``/``breaks`` attributes.
     params : RoadHazardParams, optional
     kinds : iterable of str, optional
         Subset of :data:`KINDS` to run (all the inputs allow by default).
@@ -1224,10 +1627,16 @@ def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties
     wanted = set(kinds) if kinds is not None else set(KINDS)
     unknown = wanted - set(KINDS)
     if unknown:
-        raise ParameterError(f"unknown hazard kind(s) {', '.join(sorted(unknown))}; use {', '.join(KINDS)}")
+        raise ParameterError(tr(f"未知的隐患类型{'、'.join(sorted(unknown))}，可用：{'、'.join(KINDS)}",
+                                f"unknown hazard kind(s) {', '.join(sorted(unknown))}; use {', '.join(KINDS)}"))
     _report(progress, 0.0, "准备道路")
     net = RoadNetwork(roads, params)
     notes = []
+    if km_posts is not None and len(km_posts):
+        by_posts, post_notes = stationing_from_km_posts(net, km_posts)
+        for r, st in by_posts.items():
+            net.stationing[r] = st
+        notes.extend(post_notes)
     tables = []
     _report(progress, 0.05, "急弯")
     if "sharp_bend" in wanted:
@@ -1246,12 +1655,11 @@ def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties
                                progress=_sub(progress, 0.42, 0.5))
             missing = int((~np.isfinite(z)).sum())
             if missing:
-                notes.append(f"{missing} of {len(z)} road sample points fall outside the DEM or on nodata; "
-                             "grades and drops are not computed there")
+                notes.append(f"道路采样点{len(z)}个中有{missing}个落在DEM范围外或无数据处，该处不计算纵坡和落差")
             if prox is not None and prox.on_water.any():
                 # on a bridge the DEM shows the river below, not the deck
                 z = np.where(prox.on_water, np.nan, z)
-                notes.append("grades and cliff drops are not computed where roads cross water (bridges)")
+                notes.append("道路跨越水体处（桥梁）不计算纵坡和临崖落差")
             if "steep_grade" in wanted:
                 _report(progress, 0.5, "纵坡")
                 tables.append(("steep_grade", detect_steep_grades(net, z, progress=_sub(progress, 0.5, 0.6))))
@@ -1263,13 +1671,13 @@ def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties
         finally:
             sampler.close()
     elif need_dem:
-        notes.append("no DEM given: steep grades and near-cliff segments not searched")
+        notes.append("未提供DEM：未识别陡坡和临崖路段")
     if "near_water" in wanted:
         if water is not None:
             _report(progress, 0.8, "临水路段")
             tables.append(("near_water", detect_near_water(net, water, proximity=prox)))
         else:
-            notes.append("no water layer given: near-water segments not searched")
+            notes.append("未提供水体图层：未识别临水路段")
     spot_info = {}
     if "black_spot" in wanted:
         if accidents is not None:
@@ -1277,12 +1685,19 @@ def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties
             spots, spot_info = detect_black_spots(net, accidents, progress=_sub(progress, 0.85, 0.92))
             tables.append(("black_spot", spots))
             if spot_info["accidents"] > spot_info["snapped"]:
-                notes.append(f"{spot_info['accidents'] - spot_info['snapped']} of {spot_info['accidents']} accidents "
-                             f"lie farther than {params.accident_snap_m:g} m from every road and were not counted")
+                notes.append(f"事故{spot_info['accidents']}起中有{spot_info['accidents'] - spot_info['snapped']}起"
+                             f"距所有道路超过{params.accident_snap_m:g} m，未计入")
+            if spot_info.get("period_text"):
+                notes.append(f"事故统计时段{spot_info['period_text']}：时段内事故{spot_info['in_period']}起"
+                             f"（共{spot_info['accidents']}起）")
+            else:
+                notes.append("事故数据无日期，未按统计时段筛选")
+            if spot_info.get("undated"):
+                notes.append(f"{spot_info['undated']}起事故无日期，未计入统计时段")
         else:
-            notes.append("no accident layer given: black spots not searched")
+            notes.append("未提供事故图层：未识别事故多发点段")
     _report(progress, 0.92, "整理结果")
-    segments = _assemble(net, tables)
+    segments = _assemble(net, tables, spot_info.get("period_text", ""))
     if counties is not None and len(segments):
         segments["county"] = assign_counties(segments, counties)
     inputs = {"roads": describe_input(roads.attrs.get("riskmap", {}).get("source") or roads)}
@@ -1292,19 +1707,24 @@ def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties
         inputs["water"] = describe_input(water.attrs.get("riskmap", {}).get("source") or water)
     if accidents is not None:
         inputs["accidents"] = describe_input(accidents.attrs.get("riskmap", {}).get("source") or accidents)
+    if km_posts is not None:
+        inputs["km_posts"] = describe_input(km_posts.attrs.get("riskmap", {}).get("source") or km_posts)
     parameters = params.to_dict()
     parameters.update({"metric_crs": net.metric_crs.to_string(), "roads_km": round(net.total_length_m / 1000, 3),
                        "design_speed_by_class": {**jtg_d20.DEFAULT_SPEED_BY_CLASS, **params.class_speeds}})
     if spot_info.get("years"):
         parameters["accident_period_years"] = spot_info["years"]
+    for key in ("period_start", "period_end"):
+        if spot_info.get(key):
+            parameters[f"accident_{key}"] = spot_info[key]
     counts = segments["kind"].value_counts().to_dict() if len(segments) else {}
-    notes.append("segments found: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "none"))
+    notes.append("识别隐患路段：" + ("，".join(f"{KINDS.get(k, k)}{v}处" for k, v in counts.items()) or "无"))
     record = provenance("road_hazards", inputs, parameters, standards=STANDARDS, notes=notes)
     _report(progress, 1.0, "完成")
     return segments, record
 
 
-def _assemble(net: RoadNetwork, tables):
+def _assemble(net: RoadNetwork, tables, period_text: str = ""):
     import geopandas as gpd
 
     frames = []
@@ -1320,44 +1740,99 @@ def _assemble(net: RoadNetwork, tables):
     df = pd.concat(frames, ignore_index=True, sort=False)
     r = df["road_index"].to_numpy(dtype=int)
     df["road_index"] = r
-    df["name"] = net.names[r]
-    df["code"] = net.codes[r]
-    df["road_class"] = net.road_class[r]
     df["speed_kmh"] = net.speed[r]
-    df["speed_source"] = net.speed_source[r]
     df["radius_limit_m"] = np.where(df["kind"] == "sharp_bend", net.radius_limit[r], np.nan)
     df["grade_limit_pct"] = np.where(df["kind"] == "steep_grade", net.grade_limit[r], np.nan)
-    df["length_m"] = df["end_m"] - df["start_m"]
-    for col in COLUMNS:
+    for col in COLUMNS + ["grade_length_limit_m"]:
         if col not in df.columns:
             df[col] = np.nan if _dtype(col) == float else ""
     for col in ("subtype", "side", "water_name", "county"):
         df[col] = df[col].fillna("").astype(object)
-    df["km_start"] = [km_post(v) for v in df["start_m"]]
-    df["km_end"] = [km_post(v) for v in df["end_m"]]
-    df["km_label"] = [km_range(a, b) for a, b in zip(df["start_m"], df["end_m"])]
+    df["length_m"] = df["end_m"] - df["start_m"]
+    df["note"] = _notes(df, period_text)
+    df = merge_overlaps(df)
+    r = df["road_index"].to_numpy(dtype=int)
+    df["name"] = net.names[r]
+    df["code"] = net.codes[r]
+    df["road_class"] = jtg_d20.road_class_label(net.road_class[r])
+    df["speed_source"] = net.speed_source[r]
+    df["length_m"] = df["end_m"] - df["start_m"]
+    st = net.stationing[r]
+    df["km_start"] = [s_.label(v) for s_, v in zip(st, df["start_m"])]
+    df["km_end"] = [s_.label(v) for s_, v in zip(st, df["end_m"])]
+    df["km_label"] = [f"{a}–{b}" for a, b in zip(df["km_start"], df["km_end"])]
+    df["stationing"] = [s_.to_text() for s_ in st]
     df["severity"] = _severity(df)
-    df["note"] = _notes(df)
     df = df.sort_values(["road_index", "start_m", "kind"], kind="stable").reset_index(drop=True)
     geoms = net.segment_geometries(df["road_index"].to_numpy(), df["start_m"].to_numpy(), df["end_m"].to_numpy())
     geoms = crs_policy.transform_geometries(np.asarray(geoms, dtype=object), net.metric_crs, net.source_crs)
     return gpd.GeoDataFrame(df[COLUMNS], geometry=np.asarray(geoms, dtype=object), crs=net.source_crs)
 
 
+#: How the measures of merged segments combine: the most severe value of each.
+_MERGE_MIN = ("radius_m", "water_dist_m", "grade_length_limit_m")
+_MERGE_MAX = ("grade_pct", "drop_m", "accidents", "deaths", "injuries")
+
+
+def merge_overlaps(df: pd.DataFrame, tolerance_m: float = 1e-6) -> pd.DataFrame:
+    """Merge overlapping or touching segments of one kind on one road into one segment.
+
+    The extent is the union; ``note`` joins the distinct reasons with "；", ``subtype`` lists the
+    distinct subtypes in :data:`SUBTYPES` order joined by "+"; :data:`_MERGE_MIN` measures keep
+    their smallest value, :data:`_MERGE_MAX` their largest, and the other fields (side,
+    deflection, water name …) come from the segment holding the most severe measure.
+    """
+    if len(df) < 2:
+        return df
+    df = df.sort_values(["road_index", "kind", "start_m", "end_m"], kind="stable").reset_index(drop=True)
+    key = df["road_index"].astype(str) + "\x00" + df["kind"].astype(str)
+    new_key = key.ne(key.shift())
+    reach = df.groupby(key, sort=False)["end_m"].cummax().shift()
+    group = (new_key | (df["start_m"] > reach + tolerance_m)).cumsum().to_numpy()
+    if len(np.unique(group)) == len(df):
+        return df
+    df["_group"] = group
+    # the representative row of a group: smallest radius / water distance, largest grade / drop / deaths
+    sev = np.select([df["kind"] == "sharp_bend", df["kind"] == "near_water"],
+                    [-df["radius_m"].to_numpy(float), -df["water_dist_m"].to_numpy(float)],
+                    default=np.nan_to_num(df["grade_pct"].to_numpy(float), nan=-1.0)
+                    + np.nan_to_num(df["drop_m"].to_numpy(float), nan=-1.0)
+                    + np.nan_to_num(df["deaths"].to_numpy(float), nan=0.0))
+    df["_sev"] = np.nan_to_num(sev, nan=-np.inf)
+    rep = df.sort_values(["_group", "_sev"], ascending=[True, False], kind="stable").drop_duplicates("_group")
+    out = rep.set_index("_group").copy()
+    g = df.groupby("_group")
+    out["start_m"] = g["start_m"].min()
+    out["end_m"] = g["end_m"].max()
+    for col in _MERGE_MIN:
+        if col in df.columns:
+            out[col] = g[col].min()
+    for col in _MERGE_MAX:
+        if col in df.columns:
+            out[col] = g[col].max()
+    order = {k: i for i, k in enumerate(SUBTYPES)}
+    out["subtype"] = g["subtype"].agg(lambda v: "+".join(sorted({c for x in v if x for c in str(x).split("+")},
+                                                                key=lambda c: order.get(c, 99))))
+    out["note"] = g["note"].agg(lambda v: "；".join(dict.fromkeys(n for n in v if n)))
+    return out.reset_index(drop=True).drop(columns=["_sev"], errors="ignore")
+
+
 def _dtype(col):
     return object if col in ("kind", "subtype", "name", "code", "road_class", "speed_source", "km_start", "km_end",
-                             "km_label", "side", "water_name", "severity", "note", "county") else float
+                             "km_label", "side", "water_name", "severity", "note", "county", "stationing") else float
 
 
 def _severity(df) -> np.ndarray:
-    """Proposed severity (riskmap rule; the user may change it in the register).
+    """Proposed risk level (riskmap rule; the user may change it in the register).
 
-    Sharp bend: high below half the limit radius, medium below 3/4. Steep grade: high 2 points
-    or more over the limit, medium 1 point. Cliff: high over 2 × the drop threshold. Water: high
-    within 10 m. Black spot: high with 3 deaths or more, medium with 1.
+    Four-level wording (:data:`SEVERITIES`): 重大风险 / 较大风险 / 一般风险, and 低风险 left to the
+    user. Sharp bend: 重大 below half the limit radius, 较大 below 3/4. Steep grade: 重大 2 points
+    or more over the maximum grade, 较大 1 point (a grade only too long is 一般). Cliff: 重大 over
+    40 m. Water: 重大 within 10 m, 较大 within 25 m. Black spot: 重大 with 3 deaths or more within
+    the period, 较大 with 1.
     """
     kind = df["kind"].to_numpy()
-    out = np.full(len(df), "low", dtype=object)
+    out = np.full(len(df), "一般风险", dtype=object)
     ratio = df["radius_m"].to_numpy(float) / df["radius_limit_m"].to_numpy(float)
     over = df["grade_pct"].to_numpy(float) - df["grade_limit_pct"].to_numpy(float)
     with np.errstate(invalid="ignore"):
@@ -1368,16 +1843,17 @@ def _severity(df) -> np.ndarray:
             | ((kind == "black_spot") & (df["deaths"].to_numpy(float) >= 3)) \
             | ((kind == "near_water") & (df["water_dist_m"].to_numpy(float) <= 10)) \
             | ((kind == "near_cliff") & (df["drop_m"].to_numpy(float) >= 40))
-    out[med] = "medium"
-    out[high] = "high"
+    out[med] = "较大风险"
+    out[high] = "重大风险"
     return out
 
 
-def _notes(df) -> list[str]:
+def _notes(df, period_text: str = "") -> list[str]:
+    """The reason of each segment, in Chinese (black spots state the accident period)."""
     notes = []
     for row in df[["kind", "subtype", "radius_m", "radius_limit_m", "speed_kmh", "deflection_deg", "grade_pct",
                    "grade_limit_pct", "drop_m", "side", "water_dist_m", "water_name", "accidents",
-                   "deaths"]].itertuples(index=False):
+                   "deaths", "injuries", "length_m", "grade_length_limit_m"]].itertuples(index=False):
         kind = row.kind
         if kind == "sharp_bend":
             text = (f"圆曲线半径约{row.radius_m:.0f} m，小于设计速度{row.speed_kmh:.0f} km/h的极限最小半径"
@@ -1385,6 +1861,9 @@ def _notes(df) -> list[str]:
                     f"（{'左' if row.deflection_deg > 0 else '右'}转）")
         elif kind == "steep_grade" and row.subtype == "long_downgrade":
             text = f"连续长下坡，平均纵坡最大{row.grade_pct:.1f}%"
+        elif kind == "steep_grade" and row.subtype == "grade_length":
+            text = (f"坡长超限：纵坡{row.grade_pct:.1f}%连续{row.length_m:.0f} m，超过{jtg_d20.GRADE_LENGTH_CLAUSE}"
+                    f"最大坡长{row.grade_length_limit_m:.0f} m")
         elif kind == "steep_grade":
             text = f"纵坡{row.grade_pct:.1f}%，超过设计速度{row.speed_kmh:.0f} km/h的最大纵坡{row.grade_limit_pct:.0f}%"
         elif kind == "near_cliff":
@@ -1392,7 +1871,8 @@ def _notes(df) -> list[str]:
         elif kind == "near_water":
             text = f"临水排查带内：距水体{('“' + row.water_name + '”') if row.water_name else ''}约{row.water_dist_m:.0f} m"
         elif kind == "black_spot":
-            text = f"事故{row.accidents:.0f}起，死亡{row.deaths:.0f}人"
+            injuries = 0 if not np.isfinite(row.injuries) else row.injuries
+            text = f"{period_text}事故{row.accidents:.0f}起，死亡{row.deaths:.0f}人，受伤{injuries:.0f}人"
         else:
             text = ""
         notes.append(text)
@@ -1420,11 +1900,12 @@ def segments_excel_frame(segments) -> pd.DataFrame:
     df["kind"] = df["kind"].map(lambda k: f"{KINDS.get(k, k)}")
     df["severity"] = df["severity"].map(lambda k: SEVERITIES.get(k, k))
     df["side"] = df["side"].map({"left": "左", "right": "右"}).fillna("")
-    df["subtype"] = df["subtype"].map({"steep": "超最大纵坡", "long_downgrade": "连续长下坡"}).fillna("")
+    df["subtype"] = df["subtype"].fillna("").map(subtype_label)
+    df["road_class"] = jtg_d20.road_class_label(df["road_class"].fillna(""))
     order = ["county", "name", "code", "kind", "subtype", "km_label", "km_start", "km_end", "start_m", "end_m",
              "length_m", "severity", "note", "road_class", "speed_kmh", "radius_m", "radius_limit_m",
              "deflection_deg", "grade_pct", "grade_limit_pct", "drop_m", "side", "water_dist_m", "water_name",
-             "accidents", "deaths", "injuries"]
+             "accidents", "deaths", "injuries", "fatal", "equivalent", "stationing"]
     df = df[[c for c in order if c in df.columns]]
     for col in ("start_m", "end_m", "length_m", "radius_m", "drop_m", "water_dist_m"):
         df[col] = df[col].round(1)

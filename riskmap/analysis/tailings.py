@@ -1,7 +1,12 @@
 """Tailings ponds (尾矿库): grade (等别) and 头顶库 (overhead pond) identification.
 
-Grade: :func:`riskmap.analysis.tailings_rules.tailings_grade` (AQ 2006-2005 table and
-combination rule; GB 39496-2020 grade-1/2 bounds as parameters).
+Grade: :func:`riskmap.analysis.tailings_rules.tailings_grade` (GB 39496-2020 《尾矿库安全规程》,
+which replaced AQ 2006-2005 on 2021-09-01: grades 三–五 unchanged, grade-一/二 bounds as
+parameters; combination rule GB 50863-2013 §3.2.1). The storage graded is the current stage's
+全库容 (field ``stage_capacity``, aliases 全库容 / 现状全库容) when given, else the design 总库容
+(``capacity``) with a note; the columns ``capacity_used`` and ``capacity_kind`` say which. A
+头顶库 of grade 二–四 gets "需论证是否提等" (``raise_note``; §3.2.1 allows a one-grade raise after
+a demonstration), never an automatic raise.
 
 头顶库 ("residents or important facilities within 1 km downstream, inclusive"):
 
@@ -32,8 +37,10 @@ from riskmap.analysis.fields import apply_field_aliases, layer_source
 from riskmap.analysis.provenance import describe_input, provenance
 from riskmap.errors import EmptyLayerError, ParameterError
 
-FIELD_ALIASES = {"name": ("名称", "尾矿库名称"), "capacity": ("总库容", "库容", "capacity_1e4m3"),
+FIELD_ALIASES = {"name": ("名称", "尾矿库名称"), "capacity": ("总库容", "设计总库容", "库容", "capacity_1e4m3"),
+                 "stage_capacity": ("stage_cap", "全库容", "现状全库容", "当前全库容", "current_capacity"),
                  "dam_height": ("坝高", "总坝高"), "downstream_az": ("downstream", "下游方位", "下游方位角")}  # DBF names stop at 10 chars
+CAPACITY_KIND = {"stage": "全库容（现状）", "total": "总库容（设计，无全库容数据）"}
 FACILITY_KIND_ZH = {"sensitive": "敏感目标", "enterprises": "企业", "roads": "道路", "facilities": "设施"}
 CATEGORY_ZH = {"school": "学校", "hospital": "医院", "nursing_home": "养老院", "market": "商场/市场",
                "kindergarten": "幼儿园", "expressway": "高速公路", "national": "国道", "provincial": "省道",
@@ -41,10 +48,14 @@ CATEGORY_ZH = {"school": "学校", "hospital": "医院", "nursing_home": "养老
                "non_coal_mine": "非煤矿山", "fireworks": "烟花爆竹企业", "metallurgy": "冶金企业",
                "industry_trade": "工贸企业"}
 
+#: Trace method of a DEM path (D8 steepest descent).
+TRACE_DEM = "DEM最陡坡降（D8）"
+
 #: Features this close to a corridor count as inside it (the 1 km limit is inclusive).
 BOUNDARY_TOLERANCE_M = 0.01
 
-RESULT_COLUMNS = ["grade", "grade_v", "grade_h", "grade_basis", "overhead", "overhead_zh", "downstream_pop",
+RESULT_COLUMNS = ["capacity_used", "capacity_kind", "grade", "grade_v", "grade_h", "grade_basis", "raise_note",
+                  "overhead", "overhead_zh", "downstream_pop",
                   "downstream_facilities", "n_facilities", "trace_method", "trace_length_m", "pits_crossed",
                   "trace_stop", "reason"]
 
@@ -61,17 +72,19 @@ class TailingsResult:
 
 
 def normalise_tailings(tailings):
-    """Tailings points with numeric ``capacity`` (10⁴ m³), ``dam_height`` (m) and ``downstream_az`` (deg).
+    """Tailings points with numeric ``capacity`` (总库容, 10⁴ m³), ``stage_capacity`` (全库容 of the
+    current stage, optional), ``dam_height`` (m) and ``downstream_az`` (deg).
 
-    Chinese column names (名称, 总库容, 坝高, 下游方位) are accepted. Missing values stay NaN.
+    Chinese column names (名称, 总库容, 全库容, 坝高, 下游方位) are accepted. Missing values stay NaN.
     """
     src = layer_source(tailings)
     if tailings is None or len(tailings) == 0:
         raise EmptyLayerError("the tailings layer has no features; choose a layer with tailings ponds", src)
     gdf = apply_field_aliases(tailings, FIELD_ALIASES, {"name": lambda n: [f"尾矿库{i + 1}" for i in range(n)],
-                                                        "downstream_az": lambda n: np.nan},
+                                                        "downstream_az": lambda n: np.nan,
+                                                        "stage_capacity": lambda n: np.nan},
                               layer="tailings", hint="capacity in 10^4 m³, dam_height in m", source=src)
-    for field in ("capacity", "dam_height", "downstream_az"):
+    for field in ("capacity", "stage_capacity", "dam_height", "downstream_az"):
         gdf[field] = pd.to_numeric(gdf[field], errors="coerce")
     gdf["name"] = gdf["name"].astype(str)
     types = set(gdf.geom_type.dropna())
@@ -97,12 +110,29 @@ def facility_kind(facilities) -> str:
     return "facilities"
 
 
-def grade_tailings(tailings, grade_rules: rules.GradeRules = rules.AQ_2006_2005) -> pd.DataFrame:
-    """Grade (等别) of every pond: columns ``grade``, ``grade_v``, ``grade_h``, ``grade_basis``."""
+def grade_tailings(tailings, grade_rules: rules.GradeRules = rules.GB_39496_2020) -> pd.DataFrame:
+    """Grade (等别) of every pond.
+
+    The storage graded is ``stage_capacity`` (the current stage's 全库容) where given, else
+    ``capacity`` (the design 总库容), and the basis says so.
+
+    Returns
+    -------
+    DataFrame
+        ``capacity_used`` (10⁴ m³), ``capacity_kind`` (全库容（现状） / 总库容（设计…）), ``grade``,
+        ``grade_v``, ``grade_h``, ``grade_basis``.
+    """
     gdf = normalise_tailings(tailings)
-    recs = [rules.tailings_grade(v, h, grade_rules)
-            for v, h in zip(gdf["capacity"].to_numpy(float), gdf["dam_height"].to_numpy(float))]
+    stage = gdf["stage_capacity"].to_numpy(float)
+    has_stage = np.isfinite(stage)
+    used = np.where(has_stage, stage, gdf["capacity"].to_numpy(float))
+    recs = [rules.tailings_grade(v, h, grade_rules) for v, h in zip(used, gdf["dam_height"].to_numpy(float))]
     out = pd.DataFrame(recs, index=gdf.index).rename(columns={"basis": "grade_basis"})
+    kind = np.where(has_stage, CAPACITY_KIND["stage"], CAPACITY_KIND["total"])
+    prefix = np.where(has_stage, "按现状全库容定等；", "无现状全库容，按设计总库容定等；")
+    out["grade_basis"] = [f"{a}{b}" for a, b in zip(prefix, out["grade_basis"])]
+    out.insert(0, "capacity_kind", kind)
+    out.insert(0, "capacity_used", used)
     for col in ("grade", "grade_v", "grade_h"):
         out[col] = out[col].astype("Int64")
     return out
@@ -157,7 +187,8 @@ def _facility_frames(facilities: dict, metric_crs, corridors, names, params):
                 important[p].append(lab)
         frames.append(pd.DataFrame({
             "tailings": names[pond], "facility_kind": FACILITY_KIND_ZH.get(kind, kind), "name": fnames[f_idx],
-            "category": cats[f_idx], "important": is_important[f_idx], "geometry": geoms[f_idx]}))
+            "category": [CATEGORY_ZH.get(c, c) for c in cats[f_idx]], "important": is_important[f_idx],
+            "geometry": geoms[f_idx]}))
     return important, everything, frames
 
 
@@ -169,15 +200,16 @@ def _names(gdf, fallback: str) -> np.ndarray:
 
 
 def assess_tailings(tailings, dem=None, population=None, *, facilities: dict | None = None,
-                    grade_rules: rules.GradeRules = rules.AQ_2006_2005,
+                    grade_rules: rules.GradeRules = rules.GB_39496_2020,
                     params: rules.OverheadParameters | None = None, progress=None) -> TailingsResult:
     """Grade every tailings pond and find the 头顶库 (overhead ponds).
 
     Parameters
     ----------
     tailings : GeoDataFrame
-        Dams (points; polygons use their centroid) with ``name``, ``capacity`` (10⁴ m³),
-        ``dam_height`` (m) and optional ``downstream_az`` (degrees clockwise from north).
+        Dams (points; polygons use their centroid) with ``name``, ``capacity`` (design 总库容,
+        10⁴ m³), optional ``stage_capacity`` (全库容 of the current stage), ``dam_height`` (m) and
+        optional ``downstream_az`` (degrees clockwise from north).
     dem : str, Path or rasterio dataset, optional
         Elevation raster for the downstream trace; without it ``downstream_az`` is used.
     population : str, Path or rasterio dataset, optional
@@ -186,7 +218,9 @@ def assess_tailings(tailings, dem=None, population=None, *, facilities: dict | N
         ``{kind: GeoDataFrame}``: ``"sensitive"``, ``"enterprises"``, ``"roads"`` or any other
         kind; see :class:`~riskmap.analysis.tailings_rules.OverheadParameters` for which count.
     grade_rules : GradeRules
-        AQ 2006-2005 (default) or :func:`~riskmap.analysis.tailings_rules.gb39496_rules`.
+        GB 39496-2020 (default, :data:`~riskmap.analysis.tailings_rules.GB_39496_2020`),
+        :func:`~riskmap.analysis.tailings_rules.gb39496_rules` (with grade 一) or the withdrawn
+        AQ 2006-2005.
     params : OverheadParameters, optional
         Downstream distance (1000 m), corridor half-width, minimum people ...
     progress : callable, optional
@@ -236,7 +270,7 @@ def assess_tailings(tailings, dem=None, population=None, *, facilities: dict | N
                                         (lambda f, m: progress(0.05 + 0.55 * f, m)))
             for i, tr in enumerate(traces):
                 if tr.line is not None:
-                    paths[i], methods[i], lengths[i], pits[i] = tr.line, "DEM D8", tr.length_m, tr.pits_crossed
+                    paths[i], methods[i], lengths[i], pits[i] = tr.line, TRACE_DEM, tr.length_m, tr.pits_crossed
                     stops[i] = terrain.STOP_REASONS.get(tr.stop, tr.stop)
                 else:
                     stops[i] = terrain.STOP_REASONS.get(tr.stop, tr.stop)
@@ -303,6 +337,14 @@ def assess_tailings(tailings, dem=None, population=None, *, facilities: dict | N
     for col in res.columns:
         out[col] = res[col].to_numpy()
     out["overhead"] = out["overhead"].astype(bool)
+    out["raise_note"] = [rules.raise_note(g, o) for g, o in zip(out["grade"], out["overhead"])]
+    raise_idx = np.flatnonzero(out["raise_note"].to_numpy() != "")
+    if len(raise_idx):
+        reason = out["reason"].to_numpy(object).copy()
+        for i in raise_idx:
+            reason[i] = (f"{reason[i]}；{rules.GRADE_ZH[int(out['grade'].iloc[i])]}头顶库{rules.RAISE_NOTE}"
+                         f"（{rules.COMBINATION_CLAUSE}：下游有重要城镇、设施时经论证可提高一等）")
+        out["reason"] = reason
 
     corr_gdf = gpd.GeoDataFrame({
         "name": names, "overhead": out["overhead"].to_numpy(), "overhead_zh": out["overhead_zh"].to_numpy(),
@@ -335,7 +377,11 @@ def assess_tailings(tailings, dem=None, population=None, *, facilities: dict | N
          **{f"facilities:{k}": layer_source(v) or describe_input(v) for k, v in (facilities or {}).items()}},
         {**params.to_dict(), "grade_rules": grade_rules.edition, "metric_crs": metric_crs.to_string()},
         rules.standards_cited(grade_rules),
-        notes + [f"头顶库人数阈值：走廊人口四舍五入后≥{max(params.min_people, 1):g}人；"
+        notes + [f"{int((grades['capacity_kind'] == CAPACITY_KIND['total']).sum())}座无现状全库容数据，按设计总库容定等"
+                 if (grades["capacity_kind"] == CAPACITY_KIND["total"]).any() else "均按现状全库容定等",
+                 *([f"{len(raise_idx)}座二至四等头顶库{rules.RAISE_NOTE}（{rules.COMBINATION_CLAUSE}，未自动提等）"]
+                   if len(raise_idx) else []),
+                 f"头顶库人数阈值：走廊人口四舍五入后≥{max(params.min_people, 1):g}人；"
                  f"走廊半宽{params.half_width_m:g}m（参数）",
                  f"共{n}座，头顶库{int(out['overhead'].sum())}座"],
     )

@@ -17,6 +17,7 @@ from riskmap.errors import CancelledError, RiskmapError
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMANDS = (
     "riskmap.cli.data",
+    "riskmap.cli.convert",
     "riskmap.cli.export_html",
     "riskmap.cli.gui",
     "riskmap.cli.printmap",

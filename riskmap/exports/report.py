@@ -213,7 +213,7 @@ def register_record(register) -> dict:
     from riskmap.analysis.provenance import provenance
     from riskmap.analysis.register import SEVERITIES, STATUSES
 
-    workflow = "status workflow 排查 → 建档 → 整改中 → 已销号"
+    workflow = "整改流程：排查 → 建档 → 整改中 → 已销号；风险等级：重大风险（红）、较大风险（橙）、一般风险（黄）、低风险（蓝）"
     counts = {"segments": len(register), "candidates": len(register.candidates)}
     detection = register.detection
     if detection:
@@ -224,21 +224,23 @@ def register_record(register) -> dict:
         record["derived"] = {**(record.get("derived") or {}), **counts}
         record["notes"] = [*(record.get("notes") or []), workflow]
         return record
-    record = provenance("road_register", {}, {}, notes=[workflow, "no automatic detection recorded (manual entries)"])
+    record = provenance("road_register", {}, {}, notes=[workflow, "无自动识别记录（人工登记）"])
     record.update(title_zh="道路隐患登记", title_en="Road hazard register",
                   derived={**counts, "statuses": STATUSES, "severities": SEVERITIES})
     return record
 
 
 def write_register_excel(register, path, record: dict | None = None, lang: str | None = None):
-    """Write a road hazard register (segments, per-county progress, provenance) to an .xlsx atomically."""
-    from riskmap.analysis.register import register_excel_frame, summary_excel_frame
+    """Write a road hazard register (segments, per-county progress, change history 变更记录, provenance) to an
+    .xlsx atomically."""
+    from riskmap.analysis.register import history_excel_frame, register_excel_frame, summary_excel_frame
 
     record = record or register_record(register)
     en = (lang or language()) == "en"
     return write_workbook(path, {("Register" if en else "隐患路段登记"): register_excel_frame(register.to_gdf()),
                                  ("Progress by county" if en else "县区进度"):
                                      summary_excel_frame(register.progress_summary()),
+                                 ("History" if en else "变更记录"): history_excel_frame(register, en),
                                  provenance_sheet_name(lang): provenance_frame(record, lang)}, record)
 
 

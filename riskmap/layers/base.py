@@ -6,6 +6,7 @@ renders immutable snapshots of them in worker threads.
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import uuid
 from pathlib import Path
@@ -154,7 +155,10 @@ class VectorLayer(Layer):
         return [c for c in self.gdf.columns if c != self.gdf.geometry.name]
 
     def extent(self, crs=None) -> tuple[float, float, float, float]:
+        """Bounding box in ``crs`` (the map CRS by default); all NaN for a layer without features."""
         crs = crs or self.map_crs
+        if len(self.gdf) == 0 or not np.any(~shapely.is_empty(self.display_geoms)):
+            return (math.nan,) * 4
         if crs_policy.same_crs(crs, self.map_crs):
             b = shapely.total_bounds(self.display_geoms)
         else:

@@ -31,7 +31,7 @@ from collections import OrderedDict
 import numpy as np
 from PyQt5 import sip
 from PyQt5.QtCore import QCoreApplication, QEventLoop, QObject, QPointF, QRectF, Qt, QThread, QTimer, pyqtSignal
-from PyQt5.QtGui import QColor, QImage, QPainter
+from PyQt5.QtGui import QColor, QImage, QPainter, QPen
 from PyQt5.QtWidgets import QWidget
 
 from riskmap import crs as crs_policy
@@ -202,6 +202,7 @@ class MapCanvas(QWidget):
         self._geographic = crs_policy.is_geographic(self._crs_wkt)
         self.background = QColor(render.BACKGROUND)
         self.show_decorations = True
+        self.marker: tuple | None = None  # (x, y) in the map CRS: a searched place, drawn on top
         self.last_render_seconds = 0.0
         self.job_seconds: dict = {}  # seconds per job of the last render (diagnostics, benchmarks)
         self._center = (0.0, 0.0)
@@ -685,6 +686,8 @@ class MapCanvas(QWidget):
                 self._draw_shown(painter, shown, opacity)
         if self.show_decorations:
             self._draw_decorations(painter)
+        if self.marker is not None:
+            self._draw_marker(painter)
         if self._tool is not None:
             painter.save()
             try:
@@ -707,6 +710,26 @@ class MapCanvas(QWidget):
             b = self.map_to_pixel(view.extent[2], view.extent[1])
             painter.drawImage(QRectF(a, b), image, QRectF(0, 0, image.width(), image.height()))
         painter.setOpacity(1.0)
+
+    #: Colour of the search marker.
+    MARKER_COLOR = "#e6007e"
+
+    def set_marker(self, x: float | None, y: float | None = None) -> None:
+        """Mark a place (map CRS) with a ring and a cross; ``None`` removes the mark."""
+        self.marker = None if x is None else (float(x), float(y))
+        self.update()
+
+    def _draw_marker(self, painter: QPainter) -> None:
+        p = self.map_to_pixel(*self.marker)
+        painter.save()
+        painter.setRenderHint(QPainter.Antialiasing)
+        pen = QPen(QColor(self.MARKER_COLOR), 3)
+        painter.setPen(pen)
+        painter.setBrush(Qt.NoBrush)
+        painter.drawEllipse(p, 10, 10)
+        painter.drawLine(QPointF(p.x() - 16, p.y()), QPointF(p.x() + 16, p.y()))
+        painter.drawLine(QPointF(p.x(), p.y() - 16), QPointF(p.x(), p.y() + 16))
+        painter.restore()
 
     def _draw_decorations(self, painter: QPainter) -> None:
         w, h = self._size()

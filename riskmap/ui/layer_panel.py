@@ -383,6 +383,7 @@ class LayerPanel(QDockWidget):
         menu.addAction(tr("缩放到图层", "Zoom to layer"), lambda: self.window_.zoom_to_layer(layer))
         if isinstance(layer, VectorLayer):
             menu.addAction(tr("打开属性表", "Open attribute table"), lambda: self.window_.open_attribute_table(layer))
+            menu.addAction(tr("导出图层…", "Export layer as…"), lambda: self.window_.export_layer(layer))
         menu.addAction(tr("样式…", "Style…"), lambda: self.window_.edit_style(layer))
         menu.addAction(tr("重命名", "Rename"), lambda: self.view.edit(self.model.index_of_layer(layer)))
         menu.addSeparator()

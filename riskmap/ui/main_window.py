@@ -8,6 +8,7 @@ bound to the old one.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -32,6 +33,7 @@ from PyQt5.QtWidgets import (
 )
 
 from riskmap import __version__
+from riskmap import journal as autosave
 from riskmap.errors import ProjectError, RiskmapError
 from riskmap.i18n import LANGUAGES, language, tr
 from riskmap.layers import VectorLayer
@@ -47,6 +49,8 @@ from riskmap.ui.tasks import Task
 
 #: Most recent projects remembered in the File menu.
 MAX_RECENT = 8
+#: Layer changes are journalled this long after the last one (ms; register edits at once).
+JOURNAL_DELAY_MS = 300
 #: Smallest view span (map units; degrees in the default map CRS) ``zoom_to`` shows.
 MIN_ZOOM_SPAN_DEG = 0.01
 MIN_ZOOM_SPAN_M = 1000.0
@@ -92,6 +96,10 @@ class MainWindow(QMainWindow):
         self.actions: dict[str, QAction] = {}
         self.tools: dict = {}
         self._force_close = False
+        self._journal_timer = QTimer(self)
+        self._journal_timer.setSingleShot(True)
+        self._journal_timer.setInterval(JOURNAL_DELAY_MS)
+        self._journal_timer.timeout.connect(self.flush_journal)
 
         self.setWindowTitle("riskmap")
         self.setAcceptDrops(True)
@@ -132,6 +140,9 @@ class MainWindow(QMainWindow):
           tip=tr("添加矢量、表格或栅格数据（也可拖放文件到窗口）", "Add vector, table or raster data (or drop files)"))
         a("add_data_options", "按指定坐标系添加数据…", "Add data with options…", self.add_data_with_options)
         a("export_html", "导出网页地图（HTML）…", "Export HTML map…", self.export_html, "Ctrl+E")
+        a("export_layer", "导出图层…", "Export layer as…", lambda: self.export_layer(),
+          tip=tr("将当前矢量图层导出为 GeoPackage、Shapefile、GeoJSON、KML/KMZ、CSV 或 Excel",
+                 "Write the current vector layer as GeoPackage, Shapefile, GeoJSON, KML/KMZ, CSV or Excel"))
         a("print", "打印 / 导出 PNG、PDF…", "Print / export PNG, PDF…", self.print_map, QKeySequence.Print)
         a("quit", "退出", "Quit", self.close, QKeySequence.Quit)
         a("undo", "撤销", "Undo", self.undo_stack.undo, QKeySequence.Undo)
@@ -174,6 +185,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.actions["add_data_options"])
         file_menu.addSeparator()
         file_menu.addAction(self.actions["export_html"])
+        file_menu.addAction(self.actions["export_layer"])
         file_menu.addAction(self.actions["print"])
         file_menu.addSeparator()
         file_menu.addAction(self.actions["quit"])
@@ -244,6 +256,77 @@ class MainWindow(QMainWindow):
         self.county_nav = CountyNavigator(self)
         tb.addWidget(self.county_nav)
         self.toolbar = tb
+        self._build_search_bar()
+
+    def _build_search_bar(self):
+        """搜索: a feature by name, a 桩号 on a road, a coordinate (WGS84 / GCJ-02 / BD-09)."""
+        from PyQt5.QtWidgets import QComboBox, QLineEdit, QMenu
+
+        from riskmap.search import SYSTEMS
+
+        self.addToolBarBreak()
+        bar = self.addToolBar(tr("搜索", "Search"))
+        bar.setObjectName("search_toolbar")
+        bar.setMovable(False)
+        bar.addWidget(QLabel(" " + tr("搜索：", "Search: ")))
+        self.search_box = QLineEdit()
+        self.search_box.setObjectName("search_box")
+        self.search_box.setPlaceholderText(tr("名称 / 道路 K12+300 / 114.07,32.12", "name / road K12+300 / 114.07,32.12"))
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.setMinimumWidth(320)
+        self.search_box.returnPressed.connect(self.run_search)
+        bar.addWidget(self.search_box)
+        self.search_system = QComboBox()
+        self.search_system.setObjectName("search_system")
+        for key, labels in SYSTEMS.items():
+            self.search_system.addItem(tr(*labels), key)
+        saved = str(self.settings.value("search/system", "wgs84"))
+        self.search_system.setCurrentIndex(max(self.search_system.findData(saved), 0))
+        self.search_system.currentIndexChanged.connect(
+            lambda *_: self.settings.setValue("search/system", self.search_system.currentData()))
+        self.search_system.setToolTip(tr("输入坐标所用的坐标系（高德、腾讯为GCJ-02，百度为BD-09）",
+                                         "System of a typed coordinate (AMap/Tencent: GCJ-02, Baidu: BD-09)"))
+        bar.addWidget(self.search_system)
+        self.search_menu = QMenu(self)
+        self.search_hits: list = []
+        self.actions["search"] = a = QAction(tr("搜索", "Search"), self)
+        a.setShortcut(QKeySequence.Find)
+        a.triggered.connect(lambda: (self.search_box.setFocus(), self.search_box.selectAll()))
+        self.addAction(a)
+
+    def run_search(self, text: str | None = None) -> list:
+        """Search the project for ``text`` (the box's text by default), go to the best hit, list the others."""
+        from riskmap.search import search
+
+        text = self.search_box.text() if text is None else text
+        try:
+            hits = search(self.project.layers, text, self.project.map_crs, system=self.search_system.currentData())
+        except RiskmapError as exc:
+            self.show_error(exc)
+            return []
+        self.search_hits = hits
+        if not hits:
+            self.statusBar().showMessage(tr(f"未找到：{text}", f"Not found: {text}"), 5000)
+            return []
+        self.go_to_hit(hits[0])
+        if len(hits) > 1:
+            self.search_menu.clear()
+            for hit in hits:
+                self.search_menu.addAction(hit.label, lambda h=hit: self.go_to_hit(h))
+            self.search_menu.popup(self.search_box.mapToGlobal(self.search_box.rect().bottomLeft()))
+        return hits
+
+    def go_to_hit(self, hit) -> None:
+        """Zoom to a search hit; a feature is selected, a place or a 桩号 is marked."""
+        if hit.kind == "feature":
+            self.canvas.set_marker(None)
+            self.zoom_to(hit.bbox)
+            hit.layer.select([hit.index])
+        else:
+            half = MIN_ZOOM_SPAN_DEG if self.project.map_crs.is_geographic else MIN_ZOOM_SPAN_M
+            self.zoom_to((hit.x - half, hit.y - half, hit.x + half, hit.y + half))
+            self.canvas.set_marker(hit.x, hit.y)
+        self.statusBar().showMessage(hit.label, 10000)
 
     def _build_status_bar(self):
         sb = self.statusBar()
@@ -269,10 +352,15 @@ class MainWindow(QMainWindow):
     # project binding
     # ==================================================================================
     def set_project(self, project: Project) -> None:
-        """Show ``project``: a new canvas and layer panel; panels of the old project close."""
+        """Show ``project``: a new canvas and layer panel; panels of the old project close.
+
+        The project gets an autosave journal (:mod:`riskmap.journal`); the old one's is removed.
+        """
         self._close_project_views()
         self.undo_stack.clear()
+        self._close_journal()
         self.project = project
+        self._start_journal(project)
         canvas = MapCanvas(project, self)
         canvas.setObjectName("map_canvas")
         canvas.setAcceptDrops(False)  # drops go to the window (add data)
@@ -303,6 +391,66 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.project_changed.emit(project)
         canvas.setFocus()
+
+    # -- autosave journal ------------------------------------------------------------
+    def _start_journal(self, project) -> None:
+        try:
+            journal = autosave.Journal.start(project, dirty=project.modified)
+        except RiskmapError as exc:
+            self.statusBar().showMessage(tr(f"自动保存不可用：{exc}", f"Autosave unavailable: {exc}"), 10000)
+            return
+        journal.schedule = self._journal_timer.start
+
+    def flush_journal(self) -> None:
+        """Journal the pending layer changes now (the timer does it shortly after the last one)."""
+        self._journal_timer.stop()
+        journal = self.project.journal if self.project is not None else None
+        if journal is not None:
+            try:
+                journal.record_project()
+            except (OSError, RiskmapError) as exc:
+                self.statusBar().showMessage(tr(f"自动保存失败：{exc}", f"Autosave failed: {exc}"), 10000)
+
+    def _close_journal(self) -> None:
+        self._journal_timer.stop()
+        journal = self.project.journal if self.project is not None else None
+        if journal is not None:
+            journal.close()
+
+    def offer_recovery(self, recoveries=None) -> bool:
+        """After a crash: offer to restore the newest session journal that holds unsaved changes.
+
+        The message lists what will be restored; 恢复 restores it (the project is then unsaved),
+        放弃 deletes the journal. Returns True when a project was restored.
+        """
+        if recoveries is None:
+            recoveries = autosave.pending_recoveries()
+        if not recoveries:
+            return False
+        rec = max(recoveries, key=lambda r: r.file.stat().st_mtime if r.file.exists() else 0.0)
+        box = QMessageBox(QMessageBox.Question, tr("恢复未保存的修改", "Recover unsaved changes"),
+                          tr("riskmap 上次没有正常退出，以下未保存的修改可以恢复：",
+                             "riskmap did not exit normally last time; these unsaved changes can be recovered:"),
+                          parent=self)
+        box.setInformativeText("\n".join(rec.summary_lines()))
+        restore = box.addButton(tr("恢复", "Recover"), QMessageBox.AcceptRole)
+        box.addButton(tr("放弃", "Discard"), QMessageBox.DestructiveRole)
+        box.setDefaultButton(restore)
+        box.exec_()
+        if box.clickedButton() is not restore:
+            rec.discard()
+            self.statusBar().showMessage(tr("已放弃上次未保存的修改", "The unsaved changes were discarded"), 5000)
+            return False
+        try:
+            project = rec.restore()
+        except RiskmapError as exc:
+            self.show_error(exc)
+            return False
+        self.set_project(project)  # journals the restored state at once (it differs from the file)
+        rec.discard()
+        self.statusBar().showMessage(tr("已恢复上次未保存的修改；请保存工程", "Changes recovered; save the project"),
+                                     10000)
+        return True
 
     def _close_project_views(self):
         for dock in list(self.panels.values()) + list(self.attribute_tables.values()):
@@ -534,12 +682,30 @@ class MainWindow(QMainWindow):
                 return None
             if not dock.objectName():
                 dock.setObjectName(cls_name)
-            self.addDockWidget(Qt.RightDockWidgetArea, dock)
+            others = [d for d in self.panels.values() if not d.isFloating()
+                      and self.dockWidgetArea(d) == Qt.RightDockWidgetArea]
+            if not self.restoreDockWidget(dock):  # where the user left it last time, else tabbed on the right
+                self.addDockWidget(Qt.RightDockWidgetArea, dock)
+                if others:
+                    self.tabifyDockWidget(others[-1], dock)  # one tabbed area: each panel gets the full height
             self.panels[key] = dock
             self.panels_menu.addAction(dock.toggleViewAction())
+        before = self.size()
         dock.show()
         dock.raise_()
+        self.keep_on_screen(before)
         return dock
+
+    def keep_on_screen(self, before) -> None:
+        """If showing a dock grew the window past the screen, shrink it back (never below ``before``)."""
+        screen = self.screen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        width = max(min(self.width(), area.width()), before.width())
+        height = max(min(self.height(), area.height()), before.height())
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
 
     # ==================================================================================
     # files
@@ -625,6 +791,7 @@ class MainWindow(QMainWindow):
         self._remember_dir(path)
         self._add_recent(project.path)
         self.statusBar().showMessage(tr(f"已打开 {path}", f"Opened {path}"), 5000)
+        self.offer_recovery(autosave.recovery_for_project(project.path))
         return True
 
     def save_project(self) -> bool:
@@ -641,20 +808,52 @@ class MainWindow(QMainWindow):
                 return False
         return self._save_to(path)
 
+    @contextlib.contextmanager
+    def busy(self, title: str):
+        """Show ``title`` with a progress bar in the status bar while the block runs on the GUI thread.
+
+        Yields ``progress(fraction, message="")`` (fraction None: busy, no percentage); each call
+        repaints the bar, so a save or a print shows how far it got.
+        """
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        self.task_label.setText(title)
+        self.progress_bar.setRange(0, 0)
+        for widget in (self.task_label, self.progress_bar):
+            widget.setVisible(True)
+        self.busy_log = getattr(self, "busy_log", [])
+
+        def progress(fraction=None, message: str = ""):
+            if fraction is None:
+                self.progress_bar.setRange(0, 0)
+            else:
+                self.progress_bar.setRange(0, 1000)
+                self.progress_bar.setValue(int(round(max(0.0, min(1.0, fraction)) * 1000)))
+                self.progress_bar.setFormat(f"{fraction * 100:.0f}%")
+            self.task_label.setText(f"{title}{'：' + message if message else ''}")
+            self.busy_log = [*self.busy_log[-49:], (self.task_label.text(), fraction)]  # the last steps, for tests
+            QApplication.processEvents()
+
+        progress(None)
+        try:
+            yield progress
+        finally:
+            self.progress_bar.setRange(0, 1000)
+            if not self._active_tasks():
+                for widget in (self.task_label, self.progress_bar):
+                    widget.setVisible(False)
+            QApplication.restoreOverrideCursor()
+
     def _save_to(self, path) -> bool:
         self.project.extent = tuple(float(v) for v in self.canvas.extent())
-        QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
-            saved = self.project.save(path)
+            with self.busy(tr("正在保存工程", "Saving the project")) as progress:
+                saved = self.project.save(path, progress=progress)
         except RiskmapError as exc:
-            QApplication.restoreOverrideCursor()
             self.show_error(exc)
             return False
         except OSError as exc:
-            QApplication.restoreOverrideCursor()
-            self.show_error(ProjectError(f"could not save ({exc})", path))
+            self.show_error(ProjectError(tr(f"无法保存工程（{exc}）", f"could not save ({exc})"), path))
             return False
-        QApplication.restoreOverrideCursor()
         self._remember_dir(saved)
         self._add_recent(saved)
         self._update_title()
@@ -711,6 +910,49 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(tr(f"已导出网页地图：{out_path}", f"Exported HTML map: {out_path}"), 10000)
 
         return self.run_task(work, title=tr("导出网页地图", "Export HTML map"), on_done=done)
+
+    def export_layer(self, layer=None, path=None, gcj02: bool | None = None):
+        """导出图层…: write a vector layer as GeoPackage, Shapefile, GeoJSON, KML/KMZ, CSV or Excel.
+
+        For KML/KMZ/CSV/Excel the user is asked whether to write GCJ-02 (for 奥维/高德); the
+        file then says so. Returns the path written (None when cancelled or failed).
+        """
+        from riskmap.exports.convert import GCJ02_FORMATS, export_layer
+
+        layer = layer or self.current_layer()
+        if not isinstance(layer, VectorLayer):
+            self.statusBar().showMessage(tr("请选择一个矢量图层", "Select a vector layer"), 5000)
+            return None
+        if path is None:
+            filters = {"GeoPackage (*.gpkg)": ".gpkg", "Shapefile (*.shp)": ".shp", "GeoJSON (*.geojson)": ".geojson",
+                       "KML (*.kml)": ".kml", tr("KMZ（压缩 KML）(*.kmz)", "KMZ (*.kmz)"): ".kmz",
+                       tr("CSV 经纬度 (*.csv)", "CSV with lon/lat (*.csv)"): ".csv", "Excel (*.xlsx)": ".xlsx"}
+            start = str(Path(self._last_dir()) / f"{layer.name}.gpkg")
+            path, chosen = QFileDialog.getSaveFileName(self, tr("导出图层", "Export layer"), start, ";;".join(filters))
+            if not path:
+                return None
+            if not Path(path).suffix and chosen in filters:
+                path += filters[chosen]
+        path = Path(path)
+        if gcj02 is None:
+            gcj02 = False
+            if path.suffix.lower() in GCJ02_FORMATS:
+                gcj02 = QMessageBox.question(
+                    self, tr("导出图层", "Export layer"),
+                    tr("坐标是否采用 GCJ-02（火星坐标，供奥维互动地图、高德地图使用）？\n选“否”则为 WGS84 经纬度。",
+                       "Write GCJ-02 coordinates (for Ovital/AMap)?\nNo writes WGS84 longitude/latitude."),
+                    QMessageBox.Yes | QMessageBox.No, QMessageBox.No) == QMessageBox.Yes
+        try:
+            with self.busy(tr(f"正在导出 {layer.name}", f"Exporting {layer.name}")):
+                written = export_layer(layer.gdf, path, name=layer.name, gcj02=gcj02, aliases=layer.aliases,
+                                       colour=layer.style.color if isinstance(layer.style.color, str) else None)
+        except RiskmapError as exc:
+            self.show_error(exc)
+            return None
+        self._remember_dir(written)
+        label = tr("（GCJ-02 坐标）", " (GCJ-02)") if gcj02 else ""
+        self.statusBar().showMessage(tr(f"已导出：{written}{label}", f"Exported: {written}{label}"), 10000)
+        return written
 
     def print_map(self):
         """Ask for paper, orientation, DPI, title and approval number; write PNG or PDF."""
@@ -782,5 +1024,6 @@ class MainWindow(QMainWindow):
             return
         for task in self._active_tasks():
             task.cancel()
+        self._close_journal()  # a clean exit leaves no recovery prompt
         self.save_settings()
         event.accept()

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import (
-    QApplication,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -97,15 +95,15 @@ class PrintDialog(QDialog):
         paper = self.paper_combo.currentText()
         orientation = self.orientation_combo.currentData()
         dpi = self.dpi_spin.value()
-        QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
-            result = print_map(project, path, paper=paper, orientation=orientation, dpi=dpi,
-                               title=self.title_edit.text().strip() or None, extent=window.canvas.extent())
+            with window.busy(tr(f"正在打印 {path.name}", f"Printing {path.name}")) as progress:
+                progress(None, tr(f"{paper} {dpi} dpi，绘制地图与图例", f"{paper} {dpi} dpi, drawing map and legend"))
+                result = print_map(project, path, paper=paper, orientation=orientation, dpi=dpi,
+                                   title=self.title_edit.text().strip() or None, extent=window.canvas.extent())
+                progress(1.0, tr("已写入", "written"))
         except RiskmapError as exc:
-            QApplication.restoreOverrideCursor()
             window.show_error(exc)
             return None
-        QApplication.restoreOverrideCursor()
         settings = window.settings
         settings.setValue("print/paper", paper)
         settings.setValue("print/orientation", orientation)

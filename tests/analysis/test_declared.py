@@ -84,7 +84,8 @@ def test_report_has_chinese_headers_units_and_input_hashes(sample_copy, tmp_path
     visible = [s.title for s in wb.worksheets if s.sheet_state == "visible"]
     assert visible == ["尾矿库", "下游设施", "来源说明"]
     header = [c.value for c in wb["尾矿库"][1]]
-    assert "总库容(万m³)" in header and "坝高(m)" in header and "头顶库" in header
+    assert "总库容（设计）(万m³)" in header and "全库容（现状）(万m³)" in header and "定等库容类型" in header \
+        and "坝高(m)" in header and "头顶库" in header and "提等论证" in header
     rows = [[c.value for c in r] for r in wb["来源说明"].iter_rows(min_row=2)]
     shp = sample_copy / "tailings.shp"
     digest = hashlib.sha256()

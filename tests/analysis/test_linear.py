@@ -95,3 +95,41 @@ def test_runs_with_breaks():
     assert list(a) == [0, 3, 4, 7] and list(b) == [1, 3, 5, 7]
     a, b = linear.group_runs(np.array([1, 1, 1, -1, -1, 1, 1, 1]), np.ones(8, bool))
     assert list(a) == [0, 3, 5] and list(b) == [2, 4, 7]
+
+
+@pytest.mark.parametrize("text", ["K812+300", "k812+300", "K812 + 300", " k812+300.0 ", "Ｋ812＋300", "812300"])
+def test_parse_km_post_variants(text):
+    assert linear.parse_km_post(text) == 812300.0
+
+
+def test_stationing_start_and_a_long_chain():
+    # start K812+300; 断链 K815+200=K815+150 (长链 50 m): the break lies at measured 2900 m
+    s = linear.Stationing.parse("K812+300", "K815+200=K815+150")
+    assert s.break_chainages.tolist() == [2900.0]
+    assert s.labels([0, 1000, 2899, 2900, 3000]).tolist() == ["K812+300", "K813+300", "K815+199", "K815+150",
+                                                             "K815+250"]
+    assert s.range_label(2800, 3100) == "K815+100–K815+350"
+    # the stations K815+150…K815+200 occur twice: measure() gives the first
+    assert s.measure(815150) == 2850.0 and s.measure(815300) == 3050.0
+    assert s.describe() == "起点K812+300；断链K815+200=K815+150（长链50 m）"
+    assert linear.Stationing.from_text(s.to_text()) == s
+
+
+def test_stationing_short_chain_and_several_breaks():
+    # 短链 K1+000=K1+100 at 1000 m, then 长链 K2+500=K2+480 at measured 2400 m
+    s = linear.Stationing.parse(None, "K1+000=K1+100; K2+500=K2+480")
+    assert s.break_chainages.tolist() == [1000.0, 2400.0]
+    assert s.labels([999, 1000, 2399, 2400, 3000]).tolist() == ["K0+999", "K1+100", "K2+499", "K2+480", "K3+080"]
+    assert s.measure(1100) == 1000.0 and s.measure(2490) == 2390.0
+    with pytest.raises(ParameterError):
+        s.measure(1050)  # a station the 短链 skips
+    assert s.describe().endswith("断链K2+500=K2+480（长链20 m）")
+
+
+def test_stationing_plain_and_bad_input():
+    assert linear.Stationing.parse("", None).is_plain and linear.Stationing.from_text("").labels([12300]).tolist() \
+        == ["K12+300"]
+    with pytest.raises(ParameterError):
+        linear.Stationing.parse("K1+000", "K1+500")  # no "="
+    with pytest.raises(ParameterError):
+        linear.Stationing.parse("K5+000", "K4+000=K4+100")  # before the start

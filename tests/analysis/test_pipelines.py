@@ -3,6 +3,7 @@ import math
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 import shapely
@@ -10,7 +11,7 @@ from rasterio.transform import from_origin
 
 from riskmap.analysis import gb32167 as rules
 from riskmap.analysis.pipelines import (analyse_pipelines, find_encroachments, identify_hca, impact_radii,
-                                        protection_corridors, split_line)
+                                        pipeline_scope, protection_corridors, split_line)
 from riskmap.errors import CancelledError, EmptyLayerError, ParameterError
 
 GK = "EPSG:4547"  # CGCS2000 3° GK, CM 114°E: the metric CRS chosen for data near Xinyang
@@ -104,16 +105,18 @@ def test_split_line_chainage():
 
 
 # --- density criteria (households, location class) -----------------------------------------------------
-def test_gas_line_through_town_is_grade_II_two_km_segment(town_pop):
+def test_gas_line_through_town_is_grade_II_town_extent_plus_200m_each_side(town_pop):
+    # GB 32167-2015 §6.1.1.2: the HCA ends 200 m beyond the outermost building; the 2 km window only
+    # decides the class. The town occupies chainage 8000–9000 m, so the HCA is 7800–9200 m (1400 m).
     hca, record = identify_hca(_line(), town_pop)
     assert len(hca) == 1
     seg = hca.iloc[0]
     assert seg.hca_grade == "II" and seg.criteria == "b"
-    assert seg.start_m <= 8000 and seg.end_m >= 9000 and seg.length_m == pytest.approx(2000)
+    assert (seg.start_m, seg.end_m, seg.length_m) == (7800.0, 9200.0, 1400.0)
     assert seg.households == pytest.approx(400 / 2.66, rel=0.02)
-    assert "三级地区" in seg.reason and seg.pir_m == pytest.approx(318.1, abs=0.1)
+    assert "三级地区" in seg.reason and "§6.1.1.2" in seg.reason and seg.pir_m == pytest.approx(318.1, abs=0.1)
     assert hca.crs.to_epsg() == 4490
-    assert shapely.length(hca.to_crs(GK).geometry.values)[0] == pytest.approx(2000, abs=1)
+    assert shapely.length(hca.to_crs(GK).geometry.values)[0] == pytest.approx(1400, abs=1)
     assert record["parameters"]["persons_per_household"] == 2.66
     assert any("GB 32167-2015" in s for s in record["standards"])
 
@@ -133,8 +136,31 @@ def test_empty_countryside_gives_no_hca(tmp_path):
 def test_long_town_windows_merge_into_one_segment(tmp_path):
     pop = _population(tmp_path / "p.tif", [(5000, 11000, -300, 300, 10.0)])
     hca, _ = identify_hca(_line(), pop)
-    assert len(hca) == 1
-    assert hca.iloc[0].start_m == pytest.approx(5000) and hca.iloc[0].end_m == pytest.approx(11000)
+    assert len(hca) == 1  # three 2 km windows, one town: 5000 − 200 to 11000 + 200
+    assert hca.iloc[0].start_m == pytest.approx(4800) and hca.iloc[0].end_m == pytest.approx(11200)
+
+
+def test_single_village_on_a_long_line_is_village_extent_plus_2x200m(tmp_path):
+    # oil c): a village of 60 households at chainage 12300–12700 m on a 20 km line: one HCA of
+    # 400 + 2 × 200 = 800 m (12100–12900), not the 2000 m window that found it
+    pop = _population(tmp_path / "p.tif", [(12300, 12700, -200, 200, 10.0)])  # 16 cells × 10 = 160 persons
+    hca, _ = identify_hca(_line("oil", 508, 6.3), pop)
+    assert hca[["hca_grade", "criteria", "start_m", "end_m", "length_m"]].values.tolist() == [
+        ["II", "c", 12100.0, 12900.0, 800.0]]
+    # the boundary is a declared parameter (§6.1.1.2: 200 m); 0 m leaves the village alone
+    bare, record = identify_hca(_line("oil", 508, 6.3), pop, params=rules.HCAParameters(hca_boundary_m=0))
+    assert (bare.iloc[0].start_m, bare.iloc[0].end_m) == (12300.0, 12700.0)
+    assert record["parameters"]["hca_boundary_m"] == 0
+
+
+def test_two_villages_in_one_window_give_two_segments_and_rural_background_is_not_built_up(tmp_path):
+    # 1 person per 100 m cell (100 /km²) everywhere: below the built-up density (250 /km²); two
+    # hamlets of 8 cells × 12 persons at 3000–3200 and 4300–4500 m make one 2 km window ≥ 50 households
+    pop = _population(tmp_path / "p.tif", [(3000, 3200, -200, 200, 12.0), (4300, 4500, -200, 200, 12.0)],
+                      background=1.0)
+    hca, _ = identify_hca(_line("oil", 508, 6.3), pop)
+    assert hca[["start_m", "end_m"]].values.tolist() == [[2800.0, 3400.0], [4100.0, 4700.0]]
+    assert set(hca["hca_grade"]) == {"II"}
 
 
 def test_oil_village_of_50_households_is_grade_II(tmp_path):
@@ -142,6 +168,7 @@ def test_oil_village_of_50_households_is_grade_II(tmp_path):
     pop = _population(tmp_path / "p.tif", [(8000, 8500, -200, 200, 8.0)])
     oil, _ = identify_hca(_line("oil", 508, 6.3), pop)
     assert oil["hca_grade"].tolist() == ["II"] and oil.iloc[0].criteria == "c"
+    assert np.isnan(oil.iloc[0].pir_m) and "潜在影响半径" not in oil.iloc[0].reason  # no PIR for oil lines
     gas, _ = identify_hca(_line("gas", 508, 6.3), pop)
     assert len(gas) == 0
 
@@ -183,6 +210,11 @@ def test_gas_flammable_site_only_outside_class_3_and_4(town_pop):
     in_town = _points([(8500, 150, "镇上加油站")], industry=["hazchem"])
     hca, _ = identify_hca(_line(), town_pop, enterprises=in_town)
     assert hca["hca_grade"].tolist() == ["II"] and "f" not in hca.iloc[0].criteria
+    # "除三级、四级地区外" is the location class of the 2 km window (7500–9500 m, centred on the town), not
+    # the trimmed HCA (7800–9200 m): a station at 7650 m, 190 m off the line, is in a class-3 location
+    edge = _points([(7650, 190, "窗口内加油站")], industry=["hazchem"])
+    hca, _ = identify_hca(_line(), town_pop, enterprises=edge)
+    assert hca[["start_m", "end_m", "criteria"]].values.tolist() == [[7800.0, 9200.0, "b"]]
     trade = _points([(12000, 150, "商店")], industry=["industry_trade"])
     assert len(identify_hca(_line(), None, enterprises=trade)[0]) == 0
 
@@ -230,16 +262,125 @@ def test_protection_bands_are_rings_of_the_right_width():
     assert shapely.area(shapely.intersection(geoms[0], geoms[1])) < 1.0
 
 
-def test_encroachments_list_targets_with_band_and_distance():
-    sens = _points([(3000, 3, "路边小学"), (6000, 150, "卫生院"), (9000, 300, "远处中学")],
-                   category=["school", "hospital", "school"])
-    plants = _points([(7000, -30, "砖厂")], industry=["industry_trade"])
-    enc = find_encroachments(_line(), {"sensitive": sens, "enterprises": plants})
-    assert enc["name"].tolist() == ["路边小学", "砖厂", "卫生院"]
-    assert enc["article"].tolist() == ["第三十条", "第三十五条第（二）项", "第三十五条第（三）项"]
-    assert enc["distance_m"].tolist() == pytest.approx([3, 30, 150], abs=0.5)
-    assert enc["target_kind"].tolist() == ["敏感目标", "企业", "敏感目标"]
+def test_encroachment_verdicts_of_hand_placed_buildings():
+    # gas line 1016 mm / 10 MPa: PIR = 0.099·1016·√10 = 318.1 m; Art. 31 spacing 30 m (parameter)
+    houses = _points([(2000, 3, "压管民房"), (4000, 20, "近管民房"), (6000, 200, "半径内民房"),
+                      (8000, 330, "半径外民房")])
+    sens = _points([(9000, 25, "路边小学")], category=["school"])
+    plants = _points([(7000, -20, "砖厂"), (7500, 28, "加油站")], industry=["industry_trade", "hazchem"])
+    enc = find_encroachments(_line(), {"buildings": houses, "sensitive": sens, "enterprises": plants})
+    got = dict(zip(enc["name"], enc["verdict"]))
+    assert got == {"压管民房": "占压", "近管民房": "安全间距不足", "路边小学": "安全间距不足", "加油站": "安全间距不足",
+                   "砖厂": "位于潜在影响半径内",  # a brickworks is neither a dense building nor flammable (Art. 31)
+                   "半径内民房": "位于潜在影响半径内"}
+    assert "半径外民房" not in got  # 330 m > 318.1 m: no verdict, and no Art. 35 text for an existing house
+    by = enc.set_index("name")
+    assert by.loc["压管民房", "article"] == "第三十条" and by.loc["压管民房", "limit_m"] == 5
+    assert by.loc["近管民房", "article"].startswith("第三十一条") and by.loc["近管民房", "limit_m"] == 30
+    assert by.loc["半径内民房", "limit_m"] == pytest.approx(318.1, abs=0.1)
+    assert by.loc["路边小学", "category"] == "学校" and by.loc["加油站", "category"] == "危化企业"
+    assert enc["distance_m"].tolist()[0] == pytest.approx(3, abs=0.5)  # most severe first
+    assert not enc["rule"].str.contains("申请").any()
     assert enc.crs.to_epsg() == 4490
+    # each line its own radius: next to a 219 mm / 1.0 MPa line (r = 0.099·219·√1 = 21.7 m) a house at 100 m
+    # has no verdict, though the 1016 mm line in the same layer reaches 318 m
+    small_line = _line("gas", 219, 1.0, name="小口径输气管道").to_crs(GK)
+    small_line.geometry = small_line.geometry.translate(0, 5000)
+    two = gpd.GeoDataFrame(pd.concat([_line(), small_line.to_crs(4490)], ignore_index=True), crs=4490)
+    small = find_encroachments(two, {"buildings": _points([(3000, 5100, "小管旁民房"), (3000, 5010, "小管贴近民房")])})
+    assert small[["name", "pipeline", "verdict"]].values.tolist() == [["小管贴近民房", "小口径输气管道", "安全间距不足"]]
+    # the spacing is the declared parameter: 15 m makes the house at 20 m a PIR case only
+    loose = find_encroachments(_line(), {"buildings": houses}, rules.HCAParameters(spacing_gas_m=15))
+    assert dict(zip(loose["name"], loose["verdict"]))["近管民房"] == "位于潜在影响半径内"
+
+
+def test_oil_lines_have_no_potential_impact_radius_verdict_or_value():
+    houses = _points([(2000, 3, "压管民房"), (4000, 20, "近管民房"), (6000, 100, "百米民房")])
+    oil = _line("oil", 323.9, 8.0, name="某成品油管道")
+    enc = find_encroachments(oil, {"buildings": houses})
+    # products line: Art. 31 spacing 30 m (parameter); nothing at 100 m (no PIR for oil)
+    assert dict(zip(enc["name"], enc["verdict"])) == {"压管民房": "占压", "近管民房": "安全间距不足"}
+    assert np.isnan(impact_radii(oil).iloc[0])
+    scope = pipeline_scope(oil)
+    assert scope["pir_text"].tolist() == ["不适用（输油管道）"] and np.isnan(scope["pir_m"].iloc[0])
+    crude = find_encroachments(_line("oil", 323.9, 8.0, name="原油管道"), {"buildings": houses})
+    assert dict(zip(crude["name"], crude["verdict"])) == {"压管民房": "占压"}  # crude: 15 m
+
+
+def _city_main(press=0.4, name="市区中压燃气干管"):
+    line = _line("gas", 400, press, name=name)
+    line["kind"] = "urban_main"
+    return line
+
+
+def test_city_gas_main_next_to_a_school_is_outside_gb32167():
+    school = _points([(10000, 20, "实验小学"), (12000, 1.0, "贴管商铺")], category=["school", "market"])
+    main = _city_main()
+    hca, record = identify_hca(main, None, sensitive=school)
+    assert len(hca) == 0  # a 0.4 MPa city-gas main is not HCA-assessed
+    assert any("城镇燃气管道（GB 50028），不适用GB 32167" in n for n in record["notes"])
+    scope = pipeline_scope(main)
+    row = scope.iloc[0]
+    assert not row.assessed and row.scope.startswith("城镇燃气管道（GB 50028），不适用GB 32167")
+    assert row.pressure_class == "中压A" and row.spacing_m == 1.5 and np.isnan(row.pir_m)
+    # with a transmission line in the same layer, only that line is assessed
+    both = gpd.GeoDataFrame(pd.concat([_line(), main], ignore_index=True), crs=4490)
+    hca, _ = identify_hca(both, None, sensitive=school)
+    assert set(hca["name"]) == {"测试管道"}
+    res = analyse_pipelines(both, None, sensitive=school)
+    assert res.scope.set_index("name")["assessed"].to_dict() == {"测试管道": True, "市区中压燃气干管": False}
+    # its verdicts follow GB 50028 (1.5 m for 中压A), not the Protection Law
+    enc = res.encroachments[res.encroachments["pipeline"] == "市区中压燃气干管"]
+    assert enc[["name", "verdict", "limit_m"]].values.tolist() == [["贴管商铺", "间距不足（GB 50028）", 1.5]]
+    bands = res.corridors[res.corridors["name"] == "市区中压燃气干管"]
+    assert bands["band_key"].tolist() == ["gb50028"]
+
+
+def test_river_crossing_and_tunnel_bands():
+    river = gpd.GeoDataFrame({"name": ["淮河", "南湾水库"], "kind": ["river", "reservoir"]},
+                             geometry=[shapely.box(X0 + 9900, Y0 - 3000, X0 + 10100, Y0 + 3000),
+                                       shapely.box(X0 + 14000, Y0 - 3000, X0 + 15000, Y0 + 3000)],
+                             crs=GK).to_crs(4490)
+    bands = protection_corridors(_line(), water=river)
+    art32 = bands[bands["band_key"] == "art32"]
+    assert len(art32) == 1 and art32["article"].iloc[0] == "第三十二条" and "淮河" in art32["band"].iloc[0]
+    # the river (200 m wide) within 500 m each side of the centreline: 200 m × 1000 m
+    assert art32.to_crs(GK).area.iloc[0] == pytest.approx(200 * 1000, rel=0.01)
+    assert "抛锚" in art32["rule"].iloc[0] and "挖砂" in art32["rule"].iloc[0]
+    line_river = gpd.GeoDataFrame({"name": ["小河"]}, geometry=[shapely.LineString([(X0 + 5000, Y0 - 900),
+                                                                                   (X0 + 5000, Y0 + 900)])],
+                                  crs=GK).to_crs(4490)
+    disc = protection_corridors(_line(), water=line_river)
+    disc = disc[disc["band_key"] == "art32"]
+    assert disc.to_crs(GK).area.iloc[0] == pytest.approx(math.pi * 500 ** 2, rel=0.01)
+    assert not (protection_corridors(_line())["band_key"] == "art33").any()
+    tunnel = _line()
+    tunnel["tunnel"] = "是"
+    t = protection_corridors(tunnel)
+    t = t[t["band_key"] == "art33"]
+    assert t["article"].tolist() == ["第三十三条"]
+    assert t.to_crs(GK).area.iloc[0] == pytest.approx(2 * 1000 * LENGTH + math.pi * 1000 ** 2, rel=1e-3)
+    res = analyse_pipelines(_line(), None, water=river)
+    assert any("穿越河流1处" in n for n in res.provenance["notes"])
+    assert any("未评价第三十三条" in n for n in res.provenance["notes"])
+
+
+def test_oil_e_protected_area_within_200m():
+    def area(dy):
+        return gpd.GeoDataFrame({"name": ["南湾湿地"], "kind": ["wetland"]},
+                                geometry=[shapely.box(X0 + 6000, Y0 + dy, X0 + 7000, Y0 + dy + 500)],
+                                crs=GK).to_crs(4490)
+
+    oil = _line("oil", 508, 6.3)
+    hca, record = identify_hca(oil, None, protected=area(150))  # 150 m from the line: 表1 e) → Ⅱ级
+    assert hca[["hca_grade", "criteria"]].values.tolist() == [["II", "e"]]
+    assert "湿地" in hca.iloc[0].reason and "南湾湿地" in hca.iloc[0].reason
+    assert hca.iloc[0].start_m == pytest.approx(5800) and hca.iloc[0].end_m == pytest.approx(7200)
+    assert record["inputs"]["protected"]
+    assert len(identify_hca(oil, None, protected=area(250))[0]) == 0  # 250 m: outside 200 m
+    assert len(identify_hca(_line(), None, protected=area(150))[0]) == 0  # 表2 (gas) has no such row
+    _, rec = identify_hca(oil, None)
+    assert any("未评价输油e)" in n for n in rec["notes"])
 
 
 def test_analyse_pipelines_runs_everything_with_progress(town_pop):
@@ -247,6 +388,7 @@ def test_analyse_pipelines_runs_everything_with_progress(town_pop):
     res = analyse_pipelines(_line(), town_pop, sensitive=_points([(500, 20, "学校")], category=["school"]),
                             progress=lambda f, m: calls.append(f))
     assert len(res.hca) == 2 and len(res.corridors) == 3 and len(res.encroachments) == 1
+    assert res.encroachments["verdict"].tolist() == ["安全间距不足"]
     assert calls and calls[-1] == 1.0 and all(0 <= f <= 1 for f in calls)
     assert res.provenance["analysis"] == "pipeline_hca"
 
@@ -323,3 +465,26 @@ def test_sample_gas_trunk_line_has_hca_where_it_passes_towns():
     # HCAs are where people are, not the whole line
     trunk_len = trunk.to_crs(GK).length.iloc[0]
     assert hca["length_m"].sum() < 0.5 * trunk_len
+
+
+def test_sample_hca_table_has_no_city_gas_main_and_is_not_quantised_to_the_window():
+    from riskmap import io
+
+    paths, truth = _sample()
+    res = analyse_pipelines(io.read_vector(paths["pipelines"]), paths["population"],
+                            sensitive=io.read_vector(paths["sensitive"]), water=io.read_vector(paths["water"]),
+                            roads=io.read_vector(paths["roads"]), enterprises=io.read_vector(paths["enterprises"]))
+    scope = truth["pipelines_scope"]  # GB 32167 scope: transmission lines; city gas by GB 50028
+    assert not set(res.hca["name"]) & set(scope["city_gas_mains"])
+    assert set(res.hca["name"]) <= set(scope["hca_assessed"])
+    by = res.scope.set_index("name")
+    assert not by.loc[scope["city_gas_mains"], "assessed"].any()
+    assert by.loc[scope["city_gas_mains"], "scope"].str.startswith("城镇燃气管道（GB 50028），不适用GB 32167").all()
+    assert (by.loc[scope["no_pir"], "pir_text"] == "不适用（输油管道）").all()
+    assert res.hca.loc[res.hca["medium"] == "oil", "pir_m"].isna().all()
+    # §6.1.1.2: extents follow the buildings, not the 2 km window (before: 34 of 54 segments exactly 2000 m)
+    window = truth["hca_extent"]["window_m"]
+    lengths = res.hca["length_m"].to_numpy()
+    assert len(lengths) > 10
+    assert (np.mod(lengths, window) != 0).mean() > 0.8
+    assert (lengths == window).sum() <= 0.1 * len(lengths)

@@ -33,12 +33,12 @@ def manual(start, end, **fields):
 
 
 def test_segment_on_road_snaps_both_clicks():
-    seg = manual(1300, 300, severity="high", county="浉河区")
+    seg = manual(1300, 300, severity="重大风险", county="浉河区")
     assert seg.start_m == pytest.approx(300, abs=0.01) and seg.end_m == pytest.approx(1300, abs=0.01)
     assert seg.km_label == "K0+300–K1+300"
     metric = crs_policy.transform_geometries(np.array([seg.geometry]), 4490, METRIC)[0]
     assert metric.length == pytest.approx(1000, abs=0.05)
-    with pytest.raises(ParameterError, match="same place"):
+    with pytest.raises(ParameterError, match="同一位置"):
         manual(500, 500.3)
 
 
@@ -50,12 +50,12 @@ def test_create_edit_undo_redo():
     create = reg.CreateSegments(r, [seg])
     create.do()
     assert r.ids() == [seg.id]
-    edit = reg.EditSegment(r, seg.id, status="filed", deadline="2026-06-30", note="加装护栏", severity="high")
+    edit = reg.EditSegment(r, seg.id, status="filed", deadline="2026-06-30", note="加装护栏", severity="重大风险")
     edit.do()
     s = r.get(seg.id)
-    assert (s.status, s.deadline, s.note, s.severity) == ("filed", "2026-06-30", "加装护栏", "high")
+    assert (s.status, s.deadline, s.note, s.severity) == ("filed", "2026-06-30", "加装护栏", "重大风险")
     edit.undo()
-    assert (s.status, s.deadline, s.note, s.severity) == ("identified", None, "", "medium")
+    assert (s.status, s.deadline, s.note, s.severity) == ("identified", None, "", "较大风险")
     edit.do()
     assert s.status == "filed"
     create.undo()
@@ -65,8 +65,8 @@ def test_create_edit_undo_redo():
     assert events == ["segments"] * 6
 
 
-@pytest.mark.parametrize("changes, match", [({"status": "done"}, "status"), ({"kind": "pothole"}, "kind"),
-                                            ({"deadline": "next spring"}, "deadline"), ({"start_m": 3}, "cannot edit")])
+@pytest.mark.parametrize("changes, match", [({"status": "done"}, "status 的值“done”无效"), ({"kind": "pothole"}, "kind 的值"),
+                                            ({"deadline": "next spring"}, "整改期限“next spring”不是日期"), ({"start_m": 3}, "不能修改 start_m")])
 def test_edit_rejects_bad_values(changes, match):
     r = reg.HazardRegister([manual(100, 400)])
     with pytest.raises(ParameterError, match=match):
@@ -83,11 +83,11 @@ def test_split_and_merge_round_trip():
     assert (second.start_m, second.end_m, second.note) == (400, 1000, "临河")
     lengths = crs_policy.transform_geometries(np.array([first.geometry, second.geometry]), 4490, METRIC)
     np.testing.assert_allclose(shapely.length(lengths), [400, 600], atol=0.05)
-    reg.EditSegment(r, second.id, severity="high", status="rectifying").do()
+    reg.EditSegment(r, second.id, severity="重大风险", status="rectifying").do()
     merge = reg.MergeSegments(r, first.id, second.id)
     merge.do()
     (merged,) = r
-    assert (merged.start_m, merged.end_m, merged.severity, merged.status) == (0, 1000, "high", "identified")
+    assert (merged.start_m, merged.end_m, merged.severity, merged.status) == (0, 1000, "重大风险", "identified")
     assert merged.geometry.geom_type == "LineString"
     merge.undo()
     assert [s.km_label for s in r] == ["K0+000–K0+400", "K0+400–K1+000"]
@@ -97,7 +97,7 @@ def test_split_and_merge_round_trip():
     cmd.undo()
     (whole,) = split_again
     assert (whole.start_m, whole.end_m) == (0, 1000)
-    with pytest.raises(ParameterError, match="not inside"):
+    with pytest.raises(ParameterError, match="不在路段"):
         reg.SplitSegment(split_again, whole.id, 1000)
 
 
@@ -105,11 +105,11 @@ def test_merge_refuses_gaps_other_kinds_other_roads():
     r = reg.HazardRegister([manual(0, 300), manual(500, 800), manual(300, 400, kind="near_cliff"),
                             manual(800, 900, road="G312")])
     a, b, c, d = r.ids()
-    with pytest.raises(ParameterError, match="do not touch"):
+    with pytest.raises(ParameterError, match="不相接"):
         reg.MergeSegments(r, a, b)
-    with pytest.raises(ParameterError, match="same kind"):
+    with pytest.raises(ParameterError, match="同一类型"):
         reg.MergeSegments(r, a, c)
-    with pytest.raises(ParameterError, match="same road"):
+    with pytest.raises(ParameterError, match="同一道路"):
         reg.MergeSegments(r, b, d)
 
 
@@ -215,9 +215,49 @@ def test_exports(tmp_path, candidates):
     assert len(gpd.read_file(gpkg, layer="hazard_candidates")) == len(candidates)
     xlsx = write_register_excel(r, tmp_path / "register.xlsx")
     wb = openpyxl.load_workbook(xlsx)
-    assert [s.title for s in wb.worksheets if s.sheet_state == "visible"] == ["隐患路段登记", "县区进度", "来源说明"]
+    assert [s.title for s in wb.worksheets if s.sheet_state == "visible"] == ["隐患路段登记", "县区进度", "变更记录",
+                                                                                "来源说明"]
     header = [c.value for c in wb["隐患路段登记"][1]]
     assert {"道路名称", "隐患类型", "桩号范围", "状态", "整改期限"} <= set(header)
     row = [c.value for c in wb["隐患路段登记"][2]]
     assert "临水" in row and "排查" in row and "<b>护栏</b>" in row
     assert [c.value for c in wb["县区进度"][1]][:3] == ["县区", "急弯", "陡坡"]
+
+
+def test_stationing_is_kept_through_edits_and_a_saved_project(tmp_path):
+    """A road starting at K812+300 with a 长链 K813+000=K812+950 (at measured 700 m)."""
+    project = Project()
+    r = reg.HazardRegister().bind(project)
+    seg = manual(300, 1300, stationing="K812+300；K813+000=K812+950")
+    assert seg.km_label == "K812+600–K813+550"
+    reg.CreateSegments(r, [seg]).do()
+    split = reg.SplitSegment(r, seg.id, 800)
+    split.do()
+    assert [s.km_label for s in r] == ["K812+600–K813+050", "K813+050–K813+550"]
+    assert "K813+050" in split.text
+    split.undo()
+    path = project.save(tmp_path / "stations.rmp")
+    back = reg.HazardRegister.from_project(Project.load(path)).get(seg.id)
+    assert back.stationing == "K812+300；K813+000=K812+950" and back.km_label == "K812+600–K813+550"
+    gdf = reg.HazardRegister([back]).to_gdf()
+    assert (gdf.km_start.iloc[0], gdf.km_end.iloc[0]) == ("K812+600", "K813+550")
+
+
+def test_candidates_carry_the_road_stationing():
+    roads = gpd.GeoDataFrame({"name": ["G312"], "start_km": ["K812+300"], "breaks": ["K813+000=K813+100"]},
+                             geometry=[shapely.LineString([(X0, Y0), (X0 + 5000, Y0)])], crs=METRIC)
+    acc = gpd.GeoDataFrame({"date": ["2025-01-01"] * 3, "deaths": [0, 1, 0], "injuries": [1, 0, 2]},
+                           geometry=[shapely.Point(X0 + c, Y0) for c in (2000, 2100, 2200)], crs=METRIC)
+    segs, _ = detect_road_hazards(roads, accidents=acc, kinds=["black_spot"])
+    (cand,) = reg.segments_from_candidates(segs)
+    assert cand.km_label == "K814+350–K814+650" == segs.km_label.iloc[0]  # 1950 + 812300 + 100 (短链)
+
+
+def test_older_severity_codes_are_read_as_risk_levels():
+    seg = manual(0, 300)
+    d = seg.to_dict()
+    for old, level in (("low", "一般风险"), ("medium", "较大风险"), ("high", "重大风险")):
+        d["severity"] = old
+        assert reg.Segment.from_dict(d).severity == level
+    with pytest.raises(ParameterError):
+        reg.EditSegment(reg.HazardRegister([seg]), seg.id, severity="较大事故")

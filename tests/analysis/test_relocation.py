@@ -242,9 +242,9 @@ def test_report_has_chinese_sheets(tmp_path, result):
     assert summary[0][:3] == ["县区", "评估企业数", "建议搬迁数"]
     assert summary[-1][0] == "合计" and summary[-1][1] == 4 and summary[-1][2] == 2
     detail = [[c.value for c in r] for r in wb["企业明细"].iter_rows()]
-    assert detail[0][0] == "企业名称" and "搬迁理由" in detail[0]
+    assert detail[0][0] == "企业名称" and "判定理由" in detail[0]
     assert detail[1][0] == "城内化工"  # priority 1 first
-    assert "与城镇人口密集区重叠" in detail[1][detail[0].index("搬迁理由")]
+    assert "与城镇人口密集区重叠" in detail[1][detail[0].index("判定理由")]
     rows = [(r[0].value, r[1].value, r[2].value) for r in wb["来源说明"].iter_rows(min_row=2)]
     assert ("分析", "relocation", "搬迁评估") in rows
     assert any(k == "标准" and str(v).startswith("GB 18218-2018") for k, _i, v in rows)

@@ -1,4 +1,4 @@
-"""Tailings ponds: grade table and combination rule (AQ 2006-2005), 头顶库 on synthetic valleys."""
+"""Tailings ponds: grade table (GB 39496-2020) and combination rule (GB 50863-2013 §3.2.1), 头顶库 on synthetic valleys."""
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -28,10 +28,12 @@ DAM = (X0 + 1500, Y0)
     (50, 20, 5),       # row 五: V < 100, H < 30
     (99.9, 29.9, 5),
 ])
-def test_each_row_of_the_aq2006_table(capacity, height, grade):
+def test_each_row_of_the_grade_table(capacity, height, grade):
+    # GB 39496-2020 (default) keeps grades 三–五 of AQ 2006-2005; both tables give the same rows
     assert rules.grade_by_capacity(capacity) == grade
     assert rules.grade_by_height(height) == grade
     assert rules.tailings_grade(capacity, height)["grade"] == grade
+    assert rules.tailings_grade(capacity, height, rules.AQ_2006_2005)["grade"] == grade
 
 
 def test_grades_one_apart_take_the_higher():
@@ -63,7 +65,8 @@ def test_gb39496_grade_1_and_2_bounds_are_parameters():
     assert rules.tailings_grade(60000, 150, gb)["grade"] == 1   # V → 1, H → 2: one apart
     assert rules.tailings_grade(60000, 50, gb)["grade"] == 2    # V → 1, H → 4: lowered by one
     assert rules.tailings_grade(20000, 150, gb)["grade"] == 2
-    assert rules.tailings_grade(60000, 210)["grade"] == 2       # AQ 2006 has no computed grade 1
+    assert rules.tailings_grade(60000, 210)["grade"] == 2       # the default computes no grade 1 (unconfirmed)
+    assert rules.tailings_grade(60000, 210, rules.AQ_2006_2005)["grade"] == 2
     custom = rules.gb39496_rules(grade1_capacity=30000, grade1_height=180)
     assert rules.tailings_grade(35000, 185, custom)["grade"] == 1
     assert "30000" in custom.edition and custom.status.startswith("UNCONFIRMED")
@@ -125,7 +128,7 @@ def test_overhead_village_downstream_upstream_and_beyond(tmp_path, valley, villa
     res = assess_tailings(_pond(), valley, pop)
     row = res.tailings.iloc[0]
     assert bool(row.overhead) is expected
-    assert row.trace_method == "DEM D8" and row.trace_length_m == pytest.approx(1000, abs=0.5)
+    assert row.trace_method == "DEM最陡坡降（D8）" and row.trace_length_m == pytest.approx(1000, abs=0.5)
     assert row.downstream_pop == pytest.approx(100 if expected else 0, abs=0.5)
     assert row.grade == 4 and row.overhead_zh == ("是" if expected else "否")
 
@@ -250,12 +253,14 @@ def test_sample_flags_exactly_the_placed_overhead_ponds():
     t = res.tailings
     assert sorted(t.loc[t["overhead"], "name"]) == sorted(truth["overhead_tailings"])
     assert len(truth["overhead_tailings"]) == 2
-    assert (t["trace_method"] == "DEM D8").all()
+    assert (t["trace_method"] == "DEM最陡坡降（D8）").all()
     assert t.loc[t["overhead"], "downstream_pop"].min() >= 10  # a real village, not raster dust
     assert t["grade"].notna().all()
-    expected_grades = {d["name"]: d["aq2006_grade"] for d in truth.get("tailings", []) if "aq2006_grade" in d}
-    if expected_grades:
-        assert t.set_index("name")["grade"].astype(int).to_dict() == expected_grades
+    by_name = t.set_index("name")
+    # truth: GB 39496-2020 grades of the storage graded (全库容 of the current stage where the sample has it)
+    assert by_name["grade"].astype(int).to_dict() == {d["name"]: d["grade"] for d in truth["tailings"]}
+    assert by_name["capacity_kind"].to_dict() == {d["name"]: d["capacity_graded"] for d in truth["tailings"]}
+    assert by_name["raise_note"].to_dict() == {d["name"]: d["raise_note"] for d in truth["tailings"]}
 
 
 def test_shapefile_truncated_downstream_field_is_recognised():
@@ -267,3 +272,48 @@ def test_shapefile_truncated_downstream_field_is_recognised():
     ponds = gpd.GeoDataFrame({"name": ["甲库"], "capacity": [100.0], "dam_height": [30.0], "downstream": [135.0]},
                              geometry=[shapely.Point(114.9, 31.7)], crs=4490)
     assert normalise_tailings(ponds)["downstream_az"].tolist() == [135.0]
+
+
+# --- GB 39496-2020 citations, 全库容 vs 总库容, 提等 note ------------------------------------------------
+def test_grade_basis_cites_gb39496_and_gb50863_321():
+    basis = rules.tailings_grade(5000, 45)["basis"]
+    assert "GB 39496-2020" in basis and "GB 50863-2013 §3.2.1" in basis and "3.3.1" not in basis
+    cited = " ".join(rules.standards_cited(rules.GB_39496_2020))
+    assert "GB 39496-2020" in cited and "§3.2.1" in cited and "3.3.1" not in cited
+    assert "代替AQ 2006-2005" in cited
+    assert rules.OverheadParameters().grade_rules is rules.GB_39496_2020 or \
+        rules.OverheadParameters().grade_rules.edition.startswith("GB 39496-2020")
+    assert rules.PARAMS["rules"].default == "gb39496"
+    assert rules.OverheadParameters(rules="aq2006").grade_rules.edition.startswith("AQ 2006-2005（已废止")
+
+
+def test_stage_capacity_is_graded_when_given_else_total_capacity_with_a_note():
+    # design 总库容 1500 (三等 by storage) but the current stage holds 全库容 400 (四等); H 35 m (四等)
+    gdf = gpd.GeoDataFrame({"name": ["甲", "乙"], "总库容": [1500.0, 1500.0], "全库容": [400.0, np.nan],
+                            "坝高": [35.0, 35.0]},
+                           geometry=[shapely.Point(X0, Y0), shapely.Point(X0 + 1, Y0)], crs=GK)
+    g = grade_tailings(gdf)
+    assert g["capacity_used"].tolist() == [400.0, 1500.0]
+    assert g["grade"].tolist() == [4, 3]  # 乙: 总库容 → 三 by V, 四 by H → one apart → 三
+    assert g["capacity_kind"].tolist() == ["全库容（现状）", "总库容（设计，无全库容数据）"]
+    assert g["grade_basis"].iloc[0].startswith("按现状全库容定等")
+    assert g["grade_basis"].iloc[1].startswith("无现状全库容，按设计总库容定等")
+    res = assess_tailings(gdf.to_crs(4490).assign(downstream_az=90.0), None, None)
+    assert any("1座无现状全库容数据，按设计总库容定等" in n for n in res.provenance["notes"])
+
+
+@pytest.mark.parametrize("capacity, height, grade, note", [
+    (5000, 80, 3, "需论证是否提等"), (500, 40, 4, "需论证是否提等"), (20000, 150, 2, "需论证是否提等"),
+    (50, 20, 5, ""),  # 五等: no note (the clause is for grades 二–四 per issue 12)
+])
+def test_overhead_ponds_of_grades_2_to_4_get_the_raise_note_not_a_raise(capacity, height, grade, note):
+    at_500m = gpd.GeoDataFrame({"name": ["下游小学"], "category": ["school"]},
+                               geometry=[shapely.Point(DAM[0] + 500, Y0)], crs=GK).to_crs(4490)
+    pond = _pond(az=90.0)
+    pond["capacity"], pond["dam_height"] = float(capacity), float(height)
+    row = assess_tailings(pond, None, None, facilities={"sensitive": at_500m}).tailings.iloc[0]
+    assert bool(row.overhead) and row.grade == grade  # never raised automatically
+    assert row.raise_note == note
+    assert ("需论证是否提等" in row.reason) is bool(note) and ("§3.2.1" in row.reason) is bool(note)
+    away = assess_tailings(pond, None, None).tailings.iloc[0]  # not a 头顶库: no note
+    assert not bool(away.overhead) and away.raise_note == ""

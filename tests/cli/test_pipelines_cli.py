@@ -27,7 +27,7 @@ def inputs(tmp_path):
                        crs=GK, transform=from_origin(X0 - 1000, Y0 + 3000, 100, 100), nodata=-9999) as ds:
         ds.write(pop, 1)
     sens = gpd.GeoDataFrame({"name": ["沿线小学"], "category": ["school"]},
-                            geometry=[shapely.Point(X0 + 15000, Y0 + 30)], crs=GK).to_crs(4490)
+                            geometry=[shapely.Point(X0 + 15000, Y0 + 20)], crs=GK).to_crs(4490)
     sens.to_file(tmp_path / "sens.gpkg")
     return tmp_path
 
@@ -42,7 +42,7 @@ def test_writes_hca_corridors_and_encroachments(inputs, capsys):
     hca = gpd.read_file(out, layer="hca")
     assert sorted(hca["hca_grade"]) == ["II", "II"] and hca.crs.to_epsg() == 4490
     enc = gpd.read_file(out, layer="encroachments")
-    assert enc["name"].tolist() == ["沿线小学"] and enc["band"].iloc[0] == "5–50 m"
+    assert enc["name"].tolist() == ["沿线小学"] and enc["verdict"].iloc[0] == "安全间距不足"  # 20 m < 30 m
     assert (inputs / "r.xlsx").exists()
     printed = capsys.readouterr().out
     assert "高后果区 2 段" in printed and str(out) in printed
@@ -85,3 +85,28 @@ def test_sample_run(tmp_path):
     hca = gpd.read_file(out, layer="hca")
     assert len(hca) > 0 and set(hca["hca_grade"]) <= {"I", "II", "III"}
     assert len(gpd.read_file(out, layer="corridors")) > 0
+
+
+def test_sample_report_is_chinese_and_city_gas_is_listed_not_graded(tmp_path):
+    import openpyxl
+
+    from report_checks import english_cells
+
+    out, report = tmp_path / "sample.gpkg", tmp_path / "sample.xlsx"
+    assert main(["pipelines", "--sample", "--out", str(out), "--report", str(report)]) == 0
+    # headers, notes, reasons, verdicts and values in Chinese; criterion letters are GB 32167 row names
+    assert english_cells(report, {"识别准则": r"^[a-f](,[a-f])*$"}) == []
+    wb = openpyxl.load_workbook(report)
+    assert [s.title for s in wb.worksheets if s.sheet_state == "visible"] == [
+        "高后果区", "占压与安全间距核查", "管道适用范围", "来源说明"]
+    hca_names = {r[0].value for r in wb["高后果区"].iter_rows(min_row=2)}
+    scope = {r[0].value: r for r in wb["管道适用范围"].iter_rows(min_row=2)}
+    mains = [n for n in scope if "燃气" in n and "支线" not in n]
+    assert len(mains) == 5 and not hca_names & set(mains)  # 0.4 MPa mains: not in the HCA table
+    header = [c.value for c in wb["管道适用范围"][1]]
+    for name in mains:
+        row = [c.value for c in scope[name]]
+        assert row[header.index("高后果区识别")] == "否"
+        assert row[header.index("适用标准与说明")].startswith("城镇燃气管道（GB 50028），不适用GB 32167")
+    oil = [c.value for c in scope["兰郑长成品油管道信阳段"]]
+    assert oil[header.index("潜在影响半径(m)")] == "不适用（输油管道）"

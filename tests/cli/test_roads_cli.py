@@ -98,7 +98,7 @@ def test_roads_file_of_points_is_refused(tmp_path, capsys):
     pts = tmp_path / "pts.gpkg"
     gpd.GeoDataFrame(geometry=[shapely.Point(114, 32)], crs=4490).to_file(pts)
     assert main(["roads", "--roads", str(pts), "--out", str(tmp_path / "o.gpkg")]) == 2
-    assert "lines" in capsys.readouterr().err
+    assert "线要素" in capsys.readouterr().err
 
 
 def test_out_must_be_gpkg(tmp_path, inputs, capsys):
@@ -123,3 +123,33 @@ def test_sample(tmp_path, capsys):
     segs = gpd.read_file(out, layer="hazard_segments")
     assert set(segs.kind) == {"sharp_bend", "steep_grade", "near_water", "near_cliff", "black_spot"}
     assert (segs.county != "").all()
+    # the report: Chinese headers, and no English word in the reasons, risk levels, classes, subtypes, or the notes
+    import re
+    english = re.compile(r"(?<![A-Za-z])(?!JTG\b)[A-Za-z]{3,}")
+    wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
+    sheet = wb["隐患路段"]
+    header = [c.value for c in sheet[1]]
+    cols = {h: i for i, h in enumerate(header)}
+    for name in ("说明", "风险等级", "道路等级", "子类", "隐患类型"):
+        values = [row[cols[name]].value for row in sheet.iter_rows(min_row=2)]
+        assert not [v for v in values if v and english.search(str(v))], name
+    assert {"坡长超限", "超最大纵坡、坡长超限"} <= {row[cols["子类"]].value for row in sheet.iter_rows(min_row=2)}
+    notes = [r[2].value for r in wb["来源说明"].iter_rows(min_row=2) if r[0].value == "说明"]
+    assert notes and not [n for n in notes if n and english.search(str(n))]
+
+
+def test_black_spot_period_and_km_posts_from_the_command_line(tmp_path, inputs, capsys):
+    """The five accidents are of 2023-01-01…05; ending the period on 2022-12-31 leaves none of them."""
+    out = tmp_path / "h.gpkg"
+    posts = gpd.GeoDataFrame({"桩号": ["K812+300"]}, geometry=[shapely.Point(X0, Y0 - 800)], crs=METRIC).to_crs(4490)
+    posts_path = tmp_path / "posts.gpkg"
+    posts.to_file(posts_path)
+    assert main(["roads", "--roads", str(inputs["roads"]), "--accidents", str(inputs["accidents"]), "--out", str(out),
+                 "--kinds", "black_spot", "--km-posts", str(posts_path)]) == 0
+    spot = gpd.read_file(out, layer="hazard_segments").iloc[0]
+    assert spot.note.startswith("2020-01-06至2023-01-05（近3年）事故5起，死亡3人")
+    assert spot.km_label == "K814+250–K814+590"  # 812300 + (1950 … 2290) m on G312
+    assert "（事故统计时段2020-01-06至2023-01-05）" in capsys.readouterr().out
+    assert main(["roads", "--roads", str(inputs["roads"]), "--accidents", str(inputs["accidents"]), "--out", str(out),
+                 "--kinds", "black_spot", "--blackspot-end", "2022-12-31"]) == 0
+    assert len(gpd.read_file(out, layer="hazard_segments")) == 0

@@ -56,6 +56,7 @@ def test_writes_tailings_and_corridor_layers(inputs, capsys):
     assert len(gpd.read_file(out, layer="corridors")) == 2
     assert (inputs / "t.xlsx").exists()
     assert "头顶库 1 座（头顶库甲）" in capsys.readouterr().out
+    assert t["raise_note"].tolist() == ["需论证是否提等", ""]  # a grade-四 头顶库; the other is not one
 
 
 def test_facilities_flag_and_parameters(inputs):
@@ -67,6 +68,12 @@ def test_facilities_flag_and_parameters(inputs):
     assert t["overhead"].astype(bool).tolist() == [False, True]  # too few people; a school below the second dam
     assert "坡下小学" in t["downstream_facilities"].iloc[1]
     assert main(["tailings", "--tailings", str(inputs / "ponds.gpkg"), "--rules", "gb39496",
+                 "--grade1-capacity", "15000", "--out", str(out)]) == 0
+    t = gpd.read_file(out, layer="tailings")
+    # GB 39496-2020 by default computes no grade 一 (its bounds are unconfirmed): 20000 → 二 by
+    # storage, 五 by height → more than one apart → 二 lowered by one = 三
+    assert t["grade"].tolist() == [4, 3]
+    assert main(["tailings", "--tailings", str(inputs / "ponds.gpkg"), "--grade1-bounds",
                  "--grade1-capacity", "15000", "--out", str(out)]) == 0
     t = gpd.read_file(out, layer="tailings")
     assert t["grade"].tolist() == [4, 2]  # 20000 ≥ 15000 → 1 by storage, 5 by height → lowered by one
@@ -103,3 +110,18 @@ def test_sample_run_flags_the_placed_overhead_ponds(tmp_path):
     flagged = t.loc[t["overhead"].astype(bool)]
     key = "id" if expected and isinstance(expected[0], int) and "id" in t.columns else "name"
     assert sorted(map(str, flagged[key])) == sorted(map(str, expected))
+
+
+def test_sample_report_is_chinese_and_cites_gb39496(tmp_path):
+    import openpyxl
+
+    from report_checks import english_cells
+
+    out, report = tmp_path / "sample.gpkg", tmp_path / "sample.xlsx"
+    assert main(["tailings", "--sample", "--out", str(out), "--report", str(report)]) == 0
+    assert english_cells(report) == []
+    rows = [[c.value for c in r] for r in openpyxl.load_workbook(report)["来源说明"].iter_rows(min_row=2)]
+    standards = " ".join(r[2] for r in rows if r[0] == "标准")
+    assert "GB 39496-2020" in standards and "GB 50863-2013 §3.2.1" in standards and "3.3.1" not in standards
+    params = {r[1]: r for r in rows if r[0] == "参数"}
+    assert params["定等标准 (rules)"][2] == "gb39496" and "GB 39496-2020" in params["定等标准 (rules)"][4]

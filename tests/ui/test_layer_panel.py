@@ -70,7 +70,7 @@ def test_context_menu_remove_is_undoable(window, project):
     road = project.layers["道路"]
     menu = window.layer_panel.context_menu_for(road)
     labels = [a.text() for a in menu.actions() if a.text()]
-    assert labels == ["缩放到图层", "打开属性表", "样式…", "重命名", "移除图层"]
+    assert labels == ["缩放到图层", "打开属性表", "导出图层…", "样式…", "重命名", "移除图层"]
     [a for a in menu.actions() if a.text() == "移除图层"][0].trigger()
     assert road not in project.layers and "道路" not in names_top_down(window.layer_panel.model)
     window.actions["undo"].trigger()

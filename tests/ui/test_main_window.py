@@ -359,3 +359,54 @@ def test_a_failing_on_done_shows_a_message_not_a_crash(window, qtbot, errors, ca
     qtbot.waitUntil(lambda: bool(errors), timeout=5000)
     assert task.state == "finished" and "内部错误" in errors[0] and "panel bug" in errors[0]
     assert "ValueError" in capsys.readouterr().err  # the traceback is kept for the developer
+
+
+def test_four_panels_fit_a_laptop_screen_tabbed_with_room_for_tables(window, qtbot):
+    """Issue 19: on 1366×768 all four analysis panels open at once stay on screen, tabbed; tables keep 8 rows."""
+    from PyQt5.QtWidgets import QAbstractItemView, QScrollArea
+
+    from riskmap.ui.panels import PANELS
+
+    window.resize(1366, 768)
+    for module, cls_name, label, _en in PANELS:
+        action = next(a for a in window.analysis_menu.actions() if a.text() == label)
+        action.trigger()  # as a user opens them from the 分析 menu
+    qtbot.wait(50)  # let the layout settle (no timing assertion)
+    docks = list(window.panels.values())
+    assert len(docks) == 4
+    assert window.width() <= 1366 and window.height() <= 768  # the docks did not grow the window
+    assert all(window.dockWidgetArea(d) == Qt.RightDockWidgetArea for d in docks)
+    assert all(len(window.tabifiedDockWidgets(d)) == 3 for d in docks), "one tabbed dock area"
+    for dock in docks:
+        assert isinstance(dock.widget(), QScrollArea)  # a tall form scrolls instead of growing the window
+        dock.raise_()
+        qtbot.waitUntil(dock.isVisible, timeout=5000)
+        for table in dock.findChildren(QAbstractItemView):
+            if table.isVisibleTo(dock) and hasattr(table, "horizontalHeader"):
+                rows = (table.viewport().height()) / table.verticalHeader().defaultSectionSize()
+                assert rows >= 8, (dock.objectName(), rows)
+
+
+def test_panel_place_is_remembered(project, qtbot, tmp_path):
+    """A panel the user moved to the left comes back there in the next session (saved window state)."""
+    from PyQt5.QtCore import QSettings
+
+    from riskmap.ui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "state.ini"), QSettings.IniFormat)
+    first = MainWindow(project, settings=settings, restore=False)
+    first._force_close = True
+    qtbot.addWidget(first)
+    first.show()
+    dock = first.show_panel("riskmap.ui.panels.tailings", "TailingsPanel")
+    first.addDockWidget(Qt.LeftDockWidgetArea, dock)  # the user drags it to the left
+    first.save_settings()
+    first.close()
+    second = MainWindow(project, settings=QSettings(str(tmp_path / "state.ini"), QSettings.IniFormat), restore=True)
+    second._force_close = True
+    qtbot.addWidget(second)
+    second.show()
+    again = second.show_panel("riskmap.ui.panels.tailings", "TailingsPanel")
+    assert second.dockWidgetArea(again) == Qt.LeftDockWidgetArea
+    fresh = second.show_panel("riskmap.ui.panels.pipelines", "PipelinesPanel")
+    assert second.dockWidgetArea(fresh) == Qt.RightDockWidgetArea  # never placed: the default area

@@ -93,7 +93,7 @@ def test_road_register_export_keeps_the_detection_provenance(qtbot, window, tmp_
     button = next(b for b in panel.findChildren(QPushButton) if b.text() == "导出Excel…")
     xlsx = click_export(qtbot, window, button, tmp_path / "登记.xlsx", monkeypatch)
     wb = openpyxl.load_workbook(xlsx)
-    assert [s.title for s in wb.worksheets if s.sheet_state == "visible"] == ["隐患路段登记", "县区进度", "来源说明"]
+    assert [s.title for s in wb.worksheets if s.sheet_state == "visible"] == ["隐患路段登记", "县区进度", "变更记录", "来源说明"]
     assert {"道路名称", "隐患类型", "状态"} <= {c.value for c in wb["隐患路段登记"][1]}
     rows = [[c.value for c in r] for r in wb["来源说明"].iter_rows()]
     assert rows[0] == ["类别", "项目", "内容", "单位", "依据"]

@@ -42,8 +42,10 @@ def project(tmp_path):
     # inside PROJ (pyproj + rasterio's own PROJ) during teardown; reported to the lead
     proj.add_raster(dem_path, "DEM").visible = False
     proj.add_raster(pop_path, "人口密度").visible = False
-    line = gpd.GeoDataFrame({"name": ["西气东输"], "medium": ["gas"], "diam_mm": [1016.0], "press_mpa": [10.0]},
-                            geometry=[shapely.LineString([(X0, Y0 + 2000), (X0 + 20000, Y0 + 2000)])],
+    line = gpd.GeoDataFrame({"name": ["西气东输", "镇区燃气干管"], "medium": ["gas", "gas"], "diam_mm": [1016.0, 315.0],
+                             "press_mpa": [10.0, 0.4], "kind": ["trunk", "urban_main"]},
+                            geometry=[shapely.LineString([(X0, Y0 + 2000), (X0 + 20000, Y0 + 2000)]),
+                                      shapely.LineString([(X0 + 8000, Y0 + 2100), (X0 + 9000, Y0 + 2100)])],
                             crs=GK).to_crs(4490)
     proj.add_vector(line, "油气管道")
     sens = gpd.GeoDataFrame({"name": ["沿线小学"], "category": ["school"]},
@@ -88,6 +90,8 @@ def test_pipelines_panel_runs_and_styles_hca_grades(qtbot, window):
     assert panel.population_combo.layer().name == "人口密度"
     assert panel.sensitive_combo.layer().name == "敏感目标"
     assert panel.roads_combo.layer() is None
+    # the optional protected-area (oil e) and buildings inputs come from the declaration, unset here
+    assert panel.protected_combo.layer() is None and panel.buildings_combo.layer() is None
     panel.run()
     qtbot.waitUntil(lambda: panel.result is not None, timeout=30000)
     hca = _layer(window, "管道高后果区")
@@ -96,8 +100,11 @@ def test_pipelines_panel_runs_and_styles_hca_grades(qtbot, window):
     assert len(set(hca.style.categories.values())) == 3 and set(hca.style.categories) == {"I", "II", "III"}
     colours = hca.feature_colors()
     assert set(colours) == {hca.style.categories["II"]}
-    assert _layer(window, "管道保护范围") is not None and len(_layer(window, "保护范围内目标").gdf) == 1
-    assert panel.table.rowCount() == 2 and "高后果区" in panel.table.item(0, 4).text()
+    assert _layer(window, "管道保护范围") is not None and len(_layer(window, "占压与安全间距核查").gdf) == 1
+    # the two HCA rows of the trunk line, then the city-gas main, which is not HCA-assessed
+    assert panel.table.rowCount() == 3 and "高后果区" in panel.table.item(0, 4).text()
+    assert panel.table.item(2, 0).text() == "镇区燃气干管"
+    assert panel.table.item(2, 4).text().startswith("城镇燃气管道（GB 50028），不适用GB 32167")
     qtbot.waitUntil(panel.run_button.isEnabled, timeout=5000)  # re-enabled when the task is done
     before = window.canvas.extent()
     panel.table.cellClicked.emit(1, 0)

@@ -253,3 +253,16 @@ def test_a_spreadsheet_the_user_adds_is_picked_and_assessed(window, qtbot, tmp_p
     station = plants.loc["台账加油站"]
     assert not station["relocate"] and station["verdict"] == "不适用" and "加油加气站" in station["reasons"]
     assert panel.analysis_result.provenance["inputs"]["plants"]["path"].endswith("危化企业台账.xlsx")
+
+
+def test_clicking_a_row_shows_its_reasons_wrapped(panel, qtbot):
+    """The reasons of the selected plant are shown whole below the table (a cell cuts them off)."""
+    from PyQt5.QtCore import Qt
+
+    view_row = _view_row_of(panel, "城内化工")
+    rect = panel.table.visualRect(panel.proxy.index(view_row, 1))
+    qtbot.mouseClick(panel.table.viewport(), Qt.LeftButton, pos=rect.center())
+    text = panel.details.text()
+    reasons = panel.result.plants["reasons"].iat[_row_of(panel, "城内化工")]
+    assert text.startswith("城内化工：建议搬迁") and reasons in text and "分级依据：" in text
+    assert panel.details.wordWrap()

@@ -98,18 +98,18 @@ def test_mark_edit_undo_redo_save_and_reopen(qtbot, window, tmp_path):
     # edit through the form: status, deadline, note, severity
     panel.select_segment(seg.id)
     panel.status_edit.setCurrentIndex(panel.status_edit.findData("filed"))
-    panel.severity_edit.setCurrentIndex(panel.severity_edit.findData("high"))
+    panel.severity_edit.setCurrentIndex(panel.severity_edit.findData("重大风险"))
     panel.deadline_check.setChecked(True)
     panel.deadline_edit.setDate(QDate(2026, 6, 30))
     panel.note_edit.setText("增设护栏和警示标志")
     panel.apply_edit()
     seg = panel.register.get(seg.id)
-    assert (seg.status, seg.severity, seg.deadline, seg.note) == ("filed", "high", "2026-06-30", "增设护栏和警示标志")
+    assert (seg.status, seg.severity, seg.deadline, seg.note) == ("filed", "重大风险", "2026-06-30", "增设护栏和警示标志")
     assert panel.segment_table.item(0, 5).text() == "建档"
 
     stack = window.undo_stack
     stack.undo()  # the edit
-    assert (seg.status, seg.severity, seg.deadline, seg.note) == ("identified", "medium", None, "")
+    assert (seg.status, seg.severity, seg.deadline, seg.note) == ("identified", "较大风险", None, "")
     assert panel.segment_table.item(0, 5).text() == "排查"
     stack.undo()  # the creation
     assert len(panel.register) == 0 and panel.segment_table.rowCount() == 0
@@ -182,7 +182,8 @@ def test_detect_review_and_progress(qtbot, window, tmp_path):
     window.undo_stack.undo()  # the rejection
     assert len(panel.register.candidates) == 1
     out = panel.export_excel(tmp_path / "登记.xlsx")
-    assert [s.title for s in openpyxl.load_workbook(out).worksheets if s.sheet_state == "visible"] == ["隐患路段登记", "县区进度", "来源说明"]
+    assert [s.title for s in openpyxl.load_workbook(out).worksheets if s.sheet_state == "visible"] == [
+        "隐患路段登记", "县区进度", "变更记录", "来源说明"]
     gpkg = panel.export_gpkg(tmp_path / "登记.gpkg")
     assert gpd.read_file(gpkg, layer="hazard_register").kind.tolist() == ["sharp_bend"]
 
@@ -216,3 +217,33 @@ def test_panel_in_english(qtbot, window):
         assert panel.kind_filter.itemText(1) == "Sharp bend"
     finally:
         set_language("zh")
+
+
+def test_accept_all_then_full_extent_and_candidates_in_view(qtbot, window, errors):
+    """Issue 19: after 全部采纳 the empty candidate layer does not break 全图; detection shows the first candidate."""
+    far = gpd.GeoDataFrame({"name": ["远处"]}, geometry=[shapely.box(X0 + 40_000, Y0 + 30_000, X0 + 41_000,
+                                                                     Y0 + 31_000)], crs=GK).to_crs(4490)
+    window.project.add_vector(far, "远处图层")
+    window.actions["zoom_full"].trigger()
+    full = window.canvas.extent()
+    panel = open_panel(window)
+    task = panel.run()
+    qtbot.waitUntil(lambda: not task.is_running, timeout=30000)
+    qtbot.waitUntil(lambda: len(panel.register.candidates) > 0, timeout=5000)
+    view = window.canvas.extent()
+    first = panel.register.candidates[panel._cand_ids[0]].geometry
+    fx0, fy0, fx1, fy1 = gpd.GeoSeries([first], crs=panel.register.crs).to_crs(4490).total_bounds
+    assert view[0] <= fx0 and fx1 <= view[2] and view[1] <= fy0 and fy1 <= view[3]
+    assert (view[2] - view[0]) < 0.2 * (full[2] - full[0])  # zoomed in, not the whole area
+    assert panel.candidate_table.selectionModel().isRowSelected(0, panel.candidate_table.rootIndex())
+    panel.accept_all_shown()
+    assert not panel.register.candidates
+    window.actions["zoom_full"].trigger()
+    after = window.canvas.extent()
+    assert all(np.isfinite(after)) and not errors
+    fx0, fy0, fx1, fy1 = far.total_bounds
+    assert after[0] <= fx0 and fx1 <= after[2] and after[1] <= fy0 and fy1 <= after[3]  # the far layer too
+    rx0, ry0, rx1, ry1 = window.project.layers["道路"].gdf.total_bounds
+    assert after[0] <= rx0 and rx1 <= after[2] and after[1] <= ry0 and ry1 <= after[3]
+    union_w = fx1 - window.project.layers["县区边界"].gdf.total_bounds[0]
+    assert (after[2] - after[0]) < 1.6 * union_w  # fitted to the layers, not a fallback extent

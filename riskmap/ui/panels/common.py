@@ -314,7 +314,20 @@ def as_host(window_or_host) -> PanelHost:
     return host if isinstance(host, PanelHost) else PanelHost(window_or_host)
 
 
+#: Rows a result table always has room for (the dock scrolls instead of squeezing the table).
+MIN_TABLE_ROWS = 8
+
+
+def reserve_rows(table, rows: int = MIN_TABLE_ROWS) -> None:
+    """Give ``table`` at least the height of its header and ``rows`` rows (plus a scroll bar)."""
+    header = table.horizontalHeader().sizeHint().height()
+    row = table.verticalHeader().defaultSectionSize()
+    scroll = table.style().pixelMetric(table.style().PM_ScrollBarExtent)
+    table.setMinimumHeight(int(header + row * (rows + 0.5) + scroll + 2 * table.frameWidth()))
+
+
 def result_table(headers) -> QTableWidget:
+    """A read-only, row-selecting result table with room for :data:`MIN_TABLE_ROWS` rows."""
     table = QTableWidget(0, len(headers))
     table.setHorizontalHeaderLabels(headers)
     table.setEditTriggers(QAbstractItemView.NoEditTriggers)
@@ -323,6 +336,7 @@ def result_table(headers) -> QTableWidget:
     table.verticalHeader().setVisible(False)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
     table.horizontalHeader().setStretchLastSection(True)
+    reserve_rows(table)
     return table
 
 
@@ -364,6 +378,19 @@ class AnalysisPanel(QDockWidget):
         self.combos: dict = {}
         self.form = None
         self.report_button = None
+
+    def setWidget(self, widget) -> None:  # noqa: N802 - Qt's name
+        """Put ``widget`` in the dock inside a scroll area, so a tall form never grows the window."""
+        from PyQt5.QtWidgets import QFrame, QScrollArea
+
+        if not isinstance(widget, QScrollArea):
+            area = QScrollArea()
+            area.setObjectName(f"{self.objectName()}Scroll")
+            area.setWidgetResizable(True)
+            area.setFrameShape(QFrame.NoFrame)
+            area.setWidget(widget)
+            widget = area
+        super().setWidget(widget)
 
     @property
     def analysis(self):

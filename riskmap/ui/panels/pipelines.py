@@ -1,9 +1,12 @@
 """Analysis panel: pipeline high-consequence areas (GB 32167-2015) and protection corridors.
 
 Runs the declared ``pipelines`` analysis (:func:`riskmap.analysis.pipelines.analyse_pipelines`)
-in the background; inputs and parameters come from its declaration. It shows the HCA segments
-(grades I/II/III in yellow/orange/red), the protection bands and the targets inside them on the
-map, with a table whose rows zoom to their segment, and exports the report.
+in the background; inputs (including the optional protected areas and buildings) and parameters
+come from its declaration. It shows the HCA segments of the transmission lines (grades I/II/III
+in yellow/orange/red), the protection bands (Art. 30/35 rings, Art. 32 river crossings, Art. 33
+tunnels, GB 50028 bands of city-gas mains) and the targets with a verdict (占压, 安全间距不足,
+位于潜在影响半径内) on the map, with a table whose rows zoom to their segment; city-gas mains are
+listed below the HCAs as 城镇燃气管道（GB 50028），不适用GB 32167. The report exports from the panel.
 """
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ from riskmap.ui.panels.common import AnalysisPanel, set_row
 
 #: HCA grade colours: I yellow, II orange, III red.
 HCA_COLORS = {"I": "#f2d600", "II": "#ff8c00", "III": "#d7191c"}
-BAND_COLORS = {"0–5 m": "#d7191c", "5–50 m": "#fdae61", "50–200 m": "#fee08b"}
+BAND_COLORS = {"art30": "#d7191c", "art35_2": "#fdae61", "art35_3": "#fee08b", "art32": "#2c7bb6",
+               "art33": "#7b3294", "gb50028": "#1a9641"}
 
 
 def hca_style() -> Style:
@@ -27,10 +31,13 @@ def hca_style() -> Style:
 
 def corridor_style() -> Style:
     """Protection bands: translucent rings, red inside 5 m to yellow at 200 m."""
-    return Style(mode="categorized", field="band", categories=dict(BAND_COLORS), fill_opacity=0.25, width=0.6,
-                 stroke="#b35806", labels={"0–5 m": tr("5m（第三十条）", "5 m (Art. 30)"),
-                                           "5–50 m": tr("5–50m（第三十五条）", "5–50 m (Art. 35)"),
-                                           "50–200 m": tr("200m（第三十五条）", "200 m (Art. 35)")})
+    return Style(mode="categorized", field="band_key", categories=dict(BAND_COLORS), fill_opacity=0.25, width=0.6,
+                 stroke="#b35806", labels={"art30": tr("5m（第三十条，占压）", "5 m (Art. 30)"),
+                                           "art35_2": tr("5–50m（第三十五条，新建工程申请）", "5–50 m (Art. 35)"),
+                                           "art35_3": tr("200m（第三十五条，爆破等申请）", "200 m (Art. 35)"),
+                                           "art32": tr("穿越河流两侧500m（第三十二条）", "River crossing 500 m (Art. 32)"),
+                                           "art33": tr("隧道两侧1000m（第三十三条）", "Tunnel 1000 m (Art. 33)"),
+                                           "gb50028": tr("城镇燃气管道净距（GB 50028）", "City-gas spacing (GB 50028)")})
 
 
 def encroachment_style() -> Style:
@@ -61,13 +68,18 @@ class PipelinesPanel(AnalysisPanel):
         self.add_layer(result.corridors, tr("管道保护范围", "Pipeline protection bands"), corridor_style(),
                        "corridors")
         self.add_layer(result.hca, tr("管道高后果区", "Pipeline HCAs"), hca_style(), "hca")
-        self.add_layer(result.encroachments, tr("保护范围内目标", "Targets in protection bands"),
+        self.add_layer(result.encroachments, tr("占压与安全间距核查", "Encroachments and spacing"),
                        encroachment_style(), "encroachments")
         hca_df = result.hca
-        self.table.setRowCount(len(hca_df))
+        scope = result.scope
+        outside = scope.loc[~scope["assessed"].astype(bool)] if scope is not None else None
+        rows = [] if outside is None else list(zip(outside["name"], outside["scope"]))
+        self.table.setRowCount(len(hca_df) + len(rows))
         for i, (name, grade, s, e, reason) in enumerate(zip(hca_df["name"], hca_df["hca_grade"], hca_df["start_m"],
                                                             hca_df["end_m"], hca_df["reason"])):
             set_row(self.table, i, [name, grade, f"{s:.0f}", f"{e:.0f}", reason], HCA_COLORS.get(grade))
+        for j, (name, text) in enumerate(rows):
+            set_row(self.table, len(hca_df) + j, [name, tr("不适用", "n/a"), "", "", text], None)
         if len(hca_df):
             self.zoom_to_frame(hca_df)
 

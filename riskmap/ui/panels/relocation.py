@@ -23,6 +23,7 @@ from PyQt5.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QPushButton,
     QTableView,
     QUndoCommand,
@@ -36,7 +37,7 @@ from riskmap.i18n import tr
 from riskmap.layers import VectorLayer
 from riskmap.layers.style import Style
 from riskmap.ui.canvas import MapTool
-from riskmap.ui.panels.common import AnalysisPanel
+from riskmap.ui.panels.common import AnalysisPanel, reserve_rows
 
 RELOCATE_COLOR = "#d7191c"
 KEEP_COLOR = "#7f7f7f"
@@ -307,8 +308,29 @@ class RelocationPanel(AnalysisPanel):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.clicked.connect(self._on_row_clicked)
+        reserve_rows(self.table)
         layout.addWidget(self.table, 1)
+        # the reasons of the selected plant, wrapped: a reviewer reads them whole, not in a cut-off cell
+        self.details = QLabel(tr("选中一家企业查看判定理由", "Select a plant to read the reasons"))
+        self.details.setObjectName("RelocationDetails")
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.details.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.table.selectionModel().currentRowChanged.connect(
+            lambda current, _previous: self.show_details(self.proxy.mapToSource(current).row()))
+        layout.addWidget(self.details)
         self.setWidget(body)
+
+    def show_details(self, row: int) -> None:
+        """Show the verdict, grade basis, units and reasons of a plant of the result, wrapped."""
+        if self.result is None or not 0 <= row < len(self.result.plants):
+            return
+        plant = self.result.plants.iloc[row]
+        lines = [f"{plant['name']}：{plant['verdict']}", f"{column_header('grade_basis')}：{plant['grade_basis']}"]
+        if plant.get("units"):
+            lines.append(f"{column_header('units')}：{plant['units']}")
+        lines.append(f"{column_header('reasons')}：{plant['reasons']}")
+        self.details.setText("\n".join(lines))
 
     # -- results ------------------------------------------------------------------
     def show_native(self, result):

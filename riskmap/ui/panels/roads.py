@@ -16,8 +16,8 @@ so saving the project saves it; it also shows as the layers "隐患路段登记"
 from __future__ import annotations
 
 import geopandas as gpd
-from PyQt5.QtCore import QDate
-from PyQt5.QtGui import QColor
+from PyQt5.QtCore import QDate, Qt
+from PyQt5.QtGui import QColor, QKeySequence
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -30,23 +30,24 @@ from PyQt5.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QShortcut,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from riskmap.analysis import register as reg
-from riskmap.analysis.linear import km_post, parse_km_post
-from riskmap.analysis.roads import KINDS, SEVERITIES
+from riskmap.analysis.linear import parse_km_post
+from riskmap.analysis.roads import KINDS, SEVERITIES, SEVERITIES_EN
 from riskmap.errors import RiskmapError
 from riskmap.i18n import tr
+from riskmap.kml import HAZARD_KINDS
 from riskmap.layers.style import Style
 from riskmap.ui.panels.common import AnalysisPanel, result_table, set_row
-from riskmap.ui.road_tools import RoadSegmentTool, push
+from riskmap.ui.road_tools import RoadSegmentTool, SegmentEndTool, push
 
-#: Map colours of the hazard kinds.
-KIND_COLORS = {"sharp_bend": "#e41a1c", "steep_grade": "#ff7f00", "near_water": "#1f78b4", "near_cliff": "#6a3d9a",
-               "black_spot": "#111111"}
+#: Map colours of the hazard kinds (the same in the KML export).
+KIND_COLORS = {kind: colour for kind, (colour, _zh) in HAZARD_KINDS.items()}
 
 REGISTER_LAYER = ("隐患路段登记", "Hazard register")
 CANDIDATE_LAYER = ("道路隐患候选", "Hazard candidates")
@@ -64,7 +65,10 @@ def status_label(status: str) -> str:
 
 
 def severity_label(severity: str) -> str:
-    return {"low": tr("一般", "Low"), "medium": tr("较大", "Medium"), "high": tr("重大", "High")}.get(severity, severity)
+    """The four-level risk wording with its colour (重大风险（红）…), or English."""
+    if severity not in SEVERITIES:
+        return severity
+    return tr(SEVERITIES[severity], SEVERITIES_EN[severity])
 
 
 def hazard_style(candidates: bool = False) -> Style:
@@ -100,6 +104,7 @@ class RoadHazardPanel(AnalysisPanel):
         self.register = reg.HazardRegister.from_project(project).bind(project)
         self.register.events.changed.connect(self._on_register_changed)
         self.tool = RoadSegmentTool(self.host, self.roads_layer, self.create_segment)
+        self.end_tool = SegmentEndTool(self.host, self.register, self.roads_layer, self.move_segment_end)
 
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -173,17 +178,27 @@ class RoadHazardPanel(AnalysisPanel):
         self.new_kind = QComboBox()
         for k in KINDS:
             self.new_kind.addItem(kind_label(k), k)
+        self.drag_button = QPushButton(tr("拖动端点", "Drag ends"))
+        self.drag_button.setCheckable(True)
+        self.drag_button.setToolTip(tr("在地图上沿道路拖动路段的起点或终点", "Drag a segment's ends along its road"))
+        self.drag_button.toggled.connect(self.set_dragging)
         row.addWidget(self.mark_button)
+        row.addWidget(self.drag_button)
         row.addWidget(QLabel(tr("类型", "Kind")))
         row.addWidget(self.new_kind)
         row.addStretch(1)
         v.addLayout(row)
         self.segment_table = result_table([tr("县区", "County"), tr("道路", "Road"), tr("类型", "Kind"),
-                                           tr("桩号", "Chainage"), tr("严重程度", "Severity"), tr("状态", "Status"),
+                                           tr("桩号", "Chainage"), tr("风险等级", "Risk level"), tr("状态", "Status"),
                                            tr("整改期限", "Deadline"), tr("说明", "Note")])
         self.segment_table.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.segment_table.itemSelectionChanged.connect(self._on_segment_selected)
         self.segment_table.cellClicked.connect(lambda r, c: self._zoom_to(self.register.segments, self._seg_ids, r))
+        self.segment_table.cellDoubleClicked.connect(lambda r, c: self.edit_chainage() if c == 3 else None)
+        # Delete removes the selected rows (one undoable step), as in the attribute table
+        self.delete_shortcut = QShortcut(QKeySequence(QKeySequence.Delete), self.segment_table)
+        self.delete_shortcut.setContext(Qt.WidgetWithChildrenShortcut)
+        self.delete_shortcut.activated.connect(self.delete_selected)
         v.addWidget(self.segment_table, 1)
 
         edit = QGroupBox(tr("编辑所选路段", "Edit the selected segment"))
@@ -209,7 +224,7 @@ class RoadHazardPanel(AnalysisPanel):
         deadline_row.addWidget(self.deadline_edit, 1)
         self.note_edit = QLineEdit()
         form.addRow(tr("类型", "Kind"), self.kind_edit)
-        form.addRow(tr("严重程度", "Severity"), self.severity_edit)
+        form.addRow(tr("风险等级", "Risk level"), self.severity_edit)
         form.addRow(tr("状态", "Status"), self.status_edit)
         form.addRow(tr("整改期限", "Deadline"), deadline_row)
         form.addRow(tr("说明", "Note"), self.note_edit)
@@ -219,8 +234,10 @@ class RoadHazardPanel(AnalysisPanel):
         v.addWidget(edit)
 
         buttons = QHBoxLayout()
-        for text, slot in ((tr("拆分…", "Split…"), self.split_selected), (tr("合并", "Merge"), self.merge_selected),
+        for text, slot in ((tr("修改桩号…", "Chainage…"), self.edit_chainage),
+                           (tr("拆分…", "Split…"), self.split_selected), (tr("合并", "Merge"), self.merge_selected),
                            (tr("删除", "Delete"), self.delete_selected),
+                           (tr("变更记录…", "History…"), self.show_history),
                            (tr("导出Excel…", "Excel…"), self.export_excel),
                            (tr("导出GeoPackage…", "GeoPackage…"), self.export_gpkg)):
             b = QPushButton(text)
@@ -255,8 +272,10 @@ class RoadHazardPanel(AnalysisPanel):
         candidates = reg.segments_from_candidates(segments)
         push(self.host, reg.SetCandidates(self.register, candidates, detection=self.analysis_result.provenance))
         self.tabs.setCurrentIndex(1)
-        if len(segments):
-            self.zoom_to_frame(segments)
+        if self._cand_ids:
+            # the city-wide extent makes 50–100 m segments invisible: go to the first candidate of the list
+            self.candidate_table.selectRow(0)
+            self._zoom_to(self.register.candidates, self._cand_ids, 0)
 
     def summary_text(self) -> str:
         segments = self.analysis_result.native[0]
@@ -290,11 +309,32 @@ class RoadHazardPanel(AnalysisPanel):
     def set_marking(self, on: bool) -> None:
         """Switch the two-click marking tool on or off."""
         if on:
+            if self.drag_button.isChecked():
+                self.drag_button.setChecked(False)
             self.host.use_map_tool(self.tool)
         elif self.host.map_tool() is self.tool:
             self.host.use_map_tool(None)
         if self.mark_button.isChecked() != on:
             self.mark_button.setChecked(on)
+
+    def set_dragging(self, on: bool) -> None:
+        """Switch the end-dragging tool on or off."""
+        if on:
+            if self.mark_button.isChecked():
+                self.mark_button.setChecked(False)
+            self.host.use_map_tool(self.end_tool)
+        elif self.host.map_tool() is self.end_tool:
+            self.host.use_map_tool(None)
+        if self.drag_button.isChecked() != on:
+            self.drag_button.setChecked(on)
+
+    def move_segment_end(self, seg_id, start_m, end_m, road_geom, road_crs):
+        """A dragged end: the segment between the new chainages, cut from its road (one undoable step)."""
+        try:
+            return push(self.host, reg.SetExtent(self.register, seg_id, start_m, end_m, road_geom, road_crs))
+        except RiskmapError as exc:
+            self.host.show_error(exc)
+            return None
 
     def create_segment(self, layer, index, p1, p2):
         """Register a manual segment of road ``index`` of ``layer`` between two map clicks."""
@@ -371,11 +411,11 @@ class RoadHazardPanel(AnalysisPanel):
         if at_m is None:
             text, ok = QInputDialog.getText(self, tr("拆分路段", "Split segment"),
                                             tr(f"拆分点桩号（{seg.km_label} 之间）", f"Split at ({seg.km_label})"),
-                                            text=km_post((seg.start_m + seg.end_m) / 2))
+                                            text=seg.km((seg.start_m + seg.end_m) / 2))
             if not ok:
                 return None
             try:
-                at_m = parse_km_post(text)
+                at_m = seg.stations.measure(parse_km_post(text))
             except RiskmapError as exc:
                 self.host.show_error(exc)
                 return None
@@ -384,6 +424,44 @@ class RoadHazardPanel(AnalysisPanel):
         except RiskmapError as exc:
             self.host.show_error(exc)
             return None
+
+    def edit_chainage(self, text: str | None = None):
+        """Type new 桩号 (``K12+300–K12+420``) for the selected segment; it is cut again from its road (undoable)."""
+        ids = self.selected_segments()
+        if len(ids) != 1:
+            self.host.show_status(tr("请选择一个路段", "Select one segment"), 5000)
+            return None
+        seg = self.register.get(ids[0])
+        if text is None:
+            text, ok = QInputDialog.getText(self, tr("修改桩号", "Chainage"),
+                                            tr(f"新的桩号范围（现为 {seg.km_label}）：",
+                                               f"New chainage range (now {seg.km_label}):"), text=seg.km_label)
+            if not ok:
+                return None
+        try:
+            start_m, end_m = reg.parse_km_range(text, seg.stations)
+            roads = self.roads_layer()
+            if roads is None:
+                raise RiskmapError(tr("请先在“自动识别”页选择道路图层", "Choose the road layer first"))
+            index = reg.road_of_segment(seg, roads.gdf)
+            return push(self.host, reg.SetExtent(self.register, seg.id, start_m, end_m,
+                                                 roads.gdf.geometry.iloc[index], roads.gdf.crs))
+        except RiskmapError as exc:
+            self.host.show_error(exc)
+            return None
+
+    def show_history(self, segment: str | None = None):
+        """变更记录: the history of the selected segment (or of all; a county can be chosen in the dialog)."""
+        from riskmap.ui.register_history import HistoryDialog
+
+        if segment is None:
+            ids = self.selected_segments()
+            segment = ids[0] if len(ids) == 1 else None
+        dialog = HistoryDialog(self.register, segment, self.host.widget)
+        dialog.setModal(False)
+        dialog.show()
+        self.history_dialog = dialog
+        return dialog
 
     def merge_selected(self):
         ids = self.selected_segments()
@@ -516,6 +594,7 @@ class RoadHazardPanel(AnalysisPanel):
 
     def closeEvent(self, event):
         self.set_marking(False)
+        self.set_dragging(False)
         super().closeEvent(event)
 
 

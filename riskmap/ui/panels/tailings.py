@@ -1,4 +1,4 @@
-"""Analysis panel: tailings-pond grades and 头顶库 (overhead ponds).
+"""Analysis panel: tailings-pond grades (GB 39496-2020, combination GB 50863-2013 §3.2.1) and 头顶库.
 
 Runs the declared ``tailings`` analysis (:func:`riskmap.analysis.tailings.assess_tailings`) in the
 background, inputs and parameters from its declaration, plus the checked facility layers; on the
@@ -59,7 +59,8 @@ class TailingsPanel(AnalysisPanel):
         events.removed.connect(self._on_layers_changed)
 
         layout.addWidget(self.make_form())
-        self.add_run_and_results(layout, [tr("尾矿库", "Pond"), tr("头顶库", "Overhead"), tr("等别", "Grade"),
+        self.add_run_and_results(layout, [tr("尾矿库", "Pond"), tr("头顶库", "Overhead"),
+                                          tr("等别（GB 39496-2020）", "Grade (GB 39496-2020)"),
                                           tr("下游人数", "People downstream"), tr("原因", "Reason")])
         self.setWidget(body)
 
@@ -120,6 +121,8 @@ class TailingsPanel(AnalysisPanel):
         for i, (name, zh, grade, pop, reason) in enumerate(zip(t["name"], t["overhead_zh"], t["grade"],
                                                                t["downstream_pop"], t["reason"])):
             grade_text = "" if grade is None or str(grade) in ("<NA>", "nan") else f"{int(grade)}"
+            if grade_text and t.loc[t.index[i], "raise_note"]:
+                grade_text += tr("（需论证是否提等）", " (raise to be assessed)")
             pop_text = "" if pop != pop else f"{pop:.0f}"
             set_row(self.table, i, [name, zh, grade_text, pop_text, reason], OVERHEAD_COLORS.get(zh))
         flagged = result.corridors.loc[result.corridors["overhead"]]
