@@ -1,4 +1,4 @@
-"""The four analyses, each declared once: inputs, parameters, result tables, runner.
+"""The analyses, each declared once: inputs, parameters, result tables, runner.
 
 The CLI sub-commands (:mod:`riskmap.cli.analyses`), the window's panels (their forms come from
 the same :class:`~riskmap.analysis.declare.ParamSet`), the Excel reports
@@ -388,8 +388,105 @@ TAILINGS = Analysis(
     standards=lambda params: tailings_rules.standards_cited(params.grade_rules))
 TAILINGS.report_sheets = ("tailings", "facilities")
 
+# ---------------------------------------------------------------------------
+# quantitative risk assessment (QRA)
+# ---------------------------------------------------------------------------
+def _qra_tables():
+    from riskmap.analysis import gb36894
+
+    per_class = {}
+    for cls, zh in (("general_1", "高敏感/重要/一般一类"), ("general_2", "一般二类"), ("general_3", "一般三类")):
+        per_class[f"d_{cls}"] = C(f"外部安全防护距离（{zh}）", f"External safety distance ({cls})", "m", 0)
+        per_class[f"pop_{cls}"] = C(f"超{zh}基准范围内人口", f"People above the {cls} criterion", "人", 1)
+    zones = {v: (v, k) for k, v in gb36894.SR_ZONES.items()}
+    return {
+        "qra_plants": Table("qra_plants", "定量风险评价企业", "QRA plants", {
+            "name": C("企业名称", "Plant"), "county": C("县区", "County"),
+            "qra_scope": C("适用定量风险评价", "In QRA scope", values=YES_NO), "scope_reason": C("适用依据", "Scope basis"),
+            "chemicals": C("危险化学品及储量", "Chemicals and stock"),
+            "chemicals_modelled": C("已建模物质", "Modelled substances"),
+            "not_modelled": C("未建模的有毒/易燃气体", "Gases not modelled"),
+            "n_scenarios": C("事故场景数", "Scenarios", digits=0), "area": C("区域编号", "Area"),
+            "ir_max": C("最大个人风险", "Largest individual risk", "/a"), **per_class,
+            "sr_zone": C("社会风险（F-N）", "Societal risk (F-N)", values=zones),
+            "fn_max": C("最大F·N", "Largest F·N", "/a"), "pll": C("潜在生命损失PLL", "Potential loss of life", "人/a"),
+        }, sort=(("qra_scope", False), ("fn_max", False))),
+        "contours": Table("contours", "个人风险等值线", "Individual-risk contours", {
+            "area": C("区域编号", "Area"), "level": C("个人风险值", "Individual risk", "/a"),
+            "level_label": C("等值线", "Contour"), "area_km2": C("面积", "Area", "km²", 4),
+            "plants": C("区域内企业", "Plants of the area")}),
+        "targets": Table("targets", "防护目标判定", "Protection-target verdicts", {
+            "name": C("防护目标名称", "Target"), "category": C("类别", "Category"),
+            "target_class": C("防护目标类别（GB 36894）", "Protection class (GB 36894)"),
+            "ir": C("个人风险", "Individual risk", "/a"), "criterion": C("个人风险基准", "Criterion", "/a"),
+            "exceeds": C("超过基准", "Exceeds", values=YES_NO), "verdict": C("判定", "Verdict"),
+        }, sort=(("exceeds", False), ("ir", False))),
+        "fn": Table("fn", "社会风险F-N曲线", "F-N curves", {
+            "scope": C("范围", "Scope"), "name": C("企业/区域", "Plant/area"), "N": C("死亡人数N", "Deaths N", "人", 2),
+            "F": C("累积频率F（≥N）", "Frequency F (≥ N)", "/a"),
+            "F_upper": C("不可接受线F", "Intolerable line F", "/a"), "F_lower": C("可接受线F", "Acceptable line F", "/a"),
+            "zone": C("社会风险判定", "Societal-risk zone", values=zones)}),
+        "scenarios": Table("scenarios", "事故场景", "Scenarios", {
+            "plant": C("企业名称", "Plant"), "unit": C("单元", "Unit"), "chemical": C("物质", "Substance"),
+            "event": C("泄漏事件", "Event"), "event_zh": C("泄漏方式", "Release"), "outcome": C("事故后果", "Outcome"),
+            "branch": C("事件树分支", "Event-tree branch"), "frequency": C("频率", "Frequency", "/a"),
+            "mass_kg": C("泄漏量", "Mass", "kg", 1), "rate_kg_s": C("泄漏速率", "Release rate", "kg/s", 3),
+            "duration_s": C("持续时间", "Duration", "s", 0),
+            "reach_day": C("致死影响距离（D5）", "Lethal reach (D5)", "m", 0),
+            "reach_night": C("致死影响距离（F1.5）", "Lethal reach (F1.5)", "m", 0)}),
+    }
+
+
+QRA_TABLES = _qra_tables()
+
+
+def _run_qra(inputs, params, progress):
+    from riskmap.analysis.qra.assess import assess_qra
+
+    return assess_qra(inputs["plants"], inputs["population"], inputs.get("sensitive"), params, progress=progress)
+
+
+def _wrap_qra(native, params):
+    plants = native.plants
+    scope = plants.loc[plants["qra_scope"].to_numpy(bool)]
+    targets = native.targets
+    n_exceed = int(targets["exceeds"].sum()) if len(targets) else 0
+    bad = int((scope["sr_zone"] == "不可接受区").sum())
+    zh = (f"定量风险评价企业 {len(scope)} 家（{native.provenance['parameters']['areas']} 个区域）；"
+          f"超过个人风险基准的防护目标 {n_exceed} 个；社会风险不可接受 {bad} 家")
+    en = (f"{len(scope)} plants assessed by QRA ({native.provenance['parameters']['areas']} areas); "
+          f"{n_exceed} protection targets above their individual-risk criterion; societal risk intolerable: {bad}")
+    return native.layers(), {"fn": native.fn, "scenarios": native.scenarios}, zh, en, native.provenance
+
+
+def _qra_standards():
+    from riskmap.analysis.qra.assess import standards_cited
+
+    return standards_cited()
+
+
+def _qra_params():
+    from riskmap.analysis.qra.assess import PARAMS
+
+    return PARAMS
+
+
+QRA = Analysis(
+    "qra", "定量风险评价", "Quantitative risk assessment",
+    [Input("plants", "vector", "企业图层", "Plants", sample="enterprises", geometry=("point", "polygon"),
+           fields=("chemicals", "企业名称"), words=("企业", "enterprise", "plant", "危化"),
+           help_zh="企业（危险化学品及储量，可含单元列）", help_en="plants (chemicals and stock; optional unit column)"),
+     Input("population", "raster", "人口栅格", "Population raster", sample="population",
+           words=("人口", "population", "pop"), help_zh="人口栅格（每格人数），用于社会风险",
+           help_en="population raster (persons per cell) for the societal risk"),
+     Input("sensitive", "vector", "防护目标（敏感目标）", "Protection targets", required=False, sample="sensitive",
+           geometry=("point", "polygon"), fields=("category",), words=("敏感", "sensitive", "学校"),
+           help_zh="防护目标（学校、医院……）", help_en="protection targets (schools, hospitals, ...)")],
+    _qra_params(), QRA_TABLES, _run_qra, _wrap_qra, standards=lambda params: _qra_standards())
+QRA.report_sheets = ("qra_plants", "targets", "fn", "scenarios")
+
 #: Every declared analysis by name.
-ANALYSES = {a.name: a for a in (RELOCATION, ROADS, PIPELINES, TAILINGS)}
+ANALYSES = {a.name: a for a in (RELOCATION, ROADS, PIPELINES, TAILINGS, QRA)}
 
 
 def analysis(name: str) -> Analysis:
@@ -402,4 +499,4 @@ def analysis(name: str) -> Analysis:
         raise ParameterError(f"unknown analysis {name!r}; known: {', '.join(ANALYSES)}") from None
 
 
-__all__ = ["ANALYSES", "PIPELINES", "RELOCATION", "ROADS", "TAILINGS", "analysis", "road_county_counts"]
+__all__ = ["ANALYSES", "PIPELINES", "QRA", "RELOCATION", "ROADS", "TAILINGS", "analysis", "road_county_counts"]
