@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from riskmap.analysis.fields import layer_source
+from riskmap.analysis.outfields import rename_notes, separate_input_fields
 from riskmap.analysis.provenance import describe_input, provenance
 from riskmap.i18n import tr
 
@@ -146,12 +147,18 @@ def run_analysis(analysis, inputs: dict, params=None, *, progress=None, sources:
     options = options or {}
     native = analysis.run(inputs, params, progress)
     layers, tables, summary_zh, summary_en, record = analysis.wrap(native, params)
+    renamed = separate_input_fields(layers, analysis.tables, inputs)
+    if renamed:
+        record = dict(record or {})
+        record["notes"] = list(record.get("notes") or []) + rename_notes(renamed)
     in_records = {spec.role: input_record(inputs.get(spec.role), sources.get(spec.role), options.get(spec.role))
                   for spec in analysis.inputs}
     prov = analysis_provenance(analysis, in_records, params, record)
     prov["summary_zh"], prov["summary_en"] = summary_zh, summary_en
     prov["results_sha256"] = layers_digest(layers)
-    return AnalysisResult(analysis.name, layers, tables, summary_zh, summary_en, prov, native)
+    prov["renamed_fields"] = renamed
+    return AnalysisResult(analysis.name, layers, tables, summary_zh, summary_en, prov, native,
+                          extras={"renamed_fields": renamed})
 
 
 def layers_digest(layers: dict) -> dict:
