@@ -16,6 +16,7 @@ import shapely
 
 from riskmap.analysis.fields import layer_source
 from riskmap.errors import DataFormatError, GeometryTypeError
+from riskmap.analysis.outfields import rename_notes, separate_input_fields
 from riskmap.analysis.provenance import describe_input, provenance
 from riskmap.i18n import tr
 
@@ -156,6 +157,10 @@ def run_analysis(analysis, inputs: dict, params=None, *, progress=None, sources:
                                  f"a geometry operation failed ({str(exc)[:120]}); check the input layers' "
                                  "geometries")) from exc
     layers, tables, summary_zh, summary_en, record = analysis.wrap(native, params)
+    renamed = separate_input_fields(layers, analysis.tables, inputs)
+    if renamed:
+        record = dict(record or {})
+        record["notes"] = list(record.get("notes") or []) + rename_notes(renamed)
     in_records = {spec.role: input_record(inputs.get(spec.role), sources.get(spec.role), options.get(spec.role))
                   for spec in analysis.inputs}
     prov = analysis_provenance(analysis, in_records, params, record)
@@ -163,7 +168,9 @@ def run_analysis(analysis, inputs: dict, params=None, *, progress=None, sources:
     prov["notes"] = list(coverage_notes) + list(prov.get("notes") or [])
     prov["warnings"] = list(coverage_notes)
     prov["results_sha256"] = layers_digest(layers)
-    return AnalysisResult(analysis.name, layers, tables, summary_zh, summary_en, prov, native)
+    prov["renamed_fields"] = renamed
+    return AnalysisResult(analysis.name, layers, tables, summary_zh, summary_en, prov, native,
+                          extras={"renamed_fields": renamed})
 
 
 #: shapely geometry type → the kind an :class:`~riskmap.analysis.declare.Input` declares.

@@ -137,6 +137,7 @@ def execute(analysis, paths: dict, options: dict, params, out=None, report=None)
         print(file=sys.stderr)
     for warning in result.provenance.get("warnings") or []:
         print(f"riskmap: {tr('警告', 'warning')}: {warning}", file=sys.stderr)
+    _warn_renamed(result)
     if out:
         io.write_layers(out, result.layers, provenance=result.provenance)
         report_written(out)
@@ -144,6 +145,14 @@ def execute(analysis, paths: dict, options: dict, params, out=None, report=None)
         write_report(result, report, analysis)
         report_written(report)
     return result
+
+
+def _warn_renamed(result) -> None:
+    """Say on stderr which input fields were renamed so that no result field collides with them."""
+    from riskmap.analysis.outfields import rename_notes
+
+    for line in rename_notes(result.extras.get("renamed_fields") or {}):
+        print(tr(f"警告：{line}", f"warning: {line}"), file=sys.stderr)
 
 
 def run_analysis_command(analysis, args) -> int:

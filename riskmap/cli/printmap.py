@@ -84,7 +84,7 @@ def _add_file(project, path: Path, index: int) -> None:
     from riskmap import io
 
     if path.suffix.lower() in RASTER_SUFFIXES:
-        project.add_raster(path, path.stem, source=str(path))
+        project.add_raster(path, path.stem)  # RasterLayer records its own source
         return
     from riskmap.exports.sample_project import sample_style_for
 

@@ -117,3 +117,18 @@ def test_a_bad_data_file_is_one_line(tmp_path):
     assert result.returncode == 2
     assert "bad.geojson" in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_print_sample_raster_to_pdf(qapp, tmp_path, capsys):
+    """Issue 16: ``riskmap print population.tif`` once crashed (source given twice to the raster layer)."""
+    import shutil
+
+    from riskmap.sample import sample_path
+
+    out = tmp_path / "raster.pdf"
+    code = main(["print", str(sample_path("population")), "--out", str(out), "--dpi", "60"])
+    assert code == 0
+    assert out.read_bytes()[:5] == b"%PDF-" and out.stat().st_size > 1000
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
+        assert "population" in text  # the legend names the raster layer
