@@ -16,7 +16,7 @@ from riskmap.errors import ParameterError, ResourceLimitError
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
-import json, resource, sys, time
+import json, sys, time
 from riskmap import io
 from riskmap.errors import RiskmapError
 t0 = time.perf_counter()
@@ -25,8 +25,9 @@ try:
     outcome = "opened"
 except RiskmapError as exc:
     outcome = type(exc).__name__ + ": " + str(exc)
-print(json.dumps({"seconds": time.perf_counter() - t0, "outcome": outcome,
-                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM is this program's own peak (ru_maxrss also counts the forking parent's size, kept across exec)
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"seconds": time.perf_counter() - t0, "outcome": outcome, "maxrss_mb": hwm / 1024}))
 """
 
 
