@@ -135,19 +135,19 @@ class _Parser:
             raise _err(f"多余的内容“{tok[1]}”", f"unexpected '{tok[1]}'", tok[2])
         return node
 
-    def or_(self):
-        node = self.and_()
-        while self.peek()[:2] == ("kw", "or"):
+    def _keyword_chain(self, keyword, operand):
+        """``operand (keyword operand)*``, left-associative (``or`` over ``and`` over ``not``)."""
+        node = operand()
+        while self.peek()[:2] == ("kw", keyword):
             pos = self.take()[2]
-            node = Binary("or", node, self.and_(), pos)
+            node = Binary(keyword, node, operand(), pos)
         return node
 
+    def or_(self):
+        return self._keyword_chain("or", self.and_)
+
     def and_(self):
-        node = self.not_()
-        while self.peek()[:2] == ("kw", "and"):
-            pos = self.take()[2]
-            node = Binary("and", node, self.not_(), pos)
-        return node
+        return self._keyword_chain("and", self.not_)
 
     def not_(self):
         if self.peek()[:2] == ("kw", "not"):

@@ -380,7 +380,7 @@ def assess_qra(plants, population, sensitive=None, params: QRAParams | None = No
     pts_m = shapely.centroid(pts_m)
     px, py = shapely.get_x(pts_m), shapely.get_y(pts_m)
 
-    scope = [qra_scope(row) for _i, row in gdf.iterrows()]
+    scope = [qra_scope(row) for row in gdf[["ent_type", "unit_inventories", "chemicals"]].to_dict("records")]
     in_scope = np.array([s for s, _r in scope], bool)
     if not in_scope.any():
         raise EmptyLayerError("no plant in QRA scope (toxic or flammable gas with Σq/Q ≥ 1, GB/T 37243-2019 §4)")
