@@ -182,6 +182,11 @@ def _outside_china(lon, lat):
     return (lon < 72.004) | (lon > 137.8347) | (lat < 0.8293) | (lat > 55.8271)
 
 
+def inside_china(lon, lat):
+    """Whether lon/lat points lie in the box where GCJ-02 shifts coordinates (array of bool)."""
+    return ~_outside_china(np.asarray(lon, float), np.asarray(lat, float))
+
+
 def _gcj_delta(lon, lat):
     x = lon - 105.0
     y = lat - 35.0
