@@ -32,6 +32,7 @@ from riskmap.errors import (
     MissingSidecarError,
     ParameterError,
     ResourceLimitError,
+    RiskmapError,
 )
 
 VECTOR_EXTENSIONS = {".shp", ".gpkg", ".geojson", ".json", ".kml", ".kmz", ".csv", ".xlsx", ".xlsm", ".vrt"}
@@ -551,6 +552,79 @@ def detect_shapefile_encoding(shp_path: str | Path) -> tuple[str, str]:
     raise EncodingError("attribute text is in an unknown encoding; add a .cpg file naming it (e.g. GBK)", shp_path)
 
 
+def _truncated(path: Path, declared: int, actual: int, what_zh: str, what_en: str):
+    return DataFormatError(tr(f"文件不完整/已截断：{what_zh}声明 {declared:,} 字节，实际只有 {actual:,} 字节；"
+                              "请从原始数据重新复制 .shp、.shx、.dbf 全部文件",
+                              f"the file is incomplete/truncated: {what_en} declares {declared:,} bytes but holds "
+                              f"{actual:,}; copy all of .shp, .shx and .dbf again from the original data"), path)
+
+
+def check_shapefile_complete(shp_path: str | Path) -> int:
+    """Refuse a shapefile whose parts are cut short or disagree, before GDAL reads it.
+
+    Checked against what the files declare (ESRI Shapefile Technical Description, 1998): the
+    .shp and .shx headers' file length (bytes 24–27, 16-bit words, big-endian) against their
+    sizes; the .shx index (one 8-byte record per feature: offset and content length in words)
+    against the .shp's size, so a .shp cut in half is found even when its header was rewritten;
+    the .dbf header's record count × record length (bytes 4–11) against its size, and its
+    record count against the .shx's.
+
+    Returns
+    -------
+    int
+        The number of records.
+
+    Raises
+    ------
+    MissingSidecarError
+        No .shx or .dbf.
+    DataFormatError
+        "文件不完整/已截断" naming the part, what it declares and what it holds.
+    """
+    shp_path = Path(shp_path)
+    shx, dbf = _sidecar(shp_path, ".shx"), _sidecar(shp_path, ".dbf")
+    shp_size = shp_path.stat().st_size
+    with open(shp_path, "rb") as fh:
+        head = fh.read(100)
+    if len(head) < 100:
+        raise _truncated(shp_path, 100, len(head), ".shp 文件头", "the .shp header")
+    declared = struct.unpack(">i", head[24:28])[0] * 2
+    if shp_size < declared:
+        raise _truncated(shp_path, declared, shp_size, ".shp 文件", "the .shp")
+    with open(shx, "rb") as fh:
+        shx_head = fh.read(100)
+        if len(shx_head) < 100:
+            raise _truncated(shx, 100, len(shx_head), ".shx 文件头", "the .shx header")
+        index = np.fromfile(fh, dtype=">i4")
+    shx_size = shx.stat().st_size
+    shx_declared = struct.unpack(">i", shx_head[24:28])[0] * 2
+    if shx_size < shx_declared:
+        raise _truncated(shx, shx_declared, shx_size, ".shx 文件", "the .shx")
+    n = (min(shx_size, max(shx_declared, 100)) - 100) // 8
+    index = index[: 2 * n].reshape(-1, 2).astype(np.int64)
+    if len(index):
+        ends = (index[:, 0] + 4 + index[:, 1]) * 2  # record header (8 bytes) + content, in bytes
+        end = int(ends.max())
+        if end > shp_size:
+            raise _truncated(shp_path, end, shp_size, "索引（.shx）所指的记录在 .shp 中", "the index (.shx) of the .shp")
+    with open(dbf, "rb") as fh:
+        dbf_head = fh.read(32)
+    if len(dbf_head) < 32:
+        raise _truncated(dbf, 32, len(dbf_head), ".dbf 文件头", "the .dbf header")
+    n_dbf, header_len, record_len = struct.unpack("<IHH", dbf_head[4:12])
+    dbf_declared = header_len + n_dbf * record_len
+    dbf_size = dbf.stat().st_size
+    if dbf_size < dbf_declared:
+        raise _truncated(dbf, dbf_declared, dbf_size, ".dbf 文件", "the .dbf")
+    if n_dbf != n:
+        raise DataFormatError(tr(f"文件不完整/不一致：.dbf 有 {n_dbf:,} 条属性记录，.shx 有 {n:,} 个要素；"
+                                 "请从原始数据重新复制 .shp、.shx、.dbf 全部文件",
+                                 f"the file is incomplete/inconsistent: the .dbf holds {n_dbf:,} records and the "
+                                 f".shx {n:,} features; copy all of .shp, .shx and .dbf again from the original "
+                                 "data"), shp_path)
+    return n
+
+
 def _sidecar(shp_path: Path, ext: str) -> Path:
     for candidate in (shp_path.with_suffix(ext), shp_path.with_suffix(ext.upper())):
         if candidate.exists():
@@ -843,8 +917,7 @@ def _read_ogr(path: Path, layer, meta, crs=None):
 
     ext = path.suffix.lower()
     if ext == ".shp":
-        _sidecar(path, ".shx")
-        _sidecar(path, ".dbf")
+        check_shapefile_complete(path)
         if meta["encoding"] is None:
             meta["encoding"], meta["encoding_source"] = detect_shapefile_encoding(path)
     if ext == ".kmz":
@@ -963,6 +1036,27 @@ def _read_table_cells(path: Path, meta):
     return frame, line_numbers, header
 
 
+def table_datum(path: str | Path, encoding: str | None = None) -> tuple[str | None, str]:
+    """The coordinate system a CSV/Excel table names for its lon/lat (header, 坐标系 column, title), and where.
+
+    For the import dialog, which preselects it. ``(None, "")`` when the table names none, names
+    several (row by row), or cannot be read (reading it for real then says why).
+    """
+    path = Path(path)
+    meta = {"encoding": encoding, "encoding_source": None, "warnings": []}
+    try:
+        check_declared_format(path)
+        if path.suffix.lower() != ".csv":
+            check_archive(path)
+        frame, _lines, header = _read_table_cells(path, meta)
+        lon_name = _find_column(frame.columns, "lon", None, path, "longitude")
+        lat_name = _find_column(frame.columns, "lat", None, path, "latitude")
+    except (RiskmapError, OSError):
+        return None, ""
+    system, where = tables.detect_datum(lon_name, lat_name, header.titles, frame)
+    return (system, where) if isinstance(system, str) else (None, "")
+
+
 def _read_table(path: Path, meta, crs=None, lon_col=None, lat_col=None, skip_bad_rows=False):
     import geopandas as gpd
 
@@ -981,8 +1075,11 @@ def _read_table(path: Path, meta, crs=None, lon_col=None, lat_col=None, skip_bad
         more = "…" if summary.sum() > 6 else ""
         meta["warnings"].append(tr(f"已去掉 {int(summary.sum())} 行合计/备注（不是数据）：{listed}{more}",
                                    f"dropped {int(summary.sum())} total/notes row(s) (not data): {listed_en}{more}"))
+        notes_text = [str(t) for t in first]
         frame, line_numbers = frame.loc[~summary].reset_index(drop=True), line_numbers[~summary]
         lon, lat = lon[~summary], lat[~summary]
+    else:
+        notes_text = []
     target_crs = crs_policy.parse_crs(crs, path) if crs is not None else crs_policy.WGS84
     geographic = target_crs.is_geographic
     bad = ~np.isfinite(lon) | ~np.isfinite(lat)
@@ -1003,7 +1100,7 @@ def _read_table(path: Path, meta, crs=None, lon_col=None, lat_col=None, skip_bad
         meta["skipped_rows"] = rows
         frame, lon, lat = frame.loc[~bad].reset_index(drop=True), lon[~bad], lat[~bad]
     if geographic:
-        meta["_datum"] = tables.detect_datum(lon_name, lat_name, header.titles, frame)
+        meta["_datum"] = tables.detect_datum(lon_name, lat_name, list(header.titles) + notes_text, frame)
     frame = frame.apply(_numeric_if_possible)
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=target_crs)
 
@@ -1107,8 +1204,11 @@ def open_raster(path: str | Path):
 # ---------------------------------------------------------------------------
 # info
 # ---------------------------------------------------------------------------
-def describe(path: str | Path) -> list[dict]:
-    """Summaries of every layer (vector) or band set (raster) in a file, for ``riskmap info``."""
+def describe(path: str | Path, datum: str | None = None) -> list[dict]:
+    """Summaries of every layer (vector) or band set (raster) in a file, for ``riskmap info``.
+
+    ``datum`` is the ``offset`` of :func:`read_vector` (``--datum``): the coordinate system of a table's lon/lat.
+    """
     path = Path(path)
     if path.suffix.lower() in RASTER_EXTENSIONS:
         with open_raster(path) as ds:
@@ -1120,7 +1220,7 @@ def describe(path: str | Path) -> list[dict]:
             }]
     out = []
     for name in list_layers(path):
-        gdf = read_vector(path, name)
+        gdf = read_vector(path, name, offset=datum)
         meta = gdf.attrs["riskmap"]
         out.append({
             "layer": name, "kind": "vector", "crs": gdf.crs.to_string(), "features": len(gdf),

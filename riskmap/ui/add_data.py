@@ -37,7 +37,7 @@ CRS_CHOICES = (("EPSG:4490", "CGCS2000 经纬度（EPSG:4490）", "CGCS2000 lon/
                ("EPSG:4547", "CGCS2000 3度带 114°E（EPSG:4547）", "CGCS2000 3° GK 114°E (EPSG:4547)"),
                ("EPSG:4546", "CGCS2000 3度带 111°E（EPSG:4546）", "CGCS2000 3° GK 111°E (EPSG:4546)"),
                ("EPSG:32650", "WGS84 UTM 50N（EPSG:32650）", "WGS84 UTM 50N (EPSG:32650)"))
-OFFSET_CHOICES = ((None, "标准坐标（GPS / 天地图 / CGCS2000）", "Standard (GPS / Tianditu / CGCS2000)"),
+OFFSET_CHOICES = (("wgs84", "标准坐标（GPS / 天地图 / CGCS2000）", "Standard (GPS / Tianditu / CGCS2000)"),
                   ("gcj02", "高德 / 腾讯地图（GCJ-02）", "AMap / Tencent (GCJ-02)"),
                   ("bd09", "百度地图（BD-09）", "Baidu (BD-09)"))
 
@@ -154,10 +154,16 @@ def read_with_questions(parent, path, options: ImportOptions | None = None) -> l
     """Read ``path``, asking the user what the file cannot tell; None when the user cancels."""
     path = Path(path)
     if options is None and path.suffix.lower() in TABLE_EXTENSIONS:
-        options = ask_options(parent, path, tr(
-            "表格中的经纬度来自哪个坐标系？从高德、腾讯地图拾取的坐标请选“GCJ-02”，百度地图选“BD-09”。",
-            "Which coordinate system are the table's coordinates in? Choose GCJ-02 for coordinates picked "
-            "from AMap or Tencent maps, BD-09 for Baidu."), ImportOptions(crs="EPSG:4490"))
+        reason = tr("表格中的经纬度来自哪个坐标系？从高德、腾讯地图拾取的坐标请选“GCJ-02”（不换算会偏约 500 m），"
+                    "百度地图选“BD-09”。",
+                    "Which coordinate system are the table's coordinates in? Choose GCJ-02 for coordinates picked "
+                    "from AMap or Tencent maps (about 500 m off unless converted), BD-09 for Baidu.")
+        detected, where = io.table_datum(path)
+        if detected:
+            name = dict((v, tr(zh, en)) for v, zh, en in OFFSET_CHOICES)[detected]
+            reason += tr(f"\n表格中{where}注明了坐标系，已预选“{name}”。",
+                         f"\nThe table names its coordinate system in {where}: “{name}” is preselected.")
+        options = ask_options(parent, path, reason, ImportOptions(crs="EPSG:4490", offset=detected))
         if options is None:
             return None
     try:
@@ -237,7 +243,7 @@ def add_files(window, paths, options: ImportOptions | None = None) -> list:
 
     Returns the layers added.
     """
-    added = []
+    added, notes = [], []
     was_empty = len(window.project.layers) == 0
     for path in paths:
         path = Path(path)
@@ -261,11 +267,18 @@ def add_files(window, paths, options: ImportOptions | None = None) -> list:
         window.undo_stack.push(AddLayersCommand(window.project, layers,
                                                 tr(f"添加数据 {path.name}", f"Add data {path.name}")))
         added.extend(layers)
+        notes.extend(w for item in loaded for w in read_warnings(item.gdf))
     if added and was_empty:
         window.canvas.zoom_full()
     if added:
-        window.statusBar().showMessage(tr(f"已添加 {len(added)} 个图层", f"Added {len(added)} layer(s)"), 5000)
+        text = tr(f"已添加 {len(added)} 个图层", f"Added {len(added)} layer(s)")
+        window.statusBar().showMessage(text + ("；" + "；".join(notes) if notes else ""), 15000 if notes else 5000)
     return added
+
+
+def read_warnings(gdf) -> list:
+    """What the reader said about a file (header row taken, rows dropped, datum), for the status bar."""
+    return list(((getattr(gdf, "attrs", None) or {}).get("riskmap") or {}).get("warnings") or [])
 
 
 def choose_files(window, last_dir: str = "") -> list[str]:
