@@ -647,6 +647,8 @@ def list_layers(path: str | Path) -> list[str]:
     check_declared_format(path)
     if path.suffix.lower() == ".kmz":
         check_archive(path)
+    if path.suffix.lower() == ".shp":
+        check_shapefile_complete(path)
     with gdal_source(path) as source:
         try:
             names = [str(row[0]) for row in pyogrio.list_layers(source)]
@@ -1078,6 +1080,10 @@ def _read_table(path: Path, meta, crs=None, lon_col=None, lat_col=None, skip_bad
         notes_text = [str(t) for t in first]
         frame, line_numbers = frame.loc[~summary].reset_index(drop=True), line_numbers[~summary]
         lon, lat = lon[~summary], lat[~summary]
+        if len(frame) == 0:
+            raise EmptyLayerError(tr("表格除标题、表头和合计/备注行外没有数据行；请选择有数据的表格",
+                                     "the table has no data rows besides its title, header and total/notes rows; "
+                                     "choose a file with data"), path)
     else:
         notes_text = []
     target_crs = crs_policy.parse_crs(crs, path) if crs is not None else crs_policy.WGS84

@@ -166,9 +166,11 @@ def run_analysis(analysis, inputs: dict, params=None, *, progress=None, sources:
     prov = analysis_provenance(analysis, in_records, params, record)
     prov["summary_zh"], prov["summary_en"] = summary_zh, summary_en
     prov["notes"] = list(coverage_notes) + list(prov.get("notes") or [])
-    prov["warnings"] = input_warnings(analysis, inputs) + list(coverage_notes)
+    prov["warnings"] = list(coverage_notes)
     prov["results_sha256"] = layers_digest(layers)
     prov["renamed_fields"] = renamed
+    read_notes = input_warnings(analysis, inputs)  # what the readers said: header row, dropped rows, datum
+    prov["warnings"], prov["notes"] = read_notes + prov["warnings"], read_notes + prov["notes"]
     return AnalysisResult(analysis.name, layers, tables, summary_zh, summary_en, prov, native,
                           extras={"renamed_fields": renamed})
 
