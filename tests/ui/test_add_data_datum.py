@@ -45,8 +45,8 @@ def add_through_the_menu(window, qtbot, monkeypatch, path):
     return window.project.layers[-1], seen
 
 
-def test_a_table_headed_gcj02_is_preselected_and_lands_on_its_wgs84_truth(window, qtbot, monkeypatch, tmp_path,
-                                                                        errors):
+def test_a_table_headed_gcj02_is_preselected_and_lands_on_its_wgs84_truth(
+        window, qtbot, monkeypatch, tmp_path, errors):
     lon, lat = SHANGHAI_GCJ02
     path = write_csv(tmp_path / "高德拾取.csv", [["企业名称", "经度(GCJ-02)", "纬度(GCJ-02)"], ["甲化工", repr(lon), repr(lat)]])
     layer, seen = add_through_the_menu(window, qtbot, monkeypatch, path)

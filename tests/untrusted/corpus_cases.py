@@ -124,8 +124,8 @@ def agency_aliases_xlsx(folder: Path) -> Path:
 @case("amap_header.csv", "read", "GCJ-02", "已换算为 WGS84", "features: 1")
 def amap_header_csv(folder: Path) -> Path:
     lon, lat = SHANGHAI_GCJ02
-    return write_csv(folder / "高德拾取.csv", [["企业名称", "经度(GCJ-02)", "纬度(GCJ-02)", "危化品"],
-                                              ["上海某化工", repr(lon), repr(lat), "液氨 20吨"]])
+    rows = [["企业名称", "经度(GCJ-02)", "纬度(GCJ-02)", "危化品"], ["上海某化工", repr(lon), repr(lat), "液氨 20吨"]]
+    return write_csv(folder / "高德拾取.csv", rows)
 
 
 @case("coordinate_system_column.xlsx", "read", "逐行换算", "features: 3")
@@ -135,8 +135,9 @@ def coordinate_system_column_xlsx(folder: Path) -> Path:
     lon, lat = 114.0712, 32.1201
     glon, glat = (float(v) for v in crs.wgs84_to_gcj02(lon, lat))
     blon, blat = (float(v) for v in crs.wgs84_to_bd09(lon, lat))
-    return write_xlsx(folder / "坐标混合.xlsx", [["名称", "经度", "纬度", "坐标系"], ["甲", glon, glat, "高德"],
-                                               ["乙", blon, blat, "百度"], ["丙", lon, lat, "WGS84"]])
+    rows = [["名称", "经度", "纬度", "坐标系"], ["甲", glon, glat, "高德"], ["乙", blon, blat, "百度"],
+            ["丙", lon, lat, "WGS84"]]
+    return write_xlsx(folder / "坐标混合.xlsx", rows)
 
 
 @case("no_datum_said.csv", "read", "--datum gcj02", "features: 1")
@@ -153,8 +154,7 @@ def agency_without_coordinates_xlsx(folder: Path) -> Path:
 
 @case("agency_title_and_header_only.csv", "refused", "没有数据行")
 def agency_title_and_header_only_csv(folder: Path) -> Path:
-    return write_csv(folder / "空表.csv", [["信阳市危险化学品企业名单"], ["企业名称", "经度", "纬度"],
-                                          ["合计"]])
+    return write_csv(folder / "空表.csv", [["信阳市危险化学品企业名单"], ["企业名称", "经度", "纬度"], ["合计"]])
 
 
 # ---------------------------------------------------------------------------
