@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import (
+    QApplication,
     QButtonGroup,
     QComboBox,
     QDialog,
@@ -329,12 +330,15 @@ class FieldCalculatorDialog(QDialog):
     def accept(self):
         if not self.update_preview():
             return
+        QApplication.setOverrideCursor(Qt.WaitCursor)  # $area over a large layer takes a moment
         try:
             self.result_command = self.command()
         except RiskmapError as exc:
             self.error_label.setText(str(exc))
             self.ok_button.setEnabled(False)
             return
+        finally:
+            QApplication.restoreOverrideCursor()
         super().accept()
 
     def command(self, session=None) -> QUndoCommand:

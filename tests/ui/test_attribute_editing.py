@@ -11,7 +11,7 @@ from pyproj import Geod
 from PyQt5.QtCore import QPoint, Qt
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QLineEdit, QMessageBox, QToolBar
-from window_helpers import COUNTY_A, COUNTY_B
+from window_helpers import COUNTY_A, COUNTY_B, PLANT_COLOURS, PLANTS, close_to, pixel_at
 
 from riskmap.project import Project
 
@@ -138,6 +138,21 @@ def test_start_editing_then_a_typed_cell_changes_the_layer(window, project, plan
     assert project.modified and window.undo_stack.count() == 1
     type_into_cell(qtbot, dock, 0, "name", "信阳化工股份公司")
     assert plants.gdf["name"].iat[0] == "信阳化工股份公司" and plants.gdf["name"].dtype == pd.StringDtype(na_value=np.nan)
+
+
+def test_the_map_redraws_an_edited_feature(window, plants, dock, qtbot):
+    """Plants are coloured by 行业类别: typing another industry recolours the plant on the canvas."""
+    canvas = window.canvas
+    with qtbot.waitSignal(canvas.rendered, timeout=60000):
+        canvas.refresh()
+    assert close_to(pixel_at(window, *PLANTS[2], image=canvas.grab().toImage()), PLANT_COLOURS["hazchem"])
+    click(qtbot, dock, "start")
+    with qtbot.waitSignal(canvas.rendered, timeout=60000):
+        type_into_cell(qtbot, dock, 2, "industry", "fireworks")
+    assert close_to(pixel_at(window, *PLANTS[2], image=canvas.grab().toImage()), PLANT_COLOURS["fireworks"])
+    with qtbot.waitSignal(canvas.rendered, timeout=60000):
+        window.actions["undo"].trigger()
+    assert close_to(pixel_at(window, *PLANTS[2], image=canvas.grab().toImage()), PLANT_COLOURS["hazchem"])
 
 
 def test_wrong_type_is_refused_with_one_message_and_the_old_value_stays(window, plants, dock, qtbot, original):
@@ -309,7 +324,9 @@ def test_calculator_selected_features_only_and_existing_field(window, plants, do
     dialog.existing_combo.setCurrentIndex(dialog.existing_combo.findData("safe_dist"))
     tick(qtbot, dialog.selected_only)
     assert dialog.selected_only.isChecked()
-    qtbot.keyClicks(dialog.expr_edit, '"safe_dist" * 2 + $id')
+    double_click_item(qtbot, dialog.field_list, dialog.field_list.findItems("safe_dist", Qt.MatchStartsWith)[0])
+    assert dialog.expr_edit.text() == '"safe_dist"'  # inserted quoted, at the cursor
+    qtbot.keyClicks(dialog.expr_edit, " * 2 + $id")
     assert [dialog.preview_list.item(i).text() for i in range(dialog.preview_list.count())] == ["3：1602"]
     click_ok(qtbot, dialog)
     expected = original["safe_dist"].copy()
