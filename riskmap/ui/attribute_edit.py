@@ -37,7 +37,6 @@ from riskmap.layers.fields import (
     convert_values,
     edit_text,
     empty_column,
-    kind_label,
     kind_of,
 )
 
@@ -281,7 +280,8 @@ class FieldCalculatorDialog(QDialog):
         box.addWidget(self.buttons)
 
         for signal in (self.expr_edit.textChanged, self.new_name.textChanged, self.selected_only.toggled,
-                       self.new_radio.toggled, self.existing_combo.currentIndexChanged, self.new_kind.currentIndexChanged):
+                       self.new_radio.toggled, self.existing_combo.currentIndexChanged,
+                       self.new_kind.currentIndexChanged):
             signal.connect(lambda *_: self.update_preview())
         self.update_preview()
 
@@ -353,11 +353,6 @@ class FieldCalculatorDialog(QDialog):
             column.iloc[features] = values.array
             return AddFieldCommand(self.layer, name, column, text=text, session=session)
         return SetValuesCommand(self.layer, features, name, values.array, text=text, session=session)
-
-
-def type_hint(dtype) -> str:
-    """The kind of a column as the header tooltip shows it (整数, 小数, 文本, 日期, 是/否)."""
-    return kind_label(kind_of(dtype))
 
 
 __all__ = ["SetValuesCommand", "AddFieldCommand", "DeleteFieldCommand", "AddFieldDialog", "DeleteFieldDialog",

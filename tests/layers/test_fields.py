@@ -31,7 +31,8 @@ def layer():
 
 
 @pytest.mark.parametrize("text, dtype, value", [
-    ("42", "int64", 42), (" -7 ", "int32", -7), ("", "int64", None), ("1.5", "float64", 1.5), ("1e3", "float64", 1000.0),
+    ("42", "int64", 42), (" -7 ", "int32", -7), ("", "int64", None), ("1.5", "float64", 1.5),
+    ("1e3", "float64", 1000.0),
     ("是", "bool", True), ("false", "bool", False), ("2024-03-15", "datetime64[ms]", pd.Timestamp(2024, 3, 15)),
     ("2024年3月5日", "datetime64[ns]", pd.Timestamp(2024, 3, 5)),
     ("2024/3/5 08:30", "datetime64[ms]", pd.Timestamp(2024, 3, 5, 8, 30)), ("  a b ", "str", "  a b "),
