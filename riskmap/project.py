@@ -23,6 +23,7 @@ from riskmap import crs as crs_policy
 from riskmap.errors import DataFormatError, ProjectError, RiskmapError
 from riskmap.io import atomic_path, check_declared_format, gdal_source, gdal_target
 from riskmap.layers import LayerList, RasterLayer, Style, VectorLayer
+from riskmap.layers.fields import restore_nullable_fields
 from riskmap.layers.events import EmitterGroup
 
 PROJECT_EXTENSION = ".rmp"
@@ -236,7 +237,7 @@ class Project:
                         warnings.simplefilter("ignore", RuntimeWarning)
                         with gdal_source(path) as source:
                             gdf = pyogrio.read_dataframe(source, layer=entry["table"])
-                            gdf = _nullable_fields(gdf, pyogrio.read_info(source, layer=entry["table"]))
+                            gdf = restore_nullable_fields(gdf, pyogrio.read_info(source, layer=entry["table"]))
                 except Exception as exc:
                     raise ProjectError(f"layer {entry.get('name')!r} is missing from the project file", path) from exc
                 layer = VectorLayer(gdf, entry.get("name"), map_crs=project.map_crs, source=entry.get("source"),
@@ -249,22 +250,6 @@ class Project:
         project.path = path
         project.modified = False
         return project
-
-
-def _nullable_fields(gdf, info):
-    """Integer and yes/no fields holding nulls come back as float from OGR; make them ``Int64``/``boolean`` again.
-
-    An edited or added integer field with empty cells keeps its type (and its type check in the
-    attribute table) across save and reopen.
-    """
-    for name, dtype in zip(info.get("fields", ()), info.get("dtypes", ())):
-        if name not in gdf.columns or str(gdf[name].dtype) != "float64":
-            continue
-        if str(dtype).startswith(("int", "uint")):
-            gdf[name] = gdf[name].astype("Int64")
-        elif str(dtype) == "bool":
-            gdf[name] = gdf[name].astype("boolean")
-    return gdf
 
 
 def _write_vectors(tmp: Path, vectors: dict, progress=None) -> None:

@@ -334,3 +334,26 @@ def put_values(column: pd.Series, positions, values, dtype=None) -> pd.Series:
     if dtype is not None and new.dtype != dtype:
         new = new.astype(dtype)
     return new
+
+
+def restore_nullable_fields(gdf, info):
+    """Integer and yes/no fields holding nulls come back as float from OGR; make them ``Int64``/``boolean`` again.
+
+    An edited or added integer field with empty cells keeps its type (and its type check in the
+    attribute table) across save and reopen, and across crash recovery.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        The frame as read by pyogrio (changed in place and returned).
+    info : dict
+        ``pyogrio.read_info`` of the same layer (its declared field types).
+    """
+    for name, dtype in zip(info.get("fields", ()), info.get("dtypes", ())):
+        if name not in gdf.columns or str(gdf[name].dtype) != "float64":
+            continue
+        if str(dtype).startswith(("int", "uint")):
+            gdf[name] = gdf[name].astype("Int64")
+        elif str(dtype) == "bool":
+            gdf[name] = gdf[name].astype("boolean")
+    return gdf
