@@ -253,3 +253,16 @@ def sample_enterprises():
     from riskmap.sample import sample_path
 
     return io.read_vector(sample_path("enterprises"))
+
+
+@pytest.mark.parametrize("tonnes", [7.0, 9.0])
+def test_jack_rabbit_ii_hazard_bands_are_met_conservatively(tonnes):
+    """Jack Rabbit II (7–9 t liquefied chlorine, measured concentrations): AEGL-3 exceeded to 2–5 km, AEGL-2 to
+    11 km, AEGL-1 beyond 11 km. The neutral puff in class D reaches each band and overshoots by at most ~2.5×
+    (docs/validation.md: a plausibility check of a conservative screening model, not a validation)."""
+    result = run_point(amount_t=tonnes, release="instantaneous", stability="D", wind_speed=3.0,
+                       max_distance_m=50000.0)
+    d3, d2, d1 = (zone(result, "toxic", t)["max_distance_m"] / 1000 for t in (3, 2, 1))
+    assert 2.0 <= d3 <= 2.5 * 5.0
+    assert 11.0 <= d2 <= 2.5 * 11.0
+    assert d1 > 11.0
