@@ -348,6 +348,27 @@ def _q_ratio(chem: str, tonnes: float) -> float:
     return tonnes / sub.q_critical if sub is not None and sub.q_critical else 0.0
 
 
+def plant_stocks(plants) -> list[tuple[str, dict]]:
+    """``[(plant name, {canonical chemical: tonnes})]`` of the modelled chemicals each plant stores."""
+    from riskmap.analysis.relocation import _with_own_crs, normalise_plants
+
+    gdf, _notes = normalise_plants(_with_own_crs(plants), None)
+    rows = gdf.drop(columns=[gdf.geometry.name]).to_dict("records")
+    return [(str(r["name"]), _stock(r)) for r in rows]
+
+
+#: The 16 compass points, clockwise from north: (Chinese, English).
+COMPASS = (("北", "north"), ("北东北", "north-north-east"), ("东北", "north-east"), ("东东北", "east-north-east"),
+           ("东", "east"), ("东东南", "east-south-east"), ("东南", "south-east"), ("南东南", "south-south-east"),
+           ("南", "south"), ("南西南", "south-south-west"), ("西南", "south-west"), ("西西南", "west-south-west"),
+           ("西", "west"), ("西西北", "west-north-west"), ("西北", "north-west"), ("北西北", "north-north-west"))
+
+
+def compass_name(degrees: float) -> tuple[str, str]:
+    """The nearest of the 16 compass points to an azimuth (degrees clockwise from north)."""
+    return COMPASS[int(round((float(degrees) % 360.0) / 22.5)) % 16]
+
+
 def pick_site(plants, params: ThreatParams):
     """``(name, lon, lat, chemical, tonnes or None, how chosen)`` of the release."""
     from riskmap.analysis.relocation import _with_own_crs, normalise_plants
@@ -664,6 +685,6 @@ def standards_cited(prop) -> list[str]:
     return out
 
 
-__all__ = ["HAZARDS", "MOLAR_VOLUME_L", "PARAMS", "TOXIC_LOC", "ThreatParams", "ThreatResult", "centreline",
-           "downwind_grid_azimuth", "grid_convergence", "pick_site", "plume_zone", "ppm_to_mg_m3", "radial_reach",
-           "resolve_chemical", "threat_zones", "toxic_levels_ppm"]
+__all__ = ["COMPASS", "HAZARDS", "MOLAR_VOLUME_L", "PARAMS", "TOXIC_LOC", "ThreatParams", "ThreatResult", "centreline",
+           "compass_name", "downwind_grid_azimuth", "grid_convergence", "pick_site", "plant_stocks", "plume_zone",
+           "ppm_to_mg_m3", "radial_reach", "resolve_chemical", "threat_zones", "toxic_levels_ppm"]
