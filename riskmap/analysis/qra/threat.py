@@ -343,7 +343,8 @@ def _stock(row) -> dict:
     return out
 
 
-def _q_ratio(chem: str, tonnes: float) -> float:
+def q_ratio(chem: str, tonnes: float) -> float:
+    """GB 18218-2018 q/Q of ``tonnes`` of ``chem`` (0 when the substance has no critical quantity)."""
     sub = gb18218.lookup(chem)
     return tonnes / sub.q_critical if sub is not None and sub.q_critical else 0.0
 
@@ -396,7 +397,7 @@ def pick_site(plants, params: ThreatParams):
                                     f"no plant named {params.plant!r} in the plants layer{hint}"))
         i, how = int(hit[0]), tr("按名称指定", "named")
     else:
-        ratios = [max((_q_ratio(c, t) for c, t in s.items()), default=0.0) for s in stocks]
+        ratios = [max((q_ratio(c, t) for c, t in s.items()), default=0.0) for s in stocks]
         if max(ratios, default=0.0) <= 0:
             raise ParameterError(tr("企业图层中没有储存已建模物质的企业；请指定企业和物质",
                                     "no plant of the layer stores a modelled chemical; name the plant and chemical"))
@@ -406,7 +407,7 @@ def pick_site(plants, params: ThreatParams):
     if params.chemical:
         chem = resolve_chemical(params.chemical)
     elif stock:
-        chem = max(stock, key=lambda c: _q_ratio(c, stock[c]))
+        chem = max(stock, key=lambda c: q_ratio(c, stock[c]))
     else:
         raise ParameterError(tr(f"企业“{gdf['name'].iat[i]}”的储量中没有已建模物质；请用 --chemical 指定",
                                 f"plant {gdf['name'].iat[i]!r} stores no modelled chemical; name one (--chemical)"))
@@ -469,9 +470,12 @@ def threat_zones(plants=None, params: ThreatParams | None = None, *, progress=No
     report(0.0, "泄漏源 source term")
     name, lon, lat, chem, stock_t, how = pick_site(plants, params)
     tonnes = params.amount_t if params.amount_t is not None else stock_t
-    if tonnes is None:
+    if tonnes is None and params.plant:
         raise ParameterError(tr(f"“{name}”没有{chem}的储量；请用 --amount-t 给出泄漏量",
                                 f"{name!r} holds no stock of {chem}; give the amount (--amount-t)"))
+    if tonnes is None:
+        raise ParameterError(tr("按坐标指定泄漏点时须给出泄漏量（--amount-t）",
+                                "give the amount (--amount-t) for a release at a point"))
     prop = data.PROPERTIES[chem]
     mass = float(tonnes) * 1000.0
     qra_params = assess.QRAParams(hole_mm=params.hole_mm, discharge_coefficient=params.discharge_coefficient)
@@ -687,4 +691,4 @@ def standards_cited(prop) -> list[str]:
 
 __all__ = ["COMPASS", "HAZARDS", "MOLAR_VOLUME_L", "PARAMS", "TOXIC_LOC", "ThreatParams", "ThreatResult", "centreline",
            "compass_name", "downwind_grid_azimuth", "grid_convergence", "pick_site", "plant_stocks", "plume_zone",
-           "ppm_to_mg_m3", "radial_reach", "resolve_chemical", "threat_zones", "toxic_levels_ppm"]
+           "ppm_to_mg_m3", "q_ratio", "radial_reach", "resolve_chemical", "threat_zones", "toxic_levels_ppm"]

@@ -85,7 +85,11 @@ class ThreatPanel(AnalysisPanel):
         current = self.plant_combo.currentText()
         self.plant_combo.blockSignals(True)
         self.plant_combo.clear()
-        ranked = sorted(self._plant_stocks.items(), key=lambda kv: -max(kv[1].values(), default=0.0))
+        from riskmap.analysis.qra.threat import q_ratio
+
+        # the CLI's default first: the plant with the largest GB 18218 q/Q of a modelled chemical
+        ranked = sorted(self._plant_stocks.items(),
+                        key=lambda kv: -max((q_ratio(c, t) for c, t in kv[1].items()), default=0.0))
         for name, stock in ranked:
             if stock:
                 self.plant_combo.addItem(name)
@@ -101,7 +105,9 @@ class ThreatPanel(AnalysisPanel):
 
         stock = getattr(self, "_plant_stocks", {}).get(self.plant_combo.currentText(), {})
         self.chemical_combo.clear()
-        for chem, tonnes in stock.items():
+        from riskmap.analysis.qra.threat import q_ratio
+
+        for chem, tonnes in sorted(stock.items(), key=lambda kv: -q_ratio(*kv)):
             self.chemical_combo.addItem(f"{chem}（{tonnes:g} t）", chem)
         for chem in data.PROPERTIES:
             if chem not in stock:
