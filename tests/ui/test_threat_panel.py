@@ -75,3 +75,37 @@ def test_threat_panel_draws_chlorine_zones_downwind_of_the_chosen_wind(qtbot, wi
     assert panel.table.item(0, 3).text().endswith(" m")
     assert panel.analysis_result.provenance["parameters"]["wind_from"]["value"] == 90.0
     assert panel.report_button.isEnabled()
+
+
+def test_a_release_point_clicked_on_the_map(qtbot, window, monkeypatch):
+    from PyQt5.QtCore import QPoint
+
+    from riskmap import crs as crs_policy
+
+    window.resize(1000, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    window.actions["panel:riskmap.ui.panels.threat.ThreatPanel"].trigger()
+    panel = window.panels["riskmap.ui.panels.threat.ThreatPanel"]
+    qtbot.mouseClick(panel.pick_button, Qt.LeftButton)
+    assert window.canvas.map_tool() is panel.pick_tool
+    canvas = window.canvas
+    pos = QPoint(canvas.width() // 3, canvas.height() // 2)
+    qtbot.mouseClick(canvas, Qt.LeftButton, pos=pos)
+    assert panel.point is not None and not panel.pick_button.isChecked()
+    x, y = canvas.pixel_to_map(pos.x(), pos.y())
+    (lon,), (lat,) = crs_policy.transform_xy([x], [y], window.project.map_crs, crs_policy.MAP_CRS)
+    assert panel.point == pytest.approx((lon, lat))
+    panel.chemical_combo.setCurrentIndex(panel.chemical_combo.findData("氨"))
+
+    shown = []
+    monkeypatch.setattr(window, "show_error", lambda exc: shown.append(str(exc)))
+    qtbot.mouseClick(panel.run_button, Qt.LeftButton)  # no amount for a point: one clear message, no run
+    assert panel.task is None and shown == ["地图点选的泄漏点须给出泄漏量"]
+    panel.amount_spin.setValue(5.0)
+    qtbot.mouseClick(panel.run_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=30000)
+    src = panel.result.source
+    assert src["amount_t"].iat[0] == 5.0 and src["chemical"].iat[0] == "氨"
+    back = src.to_crs(4490).geometry.iat[0]
+    assert (back.x, back.y) == pytest.approx((lon, lat), abs=1e-7)

@@ -2,17 +2,21 @@
 
 Runs the declared ``threat`` analysis (:func:`riskmap.analysis.qra.threat.threat_zones`) in the
 background. The plant and chemical are picked from the chosen plants layer (the chemicals the plant
-stores that riskmap models come first); release, weather, wind direction (风来向, degrees from true
+stores that riskmap models come first), or a release point is clicked on the map (then with its
+amount); release, weather, wind direction (风来向, degrees from true
 north) and the largest distance come from the declaration's form. The zones go on the map one layer
 per hazard (tier 3 red over tier 2 orange over tier 1 yellow) with the release point; the table lists
 each zone's level, threshold, largest downwind distance and area; the report exports from the panel.
 """
 from __future__ import annotations
 
-from PyQt5.QtWidgets import QComboBox, QFormLayout, QGroupBox, QVBoxLayout, QWidget
+from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QPushButton, QVBoxLayout,
+                             QWidget)
 
 from riskmap.i18n import tr
 from riskmap.layers.style import Style
+from riskmap.ui.canvas import MapTool
 from riskmap.ui.panels.common import AnalysisPanel, set_row
 
 #: Shown in the form, in this order.
@@ -31,8 +35,33 @@ def zone_style(hazard_label: str) -> Style:
                          "1": tr(f"{hazard_label} 1级（黄）", f"{hazard_label} tier 1 (yellow)")})
 
 
+def amount_help() -> str:
+    from riskmap.analysis.qra.threat import PARAMS
+
+    return PARAMS["amount_t"].help
+
+
 def source_style() -> Style:
     return Style(color="#000000", stroke="#ffffff", size=10.0, symbol="star", label_field="name")
+
+
+class PickReleaseTool(MapTool):
+    """A click on the map sets the release point of the threat panel."""
+
+    cursor = Qt.CrossCursor
+
+    def __init__(self, panel):
+        super().__init__()
+        self.panel = panel
+
+    def press(self, event, x, y) -> bool:
+        return event.button() == Qt.LeftButton
+
+    def release(self, event, x, y) -> bool:
+        if event.button() != Qt.LeftButton:
+            return False
+        self.panel.set_point(x, y)
+        return True
 
 
 class ThreatPanel(AnalysisPanel):
@@ -52,11 +81,30 @@ class ThreatPanel(AnalysisPanel):
         self.plant_combo.setObjectName("threat_plant")
         self.chemical_combo = QComboBox()
         self.chemical_combo.setObjectName("threat_chemical")
+        self.pick_button = QPushButton(tr("在地图上点选泄漏点", "Pick the release point on the map"))
+        self.pick_button.setObjectName("threat_pick")
+        self.pick_button.setCheckable(True)
+        self.pick_button.toggled.connect(self._pick_toggled)
+        self.point_label = QLabel(tr("泄漏点：所选企业", "Release point: the chosen plant"))
+        self.point_label.setWordWrap(True)
+        self.amount_spin = QDoubleSpinBox()
+        self.amount_spin.setObjectName("threat_amount")
+        self.amount_spin.setRange(0.0, 100000.0)
+        self.amount_spin.setDecimals(3)
+        self.amount_spin.setSuffix(" t")
+        self.amount_spin.setSpecialValueText(tr("企业储量", "plant stock"))  # 0 = the plant's stock
+        self.amount_spin.setToolTip(amount_help())
         form.addRow(tr("企业", "Plant"), self.plant_combo)
         form.addRow(tr("物质", "Chemical"), self.chemical_combo)
+        form.addRow(tr("泄漏量", "Amount"), self.amount_spin)
+        form.addRow(self.pick_button)
+        form.addRow(self.point_label)
         layout.addWidget(box)
+        self.point = None  # (lon, lat) CGCS2000 of a picked release point
+        self.pick_tool = PickReleaseTool(self)
         self.plants_combo.currentIndexChanged.connect(lambda *_: self._refresh_plants())
         self.plant_combo.currentIndexChanged.connect(lambda *_: self._refresh_chemicals())
+        self.plant_combo.activated.connect(lambda *_: self.clear_point())  # choosing a plant again uses the plant
         self._refresh_plants()
 
         layout.addWidget(self.make_form(FORM))
@@ -122,10 +170,37 @@ class ThreatPanel(AnalysisPanel):
                                        f"wind from the {compass_name(deg)[1]} ({deg:g}°): zones extend to the "
                                        f"{compass_name(deg + 180)[1]}"))
 
+    # -- a picked point ----------------------------------------------------------------------
+    def _pick_toggled(self, on: bool) -> None:
+        self.host.use_map_tool(self.pick_tool if on else None)
+        if on:
+            self.host.show_status(tr("在地图上单击泄漏点", "Click the release point on the map"))
+
+    def set_point(self, x: float, y: float) -> None:
+        """Use the map point (map CRS) as the release point; the plant choice is then ignored."""
+        from riskmap import crs as crs_policy
+
+        (lon,), (lat,) = crs_policy.transform_xy([x], [y], self.host.project.map_crs, crs_policy.MAP_CRS)
+        self.point = (float(lon), float(lat))
+        self.point_label.setText(tr(f"泄漏点：{lon:.5f}°E，{lat:.5f}°N（地图点选；请给出泄漏量）",
+                                    f"Release point: {lon:.5f}°E, {lat:.5f}°N (picked; give the amount)"))
+        self.pick_button.setChecked(False)
+
+    def clear_point(self) -> None:
+        self.point = None
+        self.point_label.setText(tr("泄漏点：所选企业", "Release point: the chosen plant"))
+
     def parameters(self):
-        plant = self.plant_combo.currentText()
         chemical = self.chemical_combo.currentData() or ""
-        return self.form.build(plant=plant, chemical=chemical)
+        amount = self.amount_spin.value() or None
+        if self.point is not None:
+            if amount is None:
+                from riskmap.errors import ParameterError
+
+                raise ParameterError(tr("地图点选的泄漏点须给出泄漏量", "give the amount for a picked release point"))
+            return self.form.build(plant="", lon=self.point[0], lat=self.point[1], chemical=chemical,
+                                   amount_t=amount)
+        return self.form.build(plant=self.plant_combo.currentText(), chemical=chemical, amount_t=amount)
 
     # -- results ---------------------------------------------------------------------------
     def show_native(self, result):
@@ -154,4 +229,4 @@ class ThreatPanel(AnalysisPanel):
         self.zoom_to_frame(self.result.zones.loc[[self._rows[row]]])
 
 
-__all__ = ["ThreatPanel", "source_style", "zone_style"]
+__all__ = ["PickReleaseTool", "ThreatPanel", "source_style", "zone_style"]
