@@ -570,4 +570,5 @@ def analysis(name: str) -> Analysis:
         raise ParameterError(f"unknown analysis {name!r}; known: {', '.join(ANALYSES)}") from None
 
 
-__all__ = ["ANALYSES", "PIPELINES", "QRA", "RELOCATION", "ROADS", "TAILINGS", "THREAT", "analysis", "road_county_counts"]
+__all__ = ["ANALYSES", "PIPELINES", "QRA", "RELOCATION", "ROADS", "TAILINGS", "THREAT", "analysis",
+           "road_county_counts"]

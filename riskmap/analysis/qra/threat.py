@@ -48,7 +48,7 @@ import pandas as pd
 
 from riskmap import crs as crs_policy
 from riskmap.analysis import gb18218
-from riskmap.analysis.declare import RISKMAP_DEFAULT, Param, ParamSet
+from riskmap.analysis.declare import Param, ParamSet
 from riskmap.analysis.qra import assess, data, models
 from riskmap.errors import ParameterError
 from riskmap.i18n import tr
@@ -653,7 +653,7 @@ def _numbers(name, how, lon, lat, chem, prop, tonnes, stock_t, params, rel_zh, r
 
 def _notes(chem, prop, params, instantaneous, gamma, metric_crs, rows) -> list[str]:
     notes = [
-        f"威胁区按ALOHA方法：每级关注值（LOC）为该效应在某一时刻达到该值的范围；3级（红）最严重，1级（黄）最轻（STANDARDS.md §7）",
+        "威胁区按ALOHA方法：每级关注值（LOC）为该效应在某一时刻达到该值的范围；3级（红）最严重，1级（黄）最轻（STANDARDS.md §7）",
         f"子午线收敛角γ = {gamma:.4f}°（{metric_crs.name}，在泄漏点由投影计算；网格方位角 = 真方位角 − γ），"
         f"风来向{params.wind_from:g}°（真北）→ 下风向网格方位角 {downwind_grid_azimuth(params.wind_from, gamma):.3f}°",
         f"毒性浓度 ppm → mg/m³ 按 25 °C、1 atm（{MOLAR_VOLUME_L} L/mol，AEGL/ERPG 的换算约定）",
