@@ -570,7 +570,7 @@ def threat_zones(plants=None, params: ThreatParams | None = None, *, progress=No
     rel_zh, rel_en = RELEASES[params.release]
     numbers = _numbers(name, how, lon, lat, chem, prop, tonnes, stock_t, params, rel_zh, rel_en, rate, duration,
                        instantaneous, gamma, azimuth, metric_crs, rows)
-    notes = _notes(chem, prop, params, instantaneous, gamma, metric_crs, rows)
+    notes = _notes(chem, prop, params, instantaneous, gamma, metric_crs, rows, duration)
     record = provenance(
         "threat", inputs or {"plants": "layer" if plants is not None else "—"},
         {**params.to_dict(), "site": name, "chemical_modelled": chem, "amount_t_used": float(tonnes),
@@ -651,7 +651,7 @@ def _numbers(name, how, lon, lat, chem, prop, tonnes, stock_t, params, rel_zh, r
     return pd.DataFrame(out, columns=["item", "value", "unit", "basis"])
 
 
-def _notes(chem, prop, params, instantaneous, gamma, metric_crs, rows) -> list[str]:
+def _notes(chem, prop, params, instantaneous, gamma, metric_crs, rows, duration=0.0) -> list[str]:
     notes = [
         "威胁区按ALOHA方法：每级关注值（LOC）为该效应在某一时刻达到该值的范围；3级（红）最严重，1级（黄）最轻（STANDARDS.md §7）",
         f"子午线收敛角γ = {gamma:.4f}°（{metric_crs.name}，在泄漏点由投影计算；网格方位角 = 真方位角 − γ），"
@@ -668,6 +668,13 @@ def _notes(chem, prop, params, instantaneous, gamma, metric_crs, rows) -> list[s
         notes.append(f"{chem}（M = {prop['M']:g} g/mol）加压液化泄漏时冷云可呈重气行为；此处按中性气体高斯模型近似")
     if "flammable" in prop["hazards"] and not instantaneous:
         notes.append("连续泄漏未计蒸气云爆炸超压区（需气云可燃质量模型）；选“瞬时全部泄漏”可得超压区")
+    plume_rows = [r for r in rows if r["hazard"] in ("toxic", "flammable") and math.isfinite(r["max_distance_m"])]
+    if not instantaneous and plume_rows:
+        travel = params.wind_speed * duration
+        far = max(r["max_distance_m"] for r in plume_rows)
+        if far > travel:
+            notes.append(f"泄漏持续 {duration:.0f} s，其间烟羽只传播约 {travel:,.0f} m；更远处按稳态烟羽计（偏保守），"
+                         f"最远威胁区距离 {far:,.0f} m")
     if instantaneous and "toxic" in prop["hazards"]:
         notes.append("瞬时泄漏按烟团经过时的峰值浓度与关注值比较（偏保守）")
     capped = [r for r in rows if r["capped"]]

@@ -135,6 +135,14 @@ def test_a_zone_beyond_the_largest_distance_is_cut_there_and_flagged():
     assert any("最大计算距离处仍被超过" in n for n in result.provenance["notes"])
 
 
+def test_a_release_shorter_than_the_travel_time_says_the_steady_plume_is_conservative():
+    result = run_point(amount_t=40.0, release="ten_minutes", stability="F", wind_speed=1.5)
+    assert any("其间烟羽只传播约 900 m" in n for n in result.provenance["notes"])
+    long = run_point(amount_t=40.0, release="hole", hole_mm=5.0, stability="D", wind_speed=5.0,
+                     toxic_1_ppm=20.0, toxic_2_ppm=50.0, toxic_3_ppm=200.0)  # hours of release, a short plume
+    assert not any("其间烟羽只传播" in n for n in long.provenance["notes"])
+
+
 def test_dense_gas_note_for_chlorine():
     notes = run_point().provenance["notes"]
     assert any("比空气重" in n and "中性气体高斯模型" in n for n in notes)
