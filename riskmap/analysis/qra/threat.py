@@ -30,8 +30,8 @@ policy). A Gauss–Krüger grid's north is not true north: at longitude λ, lati
 λ₀ the grid convergence is γ ≈ (λ − λ₀)·sin φ (γ > 0 east of λ₀, where grid north lies clockwise of true
 north). It is computed at the site from the projection itself (:func:`grid_convergence`) and the downwind
 direction is drawn at the grid azimuth (wind-from + 180° − γ). Within Xinyang (113.7–115.9 °E, ≈ 32 °N;
-central meridians 114 °E and 117 °E) |γ| reaches ≈ 0.9°; at the sample's chlor-alkali plant (114.10 °E) it
-is ≈ 0.06°.
+central meridians 114 °E and 117 °E, the zone boundary at 115.5 °E) |γ| reaches ≈ 0.8°; at the sample's
+chlor-alkali plant (114.10 °E) it is ≈ 0.06°.
 
 Limits (also in the provenance notes): neutral-gas dispersion for chlorine and ammonia (no dense-gas
 model: see docs/validation.md); one weather and one direction (no meander or direction uncertainty);
