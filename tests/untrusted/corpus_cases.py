@@ -236,13 +236,18 @@ def population_raster(path: Path) -> Path:
 
 
 def commands(path: Path, pop: Path, out: Path) -> list:
-    """``info`` and every analysis with the case's file as its first input."""
-    return [["info", str(path)],
-            ["relocation", "--plants", str(path), "--population", str(pop), "--out", str(out)],
-            ["qra", "--plants", str(path), "--population", str(pop), "--out", str(out)],
-            ["tailings", "--tailings", str(path), "--out", str(out)],
-            ["pipelines", "--pipelines", str(path), "--out", str(out)],
-            ["roads", "--roads", str(path), "--out", str(out)]]
+    """``info`` and every declared analysis with the case's file as its first input (required rasters: ``pop``)."""
+    from riskmap.analysis.registry import ANALYSES
+
+    argvs = [["info", str(path)]]
+    for analysis in ANALYSES.values():
+        first, *rest = analysis.inputs
+        argv = [analysis.name, first.flag, str(path)]
+        for spec in rest:
+            if spec.required and spec.kind == "raster":
+                argv += [spec.flag, str(pop)]
+        argvs.append(argv + ["--out", str(out)])
+    return argvs
 
 
 def main_(work: Path) -> None:
