@@ -1001,7 +1001,7 @@ def _find_column(columns, role, given, path, what):
 def _read_table_cells(path: Path, meta):
     """The sheet below its header as a text DataFrame, the sheet's 1-based row number of each row, the header."""
     try:
-        rows, used = tables.read_rows(path, meta["encoding"])
+        cells, used = tables.read_cells(path, meta["encoding"])
     except UnicodeDecodeError as exc:
         raise EncodingError(tr("CSV 文字编码无法识别；请另存为 UTF-8", "the CSV text is in an unknown encoding; "
                                "save it as UTF-8"), path) from exc
@@ -1012,19 +1012,18 @@ def _read_table_cells(path: Path, meta):
                               "re-save it", path) from exc
     meta["encoding"] = used
     meta["encoding_source"] = meta["encoding_source"] or ("content" if path.suffix.lower() == ".csv" else "format")
-    if not any(any(r) for r in rows):
+    filled = (cells != "").to_numpy(bool)
+    if not filled.any():
         raise EmptyLayerError("the table is empty; choose a file with rows", path)
-    header = tables.find_header(rows)
+    header = tables.find_header(cells.iloc[:tables.HEADER_SEARCH_ROWS + 1].to_numpy(object).tolist())
     names = tables.unique_names(header.names)
-    body = rows[header.last + 1:]
-    frame = pd.DataFrame(body, columns=names, dtype=str) if body else pd.DataFrame(columns=names, dtype=str)
-    line_numbers = np.arange(header.last + 2, header.last + 2 + len(body))
-    filled = (frame != "").to_numpy(bool) if len(frame) else np.zeros((0, len(names)), bool)
-    keep_cols = [c for j, c in enumerate(names) if not (c.startswith("Unnamed: ") and not filled[:, j].any())]
-    if len(keep_cols) != len(names):
-        frame = frame[keep_cols]
-    blank = ~filled.any(axis=1) if filled.size else np.ones(len(frame), bool)
-    frame, line_numbers = frame.loc[~blank].reset_index(drop=True), line_numbers[~blank]
+    frame = cells.iloc[header.last + 1:]
+    frame.columns = names
+    line_numbers = np.arange(header.last + 2, header.last + 2 + len(frame))
+    filled = filled[header.last + 1:]
+    keep = [j for j, c in enumerate(names) if not (c.startswith("Unnamed: ") and not filled[:, j].any())]
+    blank = ~filled.any(axis=1)
+    frame, line_numbers = frame.iloc[np.flatnonzero(~blank), keep].reset_index(drop=True), line_numbers[~blank]
     if header.found_below_titles:
         rows_text = f"{header.first + 1}" if header.first == header.last else f"{header.first + 1}–{header.last + 1}"
         title = header.titles[0][:40]
@@ -1115,6 +1114,9 @@ def _numeric_if_possible(column: pd.Series) -> pd.Series:
     if column.dtype != object and not pd.api.types.is_string_dtype(column):
         return column
     stripped = column.astype(str).str.strip()
+    probe = stripped[stripped != ""].iloc[:64]  # one text among the first values: not a number column (exact, cheap)
+    if len(probe) and pd.to_numeric(probe, errors="coerce").isna().any():
+        return column
     converted = pd.to_numeric(stripped.where(stripped != "", None), errors="coerce")
     if converted.notna().sum() == (stripped != "").sum() and (stripped != "").any():
         return converted

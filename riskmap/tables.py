@@ -9,7 +9,7 @@ the user sees. It knows nothing about Qt, analyses or GDAL.
 
 - :func:`header_key`: one spelling of a header (NFKC, so full-width brackets are ASCII; no
   white space; no trailing unit in brackets; lower-case): ``"最大储存量（t）"`` → ``"最大储存量"``.
-- :func:`read_rows`: the cells of a CSV (UTF-8 or GB18030) or of the first sheet of an XLSX, as text.
+- :func:`read_cells`: the cells of a CSV (UTF-8 or GB18030) or of the first sheet of an XLSX, as text.
 - :func:`find_header`: which row (or pair of rows) is the header, by how well its cells match
   :data:`KNOWN_HEADERS` within the first :data:`HEADER_SEARCH_ROWS` rows.
 - :func:`summary_rows`: 合计/小计 rows, and the 备注/填表人 lines at the end.
@@ -136,18 +136,23 @@ def _is_number(text: str) -> bool:
 # ---------------------------------------------------------------------------
 # reading cells
 # ---------------------------------------------------------------------------
-def read_rows(path, encoding: str | None = None) -> tuple[list[list[str]], str]:
-    """The cells of a CSV or of an XLSX's first sheet as text (``""`` for empty cells), and the encoding used.
+def read_cells(path, encoding: str | None = None):
+    """The cells of a CSV or of an XLSX's first sheet as a text DataFrame (columns 0…n-1, ``""`` for empty
+    cells, stripped), and the encoding used.
 
-    Rows are padded to one width. A CSV is decoded as ``encoding`` or, when None, as UTF-8
-    (with or without BOM) and then GB18030. Excel numbers are given as Python writes them
-    (``114.0625``; whole numbers without ``.0``).
+    A CSV is decoded as ``encoding`` or, when None, as UTF-8 (with or without BOM) and then
+    GB18030; pandas' C parser reads it when no row is wider than the first rows (title rows
+    may be narrower), else the csv module does. Blank lines are kept, so row *i* is the sheet's
+    row *i* + 1. Excel numbers are given as Python writes them (``114.0625``; whole numbers
+    without ``.0``).
 
     Raises
     ------
     UnicodeDecodeError
         No candidate encoding decodes the CSV.
     """
+    import pandas as pd
+
     path = Path(path)
     if path.suffix.lower() == ".csv":
         data = path.read_bytes()
@@ -159,8 +164,16 @@ def read_rows(path, encoding: str | None = None) -> tuple[list[list[str]], str]:
             except UnicodeDecodeError:
                 if encoding or enc == "gb18030":
                     raise
-        rows = [list(r) for r in csv.reader(_io.StringIO(text, newline=""))]
         used = used.replace("-sig", "")
+        head = [r for _, r in zip(range(200), csv.reader(_io.StringIO(text, newline="")))]
+        width = max((len(r) for r in head), default=0)
+        try:
+            frame = pd.read_csv(_io.StringIO(text, newline=""), header=None, names=list(range(max(width, 1))),
+                                dtype=str, keep_default_na=False, skip_blank_lines=False, engine="c")
+        except (pd.errors.ParserError, ValueError):  # a row wider than the first ones: parse row by row
+            rows = [list(r) for r in csv.reader(_io.StringIO(text, newline=""))]
+            width = max((len(r) for r in rows), default=0)
+            frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
     else:
         from openpyxl import load_workbook
 
@@ -170,10 +183,13 @@ def read_rows(path, encoding: str | None = None) -> tuple[list[list[str]], str]:
             rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
         finally:
             wb.close()
+        width = max((len(r) for r in rows), default=0)
+        frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
         used = "utf-8"
-    width = max((len(r) for r in rows), default=0)
-    rows = [[c.strip() if isinstance(c, str) else "" for c in r] + [""] * (width - len(r)) for r in rows]
-    return rows, used
+    frame.columns = range(frame.shape[1])
+    for col in frame.columns:
+        frame[col] = frame[col].fillna("").astype(str).str.strip()
+    return frame, used
 
 
 def _cell_text(value) -> str:
@@ -322,11 +338,8 @@ def first_cells(frame) -> np.ndarray:
 
 
 def _starts_with(cells: np.ndarray, words) -> np.ndarray:
-    import pandas as pd
-
-    text = pd.Series(cells, dtype=object).map(lambda c: _SPACE.sub("", unicodedata.normalize("NFKC", str(c))))
     norm = tuple(unicodedata.normalize("NFKC", w).replace(" ", "") for w in words)
-    return text.astype(str).str.startswith(norm).to_numpy(bool)
+    return np.array([_SPACE.sub("", unicodedata.normalize("NFKC", str(c))).startswith(norm) for c in cells], bool)
 
 
 def summary_rows(frame, has_coordinates: np.ndarray) -> np.ndarray:
@@ -345,11 +358,15 @@ def summary_rows(frame, has_coordinates: np.ndarray) -> np.ndarray:
     -------
     array of bool
     """
-    first = first_cells(frame)
     free = ~np.asarray(has_coordinates, bool)
-    total = _starts_with(first, TOTAL_WORDS) & free
-    note = _starts_with(first, NOTE_WORDS) & free
+    candidates = np.flatnonzero(free)  # rows with a location are data whatever they say: only the others are read
+    first = np.full(len(frame), "", dtype=object)
+    first[candidates] = first_cells(frame.iloc[candidates])
+    total, note = np.zeros(len(frame), bool), np.zeros(len(frame), bool)
+    total[candidates] = _starts_with(first[candidates], TOTAL_WORDS)
+    note[candidates] = _starts_with(first[candidates], NOTE_WORDS)
     blank = first == ""
+    blank[~free] = False
     # trailing block: from the last row upwards while rows are notes/totals or blank
     tail = np.zeros(len(frame), bool)
     for i in range(len(frame) - 1, -1, -1):
@@ -408,4 +425,4 @@ def detect_datum(lon_header: str, lat_header: str, titles, frame) -> tuple[objec
 
 __all__ = ["HEADER_SEARCH_ROWS", "KNOWN_HEADERS", "LAT_KEYS", "LON_KEYS", "Header", "coordinate_role",
            "datum_in_text", "detect_datum", "find_header", "first_cells", "header_key", "header_unit",
-           "is_known_header", "join_two_rows", "read_rows", "summary_rows", "unique_names"]
+           "is_known_header", "join_two_rows", "read_cells", "summary_rows", "unique_names"]
