@@ -256,3 +256,25 @@ def test_cli_datum_option_and_hint(tmp_path):
                          capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert np.isfinite(point.x)
+
+
+def test_a_row_wider_than_the_first_ones_is_still_read(tmp_path):
+    """pandas' fast parser fixes the width from the first rows; a wider row later falls back to the csv module."""
+    rows = [["名称", "经度", "纬度"]] + [[f"甲{i}", "114.1", "32.1"] for i in range(300)]
+    rows[250] = ["乙", "114.2", "32.2", "多出的一格"]
+    gdf = io.read_vector(write_csv(tmp_path / "宽.csv", rows))
+    assert len(gdf) == 300 and gdf["名称"].iloc[249] == "乙" and gdf.geometry.x.iloc[249] == pytest.approx(114.2)
+
+
+def test_analysis_field_aliases_ignore_units_and_name_the_columns_found():
+    import geopandas as gpd
+    import shapely
+
+    from riskmap.analysis.fields import apply_field_aliases
+    from riskmap.errors import ParameterError
+
+    gdf = gpd.GeoDataFrame({"尾矿库名称": ["甲"], "总库容（万m³）": [500.0]}, geometry=[shapely.Point(114, 32)], crs=4490)
+    out = apply_field_aliases(gdf, {"capacity": ("总库容",)}, layer="tailings", hint="capacity")
+    assert out["capacity"].tolist() == [500.0]
+    with pytest.raises(ParameterError, match=r"no field 'dam_height'.*columns are: 尾矿库名称, 总库容（万m³）\)$"):
+        apply_field_aliases(gdf, {"dam_height": ("坝高",)}, layer="tailings", hint="dam height")
