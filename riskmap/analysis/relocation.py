@@ -133,7 +133,9 @@ OUT_OF_SCOPE = {
     "unknown": "企业类型不明，未作搬迁判定；请补充“企业类型”字段（生产/储存/使用/经营……）",
 }
 SENSITIVE_FIELD_ALIASES = {"名称": "name", "单位名称": "name", "类别": "category", "类型": "category",
-                           "县区": "county"}
+                           "县区": "county", "学校名称": "name", "机构名称": "name", "场所名称": "name",
+                           "敏感目标名称": "name", "单位类型": "category", "场所类型": "category",
+                           "敏感目标类型": "category", "所属县区": "county", "县(区)": "county"}
 
 #: Industry spellings meaning hazardous chemicals.
 HAZCHEM_ALIASES = ("hazchem", "危险化学品", "危化", "危化品", "危险化学品企业", "化工")
