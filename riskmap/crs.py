@@ -286,6 +286,35 @@ def _offset_fn(system: str, inverse: bool):
     return table[(system, inverse)]
 
 
+def offset_system_from_pairs(lon, lat, ref_lon, ref_lat, tolerance_m: float = 30.0):
+    """Which offset system puts points (lon, lat) onto the same features' known WGS84 positions.
+
+    GCJ-02's shift is not constant, but at any place it has one size and direction (300–700 m in
+    central China), so one pair can tell: the points are GCJ-02 (or BD-09) when their raw distance
+    to the references is over 100 m and shifting them back brings the median distance under
+    ``tolerance_m``.
+
+    Returns
+    -------
+    (system or None, raw median m, shifted median m)
+    """
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    ref_lon, ref_lat = np.asarray(ref_lon, float), np.asarray(ref_lat, float)
+    if lon.size == 0:
+        return None, float("nan"), float("nan")
+    g = geod()
+    raw = float(np.median(g.inv(lon, lat, ref_lon, ref_lat)[2]))
+    best, best_d = None, float("inf")
+    for system in ("gcj02", "bd09"):
+        x, y = _offset_fn(system, inverse=True)(lon, lat)
+        d = float(np.median(g.inv(x, y, ref_lon, ref_lat)[2]))
+        if d < best_d:
+            best, best_d = system, d
+    if raw > 100.0 and best_d <= tolerance_m:
+        return best, raw, best_d
+    return None, raw, best_d
+
+
 def offset_geometries_to_wgs84(geoms, system: str):
     """Convert a geometry array in GCJ-02 or BD-09 lon/lat to WGS84 (whole-array)."""
     fn = _offset_fn(system, inverse=True)

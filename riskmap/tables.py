@@ -424,6 +424,70 @@ def detect_datum(lon_header: str, lat_header: str, titles, frame) -> tuple[objec
     return None, ""
 
 
-__all__ = ["HEADER_SEARCH_ROWS", "KNOWN_HEADERS", "LAT_KEYS", "LON_KEYS", "Header", "coordinate_role",
-           "datum_in_text", "detect_datum", "find_header", "first_cells", "header_key", "header_unit",
-           "is_known_header", "join_two_rows", "read_cells", "summary_rows", "unique_names"]
+#: Header keys of the name column used to match a table's rows with another layer's features.
+NAME_KEYS = ("企业名称", "单位名称", "名称", "企业(单位)名称", "企业全称", "生产经营单位名称", "name")
+
+
+def _name_column(frame):
+    keys = {header_key(c): c for c in reversed(list(frame.columns))}
+    return next((keys[k] for k in NAME_KEYS if k in keys), None)
+
+
+def datum_from_matches(points, references, tolerance_m: float = 30.0) -> tuple:
+    """Whether a table's points are GCJ-02/BD-09, judged against the same features in other layers.
+
+    Rows and features are matched by name (企业名称/名称/name, exact after NFKC and stripping);
+    see :func:`riskmap.crs.offset_system_from_pairs` for the test.
+
+    Parameters
+    ----------
+    points : GeoDataFrame
+        The table read as WGS84 lon/lat (points).
+    references : iterable of (layer name, GeoDataFrame)
+        Point layers the user already has (any CRS).
+
+    Returns
+    -------
+    (system or None, text)
+        ``text`` says which layer and how many features matched, and how far off they were.
+    """
+    import pandas as pd
+
+    from riskmap import crs as crs_policy
+    from riskmap.i18n import tr
+
+    name = _name_column(points)
+    if name is None or len(points) == 0:
+        return None, ""
+    key = points[name].astype(str).map(lambda t: unicodedata.normalize("NFKC", t).strip())
+    px, py = points.geometry.x.to_numpy(float), points.geometry.y.to_numpy(float)
+    for layer_name, ref in references:
+        ref_name = _name_column(ref)
+        if ref_name is None or ref.crs is None or len(ref) == 0:
+            continue
+        types = set(ref.geom_type.dropna())
+        if not types or not types <= {"Point"}:
+            continue
+        ref = ref.to_crs(crs_policy.WGS84) if not crs_policy.same_crs(ref.crs, crs_policy.WGS84) else ref
+        ref_key = ref[ref_name].astype(str).map(lambda t: unicodedata.normalize("NFKC", t).strip())
+        first = ~ref_key.duplicated().to_numpy() & (ref_key != "").to_numpy()
+        lookup = pd.Series(np.flatnonzero(first), index=ref_key.to_numpy()[first])  # first feature of each name
+        found = key.map(lookup).to_numpy(float)
+        rows = np.flatnonzero(np.isfinite(found))
+        if rows.size == 0:
+            continue
+        idx = found[rows].astype(int)
+        rx, ry = ref.geometry.x.to_numpy(float)[idx], ref.geometry.y.to_numpy(float)[idx]
+        system, raw, shifted = crs_policy.offset_system_from_pairs(px[rows], py[rows], rx, ry, tolerance_m)
+        if system:
+            label = "GCJ-02" if system == "gcj02" else "BD-09"
+            return system, tr(f"与图层“{layer_name}”中同名的 {rows.size} 个要素相比偏约 {raw:.0f} m，按 {label} "
+                              f"换算后相差 {shifted:.0f} m",
+                              f"{rows.size} feature(s) of the same name in layer “{layer_name}” are about "
+                              f"{raw:.0f} m away; as {label} they are {shifted:.0f} m away")
+    return None, ""
+
+
+__all__ = ["HEADER_SEARCH_ROWS", "KNOWN_HEADERS", "LAT_KEYS", "LON_KEYS", "NAME_KEYS", "Header", "coordinate_role",
+           "datum_from_matches", "datum_in_text", "detect_datum", "find_header", "first_cells", "header_key",
+           "header_unit", "is_known_header", "join_two_rows", "read_cells", "summary_rows", "unique_names"]

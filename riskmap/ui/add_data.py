@@ -150,6 +150,24 @@ def read_file(path, options: ImportOptions | None = None) -> list[Loaded]:
     return [Loaded(path.stem, path, io.read_vector(path, **kwargs))]
 
 
+def datum_from_project(window, path) -> tuple:
+    """GCJ-02/BD-09 when the table's points, shifted back, land on the same-named features of the project's
+    point layers (:func:`riskmap.tables.datum_from_matches`); ``(None, "")`` otherwise or when unreadable."""
+    from riskmap import tables
+    from riskmap.layers import VectorLayer
+
+    project = getattr(window, "project", None)
+    refs = [(layer.name, layer.gdf) for layer in (project.layers if project is not None else [])
+            if isinstance(layer, VectorLayer)]
+    if not refs:
+        return None, ""
+    try:
+        table = io.read_vector(path, offset="wgs84")
+    except RiskmapError:
+        return None, ""
+    return tables.datum_from_matches(table, refs)
+
+
 def read_with_questions(parent, path, options: ImportOptions | None = None) -> list[Loaded] | None:
     """Read ``path``, asking the user what the file cannot tell; None when the user cancels."""
     path = Path(path)
@@ -159,10 +177,15 @@ def read_with_questions(parent, path, options: ImportOptions | None = None) -> l
                     "Which coordinate system are the table's coordinates in? Choose GCJ-02 for coordinates picked "
                     "from AMap or Tencent maps (about 500 m off unless converted), BD-09 for Baidu.")
         detected, where = io.table_datum(path)
+        labels = {v: tr(zh, en) for v, zh, en in OFFSET_CHOICES}
         if detected:
-            name = dict((v, tr(zh, en)) for v, zh, en in OFFSET_CHOICES)[detected]
-            reason += tr(f"\n表格中{where}注明了坐标系，已预选“{name}”。",
-                         f"\nThe table names its coordinate system in {where}: “{name}” is preselected.")
+            reason += tr(f"\n表格中{where}注明了坐标系，已预选“{labels[detected]}”。",
+                         f"\nThe table names its coordinate system in {where}: “{labels[detected]}” is preselected.")
+        else:
+            detected, where = datum_from_project(parent, path)
+            if detected:
+                reason += tr(f"\n{where}，已预选“{labels[detected]}”。",
+                             f"\n{where}: “{labels[detected]}” is preselected.")
         options = ask_options(parent, path, reason, ImportOptions(crs="EPSG:4490", offset=detected))
         if options is None:
             return None

@@ -67,3 +67,27 @@ def test_a_plain_table_starts_on_standard_coordinates_and_the_status_bar_says_wh
     assert "已添加 1 个图层" in message and "表头取自第4–5行" in message and "第9行“合计”" in message
     assert "--datum" not in message  # the user answered the question: no hint
     assert errors == []
+
+
+def test_a_table_of_known_plants_off_by_the_gcj02_shift_is_preselected(window, qtbot, monkeypatch, tmp_path, errors):
+    """The project's 企业 layer holds the plants; the table has them at GCJ-02 positions (the forward
+    transform of the layer's points), with no word on the datum."""
+    from riskmap import crs
+
+    plants = window.project.layers["企业"].gdf
+    lon, lat = crs.wgs84_to_gcj02(plants.geometry.x.to_numpy(), plants.geometry.y.to_numpy())
+    rows = [["企业名称", "经度", "纬度"]] + [[n, repr(float(x)), repr(float(y))] for n, x, y in zip(plants["name"], lon, lat)]
+    layer, seen = add_through_the_menu(window, qtbot, monkeypatch, write_csv(tmp_path / "名单.csv", rows))
+    assert seen["offset"] == "gcj02" and "“企业”" in seen["text"] and "3 个要素" in seen["text"]
+    geod = Geod(ellps="WGS84")
+    for got, want in zip(layer.gdf.geometry, plants.geometry):
+        assert geod.inv(got.x, got.y, want.x, want.y)[2] < 1.0
+    assert errors == []
+
+
+def test_the_same_plants_at_their_true_places_are_not_taken_for_gcj02(window, qtbot, monkeypatch, tmp_path, errors):
+    plants = window.project.layers["企业"].gdf
+    rows = [["企业名称", "经度", "纬度"]] + [[n, repr(p.x), repr(p.y)] for n, p in zip(plants["name"], plants.geometry)]
+    layer, seen = add_through_the_menu(window, qtbot, monkeypatch, write_csv(tmp_path / "名单.csv", rows))
+    assert seen["offset"] == "wgs84" and "已预选" not in seen["text"]
+    assert errors == []

@@ -278,3 +278,15 @@ def test_analysis_field_aliases_ignore_units_and_name_the_columns_found():
     assert out["capacity"].tolist() == [500.0]
     with pytest.raises(ParameterError, match=r"no field 'dam_height'.*columns are: 尾矿库名称, 总库容（万m³）\)$"):
         apply_field_aliases(gdf, {"dam_height": ("坝高",)}, layer="tailings", hint="dam height")
+
+
+@pytest.mark.parametrize("system", ["gcj02", "bd09", None])
+def test_the_offset_system_is_told_by_known_features(system):
+    """Points of known features given in GCJ-02 / BD-09 (forward transforms) or in place."""
+    ref_lon, ref_lat = np.array([114.0712, 114.05, 114.5301]), np.array([32.1201, 32.13, 32.2033])
+    forward = {"gcj02": crs.wgs84_to_gcj02, "bd09": crs.wgs84_to_bd09, None: lambda x, y: (x, y)}[system]
+    lon, lat = forward(ref_lon, ref_lat)
+    found, raw, shifted = crs.offset_system_from_pairs(lon, lat, ref_lon, ref_lat)
+    assert found == system
+    if system:
+        assert raw > 300 and shifted < 1.0
