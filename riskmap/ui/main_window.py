@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import sys
 import traceback
 from pathlib import Path
 
@@ -38,7 +37,7 @@ from riskmap.errors import ProjectError, RiskmapError
 from riskmap.i18n import LANGUAGES, language, tr
 from riskmap.layers import VectorLayer
 from riskmap.project import PROJECT_EXTENSION, Project
-from riskmap.ui import add_data
+from riskmap.ui import add_data, messages
 from riskmap.ui.attribute_table import AttributeTableDock
 from riskmap.ui.canvas import MapCanvas
 from riskmap.ui.county_nav import CountyNavigator
@@ -397,7 +396,8 @@ class MainWindow(QMainWindow):
         try:
             journal = autosave.Journal.start(project, dirty=project.modified)
         except RiskmapError as exc:
-            self.statusBar().showMessage(tr(f"自动保存不可用：{exc}", f"Autosave unavailable: {exc}"), 10000)
+            self.statusBar().showMessage(tr("自动保存不可用：", "Autosave unavailable: ") + messages.error_line(exc),
+                                         10000)
             return
         journal.schedule = self._journal_timer.start
 
@@ -409,7 +409,8 @@ class MainWindow(QMainWindow):
             try:
                 journal.record_project()
             except (OSError, RiskmapError) as exc:
-                self.statusBar().showMessage(tr(f"自动保存失败：{exc}", f"Autosave failed: {exc}"), 10000)
+                self.statusBar().showMessage(tr("自动保存失败：", "Autosave failed: ") + messages.error_line(exc),
+                                             10000)
 
     def _close_journal(self) -> None:
         self._journal_timer.stop()
@@ -536,19 +537,14 @@ class MainWindow(QMainWindow):
         self.project.layers.append(layer)
         return layer
 
-    def show_error(self, error) -> None:
-        """Show an error (a RiskmapError's one line, or any text) in a message box."""
-        if isinstance(error, RiskmapError):
-            text = str(error)
-        elif isinstance(error, BaseException):
-            text = tr(f"内部错误：{type(error).__name__}: {error}", f"Internal error: {type(error).__name__}: {error}")
-            trace = getattr(error, "__riskmap_traceback__", None)
-            if trace:
-                print(trace, file=sys.stderr)
-        else:
-            text = str(error)
-        self.statusBar().showMessage(text.splitlines()[0] if text else "", 10000)
-        QMessageBox.critical(self, tr("错误", "Error"), text)
+    def show_error(self, error, *, what: str | None = None, warnings=()) -> None:
+        """Show an error in a message box through :func:`riskmap.ui.messages.show_error`.
+
+        A RiskmapError shows its one line; any other exception the generic internal-error
+        line (or ``what``) with its text under 详细信息; ``warnings`` captured during the
+        action go under 详细信息 once. The line is also shown in the status bar.
+        """
+        messages.show_error(self, error, what=what, warnings=warnings, status_bar=self.statusBar())
 
     # ==================================================================================
     # tasks
@@ -852,7 +848,10 @@ class MainWindow(QMainWindow):
             self.show_error(exc)
             return False
         except OSError as exc:
-            self.show_error(ProjectError(tr(f"无法保存工程（{exc}）", f"could not save ({exc})"), path))
+            reason = messages.os_reason(exc)
+            self.show_error(ProjectError(tr(f"无法保存工程（{reason}）；请检查文件夹权限和磁盘空间",
+                                            f"could not save ({reason}); check the folder's permissions and the "
+                                            "free disk space"), path))
             return False
         self._remember_dir(saved)
         self._add_recent(saved)
