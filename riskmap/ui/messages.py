@@ -110,15 +110,16 @@ def error_message(error, what: str | None = None, warnings=()) -> tuple[str, str
 
 
 def error_line(error, what: str | None = None) -> str:
-    """The one line :func:`show_error` would show for ``error`` (for status bars and tooltips).
+    """The one line for ``error`` without a box (status bar, a layer's tooltip).
 
-    An unexpected exception gets ``what`` or the generic internal-error line followed by its
-    type and text in brackets, since a tooltip has no details section.
+    A RiskmapError or an OSError gives the line :func:`show_error` would show. Elsewhere
+    there is no details section, so an unexpected exception is ``what`` (default 内部错误 /
+    Internal error) followed by its type and first line in brackets.
     """
-    line, _ = error_message(error, what)
     if isinstance(error, BaseException) and not isinstance(error, (RiskmapError, OSError)):
-        line = f"{line}（{_first_line(exception_text(error))[0]}）"
-    return line
+        text = _first_line(exception_text(error))[0]
+        return tr(f"{what or '内部错误'}（{text}）", f"{what or 'Internal error'} ({text})")
+    return error_message(error, what)[0]
 
 
 def exec_box(box: QMessageBox) -> int:
