@@ -270,8 +270,9 @@ class RasterLayer(Layer):
         if self._stats is None:
             ds = self._dataset()
             scale = max(1, max(self.shape) // 512)
-            arr = ds.read(self.band, out_shape=(max(1, self.shape[0] // scale), max(1, self.shape[1] // scale)),
-                          masked=True).astype(float)
+            with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf cells are dropped just below
+                arr = ds.read(self.band, out_shape=(max(1, self.shape[0] // scale),
+                                                    max(1, self.shape[1] // scale)), masked=True).astype(float)
             valid = arr.compressed()
             valid = valid[np.isfinite(valid)]
             self._stats = (float(np.percentile(valid, 2)), float(np.percentile(valid, 98))) if valid.size else (0, 1)
