@@ -778,10 +778,17 @@ class MainWindow(QMainWindow):
             if not path:
                 return False
         try:
-            project = Project.load(path)
+            with messages.library_warnings() as said:
+                project = Project.load(path)
         except RiskmapError as exc:
-            self.show_error(exc)
+            self.show_error(exc, warnings=said)
             self._forget_recent(path)
+            return False
+        except Exception as exc:  # a damage riskmap did not foresee: one line, the open project is kept
+            self.show_error(exc, warnings=said, what=tr(
+                f"{path}：无法打开工程（riskmap 内部错误，错误内容见“详细信息”）；当前工程保持不变",
+                f"{path}: the project could not be opened (an internal error of riskmap, see Details); "
+                "the open project is kept"))
             return False
         self.set_project(project)
         self._remember_dir(path)

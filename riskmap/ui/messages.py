@@ -154,8 +154,8 @@ def show_error(parent, error, *, what: str | None = None, warnings=(), title: st
     line, details = error_message(error, what, warnings)
     if isinstance(error, BaseException) and not isinstance(error, RiskmapError):
         trace = getattr(error, "__riskmap_traceback__", None)
-        if trace:
-            print(trace, file=sys.stderr)
+        if trace and not getattr(error, "__riskmap_traceback_printed__", False):
+            print(trace, file=sys.stderr)  # kept for the developer (once)
     if status_bar is not None:
         status_bar.showMessage(line, 10000)
     box = QMessageBox(QMessageBox.Critical, title or tr("错误", "Error"), line, QMessageBox.Ok, parent)

@@ -190,3 +190,56 @@ def test_the_guards_see_what_they_guard():
         "        QMessageBox(QMessageBox.Warning, 't', 'x')\n")
     assert raw_exception_texts(tree) == [(5, "show_error"), (6, "critical")]
     assert boxes_outside_the_helper(Path("riskmap/ui/x.py"), tree) == [6, 9]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# other actions of the window
+# ---------------------------------------------------------------------------------------------------------
+def test_opening_a_damaged_project_keeps_the_open_one_and_says_one_line(window, boxes, tmp_path, monkeypatch):
+    from riskmap.errors import ProjectError
+    from riskmap.project import Project
+
+    path = tmp_path / "会议#1.rmp"
+    path.write_bytes(b"x")
+    before = window.project
+
+    def warns_then_fails(p):
+        warnings.warn("GPKG: unknown table gpkg_extensions_x", RuntimeWarning)
+        raise ProjectError("工程文件已损坏", p)
+
+    monkeypatch.setattr(Project, "load", staticmethod(warns_then_fails))
+    assert window.open_project(str(path)) is False and window.project is before
+    assert boxes[-1]["text"] == f"{path}: 工程文件已损坏" and "gpkg_extensions_x" in boxes[-1]["details"]
+
+    def bug(p):
+        raise TypeError("'NoneType' object is not subscriptable")
+
+    monkeypatch.setattr(Project, "load", staticmethod(bug))
+    assert window.open_project(str(path)) is False and window.project is before
+    assert boxes[-1]["text"].startswith(f"{path}：无法打开工程") and "NoneType" not in boxes[-1]["text"]
+    assert "TypeError: 'NoneType' object is not subscriptable" in boxes[-1]["details"]
+
+
+@pytest.mark.qt_no_exception_capture
+def test_an_exception_escaping_a_slot_is_a_box_with_the_traceback_under_details(window, boxes, qtbot, capsys):
+    """riskmap's excepthook (installed by the app) catches what escapes a slot: the window stays up."""
+    import sys
+
+    from PyQt5.QtWidgets import QAction
+
+    from riskmap.app import install_excepthook
+
+    saved = sys.excepthook
+    install_excepthook(window)
+    try:
+        action = QAction("x", window)
+        action.triggered.connect(lambda: {}["missing_key"])
+        action.trigger()  # as a menu click would
+        qtbot.waitUntil(lambda: bool(boxes), timeout=5000)
+    finally:
+        sys.excepthook = saved
+    (box,) = boxes
+    assert box["text"] == messages.internal_error_line()
+    assert "KeyError: 'missing_key'" in box["details"] and "Traceback (most recent call last)" in box["details"]
+    assert capsys.readouterr().err.count("Traceback (most recent call last)") == 1  # printed once for developers
+    assert window.isVisible()
