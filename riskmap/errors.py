@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import warnings
 from pathlib import Path
 
@@ -122,6 +123,69 @@ def collect_library_warnings(caught: list, show: bool = False):
         for lg, propagate in saved:
             lg.removeHandler(handler)
             lg.propagate = propagate
+
+
+_thread_collectors: dict[int, list] = {}
+_router_lock = threading.Lock()
+_shown_elsewhere = None  # the ``warnings.showwarning`` that was in place when the router was installed
+
+
+def _route_warning(message, category, filename, lineno, file=None, line=None):
+    """``warnings.showwarning`` while thread collectors exist: a collecting thread's warnings are kept."""
+    target = _thread_collectors.get(threading.get_ident())
+    if target is not None:
+        target.append(str(message))
+        return
+    (_shown_elsewhere or warnings._showwarning_orig)(message, category, filename, lineno, file, line)
+
+
+class _ThreadFilter(logging.Filter):
+    """Keeps (and drops from the log) the library log records of one thread."""
+
+    def __init__(self, ident: int, caught: list):
+        super().__init__()
+        self.ident, self.caught = ident, caught
+
+    def filter(self, record) -> bool:
+        if record.thread != self.ident or record.levelno < logging.WARNING:
+            return True
+        self.caught.append(record.getMessage())
+        return False
+
+
+@contextlib.contextmanager
+def collect_thread_warnings(caught: list):
+    """Collect what libraries say on *this thread* while a block runs (background tasks).
+
+    Like :func:`collect_library_warnings`, but other threads are untouched: the process-wide
+    warnings state is not replaced for the block; a router in ``warnings.showwarning`` (put
+    in place once, kept while another hook replaces it) hands this thread's warnings to
+    ``caught``, and a filter on :data:`LIBRARY_LOGGERS` keeps this thread's log records.
+    A warning the filters show only once per place is collected the first time only.
+
+    Parameters
+    ----------
+    caught : list
+        Receives the messages (str), in order.
+    """
+    global _shown_elsewhere
+    ident = threading.get_ident()
+    with _router_lock:
+        if warnings.showwarning is not _route_warning:
+            _shown_elsewhere = warnings.showwarning
+            warnings.showwarning = _route_warning
+        _thread_collectors[ident] = caught
+    log_filter = _ThreadFilter(ident, caught)
+    loggers = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
+    for lg in loggers:
+        lg.addFilter(log_filter)
+    try:
+        yield caught
+    finally:
+        for lg in loggers:
+            lg.removeFilter(log_filter)
+        with _router_lock:
+            _thread_collectors.pop(ident, None)
 
 
 def distinct_messages(messages) -> list[str]:

@@ -33,7 +33,7 @@ from PyQt5.QtWidgets import (
 
 from riskmap import __version__
 from riskmap import journal as autosave
-from riskmap.errors import ProjectError, RiskmapError
+from riskmap.errors import ProjectError, RiskmapError, fold_messages
 from riskmap.i18n import LANGUAGES, language, tr
 from riskmap.layers import VectorLayer
 from riskmap.project import PROJECT_EXTENSION, Project
@@ -565,7 +565,10 @@ class MainWindow(QMainWindow):
         self.task_label.setText(f"{shown.title}{'：' + shown.message if shown.message else ''}{more}")
 
     def _on_task_finished(self, task: Task, result, on_done):
-        self.statusBar().showMessage(tr(f"完成：{task.title}", f"Done: {task.title}"), 5000)
+        said = fold_messages(task.warnings)
+        self.statusBar().showMessage(tr(f"完成：{task.title}", f"Done: {task.title}")
+                                     + (tr(f"（库的提示：{said}）", f" (the libraries said: {said})") if said else ""),
+                                     10000 if said else 5000)
         if on_done is not None:
             try:
                 on_done(result)

@@ -103,7 +103,8 @@ def error_message(error, what: str | None = None, warnings=()) -> tuple[str, str
         line, rest = _first_line(str(error))
         if rest:
             details.append(rest)
-    said = distinct_messages(getattr(w, "message", w) for w in warnings or ())
+    attached = getattr(error, "__riskmap_warnings__", ()) if isinstance(error, BaseException) else ()
+    said = distinct_messages(getattr(w, "message", w) for w in list(warnings or ()) + list(attached or ()))
     if said:
         details.append(tr("库的提示：", "The libraries said:") + "\n" + "\n".join(f"- {m}" for m in said))
     return line, "\n\n".join(details)

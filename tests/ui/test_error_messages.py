@@ -243,3 +243,33 @@ def test_an_exception_escaping_a_slot_is_a_box_with_the_traceback_under_details(
     assert "KeyError: 'missing_key'" in box["details"] and "Traceback (most recent call last)" in box["details"]
     assert capsys.readouterr().err.count("Traceback (most recent call last)") == 1  # printed once for developers
     assert window.isVisible()
+
+
+def test_a_failing_background_task_shows_library_warnings_under_details_not_on_stderr(window, boxes, qtbot, capfd):
+    import logging
+
+    def analysis(progress=None):
+        warnings.warn("Dataset has no geotransform, gcps, or rpcs.", UserWarning)
+        logging.getLogger("rasterio").warning("Warning 1: TIFFReadDirectory: Sum of Photometric type-related")
+        raise DataFormatError("人口栅格未覆盖任何企业", "pop.tif")
+
+    capfd.readouterr()
+    task = window.run_task(analysis, title="搬迁评估")
+    qtbot.waitUntil(lambda: task.state == "failed" and bool(boxes), timeout=10000)
+    (box,) = boxes
+    assert box["text"] == "pop.tif: 人口栅格未覆盖任何企业"
+    assert box["details"].count("no geotransform") == 1 and box["details"].count("TIFFReadDirectory") == 1
+    err = capfd.readouterr().err
+    assert "geotransform" not in err and "TIFFReadDirectory" not in err
+
+
+def test_a_finished_task_names_what_the_libraries_said_in_the_status_bar(window, boxes, qtbot):
+    def analysis(progress=None):
+        warnings.warn("Warning 1: Unable to parse SRS", RuntimeWarning)
+        return 1
+
+    done = []
+    task = window.run_task(analysis, title="道路排查", on_done=done.append)
+    qtbot.waitUntil(lambda: done == [1], timeout=10000)
+    assert task.warnings == ["Warning 1: Unable to parse SRS"] and boxes == []
+    assert window.statusBar().currentMessage() == "完成：道路排查（库的提示：Warning 1: Unable to parse SRS）"
