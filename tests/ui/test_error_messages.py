@@ -130,11 +130,28 @@ def _name(func) -> str:
     return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
 
 
+def _riskmap_error_names() -> set[str]:
+    import riskmap.errors as errors_module
+
+    return {name for name, obj in vars(errors_module).items()
+            if isinstance(obj, type) and issubclass(obj, errors_module.RiskmapError)}
+
+
+def _catches_only_riskmap_errors(handler) -> bool:
+    """``except RiskmapError as exc`` (or subclasses): its text is riskmap's own one line."""
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return bool(types) and all(_name(t) in _riskmap_error_names() for t in types if t is not None)
+
+
 def raw_exception_texts(tree) -> list[tuple[int, str]]:
-    """(line, call) of message calls whose text is built from a caught exception's text."""
+    """(line, call) of message calls whose text is built from a caught exception's text.
+
+    Only handlers that may catch other exceptions count: a RiskmapError's text is riskmap's one line.
+    """
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     found = []
-    for handler in (n for n in ast.walk(tree) if isinstance(n, ast.ExceptHandler) and n.name):
+    for handler in (n for n in ast.walk(tree) if isinstance(n, ast.ExceptHandler) and n.name
+                    and n.type is not None and not _catches_only_riskmap_errors(n)):
         for call in (n for n in ast.walk(handler) if isinstance(n, ast.Call) and _name(n.func) in MESSAGE_CALLS):
             for arg in list(call.args) + [k.value for k in call.keywords]:
                 for node in ast.walk(arg):
@@ -187,8 +204,12 @@ def test_the_guards_see_what_they_guard():
         "        QMessageBox.critical(self, 'x', str(exc))\n"
         "        self.statusBar().showMessage('x' + messages.error_line(exc))\n"
         "        self.show_error(exc)\n"
-        "        QMessageBox(QMessageBox.Warning, 't', 'x')\n")
-    assert raw_exception_texts(tree) == [(5, "show_error"), (6, "critical")]
+        "        QMessageBox(QMessageBox.Warning, 't', 'x')\n"
+        "    except (CRSError, RiskmapError) as exc:\n"
+        "        self.label.setText(str(exc))\n"
+        "    except (RiskmapError, OSError) as exc:\n"
+        "        self.label.setText(str(exc))\n")
+    assert raw_exception_texts(tree) == [(5, "show_error"), (6, "critical"), (13, "setText")]
     assert boxes_outside_the_helper(Path("riskmap/ui/x.py"), tree) == [6, 9]
 
 
