@@ -211,12 +211,25 @@ def read_qra_result(path):
     return contours, targets, plants, record
 
 
-def add_qra_layers(project, path, *, zoom: bool = True) -> list:
+def focus_contours(contours, name: str):
+    """The contours of the area holding the plant whose name contains ``name`` (ParameterError if none)."""
+    from riskmap.errors import ParameterError
+
+    hit = contours.loc[contours["plants"].astype(str).str.contains(str(name), regex=False)]
+    if not len(hit):
+        raise ParameterError(tr(f"没有名称含“{name}”的企业的个人风险等值线",
+                                f"no individual-risk contours of a plant whose name contains {name!r}"))
+    return hit
+
+
+def add_qra_layers(project, path, *, zoom: bool = True, focus: str | None = None) -> list:
     """Add the styled layers of a QRA result GeoPackage to ``project`` (group "analysis"); returns them.
 
-    With ``zoom`` the project's view becomes the contours (with a margin), as the window does after a run.
+    With ``zoom`` the project's view becomes the contours (with a margin), as the window does after a run;
+    with ``focus`` only those of the plant whose name contains it (:func:`focus_contours`).
     """
     contours, targets, plants, record = read_qra_result(path)
+    shown = focus_contours(contours, focus) if focus else contours
     levels = None
     if record:
         param = (record.get("parameters") or {}).get("contour_levels")
@@ -230,13 +243,13 @@ def add_qra_layers(project, path, *, zoom: bool = True) -> list:
         if record is not None:
             layer.provenance = record
         added.append(layer)
-    if zoom and len(contours):
-        x0, y0, x1, y1 = bounds_in(contours, project.map_crs)
-        mx, my = max((x1 - x0) * 0.15, 1e-3), max((y1 - y0) * 0.15, 1e-3)
+    if zoom and len(shown):
+        x0, y0, x1, y1 = bounds_in(shown, project.map_crs)
+        mx, my = max((x1 - x0) * 0.4, 1e-3), max((y1 - y0) * 0.4, 1e-3)
         project.set_extent((x0 - mx, y0 - my, x1 + mx, y1 + my))
     return added
 
 
 __all__ = ["QRALayer", "TARGET_FLAGS", "add_qra_layers", "aliases", "bounds_in", "contour_colours", "contour_style",
-           "contours_frame", "level_key", "level_label", "level_text", "plants_frame", "plants_style",
+           "contours_frame", "focus_contours", "level_key", "level_label", "level_text", "plants_frame", "plants_style",
            "qra_layers", "read_qra_result", "targets_frame", "targets_style"]
