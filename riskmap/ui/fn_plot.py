@@ -221,19 +221,24 @@ class FNPlot(QWidget):
             painter.drawText(QRectF(r.left() - 46, p.y() - 8, 42, 16), Qt.AlignRight | Qt.AlignVCenter,
                              power_label(e) if e < 0 else str(10 ** e))
 
+    @staticmethod
+    def axis_titles() -> tuple[str, str]:
+        """The titles of the N and F axes in the UI language."""
+        return tr("死亡人数 N（人）", "Number of deaths N"), tr("累积频率 F（≥N，/年）", "Frequency F of N or more (/yr)")
+
     def _paint_titles(self, painter: QPainter) -> None:
+        x_title, y_title = self.axis_titles()
         r = self.plot_rect
         font = QFont(painter.font())
         font.setPointSizeF(9.0)
         painter.setFont(font)
         painter.setPen(QColor("#222222"))
         painter.drawText(QRectF(r.left(), r.bottom() + 17, r.width(), 18), Qt.AlignHCenter | Qt.AlignTop,
-                         tr("死亡人数 N（人）", "Number of deaths N"))
+                         x_title)
         painter.save()
         painter.translate(12.0, r.center().y())
         painter.rotate(-90.0)
-        painter.drawText(QRectF(-r.height() / 2, -10, r.height(), 20), Qt.AlignCenter,
-                         tr("累积频率 F（≥N，/年）", "Frequency F of N or more (/yr)"))
+        painter.drawText(QRectF(-r.height() / 2, -10, r.height(), 20), Qt.AlignCenter, y_title)
         painter.restore()
         title = self.name + (f"（{self.zone}）" if self.zone else "")
         if title:
