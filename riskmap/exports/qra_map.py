@@ -205,9 +205,9 @@ def read_qra_result(path):
     if record is not None and record.get("analysis") not in (None, "qra"):
         raise DataFormatError(tr(f"该文件是“{record.get('analysis')}”分析的结果，不是定量风险评价",
                                  f"the file holds a {record.get('analysis')} result, not a QRA"), path)
-    contours = io.read_vector(path, layer="contours")
-    targets = io.read_vector(path, layer="targets")
-    plants = io.read_vector(path, layer="qra_plants") if "qra_plants" in layers else None
+    contours = _read_layer(path, "contours")
+    targets = _read_layer(path, "targets", contours.crs)
+    plants = _read_layer(path, "qra_plants", contours.crs) if "qra_plants" in layers else None
     return contours, targets, plants, record
 
 
@@ -220,6 +220,22 @@ def focus_contours(contours, name: str):
         raise ParameterError(tr(f"没有名称含“{name}”的企业的个人风险等值线",
                                 f"no individual-risk contours of a plant whose name contains {name!r}"))
     return hit
+
+
+def _read_layer(path, name: str, crs=None):
+    """A layer of a QRA GeoPackage; an empty one (no target in the risk grids) as an empty frame of its columns."""
+    import geopandas as gpd
+    import pyogrio
+
+    from riskmap import io
+    from riskmap.errors import EmptyLayerError
+
+    try:
+        return io.read_vector(path, layer=name)
+    except EmptyLayerError:
+        info = pyogrio.read_info(str(path), layer=name)
+        fields = [str(f) for f in info["fields"]]
+        return gpd.GeoDataFrame({f: [] for f in fields}, geometry=[], crs=info.get("crs") or crs)
 
 
 def add_qra_layers(project, path, *, zoom: bool = True, focus: str | None = None) -> list:
@@ -238,6 +254,8 @@ def add_qra_layers(project, path, *, zoom: bool = True, focus: str | None = None
             levels = [float(v) for v in value]
     added = []
     for spec in qra_layers(contours, targets, plants, levels):
+        if not len(spec.gdf):  # e.g. no protection target within the risk grids: nothing to draw or list
+            continue
         layer = project.add_vector(spec.gdf, spec.name, style=spec.style, group="analysis", source=str(path))
         layer.aliases = aliases(spec.key, spec.gdf)
         if record is not None:
