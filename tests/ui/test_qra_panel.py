@@ -322,3 +322,33 @@ def test_cancel_stops_the_run_and_adds_nothing(qtbot, tmp_path, cjk_font):
         assert not win.cancel_button.isVisible()
     finally:
         _close(qtbot, win)
+
+
+def test_window_exports_and_saved_projects_carry_the_qra_layers(qtbot, window, tmp_path):
+    """The window's HTML export and a saved project (reopened, and by ``riskmap export-html --project``) keep the
+    contours with their graded style, legend and provenance."""
+    from riskmap.cli import main
+    from riskmap.exports.html import read_page_data
+
+    panel = _open_panel(window)
+    _run(qtbot, panel)
+    contours = _layer(window, "个人风险等值线")
+    task = window.export_html(tmp_path / "窗口.html")
+    with qtbot.waitSignal(task.done, timeout=120000):
+        pass
+    assert task.state == "finished"
+    data = read_page_data((tmp_path / "窗口.html").read_text(encoding="utf-8"))
+    spec = next(s for s in data["layers"] if s["name"] == "个人风险等值线")
+    assert spec["count"] == len(contours.gdf) and spec["kind"] == "polygon"
+    assert [label for label, _c in spec["legend"]] == [label for label, _c in contours.style.legend()]
+    assert len(set(spec["palette"])) == contours.gdf["level"].nunique()  # one colour per level drawn
+
+    saved = window.project.save(tmp_path / "定量风险.rmp")
+    reopened = Project.load(saved)
+    again = next(lyr for lyr in reopened.layers if lyr.name == "个人风险等值线")
+    assert again.style.to_dict() == contours.style.to_dict() and again.provenance["analysis"] == "qra"
+    targets = next(lyr for lyr in reopened.layers if lyr.name == "防护目标判定")
+    assert set(targets.gdf["flag"]) <= {"exceeds", "inside", "outside"} and len(targets.gdf)
+    assert main(["export-html", "--project", str(saved), "--no-rasters", "--out", str(tmp_path / "项目.html")]) == 0
+    data2 = read_page_data((tmp_path / "项目.html").read_text(encoding="utf-8"))
+    assert any(s["name"] == "个人风险等值线" and s["count"] == len(contours.gdf) for s in data2["layers"])
