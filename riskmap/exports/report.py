@@ -211,8 +211,8 @@ def fn_chart(book, result, analysis, lang: str):
     lower = float(_declared_value(result.provenance, "sr_lower", 1e-5))
     n_max = float(np.max(n[n > 0]))
     n_hi = 10.0 ** max(math.ceil(math.log10(max(n_max, 10.0)) - 1e-9), 1)
-    # the criterion lines' end points, right of the table (one blank column between)
-    c0 = len(present) + 2
+    # the criterion lines' end points, in three columns right of the table
+    c0 = len(present) + 1
     heads = (("判定线N", "Criterion N"), ("不可接受线F(/a)", "Intolerable line F (/a)"),
              ("可接受线F(/a)", "Acceptable line F (/a)"))
     for j, (zh, english) in enumerate(heads):
