@@ -24,9 +24,9 @@ from riskmap.ui.fn_plot import FNPlot
 from riskmap.ui.panels.common import AnalysisPanel, result_table, set_row
 
 #: Columns of the panel's tables (their headers are the declared ones, with units).
-PLANT_FIELDS = ("name", "ir_max", "d_general_1", "d_general_2", "d_general_3", "sr_zone", "fn_max", "pll",
+PLANT_FIELDS = ("name", "sr_zone", "ir_max", "d_general_1", "d_general_2", "d_general_3", "fn_max", "pll",
                 "not_modelled")
-TARGET_FIELDS = ("name", "category", "target_class", "ir", "criterion", "verdict")
+TARGET_FIELDS = ("name", "verdict", "category", "target_class", "ir", "criterion")
 FN_FIELDS = ("N", "F", "F_upper", "F_lower", "zone")
 
 
@@ -46,6 +46,20 @@ def _num(value, digits=None) -> str:
     if digits is not None:
         return f"{v:,.{digits}f}"
     return f"{v:.3g}" if v != 0 else "0"
+
+
+def _tint(colour: str | None) -> str | None:
+    """A light version of ``colour`` (the row tint behind dark text)."""
+    if not colour:
+        return None
+    rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+    return "#%02x%02x%02x" % tuple(round(0.45 * v + 0.55 * 255) for v in rgb)
+
+
+def _source_row(table, row: int) -> int:
+    """The data row behind table row ``row`` (tables that sort map them; plain ones show rows in order)."""
+    mapping = getattr(table, "source_row", None)
+    return int(mapping(row)) if callable(mapping) else int(row)
 
 
 class QRAPanel(AnalysisPanel):
@@ -128,30 +142,22 @@ class QRAPanel(AnalysisPanel):
         scope = plants.loc[plants["qra_scope"].to_numpy(bool)]
         scope = scope.sort_values(["fn_max", "ir_max"], ascending=False, na_position="last", kind="stable")
         self._plant_order = list(scope["name"])
-        colours = qra_map.SR_ZONE_COLOURS
         self.plants_table.setRowCount(len(scope))
         records = scope[list(PLANT_FIELDS)].to_dict("records")
         for i, rec in enumerate(records):
-            values = [rec["name"], _num(rec["ir_max"]), _num(rec["d_general_1"], 0), _num(rec["d_general_2"], 0),
-                      _num(rec["d_general_3"], 0), rec["sr_zone"], _num(rec["fn_max"]), _num(rec["pll"]),
+            values = [rec["name"], rec["sr_zone"], _num(rec["ir_max"]), _num(rec["d_general_1"], 0),
+                      _num(rec["d_general_2"], 0), _num(rec["d_general_3"], 0), _num(rec["fn_max"]), _num(rec["pll"]),
                       rec["not_modelled"]]
-            set_row(self.plants_table, i, values)
-            item = self.plants_table.item(i, PLANT_FIELDS.index("sr_zone"))
-            if rec["sr_zone"] in colours:
-                from PyQt5.QtGui import QColor
-
-                colour = QColor(colours[rec["sr_zone"]])
-                colour.setAlpha(90)
-                item.setBackground(colour)
+            set_row(self.plants_table, i, values, _tint(qra_map.SR_ZONE_COLOURS.get(rec["sr_zone"])))
 
     def _fill_targets(self, targets) -> None:
         t = targets.sort_values(["exceeds", "ir"], ascending=False, kind="stable")
         self._target_order = list(t.index)
         self.targets_table.setRowCount(len(t))
         for i, rec in enumerate(t[list(TARGET_FIELDS) + ["flag"]].to_dict("records")):
-            set_row(self.targets_table, i, [rec["name"], rec["category"], rec["target_class"], _num(rec["ir"]),
-                                            _num(rec["criterion"]), rec["verdict"]],
-                    qra_map.TARGET_FLAGS.get(rec["flag"]) if rec["flag"] != "outside" else None)
+            set_row(self.targets_table, i, [rec["name"], rec["verdict"], rec["category"], rec["target_class"],
+                                            _num(rec["ir"]), _num(rec["criterion"])],
+                    _tint(qra_map.TARGET_FLAGS.get(rec["flag"])) if rec["flag"] != "outside" else None)
 
     def _fill_curves(self, native) -> None:
         fn = native.fn
@@ -204,6 +210,7 @@ class QRAPanel(AnalysisPanel):
 
     def _zoom_to_row(self, row, _col=None):
         """A plant row: its F-N curve in the plot, the view on its area's contours (else the plant)."""
+        row = _source_row(self.plants_table, row)
         if self.result is None or not (0 <= row < len(self._plant_order)):
             return
         name = self._plant_order[row]
@@ -216,6 +223,7 @@ class QRAPanel(AnalysisPanel):
             self.zoom_to_frame(target)
 
     def _zoom_to_target(self, row, _col=None):
+        row = _source_row(self.targets_table, row)
         if self.result is None or not (0 <= row < len(self._target_order)):
             return
         targets = self.layers["targets"].gdf
