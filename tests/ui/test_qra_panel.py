@@ -292,6 +292,7 @@ def test_a_school_inside_the_chlorine_contour_is_flagged(qtbot, tmp_path, cjk_fo
         assert "新建" in row["verdict"]
         assert panel.targets_table.item(0, 0).text() == "淮源厂旁小学"
         assert "超过新建装置高敏感防护目标基准" in panel.targets_table.item(0, 1).text()
+        assert panel.targets_table.item(0, 2).text() == "学校"
         # on the map: the red square of the flagged target
         panel.targets_table.cellClicked.emit(0, 0)
         assert win.canvas.wait_until_rendered(30000)

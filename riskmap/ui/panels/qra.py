@@ -56,6 +56,14 @@ def _tint(colour: str | None) -> str | None:
     return "#%02x%02x%02x" % tuple(round(0.45 * v + 0.55 * 255) for v in rgb)
 
 
+def _category(value) -> str:
+    """A sensitive-target category in the UI language (学校 for ``school``)."""
+    from riskmap.analysis.relocation import SENSITIVE_CATEGORIES
+
+    text = "" if value is None else str(value)
+    return tr(SENSITIVE_CATEGORIES[text][0], text.replace("_", " ")) if text in SENSITIVE_CATEGORIES else text
+
+
 def _source_row(table, row: int) -> int:
     """The data row behind table row ``row`` (tables that sort map them; plain ones show rows in order)."""
     mapping = getattr(table, "source_row", None)
@@ -155,7 +163,7 @@ class QRAPanel(AnalysisPanel):
         self._target_order = list(t.index)
         self.targets_table.setRowCount(len(t))
         for i, rec in enumerate(t[list(TARGET_FIELDS) + ["flag"]].to_dict("records")):
-            set_row(self.targets_table, i, [rec["name"], rec["verdict"], rec["category"], rec["target_class"],
+            set_row(self.targets_table, i, [rec["name"], rec["verdict"], _category(rec["category"]), rec["target_class"],
                                             _num(rec["ir"]), _num(rec["criterion"])],
                     _tint(qra_map.TARGET_FLAGS.get(rec["flag"])) if rec["flag"] != "outside" else None)
 
