@@ -379,6 +379,6 @@ def write_register_gpkg(register, path, record: dict | None = None):
     return write_layers(path, layers, provenance=record or register_record(register))
 
 
-__all__ = ["FN_CHART_MAX_CURVES", "PROVENANCE_SHEET", "REPORT_CHARTS", "fn_chart", "provenance_frame", "read_report_provenance", "register_record", "report_sheets",
-           "table_frame", "write_register_excel", "write_register_gpkg", "write_relocation_report", "write_report",
-           "write_workbook"]
+__all__ = ["FN_CHART_MAX_CURVES", "PROVENANCE_SHEET", "REPORT_CHARTS", "fn_chart", "provenance_frame",
+           "read_report_provenance", "register_record", "report_sheets", "table_frame", "write_register_excel",
+           "write_register_gpkg", "write_relocation_report", "write_report", "write_workbook"]

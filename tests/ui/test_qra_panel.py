@@ -141,12 +141,14 @@ def test_panel_runs_from_the_menu_and_draws_the_contours(qtbot, window, tmp_path
     assert window.canvas.wait_until_rendered(30000)
     outer = mine.loc[mine["level"] == mine["level"].min()]
     outer_m = _metric(outer).geometry.iloc[0]
-    inner = _metric(mine.loc[mine["level"] > mine["level"].min()]).union_all() if (mine["level"] > mine["level"].min()).any() else None
+    higher = mine.loc[mine["level"] > mine["level"].min()]
+    inner = _metric(higher).union_all() if len(higher) else None
     plant_m = _metric(plants.loc[[HUAIYUAN]].set_geometry("geometry").set_crs(panel.result.plants.crs)).geometry.iloc[0]
     # a point inside the outer contour, 45 % of the way from the plant to its edge, away from labels and symbols
     probe = None
     for az in np.radians([200, 250, 290, 160]):
-        edge = shapely.LineString([plant_m.coords[0], (plant_m.x + 5000 * math.sin(az), plant_m.y + 5000 * math.cos(az))])
+        far = (plant_m.x + 5000 * math.sin(az), plant_m.y + 5000 * math.cos(az))
+        edge = shapely.LineString([plant_m.coords[0], far])
         hit = edge.intersection(outer_m.boundary)
         r = min(plant_m.distance(p) for p in getattr(hit, "geoms", [hit]))
         cand = shapely.Point(plant_m.x + 0.55 * r * math.sin(az), plant_m.y + 0.55 * r * math.cos(az))
@@ -296,7 +298,8 @@ def test_a_school_inside_the_chlorine_contour_is_flagged(qtbot, tmp_path, cjk_fo
         # on the map: the red square of the flagged target
         panel.targets_table.cellClicked.emit(0, 0)
         assert win.canvas.wait_until_rendered(30000)
-        lon, lat = targets.gdf.loc[targets.gdf["name"] == "淮源厂旁小学"].to_crs(win.project.map_crs).geometry.iloc[0].coords[0]
+        mine = targets.gdf.loc[targets.gdf["name"] == "淮源厂旁小学"].to_crs(win.project.map_crs)
+        lon, lat = mine.geometry.iloc[0].coords[0]
         assert close_to(pixel_at(win, lon, lat), "#d7191c", tol=30)
     finally:
         _close(qtbot, win)

@@ -163,8 +163,8 @@ class QRAPanel(AnalysisPanel):
         self._target_order = list(t.index)
         self.targets_table.setRowCount(len(t))
         for i, rec in enumerate(t[list(TARGET_FIELDS) + ["flag"]].to_dict("records")):
-            set_row(self.targets_table, i, [rec["name"], rec["verdict"], _category(rec["category"]), rec["target_class"],
-                                            _num(rec["ir"]), _num(rec["criterion"])],
+            set_row(self.targets_table, i, [rec["name"], rec["verdict"], _category(rec["category"]),
+                                            rec["target_class"], _num(rec["ir"]), _num(rec["criterion"])],
                     _tint(qra_map.TARGET_FLAGS.get(rec["flag"])) if rec["flag"] != "outside" else None)
 
     def _fill_curves(self, native) -> None:
