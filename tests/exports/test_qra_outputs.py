@@ -8,8 +8,6 @@ import math
 import unicodedata
 
 import geopandas as gpd
-import numpy as np
-import pandas as pd
 import pytest
 import shapely
 

@@ -7,6 +7,7 @@ import time
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from PyQt5.QtCore import QSettings, Qt
@@ -30,7 +31,8 @@ def _project(plant_names=None, extra_targets=None):
         plants = plants.loc[plants["name"].isin(plant_names)].reset_index(drop=True)
     sensitive = gpd.read_file(sample_path("sensitive"))
     if extra_targets is not None:
-        sensitive = gpd.GeoDataFrame(pd_concat([sensitive, extra_targets.to_crs(sensitive.crs)]), crs=sensitive.crs)
+        sensitive = gpd.GeoDataFrame(pd.concat([sensitive, extra_targets.to_crs(sensitive.crs)], ignore_index=True),
+                                     crs=sensitive.crs)
     proj = Project()
     # an input only, not drawn: the pixels checked are the QRA layers' own on a white canvas
     proj.add_raster(sample_path("population"), "人口密度").visible = False
@@ -38,12 +40,6 @@ def _project(plant_names=None, extra_targets=None):
     proj.add_vector(plants, "危化企业")
     proj.modified = False
     return proj
-
-
-def pd_concat(frames):
-    import pandas as pd
-
-    return pd.concat(frames, ignore_index=True)
 
 
 def _make_window(qtbot, tmp_path, project):
