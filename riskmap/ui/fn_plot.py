@@ -157,7 +157,7 @@ class FNPlot(QWidget):
         painter.fillRect(self.rect(), QColor("#ffffff"))
         painter.setRenderHint(QPainter.Antialiasing, True)
         r = self.plot_rect
-        (n0, n1), (f0, _f1) = self.n_range, self.f_range
+        (n0, n1), f0 = self.n_range, self.f_range[0]
         painter.save()
         painter.setClipRect(r)
         self._paint_zones(painter)
