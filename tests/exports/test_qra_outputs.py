@@ -42,6 +42,14 @@ def test_level_labels_by_hand():
     assert qra_map.level_text(1e-5) == "1×10⁻⁵"
     assert qra_map.level_text(3e-7) == "3×10⁻⁷"
     assert qra_map.level_label(1e-6) == "个人风险 1×10⁻⁶/年"
+    from riskmap.i18n import set_language
+
+    set_language("en")
+    try:
+        assert qra_map.level_label(1e-6) == "Individual risk 1×10⁻⁶/yr"
+        assert qra_map.contour_style([3e-7]).legend() == [("Individual risk 3×10⁻⁷/yr", "#b10026")]
+    finally:
+        set_language("zh")
 
 
 def _luminance(hex_colour):
@@ -216,6 +224,12 @@ def test_export_html_refuses_a_non_qra_geopackage(tmp_path, capsys):
     code = main(["export-html", "--sample", "--no-rasters", "--qra", str(other), "--out", str(tmp_path / "x.html")])
     err = capsys.readouterr().err
     assert code == 2 and "contours" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_qra_focus_needs_qra(tmp_path, capsys):
+    code = main(["export-html", "--sample", "--no-rasters", "--qra-focus", "淮源", "--out", str(tmp_path / "x.html")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--qra-focus needs --qra" in err and "Traceback" not in err
 
 
 @pytest.mark.chromium
