@@ -157,10 +157,16 @@ def install_excepthook(window) -> None:
     showing = []
 
     def hook(exc_type, exc, tb):
-        traceback.print_exception(exc_type, exc, tb, file=sys.stderr)
+        trace = "".join(traceback.format_exception(exc_type, exc, tb))
+        print(trace, file=sys.stderr, end="")
         if showing or not issubclass(exc_type, Exception):
             return
         showing.append(exc)
+        try:  # the box shows the traceback under 详细信息 (never as its main text)
+            exc.__riskmap_traceback__ = trace
+            exc.__riskmap_traceback_printed__ = True
+        except AttributeError:  # an exception type without a __dict__
+            pass
         try:
             window.show_error(exc)
         finally:

@@ -46,6 +46,10 @@ class Layer:
         For a result layer, the provenance record of the analysis run that made it (inputs with
         sha256, parameters with their basis, standards, software, time); kept in the project
         file and shown in the HTML footer and on the print.
+    render_error : str or None
+        Why the layer failed to draw last time, in one line (None once it draws again). Set by
+        the canvas with :meth:`set_render_error`, which emits ``events.render_state`` (not
+        ``changed``: a failed draw changes neither the data nor the project). Issue 18 §7.
     """
 
     kind = "layer"
@@ -62,8 +66,20 @@ class Layer:
         self.source = source
         self.aliases: dict[str, str] = {}
         self.provenance: dict | None = None
+        self.render_error: str | None = None
         self.revision = next(_revision_counter)
-        self.events = EmitterGroup("changed", "data_changed", "selection_changed")
+        self.events = EmitterGroup("changed", "data_changed", "selection_changed", "render_state")
+
+    def set_render_error(self, message: str | None) -> None:
+        """Record that the layer failed to draw (``message``: one line) or drew again (None).
+
+        Emits ``events.render_state(layer=, error=)`` when the state changes; the revision and
+        the project's modified flag are not touched.
+        """
+        message = str(message) if message else None
+        if message != self.render_error:
+            self.render_error = message
+            self.events.render_state.emit(layer=self, error=message)
 
     def _touch(self, what: str) -> None:
         self.revision = next(_revision_counter)
@@ -302,11 +318,13 @@ class RasterLayer(Layer):
         self._stats = None
 
     def _dataset(self):
-        import rasterio
+        from riskmap.io import open_raster
 
         ds = getattr(self._local, "ds", None)
         if ds is None or ds.closed:
-            ds = rasterio.open(self.path)  # one handle per thread: GDAL handles are not thread-safe
+            # one handle per thread (GDAL handles are not thread-safe), opened as when the layer was
+            # added: a file that disappeared or was replaced by junk is riskmap's one-line error
+            ds = open_raster(self.path)
             self._local.ds = ds
         return ds
 
@@ -325,8 +343,9 @@ class RasterLayer(Layer):
         if self._stats is None:
             ds = self._dataset()
             scale = max(1, max(self.shape) // 512)
-            arr = ds.read(self.band, out_shape=(max(1, self.shape[0] // scale), max(1, self.shape[1] // scale)),
-                          masked=True).astype(float)
+            with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf cells are dropped just below
+                arr = ds.read(self.band, out_shape=(max(1, self.shape[0] // scale),
+                                                    max(1, self.shape[1] // scale)), masked=True).astype(float)
             valid = arr.compressed()
             valid = valid[np.isfinite(valid)]
             self._stats = (float(np.percentile(valid, 2)), float(np.percentile(valid, 98))) if valid.size else (0, 1)

@@ -9,12 +9,13 @@ from riskmap.layers.events import EmitterGroup
 class LayerList:
     """Layers in drawing order, emitting ``inserted``, ``removed``, ``moved`` and ``changed``.
 
-    ``changed`` re-emits any layer's own ``changed`` event, so a view needs one subscription.
+    ``changed`` re-emits any layer's own ``changed`` event, so a view needs one subscription;
+    ``render_state`` likewise re-emits the layers' ``render_state`` (drawn / failed to draw).
     """
 
     def __init__(self, layers=()):
         self._layers: list[Layer] = []
-        self.events = EmitterGroup("inserted", "removed", "moved", "changed")
+        self.events = EmitterGroup("inserted", "removed", "moved", "changed", "render_state")
         for layer in layers:
             self.append(layer)
 
@@ -41,6 +42,9 @@ class LayerList:
     def _forward(self, layer, what):
         self.events.changed.emit(layer=layer, what=what)
 
+    def _forward_render_state(self, layer, error):
+        self.events.render_state.emit(layer=layer, error=error)
+
     def insert(self, index: int, layer: Layer) -> None:
         """Insert ``layer`` at ``index`` (0 = bottom)."""
         if layer in self._layers:
@@ -48,6 +52,7 @@ class LayerList:
         index = max(0, min(index, len(self._layers)))
         self._layers.insert(index, layer)
         layer.events.changed.connect(self._forward)
+        layer.events.render_state.connect(self._forward_render_state)
         self.events.inserted.emit(index=index, layer=layer)
 
     def append(self, layer: Layer) -> None:
@@ -59,6 +64,7 @@ class LayerList:
         index = self._layers.index(layer)
         del self._layers[index]
         layer.events.changed.disconnect(self._forward)
+        layer.events.render_state.disconnect(self._forward_render_state)
         self.events.removed.emit(index=index, layer=layer)
 
     def move(self, src: int, dst: int) -> None:
