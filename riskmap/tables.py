@@ -198,9 +198,7 @@ def _cell_text(value) -> str:
         return ""
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    return str(value)
+    return str(value)  # booleans as "True"/"False", dates as "2024-03-01 00:00:00" (as pandas gives them)
 
 
 # ---------------------------------------------------------------------------
