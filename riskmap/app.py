@@ -195,7 +195,7 @@ def save_screenshot(window, out_path, started: float | None = None, timeout_s: f
     with atomic_path(out_path, suffix=".png") as tmp:
         if not image.save(str(tmp), "PNG"):
             raise ParameterError(tr("无法写入截图，请检查文件夹是否可写",
-                                     "could not write the screenshot; check the folder is writable"), out_path)
+                                    "could not write the screenshot; check the folder is writable"), out_path)
     window._force_close = True
     window.close()
     note = ""

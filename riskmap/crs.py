@@ -56,7 +56,7 @@ def parse_crs(value, source: str | None = None) -> CRS:
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         raise CRSError(tr("未指定坐标系，请指定一个，如 EPSG:4490",
-                           "no coordinate reference system given; name one, e.g. EPSG:4490"), source)
+                          "no coordinate reference system given; name one, e.g. EPSG:4490"), source)
     if isinstance(value, CRS):
         return value
     try:
@@ -65,7 +65,7 @@ def parse_crs(value, source: str | None = None) -> CRS:
         return CRS.from_user_input(value)
     except (_ProjCRSError, TypeError, ValueError) as exc:
         raise CRSError(tr(f"无法识别坐标系“{value}”，请使用如 EPSG:4490 的写法",
-                           f"unknown coordinate reference system {value!r}; use e.g. EPSG:4490"), source) from exc
+                          f"unknown coordinate reference system {value!r}; use e.g. EPSG:4490"), source) from exc
 
 
 def crs_wkt(value) -> str:
@@ -144,7 +144,7 @@ def metric_crs_for_bounds(bounds: Iterable[float], crs=MAP_CRS) -> CRS:
     minx, miny, maxx, maxy = [float(v) for v in bounds]
     if not np.all(np.isfinite([minx, miny, maxx, maxy])):
         raise CRSError(tr("范围为空或含无效数值，无法选定米制坐标系",
-                           "cannot choose a metric CRS for empty or non-finite bounds"))
+                          "cannot choose a metric CRS for empty or non-finite bounds"))
     if not crs.is_geographic:
         if crs.axis_info and crs.axis_info[0].unit_name in ("metre", "meter"):
             return crs
@@ -165,7 +165,7 @@ def metric_crs_for(gdf) -> CRS:
     """Local metric CRS for a GeoDataFrame/GeoSeries (see :func:`metric_crs_for_bounds`)."""
     if gdf.crs is None:
         raise CRSError(tr("图层没有坐标系，请指定一个，如 EPSG:4490",
-                           "layer has no coordinate reference system; name one, e.g. EPSG:4490"))
+                          "layer has no coordinate reference system; name one, e.g. EPSG:4490"))
     return metric_crs_for_bounds(gdf.total_bounds, gdf.crs)
 
 
@@ -283,7 +283,7 @@ def _offset_fn(system: str, inverse: bool):
     }
     if (system, inverse) not in table:
         raise CRSError(tr(f"未知的偏移坐标系“{system}”，请使用 gcj02 或 bd09",
-                           f"unknown offset coordinate system {system!r}; use gcj02 or bd09"))
+                          f"unknown offset coordinate system {system!r}; use gcj02 or bd09"))
     return table[(system, inverse)]
 
 

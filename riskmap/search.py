@@ -119,7 +119,7 @@ def to_wgs84(lon: float, lat: float, system: str = "wgs84"):
         return float(lon), float(lat)
     else:
         raise ParameterError(tr(f"未知的坐标系“{system}”，请使用 wgs84、gcj02 或 bd09",
-                                 f"unknown coordinate system {system!r}; use wgs84, gcj02 or bd09"))
+                                f"unknown coordinate system {system!r}; use wgs84, gcj02 or bd09"))
     return float(np.asarray(x).ravel()[0]), float(np.asarray(y).ravel()[0])
 
 

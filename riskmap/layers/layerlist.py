@@ -72,7 +72,7 @@ class LayerList:
         """Move the layer at ``src`` to position ``dst``."""
         if not (0 <= src < len(self._layers)) or not (0 <= dst < len(self._layers)):
             raise ParameterError(tr(f"无法把位置 {src} 的图层移到位置 {dst}：只有 {len(self._layers)} 个图层",
-                                f"cannot move layer {src} to {dst}: only {len(self._layers)} layers"))
+                                    f"cannot move layer {src} to {dst}: only {len(self._layers)} layers"))
         if src == dst:
             return
         layer = self._layers.pop(src)
