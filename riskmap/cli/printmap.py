@@ -38,6 +38,11 @@ def register(subparsers) -> None:
                    help="map extent in the map CRS (EPSG:4490 lon/lat), default the project view or all layers")
     p.add_argument("--title", help="map title (default the project's title)")
     p.add_argument("--approval", metavar="审图号", help="map approval number printed in the footer")
+    p.add_argument("--qra", metavar="QRA.gpkg",
+                   help="add the results of `riskmap qra --out QRA.gpkg` (individual-risk contours with their "
+                        "legend, QRA plants, protection targets) on top; without --extent the page shows the contours")
+    p.add_argument("--qra-focus", metavar="NAME",
+                   help="with --qra: open on the contours of the plant whose name contains NAME")
     p.set_defaults(func=run_print)
 
 
@@ -109,9 +114,15 @@ def run_print(args) -> int:
     dpi = args.dpi if args.dpi is not None else (96.0 if free_size else 150.0)
     t0 = time.perf_counter()
     project = load_inputs(args.inputs, args.sample)
+    if args.qra_focus and not args.qra:
+        raise ParameterError("--qra-focus needs --qra QRA.gpkg (the result of riskmap qra --out)")
+    if args.qra:
+        from riskmap.exports.qra_map import add_qra_layers
+
+        add_qra_layers(project, args.qra, zoom=extent is None, focus=args.qra_focus)
     from riskmap.io import check_output_not_input
 
-    check_output_not_input(out, list(args.inputs or ()) + project.input_files())
+    check_output_not_input(out, list(args.inputs or ()) + project.input_files() + ([args.qra] if args.qra else []))
     if args.approval is not None:
         project.approval_number = args.approval
     loaded = time.perf_counter()
