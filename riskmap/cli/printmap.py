@@ -115,7 +115,8 @@ def run_print(args) -> int:
     t0 = time.perf_counter()
     project = load_inputs(args.inputs, args.sample)
     if args.qra_focus and not args.qra:
-        raise ParameterError("--qra-focus needs --qra QRA.gpkg (the result of riskmap qra --out)")
+        raise ParameterError(tr("--qra-focus 须与 --qra QRA.gpkg（riskmap qra --out 的结果）一起使用",
+                                "--qra-focus needs --qra QRA.gpkg (the result of riskmap qra --out)"))
     if args.qra:
         from riskmap.exports.qra_map import add_qra_layers
 
