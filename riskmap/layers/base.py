@@ -16,6 +16,7 @@ import shapely
 
 from riskmap import crs as crs_policy
 from riskmap.errors import CRSError, ParameterError
+from riskmap.i18n import tr
 from riskmap.layers.events import EmitterGroup
 from riskmap.layers.raster_colour import colorize
 from riskmap.layers.style import Style
@@ -112,7 +113,7 @@ class Layer:
     def opacity(self, value: float) -> None:
         value = float(value)
         if not 0.0 <= value <= 1.0:
-            raise ParameterError(f"opacity must be between 0 and 1, not {value}")
+            raise ParameterError(tr(f"不透明度须在 0 到 1 之间，不能是 {value}", f"opacity must be between 0 and 1, not {value}"))
         self._opacity = value
         self._touch("opacity")
 
@@ -137,7 +138,7 @@ class VectorLayer(Layer):
 
     def __init__(self, gdf, name: str, *, map_crs=crs_policy.MAP_CRS, **kwargs):
         if gdf.crs is None:
-            raise CRSError(f"layer {name!r} has no coordinate reference system")
+            raise CRSError(tr(f"图层“{name}”没有坐标系", f"layer {name!r} has no coordinate reference system"))
         super().__init__(name, gdf.crs, **kwargs)
         self.map_crs = crs_policy.parse_crs(map_crs)
         self.selection: np.ndarray = np.zeros(0, dtype=np.int64)
@@ -198,10 +199,11 @@ class VectorLayer(Layer):
         from riskmap.layers.fields import put_values
 
         if column not in self.fields:
-            raise ParameterError(f"layer {self.name!r} has no field {column!r}")
+            raise ParameterError(tr(f"图层“{self.name}”没有字段“{column}”", f"layer {self.name!r} has no field {column!r}"))
         features = np.asarray(features, dtype=np.int64)
         if features.size and (features.min() < 0 or features.max() >= len(self.gdf)):
-            raise ParameterError(f"layer {self.name!r} has {len(self.gdf)} features; feature index out of range")
+            raise ParameterError(tr(f"图层“{self.name}”只有 {len(self.gdf)} 个要素，要素序号超出范围",
+                                    f"layer {self.name!r} has {len(self.gdf)} features; feature index out of range"))
         gdf = self.gdf.copy(deep=False)
         gdf[column] = put_values(self.gdf[column], features, values, dtype=dtype).set_axis(gdf.index)
         self._set_attributes(gdf, [column])
@@ -219,7 +221,8 @@ class VectorLayer(Layer):
         name = check_new_name(name, self.gdf.columns)
         values = pd.Series(values)
         if len(values) != len(self.gdf):
-            raise ParameterError(f"field {name!r} needs {len(self.gdf)} values, not {len(values)}")
+            raise ParameterError(tr(f"字段“{name}”需要 {len(self.gdf)} 个值，而不是 {len(values)} 个",
+                                    f"field {name!r} needs {len(self.gdf)} values, not {len(values)}"))
         columns = list(self.gdf.columns)
         geometry = self.gdf.geometry.name
         if position is None or not 0 <= position <= len(columns):
@@ -231,7 +234,7 @@ class VectorLayer(Layer):
     def delete_field(self, name: str):
         """Remove the attribute field ``name``; returns ``(position, column)`` for putting it back."""
         if name not in self.fields:
-            raise ParameterError(f"layer {self.name!r} has no field {name!r}")
+            raise ParameterError(tr(f"图层“{self.name}”没有字段“{name}”", f"layer {self.name!r} has no field {name!r}"))
         position = list(self.gdf.columns).index(name)
         column = self.gdf[name]
         gdf = self.gdf.drop(columns=[name])

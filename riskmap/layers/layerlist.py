@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from riskmap.errors import ParameterError
+from riskmap.i18n import tr
 from riskmap.layers.base import Layer
 from riskmap.layers.events import EmitterGroup
 
@@ -48,7 +49,7 @@ class LayerList:
     def insert(self, index: int, layer: Layer) -> None:
         """Insert ``layer`` at ``index`` (0 = bottom)."""
         if layer in self._layers:
-            raise ParameterError(f"layer {layer.name!r} is already in the list")
+            raise ParameterError(tr(f"图层“{layer.name}”已在图层列表中", f"layer {layer.name!r} is already in the list"))
         index = max(0, min(index, len(self._layers)))
         self._layers.insert(index, layer)
         layer.events.changed.connect(self._forward)
@@ -70,7 +71,8 @@ class LayerList:
     def move(self, src: int, dst: int) -> None:
         """Move the layer at ``src`` to position ``dst``."""
         if not (0 <= src < len(self._layers)) or not (0 <= dst < len(self._layers)):
-            raise ParameterError(f"cannot move layer {src} to {dst}: only {len(self._layers)} layers")
+            raise ParameterError(tr(f"无法把位置 {src} 的图层移到位置 {dst}：只有 {len(self._layers)} 个图层",
+                                    f"cannot move layer {src} to {dst}: only {len(self._layers)} layers"))
         if src == dst:
             return
         layer = self._layers.pop(src)
