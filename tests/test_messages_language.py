@@ -40,6 +40,8 @@ GUARDED_FILES = (
     "riskmap/cli/printmap.py",
     "riskmap/layers/base.py",
     "riskmap/layers/layerlist.py",
+    "riskmap/tables.py",
+    "riskmap/analysis/fields.py",
 )
 
 

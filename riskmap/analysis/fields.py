@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from riskmap.errors import ParameterError
+from riskmap.i18n import tr
 
 
 def layer_source(gdf) -> str | None:
@@ -61,8 +62,9 @@ def apply_field_aliases(gdf, aliases: dict, defaults: dict | None = None, *, lay
         else:
             geometry = getattr(out, "_geometry_column_name", None)
             shown = ", ".join(str(c) for c in out.columns if c != geometry)
-            raise ParameterError(f"the {layer} layer has no field {field!r} ({hint}); add it "
-                                 f"(the layer's columns are: {shown})", source)
+            raise ParameterError(tr(f"{layer} 图层没有字段 {field!r}（{hint}）；请添加（图层的列为：{shown}）",
+                                    f"the {layer} layer has no field {field!r} ({hint}); add it "
+                                    f"(the layer's columns are: {shown})"), source)
     return out
 
 

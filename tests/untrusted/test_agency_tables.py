@@ -276,7 +276,7 @@ def test_analysis_field_aliases_ignore_units_and_name_the_columns_found():
     gdf = gpd.GeoDataFrame({"尾矿库名称": ["甲"], "总库容（万m³）": [500.0]}, geometry=[shapely.Point(114, 32)], crs=4490)
     out = apply_field_aliases(gdf, {"capacity": ("总库容",)}, layer="tailings", hint="capacity")
     assert out["capacity"].tolist() == [500.0]
-    with pytest.raises(ParameterError, match=r"no field 'dam_height'.*columns are: 尾矿库名称, 总库容（万m³）\)$"):
+    with pytest.raises(ParameterError, match=r"没有字段 'dam_height'.*图层的列为：尾矿库名称, 总库容（万m³））$"):
         apply_field_aliases(gdf, {"dam_height": ("坝高",)}, layer="tailings", hint="dam height")
 
 
