@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from PyQt5.QtCore import QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex, Qt
+from PyQt5.QtCore import QItemSelection, QItemSelectionModel, Qt
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
@@ -25,46 +25,40 @@ from PyQt5.QtWidgets import (
 
 from riskmap.i18n import tr
 from riskmap.ui.map_tools import format_value
+from riskmap.ui.table_model import ArrayTableModel
 
 
-class FeatureTableModel(QAbstractTableModel):
+class FeatureTableModel(ArrayTableModel):
     """Rows are features of a :class:`~riskmap.layers.VectorLayer` (in sort/filter order).
 
     ``feature_at_row(row)`` and ``row_of_feature(index)`` map between table rows and
-    positional feature indices.
+    positional feature indices (sorting and filtering: :class:`~riskmap.ui.table_model.ArrayTableModel`).
     """
 
     def __init__(self, layer, parent=None):
         super().__init__(parent)
         self.layer = layer
-        self.sort_column: int | None = None
-        self.sort_order = Qt.AscendingOrder
-        self.filter_text = ""
         self._load()
 
     # -- data ---------------------------------------------------------------
     def _load(self) -> None:
         gdf = self.layer.gdf
         self.columns = list(self.layer.fields)
-        self._values = [gdf[c].to_numpy() for c in self.columns]
-        self._numeric = [pd.api.types.is_numeric_dtype(gdf[c]) and not pd.api.types.is_bool_dtype(gdf[c])
-                         for c in self.columns]
-        self._text = None  # lower-cased text of every cell, built on the first filter
-        self._order = np.arange(len(gdf), dtype=np.int64)
-        self._rows_of = None
+        self.set_arrays([gdf[c].to_numpy() for c in self.columns],
+                        [pd.api.types.is_numeric_dtype(gdf[c]) and not pd.api.types.is_bool_dtype(gdf[c])
+                         for c in self.columns], n=len(gdf))
+
+    def sort_series(self, column: int) -> pd.Series:
+        return self.layer.gdf[self.columns[column]]
+
+    def text_column(self, column: int) -> np.ndarray:
+        return self.layer.gdf[self.columns[column]].astype(str).str.lower().to_numpy()
 
     def reload(self) -> None:
         """Re-read the layer (after its data changed), keeping sort and filter."""
         self.beginResetModel()
         self._load()
-        self._apply()
         self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._order)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.columns)
 
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid():
@@ -90,69 +84,10 @@ class FeatureTableModel(QAbstractTableModel):
         return None
 
     # -- rows ↔ features ----------------------------------------------------------
-    def feature_at_row(self, row: int) -> int:
-        return int(self._order[row])
-
-    def features_at_rows(self, rows) -> np.ndarray:
-        return self._order[np.asarray(list(rows), dtype=np.int64)] if len(rows) else np.zeros(0, np.int64)
-
-    def row_of_feature(self, feature: int) -> int:
-        """Table row showing ``feature``, or -1 when it is filtered out."""
-        rows = self._row_lookup()
-        return int(rows[feature]) if 0 <= feature < len(rows) else -1
-
-    def rows_of_features(self, features) -> np.ndarray:
-        rows = self._row_lookup()
-        features = np.asarray(features, dtype=np.int64)
-        features = features[(features >= 0) & (features < len(rows))]
-        out = rows[features]
-        return np.sort(out[out >= 0])
-
-    def _row_lookup(self) -> np.ndarray:
-        if self._rows_of is None:
-            rows = np.full(len(self.layer.gdf), -1, dtype=np.int64)
-            rows[self._order] = np.arange(len(self._order))
-            self._rows_of = rows
-        return self._rows_of
-
-    # -- sort and filter -------------------------------------------------------------
-    def sort(self, column: int, order=Qt.AscendingOrder) -> None:
-        self.layoutAboutToBeChanged.emit()
-        self.sort_column, self.sort_order = column, order
-        self._apply()
-        self.layoutChanged.emit()
-
-    def set_filter(self, text: str) -> None:
-        """Show only features with ``text`` in any field (case-insensitive)."""
-        self.beginResetModel()
-        self.filter_text = (text or "").strip()
-        self._apply()
-        self.endResetModel()
-
-    def _apply(self) -> None:
-        n = len(self.layer.gdf)
-        order = np.arange(n, dtype=np.int64)
-        if self.sort_column is not None and 0 <= self.sort_column < len(self.columns):
-            series = self.layer.gdf[self.columns[self.sort_column]]
-            ascending = self.sort_order == Qt.AscendingOrder
-            try:
-                ranked = series.reset_index(drop=True).sort_values(ascending=ascending, na_position="last",
-                                                                   kind="mergesort")
-            except TypeError:  # mixed types: sort by text
-                ranked = series.reset_index(drop=True).astype(str).sort_values(ascending=ascending,
-                                                                               kind="mergesort")
-            order = ranked.index.to_numpy(dtype=np.int64)
-        if self.filter_text:
-            if self._text is None:
-                frame = self.layer.gdf[self.columns].astype(str) if self.columns else pd.DataFrame(index=range(n))
-                self._text = [frame[c].str.lower().to_numpy() for c in frame.columns]
-            needle = self.filter_text.lower()
-            mask = np.zeros(n, dtype=bool)
-            for col in self._text:
-                mask |= pd.Series(col).str.contains(needle, regex=False).to_numpy()
-            order = order[mask[order]]
-        self._order = order
-        self._rows_of = None
+    feature_at_row = ArrayTableModel.source_row
+    features_at_rows = ArrayTableModel.source_rows
+    row_of_feature = ArrayTableModel.row_of_source
+    rows_of_features = ArrayTableModel.rows_of_sources
 
 
 class AttributeTableDock(QDockWidget):
