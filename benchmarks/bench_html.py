@@ -30,8 +30,10 @@ from benchmarks._timing import median_timed
 XINYANG_BOUNDS = (113.75, 31.4, 115.9, 32.7)
 
 
-def synthetic_project(n_plants: int = 10_000, n_roads: int = 5_000, vertices: int = 40, seed: int = 3):
-    """A project with ``n_plants`` styled plants and ``n_roads`` random-walk road segments."""
+def synthetic_project(n_plants: int = 10_000, n_roads: int = 5_000, vertices: int = 40, seed: int = 3,
+                      n_zones: int = 0):
+    """A project with ``n_plants`` styled plants, ``n_roads`` random-walk road segments and ``n_zones`` safety
+    zones (circles of 100–1000 m, translucent, red or orange as the relocation panel draws them)."""
     import geopandas as gpd
     import shapely
 
@@ -69,6 +71,18 @@ def synthetic_project(n_plants: int = 10_000, n_roads: int = 5_000, vertices: in
     group, style = SAMPLE_STYLES["enterprises"]
     layer = project.add_vector(plants, "企业", style=Style.from_dict(style.to_dict()), group=group)
     layer.aliases = FIELD_ALIASES["enterprises"]
+    if n_zones:
+        centres = gpd.GeoSeries(shapely.points(rng.uniform(minx, maxx, n_zones), rng.uniform(miny, maxy, n_zones)),
+                                crs=4490).to_crs(4547)
+        relocate = rng.random(n_zones) < 0.3
+        zones = gpd.GeoDataFrame({"name": [f"防护区{i}" for i in range(n_zones)], "relocate": relocate,
+                                  "safe_dist": rng.choice([100.0, 300.0, 500.0, 1000.0], n_zones)},
+                                 geometry=centres.buffer(rng.choice([100.0, 300.0, 500.0, 1000.0], n_zones), 8).values,
+                                 crs=4547).to_crs(4490)
+        project.add_vector(zones, "外部安全防护区", group="analysis",
+                           style=Style(mode="categorized", field="relocate",
+                                       categories={"True": "#d7191c", "False": "#fd8d3c"}, fill_opacity=0.25,
+                                       width=1.0, stroke="#b30000", color="#fd8d3c"))
     project.set_extent(XINYANG_BOUNDS)
     return project
 
