@@ -23,6 +23,7 @@ from riskmap import crs as crs_policy
 from riskmap.errors import DataFormatError, ProjectError, RiskmapError
 from riskmap.io import atomic_path, check_declared_format, gdal_source, gdal_target
 from riskmap.layers import LayerList, RasterLayer, Style, VectorLayer
+from riskmap.layers.fields import restore_nullable_fields
 from riskmap.layers.events import EmitterGroup
 
 PROJECT_EXTENSION = ".rmp"
@@ -236,6 +237,7 @@ class Project:
                         warnings.simplefilter("ignore", RuntimeWarning)
                         with gdal_source(path) as source:
                             gdf = pyogrio.read_dataframe(source, layer=entry["table"])
+                            gdf = restore_nullable_fields(gdf, pyogrio.read_info(source, layer=entry["table"]))
                 except Exception as exc:
                     raise ProjectError(f"layer {entry.get('name')!r} is missing from the project file", path) from exc
                 layer = VectorLayer(gdf, entry.get("name"), map_crs=project.map_crs, source=entry.get("source"),

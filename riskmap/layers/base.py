@@ -149,6 +149,79 @@ class VectorLayer(Layer):
     def __len__(self) -> int:
         return len(self.gdf)
 
+    # -- attribute edits (the attribute table's edit session, the field calculator) -------------
+    def _set_attributes(self, gdf, fields) -> None:
+        """Swap in ``gdf`` (same features and geometry, other attributes) and tell the views.
+
+        The frame is replaced, never changed in place: a render snapshot or the autosave journal
+        holding the old one keeps seeing consistent data, and the journal sees the change.
+        """
+        with self._lock:
+            self.gdf = gdf
+        self.events.data_changed.emit(layer=self, fields=fields)
+        self._touch("data")
+
+    def set_values(self, features, column: str, values, *, dtype=None) -> None:
+        """Write ``values`` into ``column`` of the features at positions ``features``.
+
+        Values must already be of the column's kind (see :func:`riskmap.layers.fields.parse_text`
+        and :func:`~riskmap.layers.fields.convert_values`); an integer column that receives a
+        null becomes nullable ``Int64``. Emits ``data_changed(fields=[column])`` and ``changed``.
+
+        Parameters
+        ----------
+        features : array of int
+            Positional feature indices.
+        column : str
+            An attribute field.
+        values : array-like or scalar
+            One value per feature, or one for all.
+        dtype : dtype, optional
+            Dtype of the column afterwards (an undo restores the old one).
+        """
+        from riskmap.layers.fields import put_values
+
+        if column not in self.fields:
+            raise ParameterError(f"layer {self.name!r} has no field {column!r}")
+        features = np.asarray(features, dtype=np.int64)
+        if features.size and (features.min() < 0 or features.max() >= len(self.gdf)):
+            raise ParameterError(f"layer {self.name!r} has {len(self.gdf)} features; feature index out of range")
+        gdf = self.gdf.copy(deep=False)
+        gdf[column] = put_values(self.gdf[column], features, values, dtype=dtype).set_axis(gdf.index)
+        self._set_attributes(gdf, [column])
+
+    def add_field(self, name: str, values, *, position: int | None = None) -> None:
+        """Add the attribute field ``name`` holding ``values`` (one per feature), before column ``position``.
+
+        The name is checked (:func:`riskmap.layers.fields.check_new_name`: no case-insensitive
+        clash, not ``geometry``/``fid``). Emits ``data_changed`` and ``changed``.
+        """
+        import pandas as pd
+
+        from riskmap.layers.fields import check_new_name
+
+        name = check_new_name(name, self.gdf.columns)
+        values = pd.Series(values)
+        if len(values) != len(self.gdf):
+            raise ParameterError(f"field {name!r} needs {len(self.gdf)} values, not {len(values)}")
+        columns = list(self.gdf.columns)
+        geometry = self.gdf.geometry.name
+        if position is None or not 0 <= position <= len(columns):
+            position = columns.index(geometry) if columns[-1] == geometry else len(columns)
+        gdf = self.gdf.copy(deep=False)
+        gdf.insert(position, name, values.set_axis(gdf.index))
+        self._set_attributes(gdf, None)
+
+    def delete_field(self, name: str):
+        """Remove the attribute field ``name``; returns ``(position, column)`` for putting it back."""
+        if name not in self.fields:
+            raise ParameterError(f"layer {self.name!r} has no field {name!r}")
+        position = list(self.gdf.columns).index(name)
+        column = self.gdf[name]
+        gdf = self.gdf.drop(columns=[name])
+        self._set_attributes(gdf, None)
+        return position, column
+
     @property
     def fields(self) -> list[str]:
         """Attribute column names (without geometry)."""

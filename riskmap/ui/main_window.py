@@ -147,6 +147,8 @@ class MainWindow(QMainWindow):
         a("quit", "退出", "Quit", self.close, QKeySequence.Quit)
         a("undo", "撤销", "Undo", self.undo_stack.undo, QKeySequence.Undo)
         a("redo", "重做", "Redo", self.undo_stack.redo, QKeySequence.Redo)
+        redo_keys = QKeySequence.keyBindings(QKeySequence.Redo)  # Ctrl+Y as well wherever the platform lacks it
+        self.actions["redo"].setShortcuts(redo_keys + [k for k in [QKeySequence("Ctrl+Y")] if k not in redo_keys])
         self.undo_stack.canUndoChanged.connect(self.actions["undo"].setEnabled)
         self.undo_stack.canRedoChanged.connect(self.actions["redo"].setEnabled)
         self.actions["undo"].setEnabled(False)
@@ -453,6 +455,8 @@ class MainWindow(QMainWindow):
         return True
 
     def _close_project_views(self):
+        for dock in self.attribute_tables.values():
+            dock.stop_editing_silently()  # the project goes; maybe_save asked already where it could
         for dock in list(self.panels.values()) + list(self.attribute_tables.values()):
             dock.close()
             dock.deleteLater()
@@ -476,6 +480,7 @@ class MainWindow(QMainWindow):
     def _on_layer_removed(self, layer=None, **_):
         dock = self.attribute_tables.pop(getattr(layer, "id", None), None)
         if dock is not None:
+            dock.stop_editing_silently()  # removing the layer is itself undoable; its edits stay on the stack
             dock.close()
         if layer is not None and self.county_nav.layer is layer:
             self.county_nav.refresh()
@@ -754,7 +759,13 @@ class MainWindow(QMainWindow):
 
     # -- projects ---------------------------------------------------------------------
     def maybe_save(self) -> bool:
-        """Ask what to do with unsaved changes; True when it is fine to go on."""
+        """Ask what to do with unsaved changes; True when it is fine to go on.
+
+        Attribute tables still in an edit session ask first (保存 / 放弃 / 取消 their edits).
+        """
+        for dock in list(self.attribute_tables.values()):
+            if not dock.end_session():
+                return False
         if not self.project.modified:
             return True
         answer = QMessageBox.question(
