@@ -52,9 +52,18 @@ class ArrayTableModel(QAbstractTableModel):
 
     # -- columns ------------------------------------------------------------------
     def set_arrays(self, values, numeric=None, n: int | None = None) -> None:
-        """Use ``values`` (one array per column, all of one length) as the columns.
+        """Use ``values`` as the columns and re-apply the sort and the filter.
 
-        Callers wrap this in a model reset (or :meth:`relayout`); sort and filter are re-applied.
+        Callers wrap this in a model reset (or :meth:`relayout`).
+
+        Parameters
+        ----------
+        values : list of array-like
+            One array per column, all of one length (lists become object arrays).
+        numeric : list of bool, optional
+            Right-align a column (default: arrays of an integer or float dtype).
+        n : int, optional
+            The number of rows (default: the length of the first column; needed when there are none).
         """
         self._values = [v if isinstance(v, np.ndarray) else np.asarray(v, dtype=object) for v in values]
         self._numeric = list(numeric) if numeric is not None else [_is_numeric(v) for v in self._values]
@@ -215,10 +224,20 @@ class ResultTableModel(ArrayTableModel):
         self.set_arrays([np.zeros(0, dtype=object) for _ in self.headers])
 
     def set_columns(self, columns, keep_selection: bool = False) -> None:
-        """Show ``columns`` (one per header); sort and filter are kept.
+        """Show ``columns``; the sort and the filter are kept.
 
-        With ``keep_selection`` the change is a layout change: the selected and current rows stay on
-        their source rows (an edit of values); otherwise the model is reset (new rows).
+        Parameters
+        ----------
+        columns : list of Column or array-like
+            One per header, all of one length (an array is ``Column(array)``).
+        keep_selection : bool
+            The same rows with new values (a what-if edit): a layout change, so the selected and
+            current rows stay on their source rows. Otherwise the model is reset (new rows).
+
+        Raises
+        ------
+        ValueError
+            When the number of columns is not the number of headers.
         """
         columns = [c if isinstance(c, Column) else Column(c) for c in columns]
         if len(columns) != len(self.headers):
@@ -255,6 +274,18 @@ class ResultTableModel(ArrayTableModel):
         fmt = self.columns[column].fmt if column < len(self.columns) else None
         text = [(fmt or format_value)(v) for v in values]  # once, on the first filter
         return pd.Series(text, dtype=object).str.lower().to_numpy()
+
+    def set_row_texts(self, source: int, values, color=None) -> None:
+        """Set the texts of source row ``source`` of a table of text columns (filled row by row); ``color``
+        tints its second cell."""
+        for col, value in enumerate(values):
+            self._values[col][source] = "" if value is None else str(value)
+        if color and len(self.columns) > 1 and self.columns[1].background is not None:
+            self.columns[1].background[source] = color
+        self._text = None
+        row = self.row_of_source(source)
+        if row >= 0:
+            self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
 
     def text(self, row: int, column: int) -> str:
         """The text of the cell at table row ``row``."""

@@ -381,14 +381,29 @@ class ResultTable(QTableView):
 
     # -- filling ----------------------------------------------------------------------
     def set_columns(self, columns, keep_selection: bool = False) -> None:
-        """Show ``columns`` (:class:`~riskmap.ui.table_model.Column` or arrays, one per header) and size
-        the columns from a sample of rows; see :meth:`ResultTableModel.set_columns`."""
+        """Show ``columns`` and size them from a sample of rows.
+
+        Parameters
+        ----------
+        columns : list of Column or array-like
+            One per header (:class:`~riskmap.ui.table_model.Column`: values, formatter, sort key, colours).
+        keep_selection : bool
+            New values for the same rows: the selection stays on its rows and the widths are kept
+            (:meth:`~riskmap.ui.table_model.ResultTableModel.set_columns`).
+        """
         self.model().set_columns(columns, keep_selection=keep_selection)
         if not keep_selection:
             self.size_columns()
 
     def size_columns(self, sample: int = SIZE_SAMPLE_ROWS) -> None:
-        """Width of each column from its header and the text of at most ``sample`` rows."""
+        """Width of each column (but a stretched last one) from its header and the text of at most ``sample``
+        rows: the first half of them and the rest spread over the table, capped at :data:`MAX_COLUMN_PX`.
+
+        Parameters
+        ----------
+        sample : int
+            Rows measured (``ResizeToContents`` would format every cell of the table).
+        """
         model, header = self.model(), self.horizontalHeader()
         n = model.rowCount()
         rows = np.zeros(0, np.int64)
@@ -410,16 +425,10 @@ class ResultTable(QTableView):
         model.set_columns([Column(v, fmt=str, background=np.full(int(n), None, dtype=object)) for v in cols])
 
     def set_cells(self, row: int, values, color=None) -> None:
-        """Set the texts of source row ``row`` (after :meth:`setRowCount`); ``color`` tints its second cell."""
+        """Set the texts of source row ``row`` (after :meth:`setRowCount`); ``color`` tints its second cell.
+        The columns are sized when the last row is set."""
         model = self.model()
-        for col, value in enumerate(values):
-            model._values[col][row] = "" if value is None else str(value)
-        if color and len(model.columns) > 1:
-            model.columns[1].background[row] = color
-        model._text = None
-        view_row = model.row_of_source(row)
-        if view_row >= 0:
-            model.dataChanged.emit(model.index(view_row, 0), model.index(view_row, model.columnCount() - 1))
+        model.set_row_texts(row, values, color)
         if row == model.source_count() - 1:
             self.size_columns()
 

@@ -94,8 +94,18 @@ def _fmt(field, value) -> str:
 
 
 def plant_columns(plants) -> list:
-    """The table's columns of a plants frame: whole arrays, formatted only when painted; the name and
-    the relocation flag of flagged plants in red."""
+    """The table's columns of a plants frame: whole arrays, formatted only when painted.
+
+    Parameters
+    ----------
+    plants : DataFrame
+        ``RelocationResult.plants`` (the :data:`TABLE_FIELDS` columns are read).
+
+    Returns
+    -------
+    list of Column
+        One per :data:`TABLE_FIELDS`; the name and relocation flag of flagged plants in red.
+    """
     relocate = plants["relocate"].fillna(False).astype(bool).to_numpy()
     red = np.where(relocate, RELOCATE_COLOR, None).astype(object)
     return [Column(plants[field], fmt=partial(_fmt, field), foreground=red if field in ("name", "relocate") else None)
