@@ -265,7 +265,8 @@
       count = 0;
     }
     if (kind === "point") {
-      var sprites = layer._sprites || (layer._sprites = pal.map(function (colour) { return pointSprite(spec, colour); }));
+      var sprites = layer._sprites ||
+        (layer._sprites = pal.map(function (colour) { return pointSprite(spec, colour); }));
       ctx.globalAlpha = 1;
       for (i = 0; i < n; i++) {
         if (!visible(i)) { continue; }

@@ -722,5 +722,6 @@ class AnalysisPanel(QDockWidget):
         return written
 
 
-__all__ = ["AnalysisPanel", "Column", "LayerCombo", "ParamForm", "ResultTable", "as_host", "bbox_in_map_crs", "input_combo", "param_check", "field_score", "geometry_kinds", "is_raster",
-           "param_combo", "param_spin", "result_table", "set_row", "spin", "vector_with"]
+__all__ = ["AnalysisPanel", "Column", "LayerCombo", "ParamForm", "ResultTable", "as_host", "bbox_in_map_crs",
+           "input_combo", "param_check", "field_score", "geometry_kinds", "is_raster", "param_combo",
+           "param_spin", "result_table", "set_row", "spin", "vector_with"]
