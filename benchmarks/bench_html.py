@@ -149,19 +149,19 @@ def chromium_load(path: Path, workdir: Path) -> dict:
 
 
 def old_page(project, out: Path, ref: str = OLD_PAGE_REF) -> Path:
-    """The project exported as the page of commit ``ref`` drew it: its page script (from git) and its
-    clustering rule (every point layer above ``CLUSTER_MIN_FEATURES`` clustered)."""
+    """The project exported as the page of commit ``ref`` drew it: its page script (from git), its
+    clustering rule (every point layer above ``CLUSTER_MIN_FEATURES`` clustered) and coordinates as JSON lists."""
     from riskmap.exports import html as html_export
 
     repo = Path(__file__).resolve().parent.parent
     old_js = subprocess.run(["git", "-C", str(repo), "show", f"{ref}:riskmap/exports/page/meeting_map.js"],
                             capture_output=True, text=True, check=True).stdout
-    saved = html_export.CLUSTER_MAX_FEATURES
-    html_export.CLUSTER_MAX_FEATURES = 10 ** 12
+    saved = html_export.CLUSTER_MAX_FEATURES, html_export.BINARY_COORDINATES
+    html_export.CLUSTER_MAX_FEATURES, html_export.BINARY_COORDINATES = 10 ** 12, False
     try:
         html_export.export_html(project, out)
     finally:
-        html_export.CLUSTER_MAX_FEATURES = saved
+        html_export.CLUSTER_MAX_FEATURES, html_export.BINARY_COORDINATES = saved
     text = out.read_text(encoding="utf-8")
     new_js = html_export._read_page_asset("meeting_map.js")
     assert new_js in text

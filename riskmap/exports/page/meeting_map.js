@@ -70,8 +70,26 @@
   });
 
   // ---- decoding ------------------------------------------------------------------
+  // The coordinate integers: base64 zigzag varints (a plain list in older pages).
+  function readInts(c) {
+    if (typeof c !== "string") { return c; }
+    var bin = atob(c), nb = bin.length, out = new Float64Array(nb), n = 0, v = 0, mul = 1;
+    for (var i = 0; i < nb; i++) {
+      var b = bin.charCodeAt(i);
+      v += (b & 127) * mul;
+      if (b < 128) {
+        out[n++] = v % 2 ? -(v + 1) / 2 : v / 2;
+        v = 0;
+        mul = 1;
+      } else {
+        mul *= 128;
+      }
+    }
+    return out.subarray(0, n);
+  }
+
   function decodeCoords(g) {
-    var c = g.c, f = Math.pow(10, -g.d), n = c.length / 2, out = new Array(n), x = 0, y = 0;
+    var c = readInts(g.c), f = Math.pow(10, -g.d), n = c.length / 2, out = new Array(n), x = 0, y = 0;
     for (var i = 0; i < n; i++) {
       x += c[2 * i];
       y += c[2 * i + 1];
@@ -116,7 +134,7 @@
   }
 
   function decodeLayer(spec) {
-    var g = spec.geom, c = g.c, f = Math.pow(10, -g.d), nv = c.length / 2, n = spec.count, i, j, k;
+    var g = spec.geom, c = readInts(g.c), f = Math.pow(10, -g.d), nv = c.length / 2, n = spec.count, i, j, k;
     // parts: a point's vertex, a line, or a polygon ring; featPart[i]..featPart[i+1] are feature i's
     var featPart = new Int32Array(n + 1), partVert, nParts;
     if (spec.kind === "point") {
