@@ -267,7 +267,17 @@ class ResultTableModel(ArrayTableModel):
 
     def sort_series(self, column: int) -> pd.Series:
         key = self._keys[column] if column < len(self._keys) else None
-        return pd.Series(key if key is not None else self._values[column])
+        if key is not None:
+            return pd.Series(key)
+        values = pd.Series(self._values[column])
+        if column < len(self.columns) and self.columns[column].fmt is str and len(values):
+            # a table filled row by row with texts: numbers written as text ("1,250", "3.2e-06") sort as numbers
+            text = values.astype(str).str.replace(",", "", regex=False).str.strip()
+            filled = text != ""
+            numbers = pd.to_numeric(text.where(filled), errors="coerce")
+            if filled.any() and numbers.notna().sum() == filled.sum():
+                return numbers
+        return values
 
     def text_column(self, column: int) -> np.ndarray:
         values = self._values[column]

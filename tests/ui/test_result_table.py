@@ -76,6 +76,16 @@ def test_filled_row_by_row_like_a_table_widget(qtbot, table):
     assert table.item(5, 0) is None
 
 
+def test_numbers_written_as_text_sort_as_numbers(qtbot, table):
+    table.setRowCount(4)
+    for i, (name, people) in enumerate([("甲", "1,250"), ("乙", "9"), ("丙", ""), ("丁", "3.2e+03")]):
+        set_row(table, i, [name, people, ""])
+    click_header(qtbot, table, 1)
+    assert texts(table, 0) == ["乙", "甲", "丁", "丙"]  # 9 < 1,250 < 3,200, the empty one last
+    click_header(qtbot, table, 0)
+    assert texts(table, 0) == sorted(["甲", "乙", "丙", "丁"])  # names stay text
+
+
 def test_columns_are_sized_from_their_text(qtbot, table):
     long_name = "信阳市某某危险化学品储存有限责任公司"
     table.set_columns([["短", long_name], ["1", "2"], ["", ""]])
