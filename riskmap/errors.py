@@ -149,6 +149,8 @@ class _ThreadFilter(logging.Filter):
     def filter(self, record) -> bool:
         if record.thread != self.ident or record.levelno < logging.WARNING:
             return True
+        if _thread_collectors.get(self.ident) is not self.caught:
+            return True  # a block nested inside this one collects it
         self.caught.append(record.getMessage())
         return False
 
@@ -174,6 +176,7 @@ def collect_thread_warnings(caught: list):
         if warnings.showwarning is not _route_warning:
             _shown_elsewhere = warnings.showwarning
             warnings.showwarning = _route_warning
+        outer = _thread_collectors.get(ident)  # blocks nest: the innermost collects, the outer one again after
         _thread_collectors[ident] = caught
     log_filter = _ThreadFilter(ident, caught)
     loggers = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
@@ -185,7 +188,10 @@ def collect_thread_warnings(caught: list):
         for lg in loggers:
             lg.removeFilter(log_filter)
         with _router_lock:
-            _thread_collectors.pop(ident, None)
+            if outer is None:
+                _thread_collectors.pop(ident, None)
+            else:
+                _thread_collectors[ident] = outer
 
 
 def distinct_messages(messages) -> list[str]:

@@ -25,14 +25,26 @@ Records
     layer, ``"base"`` when its data is the saved file's or the name of a GeoPackage written
     beside the journal when it changed).
 
+Writer thread
+    Layer data (big result layers) is written by one background writer thread per journal: the
+    thread that records a change (the GUI) only takes the description and the frames to write
+    (frames are replaced, never changed in place, so holding them is a consistent snapshot) and
+    queues them. The writer writes the GeoPackages, then appends the ``proj`` record (fsync), then
+    removes the data files no record needs any more, in queue order; queued records that a newer
+    one replaces are merged into it. Register records are still appended at once by the caller
+    (they are independent of ``proj`` records when restoring); one lock keeps records whole.
+    :meth:`Journal.flush` waits until the queue is written.
+
 A journal whose ``save_id`` is not the saved file's any more (the project was saved after it
 began, and the kill came before the journal was reset) holds nothing the file lacks and is
 discarded without a prompt.
 """
 from __future__ import annotations
 
+import collections
 import json
 import os
+import threading
 import uuid
 import warnings
 import zlib
@@ -199,10 +211,22 @@ class Journal:
         self._hist_n = 0
         self._detection = None
         self.records = 0
+        #: Write layer data on the writer thread (False: in the caller, as before).
+        self.background = True
+        #: Called on the writer thread with the exception when a background write failed.
+        self.on_error = None
+        self._io = threading.RLock()  # one record at a time; the fd and the file change under it
+        self._cond = threading.Condition()
+        self._jobs: collections.deque = collections.deque()
+        self._busy = False
+        self._stop = False
+        self._gen = 0  # bumped by a save or close: queued and running writes of before are dropped
+        self._failed: set = set()  # data files a failed write did not produce (rewritten next time)
+        self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------
     @classmethod
-    def start(cls, project, root=None, *, dirty: bool = False) -> "Journal":
+    def start(cls, project, root=None, *, dirty: bool = False, background: bool = True) -> "Journal":
         """Begin journalling ``project``.
 
         Parameters
@@ -213,10 +237,13 @@ class Journal:
         dirty : bool
             The project differs from its saved file (it was just recovered): its whole state is
             journalled at once.
+        background : bool
+            Write layer data on the journal's writer thread (:meth:`flush` waits for it).
         """
         root = Path(root) if root is not None else recovery_root()
         token = uuid.uuid4().hex[:16]
         journal = cls(project, root, token, root)
+        journal.background = background
         journal._open(dirty)
         project.journal = journal
         layers = project.layers.events
@@ -230,7 +257,7 @@ class Journal:
         self.file = self.directory / f"{self.token}.jsonl"
         self.lock = _Lock(self.directory / f"{self.token}.lock")
 
-    def _open(self, dirty: bool) -> None:
+    def _open(self, dirty: bool, base: dict | None = None) -> None:
         held = self.lock if self.lock.fh is not None else None
         self._place()
         try:
@@ -252,7 +279,11 @@ class Journal:
             raise ProjectError(tr(f"无法创建自动保存日志（{exc}）", f"cannot create the autosave journal ({exc})"),
                                self.directory) from exc
         self.records = 0
-        if dirty or path is None:
+        if path is None:
+            self._data = {}
+        elif base is not None:  # the frames the saved file holds (a save that ran while edits went on)
+            self._data = {lid: (gdf, "base") for lid, gdf in base.items()}
+        elif dirty:
             self._data = {}
         else:
             self._data = {layer.id: (layer.gdf, "base") for layer in self.project.layers if hasattr(layer, "gdf")}
@@ -260,39 +291,145 @@ class Journal:
             self.record_project()
             self._append({"t": "regfull", "register": self.project.extras.get(_REGISTER_KEY)})
 
-    def _append(self, record: dict) -> None:
-        if self._fd is None:
-            return
-        os.write(self._fd, encode_record(record))
-        os.fsync(self._fd)
-        self.records += 1
+    def _append(self, record) -> None:
+        data = record if isinstance(record, bytes) else encode_record(record)
+        with self._io:
+            if self._fd is None:
+                return
+            os.write(self._fd, data)
+            os.fsync(self._fd)
+            self.records += 1
 
-    def saved(self) -> None:
-        """The project was just saved: start again from the saved file (its journal moves beside it)."""
-        old_file, old_lock, old_dir = self.file, self.lock, self.directory
-        self._close_fd()
-        self._sidecars(keep=())
-        self._open(dirty=False)
-        if old_file != self.file:
-            old_lock.release()
-            _remove(old_file, old_lock.path)
-            _rmdir_if_empty(old_dir)
+    def _drop_queue(self) -> None:
+        """Forget queued writes and make a running one stale (a save or close replaces them)."""
+        with self._cond:
+            self._gen += 1
+            self._jobs.clear()
+            self._failed.clear()
+
+    def saved(self, base: dict | None = None, dirty: bool = False) -> None:
+        """The project was just saved: start again from the saved file (its journal moves beside it).
+
+        ``base`` maps layer ids to the frames the file holds (default: the layers' frames now);
+        ``dirty``: edits came after the saved state (a save in the background), journalled at once.
+        """
+        self._drop_queue()
+        with self._io:
+            old_file, old_lock, old_dir = self.file, self.lock, self.directory
+            self._close_fd()
+            self._sidecars(keep=())
+            self._open(dirty=False, base=base)
+            if old_file != self.file:
+                old_lock.release()
+                _remove(old_file, old_lock.path)
+                _rmdir_if_empty(old_dir)
         if self._register is not None:
             self.attach_register(self._register)
+        if dirty:
+            self.record_project()
+            self._append({"t": "regfull", "register": self.project.extras.get(_REGISTER_KEY)})
 
-    def close(self) -> None:
-        """Clean exit or project closed: remove the journal, its data and its pointer."""
+    def close(self, timeout: float | None = 30.0) -> None:
+        """Clean exit or project closed: remove the journal, its data and its pointer.
+
+        Queued writes are dropped; a write in progress is waited for (at most ``timeout`` s).
+        """
         layers = self.project.layers.events
         for event in (layers.inserted, layers.removed, layers.moved, layers.changed):
             event.disconnect(self._on_layers)
-        self._close_fd()
-        self._sidecars(keep=())
-        _remove(self.file, self.pointer)
-        self.lock.release()
-        _remove(self.lock.path)
-        _rmdir_if_empty(self.directory)
+        self._drop_queue()
+        self._stop_writer(timeout)
+        with self._io:
+            self._close_fd()
+            self._sidecars(keep=())
+            _remove(self.file, self.pointer)
+            self.lock.release()
+            _remove(self.lock.path)
+            _rmdir_if_empty(self.directory)
         if getattr(self.project, "journal", None) is self:
             self.project.journal = None
+
+    # -- the writer thread ------------------------------------------------------------
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every queued change is written; False when ``timeout`` s passed first."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._jobs and not self._busy, timeout)
+
+    @property
+    def pending(self) -> bool:
+        """Changes are queued or being written."""
+        with self._cond:
+            return bool(self._jobs) or self._busy
+
+    def _enqueue(self, job: dict) -> None:
+        with self._cond:
+            if self._thread is None or not self._thread.is_alive():
+                self._stop = False
+                self._thread = threading.Thread(target=self._writer, name=f"riskmap-journal-{self.token}",
+                                                daemon=True)
+                self._thread.start()
+            self._jobs.append(job)
+            self._cond.notify_all()
+
+    def _stop_writer(self, timeout: float | None) -> None:
+        with self._cond:
+            thread, self._stop = self._thread, True
+            self._cond.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        self._thread = None
+
+    def _writer(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._jobs or self._stop)
+                if self._stop and not self._jobs:
+                    return
+                batch = [j for j in self._jobs if j["gen"] == self._gen]
+                self._jobs.clear()
+                self._busy = bool(batch)
+            if not batch:
+                continue
+            last = batch[-1]  # the newest description replaces the queued ones: write what it names
+            needed = set(last["refs"].values())
+            writes = {}
+            for job in batch:
+                writes.update({n: g for n, g in job["writes"].items() if n in needed})
+            try:
+                self._commit(last["gen"], last["directory"], last["record"], needed, writes)
+            except Exception as exc:  # reported to the window; the next record writes the data again
+                with self._cond:
+                    self._failed.update(writes)
+                if self.on_error is not None:
+                    try:
+                        self.on_error(exc)
+                    except Exception:
+                        pass
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _commit(self, gen: int, directory: Path, record: bytes, needed: set, writes: dict) -> None:
+        written = []
+        for name, gdf in writes.items():
+            if gen != self._gen:
+                break
+            _write_gpkg(directory / name, gdf)
+            written.append(directory / name)
+        with self._io:
+            stale = gen != self._gen or self._fd is None
+            if not stale:
+                os.write(self._fd, record)
+                os.fsync(self._fd)
+                self.records += 1
+        if stale:  # a save or close came first: these files belong to nothing
+            _remove(*written)
+            _rmdir_if_empty(directory)
+            return
+        for path in directory.glob(f"{self.token}-data-*.gpkg"):
+            if path.name not in needed:
+                _remove(path)
 
     def _close_fd(self) -> None:
         if self._fd is not None:
@@ -329,24 +466,35 @@ class Journal:
             self.record_project()
 
     def record_project(self) -> None:
-        """Journal the project description and the data of every vector layer that changed."""
+        """Journal the project description and the data of every vector layer that changed.
+
+        With :attr:`background` the caller only builds the record and queues it with the frames to
+        write (cheap); the writer thread writes them. Otherwise everything is written here.
+        """
         if self._fd is None:
             return
         doc = self.project.to_dict(None)
         doc["extras"] = {k: v for k, v in doc.get("extras", {}).items() if k != _REGISTER_KEY}
-        refs = {}
+        with self._cond:
+            failed, self._failed = self._failed, set()
+        refs, writes = {}, {}
         for layer in self.project.layers:
             if not hasattr(layer, "gdf"):
                 continue
             seen = self._data.get(layer.id)
-            if seen is None or seen[0] is not layer.gdf:
+            if seen is None or seen[0] is not layer.gdf or seen[1] in failed:
                 self._serial += 1
                 name = f"{self.token}-data-{self._serial}.gpkg"
-                _write_gpkg(self.directory / name, layer.gdf)
+                writes[name] = layer.gdf
                 seen = self._data[layer.id] = (layer.gdf, name)
             refs[layer.id] = seen[1]
-        self._append({"t": "proj", "doc": doc, "data": refs})
-        self._sidecars(keep=set(refs.values()))
+        self._data = {k: v for k, v in self._data.items() if k in refs}
+        record = encode_record({"t": "proj", "doc": doc, "data": refs})  # the description as it is now
+        job = {"gen": self._gen, "directory": self.directory, "record": record, "refs": refs, "writes": writes}
+        if self.background:
+            self._enqueue(job)
+        else:
+            self._commit(job["gen"], job["directory"], record, set(refs.values()), writes)
 
     def _sidecars(self, keep) -> None:
         for path in self.directory.glob(f"{self.token}-data-*.gpkg"):

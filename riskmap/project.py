@@ -16,6 +16,7 @@ import os
 import sqlite3
 import uuid
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from riskmap import __version__
@@ -30,6 +31,22 @@ from riskmap.layers.events import EmitterGroup
 PROJECT_EXTENSION = ".rmp"
 FORMAT_VERSION = 1
 _META_TABLE = "riskmap_project"
+
+
+@dataclass
+class SaveSnapshot:
+    """What a save writes, taken on the thread that edits the project (:meth:`Project.save_snapshot`).
+
+    Layer frames are replaced, never changed in place, on edit, so holding them (and the description
+    as JSON text) is a consistent state while :func:`write_snapshot` writes it on another thread.
+    """
+
+    path: Path
+    doc_json: str
+    vectors: dict = field(default_factory=dict)  # table name -> GeoDataFrame
+    frames: dict = field(default_factory=dict)  # layer id -> GeoDataFrame (for the journal's base)
+    save_id: str = ""
+    edits: int = 0  # Project.edits when taken
 
 
 class Project:
@@ -52,6 +69,8 @@ class Project:
         self.journal = None
         self.events = EmitterGroup("view_changed", "modified")
         self._modified = False
+        #: Counts changes (every ``modified = True``): a background save knows whether edits came meanwhile.
+        self.edits = 0
         for ev in ("inserted", "removed", "moved", "changed"):
             getattr(self.layers.events, ev).connect(self._on_layers_changed)
 
@@ -67,6 +86,8 @@ class Project:
 
     @modified.setter
     def modified(self, value: bool) -> None:
+        if value:
+            self.edits += 1
         if bool(value) != self._modified:
             self._modified = bool(value)
             self.events.modified.emit(modified=self._modified)
@@ -151,8 +172,17 @@ class Project:
     def save(self, path: str | Path | None = None, progress=None) -> Path:
         """Save atomically to ``path`` (default: where it was loaded from).
 
-        ``progress(fraction, message)``, when given, is called as each layer is written.
+        ``progress(fraction, message)``, when given, is called as each layer is written. The same
+        three steps run in the window with the write on a worker thread: :meth:`save_snapshot`,
+        :func:`write_snapshot`, :meth:`mark_saved`.
         """
+        snapshot = self.save_snapshot(path)
+        write_snapshot(snapshot, progress=progress)
+        self.mark_saved(snapshot)
+        return snapshot.path
+
+    def save_snapshot(self, path: str | Path | None = None) -> SaveSnapshot:
+        """Everything a save writes, as it is now (checked; nothing is written)."""
         path = Path(path or self.path or "")
         if not path.name:
             raise ProjectError(tr("工程还没有文件名，请选择保存位置", "the project has no file name yet; choose where to save it"))
@@ -162,29 +192,19 @@ class Project:
         doc = self.to_dict(path.parent.resolve())
         doc["save_id"] = save_id = uuid.uuid4().hex
         vectors = {_table_name(layer): layer.gdf for layer in self.layers if isinstance(layer, VectorLayer)}
-        try:
-            with atomic_path(path, suffix=".gpkg") as tmp:
-                if vectors:
-                    if progress is None:
-                        _write_vectors(tmp, vectors)
-                    else:
-                        _write_vectors(tmp, vectors, progress=progress)
-                with sqlite3.connect(tmp) as con:
-                    con.execute(f"CREATE TABLE IF NOT EXISTS {_META_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
-                    con.execute(f"INSERT OR REPLACE INTO {_META_TABLE} VALUES ('project', ?)",
-                                (json.dumps(doc, ensure_ascii=False, default=str),))
-                con.close()
-        except RiskmapError:
-            raise
-        except (OSError, sqlite3.Error) as exc:
-            raise ProjectError(tr(f"无法保存工程（{exc}），原文件未改动",
-                                  f"could not save the project ({exc}); the previous file is unchanged"), path) from exc
-        self.path = path
-        self.save_id = save_id
-        self.modified = False
+        frames = {layer.id: layer.gdf for layer in self.layers if isinstance(layer, VectorLayer)}
+        return SaveSnapshot(path, json.dumps(doc, ensure_ascii=False, default=str), vectors, frames, save_id,
+                            self.edits)
+
+    def mark_saved(self, snapshot: SaveSnapshot) -> None:
+        """The snapshot is in its file: the project is unmodified unless it was edited meanwhile."""
+        edited = self.edits != snapshot.edits
+        self.path = snapshot.path
+        self.save_id = snapshot.save_id
+        if not edited:
+            self.modified = False
         if self.journal is not None:
-            self.journal.saved()
-        return path
+            self.journal.saved(base=snapshot.frames, dirty=edited)
 
     @classmethod
     def load(cls, path: str | Path) -> "Project":
@@ -259,6 +279,28 @@ class Project:
         project.path = path
         project.modified = False
         return project
+
+
+def write_snapshot(snapshot: SaveSnapshot, progress=None) -> Path:
+    """Write a :class:`SaveSnapshot` atomically (safe on a worker thread; the project is not touched)."""
+    path, vectors = snapshot.path, snapshot.vectors
+    try:
+        with atomic_path(path, suffix=".gpkg") as tmp:
+            if vectors:
+                if progress is None:
+                    _write_vectors(tmp, vectors)
+                else:
+                    _write_vectors(tmp, vectors, progress=progress)
+            with sqlite3.connect(tmp) as con:
+                con.execute(f"CREATE TABLE IF NOT EXISTS {_META_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
+                con.execute(f"INSERT OR REPLACE INTO {_META_TABLE} VALUES ('project', ?)", (snapshot.doc_json,))
+            con.close()
+    except RiskmapError:
+        raise
+    except (OSError, sqlite3.Error) as exc:
+        raise ProjectError(tr(f"无法保存工程（{exc}），原文件未改动",
+                              f"could not save the project ({exc}); the previous file is unchanged"), path) from exc
+    return path
 
 
 def _write_vectors(tmp: Path, vectors: dict, progress=None) -> None:

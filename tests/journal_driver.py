@@ -8,7 +8,7 @@ state after the first ``k`` edits.
 
 Run as a script it is a fork server: it imports riskmap once, then for each ``run DIR SEED N``
 line on stdin forks a child that starts a journalled session in DIR and applies N edits,
-printing ``done k`` (flushed) after each journalled edit, saving the project now and then and
+printing ``done k`` (flushed) after each journalled edit (once the journal's writer thread wrote it), saving the project now and then and
 at the end (a clean exit);
 the server prints ``pid P`` first and ``exit P`` when the child is gone (the test kills it).
 """
@@ -150,6 +150,7 @@ def session_child(directory: str, seed: int, n: int) -> None:
     session = Session(project)
     for k in range(1, n + 1):
         step(session, k, seed)
+        journal.flush()  # layer data is written by the journal's writer thread: done once it is durable
         sys.stdout.write(f"done {k}\n")
         sys.stdout.flush()
         if k % SAVE_EVERY == SAVE_AT:

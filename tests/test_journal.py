@@ -26,7 +26,9 @@ def env(tmp_path, monkeypatch):
 
 
 def crash(journal):
-    """What a kill does to a session: file handles and locks go, nothing is cleaned up."""
+    """What a kill does to a session (after its writer thread wrote what was queued): file handles and
+    locks go, nothing is cleaned up."""
+    assert journal.flush(60)
     journal._close_fd()
     journal.lock.release()
 

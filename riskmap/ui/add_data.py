@@ -2,13 +2,18 @@
 
 Every file is read completely with the importers (:func:`riskmap.io.read_vector`,
 :class:`~riskmap.layers.RasterLayer`) before anything is added, so a bad file adds
-nothing and shows one message. The user is asked only what a file cannot tell: the
+nothing and shows one message. The reads run on the window's task runner (one task reads
+the chosen files in turn, with progress and 取消; a cancelled add adds nothing); the
+questions are asked on the GUI thread between tasks: a read that needs an answer returns
+a :class:`Question`, the window asks it, and a next task reads with the answer. The layers
+are built on the worker too and added on the GUI thread at the end, one undo command per
+file. The user is asked only what a file cannot tell: the
 coordinate system of a table of coordinates (WGS84 / CGCS2000, or AMap GCJ-02 / Baidu
 BD-09 offsets) or of a file without a CRS, and the encoding when the text does not decode.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PyQt5.QtWidgets import (
@@ -23,7 +28,7 @@ from PyQt5.QtWidgets import (
 )
 
 from riskmap import io
-from riskmap.errors import CRSError, EncodingError, RiskmapError, fold_messages
+from riskmap.errors import CancelledError, CRSError, EncodingError, RiskmapError, collect_thread_warnings, fold_messages
 from riskmap.i18n import tr
 from riskmap.layers.style import QUALITATIVE, Style
 from riskmap.ui import messages
@@ -151,15 +156,23 @@ def read_file(path, options: ImportOptions | None = None) -> list[Loaded]:
     return [Loaded(path.stem, path, io.read_vector(path, **kwargs))]
 
 
-def datum_from_project(window, path) -> tuple:
-    """GCJ-02/BD-09 when the table's points, shifted back, land on the same-named features of the project's
-    point layers (:func:`riskmap.tables.datum_from_matches`); ``(None, "")`` otherwise or when unreadable."""
-    from riskmap import tables
+def reference_layers(window) -> list:
+    """(name, frame) of the project's vector layers: what a table's points are matched against."""
     from riskmap.layers import VectorLayer
 
     project = getattr(window, "project", None)
-    refs = [(layer.name, layer.gdf) for layer in (project.layers if project is not None else [])
+    return [(layer.name, layer.gdf) for layer in (project.layers if project is not None else [])
             if isinstance(layer, VectorLayer)]
+
+
+def datum_from_project(window, path, refs=None) -> tuple:
+    """GCJ-02/BD-09 when the table's points, shifted back, land on the same-named features of the project's
+    point layers (:func:`riskmap.tables.datum_from_matches`); ``(None, "")`` otherwise or when unreadable.
+
+    ``refs`` (from :func:`reference_layers`) instead of the window, on a worker thread."""
+    from riskmap import tables
+
+    refs = reference_layers(window) if refs is None else refs
     if not refs:
         return None, ""
     try:
@@ -169,10 +182,21 @@ def datum_from_project(window, path) -> tuple:
     return tables.datum_from_matches(table, refs)
 
 
-def read_with_questions(parent, path, options: ImportOptions | None = None) -> list[Loaded] | None:
-    """Read ``path``, asking the user what the file cannot tell; None when the user cancels."""
+@dataclass
+class Question:
+    """What a read needs to know from the user before it can go on (asked on the GUI thread)."""
+
+    path: Path
+    kind: str  # "table" (datum of a coordinate table), "crs" (no CRS in the file), "encoding"
+    reason: str
+    defaults: ImportOptions
+    ask_crs: bool = True
+
+
+def read_step(path, options: ImportOptions | None = None, refs=(), asked=()) -> list[Loaded] | Question:
+    """Read ``path`` (any thread), or say what to ask first: a :class:`Question` of a kind not in ``asked``."""
     path = Path(path)
-    if options is None and path.suffix.lower() in TABLE_EXTENSIONS:
+    if options is None and path.suffix.lower() in TABLE_EXTENSIONS and "table" not in asked:
         reason = tr("表格中的经纬度来自哪个坐标系？从高德、腾讯地图拾取的坐标请选“GCJ-02”（不换算会偏约 500 m），"
                     "百度地图选“BD-09”。",
                     "Which coordinate system are the table's coordinates in? Choose GCJ-02 for coordinates picked "
@@ -183,30 +207,41 @@ def read_with_questions(parent, path, options: ImportOptions | None = None) -> l
             reason += tr(f"\n表格中{where}注明了坐标系，已预选“{labels[detected]}”。",
                          f"\nThe table names its coordinate system in {where}: “{labels[detected]}” is preselected.")
         else:
-            detected, where = datum_from_project(parent, path)
+            detected, where = datum_from_project(None, path, list(refs))
             if detected:
                 reason += tr(f"\n{where}，已预选“{labels[detected]}”。",
                              f"\n{where}: “{labels[detected]}” is preselected.")
-        options = ask_options(parent, path, reason, ImportOptions(crs="EPSG:4490", offset=detected))
-        if options is None:
-            return None
+        return Question(path, "table", reason, ImportOptions(crs="EPSG:4490", offset=detected))
     try:
         return read_file(path, options)
     except CRSError as exc:
-        asked_already = options is not None and options.crs
+        asked_already = (options is not None and options.crs) or "crs" in asked
         if asked_already or path.suffix.lower() in io.RASTER_EXTENSIONS \
                 or "no coordinate reference system" not in str(exc):
             raise
-        retry = ask_options(parent, path, tr("文件没有坐标系信息（缺少 .prj？），请指定坐标系：",
-                                             "The file declares no coordinate system (missing .prj?); "
-                                             "choose one:"), options or ImportOptions(crs="EPSG:4490"))
+        return Question(path, "crs", tr("文件没有坐标系信息（缺少 .prj？），请指定坐标系：",
+                                        "The file declares no coordinate system (missing .prj?); choose one:"),
+                        options or ImportOptions(crs="EPSG:4490"))
     except EncodingError:
-        retry = ask_options(parent, path, tr("文字无法解码，请选择文件的编码：",
+        if "encoding" in asked:
+            raise
+        return Question(path, "encoding", tr("文字无法解码，请选择文件的编码：",
                                              "The text does not decode; choose the file's encoding:"),
-                            options or ImportOptions(encoding="gb18030"), ask_crs=False)
-    if retry is None:
-        return None
-    return read_file(path, retry)
+                        options or ImportOptions(encoding="gb18030"), ask_crs=False)
+
+
+def read_with_questions(parent, path, options: ImportOptions | None = None) -> list[Loaded] | None:
+    """Read ``path`` on this thread, asking the user what the file cannot tell; None when the user cancels."""
+    asked: set = set()
+    refs = reference_layers(parent)
+    while True:
+        out = read_step(path, options, refs, asked)
+        if not isinstance(out, Question):
+            return out
+        asked.add(out.kind)
+        options = ask_options(parent, path, out.reason, out.defaults, ask_crs=out.ask_crs)
+        if options is None:
+            return None
 
 
 # ---------------------------------------------------------------------------
@@ -249,6 +284,11 @@ class AddLayersCommand(QUndoCommand):
 
 def build_layers(project, loaded: list[Loaded]) -> list:
     """Layer objects for the read data (not yet in the project)."""
+    return make_layers(loaded, project.map_crs, len(project.layers))
+
+
+def make_layers(loaded: list[Loaded], map_crs, serial: int) -> list:
+    """Layer objects for the read data, styles counted from ``serial`` (any thread)."""
     from riskmap.layers import RasterLayer, VectorLayer
 
     layers = []
@@ -256,56 +296,171 @@ def build_layers(project, loaded: list[Loaded]) -> list:
         if item.gdf is None:
             layers.append(RasterLayer(item.path, item.name))
         else:
-            serial = len(project.layers) + i
-            layers.append(VectorLayer(item.gdf, item.name, map_crs=project.map_crs, source=str(item.path),
-                                      style=default_style(item.gdf, serial)))
+            layers.append(VectorLayer(item.gdf, item.name, map_crs=map_crs, source=str(item.path),
+                                      style=default_style(item.gdf, serial + i)))
     return layers
 
 
-def add_files(window, paths, options: ImportOptions | None = None) -> list:
+@dataclass
+class FileJob:
+    """One file of an add: what the user said so far, and what came of it."""
+
+    path: Path
+    options: ImportOptions | None = None
+    asked: set = field(default_factory=set)
+    outcome: str = "pending"  # pending | question | read | failed | skipped
+    question: Question | None = None
+    loaded: list = field(default_factory=list)
+    layers: list = field(default_factory=list)
+    error: BaseException | None = None
+    warnings: list = field(default_factory=list)
+
+
+def read_jobs(jobs: list, map_crs_wkt: str, serial: int, refs, progress=None) -> list:
+    """Read the pending files of ``jobs`` in turn (a worker thread): each becomes read, failed or a question.
+
+    ``progress`` (the task's) says which file is read and raises CancelledError after 取消.
+    """
+    from riskmap import crs as crs_policy
+
+    map_crs = crs_policy.parse_crs(map_crs_wkt)  # this thread's own CRS object
+    todo = [job for job in jobs if job.outcome == "pending"]
+    for i, job in enumerate(todo):
+        if progress is not None:
+            progress(i / len(todo), f"{i + 1}/{len(todo)} {job.path.name}")
+        caught: list = []
+        try:
+            with collect_thread_warnings(caught):
+                out = read_step(job.path, job.options, refs, job.asked)
+                if isinstance(out, Question):
+                    job.outcome, job.question = "question", out
+                else:
+                    job.loaded = out
+                    job.layers = make_layers(out, map_crs, serial)
+                    serial += len(job.layers)
+                    job.outcome = "read"
+        except CancelledError:
+            raise
+        except Exception as exc:  # shown on the GUI thread, one box per file
+            job.outcome, job.error = "failed", exc
+        job.warnings.extend(caught)
+    if progress is not None:
+        progress(1.0, "")
+    return jobs
+
+
+class AddJob:
+    """One 添加数据 of several files: tasks reading them, questions in between, the layers added at the end."""
+
+    def __init__(self, window, paths, options: ImportOptions | None = None):
+        self.window = window
+        self.jobs = [FileJob(Path(p), options) for p in paths]
+        self.was_empty = len(window.project.layers) == 0
+        self.project = window.project
+        self.task = None
+        self.finished = False
+        self.cancelled = False
+        self.added: list = []
+
+    def start(self) -> "AddJob":
+        for job in self.jobs:
+            if job.path.suffix.lower() not in SUPPORTED_EXTENSIONS:
+                job.outcome = "failed"
+                job.error = tr(f"{job.path}：不支持的文件格式，请选择 shp、gpkg、geojson、kml、csv、xlsx 或 tif 文件",
+                               f"{job.path}: unsupported format; choose a .shp, .gpkg, .geojson, .kml, .csv, "
+                               ".xlsx or .tif file")
+        self._next()
+        return self
+
+    def _next(self) -> None:
+        if not any(job.outcome == "pending" for job in self.jobs):
+            self._finish()
+            return
+        from riskmap import crs as crs_policy
+
+        window = self.window
+        pending = [job for job in self.jobs if job.outcome == "pending"]
+        title = tr(f"正在读取 {pending[0].path.name}", f"Reading {pending[0].path.name}") if len(pending) == 1 \
+            else tr(f"正在读取 {len(pending)} 个文件", f"Reading {len(pending)} files")
+        serial = len(self.project.layers) + sum(len(j.layers) for j in self.jobs)
+        self.task = window.run_task(read_jobs, self.jobs, crs_policy.crs_wkt(self.project.map_crs), serial,
+                                    reference_layers(window), title=title, on_done=lambda _jobs: self._asked(),
+                                    on_error=self._failed, on_cancel=self._cancelled)
+
+    def _asked(self) -> None:
+        """After a read: ask the questions (GUI thread), then read those files again."""
+        for job in self.jobs:
+            if job.outcome != "question":
+                continue
+            q = job.question
+            job.asked.add(q.kind)
+            answer = ask_options(self.window, job.path, q.reason, q.defaults, ask_crs=q.ask_crs)
+            if answer is None:
+                job.outcome = "skipped"
+            else:
+                job.options, job.outcome, job.question = answer, "pending", None
+        self._next()
+
+    def _failed(self, exc) -> None:  # read_jobs itself failed (not one file): nothing is added
+        self.window.show_error(exc)
+        self._done()
+
+    def _cancelled(self) -> None:
+        self.cancelled = True
+        self._done()
+
+    def _finish(self) -> None:
+        window = self.window
+        warned, notes = [], []
+        for job in self.jobs:
+            if job.outcome == "failed":
+                if isinstance(job.error, str):
+                    window.show_error(job.error)
+                elif isinstance(job.error, RiskmapError):
+                    window.show_error(job.error, warnings=job.warnings)
+                else:  # a reader bug must not leave anything half-loaded either
+                    window.show_error(job.error, warnings=job.warnings, what=tr(
+                        f"{job.path}：读取失败（riskmap 内部错误，错误内容见“详细信息”）；请确认文件完整，或将文件报告给维护人员",
+                        f"{job.path}: could not be read (an internal error of riskmap, see Details); check the "
+                        "file is complete, or report it to the maintainers"))
+            elif job.outcome == "read" and window.project is self.project:
+                warned.extend(job.warnings)
+                window.undo_stack.push(AddLayersCommand(self.project, job.layers,
+                                                        tr(f"添加数据 {job.path.name}", f"Add data {job.path.name}")))
+                self.added.extend(job.layers)
+                notes.extend(w for item in job.loaded for w in read_warnings(item.gdf))
+        added = self.added
+        if added and self.was_empty:
+            window.canvas.zoom_full()
+        if added:
+            said = tr(f"（库的提示：{fold_messages(warned)}）", f" (the libraries said: {fold_messages(warned)})") \
+                if warned else ""
+            text = tr(f"已添加 {len(added)} 个图层", f"Added {len(added)} layer(s)")
+            window.statusBar().showMessage(text + ("；" + "；".join(notes) if notes else "") + said,
+                                           15000 if notes else 10000 if warned else 5000)
+        self._done()
+
+    def _done(self) -> None:
+        self.finished = True
+        self.task = None
+        if hasattr(self.window, "files_added"):
+            self.window.files_added.emit(list(self.added))
+        wake = getattr(self.window, "_wake_waiters", None)
+        if wake is not None:
+            wake()
+
+
+def add_files(window, paths, options: ImportOptions | None = None, wait: bool = False):
     """Read and add each file; a file that fails shows one message and adds nothing.
 
-    Returns the layers added.
+    The reads run as a task of the window (progress, 取消). Returns the :class:`AddJob`; with
+    ``wait`` the event loop runs until it ended and the layers added are returned.
     """
-    added, warned, notes = [], [], []
-    was_empty = len(window.project.layers) == 0
-    for path in paths:
-        path = Path(path)
-        if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
-            window.show_error(tr(f"{path}：不支持的文件格式，请选择 shp、gpkg、geojson、kml、csv、xlsx 或 tif 文件",
-                                 f"{path}: unsupported format; choose a .shp, .gpkg, .geojson, .kml, .csv, "
-                                 ".xlsx or .tif file"))
-            continue
-        try:
-            with messages.library_warnings() as said:
-                loaded = read_with_questions(window, path, options)
-                if loaded is not None:
-                    layers = build_layers(window.project, loaded)
-        except RiskmapError as exc:
-            window.show_error(exc, warnings=said)
-            continue
-        except Exception as exc:  # a reader bug must not leave anything half-loaded either
-            window.show_error(exc, warnings=said, what=tr(
-                f"{path}：读取失败（riskmap 内部错误，错误内容见“详细信息”）；请确认文件完整，或将文件报告给维护人员",
-                f"{path}: could not be read (an internal error of riskmap, see Details); check the file is "
-                "complete, or report it to the maintainers"))
-            continue
-        if loaded is None:
-            continue
-        warned.extend(said)
-        window.undo_stack.push(AddLayersCommand(window.project, layers,
-                                                tr(f"添加数据 {path.name}", f"Add data {path.name}")))
-        added.extend(layers)
-        notes.extend(w for item in loaded for w in read_warnings(item.gdf))
-    if added and was_empty:
-        window.canvas.zoom_full()
-    if added:
-        said = tr(f"（库的提示：{fold_messages(warned)}）", f" (the libraries said: {fold_messages(warned)})") \
-            if warned else ""
-        text = tr(f"已添加 {len(added)} 个图层", f"Added {len(added)} layer(s)")
-        window.statusBar().showMessage(text + ("；" + "；".join(notes) if notes else "") + said,
-                                       15000 if notes else 10000 if warned else 5000)
-    return added
+    job = AddJob(window, list(paths), options).start()
+    if not wait:
+        return job
+    window._wait_until(lambda: job.finished)
+    return job.added
 
 
 def read_warnings(gdf) -> list:

@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 
 import numpy as np
-from PyQt5.QtCore import QSettings, Qt, QTimer, pyqtSignal
+from PyQt5.QtCore import QEventLoop, QSettings, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (
     QAction,
@@ -78,6 +78,13 @@ class MainWindow(QMainWindow):
     """
 
     project_changed = pyqtSignal(object)
+    #: A background save ended: (path, ok). ``project_opened(project)`` after 打开工程 finished.
+    save_finished = pyqtSignal(object, bool)
+    project_opened = pyqtSignal(object)
+    #: The files of one 添加数据 were read and added (the layers; empty when nothing was).
+    files_added = pyqtSignal(list)
+    #: The journal's writer thread failed (the exception; delivered on the GUI thread).
+    journal_failed = pyqtSignal(object)
 
     def __init__(self, project: Project | None = None, settings: QSettings | None = None, restore: bool = True,
                  parent=None):
@@ -95,6 +102,11 @@ class MainWindow(QMainWindow):
         self.actions: dict[str, QAction] = {}
         self.tools: dict = {}
         self._force_close = False
+        self._save_task: Task | None = None  # the save running (a second save or a close waits for it)
+        self._save_ok = False
+        self._wait_loops: list = []  # local event loops waiting for a save or a task (wait=True)
+        self.journal_failed.connect(lambda exc: self.statusBar().showMessage(
+            tr("自动保存失败：", "Autosave failed: ") + messages.error_line(exc), 10000))
         self._journal_timer = QTimer(self)
         self._journal_timer.setSingleShot(True)
         self._journal_timer.setInterval(JOURNAL_DELAY_MS)
@@ -402,9 +414,13 @@ class MainWindow(QMainWindow):
                                          10000)
             return
         journal.schedule = self._journal_timer.start
+        journal.on_error = self.journal_failed.emit  # from the writer thread: queued to the GUI thread
 
     def flush_journal(self) -> None:
-        """Journal the pending layer changes now (the timer does it shortly after the last one)."""
+        """Journal the pending layer changes now (the timer does it shortly after the last one).
+
+        Only the description is built here; the journal's writer thread writes the layer data.
+        """
         self._journal_timer.stop()
         journal = self.project.journal if self.project is not None else None
         if journal is not None:
@@ -509,12 +525,13 @@ class MainWindow(QMainWindow):
         half_h = max((maxy - miny) * 1.1, min_span) / 2
         self.canvas.set_extent((cx - half_w, cy - half_h, cx + half_w, cy + half_h))
 
-    def run_task(self, fn, *args, title: str = "", on_done=None, on_error=None, **kwargs) -> Task:
+    def run_task(self, fn, *args, title: str = "", on_done=None, on_error=None, on_cancel=None, on_end=None,
+                 **kwargs) -> Task:
         """Run ``fn(*args, progress=cb, **kwargs)`` in a worker thread with a progress bar and Cancel.
 
         ``on_done(result)`` runs on the GUI thread; a :class:`RiskmapError` is shown in a
-        message box (or passed to ``on_error(exc)`` when given); a cancellation only shows
-        a status message.
+        message box (or passed to ``on_error(exc)`` when given); a cancellation shows a status
+        message (and calls ``on_cancel()``); ``on_end(task)`` runs after any of the three.
         """
         task = Task(fn, args, kwargs, title=title, parent=self)
         task.progress.connect(lambda fraction, message, t=task: self._on_task_progress(t))
@@ -522,7 +539,11 @@ class MainWindow(QMainWindow):
         task.failed.connect(lambda exc, t=task: self._on_task_failed(t, exc, on_error))
         task.cancelled.connect(lambda t=task: self.statusBar().showMessage(
             tr(f"已取消：{t.title}", f"Cancelled: {t.title}"), 5000))
+        if on_cancel is not None:
+            task.cancelled.connect(lambda: on_cancel())
         task.done.connect(lambda t=task: self._on_task_done(t))
+        if on_end is not None:  # connected before the start: a quick task cannot end unseen
+            task.done.connect(lambda t=task: on_end(t))
         self.tasks.append(task)
         self._on_task_progress(task)
         task.start()
@@ -720,26 +741,31 @@ class MainWindow(QMainWindow):
     def _remember_dir(self, path) -> None:
         self.settings.setValue("last_dir", str(Path(path).parent))
 
-    def add_data(self) -> list:
-        paths = add_data.choose_files(self, self._last_dir())
-        if paths:
-            self._remember_dir(paths[0])
-        return self.add_files(paths)
-
-    def add_data_with_options(self) -> list:
+    def add_data(self):
         paths = add_data.choose_files(self, self._last_dir())
         if not paths:
-            return []
+            return None
+        self._remember_dir(paths[0])
+        return self.add_files(paths)
+
+    def add_data_with_options(self):
+        paths = add_data.choose_files(self, self._last_dir())
+        if not paths:
+            return None
         self._remember_dir(paths[0])
         options = add_data.ask_options(self, paths[0], tr("导入选项（用于所选的全部文件）：",
                                                           "Import options (for all chosen files):"))
         if options is None:
-            return []
+            return None
         return self.add_files(paths, options)
 
-    def add_files(self, paths, options=None) -> list:
-        """Add data files (dialog, drag and drop, command line); returns the layers added."""
-        return add_data.add_files(self, paths, options)
+    def add_files(self, paths, options=None, wait: bool = False):
+        """Add data files (dialog, drag and drop, command line), read on a worker thread.
+
+        Returns the :class:`~riskmap.ui.add_data.AddJob` (``files_added`` is emitted when it ended);
+        with ``wait`` the layers added, once they are.
+        """
+        return add_data.add_files(self, paths, options, wait=wait)
 
     def dragEnterEvent(self, event):
         if add_data.dropped_paths(event.mimeData()):
@@ -760,8 +786,10 @@ class MainWindow(QMainWindow):
     def maybe_save(self) -> bool:
         """Ask what to do with unsaved changes; True when it is fine to go on.
 
-        Attribute tables still in an edit session ask first (保存 / 放弃 / 取消 their edits).
+        A save still running is waited for first. Attribute tables still in an edit session ask
+        first (保存 / 放弃 / 取消 their edits).
         """
+        self.wait_for_save()
         for dock in list(self.attribute_tables.values()):
             if not dock.end_session():
                 return False
@@ -772,7 +800,7 @@ class MainWindow(QMainWindow):
             tr("工程有未保存的修改。是否保存？", "The project has unsaved changes. Save them?"),
             QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
         if answer == QMessageBox.Save:
-            return self.save_project()
+            return self.save_project(wait=True)
         return answer == QMessageBox.Discard
 
     def new_project(self) -> bool:
@@ -781,8 +809,30 @@ class MainWindow(QMainWindow):
         self.set_project(Project())
         return True
 
-    def open_project(self, path=None) -> bool:
-        """Open a project file (asks for it when ``path`` is None); False when nothing was opened."""
+    def _wait_until(self, finished) -> None:
+        """Run the event loop (the window keeps painting and answering) until ``finished()`` holds.
+
+        The loop is woken by :meth:`_wake_waiters`, which the end of a save or an open calls.
+        """
+        while not finished():
+            loop = QEventLoop()
+            self._wait_loops.append(loop)
+            try:
+                loop.exec_()
+            finally:
+                self._wait_loops.remove(loop)
+
+    def _wake_waiters(self) -> None:
+        for loop in list(self._wait_loops):
+            loop.quit()
+
+    def open_project(self, path=None, wait: bool = False) -> bool:
+        """Open a project file (asks for it when ``path`` is None); False when nothing was opened.
+
+        The file is read on a worker thread (progress in the status bar); the project is shown when
+        it is read (``project_opened``). ``wait``: return only then, with whether it was opened;
+        otherwise True means the read started.
+        """
         if not self.maybe_save():
             return False
         if path is None:
@@ -791,46 +841,59 @@ class MainWindow(QMainWindow):
                 tr("riskmap 工程", "riskmap projects") + f" (*{PROJECT_EXTENSION} *.gpkg)")
             if not path:
                 return False
-        try:
-            with messages.library_warnings() as said:
-                project = Project.load(path)
-        except RiskmapError as exc:
-            self.show_error(exc, warnings=said)
-            self._forget_recent(path)
-            return False
-        except Exception as exc:  # a damage riskmap did not foresee: one line, the open project is kept
-            self.show_error(exc, warnings=said, what=tr(
-                f"{path}：无法打开工程（riskmap 内部错误，错误内容见“详细信息”）；当前工程保持不变",
-                f"{path}: the project could not be opened (an internal error of riskmap, see Details); "
-                "the open project is kept"))
-            return False
-        self.set_project(project)
-        self._remember_dir(path)
-        self._add_recent(project.path)
-        self.statusBar().showMessage(tr(f"已打开 {path}", f"Opened {path}"), 5000)
-        self.offer_recovery(autosave.recovery_for_project(project.path))
-        return True
+        outcome = {}
 
-    def save_project(self) -> bool:
+        def read(progress):
+            progress(0.0, Path(path).name)
+            return Project.load(path)
+
+        def opened(project):
+            outcome["ok"] = True
+            self.set_project(project)
+            self._remember_dir(path)
+            self._add_recent(project.path)
+            self.statusBar().showMessage(tr(f"已打开 {path}", f"Opened {path}"), 5000)
+            self.project_opened.emit(project)
+            self.offer_recovery(autosave.recovery_for_project(project.path))
+
+        def failed(exc):
+            outcome["ok"] = False
+            if isinstance(exc, RiskmapError):
+                self.show_error(exc)
+                self._forget_recent(path)
+            else:  # a damage riskmap did not foresee: one line, the open project is kept
+                self.show_error(exc, what=tr(
+                    f"{path}：无法打开工程（riskmap 内部错误，错误内容见“详细信息”）；当前工程保持不变",
+                    f"{path}: the project could not be opened (an internal error of riskmap, see Details); "
+                    "the open project is kept"))
+
+        task = self.run_task(read, title=tr("正在打开工程", "Opening the project"), on_done=opened, on_error=failed,
+                             on_cancel=lambda: outcome.setdefault("ok", False), on_end=lambda _t: self._wake_waiters())
+        if not wait:
+            return True
+        self._wait_until(lambda: "ok" in outcome and not task.is_running)
+        return outcome["ok"]
+
+    def save_project(self, wait: bool = False) -> bool:
         if self.project.path is None:
-            return self.save_project_as()
-        return self._save_to(self.project.path)
+            return self.save_project_as(wait=wait)
+        return self._save_to(self.project.path, wait=wait)
 
-    def save_project_as(self, path=None) -> bool:
+    def save_project_as(self, path=None, wait: bool = False) -> bool:
         if path is None:
             start = str(Path(self._last_dir()) / f"{self.project.title or 'project'}{PROJECT_EXTENSION}")
             path, _ = QFileDialog.getSaveFileName(self, tr("工程另存为", "Save project as"), start,
                                                   tr("riskmap 工程", "riskmap projects") + f" (*{PROJECT_EXTENSION})")
             if not path:
                 return False
-        return self._save_to(path)
+        return self._save_to(path, wait=wait)
 
     @contextlib.contextmanager
     def busy(self, title: str):
         """Show ``title`` with a progress bar in the status bar while the block runs on the GUI thread.
 
         Yields ``progress(fraction, message="")`` (fraction None: busy, no percentage); each call
-        repaints the bar, so a save or a print shows how far it got.
+        repaints the bar, so a print shows how far it got.
         """
         QApplication.setOverrideCursor(Qt.WaitCursor)
         self.task_label.setText(title)
@@ -860,25 +923,73 @@ class MainWindow(QMainWindow):
                     widget.setVisible(False)
             QApplication.restoreOverrideCursor()
 
-    def _save_to(self, path) -> bool:
+    @property
+    def saving(self) -> bool:
+        """A save is being written."""
+        return self._save_task is not None
+
+    def wait_for_save(self) -> bool:
+        """Wait (the event loop runs) until a running save ended; True when the last save succeeded."""
+        self._wait_until(lambda: self._save_task is None)
+        return self._save_ok
+
+    def _save_to(self, path, wait: bool = False) -> bool:
+        """Save to ``path`` on a worker thread (progress and 取消 in the status bar).
+
+        What is saved is taken here first (:meth:`Project.save_snapshot`): edits made while the file
+        is written do not change it, and leave the project modified. A second save waits for the
+        first. ``wait``: return when the file is written, with whether it was; otherwise True
+        means the save started.
+        """
+        if self._save_task is not None:
+            self.statusBar().showMessage(tr("正在保存工程，请稍候…", "The project is being saved; please wait…"), 5000)
+            self.wait_for_save()
         self.project.extent = tuple(float(v) for v in self.canvas.extent())
+        project = self.project
         try:
-            with self.busy(tr("正在保存工程", "Saving the project")) as progress:
-                saved = self.project.save(path, progress=progress)
+            snapshot = project.save_snapshot(path)
         except RiskmapError as exc:
             self.show_error(exc)
             return False
-        except OSError as exc:
-            reason = messages.os_reason(exc)
-            self.show_error(ProjectError(tr(f"无法保存工程（{reason}）；请检查文件夹权限和磁盘空间",
-                                            f"could not save ({reason}); check the folder's permissions and the "
-                                            "free disk space"), path))
-            return False
-        self._remember_dir(saved)
-        self._add_recent(saved)
-        self._update_title()
-        self.statusBar().showMessage(tr(f"已保存 {saved}", f"Saved {saved}"), 5000)
-        return True
+        from riskmap.project import write_snapshot
+
+        def saved(written):
+            project.mark_saved(snapshot)
+            self._save_ok = True
+            self._remember_dir(written)
+            self._add_recent(written)
+            self._update_title()
+            edited = project.modified
+            self.statusBar().showMessage(tr(f"已保存 {written}", f"Saved {written}") + (tr(
+                "（保存期间的修改尚未保存）", " (changes made while saving are not saved yet)") if edited else ""), 5000)
+
+        def failed(exc):
+            self._save_ok = False
+            if isinstance(exc, OSError):
+                reason = messages.os_reason(exc)
+                exc = ProjectError(tr(f"无法保存工程（{reason}）；请检查文件夹权限和磁盘空间",
+                                      f"could not save ({reason}); check the folder's permissions and the "
+                                      "free disk space"), snapshot.path)
+            self.show_error(exc)
+
+        self._save_ok = False
+        task = self.run_task(write_snapshot, snapshot, title=tr("正在保存工程", "Saving the project"),
+                             on_done=saved, on_error=failed,
+                             on_end=lambda t, p=snapshot.path: self._on_save_done(t, p))
+        self._save_task = task  # on_end (queued to this thread) clears it, after this method returned
+        for key in ("save", "save_as"):
+            self.actions[key].setEnabled(False)
+        if not wait:
+            return True
+        return self.wait_for_save()
+
+    def _on_save_done(self, task, path) -> None:
+        if self._save_task is task:
+            self._save_task = None
+            for key in ("save", "save_as"):
+                self.actions[key].setEnabled(True)
+        self.save_finished.emit(path, self._save_ok)
+        self._wake_waiters()
 
     # -- recent projects ------------------------------------------------------------------
     def recent_projects(self) -> list[str]:
@@ -1045,6 +1156,10 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event):
+        if self._wait_loops:  # already waiting for a save to end (a second close)
+            event.ignore()
+            return
+        self.wait_for_save()  # a save in progress is finished, never cut off
         if not self._force_close and not self.maybe_save():
             event.ignore()
             return

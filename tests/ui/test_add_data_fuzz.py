@@ -93,7 +93,8 @@ def test_odd_files_through_add_data_never_break_the_window(window, qtbot, boxes,
         chosen["path"] = path
         before_boxes, before_ids, before_undo = len(boxes), [lyr.id for lyr in project.layers], \
             window.undo_stack.index()
-        action.trigger()  # 添加数据… → the file dialog answers ``path``
+        with qtbot.waitSignal(window.files_added, timeout=60000):  # read on a task, added when it ends
+            action.trigger()  # 添加数据… → the file dialog answers ``path``
         assert canvas.wait_until_rendered(30000), label
         new_boxes = boxes[before_boxes:]
         added = [lyr for lyr in project.layers if lyr.id not in before_ids]

@@ -394,7 +394,7 @@ def test_saved_edits_go_into_the_project_file(window, project, plants, dock, qtb
     assert not dock.editing and not dock.edit_actions["start"].isChecked() and project.modified
     assert not dock.model.flags(cell_index(dock, 0, "name")) & Qt.ItemIsEditable
     path = tmp_path / "edited.rmp"
-    assert window.save_project_as(str(path))
+    assert window.save_project_as(str(path), wait=True)
     reopened = Project.load(path).layers["企业"].gdf
     assert reopened["safe_dist"].iat[1] == 650.0
     assert str(reopened["id"].dtype) == "Int64" and reopened["id"].isna().iat[0] and reopened["id"].iat[1] == 2

@@ -89,7 +89,7 @@ def test_adding_a_file_that_fails_with_library_warnings_shows_them_under_details
         ds.write(np.ones((1, 4, 4), "uint8"))
     capfd.readouterr()
     n = len(window.project.layers)
-    assert window.add_files([path]) == [] and len(window.project.layers) == n
+    assert window.add_files([path], wait=True) == [] and len(window.project.layers) == n
     (box,) = boxes
     assert "无坐标.tif" in box["text"] and "\n" not in box["text"] and "Warning" not in box["text"]
     assert "geotransform" in box["details"].lower() and box["details"].startswith("库的提示")
@@ -105,7 +105,7 @@ def test_a_reader_bug_while_adding_is_a_generic_line_naming_the_file(window, box
 
     monkeypatch.setattr(add_data, "read_file", broken_reader)
     n = len(window.project.layers)
-    assert window.add_files([path]) == [] and len(window.project.layers) == n
+    assert window.add_files([path], wait=True) == [] and len(window.project.layers) == n
     (box,) = boxes
     assert str(path) in box["text"] and "读取失败" in box["text"]
     assert "list index" not in box["text"] and "IndexError: list index out of range" in box["details"]
@@ -229,14 +229,14 @@ def test_opening_a_damaged_project_keeps_the_open_one_and_says_one_line(window, 
         raise ProjectError("工程文件已损坏", p)
 
     monkeypatch.setattr(Project, "load", staticmethod(warns_then_fails))
-    assert window.open_project(str(path)) is False and window.project is before
+    assert window.open_project(str(path), wait=True) is False and window.project is before
     assert boxes[-1]["text"] == f"{path}: 工程文件已损坏" and "gpkg_extensions_x" in boxes[-1]["details"]
 
     def bug(p):
         raise TypeError("'NoneType' object is not subscriptable")
 
     monkeypatch.setattr(Project, "load", staticmethod(bug))
-    assert window.open_project(str(path)) is False and window.project is before
+    assert window.open_project(str(path), wait=True) is False and window.project is before
     assert boxes[-1]["text"].startswith(f"{path}：无法打开工程") and "NoneType" not in boxes[-1]["text"]
     assert "TypeError: 'NoneType' object is not subscriptable" in boxes[-1]["details"]
 

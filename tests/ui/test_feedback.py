@@ -4,22 +4,26 @@ import pytest
 pytestmark = pytest.mark.gui
 
 
-def test_save_shows_progress_per_layer(window, tmp_path, monkeypatch):
-    shown = []
-    real_save = type(window.project).save
+def test_save_shows_progress_per_layer(window, tmp_path, monkeypatch, qtbot):
+    """The save runs as a task: the status bar shows its title and each layer's step while the file is written."""
+    from riskmap import project as project_module
 
-    def spy(project, path=None, progress=None):
-        assert window.progress_bar.isVisible() and window.task_label.text() == "正在保存工程"
-        shown.append("visible")
-        return real_save(project, path, progress=progress)
+    seen = []
+    real_write = project_module._write_vectors
 
-    monkeypatch.setattr(type(window.project), "save", spy)
-    window.busy_log = []
+    def spy(tmp, vectors, progress=None):
+        def report(fraction, message=""):
+            progress(fraction, message)
+            seen.append((message, fraction))
+        return real_write(tmp, vectors, progress=report)
+
+    monkeypatch.setattr(project_module, "_write_vectors", spy)
+    monkeypatch.setattr("riskmap.ui.tasks.PROGRESS_INTERVAL_S", 0.0)
     assert window.save_project_as(tmp_path / "进度.rmp")
-    assert shown == ["visible"]
+    assert window.saving and window.progress_bar.isVisible() and window.task_label.text().startswith("正在保存工程")
+    assert window.wait_for_save()
     n = len([lyr for lyr in window.project.layers if hasattr(lyr, "gdf")])
-    assert [t for t, _ in window.busy_log] == ["正在保存工程"] + [f"正在保存工程：{i}/{n}" for i in range(1, n + 1)]
-    assert [f for _, f in window.busy_log][1:] == [pytest.approx(i / n) for i in range(n)]
+    assert seen == [(f"{i + 1}/{n}", pytest.approx(i / n)) for i in range(n)]
     assert not window.progress_bar.isVisible() and "已保存" in window.statusBar().currentMessage()
 
 

@@ -286,7 +286,7 @@ def test_window_geometry_and_recent_projects_are_remembered(window, qtbot, proje
     from riskmap.ui.main_window import MainWindow
 
     window.resize(900, 640)
-    window.save_project_as(tmp_path / "p.rmp")
+    window.save_project_as(tmp_path / "p.rmp", wait=True)
     window.close()
     assert window.settings.value("window/geometry") is not None
     again = MainWindow(project, restore=True)

@@ -27,7 +27,7 @@ def test_save_and_reopen_keeps_layers_styles_and_view(window, project, tmp_path,
     view = window.canvas.extent()
     assert window.isWindowModified()
     path = tmp_path / "县区风险.rmp"
-    assert window.save_project_as(path)
+    assert window.save_project_as(path, wait=True)
     assert path.exists() and not project.modified and not window.isWindowModified()
     assert window.recent_projects()[0] == str(path.resolve())
     expected = layer_state(project)
@@ -39,7 +39,7 @@ def test_save_and_reopen_keeps_layers_styles_and_view(window, project, tmp_path,
     qtbot.addWidget(other)
     other.resize(window.size())
     other.show()
-    assert other.open_project(path)
+    assert other.open_project(path, wait=True)
     assert layer_state(other.project) == expected
     assert other.project.extent == pytest.approx(view)
     other.canvas.wait_until_rendered(10000)
@@ -51,20 +51,20 @@ def test_save_and_reopen_keeps_layers_styles_and_view(window, project, tmp_path,
 
 def test_open_with_unsaved_changes_asks_first(window, project, tmp_path, monkeypatch):
     saved = tmp_path / "a.rmp"
-    window.save_project_as(saved)
+    window.save_project_as(saved, wait=True)
     project.layers[0].visible = False
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.Cancel)
-    assert not window.open_project(saved)
+    assert not window.open_project(saved, wait=True)
     assert window.project is project and len(asked) == 1
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.Discard)
-    assert window.open_project(saved)
+    assert window.open_project(saved, wait=True)
     assert window.project is not project and window.project.layers[0].visible
 
 
 def test_save_answer_saves_before_new_project(window, project, tmp_path, monkeypatch):
     path = tmp_path / "b.rmp"
-    window.save_project_as(path)
+    window.save_project_as(path, wait=True)
     project.layers["道路"].opacity = 0.3
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Save)
     assert window.new_project()
@@ -77,17 +77,17 @@ def test_save_answer_saves_before_new_project(window, project, tmp_path, monkeyp
 def test_open_a_damaged_project_shows_one_message(window, tmp_path, errors):
     bad = tmp_path / "bad.rmp"
     bad.write_bytes(b"not a geopackage at all")
-    assert not window.open_project(bad)
+    assert not window.open_project(bad, wait=True)
     assert len(errors) == 1 and "bad.rmp" in errors[0]
     assert len(window.project.layers) == 4
 
 
 def test_opening_a_project_closes_old_panels(window, project, tmp_path):
     path = tmp_path / "c.rmp"
-    window.save_project_as(path)
+    window.save_project_as(path, wait=True)
     window.open_attribute_table(project.layers["企业"])
     assert window.attribute_tables
-    window.open_project(path)
+    window.open_project(path, wait=True)
     assert window.attribute_tables == {}
     assert [lyr.name for lyr in window.layer_panel.project.layers] == [lyr.name for lyr in project.layers]
 
@@ -101,7 +101,7 @@ def test_add_a_bad_file_shows_a_message_and_adds_nothing(window, project, tmp_pa
     empty.write_bytes(b"")
     unknown = tmp_path / "notes.docx"
     unknown.write_text("x")
-    added = window.add_files([truncated, empty, unknown])
+    added = window.add_files([truncated, empty, unknown], wait=True)
     assert added == [] and [lyr.id for lyr in project.layers] == before
     assert len(errors) == 3
     assert "broken.geojson" in errors[0] and "empty.shp" in errors[1] and "notes.docx" in errors[2]
@@ -111,7 +111,7 @@ def test_add_a_bad_file_shows_a_message_and_adds_nothing(window, project, tmp_pa
 def test_add_a_good_file_and_undo(window, project, tmp_path, errors):
     path = tmp_path / "水库.geojson"
     gpd.GeoDataFrame({"name": ["南湾水库"]}, geometry=[Point(114.0, 32.1).buffer(0.02)], crs=4490).to_file(path)
-    added = window.add_files([path])
+    added = window.add_files([path], wait=True)
     assert errors == [] and len(added) == 1
     assert project.layers[-1].name == "水库" and project.layers[-1].source == str(path)
     window.undo_stack.undo()
@@ -132,7 +132,7 @@ def test_add_a_table_from_amap_converts_gcj02(window, project, tmp_path, monkeyp
         return add_data.ImportOptions(crs="EPSG:4490", offset="gcj02")
 
     monkeypatch.setattr(add_data, "ask_options", ask)
-    [layer] = window.add_files([path])
+    [layer] = window.add_files([path], wait=True)
     assert len(questions) == 1 and "GCJ-02" in questions[0]
     point = layer.display_geoms[0]
     assert point.x == pytest.approx(116.377817, abs=5e-6) and point.y == pytest.approx(39.911954, abs=5e-6)
@@ -143,7 +143,7 @@ def test_cancelling_the_question_adds_nothing(window, project, tmp_path, monkeyp
     path.write_text("name,lon,lat\na,114.1,32.1\n", encoding="utf-8")
     monkeypatch.setattr(add_data, "ask_options", lambda *a, **k: None)
     n = len(project.layers)
-    assert window.add_files([path]) == [] and len(project.layers) == n and errors == []
+    assert window.add_files([path], wait=True) == [] and len(project.layers) == n and errors == []
 
 
 def test_a_file_without_crs_asks_for_one(window, project, tmp_path, monkeypatch, errors):
@@ -155,7 +155,7 @@ def test_a_file_without_crs_asks_for_one(window, project, tmp_path, monkeypatch,
     monkeypatch.setattr(add_data, "ask_options",
                         lambda parent, p, reason, defaults=None, ask_crs=True:
                         asked.append(reason) or add_data.ImportOptions(crs="EPSG:4490"))
-    [layer] = window.add_files([shp])
+    [layer] = window.add_files([shp], wait=True)
     assert len(asked) == 1 and "坐标系" in asked[0]
     assert layer.crs.to_epsg() == 4490
 
@@ -169,7 +169,7 @@ def test_add_a_raster_goes_to_the_bottom(window, project, tmp_path, errors):
     with rasterio.open(path, "w", driver="GTiff", width=10, height=10, count=1, dtype="float32", crs="EPSG:4490",
                        transform=from_origin(114.0, 32.5, 0.05, 0.05)) as ds:
         ds.write(np.ones((1, 10, 10), "float32"))
-    [layer] = window.add_files([path])
+    [layer] = window.add_files([path], wait=True)
     assert isinstance(layer, RasterLayer) and project.layers[0] is layer and errors == []
 
 

@@ -116,7 +116,7 @@ def test_opening_the_project_offers_its_journal(qtbot, window, tmp_path):
     assert jn.pending_recoveries() == []
     seen = []
     answer("恢复", seen)
-    assert win.open_project(path)
+    assert win.open_project(path, wait=True)
     assert reg.HazardRegister.from_project(win.project).ids() == ids
 
 
