@@ -12,6 +12,7 @@ import json
 import os
 import struct
 import tempfile
+import threading
 import warnings
 import zipfile
 from pathlib import Path
@@ -932,6 +933,80 @@ def _read_ogr(path: Path, layer, meta, crs=None):
     return _finish_ogr(gdf, path, meta, crs)
 
 
+#: Features per call when a worker thread reads or writes a big layer: pyogrio holds the GIL for a
+#: whole call, so one call of 200,000 features would stop the window's event loop for a second or more;
+#: calls of this size let the GUI thread run in between (well under 0.1 s each on a busy machine).
+CHUNK_FEATURES = 4_000
+#: Drivers whose layers are read from any feature index without reading the ones before.
+_RANDOM_ACCESS_DRIVERS = {"GPKG", "ESRI Shapefile", "FlatGeobuf"}
+
+
+def _off_main_thread() -> bool:
+    return threading.current_thread() is not threading.main_thread()
+
+
+def read_dataframe_chunked(source: str, layer=None, *, chunk: int | None = None, progress=None, **kwargs):
+    """``pyogrio.read_dataframe`` of a whole layer; on a worker thread in calls of :data:`CHUNK_FEATURES`.
+
+    Only for drivers with random access (GeoPackage, Shapefile, FlatGeobuf) and more features than one
+    call; otherwise one call. ``progress(fraction)`` after each call.
+    """
+    import pyogrio
+
+    chunk = chunk or CHUNK_FEATURES
+    count = -1
+    if _off_main_thread() or chunk != CHUNK_FEATURES:
+        try:
+            info = pyogrio.read_info(source, layer=layer)
+            if info.get("driver") in _RANDOM_ACCESS_DRIVERS:
+                count = int(info.get("features", -1))
+        except Exception:  # the one-call read below says what is wrong
+            count = -1
+    if count <= chunk:
+        return pyogrio.read_dataframe(source, layer=layer, **kwargs)
+    frames = []
+    for start in range(0, count, chunk):
+        frames.append(pyogrio.read_dataframe(source, layer=layer, skip_features=start, max_features=chunk,
+                                             **kwargs))
+        if progress is not None:
+            progress(min(1.0, (start + chunk) / count))
+    gdf = pd.concat(frames, ignore_index=True)
+    return gdf
+
+
+def _layer_geometry_type(gdf):
+    """(geometry_type, promote_to_multi) of a whole frame, so every chunk of it writes the same layer type."""
+    types = set(gdf.geom_type.dropna()) if len(gdf) else set()
+    if len(types) == 1:
+        return types.pop(), False
+    bases = {t.replace("Multi", "") for t in types}
+    if len(bases) == 1 and bases <= {"Point", "LineString", "Polygon"}:
+        return "Multi" + bases.pop(), True
+    return "Unknown", False
+
+
+def write_dataframe_chunked(gdf, target: str, layer: str, *, driver: str = "GPKG", append: bool = False,
+                            chunk: int | None = None, progress=None, **kwargs) -> None:
+    """``pyogrio.write_dataframe`` of a whole frame; on a worker thread in appended calls of
+    :data:`CHUNK_FEATURES` features (same layer type and fields as one call; a GeoPackage layer written so
+    has no spatial index — riskmap reads its layers whole). ``progress(fraction)`` after each."""
+    import pyogrio
+
+    chunk = chunk or CHUNK_FEATURES
+    if not ((_off_main_thread() or chunk != CHUNK_FEATURES) and len(gdf) > chunk):
+        pyogrio.write_dataframe(gdf, target, layer=layer, driver=driver, append=append, **kwargs)
+        return
+    geometry_type, promote = _layer_geometry_type(gdf)
+    if driver == "GPKG":  # an R-tree updated on every appended row costs seconds per 100,000 rows
+        kwargs.setdefault("layer_options", {"SPATIAL_INDEX": "NO"})
+    for start in range(0, len(gdf), chunk):
+        part = gdf.iloc[start:start + chunk]
+        pyogrio.write_dataframe(part, target, layer=layer, driver=driver, append=append or start > 0,
+                                geometry_type=geometry_type, promote_to_multi=promote or None, **kwargs)
+        if progress is not None:
+            progress(min(1.0, (start + chunk) / len(gdf)))
+
+
 def _read_ogr_source(source: str, path: Path, layer, meta):
     import pyogrio
 
@@ -947,7 +1022,7 @@ def _read_ogr_source(source: str, path: Path, layer, meta):
         _check_opened_driver(path, _ogr_driver(source, layer), VECTOR_DRIVERS[ext])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            gdf = pyogrio.read_dataframe(source, layer=layer, on_invalid="ignore", **kwargs)
+            gdf = read_dataframe_chunked(source, layer=layer, on_invalid="ignore", **kwargs)
     except (EmptyLayerError, DataFormatError):
         raise
     except UnicodeDecodeError as exc:

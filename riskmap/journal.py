@@ -509,14 +509,12 @@ def _delta(store: dict, ids) -> dict:
 
 
 def _write_gpkg(path: Path, gdf) -> None:
-    import pyogrio
-
-    from riskmap.io import atomic_path
+    from riskmap.io import atomic_path, write_dataframe_chunked
 
     with atomic_path(path, suffix=".gpkg") as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            pyogrio.write_dataframe(gdf, tmp, layer="data", driver="GPKG")
+            write_dataframe_chunked(gdf, str(tmp), "data", driver="GPKG")  # the writer thread: in chunks
     _fsync_dir(path.parent)
 
 

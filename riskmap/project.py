@@ -23,7 +23,14 @@ from riskmap import __version__
 from riskmap import crs as crs_policy
 from riskmap.errors import DataFormatError, ProjectError, RiskmapError
 from riskmap.i18n import tr
-from riskmap.io import atomic_path, check_declared_format, gdal_source, gdal_target
+from riskmap.io import (
+    atomic_path,
+    check_declared_format,
+    gdal_source,
+    gdal_target,
+    read_dataframe_chunked,
+    write_dataframe_chunked,
+)
 from riskmap.layers import LayerList, RasterLayer, Style, VectorLayer
 from riskmap.layers.fields import restore_nullable_fields
 from riskmap.layers.events import EmitterGroup
@@ -263,7 +270,7 @@ class Project:
                     with warnings.catch_warnings():  # GDAL warns about the .rmp extension
                         warnings.simplefilter("ignore", RuntimeWarning)
                         with gdal_source(path) as source:
-                            gdf = pyogrio.read_dataframe(source, layer=entry["table"])
+                            gdf = read_dataframe_chunked(source, layer=entry["table"])
                             gdf = restore_nullable_fields(gdf, pyogrio.read_info(source, layer=entry["table"]))
                 except Exception as exc:
                     raise ProjectError(tr(f"工程文件中缺少图层“{entry.get('name')}”",
@@ -304,15 +311,17 @@ def write_snapshot(snapshot: SaveSnapshot, progress=None) -> Path:
 
 
 def _write_vectors(tmp: Path, vectors: dict, progress=None) -> None:
-    import pyogrio
 
+    n = len(vectors)
     for i, (table, gdf) in enumerate(vectors.items()):
         if progress is not None:
-            progress(i / len(vectors), f"{i + 1}/{len(vectors)}")
+            progress(i / n, f"{i + 1}/{n}")
+        within = None if progress is None else \
+            (lambda f, i=i: progress((i + f) / n, f"{i + 1}/{n}"))  # per chunk on a worker: progress and 取消
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             with gdal_target(tmp) as target:
-                pyogrio.write_dataframe(gdf, target, layer=table, driver="GPKG", append=i > 0)
+                write_dataframe_chunked(gdf, target, table, driver="GPKG", append=i > 0, progress=within)
 
 
 def _table_name(layer) -> str:
