@@ -34,6 +34,7 @@ from riskmap.errors import (
     ParameterError,
     ResourceLimitError,
     RiskmapError,
+    collect_thread_warnings,
 )
 
 VECTOR_EXTENSIONS = {".shp", ".gpkg", ".geojson", ".json", ".kml", ".kmz", ".csv", ".xlsx", ".xlsm", ".vrt"}
@@ -945,6 +946,24 @@ def _off_main_thread() -> bool:
     return threading.current_thread() is not threading.main_thread()
 
 
+@contextlib.contextmanager
+def quiet_runtime_warnings():
+    """Silence GDAL's RuntimeWarnings (e.g. about a temporary file's extension) for a block.
+
+    On the main thread ``warnings.catch_warnings`` as before; on a worker thread that would swap the
+    process-wide warnings state under the GUI thread, so the thread's own warnings are collected
+    and dropped instead (:func:`riskmap.errors.collect_thread_warnings`, nested in a task's).
+    """
+    if not _off_main_thread():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            yield
+        return
+    dropped: list = []
+    with collect_thread_warnings(dropped):
+        yield
+
+
 def read_dataframe_chunked(source: str, layer=None, *, chunk: int | None = None, progress=None, **kwargs):
     """``pyogrio.read_dataframe`` of a whole layer; on a worker thread in calls of :data:`CHUNK_FEATURES`.
 
@@ -1020,8 +1039,7 @@ def _read_ogr_source(source: str, path: Path, layer, meta):
             layer = str(layers[0][0])
         meta["layer"] = path.stem if ext == ".shp" else layer
         _check_opened_driver(path, _ogr_driver(source, layer), VECTOR_DRIVERS[ext])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
+        with quiet_runtime_warnings():
             gdf = read_dataframe_chunked(source, layer=layer, on_invalid="ignore", **kwargs)
     except (EmptyLayerError, DataFormatError):
         raise

@@ -509,11 +509,10 @@ def _delta(store: dict, ids) -> dict:
 
 
 def _write_gpkg(path: Path, gdf) -> None:
-    from riskmap.io import atomic_path, write_dataframe_chunked
+    from riskmap.io import atomic_path, quiet_runtime_warnings, write_dataframe_chunked
 
     with atomic_path(path, suffix=".gpkg") as tmp:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
+        with quiet_runtime_warnings():
             write_dataframe_chunked(gdf, str(tmp), "data", driver="GPKG")  # the writer thread: in chunks
     _fsync_dir(path.parent)
 

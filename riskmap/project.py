@@ -15,7 +15,6 @@ import math
 import os
 import sqlite3
 import uuid
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from riskmap.io import (
     check_declared_format,
     gdal_source,
     gdal_target,
+    quiet_runtime_warnings,
     read_dataframe_chunked,
     write_dataframe_chunked,
 )
@@ -267,8 +267,7 @@ class Project:
                                           "move it back or remove it from the project"), path) from exc
             else:
                 try:
-                    with warnings.catch_warnings():  # GDAL warns about the .rmp extension
-                        warnings.simplefilter("ignore", RuntimeWarning)
+                    with quiet_runtime_warnings():  # GDAL warns about the .rmp extension
                         with gdal_source(path) as source:
                             gdf = read_dataframe_chunked(source, layer=entry["table"])
                             gdf = restore_nullable_fields(gdf, pyogrio.read_info(source, layer=entry["table"]))
@@ -318,8 +317,7 @@ def _write_vectors(tmp: Path, vectors: dict, progress=None) -> None:
             progress(i / n, f"{i + 1}/{n}")
         within = None if progress is None else \
             (lambda f, i=i: progress((i + f) / n, f"{i + 1}/{n}"))  # per chunk on a worker: progress and 取消
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
+        with quiet_runtime_warnings():
             with gdal_target(tmp) as target:
                 write_dataframe_chunked(gdf, target, table, driver="GPKG", append=i > 0, progress=within)
 

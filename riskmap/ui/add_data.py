@@ -31,7 +31,6 @@ from riskmap import io
 from riskmap.errors import CancelledError, CRSError, EncodingError, RiskmapError, collect_thread_warnings, fold_messages
 from riskmap.i18n import tr
 from riskmap.layers.style import QUALITATIVE, Style
-from riskmap.ui import messages
 
 TABLE_EXTENSIONS = {".csv", ".xlsx", ".xlsm"}
 SUPPORTED_EXTENSIONS = io.VECTOR_EXTENSIONS | io.RASTER_EXTENSIONS
