@@ -255,7 +255,7 @@ def footprint(s: Scenario, stability: str, wind: float, params: QRAParams) -> en
                 c, _sy = conc(xx, yy)
                 return (c >= lfl).astype(float)
 
-        fp = engine.plume_footprint(p_of, reach, y_max, step)
+        fp = engine.plume_footprint(p_of, reach, y_max, step, crosswind_decreasing=True)
         return _crop(fp)
     if s.outcome == "jet_fire":
         q = s.rate_kg_s * prop["dhc_mj_kg"] * 1e6

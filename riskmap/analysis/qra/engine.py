@@ -95,11 +95,36 @@ def radial_footprint(p_of_r, reach: float, step: float) -> Footprint:
     return Footprint("radial", float(step), values)
 
 
-def plume_footprint(p_of_xy, x_max: float, y_max: float, step: float) -> Footprint:
-    """A plume footprint from ``p_of_xy(x, y)`` (vectorised, m) on 0 ≤ x ≤ x_max, 0 ≤ y ≤ y_max."""
+def plume_footprint(p_of_xy, x_max: float, y_max: float, step: float, *,
+                    crosswind_decreasing: bool = False) -> Footprint:
+    """A plume footprint from ``p_of_xy(x, y)`` sampled on 0 ≤ x ≤ x_max, 0 ≤ y ≤ y_max.
+
+    Parameters
+    ----------
+    p_of_xy : callable
+        P_death at downwind ``x`` and crosswind ``y`` (m), vectorised (broadcasting arrays).
+    x_max, y_max : float
+        Extent of the lattice (m).
+    step : float
+        Lattice spacing (m).
+    crosswind_decreasing : bool, default False
+        Promise that P never grows with |y| at a fixed x (a Gaussian plume's load does not). Then the
+        rows beyond the last downwind distance with P(x, 0) > 0 are all zero and are not evaluated.
+
+    Returns
+    -------
+    Footprint
+    """
     x = np.arange(int(math.ceil(x_max / step)) + 2, dtype=float) * step
     y = np.arange(int(math.ceil(y_max / step)) + 2, dtype=float) * step
-    values = np.clip(np.nan_to_num(np.asarray(p_of_xy(x[:, None], y[None, :]), float)), 0.0, 1.0)
+    rows = x.size
+    if crosswind_decreasing:
+        centre = np.broadcast_to(np.asarray(p_of_xy(x[:, None], y[None, :1]), float), (x.size, 1))
+        nz = np.flatnonzero(np.clip(np.nan_to_num(centre[:, 0]), 0.0, 1.0) > 0)
+        rows = int(nz[-1]) + 1 if nz.size else 0
+    values = np.zeros((x.size, y.size))
+    if rows:
+        values[:rows] = np.clip(np.nan_to_num(np.asarray(p_of_xy(x[:rows, None], y[None, :]), float)), 0.0, 1.0)
     values[-1, :] = 0.0
     values[:, -1] = 0.0
     return Footprint("plume", float(step), values)
@@ -398,53 +423,124 @@ class PolarRisk:
         self.phi0 = math.pi - math.pi / self.n + self.dpsi / 2
 
     def polar(self, footprint: Footprint) -> tuple[np.ndarray, np.ndarray]:
-        """``(columns, P)``: the footprint on the polar lattice, only at the ψ columns where it may be non-zero."""
+        """The footprint at the polar lattice nodes where it may be non-zero.
+
+        Parameters
+        ----------
+        footprint : Footprint
+
+        Returns
+        -------
+        (ndarray, ndarray)
+            ``radial``: an empty index array and P at every ρ (1-D). ``plume``: the flat indices
+            ``i·n_psi + (j mod n_psi)`` of the nodes (ρ_i, ψ_j) with P > 0 (distinct) and P there.
+
+        Notes
+        -----
+        A node can only be non-zero when one of the four lattice points around it is. A lattice point
+        (a, b) reaches the distances hypot(a − 1, b − 1)·step … hypot(a + 1, b + 1)·step and the angles up
+        to atan2((b + 1)·step, (a − 1)·step), so each ring of the polar lattice is sampled only over the
+        angles that its own non-zero lattice points can reach. Near the source every angle may be
+        reached; further out a plume covers a few columns, so most of the 2k + 1 columns of its widest
+        angle are never visited.
+        """
         if footprint.kind == "radial":
             return np.zeros(0, np.int64), footprint.sample(self.rho)
-        x_max, y_max = footprint.extent()
-        if x_max <= 0:
-            return np.zeros(0, np.int64), np.zeros((self.n_r, 0))
-        # the widest angle at which the lattice is non-zero (near the source every angle may be)
-        nz = np.argwhere(footprint.values > 0)
-        xs, ys = nz[:, 0] * footprint.step, (nz[:, 1] + 1) * footprint.step
-        psi_max = float(np.max(np.arctan2(ys, np.maximum(xs - footprint.step, 0.0))))
-        k = min(int(math.ceil(psi_max / self.dpsi)) + 1, self.n_psi // 2 - 1)  # 2k+1 distinct columns
-        cols = np.arange(-k, k + 1)
-        psi = cols * self.dpsi
-        p = footprint.sample(self.rho[:, None] * np.cos(psi)[None, :], self.rho[:, None] * np.sin(psi)[None, :])
-        return cols % self.n_psi, p
+        a, b = np.nonzero(footprint.values > 0)
+        if not a.size:
+            return np.zeros(0, np.int64), np.zeros(0)
+        s = footprint.step
+        psi = np.arctan2((b + 1) * s, np.maximum((a - 1) * s, 0.0))
+        k_node = np.minimum(np.ceil(psi / self.dpsi).astype(np.int64) + 1, self.n_psi // 2 - 1)
+        lo = np.floor(np.hypot(np.maximum(a - 1, 0), np.maximum(b - 1, 0)) * s / self.step).astype(np.int64)
+        hi = np.minimum(np.ceil(np.hypot(a + 1, b + 1) * s / self.step).astype(np.int64), self.n_r - 1)
+        k_row = np.full(self.n_r, -1, np.int64)  # widest column reached on each ring (−1: none)
+        for t in range(int((hi - lo).max()) + 1):
+            ring = lo + t
+            ok = ring <= hi
+            np.maximum.at(k_row, ring[ok], k_node[ok])
+        rows = np.flatnonzero(k_row >= 0)
+        k = k_row[rows]
+        counts = 2 * k + 1
+        ri = np.repeat(rows, counts)
+        j = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts + k, counts)
+        psi = j * self.dpsi
+        rho = self.rho[ri]
+        p = footprint.sample(rho * np.cos(psi), rho * np.sin(psi))
+        keep = p > 0
+        return ri[keep] * self.n_psi + j[keep] % self.n_psi, p[keep]
 
     def add(self, footprint: Footprint, frequency: float, pop_polar=None) -> np.ndarray | None:
-        """Add ``frequency × footprint``; with ``pop_polar`` return the deaths N of each sector (mean over its directions)."""
+        """Add ``frequency × footprint`` to the source's risk.
+
+        Parameters
+        ----------
+        footprint : Footprint
+        frequency : float
+            f_s · P_w (per year).
+        pop_polar : ndarray, optional
+            The population on the lattice (:meth:`population_polar`).
+
+        Returns
+        -------
+        ndarray or None
+            With ``pop_polar``: the deaths N of each sector (mean over its directions).
+        """
         if frequency < 0 or not math.isfinite(frequency):
             raise ParameterError(f"scenario frequency must be ≥ 0 per year, not {frequency!r}")
-        cols, p = self.polar(footprint)
+        flat, p = self.polar(footprint)
         if footprint.kind == "radial":
             self.q_radial += frequency * p
             if pop_polar is None:
                 return None
-            return np.full(self.n, float(pop_polar.sum(axis=1) @ p))
-        self.q[:, cols] += frequency * p  # the columns are distinct, so a plain fancy-index add is exact
+            return np.full(self.n, float(self._sector_population(pop_polar)[1] @ p))
+        self.q.ravel()[flat] += frequency * p  # the indices are distinct, so a plain fancy-index add is exact
         if pop_polar is None:
             return None
-        return self._sector_deaths(cols, p, pop_polar)
+        return self._sector_deaths(flat, p, pop_polar)
 
-    def _sector_deaths(self, cols, p, pop_polar) -> np.ndarray:
-        """N per sector: Σ pop(ρ, θ)·P(ρ, θ − φ), averaged over the sector's m directions φ (FFT correlation)."""
-        if not cols.size:
+    def _sector_population(self, pop_polar):
+        """``(box, ring totals)`` of a population lattice, computed once per lattice.
+
+        ``box[i, r, l]`` is the mean population of the m columns starting at column (l mod n)·m + r of
+        ring i (l < 2n, so that any n consecutive sectors are one contiguous slice).
+        """
+        if getattr(self, "_pop_ref", None) is not pop_polar:
+            n, m = self.n, self.m
+            blocks = np.asarray(pop_polar, float).reshape(self.n_r, n, m)
+            # a window of m columns is the tail of one sector plus the head of the next: both partial sums
+            # are of non-negative terms, so an empty window stays exactly 0 (a running total would not)
+            head = np.cumsum(blocks, axis=2)
+            box = np.cumsum(blocks[:, :, ::-1], axis=2)[:, :, ::-1]
+            box[:, :, 1:] += np.roll(head, -1, axis=1)[:, :, :-1]
+            box /= m
+            box = box.transpose(0, 2, 1)
+            self._pop_box = np.ascontiguousarray(np.concatenate([box, box], axis=2))
+            self._pop_rings = blocks.sum(axis=(1, 2))
+            self._pop_ref = pop_polar
+        return self._pop_box, self._pop_rings
+
+    def _sector_deaths(self, flat, p, pop_polar) -> np.ndarray:
+        """N per sector: Σ pop(ρ, θ)·P(ρ, θ − φ), averaged over the sector's m directions φ.
+
+        With the footprint node (ρ_i, ψ_j) and the plume direction φ_k = phi0 + k·dψ, the person at
+        column j + k is exposed; averaged over the sector d (k = d·m … d·m + m − 1) this is P(i, j) times
+        the mean population of the m columns from j + d·m, i.e. ``box`` (:meth:`_sector_population`).
+        """
+        if not flat.size:
             return np.zeros(self.n)
-        rows = np.flatnonzero(p.any(axis=1))
-        if not rows.size:
-            return np.zeros(self.n)
-        rows = slice(0, rows[-1] + 1)
-        full = np.zeros((rows.stop, self.n_psi))
-        full[:, cols] = p[rows]
-        if getattr(self, "_pop_key", None) is not id(pop_polar):
-            self._pop_fft = np.fft.rfft(pop_polar, axis=1)
-            self._pop_key = id(pop_polar)
-        spec = np.sum(self._pop_fft[rows] * np.conj(np.fft.rfft(full, axis=1)), axis=0)
-        per_direction = np.fft.irfft(spec, n=self.n_psi)  # N(φ_k), k = 0 … n_psi − 1
-        return np.maximum(per_direction.reshape(self.n, self.m).mean(axis=1), 0.0)
+        box, _rings = self._sector_population(pop_polar)
+        n, m = self.n, self.m
+        ri, col = np.divmod(flat, self.n_psi)
+        q, r = np.divmod(col, m)
+        base = (ri * m + r) * (2 * n) + q
+        box = box.ravel()
+        out = np.zeros(self.n)
+        offsets = np.arange(n)
+        for c0 in range(0, base.size, 1 << 18):  # bounded memory for footprints that cover most of the lattice
+            sl = slice(c0, c0 + (1 << 18))
+            out += p[sl] @ box[base[sl, None] + offsets]
+        return np.maximum(out, 0.0)
 
     def risk_polar(self) -> np.ndarray:
         """IR on the lattice of absolute azimuths θ_l = phi0 + l·dψ (rows ρ)."""
