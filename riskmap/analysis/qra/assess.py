@@ -409,6 +409,7 @@ def assess_qra(plants, population, sensitive=None, params: QRAParams | None = No
     done = 0
     n_work = max(len(scenarios), 1)
     grids_out = []
+    plant_names = gdf["name"].tolist()
     for a, (grid, members) in enumerate(areas):
         pop, _total = societal.population_on_grid(grid_pop, grid)
         grid.population = pop
@@ -439,7 +440,7 @@ def assess_qra(plants, population, sensitive=None, params: QRAParams | None = No
                                                                    float(deaths[d]) * factor)
                                                     for d in range(rose.size) if rose[d] > 0)
                 done += 1
-                report(0.05 + 0.85 * done / n_work, f"风险积分 integrating {gdf['name'].iat[i]}")
+                report(0.05 + 0.85 * done / n_work, f"风险积分 integrating {plant_names[i]}")
             acc.add_to(own, px[i], py[i])
             grid.risk[r_off:r_off + own.height, c_off:c_off + own.width] += own.risk
             info = {"area": a}

@@ -140,9 +140,10 @@ def _bilinear(values, fi, fj):
     fi, fj = np.broadcast_to(fi, out.shape)[inside], np.broadcast_to(fj, out.shape)[inside]
     i0, j0 = fi.astype(np.int64), fj.astype(np.int64)
     ti, tj = fi - i0, fj - j0
-    v = (values[i0, j0] * (1 - ti) * (1 - tj) + values[i0 + 1, j0] * ti * (1 - tj)
-         + values[i0, j0 + 1] * (1 - ti) * tj + values[i0 + 1, j0 + 1] * ti * tj)
-    out[inside] = v
+    ui, uj = 1 - ti, 1 - tj
+    flat = i0 * nj + j0
+    v = np.ravel(values)
+    out[inside] = (v[flat] * ui * uj + v[flat + nj] * ti * uj + v[flat + 1] * ui * tj + v[flat + nj + 1] * ti * tj)
     return out
 
 
@@ -464,11 +465,20 @@ class PolarRisk:
         counts = 2 * k + 1
         ri = np.repeat(rows, counts)
         j = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts + k, counts)
-        psi = j * self.dpsi
         rho = self.rho[ri]
-        p = footprint.sample(rho * np.cos(psi), rho * np.sin(psi))
+        cos, sin = self._trig()
+        half = self.n_psi // 2
+        p = footprint.sample(rho * cos[j + half], rho * sin[j + half])
         keep = p > 0
         return ri[keep] * self.n_psi + j[keep] % self.n_psi, p[keep]
+
+    def _trig(self):
+        """cos ψ_j and sin ψ_j for j = −n_psi/2 … n_psi/2 (index j + n_psi/2)."""
+        if getattr(self, "_trig_table", None) is None:
+            half = self.n_psi // 2
+            psi = np.arange(-half, half + 1) * self.dpsi
+            self._trig_table = (np.cos(psi), np.sin(psi))
+        return self._trig_table
 
     def add(self, footprint: Footprint, frequency: float, pop_polar=None) -> np.ndarray | None:
         """Add ``frequency × footprint`` to the source's risk.
@@ -511,11 +521,14 @@ class PolarRisk:
             # a window of m columns is the tail of one sector plus the head of the next: both partial sums
             # are of non-negative terms, so an empty window stays exactly 0 (a running total would not)
             head = np.cumsum(blocks, axis=2)
-            box = np.cumsum(blocks[:, :, ::-1], axis=2)[:, :, ::-1]
-            box[:, :, 1:] += np.roll(head, -1, axis=1)[:, :, :-1]
-            box /= m
-            box = box.transpose(0, 2, 1)
-            self._pop_box = np.ascontiguousarray(np.concatenate([box, box], axis=2))
+            tail = np.cumsum(blocks[:, :, ::-1], axis=2)[:, :, ::-1]
+            tail[:, :-1, 1:] += head[:, 1:, :-1]
+            tail[:, -1, 1:] += head[:, 0, :-1]
+            tail /= m
+            box = np.empty((self.n_r, m, 2 * n))
+            box[:, :, :n] = tail.transpose(0, 2, 1)
+            box[:, :, n:] = box[:, :, :n]
+            self._pop_box = box
             self._pop_rings = blocks.sum(axis=(1, 2))
             self._pop_ref = pop_polar
         return self._pop_box, self._pop_rings
@@ -537,9 +550,11 @@ class PolarRisk:
         box = box.ravel()
         out = np.zeros(self.n)
         offsets = np.arange(n)
-        for c0 in range(0, base.size, 1 << 18):  # bounded memory for footprints that cover most of the lattice
-            sl = slice(c0, c0 + (1 << 18))
-            out += p[sl] @ box[base[sl, None] + offsets]
+        # chunks keep the gathered rows in cache; einsum rather than a BLAS product, whose threads only
+        # wait for each other on a busy machine at these sizes
+        for c0 in range(0, base.size, 8192):
+            sl = slice(c0, c0 + 8192)
+            out += np.einsum("i,ij->j", p[sl], box[base[sl, None] + offsets])
         return np.maximum(out, 0.0)
 
     def risk_polar(self) -> np.ndarray:
@@ -554,11 +569,16 @@ class PolarRisk:
         """``(window, fractional ρ index, fractional θ index)`` of the grid cells within reach."""
         reach = (self.n_r - 2) * self.step
         r0, r1, c0, c1 = window or grid.window(sx - reach, sy - reach, sx + reach, sy + reach)
+        key = (grid.xmin, grid.ymax, grid.cell, grid.width, grid.height, float(sx), float(sy), (r0, r1, c0, c1))
+        cached = getattr(self, "_coords", None)
+        if cached is not None and cached[0] == key:  # population_polar and add_to ask for the same cells
+            return cached[1]
         dx = grid.xs(c0, c1)[None, :] - sx
         dy = grid.ys(r0, r1)[:, None] - sy
         rho = np.hypot(dx, dy) / self.step
         theta = (np.arctan2(dx, dy) - self.phi0) / self.dpsi % self.n_psi
-        return (r0, r1, c0, c1), rho, theta
+        self._coords = (key, ((r0, r1, c0, c1), rho, theta))
+        return self._coords[1]
 
     def add_to(self, grid: RiskGrid, sx: float, sy: float, risk=None) -> None:
         """Add this source's IR to ``risk`` (default ``grid.risk``) at the cell centres."""
@@ -587,12 +607,20 @@ def _bilinear_circular(values, fi, fj):
     """Bilinear interpolation with the second axis circular (0 beyond the first axis)."""
     ni, nj = values.shape
     inside = fi < ni - 1
+    whole = bool(inside.all())  # the usual case: the square around a plant lies within the lattice
     out = np.zeros(fi.shape)
-    fi, fj = fi[inside], fj[inside]
+    if not whole:
+        fi, fj = fi[inside], fj[inside]
     i0 = fi.astype(np.int64)
-    j0 = np.floor(fj).astype(np.int64) % nj
+    fl = np.floor(fj)
+    j0 = fl.astype(np.int64) % nj
     j1 = (j0 + 1) % nj
-    ti, tj = fi - i0, fj - np.floor(fj)
-    out[inside] = (values[i0, j0] * (1 - ti) * (1 - tj) + values[i0 + 1, j0] * ti * (1 - tj)
-                   + values[i0, j1] * (1 - ti) * tj + values[i0 + 1, j1] * ti * tj)
+    ti, tj = fi - i0, fj - fl
+    ui, uj = 1 - ti, 1 - tj
+    row0, row1 = i0 * nj, (i0 + 1) * nj
+    v = np.ravel(values)
+    got = v[row0 + j0] * ui * uj + v[row1 + j0] * ti * uj + v[row0 + j1] * ui * tj + v[row1 + j1] * ti * tj
+    if whole:
+        return got
+    out[inside] = got
     return out
