@@ -282,10 +282,10 @@ def footprint(s: Scenario, stability: str, wind: float, params: QRAParams) -> en
 
 def _crop(fp: engine.Footprint) -> engine.Footprint:
     """The footprint without its all-zero far part (smaller lattice, smaller boxes per direction)."""
-    nz = np.argwhere(fp.values > 0)
-    if not nz.size:
+    i1, j1 = fp.last_nonzero()
+    if i1 < 0:
         return engine.Footprint(fp.kind, fp.step, np.zeros((2, 2)))
-    i1, j1 = nz[:, 0].max() + 2, nz[:, 1].max() + 2
+    i1, j1 = i1 + 2, j1 + 2
     values = fp.values[:i1 + 1, :j1 + 1].copy()
     values[-1, :] = 0.0
     values[:, -1] = 0.0

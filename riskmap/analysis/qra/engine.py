@@ -60,23 +60,29 @@ class Footprint:
     step: float
     values: np.ndarray
 
+    def last_nonzero(self) -> tuple[int, int]:
+        """``(i, j)``: the largest row and column index of a non-zero P of a plume (−1 when none)."""
+        mask = self.values > 0
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        return (int(rows[-1]), int(cols[-1])) if rows.size else (-1, -1)
+
     @property
     def reach(self) -> float:
         """Largest distance (m) from the source at which P may be non-zero."""
         if self.kind == "radial":
             nz = np.flatnonzero(self.values > 0)
             return float(nz[-1] + 1) * self.step if nz.size else 0.0
-        nz = np.argwhere(self.values > 0)
-        if not nz.size:
+        i, j = self.last_nonzero()
+        if i < 0:
             return 0.0
-        return float(math.hypot(nz[:, 0].max() + 1, nz[:, 1].max() + 1) * self.step)
+        return float(math.hypot(i + 1, j + 1) * self.step)
 
     def extent(self) -> tuple[float, float]:
         """``(x_max, y_max)`` of the non-zero part of a plume (m)."""
-        nz = np.argwhere(self.values > 0)
-        if not nz.size:
+        i, j = self.last_nonzero()
+        if i < 0:
             return 0.0, 0.0
-        return float(nz[:, 0].max() + 1) * self.step, float(nz[:, 1].max() + 1) * self.step
+        return float(i + 1) * self.step, float(j + 1) * self.step
 
     def sample(self, x, y=None):
         """P at downwind ``x`` and crosswind ``y`` (plume) or at distance ``x`` (radial), bilinear."""
