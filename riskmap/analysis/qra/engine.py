@@ -412,7 +412,12 @@ class PolarRisk:
     because the sum over directions is a circular convolution in ψ of that array with the rose (a
     step function), it is done once per source with an FFT (:meth:`risk_polar`) and the cells take
     their value by bilinear interpolation in (ρ, θ) (:meth:`add_to`). Deaths per sector for the
-    societal risk come from the population binned on the same lattice (:meth:`deaths`).
+    societal risk come from the population binned on the same lattice (:meth:`population_polar`).
+
+    Cost: a footprint is sampled only at the nodes each ring can reach (:meth:`polar`), a few per
+    cent of the ring × widest-angle rectangle for a long plume, and its deaths per sector are one
+    gather of 16 sector-mean populations per node (:meth:`_sector_deaths`), so the per-footprint work
+    grows with the footprint's area, not with the lattice's.
     """
 
     def __init__(self, reach: float, step: float, rose, per_sector: int = 90):
