@@ -29,6 +29,7 @@ from riskmap.errors import (
     DataFormatError,
     EmptyLayerError,
     EncodingError,
+    MissingCRSError,
     MissingSidecarError,
     ParameterError,
     ResourceLimitError,
@@ -718,7 +719,7 @@ def read_vector(path: str | Path, layer: str | None = None, *, encoding: str | N
     _check_exists(path)
     ext = path.suffix.lower()
     if ext not in VECTOR_EXTENSIONS:
-        raise DataFormatError(tr("不是 riskmap 可读的矢量格式，请使用 .shp、.gpkg、.geojson、.kml、.kmz、.csv 或 .xlsx",
+        raise DataFormatError(tr("不是 riskmap 可读的矢量格式；请使用 .shp、.gpkg、.geojson、.kml、.kmz、.csv 或 .xlsx",
                                  "not a vector format riskmap reads; use .shp, .gpkg, .geojson, .kml, .kmz, "
                                  ".csv or .xlsx"), path)
     check_declared_format(path)
@@ -990,9 +991,9 @@ def _finish_ogr(gdf, path: Path, meta, crs):
         if crs is None:
             hint_zh, hint_en = ("补上 .prj 文件", "add the .prj file") if ext == ".shp" else \
                 ("在文件中注明坐标系", "name its CRS")
-            raise CRSError(tr(f"文件没有坐标系，请{hint_zh}或指定一个坐标系（如 EPSG:4490）",
-                              f"the file has no coordinate reference system; {hint_en} or choose one (e.g. EPSG:4490)"),
-                           path)
+            raise MissingCRSError(tr(f"文件没有坐标系，请{hint_zh}或指定一个坐标系（如 EPSG:4490）",
+                                     f"the file has no coordinate reference system; {hint_en} or choose one "
+                                     "(e.g. EPSG:4490)"), path)
         gdf = gdf.set_crs(crs_policy.parse_crs(crs, path))
     meta["encoding"] = meta["encoding"] or "utf-8"
     meta["encoding_source"] = meta["encoding_source"] or "format"
@@ -1240,9 +1241,9 @@ def open_raster(path: str | Path):
                               path) from exc
     if ds.crs is None:
         ds.close()
-        raise CRSError(tr("栅格没有坐标系，请为其添加坐标系（如用 gdal_edit -a_srs）",
-                          "the raster has no coordinate reference system; add one (e.g. with gdal_edit -a_srs)"),
-                       path)
+        raise MissingCRSError(tr("栅格没有坐标系，请为其添加坐标系（如用 gdal_edit -a_srs）",
+                                 "the raster has no coordinate reference system; add one (e.g. with gdal_edit "
+                                 "-a_srs)"), path)
     return ds
 
 

@@ -8,8 +8,8 @@ import pytest
 import shapely
 
 from riskmap import io
-from riskmap.errors import (CoordinateError, CRSError, DataFormatError, EmptyLayerError, EncodingError,
-                            MissingSidecarError)
+from riskmap.errors import (CoordinateError, DataFormatError, EmptyLayerError, EncodingError,
+                            MissingCRSError, MissingSidecarError)
 
 NAMES = ["信阳市平桥区化工厂", "罗山县液氨储罐", "潢川县加油站"]
 
@@ -161,7 +161,7 @@ def test_missing_prj_needs_a_crs(tmp_path, plants):
     path = tmp_path / "p.shp"
     io.write_layers(path, {"p": plants})
     path.with_suffix(".prj").unlink()
-    with pytest.raises(CRSError, match=r"p.shp: 文件没有坐标系，请补上 \.prj 文件"):
+    with pytest.raises(MissingCRSError, match=r"p.shp: 文件没有坐标系，请补上 \.prj 文件"):  # the window asks for one
         io.read_vector(path)
     assert io.read_vector(path, crs="EPSG:4490").crs.to_epsg() == 4490
 
@@ -231,7 +231,7 @@ def test_geotiff_open_and_describe(tmp_path):
 def test_geotiff_without_crs_and_truncated(tmp_path):
     path = tmp_path / "nocrs.tif"
     _write_tif(path, crs_value=None)
-    with pytest.raises(CRSError, match="nocrs.tif: 栅格没有坐标系"):
+    with pytest.raises(MissingCRSError, match="nocrs.tif: 栅格没有坐标系"):
         io.open_raster(path)
     bad = tmp_path / "cut.tif"
     _write_tif(bad)
