@@ -35,7 +35,6 @@ import struct
 import zlib
 from importlib import resources
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -48,7 +47,7 @@ from riskmap.errors import DataFormatError, EmptyLayerError, ParameterError
 from riskmap.exports import assets
 from riskmap.i18n import tr
 from riskmap.io import atomic_path
-from riskmap.layers import RasterLayer, VectorLayer
+from riskmap.layers import RasterLayer, VectorLayer, tiles
 
 BASEMAPS = ("none", "osm", "tianditu", "amap")
 
@@ -77,23 +76,7 @@ def _group_labels() -> dict:
 
 
 def _tile_specs(basemap: str, token: str | None) -> list[dict]:
-    if basemap == "osm":
-        return [{"name": "OpenStreetMap", "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-                 "attribution": "&copy; OpenStreetMap contributors", "maxZoom": 19}]
-    if basemap == "tianditu":
-        def wmts(layer):
-            return ("https://t{s}.tianditu.gov.cn/" + layer + "_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-                    "&LAYER=" + layer + "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
-                    "&TILECOL={x}&tk=" + quote(token or "", safe=""))
-        return [{"name": tr("天地图矢量", "Tianditu vector"), "url": wmts("vec"), "subdomains": "01234567",
-                 "attribution": "&copy; 天地图 (国家地理信息公共服务平台)", "maxZoom": 18,
-                 "overlay": wmts("cva")}]
-    if basemap == "amap":
-        return [{"name": tr("高德地图", "AMap"), "subdomains": "1234", "maxZoom": 18,
-                 "url": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
-                        "&x={x}&y={y}&z={z}",
-                 "attribution": "&copy; 高德地图 (GCJ-02)"}]
-    return []
+    return tiles.html_tile_specs(basemap, token)
 
 
 # ---------------------------------------------------------------------------
