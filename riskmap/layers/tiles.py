@@ -310,6 +310,19 @@ def source_pixels(extent, width: int, height: int, map_crs_wkt: str, z: int, dat
     (numpy.ndarray, numpy.ndarray)
         ``px``, ``py`` of shape ``(height, width)`` (float64).
     """
+    px, py, rows, cols = lattice_pixels(extent, width, height, map_crs_wkt, z, datum, step)
+    full_c = np.arange(max(1, int(width)), dtype=float) + 0.5
+    full_r = np.arange(max(1, int(height)), dtype=float) + 0.5
+    return _bilinear(px, rows, cols, full_r, full_c), _bilinear(py, rows, cols, full_r, full_c)
+
+
+def lattice_pixels(extent, width: int, height: int, map_crs_wkt: str, z: int, datum: str = "wgs84",
+                   step: int = WARP_STEP):
+    """The exactly transformed lattice of :func:`source_pixels`: ``(px, py, rows, cols)``.
+
+    ``rows`` and ``cols`` are the display-pixel centres of the lattice (every ``step``
+    pixels and the last row and column), ``px``/``py`` their tile-pixel coordinates.
+    """
     minx, miny, maxx, maxy = (float(v) for v in extent)
     width, height = max(1, int(width)), max(1, int(height))
     step = max(1, int(step))
@@ -322,11 +335,7 @@ def source_pixels(extent, width: int, height: int, map_crs_wkt: str, z: int, dat
     if datum == "gcj02":
         lon, lat = crs_policy.wgs84_to_gcj02(lon, lat)
     px, py = lonlat_to_pixel(lon, lat, z)
-    px = np.asarray(px).reshape(mx.shape)
-    py = np.asarray(py).reshape(mx.shape)
-    full_c = np.arange(width, dtype=float) + 0.5
-    full_r = np.arange(height, dtype=float) + 0.5
-    return _bilinear(px, rows, cols, full_r, full_c), _bilinear(py, rows, cols, full_r, full_c)
+    return np.asarray(px).reshape(mx.shape), np.asarray(py).reshape(mx.shape), rows, cols
 
 
 def _bilinear(values: np.ndarray, rows, cols, full_r, full_c) -> np.ndarray:

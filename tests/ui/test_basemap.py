@@ -1,0 +1,207 @@
+"""Base maps on the canvas against a local tile server: tiles appear, the GCJ-02 warp, cache, failures."""
+import numpy as np
+import pytest
+from PyQt5.QtCore import QElapsedTimer, QTimer
+from tile_server import COLOURS, TileServer, png_bytes
+
+from riskmap import crs as crs_policy
+from riskmap.layers import tiles
+from riskmap.layers.tile_store import TileCache
+from riskmap.project import Project
+
+pytestmark = pytest.mark.gui
+
+XINYANG = (114.07, 32.12)
+
+
+def make_canvas(qtbot, extent, size=(400, 300)):
+    from riskmap.ui.canvas import MapCanvas
+
+    project = Project()
+    canvas = MapCanvas(project)
+    canvas.show_decorations = False
+    qtbot.addWidget(canvas)
+    canvas.resize(*size)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    canvas.set_extent(extent)
+    assert canvas.wait_until_rendered(10000)
+    return canvas
+
+
+def attach(qtbot, canvas, provider, cache):
+    from riskmap.ui.basemap import BaseMap
+
+    basemap = BaseMap(provider, cache=cache)
+    with qtbot.waitSignal(canvas.basemap_idle, timeout=20000):
+        canvas.set_basemap(basemap)
+    return basemap
+
+
+def pixels(canvas) -> np.ndarray:
+    img = canvas.grab().toImage().convertToFormat(4)  # Format_RGB32
+    w, h = img.width(), img.height()
+    ptr = img.constBits()
+    ptr.setsize(img.sizeInBytes())
+    arr = np.frombuffer(ptr, np.uint8).reshape(h, img.bytesPerLine())[:, :4 * w].reshape(h, w, 4)
+    return arr[..., [2, 1, 0]].copy()  # BGRA in memory → RGB
+
+
+def xinyang_view(half=0.05):
+    return (XINYANG[0] - half, XINYANG[1] - half, XINYANG[0] + half, XINYANG[1] + half)
+
+
+def test_tiles_appear_under_the_data_with_attribution(qtbot, tmp_path):
+    with TileServer() as server:
+        canvas = make_canvas(qtbot, xinyang_view())
+        provider = tiles.custom_provider(server.url, attribution="Local test tiles")
+        basemap = attach(qtbot, canvas, provider, TileCache(tmp_path / "c.sqlite"))
+        assert server.count() > 0 and basemap.image is not None
+        rgb = pixels(canvas)
+        colours = {tuple(c) for c in COLOURS}
+        centre = tuple(rgb[150, 200])
+        assert centre in colours
+        share = np.mean([tuple(p) in colours for p in rgb[::7, ::7].reshape(-1, 3)])
+        assert share > 0.9  # the whole view is covered by tiles (the corner holds the attribution)
+        assert tuple(rgb[-3, -3]) not in colours  # attribution box bottom-right
+
+
+def test_cache_hits_need_no_request(qtbot, tmp_path):
+    with TileServer() as server:
+        cache_path = tmp_path / "c.sqlite"
+        provider = tiles.custom_provider(server.url)
+        canvas = make_canvas(qtbot, xinyang_view())
+        attach(qtbot, canvas, provider, TileCache(cache_path))
+        first = server.count()
+        assert first > 0
+        canvas.set_basemap(None)
+        canvas2 = make_canvas(qtbot, xinyang_view())
+        attach(qtbot, canvas2, provider, TileCache(cache_path))
+        assert server.count() == first  # every tile from the disk cache
+        assert tuple(pixels(canvas2)[150, 200]) in {tuple(c) for c in COLOURS}
+
+
+def test_stale_tiles_are_shown_and_refetched(qtbot, tmp_path):
+    with TileServer() as server:
+        cache_path = tmp_path / "c.sqlite"
+        provider = tiles.custom_provider(server.url)
+        canvas = make_canvas(qtbot, xinyang_view())
+        attach(qtbot, canvas, provider, TileCache(cache_path))
+        first = server.count()
+        canvas.set_basemap(None)
+        canvas2 = make_canvas(qtbot, xinyang_view())
+        basemap = attach(qtbot, canvas2, provider, TileCache(cache_path, max_age_days=0))
+        qtbot.waitUntil(lambda: server.count() == 2 * first and basemap.is_idle(), timeout=10000)
+
+
+def gcj_graticule_tile(lon0, lat0):
+    """Tiles showing the WGS84 meridian lon0 and parallel lat0 where GCJ-02 tiles draw them."""
+    def tile(z, x, y):
+        n = 256
+        cols = np.arange(n) + 0.5
+        px, py = np.meshgrid(x * n + cols, y * n + cols)
+        glon, glat = tiles.pixel_to_lonlat(px, py, z)
+        wlon, wlat = crs_policy.gcj02_to_wgs84(glon, glat)
+        dlon = 360.0 / (n * 2 ** z)
+        lat_top, _ = tiles.pixel_to_lonlat(px, py - 0.5, z)[1], None
+        dlat = np.abs(tiles.pixel_to_lonlat(px, py - 0.5, z)[1] - tiles.pixel_to_lonlat(px, py + 0.5, z)[1])
+        on = (np.abs(wlon - lon0) < dlon / 2) | (np.abs(wlat - lat0) < dlat / 2)
+        rgb = np.full((n, n, 3), 255, np.uint8)
+        rgb[on] = 0
+        return png_bytes(rgb)
+    return tile
+
+
+def dark_lines(rgb):
+    dark = rgb.sum(axis=2) < 200
+    return dark
+
+
+@pytest.mark.parametrize("datum", ["gcj02", "wgs84"])
+def test_gcj_tiles_land_within_one_pixel_of_the_wgs84_grid_at_zoom_16(qtbot, tmp_path, datum):
+    lon0, lat0 = XINYANG
+    z = 16
+    mpp = 2 * tiles.ORIGIN_SHIFT / 256 / 2 ** z * np.cos(np.radians(lat0))
+    half_x = 200 * mpp / (111_320 * np.cos(np.radians(lat0)))
+    half_y = 150 * mpp / 110_900
+    with TileServer(tile=gcj_graticule_tile(lon0, lat0)) as server:
+        canvas = make_canvas(qtbot, (lon0 - half_x, lat0 - half_y, lon0 + half_x, lat0 + half_y))
+        provider = tiles.custom_provider(server.url, datum=datum)
+        basemap = attach(qtbot, canvas, provider, TileCache(tmp_path / "c.sqlite"))
+        assert basemap.zoom_for(canvas._device_view()) == z
+        dark = dark_lines(pixels(canvas))
+        if datum == "wgs84":  # declared wrongly: the lines are hundreds of metres off (or off screen)
+            ex, _ = canvas.map_to_pixel(lon0, lat0).x(), None
+            cols = np.flatnonzero(dark[60])
+            assert not any(abs(c + 0.5 - ex) <= 1 for c in cols)
+            return
+        for row in (20, 100, 200, 280):
+            lat = canvas.pixel_to_map(0, row + 0.5)[1]
+            ex = canvas.map_to_pixel(lon0, lat).x()
+            cols = np.flatnonzero(dark[row])
+            near = cols[np.abs(cols + 0.5 - ex) < 20]
+            assert near.size, f"no meridian on row {row}"
+            assert np.all(np.abs(near + 0.5 - ex) <= 1.0), (near, ex)
+        for col in (30, 130, 370):
+            lon = canvas.pixel_to_map(col + 0.5, 0)[0]
+            ey = canvas.map_to_pixel(lon, lat0).y()
+            rows = np.flatnonzero(dark[:, col])
+            near = rows[np.abs(rows + 0.5 - ey) < 20]
+            assert near.size, f"no parallel on column {col}"
+            assert np.all(np.abs(near + 0.5 - ey) <= 1.0), (near, ey)
+
+
+def test_failures_one_message_responsive_usable(qtbot, tmp_path):
+    """Slow tiles, 404 and 500 tiles, then the server killed: the loop never stalls, one message per kind."""
+    def status(z, x, y):
+        return 404 if (x + 2 * y) % 9 == 0 else 500 if (x + y) % 7 == 1 else 200
+
+    def delay(z, x, y):
+        return 0.8 if (x + y) % 3 == 0 else 0.0
+
+    server = TileServer(status=status, delay=delay)
+    try:
+        canvas = make_canvas(qtbot, xinyang_view(0.3), size=(600, 400))
+        messages = []
+        canvas.basemap_message.connect(messages.append)
+        gaps = []
+        clock = QElapsedTimer()
+        clock.start()
+        last = [clock.elapsed()]
+
+        def beat():
+            now = clock.elapsed()
+            gaps.append(now - last[0])
+            last[0] = now
+
+        heart = QTimer()
+        heart.setInterval(10)
+        heart.timeout.connect(beat)
+        heart.start()
+        basemap = attach(qtbot, canvas, tiles.custom_provider(server.url), TileCache(tmp_path / "c.sqlite"))
+        for _ in range(3):  # pan while slow tiles load
+            canvas.pan_by(120, 40)
+            qtbot.wait(150)
+        qtbot.waitUntil(basemap.is_idle, timeout=20000)
+        heart.stop()
+        assert max(gaps) < 200, max(gaps)
+        assert any(tuple(p) in {tuple(c) for c in COLOURS} for p in pixels(canvas)[::10, ::10].reshape(-1, 3))
+        assert 1 <= len(messages) <= 2 and len(messages) == len(set(messages))  # 404s and 500s: one line
+        server.stop()
+        server = None
+        messages.clear()
+        canvas.zoom_by(0.5)
+        canvas.pan_by(-300, 0)
+        qtbot.waitUntil(lambda: basemap.is_idle() and bool(messages), timeout=20000)
+        for _ in range(3):
+            canvas.pan_by(200, 100)
+            qtbot.wait(100)
+        qtbot.waitUntil(basemap.is_idle, timeout=20000)
+        qtbot.wait(600)
+        assert len(messages) == 1, messages
+        assert "底图" in messages[0]
+        canvas.zoom_by(2.0)  # the map still works
+        assert canvas.wait_until_rendered(10000)
+    finally:
+        if server is not None:
+            server.stop()
