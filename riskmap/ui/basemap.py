@@ -282,6 +282,55 @@ class BaseMap(QObject):
         self._reported.update(kinds)
         self.message.emit(describe_failure(kind, self.provider.name, count))
 
+    # -- one-off pictures (prints) ------------------------------------------------------------
+    def render(self, extent, width: int, height: int, map_crs, dpi: float = 96.0,
+               timeout_s: float = 15.0) -> QImage | None:
+        """The base map of a print view, synchronously (GUI thread; waits at most ``timeout_s``).
+
+        Tiles come from memory, the disk cache, the package or the network (in the fetch
+        threads); those missing at the deadline are left blank. Tiles are chosen for the
+        view's resolution at 96 dpi, so a 300-dpi print shows the same tile zoom as the screen.
+        """
+        from concurrent.futures import wait
+
+        view = MapView(tuple(float(v) for v in extent), int(width), int(height), float(dpi), map_crs)
+        screen = MapView(view.extent, max(1, int(round(width * 96.0 / dpi))), max(1, int(round(height * 96.0 / dpi))),
+                         96.0, map_crs, view.crs_wkt, view.geographic)
+        z = self.zoom_for(screen)
+        px, py, _, _ = tiles.lattice_pixels(view.extent, view.width, view.height, view.crs_wkt, z,
+                                            self.provider.datum, step=max(16, max(width, height) // 32))
+        needed = tiles.view_tiles(px, py, z)
+        have = {key: self._memory[key] for key in needed if key in self._memory}
+        futures = {key: self._pool.submit(self._load_sync, key) for key in needed if key not in have}
+        if futures:
+            wait(list(futures.values()), timeout=timeout_s)
+        for key, future in futures.items():
+            if future.done() and not future.cancelled() and future.exception() is None and future.result() is not None:
+                have[key] = future.result()
+            else:
+                future.cancel()
+        if not have:
+            return None
+        gx, gy = tiles.source_pixels(view.extent, view.width, view.height, view.crs_wkt, z, self.provider.datum)
+        return rgba_to_qimage(tiles.warp(have, gx, gy, z), view)
+
+    def _load_sync(self, key):
+        z, x, y = key
+        try:
+            if self.package is not None:
+                data = self.package.get(z, x, y)
+            else:
+                cached = self.cache.get(z, x, y) if self.cache is not None else None
+                if cached is not None:
+                    data = cached[0]
+                else:
+                    data = self._download(key)
+                    if self.cache is not None:
+                        self.cache.put(z, x, y, data)
+            return None if data is None else decode_tile(data)
+        except TileFetchError:
+            return None
+
     # -- warping ----------------------------------------------------------------------------
     def _schedule_warp(self, immediate: bool = False) -> None:
         if immediate:

@@ -205,3 +205,37 @@ def test_failures_one_message_responsive_usable(qtbot, tmp_path):
     finally:
         if server is not None:
             server.stop()
+
+
+def test_print_shows_the_base_map_and_its_attribution(qtbot, tmp_path):
+    import geopandas as gpd
+    from PyQt5.QtGui import QImage
+    from shapely.geometry import Point
+
+    from riskmap.ui.basemap import BaseMap
+    from riskmap.ui.fonts import register_cjk_font
+    from riskmap.ui.printing import PageLayout, print_map
+
+    register_cjk_font()
+    project = Project()
+    project.add_vector(gpd.GeoDataFrame({"n": [1]}, geometry=[Point(*XINYANG)], crs=4490), "点")
+    project.set_extent(xinyang_view())
+    with TileServer() as server:
+        basemap = BaseMap(tiles.custom_provider(server.url, attribution="ATTRIBUTION-TEST"),
+                          cache=TileCache(tmp_path / "c.sqlite"))
+        out = print_map(project, tmp_path / "map.png", width=900, height=640, dpi=96, basemap=basemap)
+        assert server.count() > 0
+        basemap.close()
+    image = QImage(str(out.path)).convertToFormat(QImage.Format_RGB32)
+    layout = PageLayout(project, 900, 640, 96)
+    r = layout.map_rect
+    colours = {tuple(c) for c in COLOURS}
+    inside = [image.pixelColor(int(r.left() + r.width() * fx), int(r.top() + r.height() * fy)).getRgb()[:3]
+              for fx in (0.1, 0.3, 0.7, 0.9) for fy in (0.1, 0.4, 0.6)]
+    assert sum(c in colours for c in inside) >= 10
+    corner = image.pixelColor(int(r.right() - 3), int(r.bottom() - 3)).getRgb()[:3]
+    assert corner not in colours  # the attribution box
+    plain = print_map(project, tmp_path / "plain.png", width=900, height=640, dpi=96)
+    image = QImage(str(plain.path)).convertToFormat(QImage.Format_RGB32)
+    assert image.pixelColor(int(r.left() + r.width() * 0.1), int(r.top() + r.height() * 0.1)).getRgb()[:3] \
+        == (255, 255, 255)
