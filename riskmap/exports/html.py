@@ -84,7 +84,8 @@ def _tile_specs(basemap: str, token: str | None) -> list[dict]:
 # ---------------------------------------------------------------------------
 def export_html(project, out_path, basemap="none", title=None, progress=None, *, tianditu_token=None,
                 heatmap=True, include_rasters=True, embed_font=True, cluster_min=CLUSTER_MIN_FEATURES,
-                simplify_m=None, raster_max_px=900):
+                simplify_m=None, raster_max_px=900, offline_tiles=None, offline_zooms=None,
+                offline_max_bytes=None):
     """Write the project's visible layers as one self-contained interactive HTML map.
 
     Parameters
@@ -117,6 +118,14 @@ def export_html(project, out_path, basemap="none", title=None, progress=None, *,
         0.05 % of its median feature size, between 1 and 10 m).
     raster_max_px : int
         Long side of raster overlays, in pixels.
+    offline_tiles : str or Path, optional
+        An MBTiles package (``下载离线底图``) embedded in the page as its base map, so the
+        tiles show with no internet; a GCJ-02 package shifts the overlays as ``amap`` does.
+    offline_zooms : iterable of int, optional
+        Zoom levels of the package to embed (default all).
+    offline_max_bytes : int, optional
+        Size cap of the embedded tiles (default
+        :data:`riskmap.layers.tile_store.EMBED_MAX_BYTES`).
 
     Returns
     -------
@@ -149,6 +158,13 @@ def export_html(project, out_path, basemap="none", title=None, progress=None, *,
     report = progress or (lambda fraction, message: None)
     title = str(title if title is not None else (project.title or tr("安全生产风险图", "Risk map")))
     offset = "gcj02" if basemap == "amap" else None
+    embedded = None
+    if offline_tiles is not None:
+        from riskmap.layers.tile_store import EMBED_MAX_BYTES, embedded_tiles
+
+        embedded = embedded_tiles(offline_tiles, offline_zooms, offline_max_bytes or EMBED_MAX_BYTES)
+        if embedded["datum"] == "gcj02":
+            offset = "gcj02"
     report(0.0, tr("准备导出网页地图", "Preparing the HTML map"))
 
     specs = []
@@ -166,7 +182,10 @@ def export_html(project, out_path, basemap="none", title=None, progress=None, *,
         "groups": _group_labels(),
         "layers": specs,
         "bounds": bounds,
-        "tiles": _tile_specs(basemap, token),
+        "tiles": ([{"name": html.escape(embedded["name"]), "embedded": embedded["tiles"],
+                    "attribution": html.escape(embedded["attribution"]), "minZoom": embedded["minZoom"],
+                    "maxNativeZoom": embedded["maxZoom"], "maxZoom": 18}] if embedded else [])
+        + _tile_specs(basemap, token),
         "ui": _ui_texts(),
     }
     legend_html = render_legend(specs)

@@ -425,3 +425,63 @@ def open_package(path) -> tuple[MBTiles, Provider]:
 
 __all__ = ["CancelledError", "MBTiles", "TileCache", "TileFetchError", "cache_dir", "cache_key", "describe_failure",
            "download_package", "estimate_package", "fetch_tile", "open_package"]
+
+
+#: Default cap of an offline package embedded in an HTML page (bytes of tile data).
+EMBED_MAX_BYTES = 25 * 1024 * 1024
+
+
+def embedded_tiles(path, zooms=None, max_bytes: int = EMBED_MAX_BYTES) -> dict:
+    """The tiles of an MBTiles package as data URIs, for a web page that must work offline.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.mbtiles`` package.
+    zooms : iterable of int, optional
+        Zoom levels to include (default: every level in the package).
+    max_bytes : int
+        Refuse packages whose chosen tiles are larger than this.
+
+    Returns
+    -------
+    dict
+        ``{"tiles": {"z/x/y": "data:image/...;base64,..."}, "minZoom", "maxZoom", "datum",
+        "attribution", "name", "bytes"}`` (XYZ rows).
+
+    Raises
+    ------
+    DataFormatError
+        Not an MBTiles package, or no tile at the chosen zooms.
+    ParameterError
+        The chosen tiles exceed ``max_bytes``.
+    """
+    import base64
+
+    from riskmap.errors import ParameterError
+
+    package, provider = open_package(path)
+    try:
+        with package._lock:
+            rows = package._db.execute("SELECT zoom_level, tile_column, tile_row, length(tile_data) FROM tiles")\
+                .fetchall()
+        wanted = None if zooms is None else {int(z) for z in zooms}
+        rows = [r for r in rows if wanted is None or int(r[0]) in wanted]
+        if not rows:
+            raise DataFormatError("the offline base map has no tiles at the chosen zoom levels; choose others", path)
+        total = sum(int(r[3]) for r in rows)
+        if total > max_bytes:
+            raise ParameterError(tr(f"离线底图过大（{total / 1e6:.1f} MB，上限 {max_bytes / 1e6:.1f} MB）；请少选几个级别",
+                                    f"The offline base map is too large ({total / 1e6:.1f} MB, at most "
+                                    f"{max_bytes / 1e6:.1f} MB); choose fewer zoom levels"))
+        out = {}
+        for z, x, row, _ in rows:
+            y = (1 << int(z)) - 1 - int(row)
+            data = package.get(int(z), int(x), y)
+            mime = "image/jpeg" if data[:3] == b"\xff\xd8\xff" else "image/png"
+            out[f"{int(z)}/{int(x)}/{y}"] = f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
+        zs = sorted({int(r[0]) for r in rows})
+        return {"tiles": out, "minZoom": zs[0], "maxZoom": zs[-1], "datum": provider.datum,
+                "attribution": provider.attribution, "name": provider.name, "bytes": total}
+    finally:
+        package.close()
