@@ -179,6 +179,23 @@ class BaseMapControl(QObject):
         canvas.basemap_message.connect(lambda text: self.window.statusBar().showMessage(text, 15000))
         self.apply_spec(project.extras.get("basemap") or {"provider": "none"})
 
+    def html_options(self) -> dict:
+        """``export_html`` keywords for the base map shown: the same provider online, or the offline
+        package embedded in the page."""
+        basemap = self.window.canvas.basemap if self.window.canvas is not None else None
+        if basemap is None:
+            return {"basemap": "none"}
+        provider = basemap.provider
+        if provider.kind == "mbtiles":
+            return {"basemap": "none", "offline_tiles": provider.url}
+        if provider.id == "osm":
+            return {"basemap": "osm"}
+        if provider.id.startswith("tianditu"):
+            return {"basemap": "tianditu", "tianditu_token": provider.key_value}
+        if provider.id.startswith("amap"):
+            return {"basemap": "amap"}
+        return {"basemap": "none"}
+
     # -- offline packages -----------------------------------------------------------------------
     def view_bounds_lonlat(self) -> tuple:
         canvas = self.window.canvas

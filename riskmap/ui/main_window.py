@@ -927,6 +927,7 @@ class MainWindow(QMainWindow):
                 return None
         self._remember_dir(out_path)
         project, title = self.project, self.project.title
+        options = self.basemap_control.html_options()  # the base map shown: same provider, or embedded package
         try:
             project.check_output(out_path)
         except RiskmapError as exc:
@@ -934,7 +935,7 @@ class MainWindow(QMainWindow):
             return None
 
         def work(progress):  # ``title`` is run_task's own keyword, so wrap the call
-            return export_html(project, out_path, basemap="none", title=title, progress=progress)
+            return export_html(project, out_path, title=title, progress=progress, **options)
 
         def done(_result):
             self.statusBar().showMessage(tr(f"已导出网页地图：{out_path}", f"Exported HTML map: {out_path}"), 10000)

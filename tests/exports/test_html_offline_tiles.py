@@ -58,3 +58,20 @@ def test_chromium_draws_the_embedded_tiles_with_networking_blocked(package, tmp_
     for colour in COLOURS:
         near |= np.abs(img - np.array(colour)).sum(axis=1) < 30
     assert near.mean() > 0.2, near.mean()  # the checker tiles cover much of the page
+
+
+def test_cli_embeds_a_package(package, tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from riskmap.cli import main
+
+    src = tmp_path / "pts.geojson"
+    gpd.GeoDataFrame({"name": ["a"]}, geometry=[Point(114.07, 32.12)], crs=4326).to_file(src)
+    out = tmp_path / "cli.html"
+    assert main(["export-html", str(src), "--out", str(out), "--no-font", "--offline-tiles", str(package),
+                 "--offline-zooms", "8-9"]) == 0
+    spec = read_page_data(out.read_text("utf-8"))["tiles"][0]
+    assert spec["minZoom"] == 8 and spec["maxNativeZoom"] == 9
+    assert main(["export-html", str(src), "--out", str(out), "--offline-tiles", str(package),
+                 "--offline-zooms", "x"]) == 2

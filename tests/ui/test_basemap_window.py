@@ -124,3 +124,15 @@ def test_offline_package_built_then_drawn_without_the_server(win, monkeypatch, q
     wait_tiles(qtbot, win.canvas)
     assert colour_share(win.canvas) > 0.8
     assert not win.basemap_control.download_action.isEnabled()
+    # the HTML export of the window embeds the offline package shown
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from riskmap.exports.html import read_page_data
+
+    win.project.add_vector(gpd.GeoDataFrame({"name": ["a"]}, geometry=[Point(114.07, 32.1)], crs=4490), "点")
+    html_task = win.export_html(str(tmp_path / "meeting.html"))
+    qtbot.waitUntil(lambda: not html_task.is_running, timeout=60000)
+    assert html_task.state == "finished", html_task.error
+    spec = read_page_data((tmp_path / "meeting.html").read_text("utf-8"))["tiles"][0]
+    assert spec["maxNativeZoom"] == 10 and len(spec["embedded"]) > 0
