@@ -23,7 +23,8 @@ def register(subparsers) -> None:
                    help="tile base map (default none: fully offline; the others need internet)")
     p.add_argument("--offline-tiles", metavar="MBTILES",
                    help="embed an offline base map (an .mbtiles package, e.g. from 下载离线底图) in the page")
-    p.add_argument("--offline-zooms", metavar="A-B", help="zoom levels of the package to embed (default all), e.g. 8-12")
+    p.add_argument("--offline-zooms", metavar="A-B",
+                   help="zoom levels of the package to embed (default all), e.g. 8-12")
     p.add_argument("--title", help="map title (default: the project's)")
     p.add_argument("--tianditu-token", metavar="KEY", help="天地图 key for --basemap tianditu")
     p.add_argument("--approval-number", metavar="NO", help="map approval number (审图号) for the footer")

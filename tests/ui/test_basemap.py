@@ -103,7 +103,6 @@ def gcj_graticule_tile(lon0, lat0):
         glon, glat = tiles.pixel_to_lonlat(px, py, z)
         wlon, wlat = crs_policy.gcj02_to_wgs84(glon, glat)
         dlon = 360.0 / (n * 2 ** z)
-        lat_top, _ = tiles.pixel_to_lonlat(px, py - 0.5, z)[1], None
         dlat = np.abs(tiles.pixel_to_lonlat(px, py - 0.5, z)[1] - tiles.pixel_to_lonlat(px, py + 0.5, z)[1])
         on = (np.abs(wlon - lon0) < dlon / 2) | (np.abs(wlat - lat0) < dlat / 2)
         rgb = np.full((n, n, 3), 255, np.uint8)
