@@ -119,6 +119,9 @@ class BaseMapControl(QObject):
         else:
             project.extras["basemap"] = spec
         project.modified = True
+        journal = getattr(project, "journal", None)
+        if journal is not None and journal.schedule is not None:
+            journal.schedule()  # the autosave journal keeps the choice too
         return True
 
     def _restore_check(self) -> bool:
