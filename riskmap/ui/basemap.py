@@ -119,6 +119,7 @@ class BaseMap(QObject):
         self._warp_running = False
         self._warp_dirty = False
         self._closed = False
+        self._grid = None  # (key, px, py) of the last warp grid
         #: the last image and the view it shows (drawn by the canvas).
         self.image: QImage | None = None
         self.image_view: MapView | None = None
@@ -362,7 +363,12 @@ class BaseMap(QObject):
     def _warp_job(self, job) -> None:
         warp_id, view, z, levels, datum = job
         try:
-            px, py = tiles.source_pixels(view.extent, view.width, view.height, view.crs_wkt, z, datum)
+            grid_key = (view.key, view.crs_wkt, z, datum)
+            grid = self._grid
+            if grid is None or grid[0] != grid_key:  # one grid per view, reused by every batch
+                grid = self._grid = (grid_key,) + tiles.source_pixels(view.extent, view.width, view.height,
+                                                                      view.crs_wkt, z, datum)
+            px, py = grid[1], grid[2]
             rgba = tiles.warp(levels.get(z, {}), px, py, z)
             for zz in sorted(levels, reverse=True):
                 if zz == z:

@@ -38,6 +38,10 @@ class BaseMapControl(QObject):
         self._add("custom", tr("自定义 URL…", "Custom URL…"))
         self._add("mbtiles", tr("打开离线底图…", "Open offline base map…"))
         self.menu.addSeparator()
+        self.key_action = QAction(tr("天地图密钥…", "Tianditu key…"), self)
+        self.key_action.setObjectName("action_basemap_key")
+        self.key_action.triggered.connect(lambda checked=False: self.change_key())
+        self.menu.addAction(self.key_action)
         self.download_action = QAction(tr("下载离线底图…", "Download offline base map…"), self)
         self.download_action.setObjectName("action_basemap_download")
         self.download_action.triggered.connect(lambda checked=False: self.download())
@@ -89,6 +93,19 @@ class BaseMapControl(QObject):
     # -- keys -------------------------------------------------------------------------------
     def saved_key(self, provider: tiles.Provider) -> str:
         return str(self.window.settings.value(f"basemap/key_{provider.key}", "") or "")
+
+    def change_key(self, provider_id: str = "tianditu_vec") -> bool:
+        """Ask for a new key (a wrong one gives HTTP 403) and redraw the base map with it."""
+        provider = tiles.PROVIDERS[provider_id]
+        value = self.ask_key(provider)
+        if not value:
+            return False
+        self.window.settings.setValue(f"basemap/key_{provider.key}", value)
+        spec = self.window.project.extras.get("basemap") or {}
+        current = tiles.PROVIDERS.get(spec.get("provider", ""))
+        if current is not None and current.key == provider.key:
+            self.apply_spec(spec)
+        return True
 
     # -- choosing -----------------------------------------------------------------------------
     def choose(self, key: str) -> bool:

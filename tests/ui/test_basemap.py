@@ -81,17 +81,38 @@ def test_cache_hits_need_no_request(qtbot, tmp_path):
         assert tuple(pixels(canvas2)[150, 200]) in {tuple(c) for c in COLOURS}
 
 
-def test_stale_tiles_are_shown_and_refetched(qtbot, tmp_path):
-    with TileServer() as server:
+def test_stale_tiles_are_shown_at_once_and_refetched(qtbot, tmp_path):
+    slow = [0.0]
+    with TileServer(delay=lambda z, x, y: slow[0]) as server:
         cache_path = tmp_path / "c.sqlite"
         provider = tiles.custom_provider(server.url)
         canvas = make_canvas(qtbot, xinyang_view())
         attach(qtbot, canvas, provider, TileCache(cache_path))
         first = server.count()
         canvas.set_basemap(None)
+        slow[0] = 1.5  # the revalidation is slow; the stale copies must not wait for it
         canvas2 = make_canvas(qtbot, xinyang_view())
-        basemap = attach(qtbot, canvas2, provider, TileCache(cache_path, max_age_days=0))
-        qtbot.waitUntil(lambda: server.count() == 2 * first and basemap.is_idle(), timeout=10000)
+        from riskmap.ui.basemap import BaseMap
+
+        basemap = BaseMap(provider, cache=TileCache(cache_path, max_age_days=0))
+        clock = QElapsedTimer()
+        clock.start()
+        canvas2.set_basemap(basemap)
+        qtbot.waitUntil(lambda: tuple(pixels(canvas2)[150, 200]) in {tuple(c) for c in COLOURS}, timeout=1000)
+        assert clock.elapsed() < 1000
+        qtbot.waitUntil(lambda: server.count() == 2 * first and basemap.is_idle(), timeout=15000)
+
+
+def test_a_refused_key_is_said_once(qtbot, tmp_path):
+    with TileServer(status=lambda z, x, y: 403) as server:
+        canvas = make_canvas(qtbot, xinyang_view())
+        messages = []
+        canvas.basemap_message.connect(messages.append)
+        basemap = attach(qtbot, canvas, tiles.custom_provider(server.url), TileCache(tmp_path / "c.sqlite"))
+        canvas.pan_by(150, 0)
+        qtbot.waitUntil(basemap.is_idle, timeout=10000)
+        qtbot.wait(600)
+        assert server.count() > 4 and len(messages) == 1 and "密钥" in messages[0]
 
 
 def gcj_graticule_tile(lon0, lat0):

@@ -64,6 +64,11 @@ def test_tianditu_asks_the_key_once_and_keeps_it_in_the_settings(win, monkeypatc
     assert "tk=secret-key" in urls[0]
     win.basemap_control.actions["tianditu_img"].trigger()
     assert asked == ["tianditu_vec"]  # the key is remembered
+    monkeypatch.setattr(win.basemap_control, "ask_key", lambda p: "new-key")
+    urls.clear()
+    win.basemap_control.key_action.trigger()  # a wrong key can be replaced
+    assert win.settings.value("basemap/key_tianditu") == "new-key"
+    assert win.canvas.basemap.provider.key_value == "new-key" and win.canvas.basemap.provider.id == "tianditu_img"
     win.basemap_control.actions["none"].trigger()
     assert win.canvas.basemap is None and "basemap" not in win.project.extras
 
