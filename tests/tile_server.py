@@ -14,14 +14,16 @@ COLOURS = ((200, 60, 40), (40, 90, 200))
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
-    """An ``(h, w, 3)`` uint8 array as PNG (no Qt, so the server thread needs nothing)."""
+    """An ``(h, w, 3)`` (RGB) or ``(h, w, 4)`` (RGBA) uint8 array as PNG (no Qt, so the server thread
+    needs nothing)."""
     h, w = rgb.shape[:2]
+    colour_type = 6 if rgb.shape[2] == 4 else 2
     raw = b"".join(b"\x00" + np.ascontiguousarray(rgb[r]).tobytes() for r in range(h))
 
     def chunk(tag, data):
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour_type, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
 
 
@@ -35,12 +37,13 @@ def checker_tile(z: int, x: int, y: int) -> bytes:
 class TileServer:
     """``with TileServer() as server: server.url`` → ``http://127.0.0.1:PORT/{z}/{x}/{y}.png``.
 
-    ``tile(z, x, y) -> bytes`` makes the tiles; ``status(z, x, y) -> int`` may answer an error
+    ``tile(z, x, y) -> bytes`` makes the tiles (``overlay`` those whose URL says ``overlay``); ``status(z, x, y) -> int`` may answer an error
     code; ``delay(z, x, y) -> seconds`` slows some. ``requests`` lists every (z, x, y) asked for.
     """
 
-    def __init__(self, tile=checker_tile, status=None, delay=None):
+    def __init__(self, tile=checker_tile, status=None, delay=None, overlay=None):
         self.tile = tile
+        self.overlay = overlay
         self.status = status or (lambda z, x, y: 200)
         self.delay = delay or (lambda z, x, y: 0.0)
         self.requests: list = []
@@ -63,7 +66,8 @@ class TileServer:
                 if code != 200:
                     self.send_error(code)
                     return
-                body = server.tile(z, x, y)
+                make = server.overlay if "overlay" in self.path and server.overlay else server.tile
+                body = make(z, x, y)
                 self.send_response(200)
                 self.send_header("Content-Type", "image/png")
                 self.send_header("Content-Length", str(len(body)))

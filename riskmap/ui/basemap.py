@@ -65,6 +65,15 @@ def decode_tile(data: bytes) -> np.ndarray:
     return arr[:, : 4 * image.width()].reshape(image.height(), image.width(), 4).copy()
 
 
+def composite_over(base: np.ndarray, over: np.ndarray) -> np.ndarray:
+    """RGBA ``over`` drawn over RGBA ``base`` (straight alpha, uint8)."""
+    a = over[..., 3:4].astype(np.float32) / 255.0
+    out = base.astype(np.float32)
+    out[..., :3] = over[..., :3] * a + out[..., :3] * (1.0 - a)
+    out[..., 3:4] = np.maximum(out[..., 3:4], over[..., 3:4])
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
 class _Sink(QObject):
     tile = pyqtSignal(object)  # (provider generation, key, array | None, error | None, from_network)
     warped = pyqtSignal(object)  # (warp id, view, QImage)
@@ -81,7 +90,8 @@ class BaseMap(QObject):
         Disk cache for an online provider (default: the provider's cache under
         :func:`riskmap.layers.tile_store.cache_dir`); ignored for MBTiles.
     fetch : callable, optional
-        ``fetch(provider, z, x, y) -> bytes`` replacing the HTTP client (tests).
+        ``fetch(provider, z, x, y, template) -> bytes`` replacing the HTTP client (tests; ``template``
+        is None for the tiles, the overlay template for label tiles).
 
     Signals: ``updated()`` (a new image for the current view), ``message(str)`` (one line
     for the status bar), ``idle()`` (every tile of the view arrived or failed, and the
@@ -101,6 +111,9 @@ class BaseMap(QObject):
             self.package = MBTiles(provider.url, "r")
         else:
             self.cache = cache if cache is not None else TileCache.for_provider(provider)
+        self.overlay_cache = None
+        if provider.overlay and self.cache is not None:
+            self.overlay_cache = TileCache(self.cache.path.with_name(self.cache.path.stem + "-overlay.sqlite"))
         self._fetch = fetch
         self._pool = ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="riskmap-tiles")
         self._sink = _Sink(self)
@@ -212,7 +225,7 @@ class BaseMap(QObject):
             if cached is not None:
                 data, stale = cached
                 final = not stale or time.monotonic() < self._offline_until
-                emit((key, decode_tile(data), None, False, final))
+                emit((key, self._with_overlay(key, decode_tile(data)), None, False, final))
                 if final:
                     return
                 try:
@@ -221,19 +234,37 @@ class BaseMap(QObject):
                     emit((key, None, None, False, True))  # keep showing the stale copy, quietly
                     return
                 self.cache.put(z, x, y, fresh)
-                emit((key, None if fresh == data else decode_tile(fresh), None, True, True))
+                emit((key, None if fresh == data else self._with_overlay(key, decode_tile(fresh)), None, True, True))
                 return
             data = self._download(key)
             arr = decode_tile(data)
             if self.cache is not None:
                 self.cache.put(z, x, y, data)
-            emit((key, arr, None, True, True))
+            emit((key, self._with_overlay(key, arr), None, True, True))
         except TileFetchError as exc:
             emit((key, None, exc, False, True))
         except Exception as exc:  # noqa: BLE001 - a bad tile must not stop the others
             emit((key, None, TileFetchError(str(exc), "data"), False, True))
 
-    def _download(self, key) -> bytes:
+    def _with_overlay(self, key, arr: np.ndarray) -> np.ndarray:
+        """The tile with the provider's label overlay (天地图 注记) drawn over it, when it has one."""
+        if not self.provider.overlay or self.package is not None:
+            return arr
+        z, x, y = key
+        try:
+            cached = self.overlay_cache.get(z, x, y) if self.overlay_cache is not None else None
+            if cached is not None:
+                data = cached[0]
+            else:
+                data = self._download(key, self.provider.overlay)
+                if self.overlay_cache is not None:
+                    self.overlay_cache.put(z, x, y, data)
+            over = decode_tile(data)
+        except TileFetchError:
+            return arr  # labels missing: the tile still shows
+        return composite_over(arr, over)
+
+    def _download(self, key, template: str | None = None) -> bytes:
         z, x, y = key
         if time.monotonic() < self._offline_until:
             raise TileFetchError("offline (backing off)", "offline")
@@ -241,8 +272,8 @@ class BaseMap(QObject):
             self.requests += 1
         try:
             if self._fetch is not None:
-                return self._fetch(self.provider, z, x, y)
-            return fetch_tile(self.provider, z, x, y)
+                return self._fetch(self.provider, z, x, y, template)
+            return fetch_tile(self.provider, z, x, y, template=template)
         except TileFetchError as exc:
             if exc.kind in ("offline", "timeout"):
                 self._offline_until = time.monotonic() + OFFLINE_BACKOFF_S
@@ -328,7 +359,7 @@ class BaseMap(QObject):
                     data = self._download(key)
                     if self.cache is not None:
                         self.cache.put(z, x, y, data)
-            return None if data is None else decode_tile(data)
+            return None if data is None else self._with_overlay(key, decode_tile(data))
         except TileFetchError:
             return None
 

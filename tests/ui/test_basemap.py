@@ -259,3 +259,24 @@ def test_print_shows_the_base_map_and_its_attribution(qtbot, tmp_path):
     image = QImage(str(plain.path)).convertToFormat(QImage.Format_RGB32)
     assert image.pixelColor(int(r.left() + r.width() * 0.1), int(r.top() + r.height() * 0.1)).getRgb()[:3] \
         == (255, 255, 255)
+
+
+def test_label_overlay_is_drawn_over_the_tiles(qtbot, tmp_path):
+    """天地图 draws its labels (注记) as a second, transparent tile layer over the first."""
+    import dataclasses
+
+    def labels(z, x, y):
+        rgba = np.zeros((256, 256, 4), np.uint8)
+        rgba[100:156, 100:156] = (0, 0, 0, 255)
+        return png_bytes(rgba)
+
+    with TileServer(overlay=labels) as server:
+        provider = dataclasses.replace(tiles.custom_provider(server.url),
+                                       overlay=server.url + "?overlay=1")
+        canvas = make_canvas(qtbot, xinyang_view())
+        attach(qtbot, canvas, provider, TileCache(tmp_path / "c.sqlite"))
+        rgb = pixels(canvas)[:-20]
+        flat = rgb.reshape(-1, 3)
+        black = np.mean(flat.sum(axis=1) == 0)
+        tiles_share = np.mean([tuple(p) in {tuple(c) for c in COLOURS} for p in flat[::13]])
+        assert 0.02 < black < 0.2 and tiles_share > 0.6, (black, tiles_share)
