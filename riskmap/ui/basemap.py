@@ -431,3 +431,20 @@ class BaseMap(QObject):
             return
         if self.is_idle():
             self.idle.emit()
+
+
+def offline_basemap(project) -> "BaseMap | None":
+    """The project's base map when it is an offline package (prints from the command line never use
+    the network); ``None`` otherwise or when the package is missing."""
+    spec = (getattr(project, "extras", None) or {}).get("basemap") or {}
+    if spec.get("provider") != "mbtiles" or not spec.get("path"):
+        return None
+    from riskmap.errors import RiskmapError
+    from riskmap.layers.tile_store import open_package
+
+    try:
+        package, provider = open_package(spec["path"])
+        package.close()
+        return BaseMap(provider)
+    except RiskmapError:
+        return None

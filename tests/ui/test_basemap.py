@@ -280,3 +280,26 @@ def test_label_overlay_is_drawn_over_the_tiles(qtbot, tmp_path):
         black = np.mean(flat.sum(axis=1) == 0)
         tiles_share = np.mean([tuple(p) in {tuple(c) for c in COLOURS} for p in flat[::13]])
         assert 0.02 < black < 0.2 and tiles_share > 0.6, (black, tiles_share)
+
+
+def test_command_line_print_draws_an_offline_package(qtbot, tmp_path):
+    import geopandas as gpd
+    from PyQt5.QtGui import QImage
+    from shapely.geometry import Point
+
+    from riskmap.app import print_headless
+    from riskmap.layers.tile_store import download_package
+    from riskmap.ui.printing import PageLayout
+
+    with TileServer() as server:
+        download_package(tiles.custom_provider(server.url, attribution="PKG"), xinyang_view(0.2), [8, 9, 10],
+                         tmp_path / "p.mbtiles")
+    project = Project()
+    project.add_vector(gpd.GeoDataFrame({"n": [1]}, geometry=[Point(*XINYANG)], crs=4490), "点")
+    project.set_extent(xinyang_view(0.1))
+    project.extras["basemap"] = {"provider": "mbtiles", "path": str(tmp_path / "p.mbtiles")}
+    out = print_headless(project, tmp_path / "p.png", width=800, height=560, dpi=96)
+    image = QImage(str(out.path)).convertToFormat(QImage.Format_RGB32)
+    r = PageLayout(project, 800, 560, 96).map_rect
+    c = image.pixelColor(int(r.left() + r.width() * 0.2), int(r.top() + r.height() * 0.3)).getRgb()[:3]
+    assert c in {tuple(c) for c in COLOURS}
