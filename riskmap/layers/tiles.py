@@ -33,8 +33,9 @@ ORIGIN_SHIFT = math.pi * EARTH_RADIUS
 MAX_LAT = 85.0511287798066
 #: Display pixels between exactly transformed lattice points of the warp grid.
 WARP_STEP = 16
-#: Largest number of tiles one view may need (a safety cap against degenerate views).
-MAX_VIEW_TILES = 400
+#: Largest number of tiles one view may draw; a view needing more (an offline package
+#: zoomed out beyond its lowest level) draws none rather than fetch thousands.
+MAX_VIEW_TILES = 300
 
 
 @dataclass(frozen=True)
@@ -354,7 +355,7 @@ def _bilinear(values: np.ndarray, rows, cols, full_r, full_c) -> np.ndarray:
 
 
 def view_tiles(px: np.ndarray, py: np.ndarray, z: int) -> list[tuple[int, int, int]]:
-    """The tiles a warp grid samples, nearest the view centre first (at most :data:`MAX_VIEW_TILES`)."""
+    """The tiles a warp grid samples, nearest the view centre first (none beyond :data:`MAX_VIEW_TILES`)."""
     n = 1 << int(z)
     tx = np.floor(px / TILE_SIZE)
     ty = np.floor(py / TILE_SIZE)
@@ -364,9 +365,11 @@ def view_tiles(px: np.ndarray, py: np.ndarray, z: int) -> list[tuple[int, int, i
         return []
     cx = float(np.floor(px[px.shape[0] // 2, px.shape[1] // 2] / TILE_SIZE))
     cy = float(np.floor(py[py.shape[0] // 2, py.shape[1] // 2] / TILE_SIZE))
+    if (x1 - x0 + 1) * (y1 - y0 + 1) > MAX_VIEW_TILES:
+        return []
     tiles = [(int(z), x, y) for y in range(y0, y1 + 1) for x in range(x0, x1 + 1)]
     tiles.sort(key=lambda t: (t[1] - cx) ** 2 + (t[2] - cy) ** 2)
-    return tiles[:MAX_VIEW_TILES]
+    return tiles
 
 
 def warp(tiles: dict, px: np.ndarray, py: np.ndarray, z: int) -> np.ndarray:

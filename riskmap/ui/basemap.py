@@ -185,6 +185,8 @@ class BaseMap(QObject):
         """Show ``view``: fetch what it needs and draw it as tiles arrive."""
         if self._closed:
             return
+        if view == self._view and self.image_view == view and not self._inflight:
+            return  # a layer changed, not the view: the base map is drawn already
         self._view = view
         z = self._zoom = self.zoom_for(view)
         step = max(16, max(view.width, view.height) // 32)

@@ -109,3 +109,10 @@ def test_warp_samples_the_mosaic():
     assert out[0, 0, 3] == 200 and out[0, 1, 3] == 0
     assert tiles.view_tiles(px, py, z) == [(z, 2, 5), (z, 3, 5)] or set(tiles.view_tiles(px, py, z)) == {
         (z, 2, 5), (z, 3, 5)}
+
+
+def test_a_view_needing_too_many_tiles_draws_none():
+    px, py, _, _ = tiles.lattice_pixels((100.0, 20.0, 130.0, 45.0), 400, 300, WKT_4490, 12)
+    assert tiles.view_tiles(px, py, 12) == []
+    px, py, _, _ = tiles.lattice_pixels((100.0, 20.0, 130.0, 45.0), 400, 300, WKT_4490, 4)
+    assert 0 < len(tiles.view_tiles(px, py, 4)) <= tiles.MAX_VIEW_TILES
