@@ -256,6 +256,8 @@ class DownloadDialog(QDialog):
         self.setWindowTitle(tr("下载离线底图", "Download offline base map"))
         self.provider, self.bounds, self.cache = provider, bounds, cache
         form = QFormLayout(self)
+        self.estimate = QLabel()
+        self.estimate.setObjectName("basemap_estimate")
         self.min_zoom = QSpinBox()
         self.max_zoom = QSpinBox()
         for box in (self.min_zoom, self.max_zoom):
@@ -267,7 +269,6 @@ class DownloadDialog(QDialog):
         self.max_zoom.setValue(min(start + 2, provider.max_zoom))
         form.addRow(tr("最小级别：", "From zoom:"), self.min_zoom)
         form.addRow(tr("最大级别：", "To zoom:"), self.max_zoom)
-        self.estimate = QLabel()
         form.addRow(tr("估计：", "Estimate:"), self.estimate)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)

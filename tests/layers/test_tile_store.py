@@ -97,3 +97,21 @@ def test_download_package_estimate_cache_and_cancel(tmp_path):
         with pytest.raises(CancelledError):
             download_package(p, box, [8, 9, 10, 11], tmp_path / "c.mbtiles", cache, progress=cancel)
         assert not (tmp_path / "c.mbtiles").exists() and not (tmp_path / "c.mbtiles.part").exists()
+
+
+def test_gcj_package_keeps_its_datum_and_covers_the_shifted_ground(tmp_path):
+    from riskmap.layers.tile_store import open_package
+
+    asked = []
+
+    def fetch(z, x, y):
+        asked.append((z, x, y))
+        return b"\x89PNG fake"
+
+    p = tiles.custom_provider("https://example.invalid/{z}/{x}/{y}.png", datum="gcj02")
+    box = (114.0, 32.0, 114.004, 32.004)  # smaller than the GCJ-02 shift (~0.006°)
+    download_package(p, box, [16], tmp_path / "g.mbtiles", fetch=fetch)
+    package, provider = open_package(tmp_path / "g.mbtiles")
+    assert provider.kind == "mbtiles" and provider.datum == "gcj02" and provider.min_zoom == provider.max_zoom == 16
+    assert len(asked) > tiles.count_tiles(box, [16])  # grown to where the GCJ-02 tiles draw this ground
+    package.close()

@@ -143,3 +143,32 @@ def test_offline_package_built_then_drawn_without_the_server(win, monkeypatch, q
     assert html_task.state == "finished", html_task.error
     spec = read_page_data((tmp_path / "meeting.html").read_text("utf-8"))["tiles"][0]
     assert spec["maxNativeZoom"] == 10 and len(spec["embedded"]) > 0
+
+
+def test_download_dialog_estimates_and_a_download_can_be_cancelled(win, monkeypatch, qtbot, tmp_path):
+    from riskmap.layers import tiles
+    from riskmap.ui.basemap_menu import DownloadDialog
+
+    with TileServer(delay=lambda z, x, y: 0.2) as server:
+        provider = tiles.custom_provider(server.url)
+        bounds = (114.0, 32.0, 114.2, 32.2)
+        dialog = DownloadDialog(win, provider, bounds)
+        dialog.min_zoom.setValue(8)
+        dialog.max_zoom.setValue(11)
+        count = tiles.count_tiles(bounds, range(8, 12))
+        assert dialog.zooms() == [8, 9, 10, 11]
+        assert f"{count} 个瓦片" in dialog.estimate.text() and "MB" in dialog.estimate.text()
+        dialog.max_zoom.setValue(12)
+        assert f"{tiles.count_tiles(bounds, range(8, 13))} 个瓦片" in dialog.estimate.text()
+        dialog.deleteLater()
+
+        monkeypatch.setattr(win.basemap_control, "ask_url", lambda: (server.url, "wgs84"))
+        win.basemap_control.actions["custom"].trigger()
+        wait_tiles(qtbot, win.canvas)
+        out = tmp_path / "big.mbtiles"
+        monkeypatch.setattr(win.basemap_control, "ask_download", lambda p, b: (str(out), [12, 13, 14]))
+        task = win.basemap_control.download()
+        qtbot.waitUntil(lambda: task.fraction > 0, timeout=20000)
+        task.cancel()
+        qtbot.waitUntil(lambda: not task.is_running, timeout=20000)
+        assert task.state == "cancelled" and not out.exists() and not list(tmp_path.glob("*.part"))
