@@ -44,6 +44,23 @@ def test_menu_lists_providers_none_and_custom(win):
                   "打开离线底图…", "下载离线底图…"):
         assert label in texts
     assert win.basemap_control.actions["none"].isChecked() and win.canvas.basemap is None
+    from PyQt5.QtWidgets import QToolButton
+
+    button = win.toolbar.findChild(QToolButton, "basemap_button")
+    assert button.defaultAction().menu() is win.basemap_control.menu and button.text() == "底图"
+    assert button.popupMode() == QToolButton.InstantPopup  # one click opens the providers
+
+
+def test_menu_in_english(qtbot, cjk_font):
+    from riskmap.i18n import set_language
+    from riskmap.ui.main_window import MainWindow
+
+    set_language("en")
+    w = MainWindow(Project(), restore=False)
+    w._force_close = True
+    qtbot.addWidget(w)
+    texts = [a.text() for a in w.basemap_control.menu.actions() if a.text()]
+    assert "None" in texts and "AMap vector" in texts and "Custom URL…" in texts and "Tianditu imagery" in texts
 
 
 def test_tianditu_asks_the_key_once_and_keeps_it_in_the_settings(win, monkeypatch, qtbot):
