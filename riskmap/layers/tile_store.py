@@ -138,6 +138,7 @@ class TileCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=5.0)
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # a cache: losing the last writes to a crash is fine
             self._db.execute("CREATE TABLE IF NOT EXISTS tiles (z INTEGER, x INTEGER, y INTEGER, data BLOB, "
                              "fetched REAL, used REAL, size INTEGER, PRIMARY KEY (z, x, y))")
             self._db.execute("CREATE INDEX IF NOT EXISTS tiles_used ON tiles (used)")

@@ -197,7 +197,8 @@ class BaseMapControl(QObject):
         """Show the base map saved in ``project`` (called when the window shows a project)."""
         canvas = self.window.canvas
         canvas.basemap_message.connect(lambda text: self.window.statusBar().showMessage(text, 15000))
-        self.apply_spec(project.extras.get("basemap") or {"provider": "none"})
+        if not self.apply_spec(project.extras.get("basemap") or {"provider": "none"}):
+            self.actions["none"].setChecked(True)  # e.g. a moved package: said in the status bar
 
     def html_options(self) -> dict:
         """``export_html`` keywords for the base map shown: the same provider online, or the offline

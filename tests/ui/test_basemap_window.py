@@ -189,3 +189,11 @@ def test_download_dialog_estimates_and_a_download_can_be_cancelled(win, monkeypa
         task.cancel()
         qtbot.waitUntil(lambda: not task.is_running, timeout=20000)
         assert task.state == "cancelled" and not out.exists() and not list(tmp_path.glob("*.part"))
+
+
+def test_a_project_whose_package_is_gone_opens_without_base_map(win, tmp_path):
+    project = Project()
+    project.extras["basemap"] = {"provider": "mbtiles", "path": str(tmp_path / "gone.mbtiles")}
+    win.set_project(project)
+    assert win.canvas.basemap is None and win.basemap_control.actions["none"].isChecked()
+    assert "gone.mbtiles" in win.statusBar().currentMessage()
