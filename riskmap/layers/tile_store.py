@@ -297,7 +297,7 @@ def estimate_package(provider: Provider, bounds_lonlat, zooms, cache: TileCache 
 
 
 def download_package(provider: Provider, bounds_lonlat, zooms, out_path, cache: TileCache | None = None,
-                     progress=None, fetch=None) -> dict:
+                     progress=None, fetch=None, compose=None) -> dict:
     """Write the tiles of a lon/lat box at ``zooms`` from an online provider to an MBTiles file.
 
     Parameters
@@ -318,6 +318,10 @@ def download_package(provider: Provider, bounds_lonlat, zooms, out_path, cache: 
         partial file is removed).
     fetch : callable, optional
         ``fetch(z, x, y) -> bytes`` instead of :func:`fetch_tile` (tests).
+    compose : callable, optional
+        ``compose(tile_bytes, overlay_bytes) -> bytes``: for a provider with a label overlay
+        (天地图 注记), the overlay is fetched too and drawn into the stored tile (the GUI
+        passes a Qt compositor; without one the labels are left out).
 
     Returns
     -------
@@ -376,6 +380,12 @@ def download_package(provider: Provider, bounds_lonlat, zooms, out_path, cache: 
                         else:
                             if cache is not None:
                                 cache.put(z, x, y, data)
+                    if data is not None and compose is not None and provider.overlay:
+                        try:
+                            labels = fetch_tile(provider, z, x, y, template=provider.overlay)
+                            data = compose(data, labels)
+                        except TileFetchError:
+                            pass  # the tile without its labels
                     if data is not None:
                         package.put(z, x, y, data)
                         nbytes += len(data)

@@ -74,6 +74,21 @@ def composite_over(base: np.ndarray, over: np.ndarray) -> np.ndarray:
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
+def compose_png(tile: bytes, overlay: bytes) -> bytes:
+    """PNG bytes of ``overlay`` drawn over ``tile`` (any thread: QImage, no widgets)."""
+    from PyQt5.QtCore import QBuffer, QByteArray, QIODevice
+
+    base = decode_tile(tile)
+    out = composite_over(base, decode_tile(overlay))
+    image = rgba_to_qimage(out)
+    buffer_bytes = QByteArray()
+    buffer = QBuffer(buffer_bytes)
+    buffer.open(QIODevice.WriteOnly)
+    image.save(buffer, "PNG")
+    buffer.close()
+    return bytes(buffer_bytes)
+
+
 class _Sink(QObject):
     tile = pyqtSignal(object)  # (provider generation, key, array | None, error | None, from_network)
     warped = pyqtSignal(object)  # (warp id, view, QImage)

@@ -18,7 +18,7 @@ from riskmap.errors import RiskmapError
 from riskmap.i18n import tr
 from riskmap.layers import tiles
 from riskmap.layers.tile_store import TileCache, download_package, estimate_package, open_package
-from riskmap.ui.basemap import BaseMap
+from riskmap.ui.basemap import BaseMap, compose_png
 
 
 class BaseMapControl(QObject):
@@ -245,7 +245,7 @@ class BaseMapControl(QObject):
                 tr(f"离线底图已保存：{result['path']}（{result['tiles']} 个瓦片）",
                    f"Offline base map saved: {result['path']} ({result['tiles']} tiles)"), 15000)
 
-        return self.window.run_task(download_package, provider, bounds, zooms, path, cache,
+        return self.window.run_task(download_package, provider, bounds, zooms, path, cache, compose=compose_png,
                                     title=tr("下载离线底图", "Downloading the offline base map"), on_done=done)
 
 

@@ -321,3 +321,27 @@ def test_a_layer_change_does_not_redraw_the_base_map(qtbot, tmp_path):
         assert basemap.image is image
         canvas.pan_by(50, 0)
         qtbot.waitUntil(lambda: basemap.image is not image and basemap.is_idle(), timeout=10000)
+
+
+def test_offline_package_of_a_labelled_provider_keeps_the_labels(qtbot, tmp_path):
+    import dataclasses
+
+    from PyQt5.QtGui import QImage
+
+    from riskmap.layers.tile_store import MBTiles, download_package
+    from riskmap.ui.basemap import compose_png
+
+    def labels(z, x, y):
+        rgba = np.zeros((256, 256, 4), np.uint8)
+        rgba[:20, :20] = (0, 0, 0, 255)
+        return png_bytes(rgba)
+
+    with TileServer(overlay=labels) as server:
+        provider = dataclasses.replace(tiles.custom_provider(server.url), overlay=server.url + "?overlay=1")
+        download_package(provider, xinyang_view(0.1), [10], tmp_path / "l.mbtiles", compose=compose_png)
+    package = MBTiles(tmp_path / "l.mbtiles")
+    z, x, y = tiles.tiles_for_bounds(xinyang_view(0.1), 10)[0]
+    image = QImage.fromData(package.get(z, x, y))
+    package.close()
+    assert image.pixelColor(5, 5).getRgb()[:3] == (0, 0, 0)
+    assert image.pixelColor(100, 100).getRgb()[:3] in {tuple(c) for c in COLOURS}
