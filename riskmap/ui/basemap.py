@@ -243,15 +243,11 @@ class BaseMap(QObject):
                 data, stale = cached
                 final = not stale or time.monotonic() < self._offline_until
                 emit((key, self._with_overlay(key, decode_tile(data)), None, False, final))
-                if final:
-                    return
-                try:
-                    fresh = self._download(key)
-                except TileFetchError:
-                    emit((key, None, None, False, True))  # keep showing the stale copy, quietly
-                    return
-                self.cache.put(z, x, y, fresh)
-                emit((key, None if fresh == data else self._with_overlay(key, decode_tile(fresh)), None, True, True))
+                if not final:
+                    try:  # behind the tiles still to load, so cached tiles never wait for a revalidation
+                        self._pool.submit(self._revalidate, key, data)
+                    except RuntimeError:  # closed meanwhile
+                        pass
                 return
             data = self._download(key)
             arr = decode_tile(data)
@@ -262,6 +258,25 @@ class BaseMap(QObject):
             emit((key, None, exc, False, True))
         except Exception as exc:  # noqa: BLE001 - a bad tile must not stop the others
             emit((key, None, TileFetchError(str(exc), "data"), False, True))
+
+    def _revalidate(self, key, data: bytes) -> None:
+        """Worker: refetch a stale cached tile; replace it on the map only if it changed."""
+        z, x, y = key
+        emit = self._sink.tile.emit
+        try:
+            fresh = self._download(key)
+        except TileFetchError:
+            emit((key, None, None, False, True))  # keep showing the stale copy, quietly
+            return
+        except Exception:  # noqa: BLE001
+            emit((key, None, None, False, True))
+            return
+        self.cache.put(z, x, y, fresh)
+        try:
+            arr = None if fresh == data else self._with_overlay(key, decode_tile(fresh))
+        except TileFetchError:
+            arr = None
+        emit((key, arr, None, True, True))
 
     def _with_overlay(self, key, arr: np.ndarray) -> np.ndarray:
         """The tile with the provider's label overlay (天地图 注记) drawn over it, when it has one."""
