@@ -350,3 +350,40 @@ def test_offline_package_of_a_labelled_provider_keeps_the_labels(qtbot, tmp_path
     package.close()
     assert image.pixelColor(5, 5).getRgb()[:3] == (0, 0, 0)
     assert image.pixelColor(100, 100).getRgb()[:3] in {tuple(c) for c in COLOURS}
+
+
+def test_gcj_tiles_line_up_in_a_projected_map_crs(qtbot, tmp_path):
+    """The warp goes through the map CRS too: CGCS2000 3° Gauss–Krüger (EPSG:4547), tiles at zoom 16."""
+    from riskmap.ui.canvas import MapCanvas
+
+    lon0, lat0 = XINYANG
+    project = Project(map_crs=crs_policy.parse_crs("EPSG:4547"))
+    cx, cy = crs_policy.transform_xy([lon0], [lat0], "EPSG:4326", project.map_crs)
+    cx, cy = float(cx[0]), float(cy[0])
+    mpp = 2 * tiles.ORIGIN_SHIFT / 256 / 2 ** 16 * np.cos(np.radians(lat0))
+    with TileServer(tile=gcj_graticule_tile(lon0, lat0)) as server:
+        canvas = MapCanvas(project)
+        canvas.show_decorations = False
+        qtbot.addWidget(canvas)
+        canvas.resize(400, 300)
+        canvas.show()
+        qtbot.waitExposed(canvas)
+        canvas.set_extent((cx - 200 * mpp, cy - 150 * mpp, cx + 200 * mpp, cy + 150 * mpp))
+        assert canvas.wait_until_rendered(10000)
+        basemap = attach(qtbot, canvas, tiles.custom_provider(server.url, datum="gcj02"),
+                         TileCache(tmp_path / "c.sqlite"))
+        assert basemap.zoom_for(canvas._device_view()) == 16
+        dark = dark_lines(pixels(canvas))
+        lats = np.r_[np.linspace(lat0 - 0.0025, lat0 - 0.0005, 5), np.linspace(lat0 + 0.0005, lat0 + 0.0025, 5)]
+        mx, my = crs_policy.transform_xy(np.full(10, lon0), lats, "EPSG:4326", project.map_crs)
+        checked = 0
+        for x, y in zip(mx, my):
+            p = canvas.map_to_pixel(float(x), float(y))
+            row = int(np.floor(p.y()))
+            if not 2 <= row < 298:
+                continue
+            cols = np.flatnonzero(dark[row])
+            near = cols[np.abs(cols + 0.5 - p.x()) < 20]
+            assert near.size and np.all(np.abs(near + 0.5 - p.x()) <= 1.0), (row, near, p.x())
+            checked += 1
+        assert checked >= 5
