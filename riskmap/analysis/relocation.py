@@ -72,13 +72,23 @@ SENSITIVE_ALIASES = {
     "市场": "market", "集贸市场": "market", "农贸市场": "market", "商场": "market", "超市": "market",
 }
 
-#: Header aliases of plant tables (Chinese spreadsheets) → field names.
+#: Header aliases of plant tables (Chinese spreadsheets) → field names. Headers are compared as
+#: :func:`riskmap.tables.header_key` spells them (NFKC, no spaces, no unit suffix: 储量(吨) → 储量), and the
+#: spellings come from agency lists (应急管理局 危险化学品企业名单, 重大危险源备案表).
 PLANT_FIELD_ALIASES = {
-    "企业名称": "name", "单位名称": "name", "名称": "name",
+    "企业名称": "name", "单位名称": "name", "名称": "name", "企业(单位)名称": "name", "企业全称": "name",
+    "生产经营单位名称": "name",
     "外部安全防护距离": "safe_dist", "安全防护距离": "safe_dist", "防护距离": "safe_dist",
     "危险化学品及储量": "chemicals", "危险化学品": "chemicals", "储存危险化学品": "chemicals",
+    "危化品": "chemicals", "危险化学品名称": "chemicals", "危化品名称": "chemicals", "主要危险化学品": "chemicals",
+    "危险物品名称及数量": "chemicals", "涉及危险化学品": "chemicals", "主要危险化学品及储量": "chemicals",
+    "危险化学品名称及储量": "chemicals",
+    "储存量": "amount", "储量": "amount", "最大储存量": "amount", "设计储存量": "amount", "实际储存量": "amount",
+    "最大储量": "amount", "储存数量": "amount", "危险化学品储量": "amount", "危化品储量": "amount",
     "行业": "industry", "行业类别": "industry", "所属行业": "industry",
-    "县区": "county", "所属县区": "county", "区县": "county", "县（区）": "county",
+    "县区": "county", "所属县区": "county", "区县": "county", "县（区）": "county", "县(区)": "county",
+    "所在县区": "county", "所属区县": "county", "所属县(区)": "county", "县(市、区)": "county", "县市区": "county",
+    "地址": "address", "详细地址": "address", "企业地址": "address", "单位地址": "address",
     "企业类型": "ent_type", "经营类型": "ent_type", "企业性质": "ent_type",
     "是否在化工园区": "in_park", "是否入园": "in_park", "位于化工园区": "in_park", "园区": "park", "所在园区": "park",
     "厂区半径": "site_radius_m", "厂区半径(m)": "site_radius_m",
@@ -123,7 +133,9 @@ OUT_OF_SCOPE = {
     "unknown": "企业类型不明，未作搬迁判定；请补充“企业类型”字段（生产/储存/使用/经营……）",
 }
 SENSITIVE_FIELD_ALIASES = {"名称": "name", "单位名称": "name", "类别": "category", "类型": "category",
-                           "县区": "county"}
+                           "县区": "county", "学校名称": "name", "机构名称": "name", "场所名称": "name",
+                           "敏感目标名称": "name", "单位类型": "category", "场所类型": "category",
+                           "敏感目标类型": "category", "所属县区": "county", "县(区)": "county"}
 
 #: Industry spellings meaning hazardous chemicals.
 HAZCHEM_ALIASES = ("hazchem", "危险化学品", "危化", "危化品", "危险化学品企业", "化工")
@@ -241,14 +253,67 @@ def _header_key(name) -> str:
     return re.sub(r"[(（\[【].*?[)）\]】]$", "", text).strip()  # drop a unit suffix: 外部安全防护距离(m)
 
 
+def _alias_target(col, aliases: dict, keyed: dict):
+    from riskmap.tables import header_key
+
+    return aliases.get(_header_key(col)) or aliases.get(str(col).strip()) or keyed.get(header_key(col))
+
+
 def _rename(frame, aliases: dict):
+    from riskmap.tables import header_key
+
+    keyed = {header_key(k): v for k, v in aliases.items()}
     renames = {}
     present = set(frame.columns)
     for col in frame.columns:
-        target = aliases.get(_header_key(col)) or aliases.get(str(col).strip())
+        target = _alias_target(col, aliases, keyed)
         if target and target not in present and target not in renames.values():
             renames[col] = target
     return frame.rename(columns=renames) if renames else frame
+
+
+def join_amounts(chemicals, amounts, unit: str = "") -> np.ndarray:
+    """Inventories written as one text per row, from a names column and a separate amounts column.
+
+    Agency sheets often put 危险化学品 (``液氯、液氨``) and 储量(吨) (``30、15``) in two columns.
+    Names and amounts are paired in order when their counts agree (``液氯30吨;液氨15吨``); an
+    amount that carries its own unit keeps it, others get ``unit`` (the amounts column's header
+    unit, e.g. 吨 of ``储量(吨)``; none means tonnes, as :func:`gb18218.parse_inventory` reads).
+    A row whose names already hold numbers is kept as written; counts that do not agree give
+    ``names amounts``, which the grading reports as unreadable rather than guessing.
+
+    Returns
+    -------
+    numpy.ndarray of str
+    """
+    names = pd.Series(chemicals, dtype=object).where(pd.notna(pd.Series(chemicals, dtype=object)), "")
+    values = pd.Series(amounts, dtype=object).where(pd.notna(pd.Series(amounts, dtype=object)), "")
+    names = names.astype(str).map(lambda t: unicodedata.normalize("NFKC", t).strip()).to_numpy(object)
+    values = values.astype(str).map(lambda t: unicodedata.normalize("NFKC", t).strip()).to_numpy(object)
+    unit = unicodedata.normalize("NFKC", unit or "").strip()
+    out = names.copy()
+    for i in np.flatnonzero((values != "") & (values != "nan")):
+        name, amount = names[i], values[i]
+        if not name or re.search(r"\d", re.sub(r"\d+,\d+-|\d+-", "", name)):
+            continue
+        parts = [p.strip() for p in gb18218._SPLIT.split(name) if p and p.strip()]
+        qty = [q.strip() for q in gb18218._SPLIT.split(amount) if q and q.strip()]
+        if len(parts) != len(qty):
+            out[i] = f"{name} {amount}"
+            continue
+        out[i] = ";".join(p + q + ("" if re.search(r"[^\d.\s]", q) else unit) for p, q in zip(parts, qty))
+    return out.astype(str)
+
+
+def _amount_unit(plants, aliases: dict) -> tuple[str | None, str]:
+    """The column the amounts are read from and its header unit (``储量(吨)`` → ``吨``)."""
+    from riskmap.tables import header_key, header_unit
+
+    keyed = {header_key(k): v for k, v in aliases.items()}
+    for col in plants.columns:
+        if _alias_target(col, aliases, keyed) == "amount":
+            return str(col), header_unit(col)
+    return None, ""
 
 
 def _to_metres(values) -> np.ndarray:
@@ -277,6 +342,7 @@ def normalise_plants(plants, industries=("hazchem",)):
     if plants.crs is None:
         raise CRSError("the plants layer has no coordinate reference system; set one (e.g. EPSG:4490)")
     notes = []
+    amount_col, amount_unit = (None, "") if "amount" in plants.columns else _amount_unit(plants, PLANT_FIELD_ALIASES)
     gdf = _rename(plants, PLANT_FIELD_ALIASES).copy()
     n_in = len(gdf)
     if industries is not None and "industry" in gdf.columns:
@@ -304,8 +370,15 @@ def normalise_plants(plants, industries=("hazchem",)):
     gdf["name"] = gdf["name"].fillna("").astype(str)
     gdf["safe_dist_in"] = _to_metres(gdf["safe_dist"]) if "safe_dist" in gdf.columns else np.nan
     if "chemicals" not in gdf.columns:
+        shown = "、".join(str(c) for c in plants.columns if c != plants.geometry.name)
+        notes.append(f"企业图层没有危险化学品列（危险化学品/危化品/主要危险化学品…），未作重大危险源辨识；图层的列为：{shown}"
+                     " (no chemicals column: no major-hazard grading)")
         gdf["chemicals"] = ""
     gdf["chemicals"] = gdf["chemicals"].where(gdf["chemicals"].notna(), "").astype(str)
+    if "amount" in gdf.columns:
+        gdf["chemicals"] = join_amounts(gdf["chemicals"], gdf["amount"], amount_unit)
+        notes.append(f"危险化学品名称与储量分列，按行合并（储量列“{amount_col or 'amount'}”，单位"
+                     f"{amount_unit or '吨（未注明，按吨）'}）")
     if "county" not in gdf.columns:
         gdf["county"] = ""
     gdf["county"] = gdf["county"].fillna("").astype(str)

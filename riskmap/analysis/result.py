@@ -169,6 +169,8 @@ def run_analysis(analysis, inputs: dict, params=None, *, progress=None, sources:
     prov["warnings"] = list(coverage_notes)
     prov["results_sha256"] = layers_digest(layers)
     prov["renamed_fields"] = renamed
+    read_notes = input_warnings(analysis, inputs)  # what the readers said: header row, dropped rows, datum
+    prov["warnings"], prov["notes"] = read_notes + prov["warnings"], read_notes + prov["notes"]
     return AnalysisResult(analysis.name, layers, tables, summary_zh, summary_en, prov, native,
                           extras={"renamed_fields": renamed})
 
@@ -180,6 +182,18 @@ GEOMETRY_KINDS = {"Point": "point", "MultiPoint": "point", "LineString": "line",
 _TYPE_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
                "GeometryCollection")
 _KIND_LABELS = {"point": ("点", "points"), "line": ("线", "lines"), "polygon": ("面", "polygons")}
+
+
+def input_warnings(analysis, inputs: dict) -> list:
+    """What the readers said about each input layer (header row taken, rows dropped, datum), as ``标签：text``."""
+    out = []
+    for spec in analysis.inputs:
+        value = inputs.get(spec.role)
+        for layer in value if isinstance(value, (list, tuple)) else [value]:
+            meta = (getattr(layer, "attrs", None) or {}).get("riskmap") if not isinstance(layer, (str, Path)) else None
+            for text in (meta or {}).get("warnings") or []:
+                out.append(tr(f"{spec.label_zh}：{text}", f"{spec.label_en}: {text}"))
+    return out
 
 
 def check_input_geometries(analysis, inputs: dict, sources: dict | None = None) -> None:

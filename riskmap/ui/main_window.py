@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import sys
 import traceback
 from pathlib import Path
 
@@ -34,11 +33,11 @@ from PyQt5.QtWidgets import (
 
 from riskmap import __version__
 from riskmap import journal as autosave
-from riskmap.errors import ProjectError, RiskmapError
+from riskmap.errors import ProjectError, RiskmapError, fold_messages
 from riskmap.i18n import LANGUAGES, language, tr
 from riskmap.layers import VectorLayer
 from riskmap.project import PROJECT_EXTENSION, Project
-from riskmap.ui import add_data
+from riskmap.ui import add_data, messages
 from riskmap.ui.attribute_table import AttributeTableDock
 from riskmap.ui.basemap_menu import BaseMapControl
 from riskmap.ui.canvas import MapCanvas
@@ -413,7 +412,8 @@ class MainWindow(QMainWindow):
         try:
             journal = autosave.Journal.start(project, dirty=project.modified)
         except RiskmapError as exc:
-            self.statusBar().showMessage(tr(f"自动保存不可用：{exc}", f"Autosave unavailable: {exc}"), 10000)
+            self.statusBar().showMessage(tr("自动保存不可用：", "Autosave unavailable: ") + messages.error_line(exc),
+                                         10000)
             return
         journal.schedule = self._journal_timer.start
 
@@ -425,7 +425,8 @@ class MainWindow(QMainWindow):
             try:
                 journal.record_project()
             except (OSError, RiskmapError) as exc:
-                self.statusBar().showMessage(tr(f"自动保存失败：{exc}", f"Autosave failed: {exc}"), 10000)
+                self.statusBar().showMessage(tr("自动保存失败：", "Autosave failed: ") + messages.error_line(exc),
+                                             10000)
 
     def _close_journal(self) -> None:
         self._journal_timer.stop()
@@ -555,19 +556,14 @@ class MainWindow(QMainWindow):
         self.project.layers.append(layer)
         return layer
 
-    def show_error(self, error) -> None:
-        """Show an error (a RiskmapError's one line, or any text) in a message box."""
-        if isinstance(error, RiskmapError):
-            text = str(error)
-        elif isinstance(error, BaseException):
-            text = tr(f"内部错误：{type(error).__name__}: {error}", f"Internal error: {type(error).__name__}: {error}")
-            trace = getattr(error, "__riskmap_traceback__", None)
-            if trace:
-                print(trace, file=sys.stderr)
-        else:
-            text = str(error)
-        self.statusBar().showMessage(text.splitlines()[0] if text else "", 10000)
-        QMessageBox.critical(self, tr("错误", "Error"), text)
+    def show_error(self, error, *, what: str | None = None, warnings=()) -> None:
+        """Show an error in a message box through :func:`riskmap.ui.messages.show_error`.
+
+        A RiskmapError shows its one line; any other exception the generic internal-error
+        line (or ``what``) with its text under 详细信息; ``warnings`` captured during the
+        action go under 详细信息 once. The line is also shown in the status bar.
+        """
+        messages.show_error(self, error, what=what, warnings=warnings, status_bar=self.statusBar())
 
     # ==================================================================================
     # tasks
@@ -588,7 +584,10 @@ class MainWindow(QMainWindow):
         self.task_label.setText(f"{shown.title}{'：' + shown.message if shown.message else ''}{more}")
 
     def _on_task_finished(self, task: Task, result, on_done):
-        self.statusBar().showMessage(tr(f"完成：{task.title}", f"Done: {task.title}"), 5000)
+        said = fold_messages(task.warnings)
+        self.statusBar().showMessage(tr(f"完成：{task.title}", f"Done: {task.title}")
+                                     + (tr(f"（库的提示：{said}）", f" (the libraries said: {said})") if said else ""),
+                                     10000 if said else 5000)
         if on_done is not None:
             try:
                 on_done(result)
@@ -807,10 +806,17 @@ class MainWindow(QMainWindow):
             if not path:
                 return False
         try:
-            project = Project.load(path)
+            with messages.library_warnings() as said:
+                project = Project.load(path)
         except RiskmapError as exc:
-            self.show_error(exc)
+            self.show_error(exc, warnings=said)
             self._forget_recent(path)
+            return False
+        except Exception as exc:  # a damage riskmap did not foresee: one line, the open project is kept
+            self.show_error(exc, warnings=said, what=tr(
+                f"{path}：无法打开工程（riskmap 内部错误，错误内容见“详细信息”）；当前工程保持不变",
+                f"{path}: the project could not be opened (an internal error of riskmap, see Details); "
+                "the open project is kept"))
             return False
         self.set_project(project)
         self._remember_dir(path)
@@ -877,7 +883,10 @@ class MainWindow(QMainWindow):
             self.show_error(exc)
             return False
         except OSError as exc:
-            self.show_error(ProjectError(tr(f"无法保存工程（{exc}）", f"could not save ({exc})"), path))
+            reason = messages.os_reason(exc)
+            self.show_error(ProjectError(tr(f"无法保存工程（{reason}）；请检查文件夹权限和磁盘空间",
+                                            f"could not save ({reason}); check the folder's permissions and the "
+                                            "free disk space"), path))
             return False
         self._remember_dir(saved)
         self._add_recent(saved)
