@@ -42,6 +42,10 @@ GUARDED_FILES = (
     "riskmap/layers/layerlist.py",
     "riskmap/tables.py",
     "riskmap/analysis/fields.py",
+    "riskmap/layers/tiles.py",
+    "riskmap/layers/tile_store.py",
+    "riskmap/ui/basemap.py",
+    "riskmap/ui/basemap_menu.py",
 )
 
 

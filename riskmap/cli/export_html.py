@@ -115,7 +115,9 @@ def _zoom_range(text):
         lo, _, hi = str(text).partition("-")
         lo, hi = int(lo), int(hi or lo)
     except ValueError:
-        raise ParameterError(f"--offline-zooms must look like 8-12, not {text!r}") from None
+        raise ParameterError(tr(f"--offline-zooms 应形如 8-12，而不是 {text!r}",
+                                f"--offline-zooms must look like 8-12, not {text!r}")) from None
     if not 0 <= lo <= hi <= 22:
-        raise ParameterError(f"--offline-zooms must be between 0 and 22, not {text!r}")
+        raise ParameterError(tr(f"--offline-zooms 须在 0 到 22 之间，而不是 {text!r}",
+                                f"--offline-zooms must be between 0 and 22, not {text!r}"))
     return range(lo, hi + 1)

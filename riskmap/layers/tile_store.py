@@ -82,17 +82,20 @@ def fetch_tile(provider: Provider, z: int, x: int, y: int, timeout: float = FETC
             data = response.read()
     except urllib.error.HTTPError as exc:
         kind = "key" if exc.code in (401, 403) else "missing" if exc.code in (404, 410) else "server"
-        raise TileFetchError(f"HTTP {exc.code} for tile {z}/{x}/{y}", kind, exc.code) from None
+        raise TileFetchError(tr(f"瓦片 {z}/{x}/{y}：HTTP {exc.code}", f"tile {z}/{x}/{y}: HTTP {exc.code}"), kind,
+                             exc.code) from None
     except (socket.timeout, TimeoutError) as exc:
-        raise TileFetchError(f"timeout for tile {z}/{x}/{y}", "timeout") from exc
+        raise TileFetchError(tr(f"瓦片 {z}/{x}/{y}：超时", f"tile {z}/{x}/{y}: timeout"), "timeout") from exc
     except urllib.error.URLError as exc:
         reason = exc.reason
         kind = "timeout" if isinstance(reason, (socket.timeout, TimeoutError)) else "offline"
-        raise TileFetchError(f"cannot fetch tile {z}/{x}/{y}: {reason}", kind) from None
+        raise TileFetchError(tr(f"无法获取瓦片 {z}/{x}/{y}：{reason}", f"cannot fetch tile {z}/{x}/{y}: {reason}"),
+                             kind) from None
     except (OSError, ValueError) as exc:  # connection reset, bad status line
-        raise TileFetchError(f"cannot fetch tile {z}/{x}/{y}: {exc}", "offline") from None
+        raise TileFetchError(tr(f"无法获取瓦片 {z}/{x}/{y}：{exc}", f"cannot fetch tile {z}/{x}/{y}: {exc}"),
+                             "offline") from None
     if not data:
-        raise TileFetchError(f"empty tile {z}/{x}/{y}", "missing")
+        raise TileFetchError(tr(f"瓦片 {z}/{x}/{y} 为空", f"empty tile {z}/{x}/{y}"), "missing")
     return data
 
 
@@ -145,8 +148,9 @@ class TileCache:
             self._db.commit()
             self.total_bytes = int(self._db.execute("SELECT COALESCE(SUM(size), 0) FROM tiles").fetchone()[0])
         except sqlite3.Error as exc:
-            raise DataFormatError(f"cannot open the tile cache ({exc}); delete the file or choose another "
-                                  "cache folder (RISKMAP_TILE_CACHE)", self.path) from exc
+            raise DataFormatError(tr(f"无法打开瓦片缓存（{exc}）；请删除该文件或另选缓存目录（RISKMAP_TILE_CACHE）",
+                                     f"cannot open the tile cache ({exc}); delete the file or choose another "
+                                     "cache folder (RISKMAP_TILE_CACHE)"), self.path) from exc
 
     @classmethod
     def for_provider(cls, provider: Provider, **kwargs) -> "TileCache":
@@ -236,13 +240,15 @@ class MBTiles:
                 self._db.execute("CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row)")
             elif mode == "r":
                 if not self.path.is_file():
-                    raise DataFormatError("the offline base map does not exist; choose another file", self.path)
+                    raise DataFormatError(tr("离线底图文件不存在；请另选文件",
+                                             "the offline base map does not exist; choose another file"), self.path)
                 self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
                 self._db.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles LIMIT 1")
             else:
                 raise ValueError(f"mode must be r or w, not {mode!r}")
         except sqlite3.Error as exc:
-            raise DataFormatError(f"not an MBTiles package ({exc}); choose an .mbtiles file", self.path) from exc
+            raise DataFormatError(tr(f"不是 MBTiles 离线底图（{exc}）；请选择 .mbtiles 文件",
+                                     f"not an MBTiles package ({exc}); choose an .mbtiles file"), self.path) from exc
 
     def metadata(self) -> dict:
         """The ``metadata`` table as a dict."""
@@ -376,7 +382,9 @@ def download_package(provider: Provider, bounds_lonlat, zooms, out_path, cache: 
                             failed += 1
                             first_error = first_error or exc
                             if exc.kind in ("offline", "key") and done == failed:
-                                raise  # nothing works: stop at once with the reason
+                                # nothing works: stop at once with the reason
+                                raise TileFetchError(describe_failure(exc.kind, provider.name, failed), exc.kind,
+                                                     exc.status) from None
                         else:
                             if cache is not None:
                                 cache.put(z, x, y, data)
@@ -405,7 +413,8 @@ def download_package(provider: Provider, bounds_lonlat, zooms, out_path, cache: 
         raise
     if done == failed and first_error is not None:
         tmp.unlink(missing_ok=True)
-        raise first_error
+        raise TileFetchError(describe_failure(first_error.kind, provider.name, failed), first_error.kind,
+                             first_error.status)
     os.replace(tmp, out_path)
     report(1.0, tr("离线底图已完成", "Offline base map done"))
     return {"path": out_path, "tiles": done - failed, "failed": failed, "bytes": nbytes}
@@ -479,7 +488,9 @@ def embedded_tiles(path, zooms=None, max_bytes: int = EMBED_MAX_BYTES) -> dict:
         wanted = None if zooms is None else {int(z) for z in zooms}
         rows = [r for r in rows if wanted is None or int(r[0]) in wanted]
         if not rows:
-            raise DataFormatError("the offline base map has no tiles at the chosen zoom levels; choose others", path)
+            raise DataFormatError(tr("离线底图在所选级别没有瓦片；请另选级别",
+                                     "the offline base map has no tiles at the chosen zoom levels; choose others"),
+                                  path)
         total = sum(int(r[3]) for r in rows)
         if total > max_bytes:
             raise ParameterError(tr(f"离线底图过大（{total / 1e6:.1f} MB，上限 {max_bytes / 1e6:.1f} MB）；请少选几个级别",

@@ -143,7 +143,8 @@ def custom_provider(url: str, datum: str = "wgs84", attribution: str = "", max_z
     if "{z}" not in url or "{x}" not in url or ("{y}" not in url and "{-y}" not in url):
         raise ParameterError(tr("底图地址须包含 {z}、{x} 和 {y}", "A tile URL must contain {z}, {x} and {y}"))
     if datum not in ("wgs84", "gcj02"):
-        raise ParameterError(f"unknown tile datum {datum!r}; use wgs84 or gcj02")
+        raise ParameterError(tr(f"未知的瓦片基准 {datum!r}；请用 wgs84 或 gcj02",
+                                f"unknown tile datum {datum!r}; use wgs84 or gcj02"))
     subdomains = "abc" if "{s}" in url else ""
     host = url.split("/")[2]
     return Provider("custom", "自定义底图", "Custom tiles", url, subdomains=subdomains,

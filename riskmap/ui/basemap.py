@@ -28,6 +28,7 @@ from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 from PyQt5.QtGui import QImage
 
 from riskmap import crs as crs_policy
+from riskmap.i18n import tr
 from riskmap.layers import tiles
 from riskmap.layers.tile_store import MBTiles, TileCache, TileFetchError, describe_failure, fetch_tile
 from riskmap.ui.render import rgba_to_qimage, worker_pool
@@ -55,7 +56,7 @@ def decode_tile(data: bytes) -> np.ndarray:
     """
     image = QImage.fromData(data)
     if image.isNull():
-        raise TileFetchError("a tile is not an image", "data")
+        raise TileFetchError(tr("瓦片不是图像", "a tile is not an image"), "data")
     if image.width() != tiles.TILE_SIZE or image.height() != tiles.TILE_SIZE:
         image = image.scaled(tiles.TILE_SIZE, tiles.TILE_SIZE)
     image = image.convertToFormat(QImage.Format_RGBA8888)
@@ -235,7 +236,8 @@ class BaseMap(QObject):
             if self.package is not None:
                 data = self.package.get(z, x, y)
                 if data is None:
-                    raise TileFetchError(f"tile {z}/{x}/{y} not in the package", "absent")
+                    raise TileFetchError(tr(f"离线底图中没有瓦片 {z}/{x}/{y}", f"tile {z}/{x}/{y} not in the package"),
+                                         "absent")
                 emit((key, decode_tile(data), None, False, True))
                 return
             cached = self.cache.get(z, x, y) if self.cache is not None else None
@@ -299,7 +301,7 @@ class BaseMap(QObject):
     def _download(self, key, template: str | None = None) -> bytes:
         z, x, y = key
         if time.monotonic() < self._offline_until:
-            raise TileFetchError("offline (backing off)", "offline")
+            raise TileFetchError(tr("网络不可用（稍后重试）", "offline (backing off)"), "offline")
         with self._lock:
             self.requests += 1
         try:

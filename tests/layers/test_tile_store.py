@@ -115,3 +115,15 @@ def test_gcj_package_keeps_its_datum_and_covers_the_shifted_ground(tmp_path):
     assert provider.kind == "mbtiles" and provider.datum == "gcj02" and provider.min_zoom == provider.max_zoom == 16
     assert len(asked) > tiles.count_tiles(box, [16])  # grown to where the GCJ-02 tiles draw this ground
     package.close()
+
+
+def test_download_without_network_stops_at_once_with_one_clear_line(tmp_path):
+    from riskmap.i18n import set_language
+
+    with TileServer() as server:
+        url = server.url
+    set_language("zh")
+    with pytest.raises(TileFetchError) as info:
+        download_package(tiles.custom_provider(url), (114.0, 32.0, 114.2, 32.2), [8, 9, 10], tmp_path / "x.mbtiles")
+    assert info.value.kind == "offline" and "无法连接瓦片服务器" in str(info.value) and "\n" not in str(info.value)
+    assert not list(tmp_path.glob("x.mbtiles*"))
