@@ -265,16 +265,12 @@ class PageLayout:
     def _paint_map(self, painter: QPainter) -> None:
         w, h = self.map_size
         # a one-off picture: rasters are read and coloured at the print's own resolution
+        self._paint_basemap(painter, w, h)
         image = render.render_layers(list(self.project.layers), self.map_extent, w, h, self.project.map_crs,
                                      self.dpi, highlights=self.highlights, raster_cache="off",
-                                     background=None if self.basemap is not None else render.BACKGROUND)
-        if self.basemap is not None:
-            base = self.basemap.render(self.map_extent, w, h, self.project.map_crs, self.dpi)
-            if base is not None:
-                painter.drawImage(self.map_rect, base, QRectF(0, 0, base.width(), base.height()))
+                                     background=self._map_background())
         painter.drawImage(self.map_rect, image, QRectF(0, 0, image.width(), image.height()))
-        if self.basemap is not None and self.basemap.attribution:
-            self._paint_attribution(painter, self.basemap.attribution)
+        self._paint_attribution(painter)
         painter.setPen(QPen(QColor("#333333"), max(1.0, 0.3 * self.mm)))
         painter.setBrush(Qt.NoBrush)
         painter.drawRect(self.map_rect)
@@ -289,8 +285,23 @@ class PageLayout:
         painter.restore()
         self.scale_denominator = mpp / (0.0254 / self.dpi)
 
-    def _paint_attribution(self, painter: QPainter, text: str) -> None:
+    def _map_background(self):
+        """The map's background colour: none over a base map."""
+        return None if self.basemap is not None else render.BACKGROUND
+
+    def _paint_basemap(self, painter: QPainter, w: int, h: int) -> None:
+        """The base map (if any) into the map frame, under the layers."""
+        if self.basemap is None:
+            return
+        base = self.basemap.render(self.map_extent, w, h, self.project.map_crs, self.dpi)
+        if base is not None:
+            painter.drawImage(self.map_rect, base, QRectF(0, 0, base.width(), base.height()))
+
+    def _paint_attribution(self, painter: QPainter) -> None:
         """The base map's attribution in the lower right corner of the map frame."""
+        text = self.basemap.attribution if self.basemap is not None else ""
+        if not text:
+            return
         font = pixel_font(self._pt(6.5))
         metrics = QFontMetricsF(font)
         pad = 1.0 * self.mm * self.k
