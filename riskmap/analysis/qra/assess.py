@@ -386,7 +386,7 @@ def assess_qra(plants, population, sensitive=None, params: QRAParams | None = No
     scope = [qra_scope(row) for row in gdf[["ent_type", "unit_inventories", "chemicals"]].to_dict("records")]
     in_scope = np.array([s for s, _r in scope], bool)
     if not in_scope.any():
-        raise EmptyLayerError(tr("没有企业属于定量风险评价范围（有毒或易燃气体且 Σq/Q ≥ 1，GB/T 37243-2019 §4）",
+        raise EmptyLayerError(tr("没有企业在定量风险评价范围内（有毒或易燃气体且 Σq/Q ≥ 1，GB/T 37243-2019 §4）",
                                  "no plant in QRA scope (toxic or flammable gas with Σq/Q ≥ 1, GB/T 37243-2019 §4)"))
     rose = np.asarray(params.wind_rose, float)
     weather = [(name, st, u, params.day_fraction if period == "day" else 1 - params.day_fraction, period)

@@ -192,7 +192,7 @@ def grid_around(x: float, y: float, radius: float, cell: float, crs=None) -> Ris
 def grid_for_bounds(x0, y0, x1, y1, cell: float, crs=None) -> RiskGrid:
     """A grid aligned to multiples of ``cell`` that covers the box."""
     if not (cell > 0 and math.isfinite(cell)):
-        raise ParameterError(tr(f"网格单元须为正的米数，不能是 {cell}",
+        raise ParameterError(tr(f"网格单元大小须为正数（米），不能是 {cell}",
                                 f"grid cell must be a positive size in metres, not {cell!r}"))
     xmin = math.floor(x0 / cell) * cell
     ymax = math.ceil(y1 / cell) * cell
