@@ -417,8 +417,15 @@ def normalise_sensitive(sensitive):
 # dense population areas
 # ---------------------------------------------------------------------------
 def dense_areas(population, threshold: float = 5000.0, min_area_km2: float = 0.2, *, metric_crs=None,
-                progress=None):
+                progress=None, strip_rows: int | None = None):
     """Dense population areas: connected raster cells with density ≥ ``threshold`` persons/km².
+
+    The raster is streamed in strips of whole rows (a multiple of the file's block height), so memory
+    stays at a few strips whatever the raster's size: each strip's dense cells are labelled
+    (4-connected), their cell areas and people summed per label, and labels that meet across a strip
+    boundary are joined afterwards (a graph of labels, not of cells). Only the pieces that can belong
+    to a kept area are traced (those of at least ``min_area_km2`` within the strip, or touching its
+    top or bottom row); the pieces of one area are then dissolved into one polygon.
 
     Parameters
     ----------
@@ -430,47 +437,40 @@ def dense_areas(population, threshold: float = 5000.0, min_area_km2: float = 0.2
         Connected areas (4-connected cells) smaller than this are dropped.
     metric_crs : CRS, optional
         CRS of the returned polygons; the raster's CRS when omitted.
+    progress : callable, optional
+        ``progress(fraction, message)``, once per strip.
+    strip_rows : int, optional
+        Rows per strip (default: about 4 M cells, rounded to the file's block height).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        ``area_km2``, ``population``, ``density`` (persons/km²) per area, polygons traced with
-        ``rasterio.features.shapes`` in the raster CRS (then transformed to ``metric_crs``).
+        ``area_km2``, ``population``, ``density`` (persons/km²) per area (in raster scan order of
+        their first cell), polygons traced with ``rasterio.features.shapes`` in the raster CRS (then
+        transformed to ``metric_crs``).
     """
     import geopandas as gpd
     import shapely
-    from rasterio import features
-    from scipy import ndimage
 
     grid = zonal.as_grid(population)
     if progress:
         progress(0.0, "识别人口密集区 finding dense areas")
-    values, invalid = grid.read_all()
     cell_km2 = _cell_area_km2(grid)
-    density = values / cell_km2
-    mask = (density >= float(threshold)) & ~invalid
-    labels, n = ndimage.label(mask)
     out_crs = crs_policy.parse_crs(metric_crs) if metric_crs is not None else grid.crs
     empty = gpd.GeoDataFrame({"area_km2": [], "population": [], "density": []}, geometry=[], crs=out_crs)
-    if n == 0:
+    labels, area, people, pieces, piece_label = _dense_labels(grid, cell_km2, float(threshold),
+                                                              float(min_area_km2), progress, strip_rows)
+    if labels == 0:
         return empty
-    flat = labels.ravel()
-    area = np.bincount(flat, np.broadcast_to(cell_km2, labels.shape).ravel(), minlength=n + 1)
-    people = np.bincount(flat, values.ravel(), minlength=n + 1)
     keep = area >= float(min_area_km2)
-    keep[0] = False
     if not keep.any():
         return empty
-    labels = np.where(keep[labels], labels, 0).astype(np.int32)
     if progress:
-        progress(0.5, "勾绘人口密集区 tracing dense areas")
-    ids, polys = [], []
-    for geom, value in features.shapes(labels, mask=labels > 0, connectivity=4, transform=grid.transform):
-        ids.append(int(value))
-        polys.append(shapely.geometry.shape(geom))
-    ids = np.asarray(ids)
-    geoms = shapely.make_valid(np.asarray(polys, dtype=object))
-    frame = gpd.GeoDataFrame({"label": ids}, geometry=geoms, crs=grid.crs).dissolve("label").reset_index()
+        progress(0.9, "勾绘人口密集区 tracing dense areas")
+    kept_piece = keep[piece_label]
+    geoms = shapely.make_valid(_pixel_to_crs(np.asarray(pieces, dtype=object)[kept_piece], grid.transform))
+    frame = gpd.GeoDataFrame({"label": piece_label[kept_piece]}, geometry=geoms,
+                             crs=grid.crs).dissolve("label").reset_index()
     lab = frame["label"].to_numpy()
     frame["area_km2"] = area[lab]
     frame["population"] = people[lab]
@@ -481,6 +481,124 @@ def dense_areas(population, threshold: float = 5000.0, min_area_km2: float = 0.2
     if progress:
         progress(1.0, "人口密集区完成 dense areas done")
     return frame[["area_km2", "population", "density", "geometry"]]
+
+
+#: Cells per strip of the streamed dense-area pass (float64 values and density: ~64 MB a strip).
+DENSE_STRIP_CELLS = 1 << 22
+
+
+def _strip_rows_for(grid, cells: int = DENSE_STRIP_CELLS) -> int:
+    """Rows per strip: about ``cells`` cells, a multiple of the file's block height when it is tiled."""
+    rows = max(1, cells // max(grid.width, 1))
+    block = 1
+    if grid.path is not None:
+        import rasterio
+
+        with rasterio.open(grid.path) as ds:
+            block = int(ds.block_shapes[grid.band - 1][0])
+    if block > 1:
+        rows = max(block, rows // block * block)
+    return int(min(rows, max(grid.height, 1)))
+
+
+def _dense_labels(grid, cell_km2, threshold: float, min_area_km2: float, progress, strip_rows):
+    """Stream the raster by strips; label its dense cells.
+
+    Returns ``(n, area, people, pieces, piece_label)``: the number of 4-connected dense areas, their
+    area (km²) and people (arrays indexed by area, numbered in raster scan order of each area's first
+    cell), and the traced pieces (polygons in pixel coordinates, column/row of the whole raster) of
+    the areas that may be kept, with the area each belongs to.
+    """
+    from rasterio import features
+    from affine import Affine
+
+    H, W = grid.height, grid.width
+    rows = int(strip_rows) if strip_rows else _strip_rows_for(grid)
+    scalar_cell = np.ndim(cell_km2) == 0
+    areas, peoples, pieces, piece_ids = [], [], [], []
+    links = []  # (label above, label below) pairs meeting across strip boundaries (global, 1-based)
+    above = None  # global labels of the previous strip's last row
+    n_labels = 0
+    ndimage = None
+    with grid.open() as read:
+        for r0 in range(0, H, rows):
+            r1 = min(r0 + rows, H)
+            if progress:
+                progress(0.9 * r0 / max(H, 1), "识别人口密集区 finding dense areas")
+            win = read(r0, r1, 0, W)
+            values = win.values.astype(np.float64, copy=False)
+            ck = cell_km2 if scalar_cell else cell_km2[r0:r1]
+            mask = (values / ck) >= threshold
+            if win.invalid is not None:
+                mask &= ~win.invalid
+            if not mask.any():
+                above = None
+                continue
+            if ndimage is None:
+                from scipy import ndimage
+            local, n = ndimage.label(mask)
+            flat = local.ravel()
+            weights = np.broadcast_to(ck, local.shape).ravel()
+            areas.append(np.bincount(flat, weights, minlength=n + 1)[1:])
+            peoples.append(np.bincount(flat, values.ravel(), minlength=n + 1)[1:])
+            glob_first = np.where(local[0] > 0, local[0] + n_labels, 0)
+            if above is not None:
+                both = (above > 0) & (glob_first > 0)
+                if both.any():
+                    links.append(np.unique(np.stack([above[both], glob_first[both]], axis=1), axis=0))
+            above = np.where(local[-1] > 0, local[-1] + n_labels, 0) if r1 < H else None
+            # trace only what may be kept: big enough already, or continued in a neighbouring strip
+            candidate = areas[-1] >= min_area_km2
+            if r0 > 0:
+                candidate[np.unique(local[0][local[0] > 0]) - 1] = True
+            if r1 < H:
+                candidate[np.unique(local[-1][local[-1] > 0]) - 1] = True
+            if candidate.any():
+                lab32 = local.astype(np.int32, copy=False)
+                trace = np.concatenate([[False], candidate])[lab32]
+                for geom, value in features.shapes(lab32, mask=trace, connectivity=4,
+                                                   transform=Affine.translation(0, r0)):
+                    pieces.append(geom)
+                    piece_ids.append(int(value) + n_labels)
+            n_labels += n
+    if n_labels == 0:
+        return 0, np.zeros(0), np.zeros(0), [], np.zeros(0, np.int64)
+    area = np.concatenate(areas)
+    people = np.concatenate(peoples)
+    label_of = np.arange(n_labels)  # strip label (0-based) -> area id, in scan order of first cells
+    if links:
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        pairs = np.concatenate(links) - 1
+        graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n_labels, n_labels))
+        _n, comp = connected_components(graph, directed=False)
+        # number the areas by their smallest strip label = the scan order of their first cell
+        first = np.full(_n, n_labels, np.int64)
+        np.minimum.at(first, comp, np.arange(n_labels))
+        rank = np.empty(_n, np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(_n)
+        label_of = rank[comp]
+        area = np.bincount(label_of, area, minlength=_n)
+        people = np.bincount(label_of, people, minlength=_n)
+    import shapely
+
+    polys = [shapely.geometry.shape(g) for g in pieces]
+    piece_label = label_of[np.asarray(piece_ids, np.int64) - 1] if piece_ids else np.zeros(0, np.int64)
+    return len(area), area, people, polys, piece_label
+
+
+def _pixel_to_crs(geoms, transform):
+    """Polygons from pixel coordinates (column, row) to the raster CRS: x = c + col·a + row·b, y = f + col·d + row·e."""
+    import shapely
+
+    t = transform
+
+    def apply(xy):
+        col, row = xy[:, 0], xy[:, 1]
+        return np.column_stack([t.c + col * t.a + row * t.b, t.f + col * t.d + row * t.e])
+
+    return shapely.transform(geoms, apply)
 
 
 def _cell_area_km2(grid):
@@ -926,11 +1044,13 @@ def plausibility(out, params: RelocationParams) -> np.ndarray:
     s_values = out["S"].to_numpy(float)
     dist = out["safe_dist"].to_numpy(float)
     reported = (out["safe_dist_src"].to_numpy(object) == "安全评价报告")
+    kinds = out["main_kind"].to_numpy(object)  # columns read once: a frame lookup per row costs ~80 µs
+    major = out["major_hazard"].to_numpy(bool)
     notes = np.full(len(out), "", dtype=object)
     for i in np.flatnonzero(reported):
-        kind = out["main_kind"].iat[i]
+        kind = kinds[i]
         default = params.distance_table.get(kind) if kind else None
-        if out["major_hazard"].iat[i] and default and dist[i] < params.plausible_min_ratio * float(default):
+        if major[i] and default and dist[i] < params.plausible_min_ratio * float(default):
             notes[i] = (f"防护距离{dist[i]:.0f} m 偏小（{KIND_LABELS.get(kind, kind)}重大危险源，S={s_values[i]:.1f}；"
                         f"同类缺省{float(default):.0f} m），需复核安全评价报告")
         elif np.isfinite(s_values[i]) and s_values[i] < params.plausible_small_s \
@@ -971,6 +1091,10 @@ def _apply_rules(out, sens_counts, params: RelocationParams, rows=None) -> None:
         ~in_scope, VERDICTS["out_of_scope"], np.where(
             review, VERDICTS["review"], np.where(relevant & hit & in_park, VERDICTS["park_review"],
                                                   VERDICTS["keep"]))))
+    # the columns the texts use, read once (a frame lookup per row and column costs ~80 µs)
+    col = {key: part[key].to_numpy(object) for key in
+           ("safe_dist", "safe_dist_src", "hazard_grade", "grade_basis", "S", "dense_km2", "site_in_dense",
+            "pop_exposed", "park", "nearest_park", "zone_off_raster", "ent_type_src") if key in part.columns}
     reasons = []
     for i in range(len(rows)):
         if not in_scope[i]:
@@ -980,28 +1104,28 @@ def _apply_rules(out, sens_counts, params: RelocationParams, rows=None) -> None:
         exposure = []
         if sens_hit[i]:
             exposure.append("范围内有" + "、".join(_count_text(cat, k) for cat, k in _ordered(counts[i])))
-        head = f"外部安全防护距离{part['safe_dist'].iat[i]:.0f} m（{part['safe_dist_src'].iat[i]}）"
+        head = f"外部安全防护距离{col['safe_dist'][i]:.0f} m（{col['safe_dist_src'][i]}）"
         parts.append(head + ("".join(exposure) if exposure else ""))
-        grade = part["hazard_grade"].iat[i]
-        parts.append(f"{grade}重大危险源（{part['grade_basis'].iat[i]}）" if major[i] else
-                     f"非重大危险源（S={part['S'].iat[i]:.2f}）" if np.isfinite(part["S"].iat[i]) else "储量无法读取")
+        grade = col['hazard_grade'][i]
+        parts.append(f"{grade}重大危险源（{col['grade_basis'][i]}）" if major[i] else
+                     f"非重大危险源（S={col['S'][i]:.2f}）" if np.isfinite(col['S'][i]) else "储量无法读取")
         if dense_hit[i]:
-            parts.append(f"与城镇人口密集区重叠{part['dense_km2'].iat[i]:.2f} km²")
-        if part["site_in_dense"].iat[i]:
+            parts.append(f"与城镇人口密集区重叠{col['dense_km2'][i]:.2f} km²")
+        if col['site_in_dense'][i]:
             parts.append("位于城镇人口密集区")
         if grade_hit[i]:
-            parts.append(f"防护距离内约{part['pop_exposed'].iat[i]:.0f}人")
+            parts.append(f"防护距离内约{col['pop_exposed'][i]:.0f}人")
         if in_park[i]:
-            parts.append("位于化工园区" + (f"（{part['park'].iat[i]}）" if part["park"].iat[i] else ""))
-        elif relocate[i] and "nearest_park" in part.columns and part["nearest_park"].iat[i]:
-            parts.append(f"退城入园：最近园区 {part['nearest_park'].iat[i]}")
-        if "zone_off_raster" in part.columns and part["zone_off_raster"].iat[i]:
+            parts.append("位于化工园区" + (f"（{col['park'][i]}）" if col['park'][i] else ""))
+        elif relocate[i] and "nearest_park" in col and col['nearest_park'][i]:
+            parts.append(f"退城入园：最近园区 {col['nearest_park'][i]}")
+        if "zone_off_raster" in col and col['zone_off_raster'][i]:
             parts.append("防护区部分超出人口栅格，人口偏少")
         elif not relevant[i] and hit[i]:
             parts.append("非生产企业且非重大危险源，按相关规范间距管理")
         if review_text[i]:
             parts.append(review_text[i])
-        if part["ent_type_src"].iat[i] == "按名称推断":
+        if col['ent_type_src'][i] == "按名称推断":
             parts.append(f"企业类型“{ENTERPRISE_TYPES[types[i]]}”按名称推断")
         reasons.append("；".join(parts))
     values = {
