@@ -100,8 +100,12 @@ def transform_xy(x, y, src, dst):
     return transformer(src, dst).transform(np.asarray(x, float), np.asarray(y, float))
 
 
+#: Coordinates transformed per call of :func:`transform_geometries` (bounds its working memory to ~100 MB).
+TRANSFORM_CHUNK_COORDS = 1 << 22
+
+
 def transform_geometries(geoms, src, dst):
-    """Transform a shapely geometry array between CRSs (whole-array)."""
+    """Transform a shapely geometry array between CRSs (whole-array, in chunks of ~4 M coordinates)."""
     if same_crs(src, dst):
         return geoms
     tr = transformer(src, dst)
@@ -110,7 +114,19 @@ def transform_geometries(geoms, src, dst):
         x, y = tr.transform(coords[:, 0], coords[:, 1])
         return np.column_stack([x, y])
 
-    return shapely.transform(geoms, _fn)
+    arr = np.asarray(geoms)
+    if arr.ndim != 1 or arr.size < 2:
+        return shapely.transform(geoms, _fn)
+    counts = np.cumsum(shapely.get_num_coordinates(arr))
+    if counts[-1] <= TRANSFORM_CHUNK_COORDS:
+        return shapely.transform(arr, _fn)
+    # the coordinates, their transformed copy and the new geometries of one chunk at a time
+    cuts = np.unique(np.searchsorted(counts, np.arange(TRANSFORM_CHUNK_COORDS, counts[-1], TRANSFORM_CHUNK_COORDS)))
+    out = np.empty(arr.size, dtype=object)
+    for lo, hi in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [arr.size]])):
+        if hi > lo:
+            out[lo:hi] = shapely.transform(arr[lo:hi], _fn)
+    return out
 
 
 def is_geographic(crs) -> bool:

@@ -514,8 +514,9 @@ def _dense_labels(grid, cell_km2, threshold: float, min_area_km2: float, progres
     cell), and the traced pieces (polygons in pixel coordinates, column/row of the whole raster) of
     the areas that may be kept, with the area each belongs to.
     """
-    from rasterio import features
+    import shapely
     from affine import Affine
+    from rasterio import features
 
     H, W = grid.height, grid.width
     rows = int(strip_rows) if strip_rows else _strip_rows_for(grid)
@@ -563,7 +564,7 @@ def _dense_labels(grid, cell_km2, threshold: float, min_area_km2: float, progres
                 trace = np.concatenate([[False], candidate])[lab32]
                 for geom, value in features.shapes(lab32, mask=trace, connectivity=4,
                                                    transform=Affine.translation(0, r0)):
-                    pieces.append(geom)
+                    pieces.append(shapely.geometry.shape(geom))
                     piece_ids.append(int(value) + n_labels)
             n_labels += n
     if n_labels == 0:
@@ -586,11 +587,8 @@ def _dense_labels(grid, cell_km2, threshold: float, min_area_km2: float, progres
         label_of = rank[comp]
         area = np.bincount(label_of, area, minlength=_n)
         people = np.bincount(label_of, people, minlength=_n)
-    import shapely
-
-    polys = [shapely.geometry.shape(g) for g in pieces]
     piece_label = label_of[np.asarray(piece_ids, np.int64) - 1] if piece_ids else np.zeros(0, np.int64)
-    return len(area), area, people, polys, piece_label
+    return len(area), area, people, pieces, piece_label
 
 
 def _pixel_to_crs(geoms, transform):
