@@ -748,14 +748,13 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
 
     exposure = zonal.zone_sums(grid, gpd.GeoSeries(geoms_m, crs=metric_crs), dist,
                                progress=_progress_range(progress, 0.25, 0.5), metric_crs=metric_crs)
-    zones_m = _zone_polygons(geoms_m, dist)
 
     dense = dense_areas(grid, params.dense_threshold, params.dense_min_area_km2, metric_crs=metric_crs,
                         progress=_progress_range(progress, 0.5, 0.8))
     dense_m = np.asarray(dense.geometry.values)
     dense_tree = shapely.STRtree(dense_m)
     report(0.85, "叠加分析 overlaying")
-    overlap = _dense_overlap(zones_m, dense_m, dense_tree)
+    overlap, zones_geoms = _zones_and_overlap(geoms_m, dist, dense_m, dense_tree, metric_crs, plants_crs)
     site_in_dense = np.zeros(len(gdf), bool)
     if len(dense_m):
         hit = dense_tree.query(geoms_m, predicate="intersects")
@@ -809,7 +808,7 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
     plants_out = gpd.GeoDataFrame(out, geometry=out.geometry.name, crs=plants_crs)
     zones_out = gpd.GeoDataFrame(
         plants_out[["name", "county", "safe_dist", "pop_exposed", "relocate", "priority", "hazard_grade"]].copy(),
-        geometry=crs_policy.transform_geometries(zones_m, metric_crs, plants_crs), crs=plants_crs)
+        geometry=zones_geoms, crs=plants_crs)
     dense_out = dense.to_crs(plants_crs) if len(dense) else dense.set_crs(plants_crs, allow_override=True)
 
     notes += _notes(plants_out, grades, exposure, params)
@@ -969,6 +968,27 @@ def _zone_polygons(geoms_m, dist):
     import shapely
 
     return shapely.buffer(geoms_m, dist, quad_segs=zonal.CIRCLE_QUAD_SEGS)
+
+
+#: Safety zones built at a time (257-vertex polygons: ~40 MB per 10,000 in each CRS).
+ZONE_CHUNK = 10_000
+
+
+def _zones_and_overlap(geoms_m, dist, dense_m, dense_tree, metric_crs, plants_crs):
+    """Each plant's zone polygon in the plants' CRS and its overlap (km²) with the dense areas.
+
+    Built in chunks of :data:`ZONE_CHUNK` plants, so the metric polygons of only one chunk exist beside
+    the output (200,000 zones are ~820 MB in each CRS).
+    """
+    n = len(geoms_m)
+    overlap = np.zeros(n)
+    zones = np.empty(n, dtype=object)
+    for lo in range(0, n, ZONE_CHUNK):
+        hi = min(lo + ZONE_CHUNK, n)
+        zones_m = _zone_polygons(geoms_m[lo:hi], dist[lo:hi])
+        overlap[lo:hi] = _dense_overlap(zones_m, dense_m, dense_tree)
+        zones[lo:hi] = crs_policy.transform_geometries(zones_m, metric_crs, plants_crs)
+    return overlap, zones
 
 
 def _dense_overlap(zones_m, dense_m, dense_tree) -> np.ndarray:

@@ -114,6 +114,10 @@ class _Window:
     invalid: np.ndarray | None
 
 
+#: GDAL block cache (MB) while a raster is read for sums (windows are block-aligned and read once).
+READ_CACHE_MB = 128
+
+
 class _Reader:
     def __init__(self, grid: RasterGrid):
         self.grid = grid
@@ -125,7 +129,15 @@ class _Reader:
             import rasterio
             from rasterio.enums import MaskFlags
 
-            self.ds = rasterio.open(self.grid.path)
+            # each block is read once per pass: a small block cache keeps GDAL from holding up to 5 % of
+            # the machine's memory (GDAL's default) in decoded blocks of a large raster
+            self.env = rasterio.Env(GDAL_CACHEMAX=READ_CACHE_MB)
+            self.env.__enter__()
+            try:
+                self.ds = rasterio.open(self.grid.path)
+            except BaseException:
+                self.env.__exit__(None, None, None)
+                raise
             flags = self.ds.mask_flag_enums[self.grid.band - 1]
             # GDAL mask bands other than "nodata"/"all valid" (alpha, per-dataset) need a masked read
             self.masked_read = not set(flags) <= {MaskFlags.nodata, MaskFlags.all_valid}
@@ -134,6 +146,7 @@ class _Reader:
     def __exit__(self, *exc):
         if self.ds is not None:
             self.ds.close()
+            self.env.__exit__(*exc)
 
     def block_cols(self) -> int:
         """Width of the file's blocks when it is tiled (windows aligned to them decode each block once), else 512."""
