@@ -125,12 +125,12 @@ def _vm_hwm_kb(pid: int) -> int | None:
 
 
 def run_process(cmd: list[str], *, env=None, stdin_text: str | None = None, timeout: float = 3600) -> dict:
-    """Run ``cmd``; ``{"seconds", "peak_mb", "stdout", "stderr", "returncode"}``.
+    """Run ``cmd``; ``{"seconds", "cpu", "peak_mb", "stdout", "stderr", "returncode"}``.
 
-    The peak is the child's VmHWM, polled every 50 ms while it runs (the last value before it exits),
-    and the larger of that and ``ru_maxrss`` of the reaped children (which only grows, so it is an upper
-    bound when several children ran).
+    ``seconds`` is wall time, ``cpu`` the child's user + system time (from ``getrusage`` of the
+    reaped children before and after), the peak the child's VmHWM, polled every 50 ms while it runs.
     """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if stdin_text is not None else None,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -150,7 +150,9 @@ def run_process(cmd: list[str], *, env=None, stdin_text: str | None = None, time
     seconds = time.perf_counter() - t0
     done.set()
     watcher.join()
-    return {"seconds": seconds, "peak_mb": peak[0] / 1024.0, "stdout": out, "stderr": err,
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"seconds": seconds, "cpu": cpu, "peak_mb": peak[0] / 1024.0, "stdout": out, "stderr": err,
             "returncode": proc.returncode}
 
 
@@ -308,18 +310,18 @@ def run_case(tmp: Path, label: str, spec: dict, n_plants: int, *, peers: bool, r
     for rnd in range(repeat):
         run = run_riskmap(plants, raster, tmp / "out.gpkg")
         case["riskmap"].append(run)
-        print(f"{label}: riskmap {run['seconds']:.2f} s, peak {run['peak_mb']:.0f} MB, "
+        print(f"{label}: riskmap {run['seconds']:.2f} s (CPU {run['cpu']:.2f} s), peak {run['peak_mb']:.0f} MB, "
               f"error {run['total'] / expected - 1:+.4%}", flush=True)
         if peers and qgis_available():
             q = run_qgis(plants, raster, RADIUS)
             case["qgis"].append(q)
-            print(f"{label}: QGIS    {q['seconds']:.2f} s (init {q['init']:.2f}, reproject {q['reproject']:.2f}, "
+            print(f"{label}: QGIS    {q['seconds']:.2f} s (CPU {q['cpu']:.2f} s; init {q['init']:.2f}, reproject {q['reproject']:.2f}, "
                   f"buffer {q['buffer']:.2f}, zonal {q['zonal']:.2f}), peak {q['peak_mb']:.0f} MB, "
                   f"error {q['total'] / expected - 1:+.4%}", flush=True)
         if peers and exactextract_available():
             e = run_exactextract(plants, raster, RADIUS)
             case["exactextract"].append(e)
-            print(f"{label}: exactextract {e['seconds']:.2f} s, peak {e['peak_mb']:.0f} MB, "
+            print(f"{label}: exactextract {e['seconds']:.2f} s (CPU {e['cpu']:.2f} s), peak {e['peak_mb']:.0f} MB, "
                   f"error {e['total'] / expected - 1:+.4%}", flush=True)
     return case
 
@@ -348,8 +350,8 @@ def report(cases: list[dict], cmd: str, load: tuple, imports: float) -> str:
         f"Shared 2-core machine, 1-minute load average {load[0]:.1f} at the start, {load[1]:.1f} at the end; "
         f"`import riskmap.cli` and the analysis' libraries: {imports:.2f} s.",
         "",
-        "| case | raster (cells) | plants | tool | time (s) | peak memory (MB) | total vs n·d·π·r² |",
-        "|---|---|---:|---|---:|---:|---:|",
+        "| case | raster (cells) | plants | tool | wall time (s) | CPU time (s) | peak memory (MB) | total vs n·d·π·r² |",
+        "|---|---|---:|---|---:|---:|---:|---:|",
     ]
     for c in cases:
         size = f"{c['width']:,}×{c['height']:,}"
@@ -360,13 +362,16 @@ def report(cases: list[dict], cmd: str, load: tuple, imports: float) -> str:
             t = _median(runs)
             note = f" (median of {len(runs)})" if len(runs) > 1 else ""
             lines.append(f"| {c['label']} | {size} | {c['plants']:,} | {tool} | {t:.2f}{note} | "
-                         f"{max(r['peak_mb'] for r in runs):,.0f} | {_err(runs, c['expected']):+.3%} |")
+                         f"{_median(runs, 'cpu'):.2f} | {max(r['peak_mb'] for r in runs):,.0f} | "
+                         f"{_err(runs, c['expected']):+.3%} |")
     lines.append("")
     for c in cases:
         if c["qgis"] and c["riskmap"]:
             ratio = _median(c["riskmap"]) / _median(c["qgis"])
+            cpu_ratio = _median(c["riskmap"], "cpu") / _median(c["qgis"], "cpu")
             q = c["qgis"][-1]
-            lines.append(f"- {c['label']}: riskmap / QGIS = **{ratio:.2f}** (goal ≤ 1); QGIS's own stages in its last "
+            lines.append(f"- {c['label']}: riskmap / QGIS wall time = **{ratio:.2f}** (goal ≤ 1), CPU time "
+                         f"{cpu_ratio:.2f}; QGIS's own stages in its last "
                          f"run: start-up {q['init']:.2f} s, reproject {q['reproject']:.2f} s, buffer "
                          f"{q['buffer']:.2f} s, zonal statistics {q['zonal']:.2f} s.")
         if c["riskmap"]:

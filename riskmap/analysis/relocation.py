@@ -731,7 +731,10 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
     grid = zonal.as_grid(population)
     plants_crs = gdf.crs
     metric_crs = grid.crs if grid.is_metric else crs_policy.metric_crs_for(gdf)
-    if not grid.is_metric:
+    if grid.is_geographic_north_up:
+        notes.append("人口栅格为经纬度，防护圆在各自中心的局部米制坐标中精确计算覆盖 (lon/lat raster: exact circle "
+                     "coverage in each zone's local metric frame)")
+    elif not grid.is_metric:
         notes.append("人口栅格非米制投影，按精确多边形覆盖计算 (geographic raster: exact polygon coverage "
                      "via exactextract)")
     geoms_m = np.asarray(crs_policy.transform_geometries(np.asarray(gdf.geometry.values), plants_crs, metric_crs))
