@@ -5,9 +5,11 @@ the raster's own metric CRS. For every raster row a circle crosses, the cells wh
 lie within r form one contiguous run; they take weight 1 and are summed from a row-wise prefix
 sum in O(1). Only the few cells on the circle's edge get a fractional weight, computed exactly
 with the closed-form area of a circle–rectangle intersection (:func:`circle_rect_area`),
-vectorised in NumPy over all edge cells of all zones. The raster is read strip by strip, and only
-the columns the zones in a strip touch, so the work grows with the number of rows and edge cells,
-not with the zones' area.
+vectorised in NumPy over all edge cells of all zones. The raster is read strip by strip; within a
+strip only the zones crossing it are expanded into rows, and each run of neighbouring column blocks
+they touch is read as one window (rows and columns of its zones only), so memory is bounded by a strip
+whatever the raster's and the zones' number, cells far from every zone are never read, and the work
+grows with the number of rows and edge cells, not with the zones' area.
 
 Polygons (:func:`polygon_sums`): any shape, with exact cell coverage from ``exactextract``.
 
