@@ -25,6 +25,7 @@ import dataclasses
 import math
 import re
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -737,27 +738,33 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
     elif not grid.is_metric:
         notes.append("人口栅格非米制投影，按精确多边形覆盖计算 (geographic raster: exact polygon coverage "
                      "via exactextract)")
-    geoms_m = np.asarray(crs_policy.transform_geometries(np.asarray(gdf.geometry.values), plants_crs, metric_crs))
+    geoms = np.asarray(gdf.geometry.values)
+    geoms_m = np.asarray(crs_policy.transform_geometries(geoms, plants_crs, metric_crs))
 
-    # GB 18218 α population and the grading, which also gives the hazard kind for default distances
-    alpha_people, alpha_basis = alpha_population(grid, geoms_m, gdf["site_radius_m"].to_numpy(float),
+    # GB 18218 α population and the grading, which also gives the hazard kind for default distances.
+    # Sums take the plants' own coordinates (one transformation into the raster's CRS, none when it is theirs).
+    alpha_people, alpha_basis = alpha_population(grid, geoms, gdf["site_radius_m"].to_numpy(float),
                                                  params.alpha_radius_m, metric_crs,
-                                                 progress=_progress_range(progress, 0.02, 0.25))
+                                                 progress=_progress_range(progress, 0.02, 0.25), crs=plants_crs)
     graded = [grade_plant(text, units, people, params)
               for text, units, people in zip(gdf["chemicals"].to_numpy(), gdf["unit_inventories"].to_numpy(),
                                              alpha_people)]
     grades = [g for g, _basis, _units in graded]
     dist, src = _safe_distances(gdf["safe_dist_in"].to_numpy(float), [g.main_kind for g in grades], params)
 
-    exposure = zonal.zone_sums(grid, gpd.GeoSeries(geoms_m, crs=metric_crs), dist,
-                               progress=_progress_range(progress, 0.25, 0.5), metric_crs=metric_crs)
-
     dense = dense_areas(grid, params.dense_threshold, params.dense_min_area_km2, metric_crs=metric_crs,
-                        progress=_progress_range(progress, 0.5, 0.8))
+                        progress=_progress_range(progress, 0.25, 0.45))
     dense_m = np.asarray(dense.geometry.values)
     dense_tree = shapely.STRtree(dense_m)
+    # the zone polygons (GEOS buffers, PROJ reprojection, overlay: they release the GIL) are built on a
+    # second thread, with CRS objects of its own, while this one sums the people in the zones
+    with ThreadPoolExecutor(1, thread_name_prefix="riskmap-zones") as pool:
+        zones_job = pool.submit(_zones_and_overlap, geoms_m, dist, dense_m, dense_tree, _own_crs(metric_crs),
+                                _own_crs(plants_crs))
+        exposure = zonal.zone_sums(grid, gpd.GeoSeries(geoms, crs=plants_crs), dist,
+                                   progress=_progress_range(progress, 0.45, 0.85), metric_crs=metric_crs)
+        overlap, zones_geoms = zones_job.result()
     report(0.85, "叠加分析 overlaying")
-    overlap, zones_geoms = _zones_and_overlap(geoms_m, dist, dense_m, dense_tree, metric_crs, plants_crs)
     site_in_dense = np.zeros(len(gdf), bool)
     if len(dense_m):
         hit = dense_tree.query(geoms_m, predicate="intersects")
@@ -893,13 +900,16 @@ def nearest_park(ctx, geoms_m) -> np.ndarray:
     return out
 
 
-def alpha_population(grid, geoms_m, site_radius, radius_m, metric_crs, progress=None):
+def alpha_population(grid, geoms_m, site_radius, radius_m, metric_crs, progress=None, crs=None):
     """Residents from each site's boundary out to ``radius_m`` (GB 18218-2018 §4.3, 厂区边界向外500 m).
 
     A site polygon: its ``radius_m`` buffer minus the site itself; a point with a site radius r:
     the ring r … r + ``radius_m``; a bare point: the disc of ``radius_m`` around it, which counts
     from the point, not the boundary (under-counts: the basis says so). People inside the site are
     never counted.
+
+    ``geoms_m`` are in ``crs`` (default ``metric_crs``); circles and rings are measured in metres
+    whatever their CRS, and site polygons are buffered in ``metric_crs``.
 
     Returns
     -------
@@ -908,6 +918,7 @@ def alpha_population(grid, geoms_m, site_radius, radius_m, metric_crs, progress=
     import geopandas as gpd
     import shapely
 
+    crs = metric_crs if crs is None else crs
     geoms_m = np.asarray(geoms_m)
     n = len(geoms_m)
     site_radius = np.nan_to_num(np.asarray(site_radius, float), nan=0.0)
@@ -915,20 +926,27 @@ def alpha_population(grid, geoms_m, site_radius, radius_m, metric_crs, progress=
     polygon = ~is_point
     ringed = is_point & (site_radius > 0)
     outer_r = np.where(ringed, site_radius + radius_m, radius_m)
-    outer = zonal.zone_sums(grid, gpd.GeoSeries(geoms_m, crs=metric_crs), outer_r, progress=progress,
+    outer = zonal.zone_sums(grid, gpd.GeoSeries(geoms_m, crs=crs), outer_r, progress=progress,
                             metric_crs=metric_crs)["sum"].to_numpy(float)
     inner = np.zeros(n)
     if ringed.any():
-        inner[ringed] = zonal.zone_sums(grid, gpd.GeoSeries(geoms_m[ringed], crs=metric_crs), site_radius[ringed],
+        inner[ringed] = zonal.zone_sums(grid, gpd.GeoSeries(geoms_m[ringed], crs=crs), site_radius[ringed],
                                         metric_crs=metric_crs)["sum"].to_numpy(float)
     if polygon.any():
-        inside = zonal.polygon_sums(grid, gpd.GeoSeries(geoms_m[polygon], crs=metric_crs))
+        inside = zonal.polygon_sums(grid, gpd.GeoSeries(geoms_m[polygon], crs=crs))
         inner[polygon] = np.asarray(inside["sum"], float)
     basis = np.where(polygon, "厂区边界外500 m（厂区面）",
                      np.where(ringed, "厂区边界外500 m（按厂区半径）", "按厂址点估算，偏小（无厂区边界）")).astype(object)
     if radius_m != 500.0:
         basis = np.array([b.replace("500 m", f"{radius_m:g} m") for b in basis], dtype=object)
     return np.maximum(outer - inner, 0.0), basis
+
+
+def _own_crs(crs):
+    """A copy of a pyproj CRS for another thread (pyproj CRS objects must not be shared between threads)."""
+    from pyproj import CRS
+
+    return CRS.from_wkt(crs_policy.crs_wkt(crs))
 
 
 def _with_own_crs(layer):
@@ -1320,7 +1338,7 @@ def update_plant(result: RelocationResult, position: int, *, safe_dist: float | 
                                                         ctx.metric_crs))
     import geopandas as gpd
 
-    series = gpd.GeoSeries(geom_m, crs=ctx.metric_crs)
+    series = gpd.GeoSeries([geom], crs=ctx.plants_crs)
     exposure = zonal.zone_sums(ctx.grid, series, dist, metric_crs=ctx.metric_crs)
     zone_m = _zone_polygons(geom_m, np.array([dist]))
     overlap = _dense_overlap(zone_m, ctx.dense_metric, ctx.dense_tree)
@@ -1336,9 +1354,10 @@ def update_plant(result: RelocationResult, position: int, *, safe_dist: float | 
     if safe_dist is not None:
         row["safe_dist_src"] = "手动调整"
     if geometry is not None:
-        people, basis = alpha_population(ctx.grid, geom_m, [plants["site_radius_m"].iat[position]]
+        people, basis = alpha_population(ctx.grid, np.array([geom], dtype=object),
+                                         [plants["site_radius_m"].iat[position]]
                                          if "site_radius_m" in plants.columns else [np.nan],
-                                         params.alpha_radius_m, ctx.metric_crs)
+                                         params.alpha_radius_m, ctx.metric_crs, crs=ctx.plants_crs)
         units = ctx.units[position] if position < len(ctx.units) else None
         grade, basis_text, units_text = grade_plant(plants["chemicals"].iat[position], units, float(people[0]),
                                                     params)
