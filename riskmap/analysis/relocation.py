@@ -533,8 +533,15 @@ def _dense_labels(grid, cell_km2, threshold: float, min_area_km2: float, progres
             if progress:
                 progress(0.9 * r0 / max(H, 1), "识别人口密集区 finding dense areas")
             win = read(r0, r1, 0, W)
-            values = win.values.astype(np.float64, copy=False)
             ck = cell_km2 if scalar_cell else cell_km2[r0:r1]
+            # no cell of the strip can reach the threshold: max(value) / min(cell area) bounds every
+            # value / cell area, also after rounding (division is monotonic), so nothing is skipped wrongly
+            with np.errstate(divide="ignore", invalid="ignore"):
+                bound = np.float64(win.values.max(initial=0.0)) / np.min(ck)
+            if bound < threshold:
+                above = None
+                continue
+            values = win.values.astype(np.float64, copy=False)
             mask = (values / ck) >= threshold
             if win.invalid is not None:
                 mask &= ~win.invalid
