@@ -348,8 +348,10 @@ def alpha_for_population(people) -> np.ndarray:
     if np.ndim(people) == 0:  # one plant (the grading loop): plain Python, ~30× faster than arrays
         v = float(people)
         v = 0.0 if math.isnan(v) else (math.floor(v + 0.5) if math.isfinite(v) else v)
-        return np.asarray(next((alpha for minimum, alpha in TABLE5_ALPHA[:-1] if v >= minimum),
-                               TABLE5_ALPHA[-1][1]), float)
+        for minimum, alpha in TABLE5_ALPHA[:-1]:
+            if v >= minimum:
+                return np.float64(alpha)
+        return np.float64(TABLE5_ALPHA[-1][1])
     n = np.floor(np.nan_to_num(np.asarray(people, float), nan=0.0) + 0.5)
     out = np.full(n.shape, TABLE5_ALPHA[-1][1])
     for minimum, alpha in reversed(TABLE5_ALPHA[:-1]):
@@ -361,7 +363,10 @@ def grade_for_r(r):
     """Table 6 grade (一级…四级) of a correction-weighted ratio R (scalar or array)."""
     if np.ndim(r) == 0:
         v = float(r)
-        return next((grade for minimum, grade in TABLE6_GRADES[:-1] if v >= minimum), GRADES[-1])
+        for minimum, grade in TABLE6_GRADES[:-1]:
+            if v >= minimum:
+                return grade
+        return GRADES[-1]
     r = np.asarray(r, float)
     out = np.full(r.shape, GRADES[-1], dtype=object)
     for minimum, grade in reversed(TABLE6_GRADES[:-1]):

@@ -380,10 +380,11 @@ def classify_enterprises(plants) -> tuple[np.ndarray, np.ndarray]:
     n = len(plants)
     types = np.full(n, "unknown", dtype=object)
     source = np.full(n, "无法判定", dtype=object)
-    given = plants["ent_type"].fillna("").astype(str).str.strip() if "ent_type" in plants.columns else None
+    given = (plants["ent_type"].fillna("").astype(str).str.strip().to_numpy(object) if "ent_type" in plants.columns
+             else None)
     names = plants["name"].fillna("").astype(str).to_numpy()
     for i in range(n):
-        value = given.iat[i] if given is not None else ""
+        value = given[i] if given is not None else ""
         key = value if value in ENTERPRISE_TYPES else _TYPE_SPELLINGS.get(value)
         if key:
             types[i], source[i] = key, "字段"
