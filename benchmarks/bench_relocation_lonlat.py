@@ -13,8 +13,10 @@ Every plant's zone then holds ``density·π·r²`` persons, and the exact total 
 Whole processes, timed in the same run (wall time of the child, start-up included):
 
 - **riskmap**: ``riskmap relocation --plants P --population R --out X.gpkg`` (the console script
-  of this venv); peak memory from the child's ``VmHWM`` (``/proc/<pid>/status``, polled) and
-  ``getrusage``.
+  of this venv): the whole assessment and its GeoPackage; peak memory from the child's ``VmHWM``
+  (``/proc/<pid>/status``, polled), CPU time from ``getrusage``.
+- **riskmap's engine alone** (the job QGIS does): a Python child that reads the plants and runs
+  :func:`riskmap.analysis.zonal.zone_sums`.
 - **QGIS** (system ``/usr/bin/python3`` with PyQGIS 3.22): ``native:reprojectlayer`` of the plants
   to EPSG:4547 (CGCS2000 3° Gauss–Krüger CM 114°E, what a Xinyang user picks), ``native:buffer``
   by ``r`` (default 5 segments per quarter), ``native:zonalstatisticsfb`` (sum) against the lon/lat
@@ -263,6 +265,28 @@ print(json.dumps({"total": float(sums.fillna(0).sum()), "zones": int(len(sums))}
 """
 
 
+# riskmap's engine alone, the same job as the QGIS child: read the plants, sum the people within r, print the total
+_RISKMAP_SUMS_CHILD = r"""
+import json, sys
+job = json.loads(sys.argv[1])
+from riskmap import io
+from riskmap.analysis import zonal
+plants = io.read_vector(job["plants"])
+sums = zonal.zone_sums(job["raster"], plants.geometry, job["radius"])["sum"]
+print(json.dumps({"total": float(sums.sum()), "zones": int(len(sums))}), flush=True)
+"""
+
+
+def run_riskmap_sums(plants: Path, raster: Path, radius: float) -> dict:
+    job = json.dumps({"plants": str(plants), "raster": str(raster), "radius": radius})
+    run = run_process([sys.executable, "-c", _RISKMAP_SUMS_CHILD, job], env=user_env())
+    lines = [ln for ln in run["stdout"].splitlines() if ln.startswith("{")]
+    if run["returncode"] != 0 or not lines:
+        raise RuntimeError(f"riskmap sums child failed: {run['stderr'][-2000:]}")
+    run.update(json.loads(lines[-1]))
+    return run
+
+
 def exactextract_available() -> bool:
     try:
         import exactextract  # noqa: F401
@@ -306,12 +330,17 @@ def run_case(tmp: Path, label: str, spec: dict, n_plants: int, *, peers: bool, r
         make_plants(plants, n_plants, **spec)
     expected = n_plants * DENSITY * math.pi * (RADIUS / 1000.0) ** 2
     case = {"label": label, "width": spec["width"], "height": spec["height"], "res": spec["res"],
-            "plants": n_plants, "expected": expected, "riskmap": [], "qgis": [], "exactextract": []}
+            "plants": n_plants, "expected": expected, "riskmap": [], "sums": [], "qgis": [], "exactextract": []}
     for rnd in range(repeat):
         run = run_riskmap(plants, raster, tmp / "out.gpkg")
         case["riskmap"].append(run)
         print(f"{label}: riskmap {run['seconds']:.2f} s (CPU {run['cpu']:.2f} s), peak {run['peak_mb']:.0f} MB, "
               f"error {run['total'] / expected - 1:+.4%}", flush=True)
+        if peers:
+            m = run_riskmap_sums(plants, raster, RADIUS)
+            case["sums"].append(m)
+            print(f"{label}: riskmap sums only {m['seconds']:.2f} s (CPU {m['cpu']:.2f} s), peak {m['peak_mb']:.0f} MB, "
+                  f"error {m['total'] / expected - 1:+.4%}", flush=True)
         if peers and qgis_available():
             q = run_qgis(plants, raster, RADIUS)
             case["qgis"].append(q)
@@ -364,7 +393,8 @@ def report(cases: list[dict], cmd: str, load: tuple, imports: float) -> str:
     ]
     for c in cases:
         size = f"{c['width']:,}×{c['height']:,}"
-        for tool, runs in (("riskmap relocation", c["riskmap"]), ("QGIS reproject+buffer+zonal", c["qgis"]),
+        for tool, runs in (("riskmap relocation", c["riskmap"]), ("riskmap `zone_sums` only", c["sums"]),
+                           ("QGIS reproject+buffer+zonal", c["qgis"]),
                            ("exactextract", c["exactextract"])):
             if not runs:
                 continue
@@ -375,6 +405,11 @@ def report(cases: list[dict], cmd: str, load: tuple, imports: float) -> str:
                          f"{_err_text(_err(runs, c['expected']))} |")
     lines.append("")
     for c in cases:
+        if c["qgis"] and c["sums"]:
+            lines.append(f"- {c['label']}: the same job as QGIS's (read the plants, people within r, nothing written) "
+                         "with riskmap's engine in a Python child (`io.read_vector`, `zonal.zone_sums`): "
+                         f"riskmap / QGIS wall time = **{_median(c['sums']) / _median(c['qgis']):.2f}**, CPU time "
+                         f"{_median(c['sums'], 'cpu') / _median(c['qgis'], 'cpu'):.2f}.")
         if c["qgis"] and c["riskmap"]:
             ratio = _median(c["riskmap"]) / _median(c["qgis"])
             cpu_ratio = _median(c["riskmap"], "cpu") / _median(c["qgis"], "cpu")
