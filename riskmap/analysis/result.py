@@ -17,6 +17,7 @@ import shapely
 from riskmap.analysis.fields import layer_source
 from riskmap.errors import DataFormatError, GeometryTypeError
 from riskmap.analysis.outfields import rename_notes, separate_input_fields
+from riskmap.analysis.plausibility import check_plausibility
 from riskmap.analysis.provenance import describe_input, provenance
 from riskmap.i18n import tr
 
@@ -149,7 +150,8 @@ def run_analysis(analysis, inputs: dict, params=None, *, progress=None, sources:
     sources = sources or {}
     options = options or {}
     check_input_geometries(analysis, inputs, sources)
-    coverage_notes = check_population_coverage(analysis, inputs, sources)
+    # warnings, never errors: partial population coverage, implausible values per row (issue 18 §9)
+    warned = list(check_population_coverage(analysis, inputs, sources)) + check_plausibility(analysis, inputs, sources)
     try:
         native = analysis.run(inputs, params, progress)
     except shapely.errors.GEOSException as exc:  # a geometry GEOS cannot process; never a crash of the window
@@ -165,8 +167,8 @@ def run_analysis(analysis, inputs: dict, params=None, *, progress=None, sources:
                   for spec in analysis.inputs}
     prov = analysis_provenance(analysis, in_records, params, record)
     prov["summary_zh"], prov["summary_en"] = summary_zh, summary_en
-    prov["notes"] = list(coverage_notes) + list(prov.get("notes") or [])
-    prov["warnings"] = list(coverage_notes)
+    prov["notes"] = list(warned) + list(prov.get("notes") or [])
+    prov["warnings"] = list(warned)
     prov["results_sha256"] = layers_digest(layers)
     prov["renamed_fields"] = renamed
     return AnalysisResult(analysis.name, layers, tables, summary_zh, summary_en, prov, native,
