@@ -567,6 +567,9 @@ def list_layers(path: str | Path) -> list[str]:
 
     path = check_local_path(path)
     _check_exists(path)
+    if path.suffix.lower() not in VECTOR_EXTENSIONS:  # e.g. a .dbf alone (riskmap info x.dbf was a KeyError)
+        raise DataFormatError("not a vector format riskmap reads; use .shp, .gpkg, .geojson, .kml, .kmz, "
+                              ".csv or .xlsx", path)
     if path.suffix.lower() in (".csv", ".xlsx", ".xlsm"):
         return [path.stem]
     check_declared_format(path)

@@ -190,13 +190,15 @@ def _stock(values, rule: Plausible) -> tuple[np.ndarray, list]:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 1e5 else f"{value:g}"
+    return f"{value:,.0f}" if 1e5 <= abs(value) < 1e12 else f"{value:g}"
 
 
 def row_labels(frame) -> np.ndarray:
-    """What names each row in a message: its name, else its id, else "第 N 行" (1-based)."""
+    """What names each row in a message: its name, else its id, else "第 N 行" (1-based); a name that
+    several rows share gets its row number too."""
     n = len(frame)
-    out = np.array([tr(f"第 {i + 1} 行", f"row {i + 1}") for i in range(n)], dtype=object)
+    numbers = np.array([tr(f"第 {i + 1} 行", f"row {i + 1}") for i in range(n)], dtype=object)
+    out = numbers.copy()
     for fields, prefix in ((ID_FIELDS, ("编号 ", "id ")), (NAME_FIELDS, ("", ""))):
         col = next((c for c in fields if c in frame.columns), None)
         if col is None:
@@ -205,6 +207,8 @@ def row_labels(frame) -> np.ndarray:
         text = values.astype(object).where(values.notna(), "").astype(str).str.strip().to_numpy(object)
         given = text != ""
         out[given] = tr(prefix[0], prefix[1]) + text[given]
+    shared = pd.Series(out).duplicated(keep=False).to_numpy() & (out != numbers)
+    out[shared] = out[shared] + np.array([tr(f"（{v}）", f" ({v})") for v in numbers[shared]], dtype=object)
     return out
 
 

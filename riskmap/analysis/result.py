@@ -155,9 +155,9 @@ def run_analysis(analysis, inputs: dict, params=None, *, progress=None, sources:
     try:
         native = analysis.run(inputs, params, progress)
     except shapely.errors.GEOSException as exc:  # a geometry GEOS cannot process; never a crash of the window
-        raise DataFormatError(tr(f"几何运算失败（{str(exc)[:120]}）；请检查输入图层的几何是否有效",
-                                 f"a geometry operation failed ({str(exc)[:120]}); check the input layers' "
-                                 "geometries")) from exc
+        said = " ".join(str(exc).split())[:120]  # GEOS ends its messages with a newline: keep the error one line
+        raise DataFormatError(tr(f"几何运算失败（{said}）；请检查输入图层的几何是否有效",
+                                 f"a geometry operation failed ({said}); check the input layers' geometries")) from exc
     layers, tables, summary_zh, summary_en, record = analysis.wrap(native, params)
     renamed = separate_input_fields(layers, analysis.tables, inputs)
     if renamed:

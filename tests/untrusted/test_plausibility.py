@@ -70,7 +70,7 @@ def test_tailings_storage_and_dam_height():
 
 def test_tailings_with_chinese_headers():
     ponds = pd.DataFrame({"尾矿库名称": ["甲库", "乙库"], "总库容": ["1e12", "300"], "总坝高": [40, 40]})
-    assert flagged(ponds, P.TAILINGS) == [("甲库", "capacity", "1,000,000,000,000 万m³")]
+    assert flagged(ponds, P.TAILINGS) == [("甲库", "capacity", "1e+12 万m³")]
 
 
 def test_pipelines_diameter_and_pressure():
@@ -153,3 +153,8 @@ def test_cli_prints_the_warning_as_one_line_and_exits_0(tmp_path, capsys):
     assert lines == ["riskmap: 警告: 尾矿库图层（尾矿库.geojson）数值不合理，已照常计算，请核对：万米坝：坝高 10000 m"
                      "（超过 300 m，高于任何已建尾矿坝，请核对单位是否为米）"]
     assert "尾矿库 2 座" in captured.out
+
+
+def test_rows_sharing_a_name_are_told_apart_by_their_row_number():
+    ponds = pd.DataFrame({"name": ["尾矿库", "尾矿库", "乙库"], "dam_height": [500.0, 40.0, -1.0]})
+    assert flagged(ponds, P.TAILINGS) == [("乙库", "dam_height", "-1 m"), ("尾矿库（第 1 行）", "dam_height", "500 m")]
