@@ -898,8 +898,26 @@ def _numeric_if_possible(column: pd.Series) -> pd.Series:
     return column
 
 
+#: Largest coordinate magnitude (metres) of a projected CRS: beyond any place on Earth even with a zone prefix.
+MAX_PROJECTED_COORDINATE_M = 1e8
+
+
 def _check_coordinates(gdf, path: Path) -> None:
+    import shapely
+
+    xy = shapely.get_coordinates(gdf.geometry.values)  # every vertex (empty geometries have none)
+    bad = ~np.isfinite(xy).all(axis=1)
+    if bad.any():  # a NaN/∞ vertex made lengths infinite and allocations unbounded (issue 18 fuzz)
+        raise CoordinateError(tr(f"{int(bad.sum())} 个顶点的坐标不是有限数（NaN/∞）；文件可能已损坏，请从原始数据重新导出",
+                                 f"{int(bad.sum())} vertices have non-finite coordinates (NaN/∞); the file may be "
+                                 "damaged — export it again from the original data"), path)
     if not gdf.crs.is_geographic:
+        unit = gdf.crs.axis_info[0].unit_name if gdf.crs.axis_info else ""
+        largest = float(np.abs(xy).max()) if len(xy) else 0.0
+        if unit in ("metre", "meter") and largest > MAX_PROJECTED_COORDINATE_M:
+            raise CoordinateError(tr(f"坐标值达 {largest:.3g} m，超出地球上任何位置；声明的坐标系可能有误或文件已损坏",
+                                     f"coordinates reach {largest:.3g} m, beyond any place on Earth; the declared "
+                                     "CRS is probably wrong or the file damaged"), path)
         return
     minx, miny, maxx, maxy = gdf.total_bounds
     if not np.all(np.isfinite([minx, miny, maxx, maxy])):

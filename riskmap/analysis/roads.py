@@ -489,8 +489,10 @@ def stationing_from_km_posts(net: RoadNetwork, posts, tolerance_m: float = 1.0) 
         snap = snap_points(pts, net.lines, p.km_post_snap_m)
         line_of, chain = snap.line, snap.chainage
     else:
-        labels = posts[road_field].astype(str).to_numpy()
+        labels = _text_column(posts, (road_field,), len(posts))  # text (a missing name is "", never NaN)
         for value in np.unique(labels):  # one snap per road named by the posts
+            if not value:  # a post naming no road is not used
+                continue
             roads_here = np.flatnonzero((net.names == value) | (net.codes == value))
             if not len(roads_here):
                 continue
