@@ -118,7 +118,10 @@ def _geometry(rng, kind: str, wild: bool = False):
     roll = rng.random()
     if roll < 0.06:
         return None
-    if roll < 0.12:  # the wrong kind for the role
+    if roll < 0.1:  # empty, of the role's kind or another
+        return {"type": str(rng.choice(["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon"])),
+                "coordinates": []}
+    if roll < 0.16:  # the wrong kind for the role
         kind = str(rng.choice(["point", "line", "polygon", "collection"]))
     if kind == "point":
         if rng.random() < 0.2:
