@@ -21,6 +21,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as _ProjCRSError
 
 from riskmap.errors import CRSError
+from riskmap.i18n import tr
 
 pyproj.network.set_network_enabled(False)  # offline: no PROJ CDN grids (see riskmap.offline)
 
@@ -54,7 +55,8 @@ def parse_crs(value, source: str | None = None) -> CRS:
         If the value is empty or not understood.
     """
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise CRSError("no coordinate reference system given; name one, e.g. EPSG:4490", source)
+        raise CRSError(tr("未指定坐标系，请指定一个，如 EPSG:4490",
+                          "no coordinate reference system given; name one, e.g. EPSG:4490"), source)
     if isinstance(value, CRS):
         return value
     try:
@@ -62,7 +64,8 @@ def parse_crs(value, source: str | None = None) -> CRS:
             return CRS.from_epsg(int(value))
         return CRS.from_user_input(value)
     except (_ProjCRSError, TypeError, ValueError) as exc:
-        raise CRSError(f"unknown coordinate reference system {value!r}; use e.g. EPSG:4490", source) from exc
+        raise CRSError(tr(f"无法识别坐标系“{value}”，请使用如 EPSG:4490 的写法",
+                          f"unknown coordinate reference system {value!r}; use e.g. EPSG:4490"), source) from exc
 
 
 def crs_wkt(value) -> str:
@@ -140,7 +143,8 @@ def metric_crs_for_bounds(bounds: Iterable[float], crs=MAP_CRS) -> CRS:
     crs = parse_crs(crs)
     minx, miny, maxx, maxy = [float(v) for v in bounds]
     if not np.all(np.isfinite([minx, miny, maxx, maxy])):
-        raise CRSError("cannot choose a metric CRS for empty or non-finite bounds")
+        raise CRSError(tr("范围为空或含无效数值，无法选定米制坐标系",
+                          "cannot choose a metric CRS for empty or non-finite bounds"))
     if not crs.is_geographic:
         if crs.axis_info and crs.axis_info[0].unit_name in ("metre", "meter"):
             return crs
@@ -160,7 +164,8 @@ def metric_crs_for_bounds(bounds: Iterable[float], crs=MAP_CRS) -> CRS:
 def metric_crs_for(gdf) -> CRS:
     """Local metric CRS for a GeoDataFrame/GeoSeries (see :func:`metric_crs_for_bounds`)."""
     if gdf.crs is None:
-        raise CRSError("layer has no coordinate reference system; name one, e.g. EPSG:4490")
+        raise CRSError(tr("图层没有坐标系，请指定一个，如 EPSG:4490",
+                          "layer has no coordinate reference system; name one, e.g. EPSG:4490"))
     return metric_crs_for_bounds(gdf.total_bounds, gdf.crs)
 
 
@@ -277,7 +282,8 @@ def _offset_fn(system: str, inverse: bool):
         ("bd09", False): wgs84_to_bd09, ("bd09", True): bd09_to_wgs84,
     }
     if (system, inverse) not in table:
-        raise CRSError(f"unknown offset coordinate system {system!r}; use gcj02 or bd09")
+        raise CRSError(tr(f"未知的偏移坐标系“{system}”，请使用 gcj02 或 bd09",
+                          f"unknown offset coordinate system {system!r}; use gcj02 or bd09"))
     return table[(system, inverse)]
 
 

@@ -239,7 +239,7 @@ class Journal:
             if held is not None and held.path == self.lock.path:
                 self.lock = held
             elif not self.lock.acquire():
-                raise OSError("the journal lock is taken")
+                raise OSError(tr("自动保存日志已被另一进程锁定", "the journal lock is taken"))
             path = self.project.path
             header = {"t": "head", "format": "riskmap-journal", "version": JOURNAL_VERSION,
                       "project": str(Path(path).resolve()) if path is not None else None,
@@ -497,6 +497,7 @@ def _rebuild(base, doc: dict, refs: dict, directory: Path):
     import pyogrio
 
     from riskmap.layers import RasterLayer, Style, VectorLayer
+    from riskmap.layers.fields import restore_nullable_fields
     from riskmap.project import Project
 
     project = Project(doc.get("map_crs") or base.map_crs)
@@ -515,6 +516,7 @@ def _rebuild(base, doc: dict, refs: dict, directory: Path):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
                     gdf = pyogrio.read_dataframe(directory / ref, layer="data")
+                    gdf = restore_nullable_fields(gdf, pyogrio.read_info(directory / ref, layer="data"))
             layer = VectorLayer(gdf, entry.get("name"), map_crs=project.map_crs, source=entry.get("source"), **common)
         layer.aliases = entry.get("aliases") or {}
         layer.provenance = entry.get("provenance") if isinstance(entry.get("provenance"), dict) else None

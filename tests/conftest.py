@@ -33,5 +33,12 @@ def no_unexpected_message_boxes(monkeypatch):
     monkeypatch.setattr(QMessageBox, "warning", box("warning", QMessageBox.Ok))
     monkeypatch.setattr(QMessageBox, "information", box("information", QMessageBox.Ok))
     monkeypatch.setattr(QMessageBox, "question", box("question", QMessageBox.Cancel))
+    from riskmap.ui import messages
+
+    def error_box(message_box):  # the window's error boxes (riskmap.ui.messages.show_error)
+        shown.append(f"error: {message_box.text()}")
+        return QMessageBox.Ok
+
+    monkeypatch.setattr(messages, "exec_box", error_box)
     yield shown
     assert not shown, f"unexpected message box(es): {shown}"

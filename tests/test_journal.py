@@ -228,3 +228,21 @@ def test_sigkill_at_random_moments_recovers_the_last_completed_edit(tmp_path):
     finally:
         server.stdin.close()
         server.wait(10)
+
+
+def test_recovery_keeps_integer_and_yes_no_fields_with_nulls(tmp_path):
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import Point
+
+    project = Project()
+    project.save(tmp_path / "p.rmp")
+    journal = jn.Journal.start(project)
+    gdf = gpd.GeoDataFrame({"人数": pd.array([3, None], dtype="Int64"), "已整改": pd.array([True, None], dtype="boolean")},
+                           geometry=[Point(114.0, 32.1), Point(114.1, 32.2)], crs="EPSG:4326")
+    project.add_vector(gdf, "编辑过的图层", layer_id="edited")
+    crash(journal)
+    (rec,) = jn.pending_recoveries()
+    got = rec.restore().layers.by_id("edited").gdf
+    assert str(got["人数"].dtype) == "Int64" and str(got["已整改"].dtype) == "boolean"
+    assert got["人数"].tolist()[0] == 3 and pd.isna(got["人数"].tolist()[1])

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from riskmap.errors import ParameterError
+from riskmap.i18n import tr
 
 #: Edition of the standard these tables implement.
 EDITION = "GB 18218-2018"
@@ -420,7 +421,8 @@ def grade_inventory(text, people, *, beta_overrides: dict | None = None, conserv
     (1.5, 30.0, '三级')
     """
     if default_beta is not None:
-        raise ParameterError("default_beta is no longer used: β follows GB 18218-2018 Table 4 by hazard category")
+        raise ParameterError(tr("default_beta 已停用：β 按 GB 18218-2018 表 4 依危险类别取值",
+                                "default_beta is no longer used: β follows GB 18218-2018 Table 4 by hazard category"))
     overrides = {}
     for key, value in (beta_overrides or {}).items():
         sub = lookup(key)
@@ -471,11 +473,13 @@ def check_overrides(beta_overrides: dict | None) -> None:
     """Raise :class:`ParameterError` if a β override names an unknown substance or is not positive."""
     for key, value in (beta_overrides or {}).items():
         if lookup(key) is None:
-            raise ParameterError(f"β override names {key!r}, which is not in GB 18218-2018 Table 1/2; "
-                                 "use a Table-1 name or a category code such as W5.3")
+            raise ParameterError(tr(f"β 覆盖值中的“{key}”不在 GB 18218-2018 表 1/表 2 中；请使用表 1 中的名称或类别代码（如 W5.3）",
+                                    f"β override names {key!r}, which is not in GB 18218-2018 Table 1/2; "
+                                    "use a Table-1 name or a category code such as W5.3"))
         try:
             ok = float(value) > 0
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            raise ParameterError(f"β override for {key!r} must be a positive number, not {value!r}")
+            raise ParameterError(tr(f"“{key}”的 β 覆盖值须为正数，不能是“{value}”",
+                                    f"β override for {key!r} must be a positive number, not {value!r}"))

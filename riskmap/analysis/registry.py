@@ -489,8 +489,79 @@ QRA = Analysis(
     _qra_params(), QRA_TABLES, _run_qra, _wrap_qra, standards=lambda params: _qra_standards())
 QRA.report_sheets = ("qra_plants", "targets", "fn", "scenarios")
 
+# ---------------------------------------------------------------------------
+# threat zones of one release (ALOHA-style, issue 13 §6)
+# ---------------------------------------------------------------------------
+def _threat_tables():
+    from riskmap.analysis.qra.threat import HAZARDS, RELEASES
+
+    return {
+        "threat_zones": Table("threat_zones", "事故后果威胁区", "Threat zones", {
+            "hazard": C("危害类型", "Hazard", values=HAZARDS), "tier": C("关注值级别", "Level of concern", digits=0),
+            "level_label": C("关注值", "Level"), "threshold": C("阈值", "Threshold"), "unit": C("阈值单位", "Unit"),
+            "threshold_mg_m3": C("阈值浓度", "Threshold concentration", "mg/m³", 3),
+            "max_distance_m": C("下风向最远距离", "Largest downwind distance", "m", 0),
+            "capped": C("超出计算范围", "Beyond the largest distance", values=YES_NO),
+            "start_m": C("起始距离", "Nearest distance", "m", 0),
+            "max_width_m": C("最大宽度", "Largest width", "m", 0), "area_km2": C("面积", "Area", "km²", 4),
+            "model": C("模型", "Model"),
+        }, sort=(("hazard", True), ("tier", False))),
+        "threat_source": Table("threat_source", "泄漏源", "Release", {
+            "name": C("名称", "Name"), "chemical": C("物质", "Chemical"),
+            "release": C("泄漏方式", "Release", values=RELEASES), "amount_t": C("泄漏量", "Amount", "t", 3),
+            "rate_kg_s": C("泄漏速率", "Release rate", "kg/s", 3), "duration_s": C("持续时间", "Duration", "s", 0),
+            "wind_from": C("风来向", "Wind from", "°", 1), "stability": C("稳定度", "Stability"),
+            "wind_speed": C("风速", "Wind speed", "m/s", 1)}),
+        "threat_numbers": Table("threat_numbers", "威胁区计算数据", "Threat-zone numbers", {
+            "item": C("项目", "Item"), "value": C("数值", "Value"), "unit": C("单位", "Unit"),
+            "basis": C("依据/模型", "Basis / model")}),
+    }
+
+
+def _run_threat(inputs, params, progress):
+    from riskmap.analysis.qra.threat import threat_zones
+
+    return threat_zones(inputs.get("plants"), params, progress=progress)
+
+
+def _wrap_threat(native, params):
+    from riskmap.analysis.qra.threat import HAZARDS
+
+    src = native.source.iloc[0]
+    zones = native.zones
+    parts_zh, parts_en = [], []
+    for hazard, tier, label, dist, capped in zip(zones["hazard"], zones["tier"], zones["level_label"],
+                                                 zones["max_distance_m"], zones["capped"]):
+        d = f"{'≥' if capped else ''}{dist / 1000:.2f} km"
+        parts_zh.append(f"{HAZARDS[hazard][0]}{label} {d}")
+        parts_en.append(f"{HAZARDS[hazard][1]} {label} {d}")
+    head_zh = (f"{src['name']} {src['chemical']} {src['amount_t']:g} t，风从 {src['wind_from']:g}° 吹来，"
+               f"{src['stability']}类 {src['wind_speed']:g} m/s：")
+    head_en = (f"{src['name']} {src['chemical']} {src['amount_t']:g} t, wind from {src['wind_from']:g}°, "
+               f"class {src['stability']} {src['wind_speed']:g} m/s: ")
+    zh = head_zh + ("；".join(parts_zh) if parts_zh else "地面无威胁区")
+    en = head_en + ("; ".join(parts_en) if parts_en else "no zone reaches the ground")
+    return native.layers(), {"threat_numbers": native.numbers}, zh, en, native.provenance
+
+
+def _threat_params():
+    from riskmap.analysis.qra.threat import PARAMS
+
+    return PARAMS
+
+
+THREAT = Analysis(
+    "threat", "事故后果威胁区", "Threat zones",
+    [Input("plants", "vector", "企业图层", "Plants", required=False, sample="enterprises",
+           geometry=("point", "polygon"), fields=("chemicals", "企业名称"), words=("企业", "enterprise", "plant", "危化"),
+           help_zh="企业（名称、危险化学品及储量）；按坐标指定泄漏点时可不给",
+           help_en="plants (name, chemicals and stock); not needed for a release at a point")],
+    _threat_params(), _threat_tables(), _run_threat, _wrap_threat,
+    standards=lambda params: [])
+THREAT.report_sheets = ("threat_zones", "threat_numbers")
+
 #: Every declared analysis by name.
-ANALYSES = {a.name: a for a in (RELOCATION, ROADS, PIPELINES, TAILINGS, QRA)}
+ANALYSES = {a.name: a for a in (RELOCATION, ROADS, PIPELINES, TAILINGS, QRA, THREAT)}
 
 
 def analysis(name: str) -> Analysis:
@@ -503,4 +574,5 @@ def analysis(name: str) -> Analysis:
         raise ParameterError(f"unknown analysis {name!r}; known: {', '.join(ANALYSES)}") from None
 
 
-__all__ = ["ANALYSES", "PIPELINES", "QRA", "RELOCATION", "ROADS", "TAILINGS", "analysis", "road_county_counts"]
+__all__ = ["ANALYSES", "PIPELINES", "QRA", "RELOCATION", "ROADS", "TAILINGS", "THREAT", "analysis",
+           "road_county_counts"]

@@ -8,14 +8,13 @@ exit 2; nothing here imports Qt (the ``gui`` command imports it lazily).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
-import logging
 import sys
-import warnings
 
 from riskmap import __version__
 from riskmap.errors import CancelledError, RiskmapError
+from riskmap.errors import collect_library_warnings as _library_warnings
+from riskmap.errors import fold_messages as _folded
 from riskmap.i18n import tr
 
 #: Sub-command modules, in the order ``--help`` lists them.
@@ -75,45 +74,6 @@ def main(argv=None) -> int:
         print(f"riskmap: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
               file=sys.stderr)
         return 1
-
-
-@contextlib.contextmanager
-def _library_warnings(caught: list, show: bool = False):
-    """Collect what libraries say while a command runs: Python warnings (rasterio's NotGeoreferencedWarning,
-    pyogrio's RuntimeWarning for GDAL "Warning 1:") and log records of GDAL's error handler (rasterio logs
-    them), instead of letting them print before riskmap's own line. ``--debug`` shows them as they come."""
-    if show:
-        yield
-        return
-
-    class _Collect(logging.Handler):
-        def emit(self, record):
-            caught.append(record.getMessage())
-
-    handler = _Collect(level=logging.WARNING)
-    loggers = [logging.getLogger(name) for name in ("rasterio", "pyogrio", "fiona", "py.warnings")]
-    saved = [(lg, lg.propagate) for lg in loggers]
-    for lg in loggers:
-        lg.addHandler(handler)
-        lg.propagate = False
-    try:
-        with warnings.catch_warnings(record=True) as records:
-            warnings.simplefilter("always")
-            try:
-                yield
-            finally:
-                caught.extend(str(r.message) for r in records)
-    finally:
-        for lg, propagate in saved:
-            lg.removeHandler(handler)
-            lg.propagate = propagate
-
-
-def _folded(messages: list) -> str:
-    """Distinct library messages as one line (the first three, then a count)."""
-    distinct = list(dict.fromkeys(" ".join(str(m).split()) for m in messages if str(m).strip()))
-    text = "；".join(m[:160] for m in distinct[:3])
-    return text + (tr(f" 等 {len(distinct)} 条", f" and {len(distinct) - 3} more") if len(distinct) > 3 else "")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,6 @@
 """The analysis sub-commands, generated from the declarations, and ``riskmap rerun``.
 
-``riskmap relocation|roads|pipelines|tailings|qra``: one option per declared input (``--plants``),
+``riskmap relocation|roads|pipelines|tailings|qra|threat``: one option per declared input (``--plants``),
 ``--ROLE-layer`` for a file with several layers, ``--offset`` for GCJ-02/BD-09 coordinates of
 the first input, one option per declared parameter (help: label, unit, default, range, basis),
 ``--out`` (GeoPackage, with the provenance inside) and ``--report`` (Excel, Chinese headers,
@@ -62,7 +62,8 @@ def _register_one(subparsers, analysis) -> None:
 
 def _layer_names(analysis) -> set:
     return {"plants", "zones", "dense_areas", "hazard_segments", "hca", "corridors", "encroachments", "tailings",
-            "paths", "facilities", "qra_plants", "contours", "targets"} & set(analysis.tables)
+            "paths", "facilities", "qra_plants", "contours", "targets", "threat_zones",
+            "threat_source"} & set(analysis.tables)
 
 
 def load_inputs(analysis, paths: dict, options: dict) -> dict:

@@ -28,6 +28,11 @@ def register(subparsers) -> None:
     p.add_argument("--no-rasters", action="store_true", help="leave raster layers out (smaller file)")
     p.add_argument("--no-font", action="store_true",
                    help="do not embed the Chinese font subset (smaller; needs CJK fonts on the viewing computer)")
+    p.add_argument("--qra", metavar="QRA.gpkg",
+                   help="add the results of `riskmap qra --out QRA.gpkg` (individual-risk contours, QRA plants, "
+                        "protection targets) on top, styled as in the window; the map opens on the contours")
+    p.add_argument("--qra-focus", metavar="NAME",
+                   help="with --qra: open on the contours of the plant whose name contains NAME")
     p.add_argument("--simplify", type=float, metavar="M",
                    help="simplification tolerance in metres for all lines/polygons (default: per layer)")
     p.set_defaults(func=run)
@@ -75,12 +80,19 @@ def run(args) -> int:
         raise ParameterError("nothing to export: give --sample, --project P or data files")
     if args.approval_number:
         project.approval_number = args.approval_number
+    if args.qra_focus and not args.qra:
+        raise ParameterError("--qra-focus needs --qra QRA.gpkg (the result of riskmap qra --out)")
+    if args.qra:
+        from riskmap.exports.qra_map import add_qra_layers
+
+        add_qra_layers(project, args.qra, focus=args.qra_focus)
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise ParameterError(f"the output must be an .html file, not {out.name!r}")
     from riskmap.io import check_output_not_input
 
-    check_output_not_input(out, list(args.files) + ([args.project] if args.project else []) + project.input_files())
+    check_output_not_input(out, list(args.files) + ([args.project] if args.project else []) + project.input_files()
+                           + ([args.qra] if args.qra else []))
     written = export_html(project, out, basemap=args.basemap, title=args.title, tianditu_token=args.tianditu_token,
                           heatmap=not args.no_heatmap, include_rasters=not args.no_rasters,
                           embed_font=not args.no_font, simplify_m=args.simplify)

@@ -314,8 +314,10 @@ class _Eval:
                 raise _err(f"没有字段“{node.name}”", f"no field '{node.name}'", node.pos)
             return self.gdf[node.name]
         if isinstance(node, Var):
-            if node.name == "$id":
-                return pd.Series(np.arange(self.n), index=self.gdf.index)
+            if node.name == "$id":  # the feature's number: its integer index (a layer's rows of a subset keep theirs)
+                index = self.gdf.index
+                ids = index.to_numpy() if pd.api.types.is_integer_dtype(index.dtype) else np.arange(self.n)
+                return pd.Series(ids, index=index)
             return _geodesic(self.gdf, node.name)
         if isinstance(node, Unary):
             v = self.run(node.operand)

@@ -23,9 +23,10 @@ from PyQt5.QtWidgets import (
 )
 
 from riskmap import io
-from riskmap.errors import CRSError, EncodingError, RiskmapError
+from riskmap.errors import CRSError, EncodingError, RiskmapError, fold_messages
 from riskmap.i18n import tr
 from riskmap.layers.style import QUALITATIVE, Style
+from riskmap.ui import messages
 
 TABLE_EXTENSIONS = {".csv", ".xlsx", ".xlsm"}
 SUPPORTED_EXTENSIONS = io.VECTOR_EXTENSIONS | io.RASTER_EXTENSIONS
@@ -237,7 +238,7 @@ def add_files(window, paths, options: ImportOptions | None = None) -> list:
 
     Returns the layers added.
     """
-    added = []
+    added, warned = [], []
     was_empty = len(window.project.layers) == 0
     for path in paths:
         path = Path(path)
@@ -247,24 +248,32 @@ def add_files(window, paths, options: ImportOptions | None = None) -> list:
                                  ".xlsx or .tif file"))
             continue
         try:
-            loaded = read_with_questions(window, path, options)
-            if loaded is None:
-                continue
-            layers = build_layers(window.project, loaded)
+            with messages.library_warnings() as said:
+                loaded = read_with_questions(window, path, options)
+                if loaded is not None:
+                    layers = build_layers(window.project, loaded)
         except RiskmapError as exc:
-            window.show_error(exc)
+            window.show_error(exc, warnings=said)
             continue
         except Exception as exc:  # a reader bug must not leave anything half-loaded either
-            window.show_error(tr(f"{path}：读取失败（{type(exc).__name__}: {exc}）",
-                                 f"{path}: could not be read ({type(exc).__name__}: {exc})"))
+            window.show_error(exc, warnings=said, what=tr(
+                f"{path}：读取失败（riskmap 内部错误，错误内容见“详细信息”）；请确认文件完整，或将文件报告给维护人员",
+                f"{path}: could not be read (an internal error of riskmap, see Details); check the file is "
+                "complete, or report it to the maintainers"))
             continue
+        if loaded is None:
+            continue
+        warned.extend(said)
         window.undo_stack.push(AddLayersCommand(window.project, layers,
                                                 tr(f"添加数据 {path.name}", f"Add data {path.name}")))
         added.extend(layers)
     if added and was_empty:
         window.canvas.zoom_full()
     if added:
-        window.statusBar().showMessage(tr(f"已添加 {len(added)} 个图层", f"Added {len(added)} layer(s)"), 5000)
+        said = tr(f"（库的提示：{fold_messages(warned)}）", f" (the libraries said: {fold_messages(warned)})") \
+            if warned else ""
+        window.statusBar().showMessage(tr(f"已添加 {len(added)} 个图层", f"Added {len(added)} layer(s)") + said,
+                                       10000 if warned else 5000)
     return added
 
 

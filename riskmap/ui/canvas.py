@@ -37,7 +37,7 @@ from PyQt5.QtWidgets import QWidget
 from riskmap import crs as crs_policy
 from riskmap.i18n import tr
 from riskmap.layers import VectorLayer
-from riskmap.ui import render
+from riskmap.ui import messages, render
 from riskmap.ui.render import MapView, RenderCancelled
 
 #: The view shown when the project has no layers (Xinyang city, EPSG:4490).
@@ -154,7 +154,7 @@ class _RenderJob:
         except RenderCancelled:
             error = "cancelled"
         except Exception as exc:  # noqa: BLE001 - a bug in one layer must not stop the others
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            error = messages.error_line(exc)  # riskmap's one line (a RiskmapError's own, else 内部错误（…）)
         try:
             self.sink.finished.emit((self.generation, self.slot, self.key, image, error,
                                      time.perf_counter() - t0))
@@ -178,7 +178,8 @@ class MapCanvas(QWidget):
     ``scale_changed(float)`` (denominator of 1:N), ``rendered()`` (every visible layer is
     drawn for the current view), ``render_failed(str, str)`` (layer name and a one-line
     message, once per layer until it draws again; the ids of such layers are in
-    ``failed_layers``). It follows ``project.layers`` events by itself; call
+    ``failed_layers``, and the message is kept on the layer, ``layer.render_error``, for the
+    layer panel's error mark, until it draws again). It follows ``project.layers`` events by itself; call
     :meth:`refresh` after changing a layer without an event.
     """
 
@@ -233,6 +234,7 @@ class MapCanvas(QWidget):
         #: Ids of the layers whose last render failed (their highlight included).
         self.failed_layers: set = set()
         self._labels_failed = False
+        self._highlights_failed: set = set()  # ids whose selection highlight failed (reported once)
 
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.StrongFocus)
@@ -450,9 +452,13 @@ class MapCanvas(QWidget):
             cached = self._cache_get(key)
             if cached is not None:
                 self._images[layer.id] = _Shown(view, cached, key)
-                self.failed_layers.discard(layer.id)
+                self._drawn(layer.id)
             else:
-                snap = render.snapshot(layer, view, raster_cache="later")
+                try:  # freezing a layer can fail too (a raster's extent in this CRS): only that layer
+                    snap = render.snapshot(layer, view, raster_cache="later")
+                except Exception as exc:  # noqa: BLE001 - the other layers still draw
+                    self._report_failure(("layer", layer.id), messages.error_line(exc))
+                    continue
                 self._submit(("layer", layer.id), key, [snap], shifted=self._shift_source(layer, view))
             if isinstance(layer, VectorLayer):
                 labelled = bool(layer.style.label_field)
@@ -515,9 +521,11 @@ class MapCanvas(QWidget):
         if error and error != "cancelled":
             self._report_failure(slot, error)
         elif image is not None and slot[0] == "layer":
-            self.failed_layers.discard(slot[1])
+            self._drawn(slot[1])
         elif image is not None and slot[0] == "labels":
             self._labels_failed = False
+        elif image is not None and slot[0] == "highlight":
+            self._highlights_failed.discard(slot[1])
         self._pending.discard(slot)
         if image is not None:
             shown = _Shown(self._render_view, image, key)
@@ -542,10 +550,27 @@ class MapCanvas(QWidget):
                 self.render_failed.emit(tr("标注", "Labels"), message)
             return
         layer_id = slot[1]
-        if layer_id not in self.failed_layers:
-            self.failed_layers.add(layer_id)
-            layer = next((lyr for lyr in self.project.layers if lyr.id == layer_id), None)
+        layer = self._layer_by_id(layer_id)
+        if slot[0] == "highlight":  # the selection could not be drawn: said once, the layer itself is fine
+            first = layer_id not in self._highlights_failed
+            self._highlights_failed.add(layer_id)
+        else:
+            first = layer_id not in self.failed_layers
+            if layer is not None:
+                layer.set_render_error(message)  # the layer panel's error mark and tooltip
+        self.failed_layers.add(layer_id)
+        if first:
             self.render_failed.emit(layer.name if layer is not None else layer_id, message)
+
+    def _layer_by_id(self, layer_id: str):
+        return next((lyr for lyr in self.project.layers if lyr.id == layer_id), None)
+
+    def _drawn(self, layer_id: str) -> None:
+        """The layer drew for the current view: its error mark (if any) goes away."""
+        self.failed_layers.discard(layer_id)
+        layer = self._layer_by_id(layer_id)
+        if layer is not None and layer.render_error is not None:
+            layer.set_render_error(None)
 
     def _finish(self) -> None:
         self._live = []

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import sys
 import traceback
 from pathlib import Path
 
@@ -34,11 +33,11 @@ from PyQt5.QtWidgets import (
 
 from riskmap import __version__
 from riskmap import journal as autosave
-from riskmap.errors import ProjectError, RiskmapError
+from riskmap.errors import ProjectError, RiskmapError, fold_messages
 from riskmap.i18n import LANGUAGES, language, tr
 from riskmap.layers import VectorLayer
 from riskmap.project import PROJECT_EXTENSION, Project
-from riskmap.ui import add_data
+from riskmap.ui import add_data, messages
 from riskmap.ui.attribute_table import AttributeTableDock
 from riskmap.ui.canvas import MapCanvas
 from riskmap.ui.county_nav import CountyNavigator
@@ -147,6 +146,8 @@ class MainWindow(QMainWindow):
         a("quit", "退出", "Quit", self.close, QKeySequence.Quit)
         a("undo", "撤销", "Undo", self.undo_stack.undo, QKeySequence.Undo)
         a("redo", "重做", "Redo", self.undo_stack.redo, QKeySequence.Redo)
+        redo_keys = QKeySequence.keyBindings(QKeySequence.Redo)  # Ctrl+Y as well wherever the platform lacks it
+        self.actions["redo"].setShortcuts(redo_keys + [k for k in [QKeySequence("Ctrl+Y")] if k not in redo_keys])
         self.undo_stack.canUndoChanged.connect(self.actions["undo"].setEnabled)
         self.undo_stack.canRedoChanged.connect(self.actions["redo"].setEnabled)
         self.actions["undo"].setEnabled(False)
@@ -397,7 +398,8 @@ class MainWindow(QMainWindow):
         try:
             journal = autosave.Journal.start(project, dirty=project.modified)
         except RiskmapError as exc:
-            self.statusBar().showMessage(tr(f"自动保存不可用：{exc}", f"Autosave unavailable: {exc}"), 10000)
+            self.statusBar().showMessage(tr("自动保存不可用：", "Autosave unavailable: ") + messages.error_line(exc),
+                                         10000)
             return
         journal.schedule = self._journal_timer.start
 
@@ -409,7 +411,8 @@ class MainWindow(QMainWindow):
             try:
                 journal.record_project()
             except (OSError, RiskmapError) as exc:
-                self.statusBar().showMessage(tr(f"自动保存失败：{exc}", f"Autosave failed: {exc}"), 10000)
+                self.statusBar().showMessage(tr("自动保存失败：", "Autosave failed: ") + messages.error_line(exc),
+                                             10000)
 
     def _close_journal(self) -> None:
         self._journal_timer.stop()
@@ -453,6 +456,8 @@ class MainWindow(QMainWindow):
         return True
 
     def _close_project_views(self):
+        for dock in self.attribute_tables.values():
+            dock.stop_editing_silently()  # the project goes; maybe_save asked already where it could
         for dock in list(self.panels.values()) + list(self.attribute_tables.values()):
             dock.close()
             dock.deleteLater()
@@ -476,6 +481,7 @@ class MainWindow(QMainWindow):
     def _on_layer_removed(self, layer=None, **_):
         dock = self.attribute_tables.pop(getattr(layer, "id", None), None)
         if dock is not None:
+            dock.stop_editing_silently()  # removing the layer is itself undoable; its edits stay on the stack
             dock.close()
         if layer is not None and self.county_nav.layer is layer:
             self.county_nav.refresh()
@@ -536,19 +542,14 @@ class MainWindow(QMainWindow):
         self.project.layers.append(layer)
         return layer
 
-    def show_error(self, error) -> None:
-        """Show an error (a RiskmapError's one line, or any text) in a message box."""
-        if isinstance(error, RiskmapError):
-            text = str(error)
-        elif isinstance(error, BaseException):
-            text = tr(f"内部错误：{type(error).__name__}: {error}", f"Internal error: {type(error).__name__}: {error}")
-            trace = getattr(error, "__riskmap_traceback__", None)
-            if trace:
-                print(trace, file=sys.stderr)
-        else:
-            text = str(error)
-        self.statusBar().showMessage(text.splitlines()[0] if text else "", 10000)
-        QMessageBox.critical(self, tr("错误", "Error"), text)
+    def show_error(self, error, *, what: str | None = None, warnings=()) -> None:
+        """Show an error in a message box through :func:`riskmap.ui.messages.show_error`.
+
+        A RiskmapError shows its one line; any other exception the generic internal-error
+        line (or ``what``) with its text under 详细信息; ``warnings`` captured during the
+        action go under 详细信息 once. The line is also shown in the status bar.
+        """
+        messages.show_error(self, error, what=what, warnings=warnings, status_bar=self.statusBar())
 
     # ==================================================================================
     # tasks
@@ -569,7 +570,10 @@ class MainWindow(QMainWindow):
         self.task_label.setText(f"{shown.title}{'：' + shown.message if shown.message else ''}{more}")
 
     def _on_task_finished(self, task: Task, result, on_done):
-        self.statusBar().showMessage(tr(f"完成：{task.title}", f"Done: {task.title}"), 5000)
+        said = fold_messages(task.warnings)
+        self.statusBar().showMessage(tr(f"完成：{task.title}", f"Done: {task.title}")
+                                     + (tr(f"（库的提示：{said}）", f" (the libraries said: {said})") if said else ""),
+                                     10000 if said else 5000)
         if on_done is not None:
             try:
                 on_done(result)
@@ -754,7 +758,13 @@ class MainWindow(QMainWindow):
 
     # -- projects ---------------------------------------------------------------------
     def maybe_save(self) -> bool:
-        """Ask what to do with unsaved changes; True when it is fine to go on."""
+        """Ask what to do with unsaved changes; True when it is fine to go on.
+
+        Attribute tables still in an edit session ask first (保存 / 放弃 / 取消 their edits).
+        """
+        for dock in list(self.attribute_tables.values()):
+            if not dock.end_session():
+                return False
         if not self.project.modified:
             return True
         answer = QMessageBox.question(
@@ -782,10 +792,17 @@ class MainWindow(QMainWindow):
             if not path:
                 return False
         try:
-            project = Project.load(path)
+            with messages.library_warnings() as said:
+                project = Project.load(path)
         except RiskmapError as exc:
-            self.show_error(exc)
+            self.show_error(exc, warnings=said)
             self._forget_recent(path)
+            return False
+        except Exception as exc:  # a damage riskmap did not foresee: one line, the open project is kept
+            self.show_error(exc, warnings=said, what=tr(
+                f"{path}：无法打开工程（riskmap 内部错误，错误内容见“详细信息”）；当前工程保持不变",
+                f"{path}: the project could not be opened (an internal error of riskmap, see Details); "
+                "the open project is kept"))
             return False
         self.set_project(project)
         self._remember_dir(path)
@@ -852,7 +869,10 @@ class MainWindow(QMainWindow):
             self.show_error(exc)
             return False
         except OSError as exc:
-            self.show_error(ProjectError(tr(f"无法保存工程（{exc}）", f"could not save ({exc})"), path))
+            reason = messages.os_reason(exc)
+            self.show_error(ProjectError(tr(f"无法保存工程（{reason}）；请检查文件夹权限和磁盘空间",
+                                            f"could not save ({reason}); check the folder's permissions and the "
+                                            "free disk space"), path))
             return False
         self._remember_dir(saved)
         self._add_recent(saved)

@@ -129,7 +129,10 @@ def print_map(project, out_path, paper: str = "A4", orientation: str = "landscap
     except RiskmapError:
         raise
     except OSError as exc:
-        raise ParameterError(f"could not write {out.name!r} ({exc}); check the folder is writable", out) from exc
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise ParameterError(tr(f"无法写入“{out.name}”（{reason}）；请检查文件夹是否可写",
+                                f"could not write {out.name!r} ({reason}); check the folder is writable"),
+                             out) from exc
     return PrintResult(out, page_w, page_h, dpi, layout.map_extent, time.perf_counter() - t0)
 
 

@@ -140,7 +140,8 @@ def test_output_naming_an_input_is_refused(sample_copy, tmp_path, capsys):
 PANELS = {"relocation": ("riskmap.ui.panels.relocation", "RelocationPanel"),
           "roads": ("riskmap.ui.panels.roads", "RoadHazardPanel"),
           "pipelines": ("riskmap.ui.panels.pipelines", "PipelinesPanel"),
-          "tailings": ("riskmap.ui.panels.tailings", "TailingsPanel")}
+          "tailings": ("riskmap.ui.panels.tailings", "TailingsPanel"),
+          "threat": ("riskmap.ui.panels.threat", "ThreatPanel")}
 
 
 def _changed_default(param):

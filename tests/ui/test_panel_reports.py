@@ -22,7 +22,8 @@ pytestmark = pytest.mark.gui
 PANELS = {"relocation": ("riskmap.ui.panels.relocation", "RelocationPanel"),
           "roads": ("riskmap.ui.panels.roads", "RoadHazardPanel"),
           "pipelines": ("riskmap.ui.panels.pipelines", "PipelinesPanel"),
-          "tailings": ("riskmap.ui.panels.tailings", "TailingsPanel")}
+          "tailings": ("riskmap.ui.panels.tailings", "TailingsPanel"),
+          "threat": ("riskmap.ui.panels.threat", "ThreatPanel")}
 
 
 @pytest.fixture
