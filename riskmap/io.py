@@ -568,8 +568,10 @@ def list_layers(path: str | Path) -> list[str]:
     path = check_local_path(path)
     _check_exists(path)
     if path.suffix.lower() not in VECTOR_EXTENSIONS:  # e.g. a .dbf alone (riskmap info x.dbf was a KeyError)
-        raise DataFormatError("not a vector format riskmap reads; use .shp, .gpkg, .geojson, .kml, .kmz, "
-                              ".csv or .xlsx", path)
+        raise DataFormatError(tr("不是 riskmap 能读取的矢量格式；请用 .shp、.gpkg、.geojson、.kml、.kmz、.csv 或 .xlsx"
+                                 "（Shapefile 请打开其 .shp 文件）",
+                                 "not a vector format riskmap reads; use .shp, .gpkg, .geojson, .kml, .kmz, .csv or "
+                                 ".xlsx (for a shapefile open its .shp)"), path)
     if path.suffix.lower() in (".csv", ".xlsx", ".xlsm"):
         return [path.stem]
     check_declared_format(path)

@@ -56,7 +56,7 @@ def test_info_on_a_dbf_is_a_one_line_error(tmp_path, capsys):
         tmp_path / "x.shp", encoding="UTF-8")
     assert main(["info", str(tmp_path / "x.dbf")]) == 2  # was: internal error KeyError '.dbf'
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("riskmap: error: ") and "not a vector format riskmap reads" in err
+    assert err.count("\n") == 1 and err.startswith("riskmap: error: ") and "不是 riskmap 能读取的矢量格式" in err
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
