@@ -142,6 +142,16 @@ def _key(name) -> str:
     return re.sub(r"[(（\[【].*?[)）\]】]$", "", text).strip()
 
 
+def _column(frame, col) -> pd.Series:
+    """``frame[col]`` as one Series (the first, should the header be repeated)."""
+    values = frame[col]
+    return values.iloc[:, 0] if values.ndim > 1 else values
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def find_column(frame, rule: Plausible):
     """The column of ``frame`` holding ``rule.column`` (itself, else the first alias found), or None."""
     if rule.column in frame.columns:
@@ -177,7 +187,7 @@ def _stock(values, rule: Plausible) -> tuple[np.ndarray, list]:
     if rule.op == "<":  # negative entries (bound 0): parse_inventory never reads a sign ("-5 t" is unreadable)
         found = texts.str.extract(f"({_NEGATIVE_AMOUNT.pattern})", flags=re.I)[0]
         for i in np.flatnonzero(found.notna().to_numpy()):
-            flagged[i], shown[i] = True, " ".join(str(found.iat[i]).split())
+            flagged[i], shown[i] = True, _short(" ".join(str(found.iat[i]).split()))
         return flagged, shown
     candidates = np.flatnonzero(texts.str.contains(r"\d", regex=True).to_numpy())
     for i in candidates:  # only rows holding a number are parsed
@@ -185,7 +195,8 @@ def _stock(values, rule: Plausible) -> tuple[np.ndarray, list]:
         over = [(name, q) for name, q in entries if q > rule.bound]
         if over:
             flagged[i] = True
-            shown[i] = "、".join(f"{name} {_fmt(q)} t" for name, q in over)
+            shown[i] = "、".join(f"{_short(name, 20)} {_fmt(q)} t" for name, q in over[:3]) + (
+                tr(f" 等 {len(over)} 项", f" and {len(over) - 3} more") if len(over) > 3 else "")
     return flagged, shown
 
 
@@ -203,10 +214,10 @@ def row_labels(frame) -> np.ndarray:
         col = next((c for c in fields if c in frame.columns), None)
         if col is None:
             continue
-        values = frame[col]
+        values = _column(frame, col)
         text = values.astype(object).where(values.notna(), "").astype(str).str.strip().to_numpy(object)
         given = text != ""
-        out[given] = tr(prefix[0], prefix[1]) + text[given]
+        out[given] = [tr(prefix[0], prefix[1]) + _short(t) for t in text[given]]
     shared = pd.Series(out).duplicated(keep=False).to_numpy() & (out != numbers)
     out[shared] = out[shared] + np.array([tr(f"（{v}）", f" ({v})") for v in numbers[shared]], dtype=object)
     return out
@@ -237,9 +248,9 @@ def implausible_rows(frame, rules) -> pd.DataFrame:
         if col is None:
             continue
         if rule.read == "stock":
-            flagged, shown = _stock(frame[col].to_numpy(object), rule)
+            flagged, shown = _stock(_column(frame, col).to_numpy(object), rule)
         else:
-            values = _numbers(frame[col], rule.unit)
+            values = _numbers(_column(frame, col), rule.unit)
             with np.errstate(invalid="ignore"):
                 flagged = values < rule.bound if rule.op == "<" else values > rule.bound
             flagged &= np.isfinite(values)

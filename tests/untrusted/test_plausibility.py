@@ -158,3 +158,9 @@ def test_cli_prints_the_warning_as_one_line_and_exits_0(tmp_path, capsys):
 def test_rows_sharing_a_name_are_told_apart_by_their_row_number():
     ponds = pd.DataFrame({"name": ["尾矿库", "尾矿库", "乙库"], "dam_height": [500.0, 40.0, -1.0]})
     assert flagged(ponds, P.TAILINGS) == [("乙库", "dam_height", "-1 m"), ("尾矿库（第 1 行）", "dam_height", "500 m")]
+
+
+def test_long_names_are_shortened_and_a_repeated_header_is_read_once():
+    ponds = pd.DataFrame([["甲" * 300, 400.0, 1.0]], columns=["name", "dam_height", "dam_height"])
+    found = P.implausible_rows(ponds, P.TAILINGS)
+    assert found["label"].tolist() == ["甲" * 39 + "…"] and found["value"].tolist() == ["400 m"]
