@@ -86,6 +86,10 @@ def normalise_tailings(tailings):
                                                         "downstream_az": lambda n: np.nan,
                                                         "stage_capacity": lambda n: np.nan},
                               layer="tailings", hint="capacity in 10^4 m³, dam_height in m", source=src)
+    # a missing name is the row's default name (pandas 3 keeps NaN through astype(str): joins failed on it)
+    gdf["name"] = gdf["name"].astype(object).where(gdf["name"].notna(),
+                                                   pd.Series([f"尾矿库{i + 1}" for i in range(len(gdf))],
+                                                             index=gdf.index, dtype=object))
     for field in ("capacity", "stage_capacity", "dam_height", "downstream_az"):
         gdf[field] = pd.to_numeric(gdf[field], errors="coerce")
     gdf["name"] = gdf["name"].astype(str)

@@ -113,3 +113,18 @@ def test_a_long_road_with_two_vertices_is_not_smoothed_by_direct_convolution(mon
                             crs=GK)
     result = run_analysis(ANALYSES["roads"], {"roads": road})
     assert "道路 60" in result.summary and len(result.layers["hazard_segments"]) == 0
+
+
+def test_features_without_a_name_get_their_default_name():
+    # pandas 3 kept NaN through astype(str): ", ".join(names) raised TypeError (internal error)
+    from riskmap.errors import ParameterError
+
+    lines = gpd.GeoDataFrame({"name": [None, "干线"], "medium": ["gas", "gas"], "diam_mm": [-1.0, 1016.0],
+                              "press_mpa": [10.0, 10.0]},
+                             geometry=[shapely.LineString([(X0, Y0), (X0 + 1000, Y0)])] * 2, crs=GK)
+    with pytest.raises(ParameterError, match="请检查 管道1）"):
+        run_analysis(ANALYSES["pipelines"], {"pipelines": lines})
+    ponds = gpd.GeoDataFrame({"name": [None, "乙库"], "capacity": [500.0, 80.0], "dam_height": [40.0, 18.0],
+                              "downstream_az": [90.0, 90.0]}, geometry=shapely.points([X0, X0 + 500], [Y0] * 2), crs=GK)
+    t = run_analysis(ANALYSES["tailings"], {"tailings": ponds}).layers["tailings"]
+    assert sorted(t["name"]) == ["乙库", "尾矿库1"]
