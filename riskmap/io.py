@@ -934,6 +934,17 @@ def _check_coordinates(gdf, path: Path) -> None:
 def _repair(gdf, meta):
     import shapely
 
+    if gdf.columns.duplicated().any():  # a damaged .dbf can repeat a field name: gdf[name] is then a frame
+        seen: dict = {}
+        names = []
+        for col in gdf.columns:
+            seen[col] = seen.get(col, 0) + 1
+            names.append(col if seen[col] == 1 else f"{col}_{seen[col]}")
+        repeated = sorted({str(c) for c, k in seen.items() if k > 1})
+        gdf = gdf.set_axis(names, axis=1)
+        meta.setdefault("warnings", []).append(tr(f"字段名重复（{'、'.join(repeated)}），重复的字段改名为 名称_2 …",
+                                                  f"repeated field names ({', '.join(repeated)}); the repeats are "
+                                                  "renamed name_2 …"))
     geoms = gdf.geometry.values
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     invalid = ~missing & ~shapely.is_valid(geoms)

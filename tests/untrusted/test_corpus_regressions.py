@@ -128,3 +128,48 @@ def test_features_without_a_name_get_their_default_name():
                               "downstream_az": [90.0, 90.0]}, geometry=shapely.points([X0, X0 + 500], [Y0] * 2), crs=GK)
     t = run_analysis(ANALYSES["tailings"], {"tailings": ponds}).layers["tailings"]
     assert sorted(t["name"]) == ["乙库", "尾矿库1"]
+
+
+def test_an_empty_part_in_a_multilinestring_does_not_crash_geos(tmp_path):
+    # GEOS 3.14's line_locate_point segfaults on MULTILINESTRING (EMPTY, (…)) (accident snapping): seeds 7 and 99
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from riskmap.analysis.result import without_empty_parts
+
+    roads = tmp_path / "roads.geojson"
+    roads.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"name": "G107"},
+        "geometry": {"type": "MultiLineString", "coordinates": [[], [[113.96, 32.18], [113.98, 32.18]]]}}]}))
+    accidents = tmp_path / "acc.geojson"
+    gpd.GeoDataFrame({"date": ["2024-01-01"], "deaths": [1]}, geometry=[shapely.Point(113.97, 32.1801)],
+                     crs=4490).to_file(accidents)
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-m", "riskmap", "roads", "--roads", str(roads), "--accidents",
+                          str(accidents), "--out", str(tmp_path / "o.gpkg")], capture_output=True, text=True,
+                         env={"PYTHONPATH": str(root), "PATH": "/usr/bin"}, timeout=180)
+    assert run.returncode == 0, (run.returncode, run.stderr[-500:])
+    gdf = io.read_vector(roads)
+    cleaned = without_empty_parts({"roads": gdf, "none": None})
+    assert shapely.get_num_geometries(cleaned["roads"].geometry.values).tolist() == [1]
+    assert cleaned["roads"].crs == gdf.crs and cleaned["none"] is None
+    plain = gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)], crs=GK)
+    assert without_empty_parts({"x": plain})["x"] is plain  # untouched frames are not copied
+
+
+def test_a_repeated_dbf_field_name_is_renamed_with_a_warning(tmp_path, capsys):
+    path = tmp_path / "dup.shp"
+    gpd.GeoDataFrame({"aa": [1.0], "bb": [2.0]}, geometry=[shapely.Point(114.1, 32.1)], crs=4490).to_file(
+        path, encoding="UTF-8")
+    dbf = bytearray(path.with_suffix(".dbf").read_bytes())
+    second = 32 + 32  # the second field descriptor
+    assert dbf[second:second + 2] == b"bb"
+    dbf[second:second + 2] = b"aa"
+    path.with_suffix(".dbf").write_bytes(bytes(dbf))
+    gdf = io.read_vector(path)  # was: AttributeError 'DataFrame' object has no attribute 'dtype' in info
+    assert [c for c in gdf.columns if c != "geometry"] == ["aa", "aa_2"]
+    assert gdf["aa_2"].tolist() == [2.0]
+    assert main(["info", str(path)]) == 0
+    assert "字段名重复（aa）" in capsys.readouterr().out
