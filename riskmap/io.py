@@ -931,6 +931,32 @@ def _check_coordinates(gdf, path: Path) -> None:
                               "wrong — choose the right one", path)
 
 
+def drop_empty_parts(gdf):
+    """``gdf`` with the empty parts of its multi-part geometries removed (the same frame when it has none).
+
+    GEOS 3.14 crashes (SIGSEGV) in ``line_locate_point`` on a ``MULTILINESTRING (EMPTY, (…))``, which a
+    GeoJSON file can hold (found by the issue-18 corpus); an empty part carries nothing.
+    """
+    import shapely
+
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    multi = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (4, 5, 6, 7)))
+    if not len(multi):
+        return gdf
+    parts, owner = shapely.get_parts(geoms[multi], return_index=True)
+    empty = shapely.is_empty(parts)
+    if not empty.any():
+        return gdf
+    fixed = geoms.copy()
+    for k in np.unique(owner[empty]):  # only the few geometries that hold an empty part are rebuilt
+        kept = parts[(owner == k) & ~empty]
+        fixed[multi[k]] = type(geoms[multi[k]])(list(kept)) if len(kept) else type(geoms[multi[k]])()
+    out = gdf.copy()
+    out[gdf.geometry.name] = fixed
+    return out.set_geometry(gdf.geometry.name, crs=gdf.crs)
+
+
+
 def _repair(gdf, meta):
     import shapely
 
@@ -945,6 +971,7 @@ def _repair(gdf, meta):
         meta.setdefault("warnings", []).append(tr(f"字段名重复（{'、'.join(repeated)}），重复的字段改名为 名称_2 …",
                                                   f"repeated field names ({', '.join(repeated)}); the repeats are "
                                                   "renamed name_2 …"))
+    gdf = drop_empty_parts(gdf)
     geoms = gdf.geometry.values
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     invalid = ~missing & ~shapely.is_valid(geoms)

@@ -185,39 +185,19 @@ _TYPE_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "Mu
 _KIND_LABELS = {"point": ("点", "points"), "line": ("线", "lines"), "polygon": ("面", "polygons")}
 
 
-def _drop_empty_parts(gdf):
-    """``gdf`` with the empty parts of its multi-part geometries removed (the same frame when it has none)."""
-    import numpy as np
-
-    geoms = np.asarray(gdf.geometry.values, dtype=object)
-    multi = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (4, 5, 6, 7)))
-    if not len(multi):
-        return gdf
-    parts, owner = shapely.get_parts(geoms[multi], return_index=True)
-    empty = shapely.is_empty(parts)
-    if not empty.any():
-        return gdf
-    fixed = geoms.copy()
-    for k in np.unique(owner[empty]):  # only the few geometries that hold an empty part are rebuilt
-        kept = parts[(owner == k) & ~empty]
-        fixed[multi[k]] = type(geoms[multi[k]])(list(kept)) if len(kept) else type(geoms[multi[k]])()
-    out = gdf.copy()
-    out[gdf.geometry.name] = fixed
-    return out.set_geometry(gdf.geometry.name, crs=gdf.crs)
-
-
 def without_empty_parts(inputs: dict) -> dict:
     """The inputs with empty parts dropped from multi-part geometries.
 
-    GEOS 3.14 crashes (SIGSEGV) in ``line_locate_point`` on a ``MULTILINESTRING (EMPTY, (…))``, which a
-    GeoJSON file can hold; an empty part carries nothing, so it is removed before any analysis sees it.
+    The readers drop them already (:func:`riskmap.io.drop_empty_parts`); this covers layers made in code.
     """
+    from riskmap.io import drop_empty_parts
+
     out = {}
     for role, value in inputs.items():
         if hasattr(value, "geometry") and hasattr(value, "columns"):
-            value = _drop_empty_parts(value)
+            value = drop_empty_parts(value)
         elif isinstance(value, list):
-            value = [_drop_empty_parts(v) if hasattr(v, "geometry") and hasattr(v, "columns") else v for v in value]
+            value = [drop_empty_parts(v) if hasattr(v, "geometry") and hasattr(v, "columns") else v for v in value]
         out[role] = value
     return out
 

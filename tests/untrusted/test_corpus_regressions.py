@@ -151,9 +151,12 @@ def test_an_empty_part_in_a_multilinestring_does_not_crash_geos(tmp_path):
                           str(accidents), "--out", str(tmp_path / "o.gpkg")], capture_output=True, text=True,
                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin"}, timeout=180)
     assert run.returncode == 0, (run.returncode, run.stderr[-500:])
-    gdf = io.read_vector(roads)
+    assert shapely.get_num_geometries(io.read_vector(roads).geometry.values).tolist() == [1]  # the reader drops it
+    gdf = gpd.GeoDataFrame({"name": ["甲", "乙"]}, geometry=shapely.from_wkt(
+        ["MULTILINESTRING (EMPTY, (0 0, 10 0))", "MULTIPOINT (EMPTY, (1 1))"]), crs=GK)  # made in code
     cleaned = without_empty_parts({"roads": gdf, "none": None})
-    assert shapely.get_num_geometries(cleaned["roads"].geometry.values).tolist() == [1]
+    assert shapely.to_wkt(cleaned["roads"].geometry.values).tolist() == ["MULTILINESTRING ((0 0, 10 0))",
+                                                                        "MULTIPOINT ((1 1))"]
     assert cleaned["roads"].crs == gdf.crs and cleaned["none"] is None
     plain = gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)], crs=GK)
     assert without_empty_parts({"x": plain})["x"] is plain  # untouched frames are not copied
