@@ -176,3 +176,19 @@ def test_a_repeated_dbf_field_name_is_renamed_with_a_warning(tmp_path, capsys):
     assert gdf["aa_2"].tolist() == [2.0]
     assert main(["info", str(path)]) == 0
     assert "字段名重复（aa）" in capsys.readouterr().out
+
+
+def test_run_analysis_hands_the_analysis_no_empty_parts(monkeypatch):
+    analysis = ANALYSES["roads"]
+    seen = {}
+
+    def capture(inputs, params, progress):
+        seen["wkt"] = shapely.to_wkt(inputs["roads"].geometry.values).tolist()
+        raise DataFormatError("stop here")
+
+    monkeypatch.setattr(analysis, "run", capture)
+    roads = gpd.GeoDataFrame({"name": ["甲"]}, geometry=shapely.from_wkt(["MULTILINESTRING (EMPTY, (0 0, 10 0))"]),
+                             crs=GK)
+    with pytest.raises(DataFormatError, match="stop here"):
+        run_analysis(analysis, {"roads": roads})
+    assert seen["wkt"] == ["MULTILINESTRING ((0 0, 10 0))"]
