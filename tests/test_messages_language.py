@@ -40,6 +40,12 @@ GUARDED_FILES = (
     "riskmap/cli/printmap.py",
     "riskmap/layers/base.py",
     "riskmap/layers/layerlist.py",
+    "riskmap/tables.py",
+    "riskmap/analysis/fields.py",
+    "riskmap/layers/tiles.py",
+    "riskmap/layers/tile_store.py",
+    "riskmap/ui/basemap.py",
+    "riskmap/ui/basemap_menu.py",
 )
 
 
