@@ -650,6 +650,11 @@ def list_layers(path: str | Path) -> list[str]:
 
     path = check_local_path(path)
     _check_exists(path)
+    if path.suffix.lower() not in VECTOR_EXTENSIONS:  # e.g. a .dbf alone (riskmap info x.dbf was a KeyError)
+        raise DataFormatError(tr("不是 riskmap 能读取的矢量格式；请用 .shp、.gpkg、.geojson、.kml、.kmz、.csv 或 .xlsx"
+                                 "（Shapefile 请打开其 .shp 文件）",
+                                 "not a vector format riskmap reads; use .shp, .gpkg, .geojson, .kml, .kmz, .csv or "
+                                 ".xlsx (for a shapefile open its .shp)"), path)
     if path.suffix.lower() in (".csv", ".xlsx", ".xlsm"):
         return [path.stem]
     check_declared_format(path)
@@ -1152,8 +1157,26 @@ def _numeric_if_possible(column: pd.Series) -> pd.Series:
     return column
 
 
+#: Largest coordinate magnitude (metres) of a projected CRS: beyond any place on Earth even with a zone prefix.
+MAX_PROJECTED_COORDINATE_M = 1e8
+
+
 def _check_coordinates(gdf, path: Path) -> None:
+    import shapely
+
+    xy = shapely.get_coordinates(gdf.geometry.values)  # every vertex (empty geometries have none)
+    bad = ~np.isfinite(xy).all(axis=1)
+    if bad.any():  # a NaN/∞ vertex made lengths infinite and allocations unbounded (issue 18 fuzz)
+        raise CoordinateError(tr(f"{int(bad.sum())} 个顶点的坐标不是有限数（NaN/∞）；文件可能已损坏，请从原始数据重新导出",
+                                 f"{int(bad.sum())} vertices have non-finite coordinates (NaN/∞); the file may be "
+                                 "damaged — export it again from the original data"), path)
     if not gdf.crs.is_geographic:
+        unit = gdf.crs.axis_info[0].unit_name if gdf.crs.axis_info else ""
+        largest = float(np.abs(xy).max()) if len(xy) else 0.0
+        if unit in ("metre", "meter") and largest > MAX_PROJECTED_COORDINATE_M:
+            raise CoordinateError(tr(f"坐标值达 {largest:.3g} m，超出地球上任何位置；声明的坐标系可能有误或文件已损坏",
+                                     f"coordinates reach {largest:.3g} m, beyond any place on Earth; the declared "
+                                     "CRS is probably wrong or the file damaged"), path)
         return
     minx, miny, maxx, maxy = gdf.total_bounds
     if not np.all(np.isfinite([minx, miny, maxx, maxy])):
@@ -1167,9 +1190,47 @@ def _check_coordinates(gdf, path: Path) -> None:
                                  "wrong — choose the right one"), path)
 
 
+def drop_empty_parts(gdf):
+    """``gdf`` with the empty parts of its multi-part geometries removed (the same frame when it has none).
+
+    GEOS 3.14 crashes (SIGSEGV) in ``line_locate_point`` on a ``MULTILINESTRING (EMPTY, (…))``, which a
+    GeoJSON file can hold (found by the issue-18 corpus); an empty part carries nothing.
+    """
+    import shapely
+
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    multi = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (4, 5, 6, 7)))
+    if not len(multi):
+        return gdf
+    parts, owner = shapely.get_parts(geoms[multi], return_index=True)
+    empty = shapely.is_empty(parts)
+    if not empty.any():
+        return gdf
+    fixed = geoms.copy()
+    for k in np.unique(owner[empty]):  # only the few geometries that hold an empty part are rebuilt
+        kept = parts[(owner == k) & ~empty]
+        fixed[multi[k]] = type(geoms[multi[k]])(list(kept)) if len(kept) else type(geoms[multi[k]])()
+    out = gdf.copy()
+    out[gdf.geometry.name] = fixed
+    return out.set_geometry(gdf.geometry.name, crs=gdf.crs)
+
+
+
 def _repair(gdf, meta):
     import shapely
 
+    if gdf.columns.duplicated().any():  # a damaged .dbf can repeat a field name: gdf[name] is then a frame
+        seen: dict = {}
+        names = []
+        for col in gdf.columns:
+            seen[col] = seen.get(col, 0) + 1
+            names.append(col if seen[col] == 1 else f"{col}_{seen[col]}")
+        repeated = sorted({str(c) for c, k in seen.items() if k > 1})
+        gdf = gdf.set_axis(names, axis=1)
+        meta.setdefault("warnings", []).append(tr(f"字段名重复（{'、'.join(repeated)}），重复的字段改名为 名称_2 …",
+                                                  f"repeated field names ({', '.join(repeated)}); the repeats are "
+                                                  "renamed name_2 …"))
+    gdf = drop_empty_parts(gdf)
     geoms = gdf.geometry.values
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     invalid = ~missing & ~shapely.is_valid(geoms)
