@@ -39,6 +39,7 @@ from riskmap.layers import VectorLayer
 from riskmap.project import PROJECT_EXTENSION, Project
 from riskmap.ui import add_data, messages
 from riskmap.ui.attribute_table import AttributeTableDock
+from riskmap.ui.basemap_menu import BaseMapControl
 from riskmap.ui.canvas import MapCanvas
 from riskmap.ui.county_nav import CountyNavigator
 from riskmap.ui.host import PanelHost
@@ -212,6 +213,9 @@ class MainWindow(QMainWindow):
         self.analysis_menu = bar.addMenu(tr("分析(&A)", "&Analysis"))
         self._build_analysis_menu()
 
+        self.basemap_control = BaseMapControl(self)  # 底图: providers, keys, offline packages
+        bar.addMenu(self.basemap_control.menu)
+
         help_menu = bar.addMenu(tr("帮助(&H)", "&Help"))
         help_menu.addAction(self.actions["about"])
 
@@ -252,6 +256,14 @@ class MainWindow(QMainWindow):
                 action.setToolTip(action.text().rstrip("…") + (f" ({action.shortcut().toString()})"
                                                                if not action.shortcut().isEmpty() else ""))
                 tb.addAction(action)
+        tb.addSeparator()
+        basemap = self.basemap_control.menu.menuAction()
+        basemap.setIconText(tr("底图", "Base map"))
+        tb.addAction(basemap)
+        button = tb.widgetForAction(basemap)
+        if button is not None:
+            button.setObjectName("basemap_button")
+            button.setPopupMode(QToolButton.InstantPopup)
         tb.addSeparator()
         tb.addWidget(QLabel(" " + tr("县区：", "County: ")))
         self.county_nav = CountyNavigator(self)
@@ -358,6 +370,8 @@ class MainWindow(QMainWindow):
         The project gets an autosave journal (:mod:`riskmap.journal`); the old one's is removed.
         """
         self._close_project_views()
+        if self.canvas is not None:
+            self.canvas.set_basemap(None)  # stop the old canvas' tile downloads
         self.undo_stack.clear()
         self._close_journal()
         self.project = project
@@ -922,6 +936,7 @@ class MainWindow(QMainWindow):
                 return None
         self._remember_dir(out_path)
         project, title = self.project, self.project.title
+        options = self.basemap_control.html_options()  # the base map shown: same provider, or embedded package
         try:
             project.check_output(out_path)
         except RiskmapError as exc:
@@ -929,7 +944,7 @@ class MainWindow(QMainWindow):
             return None
 
         def work(progress):  # ``title`` is run_task's own keyword, so wrap the call
-            return export_html(project, out_path, basemap="none", title=title, progress=progress)
+            return export_html(project, out_path, title=title, progress=progress, **options)
 
         def done(_result):
             self.statusBar().showMessage(tr(f"已导出网页地图：{out_path}", f"Exported HTML map: {out_path}"), 10000)
