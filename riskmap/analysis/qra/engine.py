@@ -62,7 +62,13 @@ class Footprint:
     values: np.ndarray
 
     def last_nonzero(self) -> tuple[int, int]:
-        """``(i, j)``: the largest row and column index of a non-zero P of a plume (−1 when none)."""
+        """The largest row and column index of a non-zero P of a plume.
+
+        Returns
+        -------
+        (int, int)
+            ``(i, j)``, or ``(−1, −1)`` when P is 0 everywhere.
+        """
         mask = self.values > 0
         rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
         return (int(rows[-1]), int(cols[-1])) if rows.size else (-1, -1)
