@@ -86,14 +86,14 @@ def is_personal_name(name: str, alias: str | None = None) -> bool:
 
 
 def looks_personal(values: pd.Series, share: float = PERSONAL_VALUE_SHARE) -> bool:
-    """Whether at least ``share`` of a column's non-empty values are (or hold) a phone number, an 18-digit ID
-    number or an e-mail address."""
+    """Whether at least ``share`` of a column's non-empty values are a phone number, an 18-digit ID number or an
+    e-mail address (a number inside a longer text is redacted instead, :func:`redact`)."""
     text = _as_text(values)
     text = text[text != ""]
     if text.empty:
         return False
-    sample = text.iloc[:2000]
-    hits = sample.map(lambda v: bool(PERSONAL_VALUE.search(v)))
+    sample = text.iloc[:2000].str.strip()
+    hits = sample.map(lambda v: bool(PERSONAL_VALUE.fullmatch(v)))
     return bool(hits.mean() >= share)
 
 
@@ -164,6 +164,20 @@ def declared_columns(layer) -> dict:
     return {f: c for f, c in best.columns.items() if f in columns}
 
 
+def _personal_label(name: str, values: pd.Series) -> str:
+    """A readable label for a ticked personal field that has no alias (never its raw name)."""
+    tokens = set(_tokens(name))
+    sample = _as_text(values).iloc[:50].str.strip()
+    if tokens & {"mail", "email"} or sample.str.contains("@").any():
+        return tr("邮箱", "E-mail")
+    if tokens & {"idcard", "idno", "sfz", "sfzh", "id"}:
+        return tr("身份证号", "ID number")
+    if tokens & {"phone", "tel", "telephone", "mobile", "cell", "cellphone", "lxdh", "fax"} or \
+            sample.map(lambda v: bool(PERSONAL_VALUE.fullmatch(v))).any():
+        return tr("联系电话", "Phone")
+    return tr("联系人", "Contact")
+
+
 def _known_values(name: str, lang: str) -> dict:
     """Value labels of a field over every declared table that has it (coded values such as ``trunk`` → 干线)."""
     from riskmap.analysis.registry import ANALYSES
@@ -221,6 +235,8 @@ def choose_fields(layer, include_personal: bool = False, lang: str | None = None
         if column is not None and (declared or alias is None or alias in (column.header("zh"), column.header("en"))):
             label, unit = (column.en if lang == "en" else column.zh), column.unit
             chosen.append(PopupField(f, label, unit, column.digits, _value_labels(column, lang)))
+        elif include_personal and alias is None and (is_personal_name(f) or looks_personal(values)):
+            chosen.append(PopupField(f, _personal_label(f, values)))
         elif alias or not str(f).isascii():  # an alias, or a readable header of an agency sheet (储量(吨)…)
             numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
             label, unit = split_unit(alias or str(f)) if numeric else (str(alias or f), "")
