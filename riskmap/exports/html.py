@@ -189,7 +189,8 @@ def export_html(project, out_path, basemap="none", title=None, progress=None, *,
         raise EmptyLayerError("the project has no visible layer to export; switch at least one layer on")
     layers = [layer for layer in layers if not is_empty_layer(layer)]
     if not layers:
-        raise EmptyLayerError("every layer to export is empty (no feature to draw); add data or choose other layers")
+        raise EmptyLayerError(tr("要导出的图层都是空的（没有可绘制的要素）；请添加数据或选择其他图层",
+                                 "every layer to export is empty (no feature to draw); add data or choose other layers"))
     report = progress or (lambda fraction, message: None)
     title = str(title if title is not None else (project.title or tr("安全生产风险图", "Risk map")))
     offset = "gcj02" if basemap == "amap" else None

@@ -489,6 +489,15 @@
       }
       return hit;
     }
+    // the controls, the legend and the title are obstacles too: no label half hidden under them
+    var origin = map.getContainer().getBoundingClientRect();
+    var blockers = map.getContainer().querySelectorAll(".leaflet-control, .rm-title");
+    for (var bi = 0; bi < blockers.length; bi++) {
+      var br = blockers[bi].getBoundingClientRect();
+      if (br.width > 0 && br.height > 0) {
+        cells([br.left - origin.left, br.top - origin.top, br.right - origin.left, br.bottom - origin.top], true);
+      }
+    }
     var frag = document.createDocumentFragment();
     order.forEach(function (spec) {
       var offsetX = spec.kind === "point" ? Math.max(spec.style.size / 2, 2) * 1.3 + 3 : 0;
