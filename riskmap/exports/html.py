@@ -23,6 +23,9 @@ without internet:
   ``raster_max_px`` pixels on the long side, rendered in Web Mercator so they line up).
 - Every attribute value, layer name, alias, legend label and footer text is HTML-escaped in
   Python before it is written; the page inserts only those escaped strings.
+- Popups show chosen fields (:mod:`riskmap.exports.popups`: declared result columns or aliased
+  fields, Chinese names, units, rounding) and never personal data unless ``include_personal``;
+  labels are placed in the page without overlap; layers without a feature are left out.
 
 Tile base maps are optional extras that do use the internet: ``osm``, ``tianditu`` (needs a
 token) and ``amap`` (高德, GCJ-02: every overlay is shifted into GCJ-02 for display so it
@@ -50,7 +53,8 @@ from riskmap import crs as crs_policy
 from riskmap.analysis.result import layers_provenance, provenance_line
 from riskmap.errors import DataFormatError, EmptyLayerError, ParameterError
 from riskmap.exports import assets
-from riskmap.exports.popups import choose_fields, format_values, is_personal_name, looks_personal, name_field
+from riskmap.exports.popups import (choose_fields, format_values, is_personal_name, looks_personal, name_field,
+                                    redact)
 from riskmap.i18n import tr
 from riskmap.io import atomic_path
 from riskmap.layers import RasterLayer, VectorLayer
@@ -190,7 +194,8 @@ def export_html(project, out_path, basemap="none", title=None, progress=None, *,
     layers = [layer for layer in layers if not is_empty_layer(layer)]
     if not layers:
         raise EmptyLayerError(tr("要导出的图层都是空的（没有可绘制的要素）；请添加数据或选择其他图层",
-                                 "every layer to export is empty (no feature to draw); add data or choose other layers"))
+                                 "every layer to export is empty (no feature to draw); "
+                                 "add data or choose other layers"))
     report = progress or (lambda fraction, message: None)
     title = str(title if title is not None else (project.title or tr("安全生产风险图", "Risk map")))
     offset = "gcj02" if basemap == "amap" else None
@@ -468,6 +473,8 @@ def vector_spec(layer: VectorLayer, index: int, map_crs=crs_policy.MAP_CRS, *, o
         xy = np.full((len(pts), 2), np.nan)
         xy[ok] = shapely.get_coordinates(pts[ok])
         text = _format_column(gdf[label_field], None)
+        if not include_personal:
+            text = [html.escape(redact(html.unescape(t)), quote=True) for t in text]
         rank = _label_rank(layer, geoms, kind)
         spec["labels"] = [[round(float(xy[i, 1]), 5), round(float(xy[i, 0]), 5), text[i]]
                           for i in rank if ok[i] and text[i]]
