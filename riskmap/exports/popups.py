@@ -88,11 +88,12 @@ def is_personal_name(name: str, alias: str | None = None) -> bool:
 def looks_personal(values: pd.Series, share: float = PERSONAL_VALUE_SHARE) -> bool:
     """Whether at least ``share`` of a column's non-empty values are a phone number, an 18-digit ID number or an
     e-mail address (a number inside a longer text is redacted instead, :func:`redact`)."""
+    values = values[values.notna()].iloc[:2000]
     text = _as_text(values)
     text = text[text != ""]
     if text.empty:
         return False
-    sample = text.iloc[:2000].str.strip()
+    sample = text.str.strip()
     hits = sample.map(lambda v: bool(PERSONAL_VALUE.fullmatch(v)))
     return bool(hits.mean() >= share)
 
@@ -315,10 +316,10 @@ def format_values(values: pd.Series, pf: PopupField, include_personal: bool = Fa
         else:
             digits = np.where(integral, 0, round_sensibly(arr))
         unit = f" {pf.unit}" if pf.unit and pf.unit not in ("°", "%") else pf.unit
-        for i in np.flatnonzero(ok):
-            d = int(digits[i])
-            text = f"{arr[i]:.{d}f}" if d > 0 else f"{int(round(arr[i]))}"
-            out[i] = text + unit
+        for d in np.unique(digits[ok]):  # one vectorised format per number of decimals
+            sel = ok & (digits == d)
+            vals = arr[sel] if d > 0 else np.round(arr[sel]) + 0.0  # + 0.0: no "-0"
+            out[sel] = np.char.add(np.char.mod(f"%.{int(d)}f", vals), unit)
     else:
         text = values[rest].astype(str).to_numpy()
         out[rest] = text
