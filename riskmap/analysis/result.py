@@ -294,6 +294,10 @@ def check_population_coverage(analysis, inputs: dict, sources: dict | None = Non
     return []
 
 
+#: Rows hashed at a time by :func:`layers_digest`.
+DIGEST_CHUNK_ROWS = 20_000
+
+
 def layers_digest(layers: dict) -> dict:
     """``{layer: sha256}`` of every result layer's columns, values and geometry (WKB), for ``riskmap rerun``
     to say whether a re-run gave the same numbers."""
@@ -307,11 +311,18 @@ def layers_digest(layers: dict) -> dict:
         columns = [c for c in frame.columns if geometry is None or c != frame.geometry.name]
         digest.update(repr(columns).encode())
         if len(frame):
-            values = pd.DataFrame({c: frame[c].astype(str) for c in columns}, index=range(len(frame)))
-            digest.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
+            # the values as text, aligned on the labels 0 … n−1 (as recorded by earlier versions); with
+            # those labels, rows in chunks (a row's hash does not depend on the others): bounded memory
+            step = DIGEST_CHUNK_ROWS if frame.index.equals(pd.RangeIndex(len(frame))) else len(frame)
+            for lo in range(0, len(frame), step):
+                part = frame.iloc[lo:lo + step]
+                values = pd.DataFrame({c: part[c].astype(str) for c in columns}, index=range(lo, lo + len(part)))
+                digest.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
             if geometry is not None:
-                for wkb in shapely.to_wkb(frame.geometry.to_numpy()):
-                    digest.update(wkb if wkb is not None else b"-")
+                geoms = frame.geometry.to_numpy()
+                for lo in range(0, len(geoms), DIGEST_CHUNK_ROWS):
+                    for wkb in shapely.to_wkb(geoms[lo:lo + DIGEST_CHUNK_ROWS]):
+                        digest.update(wkb if wkb is not None else b"-")
         out[name] = digest.hexdigest()
     return out
 

@@ -42,7 +42,6 @@ import struct
 import zlib
 from importlib import resources
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -57,7 +56,7 @@ from riskmap.exports.popups import (choose_fields, format_values, is_personal_na
                                     redact)
 from riskmap.i18n import tr
 from riskmap.io import atomic_path
-from riskmap.layers import RasterLayer, VectorLayer
+from riskmap.layers import RasterLayer, VectorLayer, tiles
 
 BASEMAPS = ("none", "osm", "tianditu", "amap")
 
@@ -91,23 +90,7 @@ def _group_labels() -> dict:
 
 
 def _tile_specs(basemap: str, token: str | None) -> list[dict]:
-    if basemap == "osm":
-        return [{"name": "OpenStreetMap", "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-                 "attribution": "&copy; OpenStreetMap contributors", "maxZoom": 19}]
-    if basemap == "tianditu":
-        def wmts(layer):
-            return ("https://t{s}.tianditu.gov.cn/" + layer + "_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-                    "&LAYER=" + layer + "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
-                    "&TILECOL={x}&tk=" + quote(token or "", safe=""))
-        return [{"name": tr("天地图矢量", "Tianditu vector"), "url": wmts("vec"), "subdomains": "01234567",
-                 "attribution": "&copy; 天地图 (国家地理信息公共服务平台)", "maxZoom": 18,
-                 "overlay": wmts("cva")}]
-    if basemap == "amap":
-        return [{"name": tr("高德地图", "AMap"), "subdomains": "1234", "maxZoom": 18,
-                 "url": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
-                        "&x={x}&y={y}&z={z}",
-                 "attribution": "&copy; 高德地图 (GCJ-02)"}]
-    return []
+    return tiles.html_tile_specs(basemap, token)
 
 
 # ---------------------------------------------------------------------------
@@ -115,8 +98,8 @@ def _tile_specs(basemap: str, token: str | None) -> list[dict]:
 # ---------------------------------------------------------------------------
 def export_html(project, out_path, basemap="none", title=None, progress=None, *, tianditu_token=None,
                 heatmap=True, include_rasters=True, embed_font=True, cluster_min=CLUSTER_MIN_FEATURES,
-                simplify_m=None, raster_max_px=900,
-                include_personal=False, layers=None, approval_number=None):
+                simplify_m=None, raster_max_px=900, offline_tiles=None, offline_zooms=None,
+                offline_max_bytes=None, include_personal=False, layers=None, approval_number=None):
     """Write the project's visible layers as one self-contained interactive HTML map.
 
     Parameters
@@ -157,6 +140,14 @@ def export_html(project, out_path, basemap="none", title=None, progress=None, *,
         visible ones. Layers without a feature to draw are left out of the page (not listed).
     approval_number : str, optional
         The map approval number (审图号) shown in the footer (default the project's).
+    offline_tiles : str or Path, optional
+        An MBTiles package (``下载离线底图``) embedded in the page as its base map, so the
+        tiles show with no internet; a GCJ-02 package shifts the overlays as ``amap`` does.
+    offline_zooms : iterable of int, optional
+        Zoom levels of the package to embed (default all).
+    offline_max_bytes : int, optional
+        Size cap of the embedded tiles (default
+        :data:`riskmap.layers.tile_store.EMBED_MAX_BYTES`).
 
     Returns
     -------
@@ -199,6 +190,13 @@ def export_html(project, out_path, basemap="none", title=None, progress=None, *,
     report = progress or (lambda fraction, message: None)
     title = str(title if title is not None else (project.title or tr("安全生产风险图", "Risk map")))
     offset = "gcj02" if basemap == "amap" else None
+    embedded = None
+    if offline_tiles is not None:
+        from riskmap.layers.tile_store import EMBED_MAX_BYTES, embedded_tiles
+
+        embedded = embedded_tiles(offline_tiles, offline_zooms, offline_max_bytes or EMBED_MAX_BYTES)
+        if embedded["datum"] == "gcj02":
+            offset = "gcj02"
     report(0.0, tr("准备导出网页地图", "Preparing the HTML map"))
 
     specs = []
@@ -216,7 +214,10 @@ def export_html(project, out_path, basemap="none", title=None, progress=None, *,
         "groups": _group_labels(),
         "layers": specs,
         "bounds": bounds,
-        "tiles": _tile_specs(basemap, token),
+        "tiles": ([{"name": html.escape(embedded["name"]), "embedded": embedded["tiles"],
+                    "attribution": html.escape(embedded["attribution"]), "minZoom": embedded["minZoom"],
+                    "maxNativeZoom": embedded["maxZoom"], "maxZoom": 18}] if embedded else [])
+        + _tile_specs(basemap, token),
         "ui": _ui_texts(),
     }
     legend_html = render_legend(specs)

@@ -23,7 +23,7 @@ from PyQt5.QtWidgets import (
 )
 
 from riskmap import io
-from riskmap.errors import CRSError, EncodingError, RiskmapError, fold_messages
+from riskmap.errors import CRSError, EncodingError, MissingCRSError, RiskmapError, fold_messages
 from riskmap.i18n import tr
 from riskmap.layers.style import QUALITATIVE, Style
 from riskmap.ui import messages
@@ -195,7 +195,7 @@ def read_with_questions(parent, path, options: ImportOptions | None = None) -> l
     except CRSError as exc:
         asked_already = options is not None and options.crs
         if asked_already or path.suffix.lower() in io.RASTER_EXTENSIONS \
-                or "no coordinate reference system" not in str(exc):
+                or not isinstance(exc, MissingCRSError):  # not the message: it is in the UI language
             raise
         retry = ask_options(parent, path, tr("文件没有坐标系信息（缺少 .prj？），请指定坐标系：",
                                              "The file declares no coordinate system (missing .prj?); "

@@ -23,6 +23,10 @@ from riskmap.i18n import tr
 from riskmap.layers import RasterLayer, VectorLayer
 
 
+#: The base-map choice "as the window shows it" (the window's provider, or its offline package embedded).
+WINDOW_BASEMAP = "window"
+
+
 def basemap_label(key: str) -> str:
     """The dialog's name of a base map of :data:`riskmap.exports.html.BASEMAPS` (unknown ones by their key)."""
     return {"none": tr("无底图（完全离线）", "None (fully offline)"),
@@ -64,10 +68,15 @@ class HtmlExportDialog(QDialog):
 
         self.basemap_combo = QComboBox(self)
         self.basemap_combo.setObjectName("html_basemap")
+        self._window_basemap = self._shown_basemap()
+        if self._window_basemap is not None:  # the base map the window shows (provider, or its offline package)
+            self.basemap_combo.addItem(tr("与地图窗口相同", "As shown in the window") + f"（{self._window_label()}）",
+                                       WINDOW_BASEMAP)
         for key in BASEMAPS:
             self.basemap_combo.addItem(basemap_label(key), key)
+        default = WINDOW_BASEMAP if self._window_basemap is not None else "none"
         self.basemap_combo.setCurrentIndex(max(0, self.basemap_combo.findData(str(settings.value("html/basemap",
-                                                                                                 "none")))))
+                                                                                                 default)))))
         form.addRow(tr("底图", "Base map"), self.basemap_combo)
         self.token_edit = QLineEdit(str(settings.value("html/tianditu_token", "") or ""), self)
         self.token_edit.setObjectName("html_token")
@@ -112,6 +121,21 @@ class HtmlExportDialog(QDialog):
         box.addWidget(self.buttons)
         self._basemap_changed()
 
+    def _shown_basemap(self) -> dict | None:
+        control = getattr(self.window_, "basemap_control", None)
+        if control is None or not hasattr(control, "html_options"):
+            return None
+        try:
+            return dict(control.html_options())
+        except Exception:  # noqa: BLE001 - no canvas yet, or a provider the page cannot show: not offered
+            return None
+
+    def _window_label(self) -> str:
+        opts = self._window_basemap or {}
+        if opts.get("offline_tiles"):
+            return tr("离线底图包", "offline package") + f" {Path(str(opts['offline_tiles'])).name}"
+        return basemap_label(opts.get("basemap", "none"))
+
     def _basemap_changed(self, *_):
         self.token_edit.setEnabled(self.basemap_combo.currentData() == "tianditu")
 
@@ -128,11 +152,23 @@ class HtmlExportDialog(QDialog):
 
     def options(self) -> dict:
         """``{"out_path", "title", "basemap", "layers", "approval_number", "include_personal",
-        "tianditu_token"}`` as chosen."""
+        "tianditu_token"}`` as chosen (with the window's base map: its ``export_html`` keywords, e.g.
+        ``offline_tiles``)."""
+        opts = self.choices()
+        if opts["basemap"] == WINDOW_BASEMAP:
+            shown = dict(self._window_basemap or {"basemap": "none"})
+            if opts["tianditu_token"] and shown.get("basemap") == "tianditu" and not shown.get("tianditu_token"):
+                shown["tianditu_token"] = opts["tianditu_token"]
+            opts.pop("tianditu_token")
+            opts.update(shown)
+        return opts
+
+    def choices(self) -> dict:
+        """The widgets' values as they stand (``basemap`` may be :data:`WINDOW_BASEMAP`)."""
         return {
             "out_path": self.path_edit.text().strip(),
             "title": self.title_edit.text().strip() or None,
-            "basemap": self.basemap_combo.currentData(),
+            "basemap": self.basemap_combo.currentData(),  # WINDOW_BASEMAP is expanded below
             "layers": self.checked_layer_ids(),
             "approval_number": self.approval_edit.text().strip(),
             "include_personal": self.personal_check.isChecked(),
@@ -141,7 +177,7 @@ class HtmlExportDialog(QDialog):
 
     def remember(self) -> None:
         """Keep the choices for the next export (the settings' ``html/`` keys)."""
-        settings, opts = self.window_.settings, self.options()
+        settings, opts = self.window_.settings, self.choices()
         settings.setValue("html/title", opts["title"] or "")
         settings.setValue("html/basemap", opts["basemap"])
         settings.setValue("html/approval", opts["approval_number"])
@@ -164,4 +200,4 @@ def _as_list(value) -> list:
     return list(value)
 
 
-__all__ = ["HtmlExportDialog", "basemap_label"]
+__all__ = ["HtmlExportDialog", "WINDOW_BASEMAP", "basemap_label"]

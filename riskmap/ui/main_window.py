@@ -40,6 +40,7 @@ from riskmap.layers import VectorLayer
 from riskmap.project import PROJECT_EXTENSION, Project
 from riskmap.ui import add_data, messages
 from riskmap.ui.attribute_table import AttributeTableDock
+from riskmap.ui.basemap_menu import BaseMapControl
 from riskmap.ui.canvas import MapCanvas
 from riskmap.ui.county_nav import CountyNavigator
 from riskmap.ui.host import PanelHost
@@ -213,6 +214,9 @@ class MainWindow(QMainWindow):
         self.analysis_menu = bar.addMenu(tr("分析(&A)", "&Analysis"))
         self._build_analysis_menu()
 
+        self.basemap_control = BaseMapControl(self)  # 底图: providers, keys, offline packages
+        bar.addMenu(self.basemap_control.menu)
+
         help_menu = bar.addMenu(tr("帮助(&H)", "&Help"))
         help_menu.addAction(self.actions["about"])
 
@@ -253,6 +257,14 @@ class MainWindow(QMainWindow):
                 action.setToolTip(action.text().rstrip("…") + (f" ({action.shortcut().toString()})"
                                                                if not action.shortcut().isEmpty() else ""))
                 tb.addAction(action)
+        tb.addSeparator()
+        basemap = self.basemap_control.menu.menuAction()
+        basemap.setIconText(tr("底图", "Base map"))
+        tb.addAction(basemap)
+        button = tb.widgetForAction(basemap)
+        if button is not None:
+            button.setObjectName("basemap_button")
+            button.setPopupMode(QToolButton.InstantPopup)
         tb.addSeparator()
         tb.addWidget(QLabel(" " + tr("县区：", "County: ")))
         self.county_nav = CountyNavigator(self)
@@ -359,6 +371,8 @@ class MainWindow(QMainWindow):
         The project gets an autosave journal (:mod:`riskmap.journal`); the old one's is removed.
         """
         self._close_project_views()
+        if self.canvas is not None:
+            self.canvas.set_basemap(None)  # stop the old canvas' tile downloads
         self.undo_stack.clear()
         self._close_journal()
         self.project = project
@@ -937,6 +951,8 @@ class MainWindow(QMainWindow):
             if approval != (project.approval_number or ""):
                 project.approval_number = approval  # saved with the project, as the print dialog does
                 project.modified = True
+        else:  # the base map shown: same provider, or its offline package embedded
+            options = {**self.basemap_control.html_options(), **options}
         self._remember_dir(out_path)
         title = options.pop("title", None) or project.title
         options.setdefault("basemap", "none")

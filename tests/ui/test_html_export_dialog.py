@@ -66,7 +66,12 @@ def test_dialog_exports_the_chosen_layers_title_approval_and_remembers(personal_
         assert isinstance(dialog, HtmlExportDialog)
         names = [dialog.layer_list.item(i).text() for i in range(dialog.layer_list.count())]
         assert "空图层" not in names and "带联系人的企业" in names and "县区边界" in names
-        assert [dialog.basemap_combo.itemData(i) for i in range(dialog.basemap_combo.count())][0] == "none"
+        from riskmap.exports.html import BASEMAPS
+
+        keys = [dialog.basemap_combo.itemData(i) for i in range(dialog.basemap_combo.count())]
+        assert keys == ["window", *BASEMAPS]  # the window's base map (default), then every provider
+        assert dialog.basemap_combo.currentData() == "window"
+        assert dialog.options()["basemap"] == "none"  # the test window shows no base map
         dialog.path_edit.clear()
         qtbot.keyClicks(dialog.path_edit, str(out))
         # Chinese text cannot be typed through QTest's key events: set it, type the ASCII part

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from riskmap.errors import ParameterError
+from riskmap.i18n import tr
 
 #: Default individual-risk contour levels (per year): GB 36894-2018 criteria values (STANDARDS.md §2).
 CONTOUR_LEVELS = (3e-5, 1e-5, 3e-6, 1e-6, 3e-7)
@@ -191,7 +192,8 @@ def grid_around(x: float, y: float, radius: float, cell: float, crs=None) -> Ris
 def grid_for_bounds(x0, y0, x1, y1, cell: float, crs=None) -> RiskGrid:
     """A grid aligned to multiples of ``cell`` that covers the box."""
     if not (cell > 0 and math.isfinite(cell)):
-        raise ParameterError(f"grid cell must be a positive size in metres, not {cell!r}")
+        raise ParameterError(tr(f"网格单元大小须为正数（米），不能是 {cell}",
+                                f"grid cell must be a positive size in metres, not {cell!r}"))
     xmin = math.floor(x0 / cell) * cell
     ymax = math.ceil(y1 / cell) * cell
     width = int(math.ceil((x1 - xmin) / cell))
@@ -284,7 +286,8 @@ def add_footprint(grid: RiskGrid, sx: float, sy: float, footprint: Footprint, fr
     risk = grid.risk if risk is None else risk
     rose = np.asarray(rose, float)
     if frequency < 0 or not math.isfinite(frequency):
-        raise ParameterError(f"scenario frequency must be ≥ 0 per year, not {frequency!r}")
+        raise ParameterError(tr(f"场景频率须 ≥ 0（次/年），不能是 {frequency}",
+                                f"scenario frequency must be ≥ 0 per year, not {frequency!r}"))
     if frequency == 0 and outcomes is None:
         return
     reach = footprint.reach
@@ -417,7 +420,8 @@ class PolarRisk:
     def add(self, footprint: Footprint, frequency: float, pop_polar=None) -> np.ndarray | None:
         """Add ``frequency × footprint``; with ``pop_polar`` return the deaths N of each sector (mean over its directions)."""
         if frequency < 0 or not math.isfinite(frequency):
-            raise ParameterError(f"scenario frequency must be ≥ 0 per year, not {frequency!r}")
+            raise ParameterError(tr(f"场景频率须 ≥ 0（次/年），不能是 {frequency}",
+                                    f"scenario frequency must be ≥ 0 per year, not {frequency!r}"))
         cols, p = self.polar(footprint)
         if footprint.kind == "radial":
             self.q_radial += frequency * p

@@ -428,11 +428,19 @@
   labelsPane.style.zIndex = 592;
   labelsPane.style.pointerEvents = "none";
 
-  var baseLayers = {}, firstBase = null;
+  var baseLayers = {}, firstBase = null, tilesLoaded = 0;
   (doc.tiles || []).forEach(function (t) {
     var opts = { attribution: t.attribution, maxZoom: t.maxZoom || 18 };
     if (t.subdomains) { opts.subdomains = t.subdomains; }
-    var tile = L.tileLayer(t.url, opts);
+    var tile;
+    if (t.embedded) {  // an offline package embedded as data URIs (no network)
+      opts.maxNativeZoom = t.maxNativeZoom;
+      var emb = t.embedded, blank = "data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw==";
+      tile = new (L.TileLayer.extend({ getTileUrl: function (c) { return emb[c.z + "/" + c.x + "/" + c.y] || blank; } }))("", opts);
+      tile.on("tileload", function () { tilesLoaded++; });
+    } else {
+      tile = L.tileLayer(t.url, opts);
+    }
     var base = t.overlay ? L.layerGroup([tile, L.tileLayer(t.overlay, opts)]) : tile;
     baseLayers[t.name] = base;
     if (!firstBase) { firstBase = base; }
@@ -748,6 +756,7 @@
     el.setAttribute("data-labels", String(document.querySelectorAll("#map .rm-label").length));
     el.setAttribute("data-images", String(document.querySelectorAll("#map img.rm-raster").length));
     el.setAttribute("data-zoom", String(map.getZoom()));
+    el.setAttribute("data-tiles-loaded", String(tilesLoaded));
     el.setAttribute("data-build-ms", String(buildMs));
     el.setAttribute("data-ready", "1");
     var errs = document.getElementById("riskmap-errors");
