@@ -545,8 +545,12 @@
   groupOrder.forEach(function (g) { grouped[(doc.groups || {})[g] || g] = {}; });
 
   function openPopupAt(spec, i, latlng) {
-    L.popup({ maxWidth: 360, className: "rm-popup-wrap" }).setLatLng(latlng).setContent(popupHtml(spec, i))
-      .openOn(map);
+    // pan so the popup is not hidden under the layer control and legend column (top right) or the title
+    var corner = map.getContainer().querySelector(".leaflet-top.leaflet-right");
+    var right = corner ? corner.offsetWidth + 10 : 10;
+    L.popup({ maxWidth: 360, className: "rm-popup-wrap", autoPanPaddingTopLeft: [50, 60],
+      autoPanPaddingBottomRight: [Math.min(right, map.getSize().x / 2), 20] })
+      .setLatLng(latlng).setContent(popupHtml(spec, i)).openOn(map);
   }
   function showTooltipAt(spec, i, latlng) {
     tooltip.setContent(featureName(spec, i)).setLatLng(latlng);
