@@ -28,6 +28,9 @@ def register(subparsers) -> None:
     p.add_argument("--title", help="map title (default: the project's)")
     p.add_argument("--tianditu-token", metavar="KEY", help="天地图 key for --basemap tianditu")
     p.add_argument("--approval-number", metavar="NO", help="map approval number (审图号) for the footer")
+    p.add_argument("--include-personal", action="store_true",
+                   help="show personal data in the popups (contact person, phone, ID card, e-mail); left out by "
+                        "default")
     p.add_argument("--no-heatmap", action="store_true", help="no accident heat-map overlay")
     p.add_argument("--no-rasters", action="store_true", help="leave raster layers out (smaller file)")
     p.add_argument("--no-font", action="store_true",
@@ -100,7 +103,8 @@ def run(args) -> int:
     written = export_html(project, out, basemap=args.basemap, title=args.title, tianditu_token=args.tianditu_token,
                           heatmap=not args.no_heatmap, include_rasters=not args.no_rasters,
                           embed_font=not args.no_font, simplify_m=args.simplify,
-                          offline_tiles=args.offline_tiles, offline_zooms=_zoom_range(args.offline_zooms))
+                          offline_tiles=args.offline_tiles, offline_zooms=_zoom_range(args.offline_zooms),
+                          include_personal=args.include_personal)
     size_mb = written.stat().st_size / 1e6
     shown = sum(1 for layer in project.layers.visible())
     print(f"wrote {written} ({size_mb:.1f} MB, {shown} layers, base map: {args.basemap})")

@@ -21,6 +21,7 @@ from PyQt5.QtWidgets import (
     QAction,
     QActionGroup,
     QApplication,
+    QDialog,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -920,23 +921,41 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(recent))
 
     # -- exports --------------------------------------------------------------------------
-    def export_html(self, out_path=None):
-        """Export the project as one self-contained HTML map (in the background)."""
+    def export_html(self, out_path=None, **options):
+        """Export the project as one self-contained HTML map (in the background).
+
+        Without ``out_path`` the 导出网页地图 dialog asks for the file, title, base map, layers, 审图号 and
+        whether popups may show personal data (:class:`~riskmap.ui.html_export_dialog.HtmlExportDialog`,
+        which remembers the choices); with it, ``options`` are passed to
+        :func:`riskmap.exports.html.export_html` (default: the visible layers, no personal data).
+        Returns the background task, or None when cancelled or refused.
+        """
         try:
             from riskmap.exports.html import export_html
         except ImportError:
             QMessageBox.information(self, tr("导出网页地图", "Export HTML map"),
                                     tr("网页地图导出模块尚未安装。", "The HTML export is not available yet."))
             return None
+        project = self.project
         if out_path is None:
-            start = str(Path(self._last_dir()) / f"{self.project.title or 'map'}.html")
-            out_path, _ = QFileDialog.getSaveFileName(self, tr("导出网页地图", "Export HTML map"), start,
-                                                      tr("网页", "Web page") + " (*.html)")
+            from riskmap.ui.html_export_dialog import HtmlExportDialog
+
+            dialog = HtmlExportDialog(self)
+            if dialog.exec_() != QDialog.Accepted:
+                return None
+            options = dialog.options()
+            out_path = options.pop("out_path")
             if not out_path:
                 return None
+            approval = options.get("approval_number") or ""
+            if approval != (project.approval_number or ""):
+                project.approval_number = approval  # saved with the project, as the print dialog does
+                project.modified = True
+        else:  # the base map shown: same provider, or its offline package embedded
+            options = {**self.basemap_control.html_options(), **options}
         self._remember_dir(out_path)
-        project, title = self.project, self.project.title
-        options = self.basemap_control.html_options()  # the base map shown: same provider, or embedded package
+        title = options.pop("title", None) or project.title
+        options.setdefault("basemap", "none")
         try:
             project.check_output(out_path)
         except RiskmapError as exc:
