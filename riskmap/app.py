@@ -41,7 +41,8 @@ def create_application(argv=None):
 def print_headless(project, out_path, **options):
     """Print ``project`` to PNG/PDF without a window (``riskmap print``): a GUI-less Qt application
     on the ``offscreen`` platform when there is no display, the CJK font, then
-    :func:`riskmap.ui.printing.print_map` with ``options``."""
+    :func:`riskmap.ui.printing.print_map` with ``options`` (and the project's base map when it is
+    an offline package)."""
     if sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM") \
             and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -52,9 +53,14 @@ def print_headless(project, out_path, **options):
 
     app = QGuiApplication.instance() or QGuiApplication([sys.argv[0] if sys.argv else "riskmap"])
     register_cjk_font()
+    from riskmap.ui.basemap import offline_basemap
+
+    basemap = options.pop("basemap", None) or offline_basemap(project)  # an offline package only: no network
     try:
-        return print_map(project, out_path, **options)
+        return print_map(project, out_path, basemap=basemap, **options)
     finally:
+        if basemap is not None:
+            basemap.close()
         del app
 
 

@@ -57,6 +57,10 @@ class CRSError(RiskmapError):
     """A CRS is missing, unknown or unusable for the operation."""
 
 
+class MissingCRSError(CRSError):
+    """A file declares no coordinate reference system: one has to be chosen (the window asks for it)."""
+
+
 class CoordinateError(RiskmapError):
     """Coordinates are out of range, swapped or not found."""
 

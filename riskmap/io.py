@@ -30,6 +30,7 @@ from riskmap.errors import (
     DataFormatError,
     EmptyLayerError,
     EncodingError,
+    MissingCRSError,
     MissingSidecarError,
     ParameterError,
     ResourceLimitError,
@@ -354,9 +355,11 @@ def write_layers(path: str | Path, layers: dict, driver: str | None = None, prov
     drivers = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".kml": "KML", ".shp": "ESRI Shapefile"}
     driver = driver or drivers.get(ext)
     if driver is None:
-        raise DataFormatError("cannot write this format; use .gpkg, .geojson, .kml or .shp", path)
+        raise DataFormatError(tr("无法写入此格式，请使用 .gpkg、.geojson、.kml 或 .shp",
+                                 "cannot write this format; use .gpkg, .geojson, .kml or .shp"), path)
     if driver != "GPKG" and len(layers) != 1:
-        raise DataFormatError(f"{driver} holds one layer; write several layers to a .gpkg", path)
+        raise DataFormatError(tr(f"{driver} 只能保存一个图层，多个图层请写入 .gpkg",
+                                 f"{driver} holds one layer; write several layers to a .gpkg"), path)
     if driver == "ESRI Shapefile":
         (name, gdf), = layers.items()
         return _write_shapefile_atomic(path, gdf)
@@ -386,7 +389,7 @@ def read_provenance(path: str | Path) -> dict | None:
 
     path = Path(path)
     if not path.is_file():
-        raise DataFormatError("file not found; check the path", path)
+        raise DataFormatError(tr("文件不存在，请检查路径", "file not found; check the path"), path)
     try:
         check_declared_format(path)
         with gdal_source(path) as source:
@@ -394,7 +397,8 @@ def read_provenance(path: str | Path) -> dict | None:
     except DataFormatError:
         raise
     except Exception as exc:  # pyogrio raises its own DataSourceError family
-        raise DataFormatError(f"not a readable GeoPackage ({type(exc).__name__})", path) from None
+        raise DataFormatError(tr(f"不是可读取的 GeoPackage（{type(exc).__name__}）",
+                                 f"not a readable GeoPackage ({type(exc).__name__})"), path) from None
     text = meta.get(PROVENANCE_KEY)
     return json.loads(text) if text else None
 
@@ -476,7 +480,8 @@ def dbf_language_codec(dbf_path: str | Path) -> str | None:
     with open(dbf_path, "rb") as fh:
         header = fh.read(32)
     if len(header) < 32:
-        raise DataFormatError("the .dbf file is truncated; restore it from the original data", dbf_path)
+        raise DataFormatError(tr(".dbf 文件已截断，请从原始数据恢复",
+                                 "the .dbf file is truncated; restore it from the original data"), dbf_path)
     return DBF_LANGUAGE_CODECS.get(header[29])
 
 
@@ -485,7 +490,8 @@ def _dbf_text_bytes(dbf_path: Path, limit: int = 2_000_000) -> bytes:
     with open(dbf_path, "rb") as fh:
         header = fh.read(32)
         if len(header) < 32:
-            raise DataFormatError("the .dbf file is truncated; restore it from the original data", dbf_path)
+            raise DataFormatError(tr(".dbf 文件已截断，请从原始数据恢复",
+                                     "the .dbf file is truncated; restore it from the original data"), dbf_path)
         n_records, header_len, record_len = struct.unpack("<IHH", header[4:12])
         descriptors = fh.read(header_len - 32)
         fields = []
@@ -551,7 +557,8 @@ def detect_shapefile_encoding(shp_path: str | Path) -> tuple[str, str]:
             return candidate, "content"
         except UnicodeDecodeError:
             continue
-    raise EncodingError("attribute text is in an unknown encoding; add a .cpg file naming it (e.g. GBK)", shp_path)
+    raise EncodingError(tr("属性文字的编码无法识别，请添加注明编码的 .cpg 文件（如 GBK）",
+                           "attribute text is in an unknown encoding; add a .cpg file naming it (e.g. GBK)"), shp_path)
 
 
 def _truncated(path: Path, declared: int, actual: int, what_zh: str, what_en: str):
@@ -631,7 +638,8 @@ def _sidecar(shp_path: Path, ext: str) -> Path:
     for candidate in (shp_path.with_suffix(ext), shp_path.with_suffix(ext.upper())):
         if candidate.exists():
             return candidate
-    raise MissingSidecarError(f"the shapefile has no {ext} file; copy all of .shp, .shx, .dbf and .prj together",
+    raise MissingSidecarError(tr(f"Shapefile 缺少 {ext} 文件，请将 .shp、.shx、.dbf、.prj 一起复制",
+                                 f"the shapefile has no {ext} file; copy all of .shp, .shx, .dbf and .prj together"),
                               shp_path)
 
 
@@ -644,6 +652,11 @@ def list_layers(path: str | Path) -> list[str]:
 
     path = check_local_path(path)
     _check_exists(path)
+    if path.suffix.lower() not in VECTOR_EXTENSIONS:  # e.g. a .dbf alone (riskmap info x.dbf was a KeyError)
+        raise DataFormatError(tr("不是 riskmap 能读取的矢量格式；请用 .shp、.gpkg、.geojson、.kml、.kmz、.csv 或 .xlsx"
+                                 "（Shapefile 请打开其 .shp 文件）",
+                                 "not a vector format riskmap reads; use .shp, .gpkg, .geojson, .kml, .kmz, .csv or "
+                                 ".xlsx (for a shapefile open its .shp)"), path)
     if path.suffix.lower() in (".csv", ".xlsx", ".xlsm"):
         return [path.stem]
     check_declared_format(path)
@@ -655,7 +668,8 @@ def list_layers(path: str | Path) -> list[str]:
         try:
             names = [str(row[0]) for row in pyogrio.list_layers(source)]
         except Exception as exc:  # pyogrio raises DataSourceError and friends
-            raise DataFormatError(f"cannot open as vector data ({_short(exc)}); check the file is complete",
+            raise DataFormatError(tr(f"无法作为矢量数据打开（{_short(exc)}），请检查文件是否完整",
+                                     f"cannot open as vector data ({_short(exc)}); check the file is complete"),
                                   path) from exc
         if names:
             _check_opened_driver(path, _ogr_driver(source, names[0]), VECTOR_DRIVERS[path.suffix.lower()])
@@ -712,8 +726,9 @@ def read_vector(path: str | Path, layer: str | None = None, *, encoding: str | N
     _check_exists(path)
     ext = path.suffix.lower()
     if ext not in VECTOR_EXTENSIONS:
-        raise DataFormatError("not a vector format riskmap reads; use .shp, .gpkg, .geojson, .kml, .kmz, "
-                              ".csv or .xlsx", path)
+        raise DataFormatError(tr("不是 riskmap 可读的矢量格式；请使用 .shp、.gpkg、.geojson、.kml、.kmz、.csv 或 .xlsx",
+                                 "not a vector format riskmap reads; use .shp, .gpkg, .geojson, .kml, .kmz, "
+                                 ".csv or .xlsx"), path)
     check_declared_format(path)
     if ext in (".kmz", ".xlsx", ".xlsm"):
         check_archive(path)
@@ -808,7 +823,8 @@ def _apply_datum(gdf, path: Path, meta, offset, table: bool):
         meta["offset"] = "wgs84"
         return gdf
     if not gdf.crs.is_geographic:
-        raise CRSError("GCJ-02/BD-09 conversion needs longitude/latitude coordinates", path)
+        raise CRSError(tr("GCJ-02/BD-09 换算需要经纬度坐标", "GCJ-02/BD-09 conversion needs longitude/latitude coordinates"),
+                       path)
     geoms = np.asarray(gdf.geometry.values).copy()
     if isinstance(system, np.ndarray):
         for name in ("gcj02", "bd09"):
@@ -840,7 +856,8 @@ def read_all_layers(path: str | Path, **kwargs) -> dict:
         except EmptyLayerError:
             continue
     if not result:
-        raise EmptyLayerError("the file holds no features; choose a file with data", path)
+        raise EmptyLayerError(tr("文件中没有要素，请选择有数据的文件", "the file holds no features; choose a file with data"),
+                              path)
     return result
 
 
@@ -904,13 +921,16 @@ def _gdal_name(local: Path, path: Path) -> str:
             with zipfile.ZipFile(local) as zf:
                 kmls = [n for n in zf.namelist() if n.lower().endswith(".kml")]
                 if not kmls:
-                    raise DataFormatError("the KMZ holds no .kml document; re-export it from the source program",
+                    raise DataFormatError(tr("KMZ 中没有 .kml 文档，请从来源程序重新导出",
+                                             "the KMZ holds no .kml document; re-export it from the source program"),
                                           path)
                 inner = "doc.kml" if "doc.kml" in kmls else kmls[0]
                 with zf.open(inner) as fh:
                     _check_kml_bytes(path, _text_start(fh.read(65536)))
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise DataFormatError("the KMZ archive is damaged; re-export it from the source program", path) from exc
+            raise DataFormatError(tr("KMZ 压缩包已损坏，请从来源程序重新导出",
+                                     "the KMZ archive is damaged; re-export it from the source program"),
+                                  path) from exc
         return f"/vsizip/{local}/{inner}"
     return str(local)
 
@@ -928,7 +948,9 @@ def _read_ogr(path: Path, layer, meta, crs=None):
         try:
             zipfile.ZipFile(path).testzip()
         except (zipfile.BadZipFile, OSError) as exc:
-            raise DataFormatError("the KMZ archive is damaged; re-export it from the source program", path) from exc
+            raise DataFormatError(tr("KMZ 压缩包已损坏，请从来源程序重新导出",
+                                     "the KMZ archive is damaged; re-export it from the source program"),
+                                  path) from exc
     with gdal_source(path) as source:
         gdf = _read_ogr_source(source, path, layer, meta)
     return _finish_ogr(gdf, path, meta, crs)
@@ -1035,7 +1057,8 @@ def _read_ogr_source(source: str, path: Path, layer, meta):
         if layer is None or ext == ".shp":
             layers = pyogrio.list_layers(source)
             if len(layers) == 0:
-                raise EmptyLayerError("the file holds no layers; choose a file with data", path)
+                raise EmptyLayerError(tr("文件中没有图层，请选择有数据的文件", "the file holds no layers; choose a file with data"),
+                                      path)
             layer = str(layers[0][0])
         meta["layer"] = path.stem if ext == ".shp" else layer
         _check_opened_driver(path, _ogr_driver(source, layer), VECTOR_DRIVERS[ext])
@@ -1044,10 +1067,12 @@ def _read_ogr_source(source: str, path: Path, layer, meta):
     except (EmptyLayerError, DataFormatError):
         raise
     except UnicodeDecodeError as exc:
-        raise EncodingError("attribute text does not decode; add a .cpg file naming its encoding", path) from exc
+        raise EncodingError(tr("属性文字无法解码，请添加注明其编码的 .cpg 文件",
+                               "attribute text does not decode; add a .cpg file naming its encoding"), path) from exc
     except Exception as exc:
-        raise DataFormatError(f"cannot read the file ({_short(exc)}); it may be truncated or corrupt — "
-                              "restore it or re-export it", path) from exc
+        raise DataFormatError(tr(f"无法读取文件（{_short(exc)}），文件可能不完整或已损坏；请恢复或重新导出",
+                                 f"cannot read the file ({_short(exc)}); it may be truncated or corrupt — "
+                                 "restore it or re-export it"), path) from exc
     return gdf
 
 
@@ -1056,14 +1081,17 @@ def _finish_ogr(gdf, path: Path, meta, crs):
 
     ext = path.suffix.lower()
     if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
-        raise DataFormatError("the layer has no geometry column; use a CSV/Excel with coordinates instead", path)
+        raise DataFormatError(tr("图层没有几何列，请改用带坐标列的 CSV/Excel 表格",
+                                 "the layer has no geometry column; use a CSV/Excel with coordinates instead"), path)
     if len(gdf) == 0:
-        raise EmptyLayerError("the layer has no features; choose a file with data", path)
+        raise EmptyLayerError(tr("图层没有要素，请选择有数据的文件", "the layer has no features; choose a file with data"), path)
     if gdf.crs is None:
         if crs is None:
-            hint = "add the .prj file" if ext == ".shp" else "name its CRS"
-            raise CRSError(f"the file has no coordinate reference system; {hint} or choose one (e.g. EPSG:4490)",
-                           path)
+            hint_zh, hint_en = ("补上 .prj 文件", "add the .prj file") if ext == ".shp" else \
+                ("在文件中注明坐标系", "name its CRS")
+            raise MissingCRSError(tr(f"文件没有坐标系，请{hint_zh}或指定一个坐标系（如 EPSG:4490）",
+                                     f"the file has no coordinate reference system; {hint_en} or choose one "
+                                     "(e.g. EPSG:4490)"), path)
         gdf = gdf.set_crs(crs_policy.parse_crs(crs, path))
     meta["encoding"] = meta["encoding"] or "utf-8"
     meta["encoding_source"] = meta["encoding_source"] or "format"
@@ -1099,15 +1127,17 @@ def _read_table_cells(path: Path, meta):
         raise EncodingError(tr("CSV 文字编码无法识别；请另存为 UTF-8", "the CSV text is in an unknown encoding; "
                                "save it as UTF-8"), path) from exc
     except LookupError as exc:
-        raise EncodingError(f"unknown encoding {meta['encoding']!r}; choose UTF-8 or GB18030", path) from exc
+        raise EncodingError(tr(f"未知的编码“{meta['encoding']}”，请选择 UTF-8 或 GB18030",
+                               f"unknown encoding {meta['encoding']!r}; choose UTF-8 or GB18030"), path) from exc
     except Exception as exc:
-        raise DataFormatError(f"cannot read the table ({_short(exc)}); it may be truncated or corrupt — "
-                              "re-save it", path) from exc
+        raise DataFormatError(tr(f"无法读取表格（{_short(exc)}），文件可能不完整或已损坏；请重新保存",
+                                 f"cannot read the table ({_short(exc)}); it may be truncated or corrupt — "
+                                 "re-save it"), path) from exc
     meta["encoding"] = used
     meta["encoding_source"] = meta["encoding_source"] or ("content" if path.suffix.lower() == ".csv" else "format")
     filled = (cells != "").to_numpy(bool)
     if not filled.any():
-        raise EmptyLayerError("the table is empty; choose a file with rows", path)
+        raise EmptyLayerError(tr("表格为空，请选择有数据行的文件", "the table is empty; choose a file with rows"), path)
     header = tables.find_header(cells.iloc[:tables.HEADER_SEARCH_ROWS + 1].to_numpy(object).tolist())
     names = tables.unique_names(header.names)
     frame = cells.iloc[header.last + 1:]
@@ -1156,7 +1186,7 @@ def _read_table(path: Path, meta, crs=None, lon_col=None, lat_col=None, skip_bad
 
     frame, line_numbers, header = _read_table_cells(path, meta)
     if len(frame) == 0:
-        raise EmptyLayerError("the table has no rows; choose a file with data", path)
+        raise EmptyLayerError(tr("表格没有数据行，请选择有数据的文件", "the table has no rows; choose a file with data"), path)
     lon_name = _find_column(frame.columns, "lon", lon_col, path, "longitude")
     lat_name = _find_column(frame.columns, "lat", lat_col, path, "latitude")
     lon = pd.to_numeric(frame[lon_name].str.strip(), errors="coerce").to_numpy(float)
@@ -1184,17 +1214,21 @@ def _read_table(path: Path, meta, crs=None, lon_col=None, lat_col=None, skip_bad
     if geographic:
         finite = ~bad
         if finite.any() and np.all((np.abs(lon[finite]) <= 90)) and np.any(np.abs(lat[finite]) > 90):
-            raise CoordinateError(f"columns {lon_name!r}/{lat_name!r} look swapped (latitudes over 90°); "
-                                  "swap the longitude and latitude columns", path)
+            raise CoordinateError(tr(f"列“{lon_name}”/“{lat_name}”似乎经纬度填反了（纬度超过 90°），请交换经度列和纬度列",
+                                     f"columns {lon_name!r}/{lat_name!r} look swapped (latitudes over 90°); "
+                                     "swap the longitude and latitude columns"), path)
         bad |= (np.abs(lon) > 180) | (np.abs(lat) > 90)
     if bad.all():
-        raise CoordinateError(f"no row has valid coordinates in {lon_name!r}/{lat_name!r}; check the columns", path)
+        raise CoordinateError(tr(f"列“{lon_name}”/“{lat_name}”中没有一行是有效坐标，请检查坐标列",
+                                 f"no row has valid coordinates in {lon_name!r}/{lat_name!r}; check the columns"), path)
     if bad.any():
         rows = line_numbers[bad].tolist()  # the sheet's own row numbers (1-based, header rows counted)
         if not skip_bad_rows:
-            listed = ", ".join(map(str, rows[:8])) + ("…" if len(rows) > 8 else "")
-            raise CoordinateError(f"{len(rows)} row(s) have missing or invalid coordinates (lines {listed}); "
-                                  "fix them or skip bad rows", path)
+            more = "…" if len(rows) > 8 else ""
+            raise CoordinateError(tr(f"{len(rows)} 行坐标缺失或无效（第 {'、'.join(map(str, rows[:8]))}{more} 行），"
+                                     "请改正或跳过这些行",
+                                     f"{len(rows)} row(s) have missing or invalid coordinates "
+                                     f"(lines {', '.join(map(str, rows[:8]))}{more}); fix them or skip bad rows"), path)
         meta["skipped_rows"] = rows
         frame, lon, lat = frame.loc[~bad].reset_index(drop=True), lon[~bad], lat[~bad]
     if geographic:
@@ -1216,22 +1250,80 @@ def _numeric_if_possible(column: pd.Series) -> pd.Series:
     return column
 
 
+#: Largest coordinate magnitude (metres) of a projected CRS: beyond any place on Earth even with a zone prefix.
+MAX_PROJECTED_COORDINATE_M = 1e8
+
+
 def _check_coordinates(gdf, path: Path) -> None:
+    import shapely
+
+    xy = shapely.get_coordinates(gdf.geometry.values)  # every vertex (empty geometries have none)
+    bad = ~np.isfinite(xy).all(axis=1)
+    if bad.any():  # a NaN/∞ vertex made lengths infinite and allocations unbounded (issue 18 fuzz)
+        raise CoordinateError(tr(f"{int(bad.sum())} 个顶点的坐标不是有限数（NaN/∞）；文件可能已损坏，请从原始数据重新导出",
+                                 f"{int(bad.sum())} vertices have non-finite coordinates (NaN/∞); the file may be "
+                                 "damaged — export it again from the original data"), path)
     if not gdf.crs.is_geographic:
+        unit = gdf.crs.axis_info[0].unit_name if gdf.crs.axis_info else ""
+        largest = float(np.abs(xy).max()) if len(xy) else 0.0
+        if unit in ("metre", "meter") and largest > MAX_PROJECTED_COORDINATE_M:
+            raise CoordinateError(tr(f"坐标值达 {largest:.3g} m，超出地球上任何位置；声明的坐标系可能有误或文件已损坏",
+                                     f"coordinates reach {largest:.3g} m, beyond any place on Earth; the declared "
+                                     "CRS is probably wrong or the file damaged"), path)
         return
     minx, miny, maxx, maxy = gdf.total_bounds
     if not np.all(np.isfinite([minx, miny, maxx, maxy])):
         return
     if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
         if -90 <= minx and maxx <= 90 and (miny < -90 or maxy > 90):
-            raise CoordinateError("longitude and latitude look swapped (latitudes over 90°); swap the axes", path)
-        raise CoordinateError("coordinates are out of longitude/latitude range; the declared CRS is probably "
-                              "wrong — choose the right one", path)
+            raise CoordinateError(tr("经度和纬度似乎填反了（纬度超过 90°），请交换两个坐标轴",
+                                     "longitude and latitude look swapped (latitudes over 90°); swap the axes"), path)
+        raise CoordinateError(tr("坐标超出经纬度范围，所声明的坐标系可能有误；请选择正确的坐标系",
+                                 "coordinates are out of longitude/latitude range; the declared CRS is probably "
+                                 "wrong — choose the right one"), path)
+
+
+def drop_empty_parts(gdf):
+    """``gdf`` with the empty parts of its multi-part geometries removed (the same frame when it has none).
+
+    GEOS 3.14 crashes (SIGSEGV) in ``line_locate_point`` on a ``MULTILINESTRING (EMPTY, (…))``, which a
+    GeoJSON file can hold (found by the issue-18 corpus); an empty part carries nothing.
+    """
+    import shapely
+
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    multi = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (4, 5, 6, 7)))
+    if not len(multi):
+        return gdf
+    parts, owner = shapely.get_parts(geoms[multi], return_index=True)
+    empty = shapely.is_empty(parts)
+    if not empty.any():
+        return gdf
+    fixed = geoms.copy()
+    for k in np.unique(owner[empty]):  # only the few geometries that hold an empty part are rebuilt
+        kept = parts[(owner == k) & ~empty]
+        fixed[multi[k]] = type(geoms[multi[k]])(list(kept)) if len(kept) else type(geoms[multi[k]])()
+    out = gdf.copy()
+    out[gdf.geometry.name] = fixed
+    return out.set_geometry(gdf.geometry.name, crs=gdf.crs)
+
 
 
 def _repair(gdf, meta):
     import shapely
 
+    if gdf.columns.duplicated().any():  # a damaged .dbf can repeat a field name: gdf[name] is then a frame
+        seen: dict = {}
+        names = []
+        for col in gdf.columns:
+            seen[col] = seen.get(col, 0) + 1
+            names.append(col if seen[col] == 1 else f"{col}_{seen[col]}")
+        repeated = sorted({str(c) for c, k in seen.items() if k > 1})
+        gdf = gdf.set_axis(names, axis=1)
+        meta.setdefault("warnings", []).append(tr(f"字段名重复（{'、'.join(repeated)}），重复的字段改名为 名称_2 …",
+                                                  f"repeated field names ({', '.join(repeated)}); the repeats are "
+                                                  "renamed name_2 …"))
+    gdf = drop_empty_parts(gdf)
     geoms = gdf.geometry.values
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     invalid = ~missing & ~shapely.is_valid(geoms)
@@ -1242,17 +1334,19 @@ def _repair(gdf, meta):
         meta["repaired"] = int(invalid.sum())
     meta["missing_geometries"] = int(missing.sum())
     if missing.all():
-        raise EmptyLayerError("no feature has a geometry; check the file", meta["source"])
+        raise EmptyLayerError(tr("所有要素都没有几何图形，请检查文件", "no feature has a geometry; check the file"),
+                              meta["source"])
     return gdf
 
 
 def _check_exists(path: Path) -> None:
     if not path.exists():
-        raise DataFormatError("file not found; check the path", path)
+        raise DataFormatError(tr("文件不存在，请检查路径", "file not found; check the path"), path)
     if path.is_dir():
-        raise DataFormatError("is a folder; choose a file inside it", path)
+        raise DataFormatError(tr("这是文件夹，请选择其中的文件", "is a folder; choose a file inside it"), path)
     if path.stat().st_size == 0:
-        raise DataFormatError("the file is empty (0 bytes); restore it from the original data", path)
+        raise DataFormatError(tr("文件为空（0 字节），请从原始数据恢复",
+                                 "the file is empty (0 bytes); restore it from the original data"), path)
 
 
 def _short(exc: Exception) -> str:
@@ -1281,7 +1375,8 @@ def open_raster(path: str | Path):
     try:
         ds = rasterio.open(path.resolve(), driver=allowed[0])
     except RasterioIOError as exc:
-        raise DataFormatError(f"cannot open as a raster ({_short(exc)}); check the file is a complete GeoTIFF",
+        raise DataFormatError(tr(f"无法作为栅格打开（{_short(exc)}），请检查文件是否为完整的 GeoTIFF",
+                                 f"cannot open as a raster ({_short(exc)}); check the file is a complete GeoTIFF"),
                               path) from exc
     if ds.driver not in allowed:
         ds.close()
@@ -1295,10 +1390,14 @@ def open_raster(path: str | Path):
         ds.read(1, window=((ds.height - 1, ds.height), (ds.width - 1, ds.width)))
     except Exception as exc:
         ds.close()
-        raise DataFormatError("the raster is truncated or corrupt; restore it from the original data", path) from exc
+        raise DataFormatError(tr("栅格文件不完整或已损坏，请从原始数据恢复",
+                                 "the raster is truncated or corrupt; restore it from the original data"),
+                              path) from exc
     if ds.crs is None:
         ds.close()
-        raise CRSError("the raster has no coordinate reference system; add one (e.g. with gdal_edit -a_srs)", path)
+        raise MissingCRSError(tr("栅格没有坐标系，请为其添加坐标系（如用 gdal_edit -a_srs）",
+                                 "the raster has no coordinate reference system; add one (e.g. with gdal_edit "
+                                 "-a_srs)"), path)
     return ds
 
 

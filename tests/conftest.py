@@ -14,6 +14,12 @@ def isolated_recovery_dir(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def isolated_tile_cache(tmp_path, monkeypatch):
+    """Base-map tile caches go to the test's folder, never the user's."""
+    monkeypatch.setenv("RISKMAP_TILE_CACHE", str(tmp_path / "tiles"))
+
+
+@pytest.fixture(autouse=True)
 def no_unexpected_message_boxes(monkeypatch):
     """A modal message box would block a test until its timeout: record it instead, and fail the test.
 

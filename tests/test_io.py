@@ -8,8 +8,8 @@ import pytest
 import shapely
 
 from riskmap import io
-from riskmap.errors import (CoordinateError, CRSError, DataFormatError, EmptyLayerError, EncodingError,
-                            MissingSidecarError)
+from riskmap.errors import (CoordinateError, DataFormatError, EmptyLayerError, EncodingError,
+                            MissingCRSError, MissingSidecarError)
 
 NAMES = ["信阳市平桥区化工厂", "罗山县液氨储罐", "潢川县加油站"]
 
@@ -63,7 +63,7 @@ def test_unknown_encoding_is_a_clear_error(tmp_path, plants):
     dbf = path.with_suffix(".dbf")
     raw = dbf.read_bytes().replace(b"aaaa", b"\xff\xfe\x80\xff")
     dbf.write_bytes(raw)
-    with pytest.raises(EncodingError, match="bad.shp.*encoding"):
+    with pytest.raises(EncodingError, match="bad.shp: 属性文字的编码无法识别.*.cpg"):
         io.read_vector(path)
 
 
@@ -124,7 +124,7 @@ def test_csv_without_coordinate_columns(tmp_path):
 def test_csv_bad_rows_fail_or_are_skipped(tmp_path):
     path = tmp_path / "bad_rows.csv"
     path.write_text("name,lon,lat\n甲,114.1,32.1\n乙,,32.2\n丙,abc,32.3\n", encoding="utf-8")
-    with pytest.raises(CoordinateError, match="2 row.*lines 3, 4"):
+    with pytest.raises(CoordinateError, match="2 行坐标缺失或无效（第 3、4 行）"):
         io.read_vector(path)
     gdf = io.read_vector(path, skip_bad_rows=True)
     assert list(gdf["name"]) == ["甲"] and gdf.attrs["riskmap"]["skipped_rows"] == [3, 4]
@@ -133,7 +133,7 @@ def test_csv_bad_rows_fail_or_are_skipped(tmp_path):
 def test_swapped_lon_lat_columns(tmp_path):
     path = tmp_path / "swapped.csv"
     path.write_text("name,lon,lat\n甲,32.1,114.1\n乙,32.2,114.5\n", encoding="utf-8")
-    with pytest.raises(CoordinateError, match="swapped"):
+    with pytest.raises(CoordinateError, match="swapped.csv: 列“lon”/“lat”似乎经纬度填反了"):
         io.read_vector(path)
 
 
@@ -141,7 +141,7 @@ def test_out_of_range_coordinates_in_vector_file(tmp_path):
     gdf = gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(500000, 3500000)], crs=4490)
     path = tmp_path / "wrong_crs.gpkg"
     pyogrio.write_dataframe(gdf, path)
-    with pytest.raises(CoordinateError, match="out of longitude/latitude range"):
+    with pytest.raises(CoordinateError, match="坐标超出经纬度范围"):
         io.read_vector(path)
 
 
@@ -149,11 +149,11 @@ def test_missing_shx_and_dbf(tmp_path, plants):
     path = tmp_path / "p.shp"
     io.write_layers(path, {"p": plants})
     path.with_suffix(".shx").unlink()
-    with pytest.raises(MissingSidecarError, match=r"p.shp: .*no \.shx"):
+    with pytest.raises(MissingSidecarError, match=r"p.shp: Shapefile 缺少 \.shx 文件"):
         io.read_vector(path)
     io.write_layers(path, {"p": plants})
     path.with_suffix(".dbf").unlink()
-    with pytest.raises(MissingSidecarError, match=r"no \.dbf"):
+    with pytest.raises(MissingSidecarError, match=r"缺少 \.dbf 文件"):
         io.read_vector(path)
 
 
@@ -161,7 +161,7 @@ def test_missing_prj_needs_a_crs(tmp_path, plants):
     path = tmp_path / "p.shp"
     io.write_layers(path, {"p": plants})
     path.with_suffix(".prj").unlink()
-    with pytest.raises(CRSError, match=r"p.shp: .*add the \.prj"):
+    with pytest.raises(MissingCRSError, match=r"p.shp: 文件没有坐标系，请补上 \.prj 文件"):  # the window asks for one
         io.read_vector(path)
     assert io.read_vector(path, crs="EPSG:4490").crs.to_epsg() == 4490
 
@@ -179,16 +179,16 @@ def test_truncated_and_corrupt_files(tmp_path, plants):
         io.read_vector(junk)
     empty = tmp_path / "empty.geojson"
     empty.write_bytes(b"")
-    with pytest.raises(DataFormatError, match="empty"):
+    with pytest.raises(DataFormatError, match=r"empty.geojson: 文件为空（0 字节）"):
         io.read_vector(empty)
-    with pytest.raises(DataFormatError, match="not found"):
+    with pytest.raises(DataFormatError, match="nope.shp: 文件不存在，请检查路径"):
         io.read_vector(tmp_path / "nope.shp")
 
 
 def test_empty_layer(tmp_path):
     path = tmp_path / "empty.geojson"
     path.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
-    with pytest.raises(EmptyLayerError, match="empty.geojson: the layer has no features"):
+    with pytest.raises(EmptyLayerError, match="empty.geojson: 图层没有要素"):
         io.read_vector(path)
 
 
@@ -205,7 +205,7 @@ def test_invalid_geometries_repaired_and_counted(tmp_path):
 def test_unsupported_extension(tmp_path):
     path = tmp_path / "a.docx"
     path.write_bytes(b"x")
-    with pytest.raises(DataFormatError, match="not a vector format"):
+    with pytest.raises(DataFormatError, match="不是 riskmap 可读的矢量格式"):
         io.read_vector(path)
 
 
@@ -231,7 +231,7 @@ def test_geotiff_open_and_describe(tmp_path):
 def test_geotiff_without_crs_and_truncated(tmp_path):
     path = tmp_path / "nocrs.tif"
     _write_tif(path, crs_value=None)
-    with pytest.raises(CRSError, match="nocrs.tif: the raster has no coordinate reference system"):
+    with pytest.raises(MissingCRSError, match="nocrs.tif: 栅格没有坐标系"):
         io.open_raster(path)
     bad = tmp_path / "cut.tif"
     _write_tif(bad)

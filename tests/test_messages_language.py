@@ -42,6 +42,18 @@ GUARDED_FILES = (
     "riskmap/layers/layerlist.py",
     "riskmap/tables.py",
     "riskmap/analysis/fields.py",
+    "riskmap/layers/tiles.py",
+    "riskmap/layers/tile_store.py",
+    "riskmap/ui/basemap.py",
+    "riskmap/ui/basemap_menu.py",
+    "riskmap/io.py",
+    "riskmap/analysis/qra/assess.py",
+    "riskmap/analysis/qra/engine.py",
+    "riskmap/analysis/qra/societal.py",
+    "riskmap/cli/analyses.py",
+    "riskmap/cli/common.py",
+    "riskmap/cli/gui.py",
+    "riskmap/layers/fields.py",
 )
 
 
@@ -127,6 +139,45 @@ def test_print_extent_and_layer_opacity(zh):
         layer.opacity = 2
     assert both_languages(lambda: setattr(layer, "opacity", 2)) == (
         "不透明度须在 0 到 1 之间，不能是 2.0", "opacity must be between 0 and 1, not 2.0")
+
+
+def test_data_file_not_found_and_no_features(zh, tmp_path):
+    from riskmap import io
+
+    missing = tmp_path / "企业.shp"
+    with pytest.raises(riskmap_errors.DataFormatError):
+        io.read_vector(missing)
+    assert both_languages(lambda: io.read_vector(missing)) == (
+        f"{missing}: 文件不存在，请检查路径", f"{missing}: file not found; check the path")
+    empty = tmp_path / "空.geojson"
+    empty.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    assert both_languages(lambda: io.read_vector(empty)) == (
+        f"{empty}: 图层没有要素，请选择有数据的文件", f"{empty}: the layer has no features; choose a file with data")
+
+
+def test_truncated_dbf_and_csv_rows_without_coordinates(zh, tmp_path):
+    from riskmap import io
+
+    dbf = tmp_path / "企业.dbf"
+    dbf.write_bytes(b"\x03\x7a\x01\x01")  # cut inside the 32-byte header
+    assert both_languages(lambda: io.dbf_language_codec(dbf)) == (
+        f"{dbf}: .dbf 文件已截断，请从原始数据恢复", f"{dbf}: the .dbf file is truncated; restore it from the original data")
+    csv = tmp_path / "名单.csv"
+    csv.write_text("name,lon,lat\n甲,114.1,32.1\n乙,,32.2\n丙,abc,32.3\n", encoding="utf-8")
+    assert both_languages(lambda: io.read_vector(csv)) == (
+        f"{csv}: 2 行坐标缺失或无效（第 3、4 行），请改正或跳过这些行",
+        f"{csv}: 2 row(s) have missing or invalid coordinates (lines 3, 4); fix them or skip bad rows")
+
+
+def test_cli_size_and_output_errors(zh):
+    from riskmap.cli.common import require_geopackage
+    from riskmap.cli.gui import _parse_size
+
+    assert both_languages(lambda: _parse_size("big")) == (
+        "--size 须写成 1500x950 的形式，不能是“big”", "--size must look like 1500x950, not 'big'")
+    assert both_languages(lambda: require_geopackage("结果.shp")) == (
+        "--out 须为 GeoPackage（.gpkg）：结果有多个图层，不能是“结果.shp”",
+        "--out must be a GeoPackage (.gpkg): the result has several layers, not '结果.shp'")
 
 
 def test_default_is_chinese_and_english_is_restored_to_chinese(zh):

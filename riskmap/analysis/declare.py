@@ -352,7 +352,8 @@ class Input:
 
     ``kind`` is "vector" or "raster"; ``sample`` the bundled sample file used with ``--sample``;
     ``geometry`` the geometry kinds accepted ("point", "line", "polygon"); ``fields`` and
-    ``words`` help the panel pick a fitting layer; ``multiple`` takes several files.
+    ``words`` help the panel pick a fitting layer; ``multiple`` takes several files;
+    ``plausible`` the :class:`Plausible` rules its rows are checked against (warnings, never errors).
     """
 
     role: str
@@ -368,6 +369,7 @@ class Input:
     help_en: str = ""
     multiple: bool = False
     cli: str | None = None
+    plausible: tuple = ()
 
     @property
     def label(self) -> str:
@@ -376,6 +378,49 @@ class Input:
     @property
     def flag(self) -> str:
         return self.cli or "--" + self.role.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Plausible:
+    """One plausibility rule of an input column: a row whose value passes ``bound`` is named in a warning.
+
+    The run goes on (the value may be real); the warning names the layer, the row and the value
+    (:func:`riskmap.analysis.plausibility.check_plausibility`).
+
+    Parameters
+    ----------
+    column : str
+        The field the analysis reads (``safe_dist``, ``diam_mm`` ...).
+    op : {"<", ">"}
+        A value below (``<``) or above (``>``) ``bound`` is implausible.
+    bound : float
+        The bound, in ``unit``.
+    label_zh, label_en : str
+        What the column holds, for the message.
+    reason_zh, reason_en : str
+        Why such a value is implausible (short, for the message).
+    unit : str
+        Unit of the column's values.
+    aliases : tuple
+        Other headers the analysis reads the column from (Chinese headers).
+    read : {"number", "stock"}
+        ``number``: the value as a number (text such as "500m" accepted); ``stock``: an inventory text
+        (``液氯:30;液氨:15``) whose every entry, in tonnes, is compared.
+    basis : str
+        Where the bound comes from.
+    """
+
+    column: str
+    op: str
+    bound: float
+    label_zh: str
+    label_en: str
+    reason_zh: str
+    reason_en: str
+    unit: str = ""
+    aliases: tuple = ()
+    read: str = "number"
+    basis: str = RISKMAP_DEFAULT
 
 
 @dataclass(frozen=True)
@@ -443,4 +488,4 @@ class Analysis:
         raise KeyError(role)
 
 
-__all__ = ["Analysis", "Column", "Input", "Param", "ParamSet", "RISKMAP_DEFAULT", "Table"]
+__all__ = ["Analysis", "Column", "Input", "Param", "ParamSet", "Plausible", "RISKMAP_DEFAULT", "Table"]

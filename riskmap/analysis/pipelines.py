@@ -109,6 +109,10 @@ def normalise_pipelines(pipelines):
     gdf = apply_field_aliases(pipelines, FIELD_ALIASES, {"name": lambda n: [f"管道{i + 1}" for i in range(n)],
                                                          "kind": lambda n: "", "tunnel": lambda n: ""},
                               layer="pipelines", hint="medium gas|oil, diam_mm, press_mpa", source=src)
+    # a missing name is the row's default name (pandas 3 keeps NaN through astype(str): joins failed on it)
+    gdf["name"] = gdf["name"].astype(object).where(gdf["name"].notna(),
+                                                   pd.Series([f"管道{i + 1}" for i in range(len(gdf))],
+                                                             index=gdf.index, dtype=object))
     gdf["kind"] = gdf["kind"].where(gdf["kind"].notna(), "").astype(str).str.strip()
     gdf["tunnel"] = gdf["tunnel"].where(gdf["tunnel"].notna(), "").astype(str).str.strip().str.lower().isin(TRUTHY)
     types = set(gdf.geom_type.dropna())

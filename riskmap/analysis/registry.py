@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from riskmap.analysis import gb18218, gb32167, tailings_rules
+from riskmap.analysis import gb18218, gb32167, plausibility, tailings_rules
 from riskmap.analysis.declare import Analysis, Column, Input, Table
 from riskmap.analysis.relocation import ENTERPRISE_TYPES
 from riskmap.analysis.relocation import PARAMS as RELOCATION_PARAMS
@@ -109,7 +109,8 @@ RELOCATION = Analysis(
     [Input("plants", "vector", "企业图层", "Plants", sample="enterprises", geometry=("point", "polygon"),
            fields=("industry", "safe_dist", "chemicals", "企业名称"), words=("企业", "enterprise", "plant", "危化"),
            help_zh="企业：.shp/.gpkg/.geojson/.csv/.xlsx（可用中文表头）",
-           help_en="plants: .shp/.gpkg/.geojson/.csv/.xlsx (Chinese headers accepted)"),
+           help_en="plants: .shp/.gpkg/.geojson/.csv/.xlsx (Chinese headers accepted)",
+           plausible=plausibility.RELOCATION_PLANTS),
      Input("population", "raster", "人口栅格", "Population raster", sample="population",
            words=("人口", "population", "pop"), help_zh="人口栅格（GeoTIFF，每格人数）",
            help_en="population raster (GeoTIFF, persons per cell)"),
@@ -192,7 +193,7 @@ ROADS = Analysis(
     "roads", "道路隐患识别", "Road hazard detection",
     [Input("roads", "vector", "道路", "Roads", sample="roads", geometry=("line",), fields=("road_class", "speed_kmh"),
            words=("道路", "road", "公路"), help_zh="道路中心线（name, road_class, speed_kmh）",
-           help_en="road centre lines (name, road_class, speed_kmh)"),
+           help_en="road centre lines (name, road_class, speed_kmh)", plausible=plausibility.ROADS),
      Input("dem", "raster", "DEM（陡坡、临崖）", "DEM (grades, cliffs)", required=False, sample="dem",
            words=("dem", "地形", "高程", "elevation"), help_zh="高程栅格（米）：陡坡与临崖",
            help_en="elevation GeoTIFF (m): steep grades and near-cliff segments"),
@@ -202,7 +203,7 @@ ROADS = Analysis(
      Input("accidents", "vector", "交通事故点", "Accidents", required=False, sample="accidents", geometry=("point",),
            fields=("deaths", "injuries"), words=("事故", "accident"),
            help_zh="事故点（date, deaths, injuries）：事故多发点段",
-           help_en="accident points (date, deaths, injuries): black spots"),
+           help_en="accident points (date, deaths, injuries): black spots", plausible=plausibility.ACCIDENTS),
      Input("counties", "vector", "县区边界", "Counties", required=False, sample="counties", geometry=("polygon",),
            fields=("adcode",), words=("县", "county", "区划"), help_zh="县区面（name），填写县区列",
            help_en="county polygons (name) to fill the county column"),
@@ -281,7 +282,8 @@ PIPELINES = Analysis(
     [Input("pipelines", "vector", "管道图层", "Pipelines", sample="pipelines", geometry=("line",),
            fields=("medium", "diam_mm", "press_mpa"), words=("管道", "pipeline"),
            help_zh="管道线（name, medium gas|oil, diam_mm, press_mpa）",
-           help_en="pipeline lines (fields name, medium gas|oil, diam_mm, press_mpa)"),
+           help_en="pipeline lines (fields name, medium gas|oil, diam_mm, press_mpa)",
+           plausible=plausibility.PIPELINES),
      Input("population", "raster", "人口栅格", "Population raster", required=False, sample="population",
            words=("人口", "population", "pop"), help_zh="人口栅格（每格人数）",
            help_en="population raster (persons per cell)"),
@@ -373,7 +375,8 @@ TAILINGS = Analysis(
            help_zh="尾矿库点（name, capacity 设计总库容 万m³, stage_capacity/全库容 现状全库容 万m³（可选）, "
                    "dam_height m, downstream_az）；按GB 39496-2020定等",
            help_en="tailings ponds (points: name, capacity = design total storage 10^4 m³, optional stage_capacity "
-                   "= current-stage storage, dam_height m, downstream_az); graded by GB 39496-2020"),
+                   "= current-stage storage, dam_height m, downstream_az); graded by GB 39496-2020",
+           plausible=plausibility.TAILINGS),
      Input("dem", "raster", "DEM（流向追踪）", "DEM (flow trace)", required=False, sample="dem",
            words=("dem", "地形", "高程", "elevation"), help_zh="高程栅格（米）；无DEM时用downstream_az",
            help_en="elevation raster (m); without it downstream_az is used"),
@@ -475,7 +478,8 @@ QRA = Analysis(
     "qra", "定量风险评价", "Quantitative risk assessment",
     [Input("plants", "vector", "企业图层", "Plants", sample="enterprises", geometry=("point", "polygon"),
            fields=("chemicals", "企业名称"), words=("企业", "enterprise", "plant", "危化"),
-           help_zh="企业（危险化学品及储量，可含单元列）", help_en="plants (chemicals and stock; optional unit column)"),
+           help_zh="企业（危险化学品及储量，可含单元列）", help_en="plants (chemicals and stock; optional unit column)",
+           plausible=plausibility.QRA_PLANTS),
      Input("population", "raster", "人口栅格", "Population raster", sample="population",
            words=("人口", "population", "pop"), help_zh="人口栅格（每格人数），用于社会风险",
            help_en="population raster (persons per cell) for the societal risk"),

@@ -17,6 +17,7 @@ import shapely
 from riskmap.analysis.fields import layer_source
 from riskmap.errors import DataFormatError, GeometryTypeError
 from riskmap.analysis.outfields import rename_notes, separate_input_fields
+from riskmap.analysis.plausibility import check_plausibility
 from riskmap.analysis.provenance import describe_input, provenance
 from riskmap.i18n import tr
 
@@ -148,14 +149,16 @@ def run_analysis(analysis, inputs: dict, params=None, *, progress=None, sources:
     params = params if params is not None else analysis.params.build()
     sources = sources or {}
     options = options or {}
+    inputs = without_empty_parts(inputs)
     check_input_geometries(analysis, inputs, sources)
-    coverage_notes = check_population_coverage(analysis, inputs, sources)
+    # warnings, never errors: partial population coverage, implausible values per row (issue 18 §9)
+    warned = list(check_population_coverage(analysis, inputs, sources)) + check_plausibility(analysis, inputs, sources)
     try:
         native = analysis.run(inputs, params, progress)
     except shapely.errors.GEOSException as exc:  # a geometry GEOS cannot process; never a crash of the window
-        raise DataFormatError(tr(f"几何运算失败（{str(exc)[:120]}）；请检查输入图层的几何是否有效",
-                                 f"a geometry operation failed ({str(exc)[:120]}); check the input layers' "
-                                 "geometries")) from exc
+        said = " ".join(str(exc).split())[:120]  # GEOS ends its messages with a newline: keep the error one line
+        raise DataFormatError(tr(f"几何运算失败（{said}）；请检查输入图层的几何是否有效",
+                                 f"a geometry operation failed ({said}); check the input layers' geometries")) from exc
     layers, tables, summary_zh, summary_en, record = analysis.wrap(native, params)
     renamed = separate_input_fields(layers, analysis.tables, inputs)
     if renamed:
@@ -165,8 +168,8 @@ def run_analysis(analysis, inputs: dict, params=None, *, progress=None, sources:
                   for spec in analysis.inputs}
     prov = analysis_provenance(analysis, in_records, params, record)
     prov["summary_zh"], prov["summary_en"] = summary_zh, summary_en
-    prov["notes"] = list(coverage_notes) + list(prov.get("notes") or [])
-    prov["warnings"] = list(coverage_notes)
+    prov["notes"] = list(warned) + list(prov.get("notes") or [])
+    prov["warnings"] = list(warned)
     prov["results_sha256"] = layers_digest(layers)
     prov["renamed_fields"] = renamed
     read_notes = input_warnings(analysis, inputs)  # what the readers said: header row, dropped rows, datum
@@ -182,6 +185,23 @@ GEOMETRY_KINDS = {"Point": "point", "MultiPoint": "point", "LineString": "line",
 _TYPE_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
                "GeometryCollection")
 _KIND_LABELS = {"point": ("点", "points"), "line": ("线", "lines"), "polygon": ("面", "polygons")}
+
+
+def without_empty_parts(inputs: dict) -> dict:
+    """The inputs with empty parts dropped from multi-part geometries.
+
+    The readers drop them already (:func:`riskmap.io.drop_empty_parts`); this covers layers made in code.
+    """
+    from riskmap.io import drop_empty_parts
+
+    out = {}
+    for role, value in inputs.items():
+        if hasattr(value, "geometry") and hasattr(value, "columns"):
+            value = drop_empty_parts(value)
+        elif isinstance(value, list):
+            value = [drop_empty_parts(v) if hasattr(v, "geometry") and hasattr(v, "columns") else v for v in value]
+        out[role] = value
+    return out
 
 
 def input_warnings(analysis, inputs: dict) -> list:
@@ -294,6 +314,10 @@ def check_population_coverage(analysis, inputs: dict, sources: dict | None = Non
     return []
 
 
+#: Rows hashed at a time by :func:`layers_digest`.
+DIGEST_CHUNK_ROWS = 20_000
+
+
 def layers_digest(layers: dict) -> dict:
     """``{layer: sha256}`` of every result layer's columns, values and geometry (WKB), for ``riskmap rerun``
     to say whether a re-run gave the same numbers."""
@@ -307,11 +331,18 @@ def layers_digest(layers: dict) -> dict:
         columns = [c for c in frame.columns if geometry is None or c != frame.geometry.name]
         digest.update(repr(columns).encode())
         if len(frame):
-            values = pd.DataFrame({c: frame[c].astype(str) for c in columns}, index=range(len(frame)))
-            digest.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
+            # the values as text, aligned on the labels 0 … n−1 (as recorded by earlier versions); with
+            # those labels, rows in chunks (a row's hash does not depend on the others): bounded memory
+            step = DIGEST_CHUNK_ROWS if frame.index.equals(pd.RangeIndex(len(frame))) else len(frame)
+            for lo in range(0, len(frame), step):
+                part = frame.iloc[lo:lo + step]
+                values = pd.DataFrame({c: part[c].astype(str) for c in columns}, index=range(lo, lo + len(part)))
+                digest.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
             if geometry is not None:
-                for wkb in shapely.to_wkb(frame.geometry.to_numpy()):
-                    digest.update(wkb if wkb is not None else b"-")
+                geoms = frame.geometry.to_numpy()
+                for lo in range(0, len(geoms), DIGEST_CHUNK_ROWS):
+                    for wkb in shapely.to_wkb(geoms[lo:lo + DIGEST_CHUNK_ROWS]):
+                        digest.update(wkb if wkb is not None else b"-")
         out[name] = digest.hexdigest()
     return out
 

@@ -489,8 +489,10 @@ def stationing_from_km_posts(net: RoadNetwork, posts, tolerance_m: float = 1.0) 
         snap = snap_points(pts, net.lines, p.km_post_snap_m)
         line_of, chain = snap.line, snap.chainage
     else:
-        labels = posts[road_field].astype(str).to_numpy()
+        labels = _text_column(posts, (road_field,), len(posts))  # text (a missing name is "", never NaN)
         for value in np.unique(labels):  # one snap per road named by the posts
+            if not value:  # a post naming no road is not used
+                continue
             roads_here = np.flatnonzero((net.names == value) | (net.codes == value))
             if not len(roads_here):
                 continue
@@ -535,9 +537,30 @@ def _text_column(gdf, candidates, n) -> np.ndarray:
 # ---------------------------------------------------------------------------
 # smoothing and curvature (all parts at once)
 # ---------------------------------------------------------------------------
-def _smooth_geometry(s: Resampled, mean_vertex_spacing, smoothing_m):
+#: Kernel radius (samples) above which the Gaussian is applied by FFT: a direct convolution costs samples × radius,
+#: which for a long line with few vertices (sigma 0.6 × its vertex spacing) ran for hours (issue 18 fuzz).
+FFT_RADIUS = 2000
+
+
+def _gaussian(values: np.ndarray, sigma: float) -> np.ndarray:
+    """``gaussian_filter1d(values, sigma, mode="nearest", truncate=4.0)``; by FFT for a wide kernel (same weights)."""
     from scipy.ndimage import gaussian_filter1d  # deferred: scipy costs 0.3 s at start-up
 
+    radius = int(4.0 * float(sigma) + 0.5)
+    if radius <= FFT_RADIUS:
+        return gaussian_filter1d(values, sigma, mode="nearest", truncate=4.0)
+    from scipy.fft import irfft, next_fast_len, rfft
+
+    x = np.arange(-radius, radius + 1, dtype=float)
+    weights = np.exp(-0.5 * (x / sigma) ** 2)
+    weights /= weights.sum()
+    padded = np.pad(np.asarray(values, float), radius, mode="edge")  # mode="nearest"
+    size = next_fast_len(len(padded) + len(weights) - 1, real=True)
+    full = irfft(rfft(padded, size) * rfft(weights, size), size)
+    return full[2 * radius: 2 * radius + len(values)]  # the symmetric kernel centred on each sample
+
+
+def _smooth_geometry(s: Resampled, mean_vertex_spacing, smoothing_m):
     sizes = np.diff(s.starts)
     sigma_m = np.maximum(smoothing_m, 0.6 * mean_vertex_spacing)
     sigma_samples = sigma_m / np.where(s.spacing > 0, s.spacing, 1.0)
@@ -564,7 +587,7 @@ def _smooth_geometry(s: Resampled, mean_vertex_spacing, smoothing_m):
             last = v[base + nn - 1]
             padded = np.where(u < 0, 2 * first - v[base + head],
                               np.where(u >= nn, 2 * last - v[base + tail], v[base + inside]))
-            sm = gaussian_filter1d(padded, sig, mode="nearest", truncate=4.0)
+            sm = _gaussian(padded, sig)
             keep = (u >= 0) & (u < nn)
             xy[base[keep] + u[keep], dim] = sm[keep]
     # headings of the smoothed segments, unwrapped within parts

@@ -40,6 +40,8 @@ from riskmap.errors import EmptyLayerError, ParameterError
 FIELD_ALIASES = {"name": ("名称", "尾矿库名称"), "capacity": ("总库容", "设计总库容", "库容", "capacity_1e4m3"),
                  "stage_capacity": ("stage_cap", "全库容", "现状全库容", "当前全库容", "current_capacity"),
                  "dam_height": ("坝高", "总坝高"), "downstream_az": ("downstream", "下游方位", "下游方位角")}  # DBF names stop at 10 chars
+#: Trace stop of a pond without a usable location (no geometry, an empty one, coordinates that do not project).
+NO_LOCATION = "无坐标，未追踪下游"
 CAPACITY_KIND = {"stage": "全库容（现状）", "total": "总库容（设计，无全库容数据）"}
 FACILITY_KIND_ZH = {"sensitive": "敏感目标", "enterprises": "企业", "roads": "道路", "facilities": "设施"}
 CATEGORY_ZH = {"school": "学校", "hospital": "医院", "nursing_home": "养老院", "market": "商场/市场",
@@ -84,6 +86,10 @@ def normalise_tailings(tailings):
                                                         "downstream_az": lambda n: np.nan,
                                                         "stage_capacity": lambda n: np.nan},
                               layer="tailings", hint="capacity in 10^4 m³, dam_height in m", source=src)
+    # a missing name is the row's default name (pandas 3 keeps NaN through astype(str): joins failed on it)
+    gdf["name"] = gdf["name"].astype(object).where(gdf["name"].notna(),
+                                                   pd.Series([f"尾矿库{i + 1}" for i in range(len(gdf))],
+                                                             index=gdf.index, dtype=object))
     for field in ("capacity", "stage_capacity", "dam_height", "downstream_az"):
         gdf[field] = pd.to_numeric(gdf[field], errors="coerce")
     gdf["name"] = gdf["name"].astype(str)
@@ -237,9 +243,13 @@ def assess_tailings(tailings, dem=None, population=None, *, facilities: dict | N
     metric_crs = crs_policy.metric_crs_for(ponds)
     pm = ponds.to_crs(metric_crs)
     dams = pm.geometry.values
-    dams = np.where(shapely.get_type_id(dams) == 0, dams, shapely.centroid(dams))
-    xs, ys = shapely.get_x(dams), shapely.get_y(dams)
     n = len(ponds)
+    # a pond without a location (no geometry, an empty one, coordinates that do not project) is graded but not traced
+    located = ~(shapely.is_missing(dams) | shapely.is_empty(dams))
+    dams = np.where(shapely.get_type_id(dams) == 0, dams, shapely.centroid(dams))
+    xs, ys = np.full(n, np.nan), np.full(n, np.nan)
+    xs[located], ys[located] = shapely.get_x(dams[located]), shapely.get_y(dams[located])
+    located &= np.isfinite(xs) & np.isfinite(ys)
     names = ponds["name"].to_numpy(object)
     notes = []
     if progress is not None:
@@ -263,12 +273,14 @@ def assess_tailings(tailings, dem=None, population=None, *, facilities: dict | N
             pop_ds = population
 
         paths, methods, lengths, pits, stops = [None] * n, ["无"] * n, np.zeros(n), np.zeros(n, int), [""] * n
+        for i in np.flatnonzero(~located):
+            stops[i] = NO_LOCATION
         if dem_ds is not None:
-            traces = terrain.trace_many(dem_ds, xs, ys, metric_crs, params.downstream_m,
+            traces = terrain.trace_many(dem_ds, xs[located], ys[located], metric_crs, params.downstream_m,
                                         max_fill_cells=params.max_fill_cells,
                                         progress=None if progress is None else
                                         (lambda f, m: progress(0.05 + 0.55 * f, m)))
-            for i, tr in enumerate(traces):
+            for i, tr in zip(np.flatnonzero(located), traces):
                 if tr.line is not None:
                     paths[i], methods[i], lengths[i], pits[i] = tr.line, TRACE_DEM, tr.length_m, tr.pits_crossed
                     stops[i] = terrain.STOP_REASONS.get(tr.stop, tr.stop)
@@ -278,7 +290,7 @@ def assess_tailings(tailings, dem=None, population=None, *, facilities: dict | N
             notes.append("未提供DEM：按下游方位角（downstream_az）作直线走廊")
         az = ponds["downstream_az"].to_numpy(float)
         for i in range(n):
-            if paths[i] is None and np.isfinite(az[i]):
+            if paths[i] is None and np.isfinite(az[i]) and located[i]:
                 paths[i] = terrain.azimuth_line(xs[i], ys[i], az[i], params.downstream_m)
                 methods[i], lengths[i] = "下游方位角", params.downstream_m
                 stops[i] = stops[i] or "达到追踪长度"
@@ -307,7 +319,7 @@ def assess_tailings(tailings, dem=None, population=None, *, facilities: dict | N
         if corridors[i] is None:
             rows.append({"overhead": False, "overhead_zh": "未判定", "downstream_pop": np.nan,
                          "downstream_facilities": "", "n_facilities": 0,
-                         "reason": "无DEM流向且无下游方位角，未判定头顶库"})
+                         "reason": "无坐标，未判定头顶库" if not located[i] else "无DEM流向且无下游方位角，未判定头顶库"})
             continue
         pop = float(pops[i]) if np.isfinite(pops[i]) else np.nan
         people = rules.people_present(pop, params.min_people)

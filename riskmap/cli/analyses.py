@@ -100,7 +100,8 @@ def _given_paths(analysis, args) -> tuple[dict, dict]:
             given = [str(sample_path(s)) for s in samples] if spec.multiple else str(sample_path(samples[0]))
         if not given:
             if spec.required:
-                raise ParameterError(f"{spec.flag} is required (or use --sample for the demo data)")
+                raise ParameterError(tr(f"须给出 {spec.flag}（或用 --sample 使用示例数据）",
+                                        f"{spec.flag} is required (or use --sample for the demo data)"))
             continue
         paths[spec.role] = given
         options[spec.role] = {"layer": getattr(args, f"layer_{spec.role}", None),
@@ -175,7 +176,7 @@ def _print_result(analysis, result, out) -> None:
         for rank, name, reasons in zip(flagged["priority"].head(20), flagged["name"], flagged["reasons"]):
             print(f"  {int(rank):>3}. {name} — {reasons}")
         if len(flagged) > 20:
-            print(f"  … {len(flagged) - 20} more in {out}")
+            print(tr(f"  … 另有 {len(flagged) - 20} 家，见 {out}", f"  … {len(flagged) - 20} more in {out}"))
         review = plants.loc[plants["review"] & ~plants["relocate"]]
         if len(review):
             print(tr(f"需复核外部安全防护距离 {len(review)} 家：", f"{len(review)} distances to review:"))
@@ -203,7 +204,8 @@ def read_recorded_provenance(source) -> dict:
         try:
             record = read_report_provenance(source)
         except (OSError, ValueError, KeyError) as exc:
-            raise DataFormatError(f"not a readable Excel report ({type(exc).__name__})", source) from None
+            raise DataFormatError(tr(f"不是可读取的 Excel 报告（{type(exc).__name__}）",
+                                     f"not a readable Excel report ({type(exc).__name__})"), source) from None
     elif suffix == ".gpkg":
         record = io.read_provenance(source)
     else:

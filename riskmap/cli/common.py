@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 from riskmap.errors import ParameterError
+from riskmap.i18n import tr
 from riskmap.sample import sample_path
 
 
@@ -22,7 +23,9 @@ def resolve_input(args, attr: str, sample_name: str, required: bool = True) -> P
     if getattr(args, "sample", False):
         return sample_path(sample_name)
     if required:
-        raise ParameterError(f"--{attr.replace('_', '-')} is required (or use --sample for the demo data)")
+        flag = "--" + attr.replace("_", "-")
+        raise ParameterError(tr(f"须给出 {flag}（或用 --sample 使用示例数据）",
+                                f"{flag} is required (or use --sample for the demo data)"))
     return None
 
 
@@ -35,5 +38,7 @@ def require_geopackage(path) -> Path:
     """``--out`` as a Path; a one-line error unless it names a GeoPackage (results have several layers)."""
     path = Path(path)
     if path.suffix.lower() != ".gpkg":
-        raise ParameterError(f"--out must be a GeoPackage (.gpkg): the result has several layers, not {path.name!r}")
+        raise ParameterError(tr(f"--out 须为 GeoPackage（.gpkg）：结果有多个图层，不能是“{path.name}”",
+                                "--out must be a GeoPackage (.gpkg): the result has several layers, "
+                                f"not {path.name!r}"))
     return path

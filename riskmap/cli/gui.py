@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from riskmap.cli.common import add_sample_flag
 from riskmap.errors import ParameterError
-from riskmap.i18n import LANGUAGES
+from riskmap.i18n import LANGUAGES, tr
 
 
 def register(subparsers) -> None:
@@ -28,9 +28,11 @@ def _parse_size(text: str | None):
     try:
         w, h = (int(v) for v in text.lower().replace("×", "x").split("x"))
     except ValueError as exc:
-        raise ParameterError(f"--size must look like 1500x950, not {text!r}") from exc
+        raise ParameterError(tr(f"--size 须写成 1500x950 的形式，不能是“{text}”",
+                                f"--size must look like 1500x950, not {text!r}")) from exc
     if not (200 <= w <= 8000 and 200 <= h <= 8000):
-        raise ParameterError(f"--size {text} is out of range; use 200–8000 pixels per side")
+        raise ParameterError(tr(f"--size {text} 超出范围，每边须为 200–8000 像素",
+                                f"--size {text} is out of range; use 200–8000 pixels per side"))
     return w, h
 
 

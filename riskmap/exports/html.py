@@ -23,6 +23,9 @@ without internet:
   ``raster_max_px`` pixels on the long side, rendered in Web Mercator so they line up).
 - Every attribute value, layer name, alias, legend label and footer text is HTML-escaped in
   Python before it is written; the page inserts only those escaped strings.
+- Popups show chosen fields (:mod:`riskmap.exports.popups`: declared result columns or aliased
+  fields, Chinese names, units, rounding) and never personal data unless ``include_personal``;
+  labels are placed in the page without overlap; layers without a feature are left out.
 
 Tile base maps are optional extras that do use the internet: ``osm``, ``tianditu`` (needs a
 token) and ``amap`` (高德, GCJ-02: every overlay is shifted into GCJ-02 for display so it
@@ -39,7 +42,6 @@ import struct
 import zlib
 from importlib import resources
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -50,9 +52,11 @@ from riskmap import crs as crs_policy
 from riskmap.analysis.result import layers_provenance, provenance_line
 from riskmap.errors import DataFormatError, EmptyLayerError, ParameterError
 from riskmap.exports import assets
+from riskmap.exports.popups import (choose_fields, format_values, is_personal_name, looks_personal, name_field,
+                                    redact)
 from riskmap.i18n import tr
 from riskmap.io import atomic_path
-from riskmap.layers import RasterLayer, VectorLayer
+from riskmap.layers import RasterLayer, VectorLayer, tiles
 
 BASEMAPS = ("none", "osm", "tianditu", "amap")
 
@@ -86,23 +90,7 @@ def _group_labels() -> dict:
 
 
 def _tile_specs(basemap: str, token: str | None) -> list[dict]:
-    if basemap == "osm":
-        return [{"name": "OpenStreetMap", "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-                 "attribution": "&copy; OpenStreetMap contributors", "maxZoom": 19}]
-    if basemap == "tianditu":
-        def wmts(layer):
-            return ("https://t{s}.tianditu.gov.cn/" + layer + "_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-                    "&LAYER=" + layer + "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
-                    "&TILECOL={x}&tk=" + quote(token or "", safe=""))
-        return [{"name": tr("天地图矢量", "Tianditu vector"), "url": wmts("vec"), "subdomains": "01234567",
-                 "attribution": "&copy; 天地图 (国家地理信息公共服务平台)", "maxZoom": 18,
-                 "overlay": wmts("cva")}]
-    if basemap == "amap":
-        return [{"name": tr("高德地图", "AMap"), "subdomains": "1234", "maxZoom": 18,
-                 "url": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
-                        "&x={x}&y={y}&z={z}",
-                 "attribution": "&copy; 高德地图 (GCJ-02)"}]
-    return []
+    return tiles.html_tile_specs(basemap, token)
 
 
 # ---------------------------------------------------------------------------
@@ -110,7 +98,8 @@ def _tile_specs(basemap: str, token: str | None) -> list[dict]:
 # ---------------------------------------------------------------------------
 def export_html(project, out_path, basemap="none", title=None, progress=None, *, tianditu_token=None,
                 heatmap=True, include_rasters=True, embed_font=True, cluster_min=CLUSTER_MIN_FEATURES,
-                simplify_m=None, raster_max_px=900):
+                simplify_m=None, raster_max_px=900, offline_tiles=None, offline_zooms=None,
+                offline_max_bytes=None, include_personal=False, layers=None, approval_number=None):
     """Write the project's visible layers as one self-contained interactive HTML map.
 
     Parameters
@@ -143,6 +132,22 @@ def export_html(project, out_path, basemap="none", title=None, progress=None, *,
         0.05 % of its median feature size, between 1 and 10 m).
     raster_max_px : int
         Long side of raster overlays, in pixels.
+    include_personal : bool
+        Show personal data in the popups (contact person, phone, ID card, e-mail: by field name, alias
+        or values, :mod:`riskmap.exports.popups`); left out by default.
+    layers : iterable of str or Layer, optional
+        The layers to write (ids or layers, in any order: the page keeps the drawing order); default the
+        visible ones. Layers without a feature to draw are left out of the page (not listed).
+    approval_number : str, optional
+        The map approval number (审图号) shown in the footer (default the project's).
+    offline_tiles : str or Path, optional
+        An MBTiles package (``下载离线底图``) embedded in the page as its base map, so the
+        tiles show with no internet; a GCJ-02 package shifts the overlays as ``amap`` does.
+    offline_zooms : iterable of int, optional
+        Zoom levels of the package to embed (default all).
+    offline_max_bytes : int, optional
+        Size cap of the embedded tiles (default
+        :data:`riskmap.layers.tile_store.EMBED_MAX_BYTES`).
 
     Returns
     -------
@@ -168,13 +173,30 @@ def export_html(project, out_path, basemap="none", title=None, progress=None, *,
         if not token:
             raise ParameterError("天地图 tiles need a key (token): pass --tianditu-token or set it in the settings; "
                                  "or export with --basemap none")
-    layers = [layer for layer in project.layers.visible()
+    if layers is None:
+        chosen = project.layers.visible()
+    else:
+        wanted = {getattr(item, "id", item) for item in layers}
+        chosen = [layer for layer in project.layers if layer.id in wanted]
+    layers = [layer for layer in chosen
               if isinstance(layer, VectorLayer) or (include_rasters and isinstance(layer, RasterLayer))]
     if not layers:
         raise EmptyLayerError("the project has no visible layer to export; switch at least one layer on")
+    layers = [layer for layer in layers if not is_empty_layer(layer)]
+    if not layers:
+        raise EmptyLayerError(tr("要导出的图层都是空的（没有可绘制的要素）；请添加数据或选择其他图层",
+                                 "every layer to export is empty (no feature to draw); "
+                                 "add data or choose other layers"))
     report = progress or (lambda fraction, message: None)
     title = str(title if title is not None else (project.title or tr("安全生产风险图", "Risk map")))
     offset = "gcj02" if basemap == "amap" else None
+    embedded = None
+    if offline_tiles is not None:
+        from riskmap.layers.tile_store import EMBED_MAX_BYTES, embedded_tiles
+
+        embedded = embedded_tiles(offline_tiles, offline_zooms, offline_max_bytes or EMBED_MAX_BYTES)
+        if embedded["datum"] == "gcj02":
+            offset = "gcj02"
     report(0.0, tr("准备导出网页地图", "Preparing the HTML map"))
 
     specs = []
@@ -182,7 +204,7 @@ def export_html(project, out_path, basemap="none", title=None, progress=None, *,
         report(0.05 + 0.75 * i / len(layers), tr(f"正在写出图层：{layer.name}", f"Writing layer: {layer.name}"))
         if isinstance(layer, VectorLayer):
             specs.append(vector_spec(layer, i, project.map_crs, offset=offset, cluster_min=cluster_min,
-                                     simplify_m=simplify_m, heatmap=heatmap))
+                                     simplify_m=simplify_m, heatmap=heatmap, include_personal=include_personal))
         else:
             specs.append(raster_spec(layer, i, offset=offset, max_px=raster_max_px))
     report(0.8, tr("正在生成网页", "Building the page"))
@@ -192,11 +214,14 @@ def export_html(project, out_path, basemap="none", title=None, progress=None, *,
         "groups": _group_labels(),
         "layers": specs,
         "bounds": bounds,
-        "tiles": _tile_specs(basemap, token),
+        "tiles": ([{"name": html.escape(embedded["name"]), "embedded": embedded["tiles"],
+                    "attribution": html.escape(embedded["attribution"]), "minZoom": embedded["minZoom"],
+                    "maxNativeZoom": embedded["maxZoom"], "maxZoom": 18}] if embedded else [])
+        + _tile_specs(basemap, token),
         "ui": _ui_texts(),
     }
     legend_html = render_legend(specs)
-    footer_html = render_footer(project, layers, basemap)
+    footer_html = render_footer(project, layers, basemap, approval_number=approval_number)
     if embed_font:
         report(0.85, tr("正在嵌入中文字体", "Embedding the Chinese font"))
     page = render_page(doc, legend_html, footer_html, title, embed_font=embed_font)
@@ -214,6 +239,14 @@ def export_html(project, out_path, basemap="none", title=None, progress=None, *,
 # ---------------------------------------------------------------------------
 # vector layers
 # ---------------------------------------------------------------------------
+def is_empty_layer(layer) -> bool:
+    """Whether a vector layer has no feature with a geometry to draw (such layers are not listed in the page)."""
+    if not isinstance(layer, VectorLayer):
+        return False
+    geoms = np.asarray(layer.gdf.geometry.values)
+    return len(geoms) == 0 or bool(np.all(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+
+
 def _layer_kind(layer: VectorLayer) -> str:
     t = layer.geom_type
     if t == "Point":
@@ -386,8 +419,10 @@ def _label_points(geoms: np.ndarray, kind: str) -> np.ndarray:
 
 
 def vector_spec(layer: VectorLayer, index: int, map_crs=crs_policy.MAP_CRS, *, offset=None,
-                cluster_min=CLUSTER_MIN_FEATURES, simplify_m=None, heatmap=True) -> dict:
-    """The page's description of one vector layer: style, legend, attributes, geometry."""
+                cluster_min=CLUSTER_MIN_FEATURES, simplify_m=None, heatmap=True, include_personal=False) -> dict:
+    """The page's description of one vector layer: style, legend, the popup fields
+    (:func:`riskmap.exports.popups.choose_fields`: chosen, named, rounded, no personal data unless
+    ``include_personal``), geometry and labels."""
     gdf = layer.gdf
     kind = _layer_kind(layer)
     geoms = _lonlat_geoms(layer, map_crs)
@@ -398,12 +433,10 @@ def vector_spec(layer: VectorLayer, index: int, map_crs=crs_policy.MAP_CRS, *, o
     style = layer.style
     colors = np.asarray(layer.feature_colors(), dtype=object).astype(str)
     palette, color_idx = np.unique(colors, return_inverse=True)
-    fields = [c for c in gdf.columns if c != gdf.geometry.name]
-    aliases = layer.aliases or {}
-    columns = []
-    for f in fields:
-        labels = style.labels if (style.field == f and style.labels) else None
-        columns.append(_encode_column(_format_column(gdf[f], labels)))
+    all_fields = [c for c in gdf.columns if c != gdf.geometry.name]
+    chosen = choose_fields(layer, include_personal=include_personal)
+    fields = [pf.field for pf in chosen]
+    columns = [_encode_column(format_values(gdf[pf.field], pf, include_personal)) for pf in chosen]
     name_field = _name_field(layer, fields)
     spec = {
         "id": html.escape(str(layer.id)),
@@ -423,33 +456,55 @@ def vector_spec(layer: VectorLayer, index: int, map_crs=crs_policy.MAP_CRS, *, o
         "legend": [[html.escape(str(label)), _css_color(color)] for label, color in style.legend()],
         "ci": color_idx.astype(int).tolist() if len(palette) > 1 else None,
         "fields": [html.escape(str(f)) for f in fields],
-        "aliases": [html.escape(str(aliases.get(f, f))) for f in fields],
+        "aliases": [html.escape(pf.label) for pf in chosen],
         "cols": columns,
         "nameCol": fields.index(name_field) if name_field in fields else None,
         "geom": encode_geometries(geoms, kind, decimals),
         "simplifyM": tol,
         "cluster": bool(kind == "point" and cluster_min < len(gdf) <= CLUSTER_MAX_FEATURES),
-        "heat": bool(heatmap and kind == "point" and ({"deaths", "injuries"} & set(fields))),
+        "heat": bool(heatmap and kind == "point" and ({"deaths", "injuries"} & set(all_fields))),
     }
-    if style.label_field and style.label_field in gdf.columns and 0 < len(gdf) <= LABEL_MAX_FEATURES:
+    label_field = style.label_field
+    if label_field and label_field in gdf.columns and not include_personal and (
+            is_personal_name(label_field, (layer.aliases or {}).get(label_field)) or looks_personal(gdf[label_field])):
+        label_field = None  # a personal field never labels the map unless asked for
+    if label_field and label_field in gdf.columns and 0 < len(gdf) <= LABEL_MAX_FEATURES:
         pts = _label_points(geoms, kind)
         ok = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
         xy = np.full((len(pts), 2), np.nan)
         xy[ok] = shapely.get_coordinates(pts[ok])
-        text = _format_column(gdf[style.label_field], None)
-        spec["labels"] = [[round(float(y), 5), round(float(x), 5), t]
-                          for (x, y), t, good in zip(xy.tolist(), text, ok.tolist()) if good and t]
+        text = _format_column(gdf[label_field], None)
+        if not include_personal:
+            text = [html.escape(redact(html.unescape(t)), quote=True) for t in text]
+        rank = _label_rank(layer, geoms, kind)
+        spec["labels"] = [[round(float(xy[i, 1]), 5), round(float(xy[i, 0]), 5), text[i]]
+                          for i in rank if ok[i] and text[i]]
+        # clustered points are labelled once the clusters open; the page places labels greedily in this order
+        spec["labelMinZoom"] = 14 if spec["cluster"] else None
     return spec
 
 
+def _label_rank(layer: VectorLayer, geoms: np.ndarray, kind: str) -> np.ndarray:
+    """Feature order in which the page places labels (first wins a collision): larger polygons and longer
+    lines first; points by a declared rank (``priority`` ascending, else ``score`` descending), else in order."""
+    n = len(geoms)
+    if kind == "polygon":
+        size = np.nan_to_num(shapely.area(geoms), nan=0.0)
+        return np.argsort(-size, kind="stable")
+    if kind == "line":
+        size = np.nan_to_num(shapely.length(geoms), nan=0.0)
+        return np.argsort(-size, kind="stable")
+    gdf = layer.gdf
+    for fname, ascending in (("priority", True), ("score", False)):
+        if fname in gdf.columns and pd.api.types.is_numeric_dtype(gdf[fname]):
+            key = gdf[fname].to_numpy(dtype=float, na_value=np.nan)
+            key = np.where(np.isfinite(key), key if ascending else -key, np.inf)
+            return np.argsort(key, kind="stable")
+    return np.arange(n)
+
+
 def _name_field(layer: VectorLayer, fields: list[str]) -> str | None:
-    for candidate in (layer.style.label_field, "name", "名称", "NAME", "Name"):
-        if candidate and candidate in fields:
-            return candidate
-    for f in fields:
-        if pd.api.types.is_string_dtype(layer.gdf[f]) or layer.gdf[f].dtype == object:
-            return f
-    return None
+    return name_field(layer, fields)
 
 
 def _css_color(value) -> str:
@@ -619,7 +674,7 @@ def render_legend(specs: list[dict]) -> str:
             + "".join(sections) + "</div>")
 
 
-def render_footer(project, layers, basemap: str) -> str:
+def render_footer(project, layers, basemap: str, approval_number: str | None = None) -> str:
     """Footer HTML: data sources, date, CRS, approval number (审图号), software, and where each analysis
     result shown came from (its provenance: inputs with sha256, standards, time) — all escaped."""
     sources = (project.extras or {}).get("data_sources")
@@ -634,7 +689,8 @@ def render_footer(project, layers, basemap: str) -> str:
     crs_text = f"{crs_name} (EPSG:{epsg})" if epsg else crs_name
     if basemap == "amap":
         crs_text += tr("；显示已偏移至 GCJ-02 以配合高德底图", "; shown shifted to GCJ-02 to match AMap tiles")
-    approval = (project.approval_number or "").strip() or tr("（待填写）", "(to be filled in)")
+    approval = str(approval_number if approval_number is not None else (project.approval_number or "")).strip() \
+        or tr("（待填写）", "(to be filled in)")
     today = _dt.date.today().isoformat()
     parts = [
         (tr("数据来源", "Data sources"), sources),

@@ -321,7 +321,8 @@ def put_values(column: pd.Series, positions, values, dtype=None) -> pd.Series:
         values if isinstance(values, (np.ndarray, pd.api.extensions.ExtensionArray)) else list(values),
         dtype=None if len(values) else object)
     if len(vals) != len(positions):
-        raise ParameterError(f"{len(positions)} features but {len(vals)} values")
+        raise ParameterError(tr(f"要素有 {len(positions)} 个，值却有 {len(vals)} 个",
+                                f"{len(positions)} features but {len(vals)} values"))
     target = column.dtype
     kind = kind_of(target)
     if kind in ("int", "bool") and not isinstance(target, pd.api.extensions.ExtensionDtype) and vals.isna().any():

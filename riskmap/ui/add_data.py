@@ -28,7 +28,15 @@ from PyQt5.QtWidgets import (
 )
 
 from riskmap import io
-from riskmap.errors import CancelledError, CRSError, EncodingError, RiskmapError, collect_thread_warnings, fold_messages
+from riskmap.errors import (
+    CancelledError,
+    CRSError,
+    EncodingError,
+    MissingCRSError,
+    RiskmapError,
+    collect_thread_warnings,
+    fold_messages,
+)
 from riskmap.i18n import tr
 from riskmap.layers.style import QUALITATIVE, Style
 
@@ -216,7 +224,7 @@ def read_step(path, options: ImportOptions | None = None, refs=(), asked=()) -> 
     except CRSError as exc:
         asked_already = (options is not None and options.crs) or "crs" in asked
         if asked_already or path.suffix.lower() in io.RASTER_EXTENSIONS \
-                or "no coordinate reference system" not in str(exc):
+                or not isinstance(exc, MissingCRSError):  # not the message: it is in the UI language
             raise
         return Question(path, "crs", tr("文件没有坐标系信息（缺少 .prj？），请指定坐标系：",
                                         "The file declares no coordinate system (missing .prj?); choose one:"),

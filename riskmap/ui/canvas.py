@@ -188,6 +188,10 @@ class MapCanvas(QWidget):
     scale_changed = pyqtSignal(float)
     rendered = pyqtSignal()
     render_failed = pyqtSignal(str, str)
+    #: one status line about the base map (tiles failing), at most once per kind of failure
+    basemap_message = pyqtSignal(str)
+    #: the base map drew every tile of the current view it could get
+    basemap_idle = pyqtSignal()
     _layer_event = pyqtSignal(object, str)
 
     #: Debounce of refreshes (ms): events arriving within it make one render.
@@ -235,6 +239,8 @@ class MapCanvas(QWidget):
         self.failed_layers: set = set()
         self._labels_failed = False
         self._highlights_failed: set = set()  # ids whose selection highlight failed (reported once)
+        #: The base map drawn under the layers (:class:`riskmap.ui.basemap.BaseMap`) or None.
+        self.basemap = None
 
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.StrongFocus)
@@ -444,6 +450,8 @@ class MapCanvas(QWidget):
         view = self._device_view()
         self._render_view = view
         self._render_started = time.perf_counter()
+        if self.basemap is not None:
+            self.basemap.request(view)
         visible = [layer for layer in self.project.layers if layer.visible]
         label_snaps, obstacles, label_key = [], [], [("labels", view.key)]
         for layer in visible:
@@ -667,9 +675,11 @@ class MapCanvas(QWidget):
     # painting
     # ==================================================================================
     def _stack(self) -> list[tuple]:
-        """``[(shown, opacity), ...]`` to draw, bottom first: layers, highlights, labels."""
+        """``[(shown, opacity), ...]`` to draw, bottom first: base map, layers, highlights, labels."""
         ids = set()
         stack = []
+        if self.basemap is not None and self.basemap.image is not None:
+            stack.append((_Shown(self.basemap.image_view, self.basemap.image), 1.0))
         for layer in self.project.layers:
             ids.add(layer.id)
             if layer.visible:
@@ -711,6 +721,8 @@ class MapCanvas(QWidget):
                 self._draw_shown(painter, shown, opacity)
         if self.show_decorations:
             self._draw_decorations(painter)
+        if self.basemap is not None:
+            self._draw_attribution(painter)
         if self.marker is not None:
             self._draw_marker(painter)
         if self._tool is not None:
@@ -764,6 +776,41 @@ class MapCanvas(QWidget):
             return
         render.draw_scale_bar(painter, 10, h - 10, mpp, 1.0, max_width=min(180.0, w / 3.0))
         render.draw_north_arrow(painter, w - 30, 10, 1.0)
+
+    # ==================================================================================
+    # base map
+    # ==================================================================================
+    def set_basemap(self, basemap) -> None:
+        """Draw ``basemap`` (a :class:`riskmap.ui.basemap.BaseMap`, or None for none) under the layers."""
+        if self.basemap is not None:
+            self.basemap.close()
+            self.basemap.setParent(None)
+        self.basemap = basemap
+        self._composite = None
+        if basemap is not None:
+            basemap.setParent(self)
+            basemap.updated.connect(self.update)
+            basemap.message.connect(self.basemap_message)
+            basemap.idle.connect(self.basemap_idle)
+            basemap.request(self._device_view())
+        self.update()
+
+    def _draw_attribution(self, painter: QPainter) -> None:
+        text = self.basemap.attribution
+        if not text:
+            return
+        w, h = self._size()
+        painter.save()
+        font = painter.font()
+        font.setPixelSize(11)
+        painter.setFont(font)
+        metrics = painter.fontMetrics()
+        tw, th = metrics.horizontalAdvance(text) + 8, metrics.height() + 2
+        box = QRectF(w - tw, h - th, tw, th)
+        painter.fillRect(box, QColor(255, 255, 255, 190))
+        painter.setPen(QColor("#333333"))
+        painter.drawText(box, Qt.AlignCenter, text)
+        painter.restore()
 
     # ==================================================================================
     # tools and input
@@ -854,6 +901,8 @@ class MapCanvas(QWidget):
 
     def closeEvent(self, event) -> None:
         self._cancel_running()
+        if self.basemap is not None:
+            self.basemap.close()
         super().closeEvent(event)
 
 

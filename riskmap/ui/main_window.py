@@ -21,6 +21,7 @@ from PyQt5.QtWidgets import (
     QAction,
     QActionGroup,
     QApplication,
+    QDialog,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -39,6 +40,7 @@ from riskmap.layers import VectorLayer
 from riskmap.project import PROJECT_EXTENSION, Project
 from riskmap.ui import add_data, messages
 from riskmap.ui.attribute_table import AttributeTableDock
+from riskmap.ui.basemap_menu import BaseMapControl
 from riskmap.ui.canvas import MapCanvas
 from riskmap.ui.county_nav import CountyNavigator
 from riskmap.ui.host import PanelHost
@@ -224,6 +226,9 @@ class MainWindow(QMainWindow):
         self.analysis_menu = bar.addMenu(tr("分析(&A)", "&Analysis"))
         self._build_analysis_menu()
 
+        self.basemap_control = BaseMapControl(self)  # 底图: providers, keys, offline packages
+        bar.addMenu(self.basemap_control.menu)
+
         help_menu = bar.addMenu(tr("帮助(&H)", "&Help"))
         help_menu.addAction(self.actions["about"])
 
@@ -264,6 +269,14 @@ class MainWindow(QMainWindow):
                 action.setToolTip(action.text().rstrip("…") + (f" ({action.shortcut().toString()})"
                                                                if not action.shortcut().isEmpty() else ""))
                 tb.addAction(action)
+        tb.addSeparator()
+        basemap = self.basemap_control.menu.menuAction()
+        basemap.setIconText(tr("底图", "Base map"))
+        tb.addAction(basemap)
+        button = tb.widgetForAction(basemap)
+        if button is not None:
+            button.setObjectName("basemap_button")
+            button.setPopupMode(QToolButton.InstantPopup)
         tb.addSeparator()
         tb.addWidget(QLabel(" " + tr("县区：", "County: ")))
         self.county_nav = CountyNavigator(self)
@@ -370,6 +383,8 @@ class MainWindow(QMainWindow):
         The project gets an autosave journal (:mod:`riskmap.journal`); the old one's is removed.
         """
         self._close_project_views()
+        if self.canvas is not None:
+            self.canvas.set_basemap(None)  # stop the old canvas' tile downloads
         self.undo_stack.clear()
         self._close_journal()
         self.project = project
@@ -1017,22 +1032,41 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(recent))
 
     # -- exports --------------------------------------------------------------------------
-    def export_html(self, out_path=None):
-        """Export the project as one self-contained HTML map (in the background)."""
+    def export_html(self, out_path=None, **options):
+        """Export the project as one self-contained HTML map (in the background).
+
+        Without ``out_path`` the 导出网页地图 dialog asks for the file, title, base map, layers, 审图号 and
+        whether popups may show personal data (:class:`~riskmap.ui.html_export_dialog.HtmlExportDialog`,
+        which remembers the choices); with it, ``options`` are passed to
+        :func:`riskmap.exports.html.export_html` (default: the visible layers, no personal data).
+        Returns the background task, or None when cancelled or refused.
+        """
         try:
             from riskmap.exports.html import export_html
         except ImportError:
             QMessageBox.information(self, tr("导出网页地图", "Export HTML map"),
                                     tr("网页地图导出模块尚未安装。", "The HTML export is not available yet."))
             return None
+        project = self.project
         if out_path is None:
-            start = str(Path(self._last_dir()) / f"{self.project.title or 'map'}.html")
-            out_path, _ = QFileDialog.getSaveFileName(self, tr("导出网页地图", "Export HTML map"), start,
-                                                      tr("网页", "Web page") + " (*.html)")
+            from riskmap.ui.html_export_dialog import HtmlExportDialog
+
+            dialog = HtmlExportDialog(self)
+            if dialog.exec_() != QDialog.Accepted:
+                return None
+            options = dialog.options()
+            out_path = options.pop("out_path")
             if not out_path:
                 return None
+            approval = options.get("approval_number") or ""
+            if approval != (project.approval_number or ""):
+                project.approval_number = approval  # saved with the project, as the print dialog does
+                project.modified = True
+        else:  # the base map shown: same provider, or its offline package embedded
+            options = {**self.basemap_control.html_options(), **options}
         self._remember_dir(out_path)
-        project, title = self.project, self.project.title
+        title = options.pop("title", None) or project.title
+        options.setdefault("basemap", "none")
         try:
             project.check_output(out_path)
         except RiskmapError as exc:
@@ -1040,7 +1074,7 @@ class MainWindow(QMainWindow):
             return None
 
         def work(progress):  # ``title`` is run_task's own keyword, so wrap the call
-            return export_html(project, out_path, basemap="none", title=title, progress=progress)
+            return export_html(project, out_path, title=title, progress=progress, **options)
 
         def done(_result):
             self.statusBar().showMessage(tr(f"已导出网页地图：{out_path}", f"Exported HTML map: {out_path}"), 10000)

@@ -81,3 +81,16 @@ def test_wrong_output_suffix_and_no_traceback(data_files, tmp_path):
     out = subprocess.run([sys.executable, "-m", "riskmap.cli", "export-html", str(data_files[1]), "--out",
                           str(tmp_path / "map.png")], capture_output=True, text=True)
     assert out.returncode == 2 and "Traceback" not in out.stderr and ".html" in out.stderr
+
+
+def test_personal_data_only_with_include_personal(tmp_path):
+    plants = tmp_path / "plants.geojson"
+    gpd.GeoDataFrame({"name": ["甲化工"], "联系人": ["张三"], "联系电话": ["13812345678"]},
+                     geometry=[shapely.Point(114.0, 32.0)], crs=4490).to_file(plants)
+    out = tmp_path / "m.html"
+    assert main(["export-html", str(plants), "--out", str(out), "--no-font"]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "13812345678" not in text and "张三" not in text and "甲化工" in text
+    assert main(["export-html", str(plants), "--out", str(out), "--no-font", "--include-personal"]) == 0
+    spec = read_page_data(out.read_text(encoding="utf-8"))["layers"][0]
+    assert {"联系人", "联系电话"} <= set(spec["fields"]) and "13812345678" in spec["cols"][spec["fields"].index("联系电话")]

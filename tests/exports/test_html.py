@@ -160,7 +160,8 @@ def test_chinese_aliases_labels_and_value_labels(exported):
     assert set(values) <= {"危险化学品", "非煤矿山", "烟花爆竹", "冶金", "工贸"}
     safe = ent["cols"][ent["fields"].index("safe_dist")]
     safe = [safe["k"][i] for i in safe["i"]] if isinstance(safe, dict) else safe
-    assert safe[0] == "" and safe[1] == "500"
+    assert safe[0] == "" and safe[1] == "500 m"  # the unit of the alias 安全防护距离(m) after the value
+    assert ent["aliases"][ent["fields"].index("safe_dist")] == "安全防护距离"
     counties = next(s for s in data["layers"] if s["name"] == "县区边界")
     assert [lab[2] for lab in counties["labels"]] == ["浉河区", "平桥区"]
     assert ent["cluster"] is False and next(s for s in data["layers"] if s["name"] == "交通事故点")["heat"] is True
@@ -380,7 +381,9 @@ def test_projected_map_crs_and_empty_layer(tmp_path):
     text = export_html(project, tmp_path / "p.html", embed_font=False).read_text("utf-8")
     data = read_page_data(text)
     np.testing.assert_allclose(decode_coordinates(data["layers"][0]["geom"]), [[114.0, 32.0], [114.1, 32.1]], atol=1e-6)
-    assert data["layers"][1]["count"] == 0 and decode_coordinates(data["layers"][1]["geom"]).shape == (0, 2)
+    # the empty layer is not listed at all (layer control, legend); its encoding would still be valid
+    assert [spec["name"] for spec in data["layers"]] == ["点"] and "空图层" not in text
+    assert decode_coordinates(encode_geometries(np.array([], dtype=object), "point", 6)).shape == (0, 2)
     (s, w), (n, e) = data["bounds"]
     assert s == pytest.approx(32.0, abs=1e-4) and e == pytest.approx(114.1, abs=1e-4)
 

@@ -103,7 +103,8 @@ def test_map_renders_every_layer_offline_without_errors(page):
     n_vector = sum(1 for s in data["layers"] if s["type"] == "vector" and not s["cluster"])
     assert int(status["data-canvases"]) >= n_vector
     labelled = [s for s in data["layers"] if s.get("labels")]
-    assert int(status["data-labels"]) == sum(len(s["labels"]) for s in labelled) > 0
+    # labels are placed without overlap: at most one per label written, and some shown
+    assert 0 < int(status["data-labels"]) <= sum(len(s["labels"]) for s in labelled)
     assert int(status["data-images"]) == sum(1 for s in data["layers"] if s["type"] == "raster")
     if any(s["cluster"] for s in data["layers"] if s["type"] == "vector"):
         assert int(status["data-clusters"]) > 0

@@ -205,7 +205,7 @@ def test_kml_through_convert_and_back(tmp_path, shp):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["missing.shp", "out.kml"], "not found"),
+    (["missing.shp", "out.kml"], "文件不存在"),
     (["{shp}", "out.txt"], ".gpkg"),
     (["{shp}", "out.gpkg", "--gcj02"], "GCJ-02"),
 ])

@@ -20,12 +20,12 @@ def test_render_error_is_emitted_once_per_change_and_forwarded_by_the_list():
     project.layers.events.render_state.connect(lambda **kw: forwarded.append((kw["layer"], kw["error"])))
     project.layers.events.changed.connect(lambda **kw: changed.append(kw))
     revision = layer.revision
-    layer.set_render_error("a.tif: file not found; check the path")
-    layer.set_render_error("a.tif: file not found; check the path")  # the same failure at the next repaint
+    layer.set_render_error("a.tif: 文件不存在，请检查路径")
+    layer.set_render_error("a.tif: 文件不存在，请检查路径")  # the same failure at the next repaint
     layer.set_render_error(None)
     layer.set_render_error(None)
-    assert own == ["a.tif: file not found; check the path", None]
-    assert forwarded == [(layer, "a.tif: file not found; check the path"), (layer, None)]
+    assert own == ["a.tif: 文件不存在，请检查路径", None]
+    assert forwarded == [(layer, "a.tif: 文件不存在，请检查路径"), (layer, None)]
     # a failed draw is no edit: no `changed` event, same revision, project not modified
     assert changed == [] and layer.revision == revision and not project.modified
 

@@ -146,7 +146,11 @@ def test_cancelling_the_question_adds_nothing(window, project, tmp_path, monkeyp
     assert window.add_files([path], wait=True) == [] and len(project.layers) == n and errors == []
 
 
-def test_a_file_without_crs_asks_for_one(window, project, tmp_path, monkeypatch, errors):
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_file_without_crs_asks_for_one(window, project, tmp_path, monkeypatch, errors, lang):
+    from riskmap.i18n import set_language
+
+    set_language(lang)  # the error's type, not its text, says the CRS is missing (the ui conftest restores zh)
     gdf = gpd.GeoDataFrame({"name": ["a"]}, geometry=[Point(114.2, 32.2)], crs=4490)
     shp = tmp_path / "nocrs.shp"
     gdf.to_file(shp, encoding="utf-8")
@@ -156,7 +160,7 @@ def test_a_file_without_crs_asks_for_one(window, project, tmp_path, monkeypatch,
                         lambda parent, p, reason, defaults=None, ask_crs=True:
                         asked.append(reason) or add_data.ImportOptions(crs="EPSG:4490"))
     [layer] = window.add_files([shp], wait=True)
-    assert len(asked) == 1 and "坐标系" in asked[0]
+    assert len(asked) == 1 and ("坐标系" if lang == "zh" else "coordinate system") in asked[0]
     assert layer.crs.to_epsg() == 4490
 
 

@@ -58,11 +58,11 @@ def test_a_raster_whose_file_disappeared_is_marked_and_recovers(window, qtbot, t
     project.modified = False  # showing the layer was the user's change; what follows must change nothing
     revision = layer.revision
 
-    assert layer.render_error == f"{path}: file not found; check the path"  # riskmap's own line, with the file
+    assert layer.render_error == f"{path}: 文件不存在，请检查路径"  # riskmap's own line, with the file
     assert layer.id in canvas.failed_layers
     red, tip, colour = mark_of(window, layer)
     assert red and colour == ERROR_COLOUR.lower()
-    assert tip == f"人口栅格：无法绘制 — {path}: file not found; check the path"
+    assert tip == f"人口栅格：无法绘制 — {path}: 文件不存在，请检查路径"
     assert close_to(pixel_at(window, *ON_ROAD), ROAD_COLOUR)  # the other layers still draw
     # the status bar says it once, not at every repaint (pans, zooms, refreshes)
     for dx in (40, -40, 25):

@@ -104,7 +104,7 @@ def test_bad_coordinates_are_reported_by_the_sheets_own_row_numbers(tmp_path):
     rows = [list(r) for r in AGENCY_ROWS]
     rows[6][3] = "待补"  # sheet row 7: 浉河化肥厂 without a longitude
     path = write_xlsx(tmp_path / "名单.xlsx", rows, AGENCY_MERGES)
-    with pytest.raises(CoordinateError, match=r"1 row\(s\) .*lines 7\)"):
+    with pytest.raises(CoordinateError, match="1 行坐标缺失或无效（第 7 行）"):
         io.read_vector(path)
     assert io.read_vector(path, skip_bad_rows=True).attrs["riskmap"]["skipped_rows"] == [7]
 

@@ -25,7 +25,7 @@ def test_not_georeferenced_warning_is_folded_into_the_error_line(tmp_path):
     assert run.returncode == 2
     lines = run.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("riskmap: error: ")
-    assert "no coordinate reference system" in lines[0] and "no geotransform" in lines[0]  # folded, after ours
+    assert "栅格没有坐标系" in lines[0] and "no geotransform" in lines[0]  # folded, after ours
 
 
 def test_gdal_warning_1_is_folded_into_the_error_line(tmp_path):

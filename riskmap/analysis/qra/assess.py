@@ -38,6 +38,7 @@ from riskmap.analysis.declare import RISKMAP_DEFAULT, Param, ParamSet
 from riskmap.analysis.provenance import provenance
 from riskmap.analysis.qra import data, engine, models, societal
 from riskmap.errors import EmptyLayerError
+from riskmap.i18n import tr
 
 PB = data.PURPLE_BOOK
 GB36 = "GB 36894-2018 表1（PARTIAL，见STANDARDS.md §2）"
@@ -118,9 +119,11 @@ class QRAParams:
 
         rose = np.asarray(self.wind_rose, float)
         if rose.ndim != 1 or rose.size < 4 or (rose < 0).any() or abs(rose.sum() - 1.0) > 1e-6:
-            raise ParameterError("wind_rose must be ≥ 4 non-negative sector probabilities summing to 1")
+            raise ParameterError(tr("风玫瑰（wind_rose）须为至少 4 个非负的方位概率，且总和为 1",
+                                    "wind_rose must be ≥ 4 non-negative sector probabilities summing to 1"))
         if self.sr_lower > self.sr_upper:
-            raise ParameterError("the societal-risk lower line must not lie above the upper line")
+            raise ParameterError(tr("社会风险下限线不能高于上限线",
+                                    "the societal-risk lower line must not lie above the upper line"))
 
 
 #: Outcome kinds and their Chinese names.
@@ -255,7 +258,7 @@ def footprint(s: Scenario, stability: str, wind: float, params: QRAParams) -> en
                 c, _sy = conc(xx, yy)
                 return (c >= lfl).astype(float)
 
-        fp = engine.plume_footprint(p_of, reach, y_max, step)
+        fp = engine.plume_footprint(p_of, reach, y_max, step, crosswind_decreasing=True)
         return _crop(fp)
     if s.outcome == "jet_fire":
         q = s.rate_kg_s * prop["dhc_mj_kg"] * 1e6
@@ -282,10 +285,10 @@ def footprint(s: Scenario, stability: str, wind: float, params: QRAParams) -> en
 
 def _crop(fp: engine.Footprint) -> engine.Footprint:
     """The footprint without its all-zero far part (smaller lattice, smaller boxes per direction)."""
-    nz = np.argwhere(fp.values > 0)
-    if not nz.size:
+    i1, j1 = fp.last_nonzero()
+    if i1 < 0:
         return engine.Footprint(fp.kind, fp.step, np.zeros((2, 2)))
-    i1, j1 = nz[:, 0].max() + 2, nz[:, 1].max() + 2
+    i1, j1 = i1 + 2, j1 + 2
     values = fp.values[:i1 + 1, :j1 + 1].copy()
     values[-1, :] = 0.0
     values[:, -1] = 0.0
@@ -370,7 +373,7 @@ def assess_qra(plants, population, sensitive=None, params: QRAParams | None = No
 
     params = (params or QRAParams()).validate()
     report = progress or (lambda frac, msg: None)
-    report(0.0, "准备数据 preparing")
+    report(0.0, tr("准备数据", "preparing"))
     plants, sensitive = _with_own_crs(plants), _with_own_crs(sensitive)
     gdf, notes = normalise_plants(plants, ("hazchem",))
     grid_pop = zonal.as_grid(population)
@@ -383,7 +386,8 @@ def assess_qra(plants, population, sensitive=None, params: QRAParams | None = No
     scope = [qra_scope(row) for row in gdf[["ent_type", "unit_inventories", "chemicals"]].to_dict("records")]
     in_scope = np.array([s for s, _r in scope], bool)
     if not in_scope.any():
-        raise EmptyLayerError("no plant in QRA scope (toxic or flammable gas with Σq/Q ≥ 1, GB/T 37243-2019 §4)")
+        raise EmptyLayerError(tr("没有企业在定量风险评价范围内（有毒或易燃气体且 Σq/Q ≥ 1，GB/T 37243-2019 §4）",
+                                 "no plant in QRA scope (toxic or flammable gas with Σq/Q ≥ 1, GB/T 37243-2019 §4)"))
     rose = np.asarray(params.wind_rose, float)
     weather = [(name, st, u, params.day_fraction if period == "day" else 1 - params.day_fraction, period)
                for name, st, u, period in data.WEATHER]
@@ -409,6 +413,7 @@ def assess_qra(plants, population, sensitive=None, params: QRAParams | None = No
     done = 0
     n_work = max(len(scenarios), 1)
     grids_out = []
+    plant_names = gdf["name"].tolist()
     for a, (grid, members) in enumerate(areas):
         pop, _total = societal.population_on_grid(grid_pop, grid)
         grid.population = pop
@@ -439,7 +444,7 @@ def assess_qra(plants, population, sensitive=None, params: QRAParams | None = No
                                                                    float(deaths[d]) * factor)
                                                     for d in range(rose.size) if rose[d] > 0)
                 done += 1
-                report(0.05 + 0.85 * done / n_work, f"风险积分 integrating {gdf['name'].iat[i]}")
+                report(0.05 + 0.85 * done / n_work, tr(f"风险积分：{plant_names[i]}", f"integrating {plant_names[i]}"))
             acc.add_to(own, px[i], py[i])
             grid.risk[r_off:r_off + own.height, c_off:c_off + own.width] += own.risk
             info = {"area": a}
@@ -450,7 +455,7 @@ def assess_qra(plants, population, sensitive=None, params: QRAParams | None = No
             per_plant[i] = info
         grids_out.append((grid, idx[members]))
 
-    report(0.92, "等值线与判定 contours and verdicts")
+    report(0.92, tr("等值线与判定", "contours and verdicts"))
     # contours per area
     rows = []
     for a, (grid, members) in enumerate(grids_out):
@@ -512,7 +517,7 @@ def assess_qra(plants, population, sensitive=None, params: QRAParams | None = No
         {**params.to_dict(), "metric_crs": metric_crs.to_string(), "areas": len(grids_out),
          "plants_in_scope": int(in_scope.sum()), "scenarios": len(scenarios)},
         standards=standards_cited(), notes=notes)
-    report(1.0, "完成 done")
+    report(1.0, tr("完成", "done"))
     return QRAResult(plants_out, contours_gdf, targets, fn, scen, record, grids_out)
 
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from riskmap.errors import ParameterError
+from riskmap.i18n import tr
 
 #: Default individual-risk contour levels (per year): GB 36894-2018 criteria values (STANDARDS.md §2).
 CONTOUR_LEVELS = (3e-5, 1e-5, 3e-6, 1e-6, 3e-7)
@@ -60,23 +61,35 @@ class Footprint:
     step: float
     values: np.ndarray
 
+    def last_nonzero(self) -> tuple[int, int]:
+        """The largest row and column index of a non-zero P of a plume.
+
+        Returns
+        -------
+        (int, int)
+            ``(i, j)``, or ``(−1, −1)`` when P is 0 everywhere.
+        """
+        mask = self.values > 0
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        return (int(rows[-1]), int(cols[-1])) if rows.size else (-1, -1)
+
     @property
     def reach(self) -> float:
         """Largest distance (m) from the source at which P may be non-zero."""
         if self.kind == "radial":
             nz = np.flatnonzero(self.values > 0)
             return float(nz[-1] + 1) * self.step if nz.size else 0.0
-        nz = np.argwhere(self.values > 0)
-        if not nz.size:
+        i, j = self.last_nonzero()
+        if i < 0:
             return 0.0
-        return float(math.hypot(nz[:, 0].max() + 1, nz[:, 1].max() + 1) * self.step)
+        return float(math.hypot(i + 1, j + 1) * self.step)
 
     def extent(self) -> tuple[float, float]:
         """``(x_max, y_max)`` of the non-zero part of a plume (m)."""
-        nz = np.argwhere(self.values > 0)
-        if not nz.size:
+        i, j = self.last_nonzero()
+        if i < 0:
             return 0.0, 0.0
-        return float(nz[:, 0].max() + 1) * self.step, float(nz[:, 1].max() + 1) * self.step
+        return float(i + 1) * self.step, float(j + 1) * self.step
 
     def sample(self, x, y=None):
         """P at downwind ``x`` and crosswind ``y`` (plume) or at distance ``x`` (radial), bilinear."""
@@ -95,11 +108,36 @@ def radial_footprint(p_of_r, reach: float, step: float) -> Footprint:
     return Footprint("radial", float(step), values)
 
 
-def plume_footprint(p_of_xy, x_max: float, y_max: float, step: float) -> Footprint:
-    """A plume footprint from ``p_of_xy(x, y)`` (vectorised, m) on 0 ≤ x ≤ x_max, 0 ≤ y ≤ y_max."""
+def plume_footprint(p_of_xy, x_max: float, y_max: float, step: float, *,
+                    crosswind_decreasing: bool = False) -> Footprint:
+    """A plume footprint from ``p_of_xy(x, y)`` sampled on 0 ≤ x ≤ x_max, 0 ≤ y ≤ y_max.
+
+    Parameters
+    ----------
+    p_of_xy : callable
+        P_death at downwind ``x`` and crosswind ``y`` (m), vectorised (broadcasting arrays).
+    x_max, y_max : float
+        Extent of the lattice (m).
+    step : float
+        Lattice spacing (m).
+    crosswind_decreasing : bool, default False
+        Promise that P never grows with |y| at a fixed x (a Gaussian plume's load does not). Then the
+        rows beyond the last downwind distance with P(x, 0) > 0 are all zero and are not evaluated.
+
+    Returns
+    -------
+    Footprint
+    """
     x = np.arange(int(math.ceil(x_max / step)) + 2, dtype=float) * step
     y = np.arange(int(math.ceil(y_max / step)) + 2, dtype=float) * step
-    values = np.clip(np.nan_to_num(np.asarray(p_of_xy(x[:, None], y[None, :]), float)), 0.0, 1.0)
+    rows = x.size
+    if crosswind_decreasing:
+        centre = np.broadcast_to(np.asarray(p_of_xy(x[:, None], y[None, :1]), float), (x.size, 1))
+        nz = np.flatnonzero(np.clip(np.nan_to_num(centre[:, 0]), 0.0, 1.0) > 0)
+        rows = int(nz[-1]) + 1 if nz.size else 0
+    values = np.zeros((x.size, y.size))
+    if rows:
+        values[:rows] = np.clip(np.nan_to_num(np.asarray(p_of_xy(x[:rows, None], y[None, :]), float)), 0.0, 1.0)
     values[-1, :] = 0.0
     values[:, -1] = 0.0
     return Footprint("plume", float(step), values)
@@ -115,9 +153,10 @@ def _bilinear(values, fi, fj):
     fi, fj = np.broadcast_to(fi, out.shape)[inside], np.broadcast_to(fj, out.shape)[inside]
     i0, j0 = fi.astype(np.int64), fj.astype(np.int64)
     ti, tj = fi - i0, fj - j0
-    v = (values[i0, j0] * (1 - ti) * (1 - tj) + values[i0 + 1, j0] * ti * (1 - tj)
-         + values[i0, j0 + 1] * (1 - ti) * tj + values[i0 + 1, j0 + 1] * ti * tj)
-    out[inside] = v
+    ui, uj = 1 - ti, 1 - tj
+    flat = i0 * nj + j0
+    v = np.ravel(values)
+    out[inside] = (v[flat] * ui * uj + v[flat + nj] * ti * uj + v[flat + 1] * ui * tj + v[flat + nj + 1] * ti * tj)
     return out
 
 
@@ -191,7 +230,8 @@ def grid_around(x: float, y: float, radius: float, cell: float, crs=None) -> Ris
 def grid_for_bounds(x0, y0, x1, y1, cell: float, crs=None) -> RiskGrid:
     """A grid aligned to multiples of ``cell`` that covers the box."""
     if not (cell > 0 and math.isfinite(cell)):
-        raise ParameterError(f"grid cell must be a positive size in metres, not {cell!r}")
+        raise ParameterError(tr(f"网格单元大小须为正数（米），不能是 {cell}",
+                                f"grid cell must be a positive size in metres, not {cell!r}"))
     xmin = math.floor(x0 / cell) * cell
     ymax = math.ceil(y1 / cell) * cell
     width = int(math.ceil((x1 - xmin) / cell))
@@ -284,7 +324,8 @@ def add_footprint(grid: RiskGrid, sx: float, sy: float, footprint: Footprint, fr
     risk = grid.risk if risk is None else risk
     rose = np.asarray(rose, float)
     if frequency < 0 or not math.isfinite(frequency):
-        raise ParameterError(f"scenario frequency must be ≥ 0 per year, not {frequency!r}")
+        raise ParameterError(tr(f"场景频率须 ≥ 0（次/年），不能是 {frequency}",
+                                f"scenario frequency must be ≥ 0 per year, not {frequency!r}"))
     if frequency == 0 and outcomes is None:
         return
     reach = footprint.reach
@@ -380,7 +421,12 @@ class PolarRisk:
     because the sum over directions is a circular convolution in ψ of that array with the rose (a
     step function), it is done once per source with an FFT (:meth:`risk_polar`) and the cells take
     their value by bilinear interpolation in (ρ, θ) (:meth:`add_to`). Deaths per sector for the
-    societal risk come from the population binned on the same lattice (:meth:`deaths`).
+    societal risk come from the population binned on the same lattice (:meth:`population_polar`).
+
+    Cost: a footprint is sampled only at the nodes each ring can reach (:meth:`polar`), a few per
+    cent of the ring × widest-angle rectangle for a long plume, and its deaths per sector are one
+    gather of 16 sector-mean populations per node (:meth:`_sector_deaths`), so the per-footprint work
+    grows with the footprint's area, not with the lattice's.
     """
 
     def __init__(self, reach: float, step: float, rose, per_sector: int = 90):
@@ -398,53 +444,139 @@ class PolarRisk:
         self.phi0 = math.pi - math.pi / self.n + self.dpsi / 2
 
     def polar(self, footprint: Footprint) -> tuple[np.ndarray, np.ndarray]:
-        """``(columns, P)``: the footprint on the polar lattice, only at the ψ columns where it may be non-zero."""
+        """The footprint at the polar lattice nodes where it may be non-zero.
+
+        Parameters
+        ----------
+        footprint : Footprint
+
+        Returns
+        -------
+        (ndarray, ndarray)
+            ``radial``: an empty index array and P at every ρ (1-D). ``plume``: the flat indices
+            ``i·n_psi + (j mod n_psi)`` of the nodes (ρ_i, ψ_j) with P > 0 (distinct) and P there.
+
+        Notes
+        -----
+        A node can only be non-zero when one of the four lattice points around it is. A lattice point
+        (a, b) reaches the distances hypot(a − 1, b − 1)·step … hypot(a + 1, b + 1)·step and the angles up
+        to atan2((b + 1)·step, (a − 1)·step), so each ring of the polar lattice is sampled only over the
+        angles that its own non-zero lattice points can reach. Near the source every angle may be
+        reached; further out a plume covers a few columns, so most of the 2k + 1 columns of its widest
+        angle are never visited.
+        """
         if footprint.kind == "radial":
             return np.zeros(0, np.int64), footprint.sample(self.rho)
-        x_max, y_max = footprint.extent()
-        if x_max <= 0:
-            return np.zeros(0, np.int64), np.zeros((self.n_r, 0))
-        # the widest angle at which the lattice is non-zero (near the source every angle may be)
-        nz = np.argwhere(footprint.values > 0)
-        xs, ys = nz[:, 0] * footprint.step, (nz[:, 1] + 1) * footprint.step
-        psi_max = float(np.max(np.arctan2(ys, np.maximum(xs - footprint.step, 0.0))))
-        k = min(int(math.ceil(psi_max / self.dpsi)) + 1, self.n_psi // 2 - 1)  # 2k+1 distinct columns
-        cols = np.arange(-k, k + 1)
-        psi = cols * self.dpsi
-        p = footprint.sample(self.rho[:, None] * np.cos(psi)[None, :], self.rho[:, None] * np.sin(psi)[None, :])
-        return cols % self.n_psi, p
+        a, b = np.nonzero(footprint.values > 0)
+        if not a.size:
+            return np.zeros(0, np.int64), np.zeros(0)
+        s = footprint.step
+        psi = np.arctan2((b + 1) * s, np.maximum((a - 1) * s, 0.0))
+        k_node = np.minimum(np.ceil(psi / self.dpsi).astype(np.int64) + 1, self.n_psi // 2 - 1)
+        lo = np.floor(np.hypot(np.maximum(a - 1, 0), np.maximum(b - 1, 0)) * s / self.step).astype(np.int64)
+        hi = np.minimum(np.ceil(np.hypot(a + 1, b + 1) * s / self.step).astype(np.int64), self.n_r - 1)
+        k_row = np.full(self.n_r, -1, np.int64)  # widest column reached on each ring (−1: none)
+        for t in range(int((hi - lo).max()) + 1):
+            ring = lo + t
+            ok = ring <= hi
+            np.maximum.at(k_row, ring[ok], k_node[ok])
+        rows = np.flatnonzero(k_row >= 0)
+        k = k_row[rows]
+        counts = 2 * k + 1
+        ri = np.repeat(rows, counts)
+        j = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts + k, counts)
+        rho = self.rho[ri]
+        cos, sin = self._trig()
+        half = self.n_psi // 2
+        p = footprint.sample(rho * cos[j + half], rho * sin[j + half])
+        keep = p > 0
+        return ri[keep] * self.n_psi + j[keep] % self.n_psi, p[keep]
+
+    def _trig(self):
+        """cos ψ_j and sin ψ_j for j = −n_psi/2 … n_psi/2 (index j + n_psi/2)."""
+        if getattr(self, "_trig_table", None) is None:
+            half = self.n_psi // 2
+            psi = np.arange(-half, half + 1) * self.dpsi
+            self._trig_table = (np.cos(psi), np.sin(psi))
+        return self._trig_table
 
     def add(self, footprint: Footprint, frequency: float, pop_polar=None) -> np.ndarray | None:
-        """Add ``frequency × footprint``; with ``pop_polar`` return the deaths N of each sector (mean over its directions)."""
+        """Add ``frequency × footprint`` to the source's risk.
+
+        Parameters
+        ----------
+        footprint : Footprint
+        frequency : float
+            f_s · P_w (per year).
+        pop_polar : ndarray, optional
+            The population on the lattice (:meth:`population_polar`).
+
+        Returns
+        -------
+        ndarray or None
+            With ``pop_polar``: the deaths N of each sector (mean over its directions).
+        """
         if frequency < 0 or not math.isfinite(frequency):
-            raise ParameterError(f"scenario frequency must be ≥ 0 per year, not {frequency!r}")
-        cols, p = self.polar(footprint)
+            raise ParameterError(tr(f"场景频率须 ≥ 0（次/年），不能是 {frequency}",
+                                    f"scenario frequency must be ≥ 0 per year, not {frequency!r}"))
+        flat, p = self.polar(footprint)
         if footprint.kind == "radial":
             self.q_radial += frequency * p
             if pop_polar is None:
                 return None
-            return np.full(self.n, float(pop_polar.sum(axis=1) @ p))
-        self.q[:, cols] += frequency * p  # the columns are distinct, so a plain fancy-index add is exact
+            return np.full(self.n, float(self._sector_population(pop_polar)[1] @ p))
+        self.q.ravel()[flat] += frequency * p  # the indices are distinct, so a plain fancy-index add is exact
         if pop_polar is None:
             return None
-        return self._sector_deaths(cols, p, pop_polar)
+        return self._sector_deaths(flat, p, pop_polar)
 
-    def _sector_deaths(self, cols, p, pop_polar) -> np.ndarray:
-        """N per sector: Σ pop(ρ, θ)·P(ρ, θ − φ), averaged over the sector's m directions φ (FFT correlation)."""
-        if not cols.size:
+    def _sector_population(self, pop_polar):
+        """``(box, ring totals)`` of a population lattice, computed once per lattice.
+
+        ``box[i, r, l]`` is the mean population of the m columns starting at column (l mod n)·m + r of
+        ring i (l < 2n, so that any n consecutive sectors are one contiguous slice).
+        """
+        if getattr(self, "_pop_ref", None) is not pop_polar:
+            n, m = self.n, self.m
+            blocks = np.asarray(pop_polar, float).reshape(self.n_r, n, m)
+            # a window of m columns is the tail of one sector plus the head of the next: both partial sums
+            # are of non-negative terms, so an empty window stays exactly 0 (a running total would not)
+            head = np.cumsum(blocks, axis=2)
+            tail = np.cumsum(blocks[:, :, ::-1], axis=2)[:, :, ::-1]
+            tail[:, :-1, 1:] += head[:, 1:, :-1]
+            tail[:, -1, 1:] += head[:, 0, :-1]
+            tail /= m
+            box = np.empty((self.n_r, m, 2 * n))
+            box[:, :, :n] = tail.transpose(0, 2, 1)
+            box[:, :, n:] = box[:, :, :n]
+            self._pop_box = box
+            self._pop_rings = blocks.sum(axis=(1, 2))
+            self._pop_ref = pop_polar
+        return self._pop_box, self._pop_rings
+
+    def _sector_deaths(self, flat, p, pop_polar) -> np.ndarray:
+        """N per sector: Σ pop(ρ, θ)·P(ρ, θ − φ), averaged over the sector's m directions φ.
+
+        With the footprint node (ρ_i, ψ_j) and the plume direction φ_k = phi0 + k·dψ, the person at
+        column j + k is exposed; averaged over the sector d (k = d·m … d·m + m − 1) this is P(i, j) times
+        the mean population of the m columns from j + d·m, i.e. ``box`` (:meth:`_sector_population`).
+        """
+        if not flat.size:
             return np.zeros(self.n)
-        rows = np.flatnonzero(p.any(axis=1))
-        if not rows.size:
-            return np.zeros(self.n)
-        rows = slice(0, rows[-1] + 1)
-        full = np.zeros((rows.stop, self.n_psi))
-        full[:, cols] = p[rows]
-        if getattr(self, "_pop_key", None) is not id(pop_polar):
-            self._pop_fft = np.fft.rfft(pop_polar, axis=1)
-            self._pop_key = id(pop_polar)
-        spec = np.sum(self._pop_fft[rows] * np.conj(np.fft.rfft(full, axis=1)), axis=0)
-        per_direction = np.fft.irfft(spec, n=self.n_psi)  # N(φ_k), k = 0 … n_psi − 1
-        return np.maximum(per_direction.reshape(self.n, self.m).mean(axis=1), 0.0)
+        box, _rings = self._sector_population(pop_polar)
+        n, m = self.n, self.m
+        ri, col = np.divmod(flat, self.n_psi)
+        q, r = np.divmod(col, m)
+        base = (ri * m + r) * (2 * n) + q
+        box = box.ravel()
+        out = np.zeros(self.n)
+        offsets = np.arange(n)
+        # chunks keep the gathered rows in cache; einsum rather than a BLAS product, whose threads only
+        # wait for each other on a busy machine at these sizes
+        for c0 in range(0, base.size, 8192):
+            sl = slice(c0, c0 + 8192)
+            out += np.einsum("i,ij->j", p[sl], box[base[sl, None] + offsets])
+        return np.maximum(out, 0.0)
 
     def risk_polar(self) -> np.ndarray:
         """IR on the lattice of absolute azimuths θ_l = phi0 + l·dψ (rows ρ)."""
@@ -458,11 +590,16 @@ class PolarRisk:
         """``(window, fractional ρ index, fractional θ index)`` of the grid cells within reach."""
         reach = (self.n_r - 2) * self.step
         r0, r1, c0, c1 = window or grid.window(sx - reach, sy - reach, sx + reach, sy + reach)
+        key = (grid.xmin, grid.ymax, grid.cell, grid.width, grid.height, float(sx), float(sy), (r0, r1, c0, c1))
+        cached = getattr(self, "_coords", None)
+        if cached is not None and cached[0] == key:  # population_polar and add_to ask for the same cells
+            return cached[1]
         dx = grid.xs(c0, c1)[None, :] - sx
         dy = grid.ys(r0, r1)[:, None] - sy
         rho = np.hypot(dx, dy) / self.step
         theta = (np.arctan2(dx, dy) - self.phi0) / self.dpsi % self.n_psi
-        return (r0, r1, c0, c1), rho, theta
+        self._coords = (key, ((r0, r1, c0, c1), rho, theta))
+        return self._coords[1]
 
     def add_to(self, grid: RiskGrid, sx: float, sy: float, risk=None) -> None:
         """Add this source's IR to ``risk`` (default ``grid.risk``) at the cell centres."""
@@ -491,12 +628,20 @@ def _bilinear_circular(values, fi, fj):
     """Bilinear interpolation with the second axis circular (0 beyond the first axis)."""
     ni, nj = values.shape
     inside = fi < ni - 1
+    whole = bool(inside.all())  # the usual case: the square around a plant lies within the lattice
     out = np.zeros(fi.shape)
-    fi, fj = fi[inside], fj[inside]
+    if not whole:
+        fi, fj = fi[inside], fj[inside]
     i0 = fi.astype(np.int64)
-    j0 = np.floor(fj).astype(np.int64) % nj
+    fl = np.floor(fj)
+    j0 = fl.astype(np.int64) % nj
     j1 = (j0 + 1) % nj
-    ti, tj = fi - i0, fj - np.floor(fj)
-    out[inside] = (values[i0, j0] * (1 - ti) * (1 - tj) + values[i0 + 1, j0] * ti * (1 - tj)
-                   + values[i0, j1] * (1 - ti) * tj + values[i0 + 1, j1] * ti * tj)
+    ti, tj = fi - i0, fj - fl
+    ui, uj = 1 - ti, 1 - tj
+    row0, row1 = i0 * nj, (i0 + 1) * nj
+    v = np.ravel(values)
+    got = v[row0 + j0] * ui * uj + v[row1 + j0] * ti * uj + v[row0 + j1] * ui * tj + v[row1 + j1] * ti * tj
+    if whole:
+        return got
+    out[inside] = got
     return out

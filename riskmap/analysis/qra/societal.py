@@ -44,8 +44,10 @@ def population_on_grid(population, grid) -> tuple[np.ndarray, float]:
     src = zonal.as_grid(population)
     if src.is_rotated:
         from riskmap.errors import CRSError
+        from riskmap.i18n import tr
 
-        raise CRSError("the population raster must be north-up (no rotation) for the QRA")
+        raise CRSError(tr("定量风险评价要求人口栅格为正北朝上（无旋转）",
+                          "the population raster must be north-up (no rotation) for the QRA"))
     # read only the part of the raster around the grid (with a margin of two source cells)
     x0, y0, x1, y1 = grid.bounds
     if crs_policy.same_crs(src.crs, grid.crs):

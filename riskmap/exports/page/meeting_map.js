@@ -428,11 +428,19 @@
   labelsPane.style.zIndex = 592;
   labelsPane.style.pointerEvents = "none";
 
-  var baseLayers = {}, firstBase = null;
+  var baseLayers = {}, firstBase = null, tilesLoaded = 0;
   (doc.tiles || []).forEach(function (t) {
     var opts = { attribution: t.attribution, maxZoom: t.maxZoom || 18 };
     if (t.subdomains) { opts.subdomains = t.subdomains; }
-    var tile = L.tileLayer(t.url, opts);
+    var tile;
+    if (t.embedded) {  // an offline package embedded as data URIs (no network)
+      opts.maxNativeZoom = t.maxNativeZoom;
+      var emb = t.embedded, blank = "data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw==";
+      tile = new (L.TileLayer.extend({ getTileUrl: function (c) { return emb[c.z + "/" + c.x + "/" + c.y] || blank; } }))("", opts);
+      tile.on("tileload", function () { tilesLoaded++; });
+    } else {
+      tile = L.tileLayer(t.url, opts);
+    }
     var base = t.overlay ? L.layerGroup([tile, L.tileLayer(t.overlay, opts)]) : tile;
     baseLayers[t.name] = base;
     if (!firstBase) { firstBase = base; }
@@ -442,6 +450,94 @@
     firstBase.addTo(map);
   }
 
+  // ---- labels: placed greedily, a label only where its box meets no label already placed ----------
+  // Order: polygon layers' labels (county names) first, then lines, then points; within a kind the upper
+  // layer first; within a layer the order the exporter wrote (larger features / higher rank first).
+  // Placed again after every zoom, pan and layer switch. Labels are DOM elements (one per label shown) in
+  // the labels pane; window.riskmap.labelBoxes() gives the placed boxes (container pixels) for tests.
+  var labelSpecs = [], labelSizes = {}, placedBoxes = [], LABEL_PAD = 2;
+  var KIND_RANK = { polygon: 0, line: 1, point: 2 };
+  function labelSize(text) {  // measured once per text from a hidden element (the page's own font)
+    if (labelSizes[text]) { return labelSizes[text]; }
+    var probe = document.getElementById("rm-label-probe");
+    if (!probe) {
+      probe = document.createElement("div");
+      probe.id = "rm-label-probe";
+      probe.className = "rm-label rm-label-probe";
+      document.body.appendChild(probe);
+    }
+    probe.innerHTML = "<span>" + text + "</span>";
+    var span = probe.firstChild, r = span.getBoundingClientRect();
+    labelSizes[text] = { w: Math.ceil(r.width), h: Math.ceil(r.height) };
+    return labelSizes[text];
+  }
+  function placeLabels() {
+    var pane = map.getPane("rm-labels");
+    if (!pane) { return; }
+    while (pane.firstChild) { pane.removeChild(pane.firstChild); }
+    placedBoxes = [];
+    var size = map.getSize(), zoom = map.getZoom(), grid = {}, CELL = 64;
+    var order = labelSpecs.filter(function (spec) {
+      return map.hasLayer(overlays[spec.id]) && !(spec.labelMinZoom && zoom < spec.labelMinZoom);
+    });
+    order.sort(function (a, b) { return (KIND_RANK[a.kind] - KIND_RANK[b.kind]) || (b.index - a.index); });
+    function cells(b, add) {
+      var hit = false;
+      for (var gx = Math.floor(b[0] / CELL); gx <= Math.floor(b[2] / CELL); gx++) {
+        for (var gy = Math.floor(b[1] / CELL); gy <= Math.floor(b[3] / CELL); gy++) {
+          var key = gx + "," + gy, list = grid[key];
+          if (add) { (grid[key] = list || []).push(b); continue; }
+          if (!list) { continue; }
+          for (var q = 0; q < list.length && !hit; q++) {
+            var o = list[q];
+            hit = b[0] < o[2] && b[2] > o[0] && b[1] < o[3] && b[3] > o[1];
+          }
+          if (hit) { return true; }
+        }
+      }
+      return hit;
+    }
+    // the controls, the legend and the title are obstacles too: no label half hidden under them
+    var origin = map.getContainer().getBoundingClientRect();
+    var blockers = map.getContainer().querySelectorAll(".leaflet-control, .rm-title");
+    for (var bi = 0; bi < blockers.length; bi++) {
+      var br = blockers[bi].getBoundingClientRect();
+      if (br.width > 0 && br.height > 0) {
+        cells([br.left - origin.left, br.top - origin.top, br.right - origin.left, br.bottom - origin.top], true);
+      }
+    }
+    var frag = document.createDocumentFragment();
+    order.forEach(function (spec) {
+      var offsetX = spec.kind === "point" ? Math.max(spec.style.size / 2, 2) * 1.3 + 3 : 0;
+      for (var i = 0; i < spec.labels.length; i++) {
+        var l = spec.labels[i], pt = map.latLngToContainerPoint([l[0], l[1]]);
+        if (pt.x < -200 || pt.y < -50 || pt.x > size.x + 200 || pt.y > size.y + 50) { continue; }
+        var sz = labelSize(l[2]);
+        var x0 = spec.kind === "point" ? pt.x + offsetX : pt.x - sz.w / 2, y0 = pt.y - sz.h / 2;
+        var box = [x0 - LABEL_PAD, y0 - LABEL_PAD, x0 + sz.w + LABEL_PAD, y0 + sz.h + LABEL_PAD];
+        if (box[2] < 0 || box[3] < 0 || box[0] > size.x || box[1] > size.y || cells(box, false)) { continue; }
+        cells(box, true);
+        placedBoxes.push({ layer: spec.id, text: l[2], x0: x0, y0: y0, x1: x0 + sz.w, y1: y0 + sz.h });
+        var el = document.createElement("div");
+        el.className = "rm-label";
+        el.innerHTML = "<span>" + l[2] + "</span>";
+        L.DomUtil.setPosition(el, map.containerPointToLayerPoint([x0, y0]));
+        frag.appendChild(el);
+      }
+    });
+    pane.appendChild(frag);
+  }
+  var labelTimer = null;
+  function scheduleLabels() {
+    if (labelTimer) { window.clearTimeout(labelTimer); }
+    labelTimer = window.setTimeout(function () { labelTimer = null; placeLabels(); }, 30);
+  }
+  map.on("zoomstart", function () {  // labels are placed for one zoom: hide them while it changes
+    var pane = map.getPane("rm-labels");
+    if (pane) { while (pane.firstChild) { pane.removeChild(pane.firstChild); } }
+    placedBoxes = [];
+  });
+
   var tooltip = L.tooltip({ sticky: true, direction: "top", offset: [0, -6], className: "rm-tooltip" });
   var built = {}, overlays = {}, paneOf = {}, anchorOf = {};
   var groupOrder = ["base", "hazards", "analysis"];
@@ -449,8 +545,12 @@
   groupOrder.forEach(function (g) { grouped[(doc.groups || {})[g] || g] = {}; });
 
   function openPopupAt(spec, i, latlng) {
-    L.popup({ maxWidth: 360, className: "rm-popup-wrap" }).setLatLng(latlng).setContent(popupHtml(spec, i))
-      .openOn(map);
+    // pan so the popup is not hidden under the layer control and legend column (top right) or the title
+    var corner = map.getContainer().querySelector(".leaflet-top.leaflet-right");
+    var right = corner ? corner.offsetWidth + 10 : 10;
+    L.popup({ maxWidth: 360, className: "rm-popup-wrap", autoPanPaddingTopLeft: [50, 60],
+      autoPanPaddingBottomRight: [Math.min(right, map.getSize().x / 2), 20] })
+      .setLatLng(latlng).setContent(popupHtml(spec, i)).openOn(map);
   }
   function showTooltipAt(spec, i, latlng) {
     tooltip.setContent(featureName(spec, i)).setLatLng(latlng);
@@ -536,13 +636,7 @@
       anchorOf[spec.id] = function (i) { return layer.anchor(i); };
       made = { layer: layer, heat: heat };
     }
-    if (spec.labels && spec.labels.length) {
-      var labels = spec.labels.map(function (l) {
-        return L.marker([l[0], l[1]], { pane: "rm-labels", interactive: false, keyboard: false,
-          icon: L.divIcon({ className: "rm-label", html: "<span>" + l[2] + "</span>", iconSize: null }) });
-      });
-      made.layer = L.layerGroup([made.layer, L.layerGroup(labels)]);
-    }
+    if (spec.labels && spec.labels.length) { labelSpecs.push(spec); }
     return made;
   }
 
@@ -596,6 +690,12 @@
       activeColor: "#d7301f", completedColor: "#fc8d59" }).addTo(map);
   }
 
+  placeLabels();
+  map.on("moveend overlayadd overlayremove resize", scheduleLabels);
+  if (document.fonts && document.fonts.ready) {  // the embedded font changes the widths: measure again
+    document.fonts.ready.then(function () { labelSizes = {}; placeLabels(); });
+  }
+
   var buildMs = window.performance ? Math.round(window.performance.now()) : 0;
 
   // title inside the map (so it stays in full screen); legend as a control
@@ -604,7 +704,7 @@
   var legendEl = document.getElementById("riskmap-legend");
   if (legendEl) {
     var Legend = L.Control.extend({
-      options: { position: "bottomright" },
+      options: { position: "topright" },  // below the layer control, in the same column (never over it)
       onAdd: function () {
         L.DomEvent.disableClickPropagation(legendEl);
         L.DomEvent.disableScrollPropagation(legendEl);
@@ -660,6 +760,7 @@
     el.setAttribute("data-labels", String(document.querySelectorAll("#map .rm-label").length));
     el.setAttribute("data-images", String(document.querySelectorAll("#map img.rm-raster").length));
     el.setAttribute("data-zoom", String(map.getZoom()));
+    el.setAttribute("data-tiles-loaded", String(tilesLoaded));
     el.setAttribute("data-build-ms", String(buildMs));
     el.setAttribute("data-ready", "1");
     var errs = document.getElementById("riskmap-errors");
@@ -684,6 +785,8 @@
       openPopupAt(spec, i, at);
       return true;
     },
+    labelBoxes: function () { return placedBoxes.slice(); },
+    placeLabels: placeLabels,
     showTooltip: function (id, i) {
       var spec = findSpec(id), at = featureAnchor(id, i);
       if (!spec || !at) { return false; }

@@ -29,6 +29,7 @@ from PyQt5.QtWidgets import (
     QLabel,
     QPushButton,
     QTableView,
+    QWidget,
 )
 
 from riskmap import crs as crs_policy
@@ -560,11 +561,26 @@ class AnalysisPanel(QDockWidget):
         self.run_button.clicked.connect(lambda: self.run())
         return self.run_button
 
-    def make_summary(self) -> QLabel:
-        """The word-wrapped summary label (``self.summary``)."""
+    def make_summary(self) -> QWidget:
+        """The word-wrapped summary label (``self.summary``) with the run's warnings below it
+        (``self.warnings_label``: partial population coverage, implausible input values; hidden when none)."""
+        from PyQt5.QtWidgets import QVBoxLayout
+
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
-        return self.summary
+        self.warnings_label = QLabel("")
+        self.warnings_label.setObjectName("runWarnings")
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setTextFormat(Qt.PlainText)
+        self.warnings_label.setStyleSheet("color: #b35900;")
+        self.warnings_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.warnings_label.hide()
+        column.addWidget(self.summary)
+        column.addWidget(self.warnings_label)
+        return box
 
     def make_report_button(self) -> QPushButton:
         """"导出报告…" (``self.report_button``): the Excel report of the last run, enabled after a run."""
@@ -670,6 +686,16 @@ class AnalysisPanel(QDockWidget):
             self.report_button.setEnabled(True)
         if getattr(self, "summary", None) is not None:
             self.summary.setText(self.summary_text())
+        self.show_warnings(result.provenance.get("warnings") or [])
+
+    def show_warnings(self, warnings) -> None:
+        """The run's warnings under the summary, one "⚠" line each (the label hides when there are none)."""
+        label = getattr(self, "warnings_label", None)
+        if label is None:
+            return
+        label.setText("\n".join(f"⚠ {w}" for w in warnings))
+        label.setToolTip(label.text())
+        label.setVisible(bool(warnings))
 
     def show_native(self, native) -> None:
         """Put the analysis's own result on the map and in the panel (subclasses)."""
