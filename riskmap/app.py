@@ -148,8 +148,8 @@ def run(paths=(), sample: bool = False, screenshot=None, lang: str | None = None
     window.show()
     if not screenshot:
         window.offer_recovery()  # after a crash: the unsaved changes of the last session
-    if data_files:
-        window.add_files(data_files)
+    if data_files:  # read in the background; a screenshot waits until they are on the map
+        window.add_files(data_files, wait=bool(screenshot))
     if not screenshot:
         return app.exec_()
     return save_screenshot(window, screenshot, started, timeout_s)

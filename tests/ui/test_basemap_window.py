@@ -99,7 +99,7 @@ def test_custom_url_draws_and_is_remembered_in_the_project(win, monkeypatch, qtb
         # the crash journal records the choice by itself, within its debounce delay
         qtbot.waitUntil(lambda: server.url.encode() in win.project.journal.file.read_bytes(), timeout=3000)
         path = tmp_path / "p.rmp"
-        assert win.save_project_as(str(path))
+        assert win.save_project_as(str(path), wait=True)
         win.basemap_control.actions["none"].trigger()
         assert win.canvas.basemap is None
         win.project.modified = False

@@ -234,4 +234,5 @@ def test_export_html_runs_in_the_background(window, tmp_path, qtbot, errors):
     qtbot.waitUntil(lambda: not task.is_running, timeout=60000)
     assert task.state == "finished", task.error
     assert out.exists() and "信阳化工有限公司" in out.read_text(encoding="utf-8") and errors == []
-    assert "会议地图.html" in window.statusBar().currentMessage()
+    # the state is set on the worker; the outcome reaches the window through a queued signal
+    qtbot.waitUntil(lambda: "会议地图.html" in window.statusBar().currentMessage(), timeout=10000)
