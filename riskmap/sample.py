@@ -10,6 +10,7 @@ from riskmap.errors import DataFormatError
 #: Logical name -> path relative to the data directory.
 SAMPLE_FILES = {
     "counties": "shapefiles/counties.shp",
+    "townships": "shapefiles/townships.shp",
     "enterprises": "shapefiles/enterprises.shp",
     "sensitive": "shapefiles/sensitive.shp",
     "pipelines": "shapefiles/pipelines.shp",
