@@ -27,6 +27,7 @@ SAMPLE_LAYER_NAMES = {
     "dem": "地形（DEM）",
     "population": "人口密度",
     "counties": "县区边界",
+    "townships": "乡镇（街道）边界（示意）",
     "water": "水体",
     "roads": "道路",
     "pipelines": "油气管道",

@@ -25,6 +25,7 @@ COMMANDS = (
     "riskmap.cli.export_html",
     "riskmap.cli.gui",
     "riskmap.cli.printmap",
+    "riskmap.cli.atlas",
     "riskmap.cli.analyses",
 )
 

@@ -10,4 +10,5 @@ PANELS: tuple[tuple[str, str, str, str], ...] = (
     ("riskmap.ui.panels.relocation", "RelocationPanel", "搬迁评估", "Relocation assessment"),
     ("riskmap.ui.panels.roads", "RoadHazardPanel", "道路隐患排查", "Road hazard register"),
     ("riskmap.ui.panels.threat", "ThreatPanel", "事故后果威胁区", "Threat zones"),
+    ("riskmap.ui.panels.fourcolour", "FourColourPanel", "安全风险四色分布图", "Four-colour risk map"),
 )
