@@ -443,3 +443,82 @@ def atlas_from_result(result, counties, **options) -> AtlasWriter:
 
 
 __all__ = ["AtlasCancelled", "AtlasResult", "AtlasWriter", "MIN_DPI", "atlas_from_result", "write_atlas"]
+
+
+# ---------------------------------------------------------------------------
+# File → 导出图集 in the window
+# ---------------------------------------------------------------------------
+FOURCOLOUR_PANEL = ("riskmap.ui.panels.fourcolour", "FourColourPanel")
+
+
+def window_counties(project, townships=None):
+    """County polygons for the atlas: a project layer of polygons with ``name`` and ``adcode`` (the county
+    boundaries), else the townships dissolved by their ``county``; None if neither exists."""
+    for layer in project.layers:
+        if isinstance(layer, VectorLayer) and {"name", "adcode"} <= set(layer.gdf.columns) \
+                and "seat_lon" not in layer.gdf.columns and layer.geom_type == "Polygon":
+            return layer.gdf
+    if townships is not None and "county" in townships.columns and len(townships):
+        merged = townships.dissolve(by="county").reset_index()
+        return merged.rename(columns={"county": "name"})[["name", "geometry"]]
+    return None
+
+
+def export_atlas(window, path=None):
+    """导出图集…: the atlas of the four-colour panel's last run, with a progress dialog that can cancel.
+
+    Returns the :class:`AtlasResult`, or None (no result yet, no path, cancelled, or an error shown).
+    """
+    from PyQt5.QtWidgets import QApplication, QFileDialog, QProgressDialog
+
+    module, cls = FOURCOLOUR_PANEL
+    panel = window.panels.get(f"{module}.{cls}") if hasattr(window, "panels") else None
+    result = getattr(panel, "analysis_result", None) if panel is not None else None
+    if result is None:
+        window.show_panel(module, cls)
+        window.statusBar().showMessage(tr("请先运行“安全风险四色分布图”，再导出图集",
+                                          "Run the four-colour risk map first, then export the atlas"), 10000)
+        return None
+    counties = window_counties(window.project, result.layers.get("township_risk"))
+    if counties is None:
+        window.show_error(ParameterError(tr("工程中没有县区边界图层（需 name、adcode 字段）",
+                                            "the project has no county layer (fields name, adcode)")))
+        return None
+    if path is None:
+        path, _ = QFileDialog.getSaveFileName(window, tr("导出图集", "Export atlas"),
+                                              tr("安全风险四色分布图集.pdf", "risk_atlas.pdf"), "PDF (*.pdf)")
+        if not path:
+            return None
+    try:
+        window.project.check_output(path)
+        writer = atlas_from_result(result, counties, approval=window.project.approval_number,
+                                   data_sources=(window.project.extras or {}).get("data_sources"))
+    except RiskmapError as exc:
+        window.show_error(exc)
+        return None
+    dialog = QProgressDialog(tr("正在导出图集…", "Exporting the atlas…"), tr("取消", "Cancel"), 0, 1000, window)
+    dialog.setWindowTitle(tr("导出图集", "Export atlas"))
+    dialog.setMinimumDuration(0)
+    dialog.setAutoClose(False)
+    dialog.setAutoReset(False)
+    window.atlas_dialog = dialog  # for tests
+    dialog.show()
+
+    def progress(fraction, message):
+        dialog.setValue(int(round(fraction * 1000)))
+        dialog.setLabelText(tr(f"正在导出图集：{message}", f"Exporting the atlas: {message}"))
+        QApplication.processEvents()
+
+    try:
+        written = write_atlas(writer, path, progress=progress, cancelled=dialog.wasCanceled)
+    except AtlasCancelled:
+        window.statusBar().showMessage(tr("已取消导出图集", "Atlas export cancelled"), 10000)
+        return None
+    except RiskmapError as exc:
+        window.show_error(exc)
+        return None
+    finally:
+        dialog.close()
+    window.statusBar().showMessage(tr(f"已导出图集：{written.path}（{written.pages} 页）",
+                                      f"Atlas written: {written.path} ({written.pages} pages)"), 10000)
+    return written
