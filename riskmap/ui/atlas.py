@@ -31,7 +31,7 @@ from riskmap.layers import RasterLayer, VectorLayer
 from riskmap.layers.style import Style
 from riskmap.ui import render
 from riskmap.ui.fonts import pixel_font
-from riskmap.ui.panels.fourcolour import area_style, item_style, level_labels, split_items
+from riskmap.exports.fourcolour_style import area_style, item_style, level_labels, split_items
 from riskmap.ui.printing import APPROVAL_BLANK, crs_label
 
 #: A3 landscape (mm).

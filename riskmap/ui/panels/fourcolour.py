@@ -9,40 +9,12 @@ first; a row click zooms to it.
 """
 from __future__ import annotations
 
-import numpy as np
 from PyQt5.QtWidgets import QVBoxLayout, QWidget
 
-from riskmap.analysis.fourcolour import COLOUR_NAMES, COLOURS, LEVELS, LEVELS_EN
+from riskmap.analysis.fourcolour import COLOURS
+from riskmap.exports.fourcolour_style import area_style, item_style, level_labels, split_items
 from riskmap.i18n import tr
-from riskmap.layers.style import Style
 from riskmap.ui.panels.common import AnalysisPanel, set_row
-
-
-def level_labels() -> dict:
-    """``{level: "重大风险（红）"}`` legend labels in the UI language."""
-    return {v: tr(f"{v}（{COLOUR_NAMES[v][0]}）", f"{LEVELS_EN[v]} ({COLOUR_NAMES[v][1]})") for v in LEVELS}
-
-
-def area_style(colours: dict | None = None, label_field: str | None = "name") -> Style:
-    """Townships or grid cells filled in the four colours (categorised on ``level``)."""
-    colours = colours or COLOURS
-    return Style(mode="categorized", field="level", categories={v: colours.get(v, COLOURS[v]) for v in LEVELS},
-                 labels=level_labels(), fill_opacity=0.7, stroke="#5a5a5a", width=0.6, label_field=label_field)
-
-
-def item_style(colours: dict | None = None, lines: bool = False) -> Style:
-    """Risk items coloured by level: points with a dark outline, or wide lines."""
-    colours = colours or COLOURS
-    return Style(mode="categorized", field="level", categories={v: colours.get(v, COLOURS[v]) for v in LEVELS},
-                 labels=level_labels(), size=8.0, stroke="#222222", width=3.0 if lines else 1.0,
-                 fill_opacity=0.95, symbol="circle")
-
-
-def split_items(items):
-    """``(points, lines)`` of the risk items (plants and ponds; HCAs and road segments)."""
-    kinds = items.geom_type.to_numpy().astype(str)
-    is_line = np.char.find(kinds, "LineString") >= 0
-    return items.loc[~is_line], items.loc[is_line]
 
 
 class FourColourPanel(AnalysisPanel):
