@@ -518,9 +518,11 @@ UPSTREAM_INPUTS = {
 class FourColourResult:
     """Items, township and grid layers, the county table and the provenance of a four-colour run."""
 
-    def __init__(self, items, areas, grid, summary, rules, provenance, upstream):
+    def __init__(self, items, areas, grid, summary, rules, provenance, upstream, upstream_results=None):
         self.items, self.areas, self.grid, self.summary = items, areas, grid, summary
         self.rules, self.provenance, self.upstream = rules, provenance, upstream
+        #: {analysis: AnalysisResult} of the analyses this run ran itself (the meeting package writes their reports)
+        self.upstream_results = upstream_results or {}
 
     def layers(self) -> dict:
         out = {"risk_items": self.items, "grid_risk": self.grid}
@@ -557,7 +559,7 @@ def assess_fourcolour(inputs: dict, params=None, progress=None) -> FourColourRes
     params = params or FourColourParameters()
     progress = progress or (lambda f, m: None)
     table = load_rules(params.rules)
-    sources, upstream, notes = {}, {}, []
+    sources, upstream, upstream_results, notes = {}, {}, {}, []
     n_src = len(SOURCES)
     for k, source in enumerate(SOURCES):
         frame = inputs.get(source)
@@ -586,6 +588,7 @@ def assess_fourcolour(inputs: dict, params=None, progress=None) -> FourColourRes
         sub = run_analysis(analysis, sub_inputs, progress=sub_progress)
         sources[source] = sub.layers[layer]
         upstream[name] = sub.provenance
+        upstream_results[name] = sub
     qra = inputs.get("qra_plants")
     if qra is not None and sources.get("enterprises") is not None and "sr_zone" in qra.columns:
         zones = dict(zip(qra["name"].astype(str), qra["sr_zone"]))
@@ -615,7 +618,8 @@ def assess_fourcolour(inputs: dict, params=None, progress=None) -> FourColourRes
                              f"rule table: {table.get('title_en', table.get('name'))} ({table.get('name')})")],
     }
     progress(1.0, tr("完成", "done"))
-    return FourColourResult(items, area_layer, grid, county_summary(items), table, record, upstream)
+    return FourColourResult(items, area_layer, grid, county_summary(items), table, record, upstream,
+                            upstream_results)
 
 
 def _bounds(*frames):

@@ -26,6 +26,7 @@ COMMANDS = (
     "riskmap.cli.gui",
     "riskmap.cli.printmap",
     "riskmap.cli.atlas",
+    "riskmap.cli.report",
     "riskmap.cli.analyses",
 )
 
