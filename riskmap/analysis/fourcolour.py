@@ -139,6 +139,9 @@ PARAMS = ParamSet("fourcolour", [
           help_en="side of the four-colour grid cells (aligned to multiples of it)"),
     Param("area_name_field", "str", "name", "区域名称字段", "Area name field", form=False,
           help_zh="乡镇/街道图层的名称字段", help_en="name field of the township layer"),
+    Param("with_qra", "bool", False, "含定量风险评价", "Include the QRA", cli="--with-qra",
+          help_zh="未给出定量风险评价结果时，对企业运行定量风险评价（较慢）并按社会风险分区分级",
+          help_en="run the QRA on the plants (slow) when no QRA result is given, and grade its societal-risk zone"),
     Param("top_n", "int", 10, "每县列出的风险点数", "Top items per county", minimum=1, maximum=100, form=False,
           help_zh="县区汇总与图集表格中每县列出的最高风险点数", help_en="items listed per county in the atlas table"),
 ])
@@ -590,6 +593,20 @@ def assess_fourcolour(inputs: dict, params=None, progress=None) -> FourColourRes
         upstream[name] = sub.provenance
         upstream_results[name] = sub
     qra = inputs.get("qra_plants")
+    if qra is None and params.with_qra:
+        if inputs.get("enterprises") is not None and inputs.get("population") is not None \
+                and not is_result(inputs["enterprises"], "enterprises"):
+            analysis = ANALYSES["qra"]
+            sub = run_analysis(analysis, {"plants": inputs["enterprises"], "population": inputs["population"],
+                                          "sensitive": inputs.get("sensitive")},
+                               progress=lambda f, m: progress((n_src - 0.5 + 0.4 * f) / (n_src + 1),
+                                                              f"{analysis.zh}：{m}"))
+            qra = sub.layers["qra_plants"]
+            upstream["qra"] = sub.provenance
+            upstream_results["qra"] = sub
+        else:
+            notes.append(tr("定量风险评价需原始企业图层和人口栅格，未运行", "the QRA needs the raw plants and the "
+                            "population raster; not run"))
     if qra is not None and sources.get("enterprises") is not None and "sr_zone" in qra.columns:
         zones = dict(zip(qra["name"].astype(str), qra["sr_zone"]))
         plants = sources["enterprises"].copy()

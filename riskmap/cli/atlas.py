@@ -32,6 +32,26 @@ def register(subparsers) -> None:
     p.add_argument("--dpi", type=float, default=200.0, help="resolution of images in the PDF (≥ 200, default 200)")
     p.add_argument("--top", type=int, default=12, help="items listed per county (default 12)")
     p.set_defaults(func=run_atlas)
+    r = subparsers.add_parser(
+        "fourcolour-rules", help="write the default four-colour rule table (JSON) to edit and pass to --rules",
+        description="Write riskmap's default risk-level rule table of the four-colour map as JSON: each source "
+                    "(enterprises, pipelines, tailings, roads) with its rules (field, op, value, level, basis) and "
+                    "default level. Edit it and give it back with riskmap fourcolour --rules FILE.json.")
+    r.add_argument("--out", required=True, metavar="RULES.json", help="output JSON file")
+    r.set_defaults(func=run_write_rules)
+
+
+def run_write_rules(args) -> int:
+    import json
+
+    from riskmap.analysis.fourcolour import DEFAULT_RULES
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".json":
+        raise ParameterError(f"--out must end with .json, not {out.name!r}")
+    out.write_text(json.dumps(DEFAULT_RULES, ensure_ascii=False, indent=2), encoding="utf-8")
+    report_written(out)
+    return 0
 
 
 def fourcolour_result(source=None, sample: bool = False, progress=None):

@@ -4,7 +4,7 @@ Runs the four-colour analysis (which runs the relocation, pipelines, tailings an
 raw layers first) and writes into ``--out DIR``:
 
 - ``安全风险四色分布图集.pdf``: the county atlas (:mod:`riskmap.ui.atlas`);
-- ``会议地图.html``: the sample project with the four-colour layers and the analyses' main result layers;
+- ``会议地图.html``: the sample's base layers (counties, water, roads, pipelines) under the four-colour layers;
 - ``<analysis>.xlsx`` and ``<analysis>.gpkg`` of every analysis run (relocation, pipelines, tailings, roads,
   fourcolour), each with its own 来源说明 sheet;
 - ``provenance.json``: the one record of the package (the four-colour run, whose ``derived.upstream``
@@ -24,8 +24,9 @@ from riskmap.i18n import tr
 ATLAS_NAME = "安全风险四色分布图集.pdf"
 HTML_NAME = "会议地图.html"
 PROVENANCE_NAME = "provenance.json"
-#: Result layers of the upstream analyses shown on the HTML map ({analysis: layer names}).
-MAP_LAYERS = {"relocation": ("zones",), "pipelines": ("hca",), "tailings": ("corridors",)}
+#: Sample point layers left off the package's map: the four-colour risk points show the plants and ponds that
+#: matter, graded, and thousands of raw points would hide the choropleth.
+HIDDEN_ON_MAP = ("enterprises", "sensitive", "accidents", "tailings")
 
 
 def register(subparsers) -> None:
@@ -78,17 +79,11 @@ def run_report(args) -> int:
     from riskmap.exports.html import export_html
     from riskmap.exports.sample_project import DATA_SOURCES, build_sample_project
 
+    from riskmap.sample import SAMPLE_LAYER_NAMES
+
     project = build_sample_project(include_rasters=False)
-    for name, layer_names in MAP_LAYERS.items():
-        result = runs.get(name)
-        if result is None:
-            continue
-        for layer_name in layer_names:
-            gdf = result.layers.get(layer_name)
-            if gdf is not None and len(gdf):
-                layer = project.add_vector(gdf, f"{ANALYSES[name].zh}：{ANALYSES[name].tables[layer_name].zh}",
-                                           group="analysis")
-                layer.provenance = result.provenance
+    for key in HIDDEN_ON_MAP:
+        project.layers[SAMPLE_LAYER_NAMES[key]].visible = False
     add_fourcolour_layers(project, four.native, four.provenance)
     project.title = args.title or tr("信阳市安全风险四色分布图", "Xinyang four-colour risk map")
     if args.approval:

@@ -116,3 +116,11 @@ def test_sample_atlas_names_every_county_and_its_items(tmp_path):
         assert len(top), name
         for item in top["name"]:
             assert item in page_text, (name, item)
+
+
+def test_default_rule_table_round_trips_through_a_file(tmp_path):
+    from riskmap.analysis import fourcolour as fc
+
+    path = tmp_path / "rules.json"
+    assert main(["fourcolour-rules", "--out", str(path)]) == 0
+    assert fc.rules_sha256(fc.load_rules(path)) == fc.rules_sha256(fc.DEFAULT_RULES)
