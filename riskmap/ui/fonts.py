@@ -54,7 +54,7 @@ def is_alias_code_point(cp: int) -> bool:
 
 
 def cache_dir() -> Path:
-    """riskmap's cache directory (``$RISKMAP_CACHE_DIR``, else ``$XDG_CACHE_HOME/riskmap``, else ``~/.cache/riskmap``)."""
+    """riskmap's cache directory: ``$RISKMAP_CACHE_DIR``, else ``$XDG_CACHE_HOME/riskmap``, else ``~/.cache/riskmap``."""
     env = os.environ.get("RISKMAP_CACHE_DIR")
     if env:
         return Path(env)
