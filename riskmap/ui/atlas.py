@@ -464,6 +464,39 @@ def window_counties(project, townships=None):
     return None
 
 
+def result_from_layers(project):
+    """A four-colour result rebuilt from a project's layers (a reopened project), or None.
+
+    The layers are those whose provenance names the ``fourcolour`` analysis: the townships
+    (``level`` and ``n_items``) and the risk items (``source_zh``; points and segments together).
+    """
+    import pandas as pd
+
+    from riskmap.analysis.result import AnalysisResult
+
+    areas, items, record = None, [], None
+    for layer in project.layers:
+        prov = getattr(layer, "provenance", None) or {}
+        if not isinstance(layer, VectorLayer) or prov.get("analysis") != "fourcolour":
+            continue
+        cols = set(layer.gdf.columns)
+        if {"level", "n_items", "name"} <= cols and "cell_id" not in cols:
+            areas, record = layer.gdf, prov
+        elif {"level", "source_zh", "rank"} <= cols:
+            items.append(layer.gdf)
+            record = record or prov
+    if not items:
+        return None
+    merged = pd.concat([i.to_crs(crs_policy.MAP_CRS) for i in items], ignore_index=True)
+    merged = merged.sort_values("rank", ascending=False, kind="stable").reset_index(drop=True)
+    import geopandas as gpd
+
+    layers = {"risk_items": gpd.GeoDataFrame(merged, geometry=items[0].geometry.name, crs=crs_policy.MAP_CRS)}
+    if areas is not None:
+        layers["township_risk"] = areas
+    return AnalysisResult("fourcolour", layers, {}, "", "", record or {})
+
+
 def export_atlas(window, path=None):
     """导出图集…: the atlas of the four-colour panel's last run, with a progress dialog that can cancel.
 
@@ -474,6 +507,8 @@ def export_atlas(window, path=None):
     module, cls = FOURCOLOUR_PANEL
     panel = window.panels.get(f"{module}.{cls}") if hasattr(window, "panels") else None
     result = getattr(panel, "analysis_result", None) if panel is not None else None
+    if result is None:
+        result = result_from_layers(window.project)
     if result is None:
         window.show_panel(module, cls)
         window.statusBar().showMessage(tr("请先运行“安全风险四色分布图”，再导出图集",

@@ -99,3 +99,18 @@ def test_export_atlas_from_the_file_menu_and_cancel(qtbot, window, tmp_path, mon
     again = tmp_path / "again.pdf"
     assert window.export_atlas(str(again)) is None and not again.exists()
     assert "取消" in window.statusBar().currentMessage()
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+def test_atlas_from_a_reopened_project(qtbot, window, tmp_path):
+    """After save and reopen there is no panel result: the atlas is rebuilt from the four-colour layers."""
+    from riskmap.ui.atlas import result_from_layers
+
+    _run(qtbot, window)
+    path = tmp_path / "p.rmp"
+    assert window._save_to(str(path))
+    reopened = Project.load(path)
+    result = result_from_layers(reopened)
+    assert result is not None and list(result.layers["risk_items"]["name"]) == ["头顶库", "二级厂", "四级厂"]
+    assert set(result.layers["township_risk"]["name"]) == {"甲镇", "乙镇", "丙乡"}
+    assert result.provenance["analysis"] == "fourcolour"
