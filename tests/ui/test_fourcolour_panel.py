@@ -114,3 +114,30 @@ def test_atlas_from_a_reopened_project(qtbot, window, tmp_path):
     assert result is not None and list(result.layers["risk_items"]["name"]) == ["头顶库", "二级厂", "四级厂"]
     assert set(result.layers["township_risk"]["name"]) == {"甲镇", "乙镇", "丙乡"}
     assert result.provenance["analysis"] == "fourcolour"
+
+
+@pytest.mark.slow
+def test_sample_window_runs_the_four_colour_map_from_raw_layers(qtbot, tmp_path):
+    """The journey on the sample: the panel picks the raw layers, runs the four analyses first, draws 74 townships."""
+    from riskmap.app import sample_project
+    from riskmap.ui.main_window import MainWindow
+
+    win = MainWindow(sample_project(), settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
+                     restore=False)
+    win._force_close = True
+    qtbot.addWidget(win)
+    win.actions[PANEL].trigger()
+    panel = win.panels["riskmap.ui.panels.fourcolour.FourColourPanel"]
+    assert panel.areas_combo.layer().name == "乡镇（街道）边界（示意）"
+    assert panel.enterprises_combo.layer().name == "企业" and panel.roads_combo.layer().name == "道路"
+    qtbot.mouseClick(panel.run_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=280000)
+    layer = next(lyr for lyr in win.project.layers if lyr.name == "安全风险四色分布图（乡镇）")
+    assert len(layer.gdf) == 74 and layer.visible
+    assert set(panel.result.upstream) == {"relocation", "pipelines", "tailings", "roads"}
+    image = tmp_path / "window.png"
+    win.resize(1366, 768)
+    win.show()
+    assert win.canvas.wait_until_rendered(30000)
+    win.grab().save(str(image))
+    win.cancel_tasks()
