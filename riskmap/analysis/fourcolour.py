@@ -31,6 +31,7 @@ import shapely
 
 from riskmap import crs as crs_policy
 from riskmap.analysis.declare import RISKMAP_DEFAULT, Param, ParamSet
+from riskmap.analysis.tailings_rules import OVERHEAD_SOURCE
 from riskmap.errors import DataFormatError, ParameterError
 from riskmap.i18n import tr
 
@@ -104,8 +105,7 @@ DEFAULT_RULES: dict = {
             "default_basis": f"{RISKMAP_DEFAULT}：五等且非头顶库的尾矿库为低风险",
             "rules": [
                 {"field": "overhead", "op": "true", "level": "重大风险",
-                 "basis": "《遏制尾矿库“头顶库”重特大事故工作方案》（安监总管一〔2016〕54号）：头顶库→重大风险"
-                          f"（{RISKMAP_DEFAULT}对应）"},
+                 "basis": f"{OVERHEAD_SOURCE}：头顶库→重大风险（{RISKMAP_DEFAULT}对应）"},
                 {"field": "grade", "op": "<=", "value": 2, "level": "较大风险",
                  "basis": f"GB 39496-2020 一、二等库→较大风险（{RISKMAP_DEFAULT}对应）"},
                 {"field": "grade", "op": "in", "value": [3, 4], "level": "一般风险",
@@ -630,7 +630,7 @@ def assess_fourcolour(inputs: dict, params=None, progress=None) -> FourColourRes
                        "rule_table_source": str(params.rules) if params.rules else "built-in (DEFAULT_RULES)",
                        "rules": table, "upstream": upstream},
         "standards": [SCALE_BASIS, "GB 18218-2018 表6（重大危险源分级）", "GB 32167-2015（高后果区分级）",
-                      "GB 39496-2020（尾矿库等别）", "安监总管一〔2016〕54号（头顶库）", "国办发〔2017〕77号（搬迁改造）"],
+                      "GB 39496-2020（尾矿库等别）", OVERHEAD_SOURCE, "国办发〔2017〕77号（搬迁改造）"],
         "notes": notes + [tr(f"分级规则表：{table.get('title_zh', table.get('name'))}（{table.get('name')}）",
                              f"rule table: {table.get('title_en', table.get('name'))} ({table.get('name')})")],
     }

@@ -526,7 +526,9 @@ def export_atlas(window, path=None):
             return None
     try:
         window.project.check_output(path)
-        writer = atlas_from_result(result, counties, approval=window.project.approval_number,
+        title = tr(f"{window.project.title}安全风险四色分布图集", f"{window.project.title}: four-colour risk atlas") \
+            if window.project.title else None
+        writer = atlas_from_result(result, counties, title=title, approval=window.project.approval_number,
                                    data_sources=(window.project.extras or {}).get("data_sources"))
     except RiskmapError as exc:
         window.show_error(exc)
