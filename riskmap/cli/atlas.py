@@ -54,7 +54,7 @@ def run_write_rules(args) -> int:
     return 0
 
 
-def fourcolour_result(source=None, sample: bool = False, progress=None):
+def fourcolour_result(source=None, sample: bool = False, progress=None, params=None):
     """The four-colour :class:`~riskmap.analysis.result.AnalysisResult`: read from a GeoPackage, or run."""
     from riskmap import io
     from riskmap.analysis.registry import FOURCOLOUR
@@ -81,7 +81,7 @@ def fourcolour_result(source=None, sample: bool = False, progress=None):
 
     paths = {spec.role: str(sample_path(spec.sample)) for spec in FOURCOLOUR.inputs if isinstance(spec.sample, str)}
     inputs = load_inputs(FOURCOLOUR, paths, {})
-    return run_analysis(FOURCOLOUR, inputs, progress=progress)
+    return run_analysis(FOURCOLOUR, inputs, params, progress=progress)
 
 
 def _progress(frac, msg):

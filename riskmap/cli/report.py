@@ -6,7 +6,7 @@ raw layers first) and writes into ``--out DIR``:
 - ``安全风险四色分布图集.pdf``: the county atlas (:mod:`riskmap.ui.atlas`);
 - ``会议地图.html``: the sample's base layers (counties, water, roads, pipelines) under the four-colour layers;
 - ``<analysis>.xlsx`` and ``<analysis>.gpkg`` of every analysis run (relocation, pipelines, tailings, roads,
-  fourcolour), each with its own 来源说明 sheet;
+  fourcolour, and qra with ``--with-qra``), each with its own 来源说明 sheet;
 - ``provenance.json``: the one record of the package (the four-colour run, whose ``derived.upstream``
   holds the provenance of each analysis it ran, and the files written with their sha256).
 """
@@ -39,6 +39,8 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     p.add_argument("--title", help="title of the atlas and the map")
     p.add_argument("--approval", metavar="审图号", help="map approval number printed on the atlas and the map")
+    p.add_argument("--with-qra", action="store_true",
+                   help="also run the quantitative risk assessment (slow) and grade plants by its societal risk")
     p.set_defaults(func=run_report)
 
 
@@ -63,7 +65,8 @@ def run_report(args) -> int:
         raise ParameterError(tr(f"--out 须为文件夹，不是文件 {out.name!r}", f"--out must be a folder, not the file "
                                 f"{out.name!r}"))
     out.mkdir(parents=True, exist_ok=True)
-    four = fourcolour_result(None, True, progress=_progress)
+    params = ANALYSES["fourcolour"].params.build(with_qra=bool(args.with_qra))
+    four = fourcolour_result(None, True, progress=_progress, params=params)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     runs = {**four.native.upstream_results, "fourcolour": four}
