@@ -557,7 +557,7 @@ def assess_fourcolour(inputs: dict, params=None, progress=None) -> FourColourRes
     FourColourResult
     """
     from riskmap.analysis.registry import ANALYSES
-    from riskmap.analysis.result import run_analysis
+    from riskmap.analysis.result import provenance_line, run_analysis
 
     params = params or FourColourParameters()
     progress = progress or (lambda f, m: None)
@@ -628,7 +628,9 @@ def assess_fourcolour(inputs: dict, params=None, progress=None) -> FourColourRes
         "parameters": {"metric_crs": f"EPSG:{metric.to_epsg()}" if metric.to_epsg() else metric.name,
                        "rule_table": table.get("name"), "rule_table_sha256": rules_sha256(table),
                        "rule_table_source": str(params.rules) if params.rules else "built-in (DEFAULT_RULES)",
-                       "rules": table, "upstream": upstream},
+                       "upstream": {name: provenance_line(rec) for name, rec in upstream.items()}},
+        # kept whole in the provenance (hidden report sheet, GeoPackage, project), not as cells of the 来源说明 sheet
+        "attachments": {"rules": table, "upstream": upstream},
         "standards": [SCALE_BASIS, "GB 18218-2018 表6（重大危险源分级）", "GB 32167-2015（高后果区分级）",
                       "GB 39496-2020（尾矿库等别）", OVERHEAD_SOURCE, "国办发〔2017〕77号（搬迁改造）"],
         "notes": notes + [tr(f"分级规则表：{table.get('title_zh', table.get('name'))}（{table.get('name')}）",

@@ -7,7 +7,7 @@ raw layers first) and writes into ``--out DIR``:
 - ``会议地图.html``: the sample's base layers (counties, water, roads, pipelines) under the four-colour layers;
 - ``<analysis>.xlsx`` and ``<analysis>.gpkg`` of every analysis run (relocation, pipelines, tailings, roads,
   fourcolour, and qra with ``--with-qra``), each with its own 来源说明 sheet;
-- ``provenance.json``: the one record of the package (the four-colour run, whose ``derived.upstream``
+- ``provenance.json``: the one record of the package (the four-colour run, whose ``attachments.upstream``
   holds the provenance of each analysis it ran, and the files written with their sha256).
 """
 from __future__ import annotations

@@ -48,7 +48,7 @@ def add_fourcolour_layers(project, result, provenance=None) -> list:
     Returns the layers added.
     """
     layers = result.layers() if hasattr(result, "layers") and callable(result.layers) else dict(result)
-    rules = getattr(result, "rules", None) or (provenance or {}).get("derived", {}).get("rules") or {}
+    rules = getattr(result, "rules", None) or (provenance or {}).get("attachments", {}).get("rules") or {}
     colours = rules.get("colours") or COLOURS
     added = []
     grid = layers.get("grid_risk")

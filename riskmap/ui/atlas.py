@@ -394,6 +394,9 @@ def write_atlas(writer: AtlasWriter, out_path, progress=None, cancelled=None) ->
         raise ParameterError(tr(f"图集须为 PDF 文件（.pdf），不是 {out.name!r}", f"the atlas must be a .pdf, not {out.name!r}"))
     progress = progress or (lambda f, m: None)
     cancelled = cancelled or (lambda: False)
+    from riskmap.ui.fonts import register_cjk_font
+
+    register_cjk_font()  # the unaliased CJK font, in this application (no-op when it is there)
     try:
         with atomic_path(out, suffix=".pdf") as tmp:
             pdf = QPdfWriter(str(tmp))
@@ -437,7 +440,7 @@ def write_atlas(writer: AtlasWriter, out_path, progress=None, cancelled=None) ->
 def atlas_from_result(result, counties, **options) -> AtlasWriter:
     """An :class:`AtlasWriter` for a four-colour :class:`~riskmap.analysis.result.AnalysisResult`."""
     layers = result.layers
-    rules = (result.provenance.get("derived") or {}).get("rules") or {}
+    rules = (result.provenance.get("attachments") or {}).get("rules") or {}
     return AtlasWriter(layers.get("township_risk"), layers["risk_items"], counties,
                        colours=rules.get("colours"), provenance=result.provenance, **options)
 

@@ -123,7 +123,7 @@ def unaliased_font_path(source: Path | None = None) -> Path | None:
 
 
 def register_cjk_font() -> str:
-    """Load the CJK font into Qt's font database (once) and return its family name.
+    """Load the CJK font into Qt's font database (once per application) and return its family name.
 
     Needs a ``QGuiApplication``. Falls back to an installed system CJK family, then to the
     application's default family, so callers always get a usable name.
@@ -132,10 +132,12 @@ def register_cjk_font() -> str:
     from PyQt5.QtGui import QFontDatabase, QGuiApplication
 
     with _lock:
-        if _family is not None:
-            return _family
         if QGuiApplication.instance() is None:
             raise RuntimeError("register_cjk_font() needs a QApplication; create it first")
+        # an application font belongs to the application that loaded it: after that application is gone (a
+        # headless print or atlas made and dropped its own), a new one must load it again
+        if _family is not None and _family in QFontDatabase().families():
+            return _family
         family = None
         path = cjk_font_path()
         if path is not None:

@@ -35,7 +35,7 @@ def page_count(path) -> int:
 
 
 @pytest.fixture(scope="module")
-def small_atlas(tmp_path_factory):
+def small_atlas(tmp_path_factory, qapp):
     """Two counties, four townships, items whose names hold characters Noto aliases with radicals (风, 长, 龙)."""
     d = tmp_path_factory.mktemp("atlas")
     counties = _gdf({"name": ["风县", "长龙区"]}, [shapely.box(X0, Y0, X0 + 20000, Y0 + 20000),

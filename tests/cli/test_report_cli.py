@@ -20,7 +20,8 @@ def test_meeting_package_writes_every_part_with_one_provenance(tmp_path):
         assert file_sha256(out / name) == digest, name
     prov = record["provenance"]
     assert prov["analysis"] == "fourcolour"
-    assert set(prov["derived"]["upstream"]) == names - {"fourcolour"}
+    assert set(prov["derived"]["upstream"]) == set(prov["attachments"]["upstream"]) == names - {"fourcolour"}
+    assert prov["attachments"]["rules"]["name"] == prov["derived"]["rule_table"]
     assert prov["derived"]["rule_table"] == "riskmap-fourcolour-default-1"
     page = read_page_data((out / "会议地图.html").read_text(encoding="utf-8"))
     shown = [spec["name"] for spec in page["layers"]]
