@@ -25,3 +25,22 @@ def test_unaliased_font_keeps_every_glyph_and_drops_only_shared_aliases(tmp_path
     shared = [cps for cps in glyph_cps.values()
               if any(map(is_alias_code_point, cps)) and not all(map(is_alias_code_point, cps))]
     assert shared == []
+
+
+def test_a_new_application_gets_the_font_again(tmp_path):
+    """A headless print or atlas makes and drops its own application; the next one must load the font again."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import gc\n"
+        "from PyQt5.QtGui import QFontDatabase, QGuiApplication\n"
+        "from riskmap.ui.fonts import register_cjk_font\n"
+        "app = QGuiApplication(['t']); fam = register_cjk_font(); del app; gc.collect()\n"
+        "app = QGuiApplication(['t']); assert register_cjk_font() == fam\n"
+        "print(fam in QFontDatabase().families())\n")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "RISKMAP_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "True"
