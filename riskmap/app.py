@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from riskmap.errors import ParameterError, ProjectError, RiskmapError
-from riskmap.i18n import LANGUAGES, set_language
+from riskmap.i18n import LANGUAGES, set_language, tr
 
 #: Window size of ``--screenshot`` when none is given (pixels).
 SCREENSHOT_SIZE = (1500, 950)
@@ -41,7 +41,8 @@ def create_application(argv=None):
 def print_headless(project, out_path, **options):
     """Print ``project`` to PNG/PDF without a window (``riskmap print``): a GUI-less Qt application
     on the ``offscreen`` platform when there is no display, the CJK font, then
-    :func:`riskmap.ui.printing.print_map` with ``options``."""
+    :func:`riskmap.ui.printing.print_map` with ``options`` (and the project's base map when it is
+    an offline package)."""
     if sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM") \
             and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -52,9 +53,14 @@ def print_headless(project, out_path, **options):
 
     app = QGuiApplication.instance() or QGuiApplication([sys.argv[0] if sys.argv else "riskmap"])
     register_cjk_font()
+    from riskmap.ui.basemap import offline_basemap
+
+    basemap = options.pop("basemap", None) or offline_basemap(project)  # an offline package only: no network
     try:
-        return print_map(project, out_path, **options)
+        return print_map(project, out_path, basemap=basemap, **options)
     finally:
+        if basemap is not None:
+            basemap.close()
         del app
 
 
@@ -123,7 +129,7 @@ def load_project(paths=(), sample: bool = False):
                 raise
     for p in paths:
         if not p.exists():
-            raise ParameterError("file not found; check the path", p)
+            raise ParameterError(tr("文件不存在，请检查路径", "file not found; check the path"), p)
     return (sample_project() if sample else Project()), paths
 
 
@@ -133,8 +139,10 @@ def _check_display(screenshot: bool) -> None:
         if screenshot:
             os.environ["QT_QPA_PLATFORM"] = "offscreen"
         else:
-            raise RiskmapError("no display found (DISPLAY is not set); run riskmap on a desktop, "
-                               "or use --screenshot out.png to render the window headless")
+            raise RiskmapError(tr("找不到显示器（未设置 DISPLAY）；请在桌面环境中运行 riskmap，"
+                                  "或用 --screenshot out.png 在无界面模式下渲染窗口",
+                                  "no display found (DISPLAY is not set); run riskmap on a desktop, "
+                                  "or use --screenshot out.png to render the window headless"))
 
 
 def run(paths=(), sample: bool = False, screenshot=None, lang: str | None = None, size=None,
@@ -146,7 +154,7 @@ def run(paths=(), sample: bool = False, screenshot=None, lang: str | None = None
     started = time.perf_counter()
     _check_display(bool(screenshot))
     if screenshot and Path(screenshot).suffix.lower() != ".png":
-        raise ParameterError("the screenshot must be a .png file", screenshot)
+        raise ParameterError(tr("截图须保存为 .png 文件", "the screenshot must be a .png file"), screenshot)
     project, data_files = load_project(paths, sample)  # a bad file fails before any window opens
     app = create_application()
     from riskmap.ui.main_window import MainWindow, default_settings
@@ -177,10 +185,16 @@ def install_excepthook(window) -> None:
     showing = []
 
     def hook(exc_type, exc, tb):
-        traceback.print_exception(exc_type, exc, tb, file=sys.stderr)
+        trace = "".join(traceback.format_exception(exc_type, exc, tb))
+        print(trace, file=sys.stderr, end="")
         if showing or not issubclass(exc_type, Exception):
             return
         showing.append(exc)
+        try:  # the box shows the traceback under 详细信息 (never as its main text)
+            exc.__riskmap_traceback__ = trace
+            exc.__riskmap_traceback_printed__ = True
+        except AttributeError:  # an exception type without a __dict__
+            pass
         try:
             window.show_error(exc)
         finally:
@@ -195,7 +209,7 @@ def save_screenshot(window, out_path, started: float | None = None, timeout_s: f
 
     out_path = Path(out_path)
     if out_path.suffix.lower() != ".png":
-        raise ParameterError("the screenshot must be a .png file", out_path)
+        raise ParameterError(tr("截图须保存为 .png 文件", "the screenshot must be a .png file"), out_path)
     QApplication.processEvents()
     rendered = window.canvas.wait_until_rendered(timeout_ms=int(timeout_s * 1000))
     painted = time.perf_counter()
@@ -206,7 +220,8 @@ def save_screenshot(window, out_path, started: float | None = None, timeout_s: f
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_path, suffix=".png") as tmp:
         if not image.save(str(tmp), "PNG"):
-            raise ParameterError("could not write the screenshot; check the folder is writable", out_path)
+            raise ParameterError(tr("无法写入截图，请检查文件夹是否可写",
+                                    "could not write the screenshot; check the folder is writable"), out_path)
     window._force_close = True
     window.close()
     note = ""

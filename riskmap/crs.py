@@ -21,6 +21,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as _ProjCRSError
 
 from riskmap.errors import CRSError
+from riskmap.i18n import tr
 
 pyproj.network.set_network_enabled(False)  # offline: no PROJ CDN grids (see riskmap.offline)
 
@@ -54,7 +55,8 @@ def parse_crs(value, source: str | None = None) -> CRS:
         If the value is empty or not understood.
     """
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise CRSError("no coordinate reference system given; name one, e.g. EPSG:4490", source)
+        raise CRSError(tr("未指定坐标系，请指定一个，如 EPSG:4490",
+                          "no coordinate reference system given; name one, e.g. EPSG:4490"), source)
     if isinstance(value, CRS):
         return value
     try:
@@ -62,7 +64,8 @@ def parse_crs(value, source: str | None = None) -> CRS:
             return CRS.from_epsg(int(value))
         return CRS.from_user_input(value)
     except (_ProjCRSError, TypeError, ValueError) as exc:
-        raise CRSError(f"unknown coordinate reference system {value!r}; use e.g. EPSG:4490", source) from exc
+        raise CRSError(tr(f"无法识别坐标系“{value}”，请使用如 EPSG:4490 的写法",
+                          f"unknown coordinate reference system {value!r}; use e.g. EPSG:4490"), source) from exc
 
 
 def crs_wkt(value) -> str:
@@ -89,7 +92,17 @@ def transformer(src, dst) -> Transformer:
         cache = _thread_local.transformers = {}
     tr = cache.get(key)
     if tr is None:
-        tr = cache[key] = Transformer.from_crs(CRS.from_wkt(key[0]), CRS.from_wkt(key[1]), always_xy=True)
+        a, b = CRS.from_wkt(key[0]), CRS.from_wkt(key[1])
+        # the same CRSs written differently (a GeoTIFF's WKT, a GeoPackage's): reuse that transformer,
+        # creating one searches PROJ's database (~0.05–0.1 s)
+        same = getattr(_thread_local, "transformer_crs", None)
+        if same is None:
+            same = _thread_local.transformer_crs = []
+        tr = next((t for sa, sb, t in same if sa == a and sb == b), None)
+        if tr is None:
+            tr = Transformer.from_crs(a, b, always_xy=True)
+            same.append((a, b, tr))
+        cache[key] = tr
     return tr
 
 
@@ -100,8 +113,12 @@ def transform_xy(x, y, src, dst):
     return transformer(src, dst).transform(np.asarray(x, float), np.asarray(y, float))
 
 
+#: Coordinates transformed per call of :func:`transform_geometries` (bounds its working memory to ~100 MB).
+TRANSFORM_CHUNK_COORDS = 1 << 22
+
+
 def transform_geometries(geoms, src, dst):
-    """Transform a shapely geometry array between CRSs (whole-array)."""
+    """Transform a shapely geometry array between CRSs (whole-array, in chunks of ~4 M coordinates)."""
     if same_crs(src, dst):
         return geoms
     tr = transformer(src, dst)
@@ -110,7 +127,19 @@ def transform_geometries(geoms, src, dst):
         x, y = tr.transform(coords[:, 0], coords[:, 1])
         return np.column_stack([x, y])
 
-    return shapely.transform(geoms, _fn)
+    arr = np.asarray(geoms)
+    if arr.ndim != 1 or arr.size < 2:
+        return shapely.transform(geoms, _fn)
+    counts = np.cumsum(shapely.get_num_coordinates(arr))
+    if counts[-1] <= TRANSFORM_CHUNK_COORDS:
+        return shapely.transform(arr, _fn)
+    # the coordinates, their transformed copy and the new geometries of one chunk at a time
+    cuts = np.unique(np.searchsorted(counts, np.arange(TRANSFORM_CHUNK_COORDS, counts[-1], TRANSFORM_CHUNK_COORDS)))
+    out = np.empty(arr.size, dtype=object)
+    for lo, hi in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [arr.size]])):
+        if hi > lo:
+            out[lo:hi] = shapely.transform(arr[lo:hi], _fn)
+    return out
 
 
 def is_geographic(crs) -> bool:
@@ -140,7 +169,8 @@ def metric_crs_for_bounds(bounds: Iterable[float], crs=MAP_CRS) -> CRS:
     crs = parse_crs(crs)
     minx, miny, maxx, maxy = [float(v) for v in bounds]
     if not np.all(np.isfinite([minx, miny, maxx, maxy])):
-        raise CRSError("cannot choose a metric CRS for empty or non-finite bounds")
+        raise CRSError(tr("范围为空或含无效数值，无法选定米制坐标系",
+                          "cannot choose a metric CRS for empty or non-finite bounds"))
     if not crs.is_geographic:
         if crs.axis_info and crs.axis_info[0].unit_name in ("metre", "meter"):
             return crs
@@ -160,7 +190,8 @@ def metric_crs_for_bounds(bounds: Iterable[float], crs=MAP_CRS) -> CRS:
 def metric_crs_for(gdf) -> CRS:
     """Local metric CRS for a GeoDataFrame/GeoSeries (see :func:`metric_crs_for_bounds`)."""
     if gdf.crs is None:
-        raise CRSError("layer has no coordinate reference system; name one, e.g. EPSG:4490")
+        raise CRSError(tr("图层没有坐标系，请指定一个，如 EPSG:4490",
+                          "layer has no coordinate reference system; name one, e.g. EPSG:4490"))
     return metric_crs_for_bounds(gdf.total_bounds, gdf.crs)
 
 
@@ -180,6 +211,11 @@ _BD_XPI = np.pi * 3000.0 / 180.0
 
 def _outside_china(lon, lat):
     return (lon < 72.004) | (lon > 137.8347) | (lat < 0.8293) | (lat > 55.8271)
+
+
+def inside_china(lon, lat):
+    """Whether lon/lat points lie in the box where GCJ-02 shifts coordinates (array of bool)."""
+    return ~_outside_china(np.asarray(lon, float), np.asarray(lat, float))
 
 
 def _gcj_delta(lon, lat):
@@ -277,8 +313,38 @@ def _offset_fn(system: str, inverse: bool):
         ("bd09", False): wgs84_to_bd09, ("bd09", True): bd09_to_wgs84,
     }
     if (system, inverse) not in table:
-        raise CRSError(f"unknown offset coordinate system {system!r}; use gcj02 or bd09")
+        raise CRSError(tr(f"未知的偏移坐标系“{system}”，请使用 gcj02 或 bd09",
+                          f"unknown offset coordinate system {system!r}; use gcj02 or bd09"))
     return table[(system, inverse)]
+
+
+def offset_system_from_pairs(lon, lat, ref_lon, ref_lat, tolerance_m: float = 30.0):
+    """Which offset system puts points (lon, lat) onto the same features' known WGS84 positions.
+
+    GCJ-02's shift is not constant, but at any place it has one size and direction (300–700 m in
+    central China), so one pair can tell: the points are GCJ-02 (or BD-09) when their raw distance
+    to the references is over 100 m and shifting them back brings the median distance under
+    ``tolerance_m``.
+
+    Returns
+    -------
+    (system or None, raw median m, shifted median m)
+    """
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    ref_lon, ref_lat = np.asarray(ref_lon, float), np.asarray(ref_lat, float)
+    if lon.size == 0:
+        return None, float("nan"), float("nan")
+    g = geod()
+    raw = float(np.median(g.inv(lon, lat, ref_lon, ref_lat)[2]))
+    best, best_d = None, float("inf")
+    for system in ("gcj02", "bd09"):
+        x, y = _offset_fn(system, inverse=True)(lon, lat)
+        d = float(np.median(g.inv(x, y, ref_lon, ref_lat)[2]))
+        if d < best_d:
+            best, best_d = system, d
+    if raw > 100.0 and best_d <= tolerance_m:
+        return best, raw, best_d
+    return None, raw, best_d
 
 
 def offset_geometries_to_wgs84(geoms, system: str):

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from riskmap import crs as crs_policy
+from riskmap import tables
 from riskmap.i18n import tr
 from riskmap.errors import (
     CoordinateError,
@@ -31,6 +32,7 @@ from riskmap.errors import (
     MissingSidecarError,
     ParameterError,
     ResourceLimitError,
+    RiskmapError,
 )
 
 VECTOR_EXTENSIONS = {".shp", ".gpkg", ".geojson", ".json", ".kml", ".kmz", ".csv", ".xlsx", ".xlsm", ".vrt"}
@@ -45,9 +47,9 @@ VECTOR_DRIVERS = {".shp": ("ESRI Shapefile",), ".gpkg": ("GPKG",), ".rmp": ("GPK
                   ".vrt": ("OGR_VRT",)}
 RASTER_DRIVERS = {".tif": ("GTiff",), ".tiff": ("GTiff",), ".vrt": ("VRT",)}
 
-#: Header names (lower-case) recognised as longitude / latitude columns.
-LON_HEADERS = ("lon", "lng", "long", "longitude", "x", "经度", "东经", "x坐标", "经度(°)", "经度（°）")
-LAT_HEADERS = ("lat", "latitude", "y", "纬度", "北纬", "y坐标", "纬度(°)", "纬度（°）")
+#: Header keys (:func:`riskmap.tables.header_key`) recognised as longitude / latitude columns.
+LON_HEADERS = tables.LON_KEYS
+LAT_HEADERS = tables.LAT_KEYS
 
 #: DBF language-driver byte (offset 29) → Python codec, for the ones seen in Chinese data.
 DBF_LANGUAGE_CODECS = {
@@ -550,6 +552,79 @@ def detect_shapefile_encoding(shp_path: str | Path) -> tuple[str, str]:
     raise EncodingError("attribute text is in an unknown encoding; add a .cpg file naming it (e.g. GBK)", shp_path)
 
 
+def _truncated(path: Path, declared: int, actual: int, what_zh: str, what_en: str):
+    return DataFormatError(tr(f"文件不完整/已截断：{what_zh}声明 {declared:,} 字节，实际只有 {actual:,} 字节；"
+                              "请从原始数据重新复制 .shp、.shx、.dbf 全部文件",
+                              f"the file is incomplete/truncated: {what_en} declares {declared:,} bytes but holds "
+                              f"{actual:,}; copy all of .shp, .shx and .dbf again from the original data"), path)
+
+
+def check_shapefile_complete(shp_path: str | Path) -> int:
+    """Refuse a shapefile whose parts are cut short or disagree, before GDAL reads it.
+
+    Checked against what the files declare (ESRI Shapefile Technical Description, 1998): the
+    .shp and .shx headers' file length (bytes 24–27, 16-bit words, big-endian) against their
+    sizes; the .shx index (one 8-byte record per feature: offset and content length in words)
+    against the .shp's size, so a .shp cut in half is found even when its header was rewritten;
+    the .dbf header's record count × record length (bytes 4–11) against its size, and its
+    record count against the .shx's.
+
+    Returns
+    -------
+    int
+        The number of records.
+
+    Raises
+    ------
+    MissingSidecarError
+        No .shx or .dbf.
+    DataFormatError
+        "文件不完整/已截断" naming the part, what it declares and what it holds.
+    """
+    shp_path = Path(shp_path)
+    shx, dbf = _sidecar(shp_path, ".shx"), _sidecar(shp_path, ".dbf")
+    shp_size = shp_path.stat().st_size
+    with open(shp_path, "rb") as fh:
+        head = fh.read(100)
+    if len(head) < 100:
+        raise _truncated(shp_path, 100, len(head), ".shp 文件头", "the .shp header")
+    declared = struct.unpack(">i", head[24:28])[0] * 2
+    if shp_size < declared:
+        raise _truncated(shp_path, declared, shp_size, ".shp 文件", "the .shp")
+    with open(shx, "rb") as fh:
+        shx_head = fh.read(100)
+        if len(shx_head) < 100:
+            raise _truncated(shx, 100, len(shx_head), ".shx 文件头", "the .shx header")
+        index = np.fromfile(fh, dtype=">i4")
+    shx_size = shx.stat().st_size
+    shx_declared = struct.unpack(">i", shx_head[24:28])[0] * 2
+    if shx_size < shx_declared:
+        raise _truncated(shx, shx_declared, shx_size, ".shx 文件", "the .shx")
+    n = (min(shx_size, max(shx_declared, 100)) - 100) // 8
+    index = index[: 2 * n].reshape(-1, 2).astype(np.int64)
+    if len(index):
+        ends = (index[:, 0] + 4 + index[:, 1]) * 2  # record header (8 bytes) + content, in bytes
+        end = int(ends.max())
+        if end > shp_size:
+            raise _truncated(shp_path, end, shp_size, "索引（.shx）所指的记录在 .shp 中", "the index (.shx) of the .shp")
+    with open(dbf, "rb") as fh:
+        dbf_head = fh.read(32)
+    if len(dbf_head) < 32:
+        raise _truncated(dbf, 32, len(dbf_head), ".dbf 文件头", "the .dbf header")
+    n_dbf, header_len, record_len = struct.unpack("<IHH", dbf_head[4:12])
+    dbf_declared = header_len + n_dbf * record_len
+    dbf_size = dbf.stat().st_size
+    if dbf_size < dbf_declared:
+        raise _truncated(dbf, dbf_declared, dbf_size, ".dbf 文件", "the .dbf")
+    if n_dbf != n:
+        raise DataFormatError(tr(f"文件不完整/不一致：.dbf 有 {n_dbf:,} 条属性记录，.shx 有 {n:,} 个要素；"
+                                 "请从原始数据重新复制 .shp、.shx、.dbf 全部文件",
+                                 f"the file is incomplete/inconsistent: the .dbf holds {n_dbf:,} records and the "
+                                 f".shx {n:,} features; copy all of .shp, .shx and .dbf again from the original "
+                                 "data"), shp_path)
+    return n
+
+
 def _sidecar(shp_path: Path, ext: str) -> Path:
     for candidate in (shp_path.with_suffix(ext), shp_path.with_suffix(ext.upper())):
         if candidate.exists():
@@ -572,6 +647,8 @@ def list_layers(path: str | Path) -> list[str]:
     check_declared_format(path)
     if path.suffix.lower() == ".kmz":
         check_archive(path)
+    if path.suffix.lower() == ".shp":
+        check_shapefile_complete(path)
     with gdal_source(path) as source:
         try:
             names = [str(row[0]) for row in pyogrio.list_layers(source)]
@@ -611,8 +688,12 @@ def read_vector(path: str | Path, layer: str | None = None, *, encoding: str | N
         Attribute encoding; detected when omitted (see :func:`detect_shapefile_encoding`).
     crs : optional
         CRS to assume when the file declares none (required then).
-    offset : {"gcj02", "bd09"}, optional
-        The coordinates are GCJ-02 (AMap, Tencent) or BD-09 (Baidu): convert to WGS84.
+    offset : {"wgs84", "gcj02", "bd09"}, optional
+        The datum of the coordinates (CLI ``--datum``): GCJ-02 (AMap, Tencent) or BD-09 (Baidu) are
+        converted to WGS84; ``"wgs84"`` says they are standard. When omitted, a CSV/Excel table's
+        own word is taken (a header ``经度(GCJ-02)``, a 坐标系 column, a title row mentioning 高德),
+        else the table is read as WGS84 with a warning (points in China) that AMap/Tencent
+        coordinates need ``--datum gcj02``.
     lon_col, lat_col : str, optional
         Coordinate columns of a CSV/Excel file; found from the headers when omitted.
     skip_bad_rows : bool
@@ -621,7 +702,9 @@ def read_vector(path: str | Path, layer: str | None = None, *, encoding: str | N
     Returns
     -------
     geopandas.GeoDataFrame
-        With ``attrs["riskmap"]`` = {source, layer, encoding, encoding_source, repaired, skipped_rows}.
+        With ``attrs["riskmap"]`` = {source, layer, encoding, encoding_source, repaired, skipped_rows,
+        warnings (lines to show the user: header row taken, total rows dropped, datum), offset,
+        header_row (tables)}.
     """
     path = check_local_path(path)
     _check_exists(path)
@@ -644,19 +727,97 @@ def read_vector(path: str | Path, layer: str | None = None, *, encoding: str | N
                     kml_coordinates=gdf.attrs["riskmap_kml_coordinates"])
     else:
         gdf = _read_ogr(path, layer, meta, crs=crs)
-    if offset:
-        system = crs_policy.normalise_offset_system(offset)
-        if system is None:
-            raise CRSError(f"unknown offset coordinate system {offset!r}; use gcj02 (AMap/Tencent) or bd09 (Baidu)",
-                           path)
-        if not gdf.crs.is_geographic:
-            raise CRSError("GCJ-02/BD-09 conversion needs longitude/latitude coordinates", path)
-        gdf = gdf.set_geometry(crs_policy.offset_geometries_to_wgs84(gdf.geometry.values, system), crs=4326)
-        meta["offset"] = system
+    gdf = _apply_datum(gdf, path, meta, offset, table=ext in (".csv", ".xlsx", ".xlsm"))
     _check_coordinates(gdf, path)
     gdf = _repair(gdf, meta)
     gdf.attrs["riskmap"] = meta
     return gdf
+
+
+#: The ``offset``/``--datum`` values: standard coordinates, or China's two offset systems.
+DATUMS = ("wgs84", "gcj02", "bd09")
+
+
+def normalise_datum(value, path=None) -> str | None:
+    """``"wgs84"``, ``"gcj02"``, ``"bd09"`` for a user's datum choice (``高德``, ``GCJ-02``, ``BD-09``, ``WGS84``,
+    ``CGCS2000``…), None when not given.
+
+    Raises
+    ------
+    CRSError
+        A value naming none of them.
+    """
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip().lower()
+    if text in ("wgs84", "wgs-84", "wgs", "gps", "cgcs2000", "standard", "标准", "天地图"):
+        return "wgs84"
+    system = crs_policy.normalise_offset_system(text)
+    if system is None:
+        raise CRSError(tr(f"未知的坐标来源 {value!r}；请用 wgs84（GPS/天地图）、gcj02（高德/腾讯）或 bd09（百度）",
+                          f"unknown offset coordinate system {value!r}; use wgs84 (GPS/Tianditu), gcj02 "
+                          "(AMap/Tencent) or bd09 (Baidu)"), path)
+    return system
+
+
+def _datum_hint() -> str:
+    return tr("表格经纬度未注明坐标系，已按 WGS84/CGCS2000 读取；高德、腾讯地图拾取的坐标是 GCJ-02（在信阳偏约 500 m），"
+              "须用 --datum gcj02 换算（百度地图：--datum bd09；窗口中在导入对话框选“坐标来源”）；"
+              "确为 GPS/天地图坐标时用 --datum wgs84 可不再提示",
+              "the table's longitude/latitude do not say their coordinate system and were read as WGS84/CGCS2000; "
+              "coordinates picked from AMap or Tencent maps are GCJ-02 (about 500 m off at Xinyang) and need "
+              "--datum gcj02 (Baidu: --datum bd09; in the window: 'Coordinates from' in the import dialog); "
+              "--datum wgs84 confirms GPS/Tianditu coordinates and silences this hint")
+
+
+_DATUM_NAMES = {"gcj02": "GCJ-02", "bd09": "BD-09", "wgs84": "WGS84"}
+
+
+def _apply_datum(gdf, path: Path, meta, offset, table: bool):
+    """Shift GCJ-02/BD-09 coordinates to WGS84: as the user says, else as a table says, else hint (tables in China)."""
+    given = normalise_datum(offset, path)
+    detected, where = meta.pop("_datum", (None, ""))
+    system = given
+    if given is None and detected is not None:
+        system = detected
+        if isinstance(detected, np.ndarray):
+            counts = {s: int((detected == s).sum()) for s in ("gcj02", "bd09", "wgs84")}
+            parts = "、".join(f"{_DATUM_NAMES[s]} {n} 行" for s, n in counts.items() if n)
+            parts_en = ", ".join(f"{_DATUM_NAMES[s]} {n} row(s)" for s, n in counts.items() if n)
+            meta["warnings"].append(tr(f"按{where}列逐行换算坐标：{parts}（换算为 WGS84）",
+                                       f"coordinates shifted row by row as column {where} says: {parts_en} "
+                                       "(to WGS84)"))
+        elif detected != "wgs84":
+            meta["warnings"].append(tr(
+                f"按{where}判断经纬度为 {_DATUM_NAMES[detected]}，已换算为 WGS84；如不是，请用 --datum wgs84 指定",
+                f"{where} says the coordinates are {_DATUM_NAMES[detected]}: shifted to WGS84; if they are not, "
+                "say --datum wgs84"))
+    elif given is not None and detected is not None and not isinstance(detected, np.ndarray) and detected != given:
+        meta["warnings"].append(tr(f"{where}注明为 {_DATUM_NAMES[detected]}，但按指定的 {_DATUM_NAMES[given]} 读取",
+                                   f"{where} says {_DATUM_NAMES[detected]}, but the coordinates were read as the "
+                                   f"{_DATUM_NAMES[given]} you chose"))
+    if system is None:
+        if table and gdf.crs.is_geographic and len(gdf):
+            x, y = gdf.geometry.x.to_numpy(float), gdf.geometry.y.to_numpy(float)
+            if crs_policy.inside_china(x, y).any():
+                meta["warnings"].append(_datum_hint())
+        return gdf
+    if not isinstance(system, np.ndarray) and system == "wgs84":
+        meta["offset"] = "wgs84"
+        return gdf
+    if not gdf.crs.is_geographic:
+        raise CRSError("GCJ-02/BD-09 conversion needs longitude/latitude coordinates", path)
+    geoms = np.asarray(gdf.geometry.values).copy()
+    if isinstance(system, np.ndarray):
+        for name in ("gcj02", "bd09"):
+            rows = system == name
+            if rows.any():
+                geoms[rows] = crs_policy.offset_geometries_to_wgs84(geoms[rows], name)
+        meta["offset"] = "per row"
+    else:
+        geoms = crs_policy.offset_geometries_to_wgs84(gdf.geometry.values, system)
+        meta["offset"] = system
+    return gdf.set_geometry(geoms, crs=4326)
 
 
 def _riskmap_kml(path: Path) -> bool:
@@ -758,8 +919,7 @@ def _read_ogr(path: Path, layer, meta, crs=None):
 
     ext = path.suffix.lower()
     if ext == ".shp":
-        _sidecar(path, ".shx")
-        _sidecar(path, ".dbf")
+        check_shapefile_complete(path)
         if meta["encoding"] is None:
             meta["encoding"], meta["encoding_source"] = detect_shapefile_encoding(path)
     if ext == ".kmz":
@@ -817,51 +977,114 @@ def _finish_ogr(gdf, path: Path, meta, crs):
     return gdf
 
 
-def _find_column(columns, candidates, given, path, what):
+def _find_column(columns, role, given, path, what):
+    """The column of ``role`` ("lon"/"lat"): ``given`` by the user, else the first whose header reads so."""
     if given is not None:
         if given not in columns:
-            raise CoordinateError(f"no column named {given!r}; the columns are {', '.join(map(str, columns))}", path)
+            raise CoordinateError(tr(f"没有名为 {given!r} 的列；表中的列为：{'、'.join(map(str, columns))}",
+                                     f"no column named {given!r}; the columns are {', '.join(map(str, columns))}"),
+                                  path)
         return given
-    lowered = {str(c).strip().lower(): c for c in columns}
-    for cand in candidates:
-        if cand in lowered:
-            return lowered[cand]
-    raise CoordinateError(f"no {what} column found (looked for {', '.join(candidates[:6])}…); "
-                          "name the columns 经度/纬度 or lon/lat", path)
+    for col in columns:
+        if tables.coordinate_role(col) == role:
+            return col
+    keys = tables.LON_KEYS if role == "lon" else tables.LAT_KEYS
+    found = [str(c) for c in columns if not str(c).startswith("Unnamed: ")]
+    shown = "、".join(found[:20]) + ("…" if len(found) > 20 else "")
+    raise CoordinateError(tr(f"找不到{'经度' if role == 'lon' else '纬度'}列（查找了 {'、'.join(keys[:6])}…）；"
+                             f"表中的列为：{shown}；请将坐标列命名为 经度/纬度 或 lon/lat",
+                             f"no {what} column found (looked for {', '.join(keys[:6])}…); the columns found are: "
+                             f"{', '.join(found[:20])}{'…' if len(found) > 20 else ''}; name the columns 经度/纬度 "
+                             "or lon/lat"), path)
+
+
+def _read_table_cells(path: Path, meta):
+    """The sheet below its header as a text DataFrame, the sheet's 1-based row number of each row, the header."""
+    try:
+        cells, used = tables.read_cells(path, meta["encoding"])
+    except UnicodeDecodeError as exc:
+        raise EncodingError(tr("CSV 文字编码无法识别；请另存为 UTF-8", "the CSV text is in an unknown encoding; "
+                               "save it as UTF-8"), path) from exc
+    except LookupError as exc:
+        raise EncodingError(f"unknown encoding {meta['encoding']!r}; choose UTF-8 or GB18030", path) from exc
+    except Exception as exc:
+        raise DataFormatError(f"cannot read the table ({_short(exc)}); it may be truncated or corrupt — "
+                              "re-save it", path) from exc
+    meta["encoding"] = used
+    meta["encoding_source"] = meta["encoding_source"] or ("content" if path.suffix.lower() == ".csv" else "format")
+    filled = (cells != "").to_numpy(bool)
+    if not filled.any():
+        raise EmptyLayerError("the table is empty; choose a file with rows", path)
+    header = tables.find_header(cells.iloc[:tables.HEADER_SEARCH_ROWS + 1].to_numpy(object).tolist())
+    names = tables.unique_names(header.names)
+    frame = cells.iloc[header.last + 1:]
+    frame.columns = names
+    line_numbers = np.arange(header.last + 2, header.last + 2 + len(frame))
+    filled = filled[header.last + 1:]
+    keep = [j for j, c in enumerate(names) if not (c.startswith("Unnamed: ") and not filled[:, j].any())]
+    blank = ~filled.any(axis=1)
+    frame, line_numbers = frame.iloc[np.flatnonzero(~blank), keep].reset_index(drop=True), line_numbers[~blank]
+    if header.found_below_titles:
+        rows_text = f"{header.first + 1}" if header.first == header.last else f"{header.first + 1}–{header.last + 1}"
+        title = header.titles[0][:40]
+        meta["warnings"].append(tr(
+            f"表头取自第{rows_text}行，跳过了上方 {len(header.titles)} 行标题（“{title}”）",
+            f"the header was taken from row {rows_text}, below {len(header.titles)} title row(s) (“{title}”)"))
+    elif header.first != header.last:
+        meta["warnings"].append(tr(f"表头为第{header.first + 1}–{header.last + 1}行合并的两行表头",
+                                   f"the header is the two rows {header.first + 1}–{header.last + 1} merged"))
+    meta["header_row"] = int(header.first + 1)
+    return frame, line_numbers, header
+
+
+def table_datum(path: str | Path, encoding: str | None = None) -> tuple[str | None, str]:
+    """The coordinate system a CSV/Excel table names for its lon/lat (header, 坐标系 column, title), and where.
+
+    For the import dialog, which preselects it. ``(None, "")`` when the table names none, names
+    several (row by row), or cannot be read (reading it for real then says why).
+    """
+    path = Path(path)
+    meta = {"encoding": encoding, "encoding_source": None, "warnings": []}
+    try:
+        check_declared_format(path)
+        if path.suffix.lower() != ".csv":
+            check_archive(path)
+        frame, _lines, header = _read_table_cells(path, meta)
+        lon_name = _find_column(frame.columns, "lon", None, path, "longitude")
+        lat_name = _find_column(frame.columns, "lat", None, path, "latitude")
+    except (RiskmapError, OSError):
+        return None, ""
+    system, where = tables.detect_datum(lon_name, lat_name, header.titles, frame)
+    return (system, where) if isinstance(system, str) else (None, "")
 
 
 def _read_table(path: Path, meta, crs=None, lon_col=None, lat_col=None, skip_bad_rows=False):
     import geopandas as gpd
 
-    ext = path.suffix.lower()
-    try:
-        if ext == ".csv":
-            frame = None
-            for enc in ([meta["encoding"]] if meta["encoding"] else ["utf-8-sig", "gb18030"]):
-                try:
-                    frame = pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False)
-                    meta["encoding"], meta["encoding_source"] = enc.replace("-sig", ""), meta["encoding_source"] or "content"
-                    break
-                except UnicodeDecodeError:
-                    continue
-            if frame is None:
-                raise EncodingError("the CSV text is in an unknown encoding; save it as UTF-8", path)
-        else:
-            frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
-            meta["encoding"], meta["encoding_source"] = "utf-8", "format"
-    except (EncodingError, CoordinateError):
-        raise
-    except pd.errors.EmptyDataError as exc:
-        raise EmptyLayerError("the table is empty; choose a file with rows", path) from exc
-    except Exception as exc:
-        raise DataFormatError(f"cannot read the table ({_short(exc)}); it may be truncated or corrupt — "
-                              "re-save it", path) from exc
+    frame, line_numbers, header = _read_table_cells(path, meta)
     if len(frame) == 0:
         raise EmptyLayerError("the table has no rows; choose a file with data", path)
-    lon_name = _find_column(frame.columns, LON_HEADERS, lon_col, path, "longitude")
-    lat_name = _find_column(frame.columns, LAT_HEADERS, lat_col, path, "latitude")
+    lon_name = _find_column(frame.columns, "lon", lon_col, path, "longitude")
+    lat_name = _find_column(frame.columns, "lat", lat_col, path, "latitude")
     lon = pd.to_numeric(frame[lon_name].str.strip(), errors="coerce").to_numpy(float)
     lat = pd.to_numeric(frame[lat_name].str.strip(), errors="coerce").to_numpy(float)
+    summary = tables.summary_rows(frame, np.isfinite(lon) & np.isfinite(lat))
+    if summary.any():
+        first = tables.first_cells(frame)[summary]
+        listed = "、".join(f"第{n}行“{str(t)[:20]}”" for n, t in zip(line_numbers[summary][:6], first[:6]))
+        listed_en = ", ".join(f"row {n} “{str(t)[:20]}”" for n, t in zip(line_numbers[summary][:6], first[:6]))
+        more = "…" if summary.sum() > 6 else ""
+        meta["warnings"].append(tr(f"已去掉 {int(summary.sum())} 行合计/备注（不是数据）：{listed}{more}",
+                                   f"dropped {int(summary.sum())} total/notes row(s) (not data): {listed_en}{more}"))
+        notes_text = [str(t) for t in first]
+        frame, line_numbers = frame.loc[~summary].reset_index(drop=True), line_numbers[~summary]
+        lon, lat = lon[~summary], lat[~summary]
+        if len(frame) == 0:
+            raise EmptyLayerError(tr("表格除标题、表头和合计/备注行外没有数据行；请选择有数据的表格",
+                                     "the table has no data rows besides its title, header and total/notes rows; "
+                                     "choose a file with data"), path)
+    else:
+        notes_text = []
     target_crs = crs_policy.parse_crs(crs, path) if crs is not None else crs_policy.WGS84
     geographic = target_crs.is_geographic
     bad = ~np.isfinite(lon) | ~np.isfinite(lat)
@@ -874,13 +1097,15 @@ def _read_table(path: Path, meta, crs=None, lon_col=None, lat_col=None, skip_bad
     if bad.all():
         raise CoordinateError(f"no row has valid coordinates in {lon_name!r}/{lat_name!r}; check the columns", path)
     if bad.any():
-        rows = (np.flatnonzero(bad) + 2).tolist()  # +2: 1-based and the header line
+        rows = line_numbers[bad].tolist()  # the sheet's own row numbers (1-based, header rows counted)
         if not skip_bad_rows:
             listed = ", ".join(map(str, rows[:8])) + ("…" if len(rows) > 8 else "")
             raise CoordinateError(f"{len(rows)} row(s) have missing or invalid coordinates (lines {listed}); "
                                   "fix them or skip bad rows", path)
         meta["skipped_rows"] = rows
         frame, lon, lat = frame.loc[~bad].reset_index(drop=True), lon[~bad], lat[~bad]
+    if geographic:
+        meta["_datum"] = tables.detect_datum(lon_name, lat_name, list(header.titles) + notes_text, frame)
     frame = frame.apply(_numeric_if_possible)
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=target_crs)
 
@@ -889,6 +1114,9 @@ def _numeric_if_possible(column: pd.Series) -> pd.Series:
     if column.dtype != object and not pd.api.types.is_string_dtype(column):
         return column
     stripped = column.astype(str).str.strip()
+    probe = stripped[stripped != ""].iloc[:64]  # one text among the first values: not a number column (exact, cheap)
+    if len(probe) and pd.to_numeric(probe, errors="coerce").isna().any():
+        return column
     converted = pd.to_numeric(stripped.where(stripped != "", None), errors="coerce")
     if converted.notna().sum() == (stripped != "").sum() and (stripped != "").any():
         return converted
@@ -984,8 +1212,11 @@ def open_raster(path: str | Path):
 # ---------------------------------------------------------------------------
 # info
 # ---------------------------------------------------------------------------
-def describe(path: str | Path) -> list[dict]:
-    """Summaries of every layer (vector) or band set (raster) in a file, for ``riskmap info``."""
+def describe(path: str | Path, datum: str | None = None) -> list[dict]:
+    """Summaries of every layer (vector) or band set (raster) in a file, for ``riskmap info``.
+
+    ``datum`` is the ``offset`` of :func:`read_vector` (``--datum``): the coordinate system of a table's lon/lat.
+    """
     path = Path(path)
     if path.suffix.lower() in RASTER_EXTENSIONS:
         with open_raster(path) as ds:
@@ -997,7 +1228,7 @@ def describe(path: str | Path) -> list[dict]:
             }]
     out = []
     for name in list_layers(path):
-        gdf = read_vector(path, name)
+        gdf = read_vector(path, name, offset=datum)
         meta = gdf.attrs["riskmap"]
         out.append({
             "layer": name, "kind": "vector", "crs": gdf.crs.to_string(), "features": len(gdf),

@@ -239,7 +239,7 @@ class Journal:
             if held is not None and held.path == self.lock.path:
                 self.lock = held
             elif not self.lock.acquire():
-                raise OSError("the journal lock is taken")
+                raise OSError(tr("自动保存日志已被另一进程锁定", "the journal lock is taken"))
             path = self.project.path
             header = {"t": "head", "format": "riskmap-journal", "version": JOURNAL_VERSION,
                       "project": str(Path(path).resolve()) if path is not None else None,

@@ -21,6 +21,7 @@ from pathlib import Path
 from riskmap import __version__
 from riskmap import crs as crs_policy
 from riskmap.errors import DataFormatError, ProjectError, RiskmapError
+from riskmap.i18n import tr
 from riskmap.io import atomic_path, check_declared_format, gdal_source, gdal_target
 from riskmap.layers import LayerList, RasterLayer, Style, VectorLayer
 from riskmap.layers.fields import restore_nullable_fields
@@ -154,7 +155,7 @@ class Project:
         """
         path = Path(path or self.path or "")
         if not path.name:
-            raise ProjectError("the project has no file name yet; choose where to save it")
+            raise ProjectError(tr("工程还没有文件名，请选择保存位置", "the project has no file name yet; choose where to save it"))
         if path.suffix.lower() not in (PROJECT_EXTENSION, ".gpkg"):
             path = path.with_suffix(PROJECT_EXTENSION)
         self.check_output(path, allow_self=True)
@@ -176,7 +177,8 @@ class Project:
         except RiskmapError:
             raise
         except (OSError, sqlite3.Error) as exc:
-            raise ProjectError(f"could not save the project ({exc}); the previous file is unchanged", path) from exc
+            raise ProjectError(tr(f"无法保存工程（{exc}），原文件未改动",
+                                  f"could not save the project ({exc}); the previous file is unchanged"), path) from exc
         self.path = path
         self.save_id = save_id
         self.modified = False
@@ -191,28 +193,32 @@ class Project:
 
         path = Path(path)
         if not path.is_file():
-            raise ProjectError("project file not found; check the path", path)
+            raise ProjectError(tr("工程文件不存在，请检查路径", "project file not found; check the path"), path)
         try:
             check_declared_format(path)
         except DataFormatError as exc:
-            raise ProjectError("not a riskmap project (not a GeoPackage); open another file", path) from exc
+            raise ProjectError(tr("不是 riskmap 工程文件（不是 GeoPackage），请打开其他文件",
+                                  "not a riskmap project (not a GeoPackage); open another file"), path) from exc
         try:
             # as_uri() percent-quotes the name: '#', '?' and '%' in a file name are not URI syntax here
             with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as con:
                 row = con.execute(f"SELECT value FROM {_META_TABLE} WHERE key = 'project'").fetchone()
             con.close()
         except sqlite3.Error as exc:
-            raise ProjectError("not a riskmap project or the file is damaged; open another file", path) from exc
+            raise ProjectError(tr("不是 riskmap 工程文件，或文件已损坏，请打开其他文件",
+                                  "not a riskmap project or the file is damaged; open another file"), path) from exc
         if row is None:
-            raise ProjectError("the project description is missing; the file is damaged", path)
+            raise ProjectError(tr("缺少工程描述信息，文件已损坏", "the project description is missing; the file is damaged"), path)
         try:
             doc = json.loads(row[0])
         except json.JSONDecodeError as exc:
-            raise ProjectError("the project description is damaged (bad JSON)", path) from exc
+            raise ProjectError(tr("工程描述信息已损坏（JSON 格式错误）", "the project description is damaged (bad JSON)"),
+                               path) from exc
         if doc.get("format") != "riskmap-project":
-            raise ProjectError("not a riskmap project file", path)
+            raise ProjectError(tr("不是 riskmap 工程文件", "not a riskmap project file"), path)
         if int(doc.get("version", 0)) > FORMAT_VERSION:
-            raise ProjectError("the project was saved by a newer riskmap; update riskmap to open it", path)
+            raise ProjectError(tr("该工程由更新版本的 riskmap 保存，请升级 riskmap 后再打开",
+                                  "the project was saved by a newer riskmap; update riskmap to open it"), path)
         project = cls(doc.get("map_crs") or crs_policy.MAP_CRS)
         project.title = doc.get("title", project.title)
         project.approval_number = doc.get("approval_number", "")
@@ -229,8 +235,9 @@ class Project:
                 try:
                     layer = RasterLayer(raster_path, entry.get("name"), band=entry.get("band", 1), **common)
                 except DataFormatError as exc:
-                    raise ProjectError(f"raster layer {entry.get('name')!r} cannot be opened ({exc}); "
-                                       "move it back or remove it from the project", path) from exc
+                    raise ProjectError(tr(f"栅格图层“{entry.get('name')}”无法打开（{exc}）；请把文件移回原处，或从工程中移除该图层",
+                                          f"raster layer {entry.get('name')!r} cannot be opened ({exc}); "
+                                          "move it back or remove it from the project"), path) from exc
             else:
                 try:
                     with warnings.catch_warnings():  # GDAL warns about the .rmp extension
@@ -239,7 +246,9 @@ class Project:
                             gdf = pyogrio.read_dataframe(source, layer=entry["table"])
                             gdf = restore_nullable_fields(gdf, pyogrio.read_info(source, layer=entry["table"]))
                 except Exception as exc:
-                    raise ProjectError(f"layer {entry.get('name')!r} is missing from the project file", path) from exc
+                    raise ProjectError(tr(f"工程文件中缺少图层“{entry.get('name')}”",
+                                          f"layer {entry.get('name')!r} is missing from the project file"),
+                                       path) from exc
                 layer = VectorLayer(gdf, entry.get("name"), map_crs=project.map_crs, source=entry.get("source"),
                                     **common)
             layer.aliases = entry.get("aliases") or {}

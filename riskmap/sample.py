@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from riskmap.errors import DataFormatError
+from riskmap.i18n import tr
 
 #: Logical name -> path relative to the data directory.
 SAMPLE_FILES = {
@@ -57,10 +58,12 @@ def sample_path(name: str) -> Path:
         If the name is unknown or the file is not installed.
     """
     if name not in SAMPLE_FILES:
-        raise DataFormatError(f"no sample data set named {name!r}; choose one of {', '.join(SAMPLE_FILES)}")
+        raise DataFormatError(tr(f"没有名为“{name}”的示例数据，可选：{'、'.join(SAMPLE_FILES)}",
+                                 f"no sample data set named {name!r}; choose one of {', '.join(SAMPLE_FILES)}"))
     path = data_dir() / SAMPLE_FILES[name]
     if not path.exists():
-        raise DataFormatError("sample data file is missing; reinstall riskmap or run data/build_sample.py", path)
+        raise DataFormatError(tr("示例数据文件缺失，请重新安装 riskmap 或运行 data/build_sample.py",
+                                 "sample data file is missing; reinstall riskmap or run data/build_sample.py"), path)
     return path
 
 

@@ -25,6 +25,7 @@ import shapely
 from riskmap import crs as crs_policy
 from riskmap.analysis import linear
 from riskmap.errors import ParameterError
+from riskmap.i18n import tr
 
 #: Fields searched for names, in order of preference.
 NAME_FIELDS = ("name", "名称", "企业名称", "单位名称", "road", "道路名称", "code", "编号", "路线编号", "NAME", "Name")
@@ -103,7 +104,8 @@ def _order(a: float, b: float, text):
         return b, a
     if -180 <= a <= 180 and -90 <= b <= 90:
         return a, b
-    raise ParameterError(f"{text!r}: not a longitude/latitude pair (e.g. 114.07,32.12)")
+    raise ParameterError(tr(f"“{text}”不是经纬度坐标（如 114.07,32.12）",
+                            f"{text!r}: not a longitude/latitude pair (e.g. 114.07,32.12)"))
 
 
 def to_wgs84(lon: float, lat: float, system: str = "wgs84"):
@@ -116,7 +118,8 @@ def to_wgs84(lon: float, lat: float, system: str = "wgs84"):
     elif system == "wgs84":
         return float(lon), float(lat)
     else:
-        raise ParameterError(f"unknown coordinate system {system!r}; use wgs84, gcj02 or bd09")
+        raise ParameterError(tr(f"未知的坐标系“{system}”，请使用 wgs84、gcj02 或 bd09",
+                                f"unknown coordinate system {system!r}; use wgs84, gcj02 or bd09"))
     return float(np.asarray(x).ravel()[0]), float(np.asarray(y).ravel()[0])
 
 

@@ -14,6 +14,12 @@ def isolated_recovery_dir(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def isolated_tile_cache(tmp_path, monkeypatch):
+    """Base-map tile caches go to the test's folder, never the user's."""
+    monkeypatch.setenv("RISKMAP_TILE_CACHE", str(tmp_path / "tiles"))
+
+
+@pytest.fixture(autouse=True)
 def no_unexpected_message_boxes(monkeypatch):
     """A modal message box would block a test until its timeout: record it instead, and fail the test.
 
@@ -33,5 +39,12 @@ def no_unexpected_message_boxes(monkeypatch):
     monkeypatch.setattr(QMessageBox, "warning", box("warning", QMessageBox.Ok))
     monkeypatch.setattr(QMessageBox, "information", box("information", QMessageBox.Ok))
     monkeypatch.setattr(QMessageBox, "question", box("question", QMessageBox.Cancel))
+    from riskmap.ui import messages
+
+    def error_box(message_box):  # the window's error boxes (riskmap.ui.messages.show_error)
+        shown.append(f"error: {message_box.text()}")
+        return QMessageBox.Ok
+
+    monkeypatch.setattr(messages, "exec_box", error_box)
     yield shown
     assert not shown, f"unexpected message box(es): {shown}"

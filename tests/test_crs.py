@@ -102,9 +102,9 @@ def test_metric_crs_kept_for_projected_data():
 
 
 def test_parse_crs_errors_are_one_line():
-    with pytest.raises(CRSError, match="no coordinate reference system"):
+    with pytest.raises(CRSError, match="未指定坐标系"):
         crs.parse_crs(None)
-    with pytest.raises(CRSError, match="unknown coordinate reference system"):
+    with pytest.raises(CRSError, match="无法识别坐标系“EPSG:999999”"):
         crs.parse_crs("EPSG:999999")
     assert crs.parse_crs("4490").to_epsg() == 4490
 

@@ -117,7 +117,7 @@ def test_excel_with_lon_lat_headers(tmp_path):
 def test_csv_without_coordinate_columns(tmp_path):
     path = tmp_path / "nocoords.csv"
     pd.DataFrame({"name": ["甲"], "value": [1]}).to_csv(path, index=False)
-    with pytest.raises(CoordinateError, match="nocoords.csv: no longitude column"):
+    with pytest.raises(CoordinateError, match="nocoords.csv: 找不到经度列.*表中的列为：name、value"):
         io.read_vector(path)
 
 

@@ -69,9 +69,9 @@ def test_raster_path_is_relative_so_project_folders_move(tmp_path):
 def test_bad_project_files(tmp_path):
     junk = tmp_path / "junk.rmp"
     junk.write_bytes(b"not sqlite at all" * 100)
-    with pytest.raises(ProjectError, match="junk.rmp: not a riskmap project"):
+    with pytest.raises(ProjectError, match="junk.rmp: 不是 riskmap 工程文件"):
         Project.load(junk)
-    with pytest.raises(ProjectError, match="not found"):
+    with pytest.raises(ProjectError, match="missing.rmp: 工程文件不存在"):
         Project.load(tmp_path / "missing.rmp")
 
 

@@ -33,6 +33,7 @@ What is *not* from the standard, and therefore a parameter:
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -41,6 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from riskmap.errors import ParameterError
+from riskmap.i18n import tr
 
 #: Edition of the standard these tables implement.
 EDITION = "GB 18218-2018"
@@ -235,7 +237,13 @@ AMBIGUOUS = {
 
 
 def _normalise(name: str) -> str:
-    text = unicodedata.normalize("NFKC", str(name)).strip().lower()
+    return _normalised(name) if isinstance(name, str) else _normalised(str(name))
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalised(name: str) -> str:
+    # cached: a register names the same few dozen substances thousands of times
+    text = unicodedata.normalize("NFKC", name).strip().lower()
     return re.sub(r"\s+", "", text)
 
 
@@ -337,6 +345,13 @@ def alpha_for_population(people) -> np.ndarray:
     people : float or array
         Resident population within the α radius (GB 18218-2018 §4.3, Table 5).
     """
+    if np.ndim(people) == 0:  # one plant (the grading loop): plain Python, ~30× faster than arrays
+        v = float(people)
+        v = 0.0 if math.isnan(v) else (math.floor(v + 0.5) if math.isfinite(v) else v)
+        for minimum, alpha in TABLE5_ALPHA[:-1]:
+            if v >= minimum:
+                return np.float64(alpha)
+        return np.float64(TABLE5_ALPHA[-1][1])
     n = np.floor(np.nan_to_num(np.asarray(people, float), nan=0.0) + 0.5)
     out = np.full(n.shape, TABLE5_ALPHA[-1][1])
     for minimum, alpha in reversed(TABLE5_ALPHA[:-1]):
@@ -346,6 +361,12 @@ def alpha_for_population(people) -> np.ndarray:
 
 def grade_for_r(r):
     """Table 6 grade (一级…四级) of a correction-weighted ratio R (scalar or array)."""
+    if np.ndim(r) == 0:
+        v = float(r)
+        for minimum, grade in TABLE6_GRADES[:-1]:
+            if v >= minimum:
+                return grade
+        return GRADES[-1]
     r = np.asarray(r, float)
     out = np.full(r.shape, GRADES[-1], dtype=object)
     for minimum, grade in reversed(TABLE6_GRADES[:-1]):
@@ -420,7 +441,8 @@ def grade_inventory(text, people, *, beta_overrides: dict | None = None, conserv
     (1.5, 30.0, '三级')
     """
     if default_beta is not None:
-        raise ParameterError("default_beta is no longer used: β follows GB 18218-2018 Table 4 by hazard category")
+        raise ParameterError(tr("default_beta 已停用：β 按 GB 18218-2018 表 4 依危险类别取值",
+                                "default_beta is no longer used: β follows GB 18218-2018 Table 4 by hazard category"))
     overrides = {}
     for key, value in (beta_overrides or {}).items():
         sub = lookup(key)
@@ -471,11 +493,13 @@ def check_overrides(beta_overrides: dict | None) -> None:
     """Raise :class:`ParameterError` if a β override names an unknown substance or is not positive."""
     for key, value in (beta_overrides or {}).items():
         if lookup(key) is None:
-            raise ParameterError(f"β override names {key!r}, which is not in GB 18218-2018 Table 1/2; "
-                                 "use a Table-1 name or a category code such as W5.3")
+            raise ParameterError(tr(f"β 覆盖值中的“{key}”不在 GB 18218-2018 表 1/表 2 中；请使用表 1 中的名称或类别代码（如 W5.3）",
+                                    f"β override names {key!r}, which is not in GB 18218-2018 Table 1/2; "
+                                    "use a Table-1 name or a category code such as W5.3"))
         try:
             ok = float(value) > 0
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            raise ParameterError(f"β override for {key!r} must be a positive number, not {value!r}")
+            raise ParameterError(tr(f"“{key}”的 β 覆盖值须为正数，不能是“{value}”",
+                                    f"β override for {key!r} must be a positive number, not {value!r}"))

@@ -25,6 +25,7 @@ import numpy as np
 import shapely
 
 from riskmap.errors import ParameterError
+from riskmap.i18n import tr
 
 _KM_RE = re.compile(r"^\s*[Kk]?\s*(\d+)\s*\+\s*(\d+(?:\.\d*)?)\s*(?:m|米)?\s*$")
 #: Full-width characters users type in Chinese input methods, mapped to ASCII.
@@ -71,8 +72,8 @@ def parse_km_post(text: str) -> float:
     try:
         return float(s)
     except ValueError:
-        raise ParameterError(f"“{text}”不是桩号，请写成K12+300或米数（{text!r} is not a km-post; write it like "
-                             "K12+300 or as metres）") from None
+        raise ParameterError(tr(f"“{text}”不是桩号，请写成K12+300或米数",
+                                f"{text!r} is not a km-post; write it like K12+300 or as metres")) from None
 
 
 # ---------------------------------------------------------------------------
@@ -110,8 +111,8 @@ class Stationing:
         for back, ahead in self.breaks:
             m = float(back) - offset
             if m < 0 or (at and m < at[-1]):
-                raise ParameterError(f"断链{km_post(back)}={km_post(ahead)}不在前一桩号之后，断链应按里程顺序填写"
-                                     f"（chainage break {km_post(back)}={km_post(ahead)} is out of order）")
+                raise ParameterError(tr(f"断链{km_post(back)}={km_post(ahead)}不在前一桩号之后，断链应按里程顺序填写",
+                                        f"chainage break {km_post(back)}={km_post(ahead)} is out of order"))
             at.append(m)
             offset += float(ahead) - float(back)
         object.__setattr__(self, "_at", np.asarray(at, dtype=float))
@@ -164,8 +165,8 @@ class Stationing:
             m = station - self._offset[k]
             if bounds[k] - 1e-9 <= m <= bounds[k + 1] + 1e-9:
                 return float(m)
-        raise ParameterError(f"桩号{km_post(station)}不在本路段的桩号范围内（短链跳过的桩号或起点之前）"
-                             f"（station {km_post(station)} is not on this road）")
+        raise ParameterError(tr(f"桩号{km_post(station)}不在本路段的桩号范围内（短链跳过的桩号或起点之前）",
+                                f"station {km_post(station)} is not on this road"))
 
     def to_text(self) -> str:
         """``"K812+300；K815+200=K815+150"`` (start, then the breaks); ``""`` when plain."""
@@ -216,8 +217,8 @@ class Stationing:
                     continue
                 match = _BREAK_RE.match(item.strip())
                 if not match:
-                    raise ParameterError(f"断链“{item.strip()}”应写成K15+200=K15+150"
-                                         f"（chainage break {item.strip()!r}: write it like K15+200=K15+150）")
+                    raise ParameterError(tr(f"断链“{item.strip()}”应写成K15+200=K15+150",
+                                            f"chainage break {item.strip()!r}: write it like K15+200=K15+150"))
                 pairs.append((parse_km_post(match.group(1)), parse_km_post(match.group(2))))
         return cls(s0, tuple(pairs))
 
@@ -297,7 +298,7 @@ def resample(parts, spacing: float) -> Resampled:
     evenly spaced (so the spacing is at most ``spacing``).
     """
     if spacing <= 0:
-        raise ParameterError("the resampling spacing must be positive (metres)")
+        raise ParameterError(tr("重采样间距须为正数（米）", "the resampling spacing must be positive (metres)"))
     parts = np.asarray(parts, dtype=object)
     n_parts = len(parts)
     if n_parts == 0:

@@ -46,6 +46,7 @@ from riskmap.analysis.popgrid import subcells_near
 from riskmap.analysis.fields import apply_field_aliases, layer_source
 from riskmap.analysis.provenance import describe_input, provenance
 from riskmap.errors import EmptyLayerError, ParameterError
+from riskmap.i18n import tr
 
 MEDIUM_ALIASES = {
     "gas": "gas", "natural gas": "gas", "ng": "gas", "天然气": "gas", "燃气": "gas", "气": "gas", "输气": "gas",
@@ -103,7 +104,8 @@ def normalise_pipelines(pipelines):
     """
     src = layer_source(pipelines)
     if pipelines is None or len(pipelines) == 0:
-        raise EmptyLayerError("the pipelines layer has no features; choose a layer with lines", src)
+        raise EmptyLayerError(tr("管道图层没有要素，请选择含线要素的图层",
+                                 "the pipelines layer has no features; choose a layer with lines"), src)
     gdf = apply_field_aliases(pipelines, FIELD_ALIASES, {"name": lambda n: [f"管道{i + 1}" for i in range(n)],
                                                          "kind": lambda n: "", "tunnel": lambda n: ""},
                               layer="pipelines", hint="medium gas|oil, diam_mm, press_mpa", source=src)
@@ -111,18 +113,21 @@ def normalise_pipelines(pipelines):
     gdf["tunnel"] = gdf["tunnel"].where(gdf["tunnel"].notna(), "").astype(str).str.strip().str.lower().isin(TRUTHY)
     types = set(gdf.geom_type.dropna())
     if not types <= {"LineString", "MultiLineString"}:
-        raise ParameterError(f"the pipelines layer must hold lines, found {', '.join(sorted(types))}", src)
+        raise ParameterError(tr(f"管道图层须为线要素，实为 {'、'.join(sorted(types))}",
+                                f"the pipelines layer must hold lines, found {', '.join(sorted(types))}"), src)
     medium = gdf["medium"].astype(str).str.strip().str.lower().map(MEDIUM_ALIASES)
     if medium.isna().any():
         bad = sorted({str(v) for v in gdf.loc[medium.isna(), "medium"]})[:5]
-        raise ParameterError(f"unknown pipeline medium {', '.join(bad)}; use gas or oil", src)
+        raise ParameterError(tr(f"无法识别的管道介质：{'、'.join(bad)}；请填写 gas（燃气）或 oil（油品）",
+                                f"unknown pipeline medium {', '.join(bad)}; use gas or oil"), src)
     gdf["medium"] = medium
     for field in ("diam_mm", "press_mpa"):
         gdf[field] = pd.to_numeric(gdf[field], errors="coerce")
         bad = ~(gdf[field] > 0)
         if bad.any():
             names = ", ".join(gdf.loc[bad, "name"].astype(str).head(5))
-            raise ParameterError(f"{field} must be a positive number for every pipeline (check {names})", src)
+            raise ParameterError(tr(f"每条管道的 {field} 都须为正数（请检查 {names}）",
+                                    f"{field} must be a positive number for every pipeline (check {names})"), src)
     gdf["name"] = gdf["name"].astype(str)
     return gdf
 
@@ -215,11 +220,18 @@ def pipeline_scope(pipelines, params: rules.HCAParameters | None = None) -> pd.D
                          "spacing_m": spacing}, columns=SCOPE_COLUMNS)
 
 
+#: Chinese names of the layers :func:`_layer_metric` names in English.
+_LAYER_ZH = {"sensitive targets": "敏感目标", "water": "水体", "roads": "道路", "enterprises": "企业",
+             "protected areas": "保护区"}
+
+
 def _layer_metric(gdf, metric_crs, what: str):
     if gdf is None or len(gdf) == 0:
         return None
     if gdf.crs is None:
-        raise crs_policy.CRSError(f"the {what} layer has no coordinate reference system; name one", layer_source(gdf))
+        raise crs_policy.CRSError(tr(f"{_LAYER_ZH.get(what, what)}图层没有坐标系，请先指定",
+                                     f"the {what} layer has no coordinate reference system; name one"),
+                                  layer_source(gdf))
     out = gdf.to_crs(metric_crs)
     keep = ~(out.geometry.isna() | out.geometry.is_empty)
     return out.loc[keep].reset_index(drop=True)
@@ -252,7 +264,7 @@ def split_line(line, step: float):
     cum = np.concatenate([[0.0], np.cumsum(seg[seg > 0])])
     length = float(cum[-1])
     if length <= 0:
-        raise ParameterError("a pipeline has zero length; remove or fix it")
+        raise ParameterError(tr("有一条管道长度为零，请删除或修正", "a pipeline has zero length; remove or fix it"))
     n = max(1, int(math.ceil(length / step - 1e-9)))
     breaks = np.minimum(np.arange(n + 1) * step, length)
     breaks[-1] = length

@@ -17,6 +17,7 @@ import shapely
 
 from riskmap import crs as crs_policy
 from riskmap.errors import CRSError
+from riskmap.i18n import tr
 
 
 def pixel_to_xy(t, cols, rows):
@@ -33,7 +34,8 @@ def xy_to_pixel(t, x, y):
 
 def _raster_crs(ds):
     if ds.crs is None:
-        raise CRSError("the raster has no coordinate reference system; add one", getattr(ds, "name", None))
+        raise CRSError(tr("栅格没有坐标系，请为其添加坐标系", "the raster has no coordinate reference system; add one"),
+                       getattr(ds, "name", None))
     return crs_policy.parse_crs(ds.crs.to_wkt())
 
 

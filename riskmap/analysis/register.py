@@ -378,16 +378,18 @@ class HazardRegister:
         if not data:
             return cls()
         if data.get("format") != "riskmap-road-register":
-            raise ProjectError("the project's road register is not readable (unknown format)")
+            raise ProjectError(tr("无法读取工程中的道路隐患登记（格式未知）",
+                                  "the project's road register is not readable (unknown format)"))
         if int(data.get("version", 0)) > FORMAT_VERSION:
-            raise ProjectError("the road register was saved by a newer riskmap; update riskmap to open it")
+            raise ProjectError(tr("道路隐患登记由更新版本的 riskmap 保存，请升级 riskmap 后再打开",
+                                  "the road register was saved by a newer riskmap; update riskmap to open it"))
         try:
             out = cls([Segment.from_dict(d) for d in data.get("segments", [])],
                       [Segment.from_dict(d) for d in data.get("candidates", [])], data.get("detection"))
             out.history = [{k: str(r.get(k, "") or "") for k in HISTORY_FIELDS} for r in data.get("history") or []]
             return out
         except (KeyError, TypeError, ValueError, shapely.errors.ShapelyError) as exc:
-            raise ProjectError(f"the project's road register is damaged ({exc})") from exc
+            raise ProjectError(tr(f"工程中的道路隐患登记已损坏（{exc}）", f"the project's road register is damaged ({exc})")) from exc
 
     @classmethod
     def from_project(cls, project) -> "HazardRegister":

@@ -25,6 +25,7 @@ import dataclasses
 import math
 import re
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,13 +73,23 @@ SENSITIVE_ALIASES = {
     "市场": "market", "集贸市场": "market", "农贸市场": "market", "商场": "market", "超市": "market",
 }
 
-#: Header aliases of plant tables (Chinese spreadsheets) → field names.
+#: Header aliases of plant tables (Chinese spreadsheets) → field names. Headers are compared as
+#: :func:`riskmap.tables.header_key` spells them (NFKC, no spaces, no unit suffix: 储量(吨) → 储量), and the
+#: spellings come from agency lists (应急管理局 危险化学品企业名单, 重大危险源备案表).
 PLANT_FIELD_ALIASES = {
-    "企业名称": "name", "单位名称": "name", "名称": "name",
+    "企业名称": "name", "单位名称": "name", "名称": "name", "企业(单位)名称": "name", "企业全称": "name",
+    "生产经营单位名称": "name",
     "外部安全防护距离": "safe_dist", "安全防护距离": "safe_dist", "防护距离": "safe_dist",
     "危险化学品及储量": "chemicals", "危险化学品": "chemicals", "储存危险化学品": "chemicals",
+    "危化品": "chemicals", "危险化学品名称": "chemicals", "危化品名称": "chemicals", "主要危险化学品": "chemicals",
+    "危险物品名称及数量": "chemicals", "涉及危险化学品": "chemicals", "主要危险化学品及储量": "chemicals",
+    "危险化学品名称及储量": "chemicals",
+    "储存量": "amount", "储量": "amount", "最大储存量": "amount", "设计储存量": "amount", "实际储存量": "amount",
+    "最大储量": "amount", "储存数量": "amount", "危险化学品储量": "amount", "危化品储量": "amount",
     "行业": "industry", "行业类别": "industry", "所属行业": "industry",
-    "县区": "county", "所属县区": "county", "区县": "county", "县（区）": "county",
+    "县区": "county", "所属县区": "county", "区县": "county", "县（区）": "county", "县(区)": "county",
+    "所在县区": "county", "所属区县": "county", "所属县(区)": "county", "县(市、区)": "county", "县市区": "county",
+    "地址": "address", "详细地址": "address", "企业地址": "address", "单位地址": "address",
     "企业类型": "ent_type", "经营类型": "ent_type", "企业性质": "ent_type",
     "是否在化工园区": "in_park", "是否入园": "in_park", "位于化工园区": "in_park", "园区": "park", "所在园区": "park",
     "厂区半径": "site_radius_m", "厂区半径(m)": "site_radius_m",
@@ -123,7 +134,9 @@ OUT_OF_SCOPE = {
     "unknown": "企业类型不明，未作搬迁判定；请补充“企业类型”字段（生产/储存/使用/经营……）",
 }
 SENSITIVE_FIELD_ALIASES = {"名称": "name", "单位名称": "name", "类别": "category", "类型": "category",
-                           "县区": "county"}
+                           "县区": "county", "学校名称": "name", "机构名称": "name", "场所名称": "name",
+                           "敏感目标名称": "name", "单位类型": "category", "场所类型": "category",
+                           "敏感目标类型": "category", "所属县区": "county", "县(区)": "county"}
 
 #: Industry spellings meaning hazardous chemicals.
 HAZCHEM_ALIASES = ("hazchem", "危险化学品", "危化", "危化品", "危险化学品企业", "化工")
@@ -241,14 +254,67 @@ def _header_key(name) -> str:
     return re.sub(r"[(（\[【].*?[)）\]】]$", "", text).strip()  # drop a unit suffix: 外部安全防护距离(m)
 
 
+def _alias_target(col, aliases: dict, keyed: dict):
+    from riskmap.tables import header_key
+
+    return aliases.get(_header_key(col)) or aliases.get(str(col).strip()) or keyed.get(header_key(col))
+
+
 def _rename(frame, aliases: dict):
+    from riskmap.tables import header_key
+
+    keyed = {header_key(k): v for k, v in aliases.items()}
     renames = {}
     present = set(frame.columns)
     for col in frame.columns:
-        target = aliases.get(_header_key(col)) or aliases.get(str(col).strip())
+        target = _alias_target(col, aliases, keyed)
         if target and target not in present and target not in renames.values():
             renames[col] = target
     return frame.rename(columns=renames) if renames else frame
+
+
+def join_amounts(chemicals, amounts, unit: str = "") -> np.ndarray:
+    """Inventories written as one text per row, from a names column and a separate amounts column.
+
+    Agency sheets often put 危险化学品 (``液氯、液氨``) and 储量(吨) (``30、15``) in two columns.
+    Names and amounts are paired in order when their counts agree (``液氯30吨;液氨15吨``); an
+    amount that carries its own unit keeps it, others get ``unit`` (the amounts column's header
+    unit, e.g. 吨 of ``储量(吨)``; none means tonnes, as :func:`gb18218.parse_inventory` reads).
+    A row whose names already hold numbers is kept as written; counts that do not agree give
+    ``names amounts``, which the grading reports as unreadable rather than guessing.
+
+    Returns
+    -------
+    numpy.ndarray of str
+    """
+    names = pd.Series(chemicals, dtype=object).where(pd.notna(pd.Series(chemicals, dtype=object)), "")
+    values = pd.Series(amounts, dtype=object).where(pd.notna(pd.Series(amounts, dtype=object)), "")
+    names = names.astype(str).map(lambda t: unicodedata.normalize("NFKC", t).strip()).to_numpy(object)
+    values = values.astype(str).map(lambda t: unicodedata.normalize("NFKC", t).strip()).to_numpy(object)
+    unit = unicodedata.normalize("NFKC", unit or "").strip()
+    out = names.copy()
+    for i in np.flatnonzero((values != "") & (values != "nan")):
+        name, amount = names[i], values[i]
+        if not name or re.search(r"\d", re.sub(r"\d+,\d+-|\d+-", "", name)):
+            continue
+        parts = [p.strip() for p in gb18218._SPLIT.split(name) if p and p.strip()]
+        qty = [q.strip() for q in gb18218._SPLIT.split(amount) if q and q.strip()]
+        if len(parts) != len(qty):
+            out[i] = f"{name} {amount}"
+            continue
+        out[i] = ";".join(p + q + ("" if re.search(r"[^\d.\s]", q) else unit) for p, q in zip(parts, qty))
+    return out.astype(str)
+
+
+def _amount_unit(plants, aliases: dict) -> tuple[str | None, str]:
+    """The column the amounts are read from and its header unit (``储量(吨)`` → ``吨``)."""
+    from riskmap.tables import header_key, header_unit
+
+    keyed = {header_key(k): v for k, v in aliases.items()}
+    for col in plants.columns:
+        if _alias_target(col, aliases, keyed) == "amount":
+            return str(col), header_unit(col)
+    return None, ""
 
 
 def _to_metres(values) -> np.ndarray:
@@ -277,6 +343,7 @@ def normalise_plants(plants, industries=("hazchem",)):
     if plants.crs is None:
         raise CRSError("the plants layer has no coordinate reference system; set one (e.g. EPSG:4490)")
     notes = []
+    amount_col, amount_unit = (None, "") if "amount" in plants.columns else _amount_unit(plants, PLANT_FIELD_ALIASES)
     gdf = _rename(plants, PLANT_FIELD_ALIASES).copy()
     n_in = len(gdf)
     if industries is not None and "industry" in gdf.columns:
@@ -304,8 +371,15 @@ def normalise_plants(plants, industries=("hazchem",)):
     gdf["name"] = gdf["name"].fillna("").astype(str)
     gdf["safe_dist_in"] = _to_metres(gdf["safe_dist"]) if "safe_dist" in gdf.columns else np.nan
     if "chemicals" not in gdf.columns:
+        shown = "、".join(str(c) for c in plants.columns if c != plants.geometry.name)
+        notes.append(f"企业图层没有危险化学品列（危险化学品/危化品/主要危险化学品…），未作重大危险源辨识；图层的列为：{shown}"
+                     " (no chemicals column: no major-hazard grading)")
         gdf["chemicals"] = ""
     gdf["chemicals"] = gdf["chemicals"].where(gdf["chemicals"].notna(), "").astype(str)
+    if "amount" in gdf.columns:
+        gdf["chemicals"] = join_amounts(gdf["chemicals"], gdf["amount"], amount_unit)
+        notes.append(f"危险化学品名称与储量分列，按行合并（储量列“{amount_col or 'amount'}”，单位"
+                     f"{amount_unit or '吨（未注明，按吨）'}）")
     if "county" not in gdf.columns:
         gdf["county"] = ""
     gdf["county"] = gdf["county"].fillna("").astype(str)
@@ -379,10 +453,11 @@ def classify_enterprises(plants) -> tuple[np.ndarray, np.ndarray]:
     n = len(plants)
     types = np.full(n, "unknown", dtype=object)
     source = np.full(n, "无法判定", dtype=object)
-    given = plants["ent_type"].fillna("").astype(str).str.strip() if "ent_type" in plants.columns else None
+    given = (plants["ent_type"].fillna("").astype(str).str.strip().to_numpy(object) if "ent_type" in plants.columns
+             else None)
     names = plants["name"].fillna("").astype(str).to_numpy()
     for i in range(n):
-        value = given.iat[i] if given is not None else ""
+        value = given[i] if given is not None else ""
         key = value if value in ENTERPRISE_TYPES else _TYPE_SPELLINGS.get(value)
         if key:
             types[i], source[i] = key, "字段"
@@ -417,8 +492,15 @@ def normalise_sensitive(sensitive):
 # dense population areas
 # ---------------------------------------------------------------------------
 def dense_areas(population, threshold: float = 5000.0, min_area_km2: float = 0.2, *, metric_crs=None,
-                progress=None):
+                progress=None, strip_rows: int | None = None):
     """Dense population areas: connected raster cells with density ≥ ``threshold`` persons/km².
+
+    The raster is streamed in strips of whole rows (a multiple of the file's block height), so memory
+    stays at a few strips whatever the raster's size: each strip's dense cells are labelled
+    (4-connected), their cell areas and people summed per label, and labels that meet across a strip
+    boundary are joined afterwards (a graph of labels, not of cells). Only the pieces that can belong
+    to a kept area are traced (those of at least ``min_area_km2`` within the strip, or touching its
+    top or bottom row); the pieces of one area are then dissolved into one polygon.
 
     Parameters
     ----------
@@ -430,48 +512,46 @@ def dense_areas(population, threshold: float = 5000.0, min_area_km2: float = 0.2
         Connected areas (4-connected cells) smaller than this are dropped.
     metric_crs : CRS, optional
         CRS of the returned polygons; the raster's CRS when omitted.
+    progress : callable, optional
+        ``progress(fraction, message)``, once per strip.
+    strip_rows : int, optional
+        Rows per strip (default: about 4 M cells, rounded to the file's block height).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        ``area_km2``, ``population``, ``density`` (persons/km²) per area, polygons traced with
-        ``rasterio.features.shapes`` in the raster CRS (then transformed to ``metric_crs``).
+        ``area_km2``, ``population``, ``density`` (persons/km²) per area (in raster scan order of
+        their first cell), polygons traced with ``rasterio.features.shapes`` in the raster CRS (then
+        transformed to ``metric_crs``).
     """
     import geopandas as gpd
     import shapely
-    from rasterio import features
-    from scipy import ndimage
 
     grid = zonal.as_grid(population)
     if progress:
         progress(0.0, "识别人口密集区 finding dense areas")
-    values, invalid = grid.read_all()
     cell_km2 = _cell_area_km2(grid)
-    density = values / cell_km2
-    mask = (density >= float(threshold)) & ~invalid
-    labels, n = ndimage.label(mask)
     out_crs = crs_policy.parse_crs(metric_crs) if metric_crs is not None else grid.crs
     empty = gpd.GeoDataFrame({"area_km2": [], "population": [], "density": []}, geometry=[], crs=out_crs)
-    if n == 0:
+    labels, area, people, pieces, piece_label = _dense_labels(grid, cell_km2, float(threshold),
+                                                              float(min_area_km2), progress, strip_rows)
+    if labels == 0:
         return empty
-    flat = labels.ravel()
-    area = np.bincount(flat, np.broadcast_to(cell_km2, labels.shape).ravel(), minlength=n + 1)
-    people = np.bincount(flat, values.ravel(), minlength=n + 1)
     keep = area >= float(min_area_km2)
-    keep[0] = False
     if not keep.any():
         return empty
-    labels = np.where(keep[labels], labels, 0).astype(np.int32)
     if progress:
-        progress(0.5, "勾绘人口密集区 tracing dense areas")
-    ids, polys = [], []
-    for geom, value in features.shapes(labels, mask=labels > 0, connectivity=4, transform=grid.transform):
-        ids.append(int(value))
-        polys.append(shapely.geometry.shape(geom))
-    ids = np.asarray(ids)
-    geoms = shapely.make_valid(np.asarray(polys, dtype=object))
-    frame = gpd.GeoDataFrame({"label": ids}, geometry=geoms, crs=grid.crs).dissolve("label").reset_index()
+        progress(0.9, "勾绘人口密集区 tracing dense areas")
+    kept_piece = keep[piece_label]
+    # pieces dissolved in pixel coordinates (exact: integers), then placed by the raster's transform
+    geoms = shapely.make_valid(np.asarray(pieces, dtype=object)[kept_piece])
+    frame = gpd.GeoDataFrame({"label": piece_label[kept_piece]}, geometry=geoms).dissolve("label").reset_index()
     lab = frame["label"].to_numpy()
+    joined = np.bincount(piece_label[kept_piece], minlength=len(area))[lab] > 1
+    merged = np.asarray(frame.geometry.values, dtype=object)
+    # drop the collinear vertices left on strip boundaries (tolerance 0: nothing else moves)
+    merged[joined] = shapely.simplify(merged[joined], 0.0)
+    frame = frame.set_geometry(_pixel_to_crs(merged, grid.transform), crs=grid.crs)
     frame["area_km2"] = area[lab]
     frame["population"] = people[lab]
     frame["density"] = people[lab] / area[lab]
@@ -481,6 +561,129 @@ def dense_areas(population, threshold: float = 5000.0, min_area_km2: float = 0.2
     if progress:
         progress(1.0, "人口密集区完成 dense areas done")
     return frame[["area_km2", "population", "density", "geometry"]]
+
+
+#: Cells per strip of the streamed dense-area pass (float64 values and density: ~64 MB a strip).
+DENSE_STRIP_CELLS = 1 << 22
+
+
+def _strip_rows_for(grid, cells: int = DENSE_STRIP_CELLS) -> int:
+    """Rows per strip: about ``cells`` cells, a multiple of the file's block height when it is tiled."""
+    rows = max(1, cells // max(grid.width, 1))
+    block = 1
+    if grid.path is not None:
+        import rasterio
+
+        with rasterio.open(grid.path) as ds:
+            block = int(ds.block_shapes[grid.band - 1][0])
+    if block > 1:
+        rows = max(block, rows // block * block)
+    return int(min(rows, max(grid.height, 1)))
+
+
+def _dense_labels(grid, cell_km2, threshold: float, min_area_km2: float, progress, strip_rows):
+    """Stream the raster by strips; label its dense cells.
+
+    Returns ``(n, area, people, pieces, piece_label)``: the number of 4-connected dense areas, their
+    area (km²) and people (arrays indexed by area, numbered in raster scan order of each area's first
+    cell), and the traced pieces (polygons in pixel coordinates, column/row of the whole raster) of
+    the areas that may be kept, with the area each belongs to.
+    """
+    import shapely
+    from affine import Affine
+    from rasterio import features
+
+    H, W = grid.height, grid.width
+    rows = int(strip_rows) if strip_rows else _strip_rows_for(grid)
+    scalar_cell = np.ndim(cell_km2) == 0
+    areas, peoples, pieces, piece_ids = [], [], [], []
+    links = []  # (label above, label below) pairs meeting across strip boundaries (global, 1-based)
+    above = None  # global labels of the previous strip's last row
+    n_labels = 0
+    ndimage = None
+    with grid.open() as read:
+        for r0 in range(0, H, rows):
+            r1 = min(r0 + rows, H)
+            if progress:
+                progress(0.9 * r0 / max(H, 1), "识别人口密集区 finding dense areas")
+            win = read(r0, r1, 0, W)
+            ck = cell_km2 if scalar_cell else cell_km2[r0:r1]
+            # no cell of the strip can reach the threshold: max(value) / min(cell area) bounds every
+            # value / cell area, also after rounding (division is monotonic), so nothing is skipped wrongly
+            with np.errstate(divide="ignore", invalid="ignore"):
+                bound = np.float64(win.values.max(initial=0.0)) / np.min(ck)
+            if bound < threshold:
+                above = None
+                continue
+            values = win.values.astype(np.float64, copy=False)
+            mask = (values / ck) >= threshold
+            if win.invalid is not None:
+                mask &= ~win.invalid
+            if not mask.any():
+                above = None
+                continue
+            if ndimage is None:
+                from scipy import ndimage
+            local, n = ndimage.label(mask)
+            flat = local.ravel()
+            weights = np.broadcast_to(ck, local.shape).ravel()
+            areas.append(np.bincount(flat, weights, minlength=n + 1)[1:])
+            peoples.append(np.bincount(flat, values.ravel(), minlength=n + 1)[1:])
+            glob_first = np.where(local[0] > 0, local[0] + n_labels, 0)
+            if above is not None:
+                both = (above > 0) & (glob_first > 0)
+                if both.any():
+                    links.append(np.unique(np.stack([above[both], glob_first[both]], axis=1), axis=0))
+            above = np.where(local[-1] > 0, local[-1] + n_labels, 0) if r1 < H else None
+            # trace only what may be kept: big enough already, or continued in a neighbouring strip
+            candidate = areas[-1] >= min_area_km2
+            if r0 > 0:
+                candidate[np.unique(local[0][local[0] > 0]) - 1] = True
+            if r1 < H:
+                candidate[np.unique(local[-1][local[-1] > 0]) - 1] = True
+            if candidate.any():
+                lab32 = local.astype(np.int32, copy=False)
+                trace = np.concatenate([[False], candidate])[lab32]
+                for geom, value in features.shapes(lab32, mask=trace, connectivity=4,
+                                                   transform=Affine.translation(0, r0)):
+                    pieces.append(shapely.geometry.shape(geom))
+                    piece_ids.append(int(value) + n_labels)
+            n_labels += n
+    if n_labels == 0:
+        return 0, np.zeros(0), np.zeros(0), [], np.zeros(0, np.int64)
+    area = np.concatenate(areas)
+    people = np.concatenate(peoples)
+    label_of = np.arange(n_labels)  # strip label (0-based) -> area id, in scan order of first cells
+    if links:
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        pairs = np.concatenate(links) - 1
+        graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n_labels, n_labels))
+        _n, comp = connected_components(graph, directed=False)
+        # number the areas by their smallest strip label = the scan order of their first cell
+        first = np.full(_n, n_labels, np.int64)
+        np.minimum.at(first, comp, np.arange(n_labels))
+        rank = np.empty(_n, np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(_n)
+        label_of = rank[comp]
+        area = np.bincount(label_of, area, minlength=_n)
+        people = np.bincount(label_of, people, minlength=_n)
+    piece_label = label_of[np.asarray(piece_ids, np.int64) - 1] if piece_ids else np.zeros(0, np.int64)
+    return len(area), area, people, pieces, piece_label
+
+
+def _pixel_to_crs(geoms, transform):
+    """Polygons from pixel coordinates (column, row) to the raster CRS: x = c + col·a + row·b, y = f + col·d + row·e."""
+    import shapely
+
+    t = transform
+
+    def apply(xy):
+        col, row = xy[:, 0], xy[:, 1]
+        return np.column_stack([t.c + col * t.a + row * t.b, t.f + col * t.d + row * t.e])
+
+    return shapely.transform(geoms, apply)
 
 
 def _cell_area_km2(grid):
@@ -610,31 +813,39 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
     grid = zonal.as_grid(population)
     plants_crs = gdf.crs
     metric_crs = grid.crs if grid.is_metric else crs_policy.metric_crs_for(gdf)
-    if not grid.is_metric:
+    if grid.is_geographic_north_up:
+        notes.append("人口栅格为经纬度，防护圆在各自中心的局部米制坐标中精确计算覆盖 (lon/lat raster: exact circle "
+                     "coverage in each zone's local metric frame)")
+    elif not grid.is_metric:
         notes.append("人口栅格非米制投影，按精确多边形覆盖计算 (geographic raster: exact polygon coverage "
                      "via exactextract)")
-    geoms_m = np.asarray(crs_policy.transform_geometries(np.asarray(gdf.geometry.values), plants_crs, metric_crs))
+    geoms = np.asarray(gdf.geometry.values)
+    geoms_m = np.asarray(crs_policy.transform_geometries(geoms, plants_crs, metric_crs))
 
-    # GB 18218 α population and the grading, which also gives the hazard kind for default distances
-    alpha_people, alpha_basis = alpha_population(grid, geoms_m, gdf["site_radius_m"].to_numpy(float),
+    # GB 18218 α population and the grading, which also gives the hazard kind for default distances.
+    # Sums take the plants' own coordinates (one transformation into the raster's CRS, none when it is theirs).
+    alpha_people, alpha_basis = alpha_population(grid, geoms, gdf["site_radius_m"].to_numpy(float),
                                                  params.alpha_radius_m, metric_crs,
-                                                 progress=_progress_range(progress, 0.02, 0.25))
+                                                 progress=_progress_range(progress, 0.02, 0.25), crs=plants_crs)
     graded = [grade_plant(text, units, people, params)
               for text, units, people in zip(gdf["chemicals"].to_numpy(), gdf["unit_inventories"].to_numpy(),
                                              alpha_people)]
     grades = [g for g, _basis, _units in graded]
     dist, src = _safe_distances(gdf["safe_dist_in"].to_numpy(float), [g.main_kind for g in grades], params)
 
-    exposure = zonal.zone_sums(grid, gpd.GeoSeries(geoms_m, crs=metric_crs), dist,
-                               progress=_progress_range(progress, 0.25, 0.5), metric_crs=metric_crs)
-    zones_m = _zone_polygons(geoms_m, dist)
-
     dense = dense_areas(grid, params.dense_threshold, params.dense_min_area_km2, metric_crs=metric_crs,
-                        progress=_progress_range(progress, 0.5, 0.8))
+                        progress=_progress_range(progress, 0.25, 0.45))
     dense_m = np.asarray(dense.geometry.values)
     dense_tree = shapely.STRtree(dense_m)
+    # the zone polygons (GEOS buffers, PROJ reprojection, overlay: they release the GIL) are built on a
+    # second thread, with CRS objects of its own, while this one sums the people in the zones
+    with ThreadPoolExecutor(1, thread_name_prefix="riskmap-zones") as pool:
+        zones_job = pool.submit(_zones_and_overlap, geoms_m, dist, dense_m, dense_tree, _own_crs(metric_crs),
+                                _own_crs(plants_crs))
+        exposure = zonal.zone_sums(grid, gpd.GeoSeries(geoms, crs=plants_crs), dist,
+                                   progress=_progress_range(progress, 0.45, 0.85), metric_crs=metric_crs)
+        overlap, zones_geoms = zones_job.result()
     report(0.85, "叠加分析 overlaying")
-    overlap = _dense_overlap(zones_m, dense_m, dense_tree)
     site_in_dense = np.zeros(len(gdf), bool)
     if len(dense_m):
         hit = dense_tree.query(geoms_m, predicate="intersects")
@@ -688,7 +899,7 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
     plants_out = gpd.GeoDataFrame(out, geometry=out.geometry.name, crs=plants_crs)
     zones_out = gpd.GeoDataFrame(
         plants_out[["name", "county", "safe_dist", "pop_exposed", "relocate", "priority", "hazard_grade"]].copy(),
-        geometry=crs_policy.transform_geometries(zones_m, metric_crs, plants_crs), crs=plants_crs)
+        geometry=zones_geoms, crs=plants_crs)
     dense_out = dense.to_crs(plants_crs) if len(dense) else dense.set_crs(plants_crs, allow_override=True)
 
     notes += _notes(plants_out, grades, exposure, params)
@@ -770,13 +981,16 @@ def nearest_park(ctx, geoms_m) -> np.ndarray:
     return out
 
 
-def alpha_population(grid, geoms_m, site_radius, radius_m, metric_crs, progress=None):
+def alpha_population(grid, geoms_m, site_radius, radius_m, metric_crs, progress=None, crs=None):
     """Residents from each site's boundary out to ``radius_m`` (GB 18218-2018 §4.3, 厂区边界向外500 m).
 
     A site polygon: its ``radius_m`` buffer minus the site itself; a point with a site radius r:
     the ring r … r + ``radius_m``; a bare point: the disc of ``radius_m`` around it, which counts
     from the point, not the boundary (under-counts: the basis says so). People inside the site are
     never counted.
+
+    ``geoms_m`` are in ``crs`` (default ``metric_crs``); circles and rings are measured in metres
+    whatever their CRS, and site polygons are buffered in ``metric_crs``.
 
     Returns
     -------
@@ -785,6 +999,7 @@ def alpha_population(grid, geoms_m, site_radius, radius_m, metric_crs, progress=
     import geopandas as gpd
     import shapely
 
+    crs = metric_crs if crs is None else crs
     geoms_m = np.asarray(geoms_m)
     n = len(geoms_m)
     site_radius = np.nan_to_num(np.asarray(site_radius, float), nan=0.0)
@@ -792,20 +1007,27 @@ def alpha_population(grid, geoms_m, site_radius, radius_m, metric_crs, progress=
     polygon = ~is_point
     ringed = is_point & (site_radius > 0)
     outer_r = np.where(ringed, site_radius + radius_m, radius_m)
-    outer = zonal.zone_sums(grid, gpd.GeoSeries(geoms_m, crs=metric_crs), outer_r, progress=progress,
+    outer = zonal.zone_sums(grid, gpd.GeoSeries(geoms_m, crs=crs), outer_r, progress=progress,
                             metric_crs=metric_crs)["sum"].to_numpy(float)
     inner = np.zeros(n)
     if ringed.any():
-        inner[ringed] = zonal.zone_sums(grid, gpd.GeoSeries(geoms_m[ringed], crs=metric_crs), site_radius[ringed],
+        inner[ringed] = zonal.zone_sums(grid, gpd.GeoSeries(geoms_m[ringed], crs=crs), site_radius[ringed],
                                         metric_crs=metric_crs)["sum"].to_numpy(float)
     if polygon.any():
-        inside = zonal.polygon_sums(grid, gpd.GeoSeries(geoms_m[polygon], crs=metric_crs))
+        inside = zonal.polygon_sums(grid, gpd.GeoSeries(geoms_m[polygon], crs=crs))
         inner[polygon] = np.asarray(inside["sum"], float)
     basis = np.where(polygon, "厂区边界外500 m（厂区面）",
                      np.where(ringed, "厂区边界外500 m（按厂区半径）", "按厂址点估算，偏小（无厂区边界）")).astype(object)
     if radius_m != 500.0:
         basis = np.array([b.replace("500 m", f"{radius_m:g} m") for b in basis], dtype=object)
     return np.maximum(outer - inner, 0.0), basis
+
+
+def _own_crs(crs):
+    """A copy of a pyproj CRS for another thread (pyproj CRS objects must not be shared between threads)."""
+    from pyproj import CRS
+
+    return CRS.from_wkt(crs_policy.crs_wkt(crs))
 
 
 def _with_own_crs(layer):
@@ -848,6 +1070,27 @@ def _zone_polygons(geoms_m, dist):
     import shapely
 
     return shapely.buffer(geoms_m, dist, quad_segs=zonal.CIRCLE_QUAD_SEGS)
+
+
+#: Safety zones built at a time (257-vertex polygons: ~40 MB per 10,000 in each CRS).
+ZONE_CHUNK = 10_000
+
+
+def _zones_and_overlap(geoms_m, dist, dense_m, dense_tree, metric_crs, plants_crs):
+    """Each plant's zone polygon in the plants' CRS and its overlap (km²) with the dense areas.
+
+    Built in chunks of :data:`ZONE_CHUNK` plants, so the metric polygons of only one chunk exist beside
+    the output (200,000 zones are ~820 MB in each CRS).
+    """
+    n = len(geoms_m)
+    overlap = np.zeros(n)
+    zones = np.empty(n, dtype=object)
+    for lo in range(0, n, ZONE_CHUNK):
+        hi = min(lo + ZONE_CHUNK, n)
+        zones_m = _zone_polygons(geoms_m[lo:hi], dist[lo:hi])
+        overlap[lo:hi] = _dense_overlap(zones_m, dense_m, dense_tree)
+        zones[lo:hi] = crs_policy.transform_geometries(zones_m, metric_crs, plants_crs)
+    return overlap, zones
 
 
 def _dense_overlap(zones_m, dense_m, dense_tree) -> np.ndarray:
@@ -926,11 +1169,13 @@ def plausibility(out, params: RelocationParams) -> np.ndarray:
     s_values = out["S"].to_numpy(float)
     dist = out["safe_dist"].to_numpy(float)
     reported = (out["safe_dist_src"].to_numpy(object) == "安全评价报告")
+    kinds = out["main_kind"].to_numpy(object)  # columns read once: a frame lookup per row costs ~80 µs
+    major = out["major_hazard"].to_numpy(bool)
     notes = np.full(len(out), "", dtype=object)
     for i in np.flatnonzero(reported):
-        kind = out["main_kind"].iat[i]
+        kind = kinds[i]
         default = params.distance_table.get(kind) if kind else None
-        if out["major_hazard"].iat[i] and default and dist[i] < params.plausible_min_ratio * float(default):
+        if major[i] and default and dist[i] < params.plausible_min_ratio * float(default):
             notes[i] = (f"防护距离{dist[i]:.0f} m 偏小（{KIND_LABELS.get(kind, kind)}重大危险源，S={s_values[i]:.1f}；"
                         f"同类缺省{float(default):.0f} m），需复核安全评价报告")
         elif np.isfinite(s_values[i]) and s_values[i] < params.plausible_small_s \
@@ -971,6 +1216,10 @@ def _apply_rules(out, sens_counts, params: RelocationParams, rows=None) -> None:
         ~in_scope, VERDICTS["out_of_scope"], np.where(
             review, VERDICTS["review"], np.where(relevant & hit & in_park, VERDICTS["park_review"],
                                                   VERDICTS["keep"]))))
+    # the columns the texts use, read once (a frame lookup per row and column costs ~80 µs)
+    col = {key: part[key].to_numpy(object) for key in
+           ("safe_dist", "safe_dist_src", "hazard_grade", "grade_basis", "S", "dense_km2", "site_in_dense",
+            "pop_exposed", "park", "nearest_park", "zone_off_raster", "ent_type_src") if key in part.columns}
     reasons = []
     for i in range(len(rows)):
         if not in_scope[i]:
@@ -980,28 +1229,28 @@ def _apply_rules(out, sens_counts, params: RelocationParams, rows=None) -> None:
         exposure = []
         if sens_hit[i]:
             exposure.append("范围内有" + "、".join(_count_text(cat, k) for cat, k in _ordered(counts[i])))
-        head = f"外部安全防护距离{part['safe_dist'].iat[i]:.0f} m（{part['safe_dist_src'].iat[i]}）"
+        head = f"外部安全防护距离{col['safe_dist'][i]:.0f} m（{col['safe_dist_src'][i]}）"
         parts.append(head + ("".join(exposure) if exposure else ""))
-        grade = part["hazard_grade"].iat[i]
-        parts.append(f"{grade}重大危险源（{part['grade_basis'].iat[i]}）" if major[i] else
-                     f"非重大危险源（S={part['S'].iat[i]:.2f}）" if np.isfinite(part["S"].iat[i]) else "储量无法读取")
+        grade = col['hazard_grade'][i]
+        parts.append(f"{grade}重大危险源（{col['grade_basis'][i]}）" if major[i] else
+                     f"非重大危险源（S={col['S'][i]:.2f}）" if np.isfinite(col['S'][i]) else "储量无法读取")
         if dense_hit[i]:
-            parts.append(f"与城镇人口密集区重叠{part['dense_km2'].iat[i]:.2f} km²")
-        if part["site_in_dense"].iat[i]:
+            parts.append(f"与城镇人口密集区重叠{col['dense_km2'][i]:.2f} km²")
+        if col['site_in_dense'][i]:
             parts.append("位于城镇人口密集区")
         if grade_hit[i]:
-            parts.append(f"防护距离内约{part['pop_exposed'].iat[i]:.0f}人")
+            parts.append(f"防护距离内约{col['pop_exposed'][i]:.0f}人")
         if in_park[i]:
-            parts.append("位于化工园区" + (f"（{part['park'].iat[i]}）" if part["park"].iat[i] else ""))
-        elif relocate[i] and "nearest_park" in part.columns and part["nearest_park"].iat[i]:
-            parts.append(f"退城入园：最近园区 {part['nearest_park'].iat[i]}")
-        if "zone_off_raster" in part.columns and part["zone_off_raster"].iat[i]:
+            parts.append("位于化工园区" + (f"（{col['park'][i]}）" if col['park'][i] else ""))
+        elif relocate[i] and "nearest_park" in col and col['nearest_park'][i]:
+            parts.append(f"退城入园：最近园区 {col['nearest_park'][i]}")
+        if "zone_off_raster" in col and col['zone_off_raster'][i]:
             parts.append("防护区部分超出人口栅格，人口偏少")
         elif not relevant[i] and hit[i]:
             parts.append("非生产企业且非重大危险源，按相关规范间距管理")
         if review_text[i]:
             parts.append(review_text[i])
-        if part["ent_type_src"].iat[i] == "按名称推断":
+        if col['ent_type_src'][i] == "按名称推断":
             parts.append(f"企业类型“{ENTERPRISE_TYPES[types[i]]}”按名称推断")
         reasons.append("；".join(parts))
     values = {
@@ -1170,7 +1419,7 @@ def update_plant(result: RelocationResult, position: int, *, safe_dist: float | 
                                                         ctx.metric_crs))
     import geopandas as gpd
 
-    series = gpd.GeoSeries(geom_m, crs=ctx.metric_crs)
+    series = gpd.GeoSeries([geom], crs=ctx.plants_crs)
     exposure = zonal.zone_sums(ctx.grid, series, dist, metric_crs=ctx.metric_crs)
     zone_m = _zone_polygons(geom_m, np.array([dist]))
     overlap = _dense_overlap(zone_m, ctx.dense_metric, ctx.dense_tree)
@@ -1186,9 +1435,10 @@ def update_plant(result: RelocationResult, position: int, *, safe_dist: float | 
     if safe_dist is not None:
         row["safe_dist_src"] = "手动调整"
     if geometry is not None:
-        people, basis = alpha_population(ctx.grid, geom_m, [plants["site_radius_m"].iat[position]]
+        people, basis = alpha_population(ctx.grid, np.array([geom], dtype=object),
+                                         [plants["site_radius_m"].iat[position]]
                                          if "site_radius_m" in plants.columns else [np.nan],
-                                         params.alpha_radius_m, ctx.metric_crs)
+                                         params.alpha_radius_m, ctx.metric_crs, crs=ctx.plants_crs)
         units = ctx.units[position] if position < len(ctx.units) else None
         grade, basis_text, units_text = grade_plant(plants["chemicals"].iat[position], units, float(people[0]),
                                                     params)

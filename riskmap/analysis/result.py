@@ -172,6 +172,8 @@ def run_analysis(analysis, inputs: dict, params=None, *, progress=None, sources:
     prov["warnings"] = list(coverage_notes)
     prov["results_sha256"] = layers_digest(layers)
     prov["renamed_fields"] = renamed
+    read_notes = input_warnings(analysis, inputs)  # what the readers said: header row, dropped rows, datum
+    prov["warnings"], prov["notes"] = read_notes + prov["warnings"], read_notes + prov["notes"]
     return AnalysisResult(analysis.name, layers, tables, summary_zh, summary_en, prov, native,
                           extras={"renamed_fields": renamed})
 
@@ -183,6 +185,18 @@ GEOMETRY_KINDS = {"Point": "point", "MultiPoint": "point", "LineString": "line",
 _TYPE_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
                "GeometryCollection")
 _KIND_LABELS = {"point": ("点", "points"), "line": ("线", "lines"), "polygon": ("面", "polygons")}
+
+
+def input_warnings(analysis, inputs: dict) -> list:
+    """What the readers said about each input layer (header row taken, rows dropped, datum), as ``标签：text``."""
+    out = []
+    for spec in analysis.inputs:
+        value = inputs.get(spec.role)
+        for layer in value if isinstance(value, (list, tuple)) else [value]:
+            meta = (getattr(layer, "attrs", None) or {}).get("riskmap") if not isinstance(layer, (str, Path)) else None
+            for text in (meta or {}).get("warnings") or []:
+                out.append(tr(f"{spec.label_zh}：{text}", f"{spec.label_en}: {text}"))
+    return out
 
 
 def check_input_geometries(analysis, inputs: dict, sources: dict | None = None) -> None:
@@ -283,6 +297,10 @@ def check_population_coverage(analysis, inputs: dict, sources: dict | None = Non
     return []
 
 
+#: Rows hashed at a time by :func:`layers_digest`.
+DIGEST_CHUNK_ROWS = 20_000
+
+
 def layers_digest(layers: dict) -> dict:
     """``{layer: sha256}`` of every result layer's columns, values and geometry (WKB), for ``riskmap rerun``
     to say whether a re-run gave the same numbers."""
@@ -296,11 +314,18 @@ def layers_digest(layers: dict) -> dict:
         columns = [c for c in frame.columns if geometry is None or c != frame.geometry.name]
         digest.update(repr(columns).encode())
         if len(frame):
-            values = pd.DataFrame({c: frame[c].astype(str) for c in columns}, index=range(len(frame)))
-            digest.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
+            # the values as text, aligned on the labels 0 … n−1 (as recorded by earlier versions); with
+            # those labels, rows in chunks (a row's hash does not depend on the others): bounded memory
+            step = DIGEST_CHUNK_ROWS if frame.index.equals(pd.RangeIndex(len(frame))) else len(frame)
+            for lo in range(0, len(frame), step):
+                part = frame.iloc[lo:lo + step]
+                values = pd.DataFrame({c: part[c].astype(str) for c in columns}, index=range(lo, lo + len(part)))
+                digest.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
             if geometry is not None:
-                for wkb in shapely.to_wkb(frame.geometry.to_numpy()):
-                    digest.update(wkb if wkb is not None else b"-")
+                geoms = frame.geometry.to_numpy()
+                for lo in range(0, len(geoms), DIGEST_CHUNK_ROWS):
+                    for wkb in shapely.to_wkb(geoms[lo:lo + DIGEST_CHUNK_ROWS]):
+                        digest.update(wkb if wkb is not None else b"-")
         out[name] = digest.hexdigest()
     return out
 

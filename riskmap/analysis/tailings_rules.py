@@ -27,6 +27,7 @@ import numpy as np
 
 from riskmap.analysis.declare import Param, ParamSet
 from riskmap.errors import ParameterError
+from riskmap.i18n import tr
 
 AQ_EDITION = "AQ 2006-2005"
 GB_EDITION = "GB 39496-2020"
@@ -64,11 +65,13 @@ class GradeRules:
     def __post_init__(self):
         n = len(self.grades)
         if not (len(self.capacity_min) == len(self.height_min) == n):
-            raise ParameterError("grade table: one capacity and one height bound per grade")
+            raise ParameterError(tr("等别表：每个等别须有一个库容下限和一个坝高下限",
+                                    "grade table: one capacity and one height bound per grade"))
         for name in ("capacity_min", "height_min"):
             b = np.asarray(getattr(self, name), float)
             if np.any(np.diff(b) >= 0) or b[-1] != 0:
-                raise ParameterError(f"grade table {name} must decrease strictly and end at 0, got {tuple(b)}")
+                raise ParameterError(tr(f"等别表 {name} 须严格递减并以 0 结尾，实为 {tuple(b)}",
+                                        f"grade table {name} must decrease strictly and end at 0, got {tuple(b)}"))
 
     def to_dict(self) -> dict:
         return asdict(self)

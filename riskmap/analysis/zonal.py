@@ -5,9 +5,11 @@ the raster's own metric CRS. For every raster row a circle crosses, the cells wh
 lie within r form one contiguous run; they take weight 1 and are summed from a row-wise prefix
 sum in O(1). Only the few cells on the circle's edge get a fractional weight, computed exactly
 with the closed-form area of a circle–rectangle intersection (:func:`circle_rect_area`),
-vectorised in NumPy over all edge cells of all zones. The raster is read strip by strip, and only
-the columns the zones in a strip touch, so the work grows with the number of rows and edge cells,
-not with the zones' area.
+vectorised in NumPy over all edge cells of all zones. The raster is read strip by strip; within a
+strip only the zones crossing it are expanded into rows, and each run of neighbouring column blocks
+they touch is read as one window (rows and columns of its zones only), so memory is bounded by a strip
+whatever the raster's and the zones' number, cells far from every zone are never read, and the work
+grows with the number of rows and edge cells, not with the zones' area.
 
 Polygons (:func:`polygon_sums`): any shape, with exact cell coverage from ``exactextract``.
 
@@ -114,6 +116,10 @@ class _Window:
     invalid: np.ndarray | None
 
 
+#: GDAL block cache (MB) while a raster is read for sums (windows are block-aligned and read once).
+READ_CACHE_MB = 128
+
+
 class _Reader:
     def __init__(self, grid: RasterGrid):
         self.grid = grid
@@ -125,7 +131,15 @@ class _Reader:
             import rasterio
             from rasterio.enums import MaskFlags
 
-            self.ds = rasterio.open(self.grid.path)
+            # each block is read once per pass: a small block cache keeps GDAL from holding up to 5 % of
+            # the machine's memory (GDAL's default) in decoded blocks of a large raster
+            self.env = rasterio.Env(GDAL_CACHEMAX=READ_CACHE_MB)
+            self.env.__enter__()
+            try:
+                self.ds = rasterio.open(self.grid.path)
+            except BaseException:
+                self.env.__exit__(None, None, None)
+                raise
             flags = self.ds.mask_flag_enums[self.grid.band - 1]
             # GDAL mask bands other than "nodata"/"all valid" (alpha, per-dataset) need a masked read
             self.masked_read = not set(flags) <= {MaskFlags.nodata, MaskFlags.all_valid}
@@ -134,6 +148,15 @@ class _Reader:
     def __exit__(self, *exc):
         if self.ds is not None:
             self.ds.close()
+            self.env.__exit__(*exc)
+
+    def block_cols(self) -> int:
+        """Width of the file's blocks when it is tiled (windows aligned to them decode each block once), else 512."""
+        if self.ds is not None:
+            width = int(self.ds.block_shapes[self.grid.band - 1][1])
+            if width < self.grid.width:
+                return width
+        return 512
 
     def __call__(self, row0: int, row1: int, col0: int, col1: int) -> _Window:
         shape = (row1 - row0, col1 - col0)
@@ -284,7 +307,8 @@ def _run_sums(flat: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.n
     return prefix[starts + lengths] - prefix[starts]
 
 
-def circle_sums(grid, x, y, radius, *, progress=None, strip_rows: int = 512) -> pd.DataFrame:
+def circle_sums(grid, x, y, radius, *, progress=None, strip_rows: int = 512,
+                block_cols: int | None = None) -> pd.DataFrame:
     """Exact sums of a metric or lon/lat raster over circles (centres in the raster CRS, radii in metres).
 
     On a raster in degrees (north-up) each circle is measured in its own local frame: metres east
@@ -305,8 +329,11 @@ def circle_sums(grid, x, y, radius, *, progress=None, strip_rows: int = 512) -> 
     progress : callable, optional
         ``progress(fraction, message)``, called once per raster strip.
     strip_rows : int
-        Rows read per strip (memory: strip_rows × touched columns cells of the raster's dtype, plus a
-        nodata mask when the strip has nodata).
+        Rows per strip. Within a strip, each run of neighbouring column chunks that zones touch is
+        read as one window (the rows and columns its zones touch), so memory is bounded by a strip
+        and only the cells around the zones are read.
+    block_cols : int, optional
+        Width of the column chunks (default: the file's block width when it is tiled, else 512).
 
     Returns
     -------
@@ -351,14 +378,55 @@ def circle_sums(grid, x, y, radius, *, progress=None, strip_rows: int = 512) -> 
     nodata_cells = np.zeros(n, np.int64)
     covered = np.zeros(n)
 
-    zone = np.repeat(np.arange(n), n_rows)
-    starts = np.cumsum(n_rows) - n_rows
-    row = row0[zone] + (np.arange(zone.size) - starts[zone])
+    strip_edges = np.arange(0, H + strip_rows, strip_rows)
+    n_strips = len(strip_edges) - 1
+    active = n_rows > 0
+    with grid.open() as read:
+        chunk = int(block_cols) if block_cols else read.block_cols()
+        n_chunks = -(-W // chunk)
+        for s in range(n_strips):
+            if progress is not None:
+                progress(s / max(n_strips, 1), "汇总人口 summing population")
+            r_lo, r_hi = int(strip_edges[s]), int(min(strip_edges[s + 1], H))
+            # the zones crossing this strip, and their rows inside it
+            zs = np.flatnonzero(active & (row0 < r_hi) & (row1 >= r_lo))
+            if zs.size == 0:
+                continue
+            first = np.maximum(row0[zs], r_lo)
+            count = np.minimum(row1[zs], r_hi - 1) - first + 1
+            zone = np.repeat(zs, count)
+            offs = np.cumsum(count) - count
+            row = np.repeat(first, count) + (np.arange(zone.size) - np.repeat(offs, count))
+            runs = _row_runs(r[zone], left[zone], top[zone], dx[zone], dy[zone], row, W)
+            items = np.flatnonzero(runs["has_touch"])
+            if items.size == 0:
+                continue
+            # read only around the zones: runs of touched column chunks, each one window
+            c_first = runs["touch0"][items] // chunk
+            c_last = runs["touch1"][items] // chunk
+            touched = np.cumsum(np.bincount(c_first, minlength=n_chunks + 1)
+                                - np.bincount(c_last + 1, minlength=n_chunks + 1))[:n_chunks] > 0
+            run_start = np.flatnonzero(touched & ~np.concatenate([[False], touched[:-1]]))
+            run_of = np.searchsorted(run_start, c_first, side="right") - 1
+            order = np.argsort(run_of, kind="stable")
+            cuts = np.searchsorted(run_of[order], np.arange(run_start.size + 1))
+            for k in range(run_start.size):
+                sel = items[order[cuts[k]:cuts[k + 1]]]
+                uz, sums, bad, cov = _window_sums(read, runs, sel, zone, row, left, top, dx, dy, cell_area, r)
+                total[uz] += sums
+                nodata_cells[uz] += bad
+                covered[uz] += cov
+    if progress is not None:
+        progress(1.0, "汇总人口完成 population summed")
+    full_area = np.pi * r * r
+    return pd.DataFrame({"sum": total, "nodata_cells": nodata_cells, "area_m2": full_area,
+                         "outside_m2": np.maximum(full_area - covered, 0.0)})
 
-    # per (zone, row): column runs of touched and of fully covered cells
-    zr, zleft, zdx, zdy = r[zone], left[zone], dx[zone], dy[zone]
-    ylo = top[zone] - (row + 1) * zdy
-    yhi = top[zone] - row * zdy
+
+def _row_runs(zr, zleft, ztop, zdx, zdy, row, W) -> dict:
+    """Per (zone, row) item: the column runs of touched cells and of fully covered cells (clipped to the raster)."""
+    ylo = ztop - (row + 1) * zdy
+    yhi = ztop - row * zdy
     y_near = np.where((ylo <= 0) & (yhi >= 0), 0.0, np.minimum(np.abs(ylo), np.abs(yhi)))
     y_far = np.maximum(np.abs(ylo), np.abs(yhi))
     w_out = np.sqrt(np.maximum(zr * zr - y_near * y_near, 0.0))
@@ -375,81 +443,76 @@ def circle_sums(grid, x, y, radius, *, progress=None, strip_rows: int = 512) -> 
     full1 = np.clip(full1, -1, W - 1)
     has_full &= full1 >= full0
     has_touch = (touch1 >= touch0) & (w_out > 0)
-
     # edge runs: [touch0, full0) and (full1, touch1] when there is a full run, else [touch0, touch1]
     left_len = np.where(has_full, full0 - touch0, touch1 - touch0 + 1)
     right_start = np.where(has_full, full1 + 1, 0)
     right_len = np.where(has_full, touch1 - full1, 0)
     left_len = np.where(has_touch, np.maximum(left_len, 0), 0)
     right_len = np.where(has_touch, np.maximum(right_len, 0), 0)
+    return {"touch0": touch0, "touch1": touch1, "full0": full0, "full1": full1, "has_full": has_full,
+            "has_touch": has_touch, "left_len": left_len, "right_start": right_start, "right_len": right_len}
 
-    order = np.argsort(row, kind="stable")
-    rows_sorted = row[order]
-    strip_edges = np.arange(0, H + strip_rows, strip_rows)
-    bounds = np.searchsorted(rows_sorted, strip_edges)
-    n_strips = len(strip_edges) - 1
-    with grid.open() as read:
-        for s in range(n_strips):
-            lo, hi = bounds[s], bounds[s + 1]
-            if progress is not None:
-                progress(s / max(n_strips, 1), "汇总人口 summing population")
-            if lo == hi:
-                continue
-            sel = order[lo:hi]
-            sel = sel[has_touch[sel]]
-            if sel.size == 0:
-                continue
-            r_lo, r_hi = int(strip_edges[s]), int(min(strip_edges[s + 1], H))
-            c_lo = int(touch0[sel].min())
-            c_hi = int(touch1[sel].max()) + 1
-            win = read(r_lo, r_hi, c_lo, c_hi)
-            values, invalid = win.values, win.invalid
-            width = values.shape[1]
 
-            lr = row[sel] - r_lo
-            z = zone[sel]
-            f = sel[has_full[sel]]
-            if f.size:
-                starts = (row[f] - r_lo) * width + (full0[f] - c_lo)
-                lengths = full1[f] - full0[f] + 1
-                total += np.bincount(zone[f], _run_sums(win.flat, starts, lengths), minlength=n)
-                if invalid is not None:
-                    bad_flat = np.zeros(win.flat.size, np.uint8)
-                    bad_flat[:-1] = invalid.ravel()
-                    nodata_cells += np.rint(np.bincount(zone[f], _run_sums(bad_flat, starts, lengths),
-                                                        minlength=n)).astype(np.int64)
-                covered += np.bincount(zone[f], lengths * cell_area[zone[f]], minlength=n)
+def _window_sums(read, runs, sel, zone, row, left, top, dx, dy, cell_area, r):
+    """Sums over the items ``sel`` (zone rows) from one window around them.
 
-            # edge cells, expanded into flat arrays
-            lens = np.concatenate([left_len[sel], right_len[sel]])
-            firsts = np.concatenate([touch0[sel], right_start[sel]])
-            pair = np.concatenate([np.arange(sel.size), np.arange(sel.size)])
-            keep = lens > 0
-            lens, firsts, pair = lens[keep], firsts[keep], pair[keep]
-            if lens.size == 0:
-                continue
-            cell_pair = np.repeat(pair, lens)
-            offs = np.cumsum(lens) - lens
-            col = np.repeat(firsts, lens) + (np.arange(cell_pair.size) - np.repeat(offs, lens))
-            crow = lr[cell_pair]
-            cz = z[cell_pair]
-            cdx, cdy, carea = dx[cz], dy[cz], cell_area[cz]
-            x0 = left[cz] + col * cdx
-            y1 = top[cz] - (crow + r_lo) * cdy
-            area = circle_rect_area(x0, x0 + cdx, y1 - cdy, y1, r[cz])
-            area = np.clip(area, 0.0, carea)
-            v = values[crow, col - c_lo]
-            total += np.bincount(cz, v * (area / carea), minlength=n)
-            if invalid is not None:
-                bad = invalid[crow, col - c_lo] & (area > 0)
-                nodata_cells += np.bincount(cz, bad, minlength=n).astype(np.int64)
-            covered += np.bincount(cz, area, minlength=n)
-    if progress is not None:
-        progress(1.0, "汇总人口完成 population summed")
-    full_area = np.pi * r * r
-    return pd.DataFrame({"sum": total, "nodata_cells": nodata_cells, "area_m2": full_area,
-                         "outside_m2": np.maximum(full_area - covered, 0.0)})
+    Returns ``(zones, sum, nodata cells, covered m²)``: the distinct zones of ``sel`` and their parts.
+    """
+    touch0, touch1, full0, full1 = runs["touch0"], runs["touch1"], runs["full0"], runs["full1"]
+    w_r0 = int(row[sel].min())
+    w_r1 = int(row[sel].max()) + 1
+    c_lo = int(touch0[sel].min())
+    c_hi = int(touch1[sel].max()) + 1
+    win = read(w_r0, w_r1, c_lo, c_hi)
+    values, invalid = win.values, win.invalid
+    width = values.shape[1]
+    uz, zl = np.unique(zone[sel], return_inverse=True)  # zl: the window's own zone numbers
+    m = uz.size
+    total = np.zeros(m)
+    nodata_cells = np.zeros(m, np.int64)
+    covered = np.zeros(m)
 
+    lr = row[sel] - w_r0
+    full = runs["has_full"][sel]
+    if full.any():
+        f = sel[full]
+        zf = zl[full]
+        starts = (row[f] - w_r0) * width + (full0[f] - c_lo)
+        lengths = full1[f] - full0[f] + 1
+        total += np.bincount(zf, _run_sums(win.flat, starts, lengths), minlength=m)
+        if invalid is not None:
+            bad_flat = np.zeros(win.flat.size, np.uint8)
+            bad_flat[:-1] = invalid.ravel()
+            nodata_cells += np.rint(np.bincount(zf, _run_sums(bad_flat, starts, lengths),
+                                                minlength=m)).astype(np.int64)
+        covered += np.bincount(zf, lengths * cell_area[uz[zf]], minlength=m)
+
+    # edge cells, expanded into flat arrays
+    lens = np.concatenate([runs["left_len"][sel], runs["right_len"][sel]])
+    firsts = np.concatenate([touch0[sel], runs["right_start"][sel]])
+    pair = np.concatenate([np.arange(sel.size), np.arange(sel.size)])
+    keep = lens > 0
+    lens, firsts, pair = lens[keep], firsts[keep], pair[keep]
+    if lens.size == 0:
+        return uz, total, nodata_cells, covered
+    cell_pair = np.repeat(pair, lens)
+    offs = np.cumsum(lens) - lens
+    col = np.repeat(firsts, lens) + (np.arange(cell_pair.size) - np.repeat(offs, lens))
+    crow = lr[cell_pair]
+    cl = zl[cell_pair]
+    cz = uz[cl]
+    cdx, cdy, carea = dx[cz], dy[cz], cell_area[cz]
+    x0 = left[cz] + col * cdx
+    y1 = top[cz] - (crow + w_r0) * cdy
+    area = circle_rect_area(x0, x0 + cdx, y1 - cdy, y1, r[cz])
+    area = np.clip(area, 0.0, carea)
+    v = values[crow, col - c_lo]
+    total += np.bincount(cl, v * (area / carea), minlength=m)
+    if invalid is not None:
+        bad = invalid[crow, col - c_lo] & (area > 0)
+        nodata_cells += np.bincount(cl, bad, minlength=m).astype(np.int64)
+    covered += np.bincount(cl, area, minlength=m)
+    return uz, total, nodata_cells, covered
 
 # ---------------------------------------------------------------------------
 # polygons: exactextract

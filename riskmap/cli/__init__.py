@@ -11,11 +11,13 @@ import argparse
 import contextlib
 import importlib
 import logging
+import os
 import sys
-import warnings
 
 from riskmap import __version__
 from riskmap.errors import CancelledError, RiskmapError
+from riskmap.errors import collect_library_warnings as _library_warnings
+from riskmap.errors import fold_messages as _folded
 from riskmap.i18n import tr
 
 #: Sub-command modules, in the order ``--help`` lists them.
@@ -79,43 +81,21 @@ def main(argv=None) -> int:
         return 1
 
 
-@contextlib.contextmanager
-def _library_warnings(caught: list, show: bool = False):
-    """Collect what libraries say while a command runs: Python warnings (rasterio's NotGeoreferencedWarning,
-    pyogrio's RuntimeWarning for GDAL "Warning 1:") and log records of GDAL's error handler (rasterio logs
-    them), instead of letting them print before riskmap's own line. ``--debug`` shows them as they come."""
-    if show:
-        yield
-        return
+def run() -> None:
+    """Entry point of the ``riskmap`` console script and ``python -m riskmap``: :func:`main`, then exit.
 
-    class _Collect(logging.Handler):
-        def emit(self, record):
-            caught.append(record.getMessage())
-
-    handler = _Collect(level=logging.WARNING)
-    loggers = [logging.getLogger(name) for name in ("rasterio", "pyogrio", "fiona", "py.warnings")]
-    saved = [(lg, lg.propagate) for lg in loggers]
-    for lg in loggers:
-        lg.addHandler(handler)
-        lg.propagate = False
-    try:
-        with warnings.catch_warnings(record=True) as records:
-            warnings.simplefilter("always")
-            try:
-                yield
-            finally:
-                caught.extend(str(r.message) for r in records)
-    finally:
-        for lg, propagate in saved:
-            lg.removeHandler(handler)
-            lg.propagate = propagate
-
-
-def _folded(messages: list) -> str:
-    """Distinct library messages as one line (the first three, then a count)."""
-    distinct = list(dict.fromkeys(" ".join(str(m).split()) for m in messages if str(m).strip()))
-    text = "；".join(m[:160] for m in distinct[:3])
-    return text + (tr(f" 等 {len(distinct)} 条", f" and {len(distinct) - 3} more") if len(distinct) > 3 else "")
+    Every file riskmap writes is closed (and renamed into place) before :func:`main` returns, so the
+    process ends at once (``os._exit`` after flushing stdout and stderr) instead of tearing down the
+    interpreter, which after a large run costs up to a second freeing what is about to vanish anyway.
+    """
+    code = main()
+    if sys.argv[1:2] == ["gui"]:  # the window's settings and journal clean-up run at interpreter exit
+        sys.exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,4 @@
 """``python -m riskmap.cli``."""
-import sys
+from riskmap.cli import run
 
-from riskmap.cli import main
-
-sys.exit(main())
+run()

@@ -1,8 +1,8 @@
 """The analysis sub-commands, generated from the declarations, and ``riskmap rerun``.
 
 ``riskmap relocation|roads|pipelines|tailings|qra|threat``: one option per declared input (``--plants``),
-``--ROLE-layer`` for a file with several layers, ``--offset`` for GCJ-02/BD-09 coordinates of
-the first input, one option per declared parameter (help: label, unit, default, range, basis),
+``--ROLE-layer`` for a file with several layers, ``--datum`` (old name ``--offset``) for GCJ-02/BD-09
+coordinates of the first input, one option per declared parameter (help: label, unit, default, range, basis),
 ``--out`` (GeoPackage, with the provenance inside) and ``--report`` (Excel, Chinese headers,
 来源说明 sheet). ``riskmap rerun REPORT.xlsx|RESULT.gpkg`` repeats a run from its provenance.
 """
@@ -50,8 +50,10 @@ def _register_one(subparsers, analysis) -> None:
             if spec.kind == "vector":
                 p.add_argument(f"{spec.flag}-layer", dest=f"layer_{spec.role}",
                                help=f"layer name when the {spec.role} file holds several")
-    p.add_argument("--offset", choices=["gcj02", "bd09"],
-                   help=f"the {analysis.inputs[0].role} coordinates are GCJ-02 (AMap/Tencent) or BD-09 (Baidu)")
+    p.add_argument("--datum", "--offset", dest="offset", choices=["wgs84", "gcj02", "bd09"],
+                   help=f"the datum of the {analysis.inputs[0].role} coordinates: wgs84 (GPS, Tianditu, CGCS2000), "
+                        "gcj02 (AMap/Tencent, shifted to WGS84) or bd09 (Baidu); a CSV/Excel table without it "
+                        "is read as its headers say, else as WGS84 with a warning")
     p.add_argument("--out", required=True, help="output GeoPackage (.gpkg)")
     p.add_argument("--report", *REPORT_ALIASES.get(analysis.name, ()), dest="report",
                    help="also write an Excel report (.xlsx): Chinese headers with units, 来源说明 sheet")

@@ -16,7 +16,8 @@ def register(subparsers) -> None:
     p.add_argument("--gcj02", action="store_true",
                    help="write GCJ-02 (火星坐标) for 奥维/高德 users: KML/KMZ/CSV/Excel only, labelled in the file")
     p.add_argument("--crs", help="CRS of IN when it declares none (e.g. EPSG:4490)")
-    p.add_argument("--offset", choices=["gcj02", "bd09"], help="IN's coordinates are GCJ-02 or BD-09: shift to WGS84")
+    p.add_argument("--datum", "--offset", dest="offset", choices=["wgs84", "gcj02", "bd09"],
+                   help="datum of IN's coordinates: wgs84, or gcj02 / bd09 (shifted to WGS84)")
     p.set_defaults(func=run_convert)
 
 

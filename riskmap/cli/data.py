@@ -14,6 +14,8 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("info", help="describe a data file: layers, CRS, features, fields, encoding, bbox")
     p.add_argument("file", help="vector or raster file")
+    p.add_argument("--datum", choices=["wgs84", "gcj02", "bd09"],
+                   help="datum of a table's lon/lat: wgs84, or gcj02 (AMap/Tencent) / bd09 (Baidu), shifted to WGS84")
     p.set_defaults(func=run_info)
 
 
@@ -24,7 +26,7 @@ def run_sample(args) -> int:
 
 
 def run_info(args) -> int:
-    for entry in io.describe(args.file):
+    for entry in io.describe(args.file, datum=getattr(args, "datum", None)):
         print(f"[{entry['layer']}]")
         for key, value in entry.items():
             if key != "layer":

@@ -21,6 +21,10 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="output .html file")
     p.add_argument("--basemap", default="none", choices=("none", "osm", "tianditu", "amap"),
                    help="tile base map (default none: fully offline; the others need internet)")
+    p.add_argument("--offline-tiles", metavar="MBTILES",
+                   help="embed an offline base map (an .mbtiles package, e.g. from 下载离线底图) in the page")
+    p.add_argument("--offline-zooms", metavar="A-B",
+                   help="zoom levels of the package to embed (default all), e.g. 8-12")
     p.add_argument("--title", help="map title (default: the project's)")
     p.add_argument("--tianditu-token", metavar="KEY", help="天地图 key for --basemap tianditu")
     p.add_argument("--approval-number", metavar="NO", help="map approval number (审图号) for the footer")
@@ -28,6 +32,11 @@ def register(subparsers) -> None:
     p.add_argument("--no-rasters", action="store_true", help="leave raster layers out (smaller file)")
     p.add_argument("--no-font", action="store_true",
                    help="do not embed the Chinese font subset (smaller; needs CJK fonts on the viewing computer)")
+    p.add_argument("--qra", metavar="QRA.gpkg",
+                   help="add the results of `riskmap qra --out QRA.gpkg` (individual-risk contours, QRA plants, "
+                        "protection targets) on top, styled as in the window; the map opens on the contours")
+    p.add_argument("--qra-focus", metavar="NAME",
+                   help="with --qra: open on the contours of the plant whose name contains NAME")
     p.add_argument("--simplify", type=float, metavar="M",
                    help="simplification tolerance in metres for all lines/polygons (default: per layer)")
     p.set_defaults(func=run)
@@ -75,16 +84,40 @@ def run(args) -> int:
         raise ParameterError("nothing to export: give --sample, --project P or data files")
     if args.approval_number:
         project.approval_number = args.approval_number
+    if args.qra_focus and not args.qra:
+        raise ParameterError("--qra-focus needs --qra QRA.gpkg (the result of riskmap qra --out)")
+    if args.qra:
+        from riskmap.exports.qra_map import add_qra_layers
+
+        add_qra_layers(project, args.qra, focus=args.qra_focus)
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise ParameterError(f"the output must be an .html file, not {out.name!r}")
     from riskmap.io import check_output_not_input
 
-    check_output_not_input(out, list(args.files) + ([args.project] if args.project else []) + project.input_files())
+    check_output_not_input(out, list(args.files) + ([args.project] if args.project else []) + project.input_files()
+                           + ([args.qra] if args.qra else []))
     written = export_html(project, out, basemap=args.basemap, title=args.title, tianditu_token=args.tianditu_token,
                           heatmap=not args.no_heatmap, include_rasters=not args.no_rasters,
-                          embed_font=not args.no_font, simplify_m=args.simplify)
+                          embed_font=not args.no_font, simplify_m=args.simplify,
+                          offline_tiles=args.offline_tiles, offline_zooms=_zoom_range(args.offline_zooms))
     size_mb = written.stat().st_size / 1e6
     shown = sum(1 for layer in project.layers.visible())
     print(f"wrote {written} ({size_mb:.1f} MB, {shown} layers, base map: {args.basemap})")
     return 0
+
+
+def _zoom_range(text):
+    """``"8-12"`` → ``range(8, 13)``, ``"10"`` → ``[10]``, ``None`` → ``None``."""
+    if not text:
+        return None
+    try:
+        lo, _, hi = str(text).partition("-")
+        lo, hi = int(lo), int(hi or lo)
+    except ValueError:
+        raise ParameterError(tr(f"--offline-zooms 应形如 8-12，而不是 {text!r}",
+                                f"--offline-zooms must look like 8-12, not {text!r}")) from None
+    if not 0 <= lo <= hi <= 22:
+        raise ParameterError(tr(f"--offline-zooms 须在 0 到 22 之间，而不是 {text!r}",
+                                f"--offline-zooms must be between 0 and 22, not {text!r}"))
+    return range(lo, hi + 1)

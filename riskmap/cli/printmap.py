@@ -11,6 +11,7 @@ from pathlib import Path
 
 from riskmap.cli.common import add_sample_flag
 from riskmap.errors import ParameterError
+from riskmap.i18n import tr
 
 #: File suffixes read as rasters (everything else goes through the vector reader).
 RASTER_SUFFIXES = (".tif", ".tiff", ".img", ".vrt", ".asc")
@@ -37,6 +38,11 @@ def register(subparsers) -> None:
                    help="map extent in the map CRS (EPSG:4490 lon/lat), default the project view or all layers")
     p.add_argument("--title", help="map title (default the project's title)")
     p.add_argument("--approval", metavar="审图号", help="map approval number printed in the footer")
+    p.add_argument("--qra", metavar="QRA.gpkg",
+                   help="add the results of `riskmap qra --out QRA.gpkg` (individual-risk contours with their "
+                        "legend, QRA plants, protection targets) on top; without --extent the page shows the contours")
+    p.add_argument("--qra-focus", metavar="NAME",
+                   help="with --qra: open on the contours of the plant whose name contains NAME")
     p.set_defaults(func=run_print)
 
 
@@ -47,12 +53,15 @@ def parse_extent(text: str | None):
     try:
         values = tuple(float(v) for v in text.replace("，", ",").split(","))
     except ValueError as exc:
-        raise ParameterError(f"--extent must be four numbers x0,y0,x1,y1, not {text!r}") from exc
+        raise ParameterError(tr(f"--extent 须为四个数 x0,y0,x1,y1，不能是“{text}”",
+                                f"--extent must be four numbers x0,y0,x1,y1, not {text!r}")) from exc
     if len(values) != 4:
-        raise ParameterError(f"--extent needs four numbers x0,y0,x1,y1, got {len(values)}")
+        raise ParameterError(tr(f"--extent 须为四个数 x0,y0,x1,y1，实为 {len(values)} 个",
+                                f"--extent needs four numbers x0,y0,x1,y1, got {len(values)}"))
     x0, y0, x1, y1 = values
     if not (x1 > x0 and y1 > y0):
-        raise ParameterError(f"--extent {text} is empty; give x0 < x1 and y0 < y1")
+        raise ParameterError(tr(f"--extent {text} 范围为空，须 x0 < x1 且 y0 < y1",
+                                f"--extent {text} is empty; give x0 < x1 and y0 < y1"))
     return values
 
 
@@ -62,10 +71,11 @@ def load_inputs(inputs, sample: bool):
 
     paths = [Path(p) for p in inputs or ()]
     if not paths and not sample:
-        raise ParameterError("nothing to print: give a project (.rmp), data files, or --sample")
+        raise ParameterError(tr("没有可打印的内容：请给出工程文件（.rmp）、数据文件或 --sample",
+                                "nothing to print: give a project (.rmp), data files, or --sample"))
     for path in paths:
         if not path.exists():
-            raise ParameterError("input not found; check the path", path)
+            raise ParameterError(tr("输入文件不存在，请检查路径", "input not found; check the path"), path)
     if paths and paths[0].suffix.lower() == PROJECT_EXTENSION:
         project = Project.load(paths[0])
         paths = paths[1:]
@@ -97,15 +107,23 @@ def _add_file(project, path: Path, index: int) -> None:
 def run_print(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".pdf"):
-        raise ParameterError(f"--out must end with .png or .pdf, not {out.name!r}")
+        raise ParameterError(tr(f"--out 的扩展名须为 .png 或 .pdf，不能是“{out.name}”",
+                                f"--out must end with .png or .pdf, not {out.name!r}"))
     extent = parse_extent(args.extent)
     free_size = args.width is not None or args.height is not None
     dpi = args.dpi if args.dpi is not None else (96.0 if free_size else 150.0)
     t0 = time.perf_counter()
     project = load_inputs(args.inputs, args.sample)
+    if args.qra_focus and not args.qra:
+        raise ParameterError(tr("--qra-focus 须与 --qra QRA.gpkg（riskmap qra --out 的结果）一起使用",
+                                "--qra-focus needs --qra QRA.gpkg (the result of riskmap qra --out)"))
+    if args.qra:
+        from riskmap.exports.qra_map import add_qra_layers
+
+        add_qra_layers(project, args.qra, zoom=extent is None, focus=args.qra_focus)
     from riskmap.io import check_output_not_input
 
-    check_output_not_input(out, list(args.inputs or ()) + project.input_files())
+    check_output_not_input(out, list(args.inputs or ()) + project.input_files() + ([args.qra] if args.qra else []))
     if args.approval is not None:
         project.approval_number = args.approval
     loaded = time.perf_counter()

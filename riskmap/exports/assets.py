@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from riskmap.errors import DataFormatError
+from riskmap.i18n import tr
 
 #: The Python distribution and import name that provide Leaflet and its plugins.
 ASSET_DISTRIBUTION = "folium-offline"
@@ -63,8 +64,10 @@ _CJK_RE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u30
 def _package_dir(name: str, distribution: str) -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise DataFormatError(f"the Python package {distribution!r} is not installed; it provides the map "
-                              f"assets for offline HTML export: run `pip install {distribution}`")
+        raise DataFormatError(tr(f"未安装 Python 包“{distribution}”（离线 HTML 导出所需的地图资源由它提供）："
+                                 f"请运行 `pip install {distribution}`",
+                                 f"the Python package {distribution!r} is not installed; it provides the map "
+                                 f"assets for offline HTML export: run `pip install {distribution}`"))
     return Path(list(spec.submodule_search_locations)[0])
 
 
@@ -81,7 +84,8 @@ def asset_table() -> dict[str, str]:
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     except (OSError, SyntaxError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"cannot read the map assets ({exc}); reinstall {ASSET_DISTRIBUTION}", path) from exc
+        raise DataFormatError(tr(f"无法读取地图资源（{exc}），请重新安装 {ASSET_DISTRIBUTION}",
+                                 f"cannot read the map assets ({exc}); reinstall {ASSET_DISTRIBUTION}"), path) from exc
     table: dict[str, str] = {}
     for node in tree.body:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
@@ -92,7 +96,8 @@ def asset_table() -> dict[str, str]:
                 and isinstance(node.value.value, str)):
             table[str(target.slice.value)] = node.value.value
     if not table:
-        raise DataFormatError(f"no map assets found; reinstall {ASSET_DISTRIBUTION}", path)
+        raise DataFormatError(tr(f"找不到地图资源，请重新安装 {ASSET_DISTRIBUTION}",
+                                 f"no map assets found; reinstall {ASSET_DISTRIBUTION}"), path)
     return table
 
 
@@ -100,8 +105,9 @@ def asset_text(key: str) -> str:
     """Text of one asset by its key (CDN address) in :func:`asset_table`."""
     table = asset_table()
     if key not in table:
-        raise DataFormatError(f"the installed {ASSET_DISTRIBUTION} lacks {key.rsplit('/', 1)[-1]}; "
-                              f"install version 0.20 or later")
+        raise DataFormatError(tr(f"已安装的 {ASSET_DISTRIBUTION} 缺少 {key.rsplit('/', 1)[-1]}，请安装 0.20 或更高版本",
+                                 f"the installed {ASSET_DISTRIBUTION} lacks {key.rsplit('/', 1)[-1]}; "
+                                 f"install version 0.20 or later"))
     return table[key]
 
 
@@ -133,7 +139,8 @@ def cjk_font_path() -> Path:
     """Path of Noto Sans CJK SC in the installed ``mplfonts`` package."""
     path = _package_dir("mplfonts", "mplfonts") / "fonts" / CJK_FONT_FILE
     if not path.exists():
-        raise DataFormatError(f"the mplfonts package lacks {CJK_FONT_FILE}; reinstall mplfonts", path)
+        raise DataFormatError(tr(f"mplfonts 包缺少 {CJK_FONT_FILE}，请重新安装 mplfonts",
+                                 f"the mplfonts package lacks {CJK_FONT_FILE}; reinstall mplfonts"), path)
     return path
 
 

@@ -140,15 +140,138 @@ def report_sheets(result, analysis, lang: str | None = None, extra: dict | None 
 
 
 def write_report(result, path, analysis=None, lang: str | None = None, extra: dict | None = None):
-    """Write the Excel report of an :class:`~riskmap.analysis.result.AnalysisResult` atomically."""
+    """Write the Excel report of an :class:`~riskmap.analysis.result.AnalysisResult` atomically.
+
+    Analyses with a chart (:data:`REPORT_CHARTS`: the QRA's F-N chart) get it as a native Excel chart.
+    """
     from riskmap.analysis.registry import analysis as find
 
     analysis = analysis or find(result.analysis)
-    return write_workbook(path, report_sheets(result, analysis, lang, extra), result.provenance)
+    chart = REPORT_CHARTS.get(analysis.name)
+    finish = (lambda book: chart(book, result, analysis, lang or language())) if chart else None
+    return write_workbook(path, report_sheets(result, analysis, lang, extra), result.provenance, finish=finish)
 
 
-def write_workbook(path, sheets: dict, record: dict | None):
-    """Write ``sheets`` (and, hidden, ``record`` as JSON) to an .xlsx atomically, with readable widths."""
+# ---------------------------------------------------------------------------
+# charts
+# ---------------------------------------------------------------------------
+#: Plant curves drawn in the F-N chart at most (those with the largest F·N; every point stays in the sheet).
+FN_CHART_MAX_CURVES = 8
+
+
+def _declared_value(record: dict, name: str, default=None):
+    entry = (record.get("parameters") or {}).get(name, default)
+    return entry.get("value", default) if isinstance(entry, dict) else entry
+
+
+def fn_chart(book, result, analysis, lang: str):
+    """A native scatter chart of the F-N curves (log–log) on the F-N sheet, with the GB 36894 lines.
+
+    One series per plant (the :data:`FN_CHART_MAX_CURVES` with the largest F·N), each referencing its
+    own rows of the sheet's N and F columns, and two criterion lines F = F·N/N (不可接受线, 可接受线;
+    the values of the run's ``sr_upper``/``sr_lower``) whose two end points are written in three
+    columns right of the table. Returns the chart (None without F-N points).
+    """
+    import math
+
+    import numpy as np
+    from openpyxl.chart import Reference, ScatterChart, Series
+    from openpyxl.utils import get_column_letter
+
+    table = analysis.tables.get("fn")
+    frame = result.tables.get("fn")
+    sheet_name = str(table.title(lang))[:31] if table is not None else None
+    if frame is None or sheet_name not in book.sheetnames or not len(frame):
+        return None
+    ws = book[sheet_name]
+    en = lang == "en"
+    present = [f for f in table.columns if f in frame.columns]
+    col = {f: present.index(f) + 1 for f in present}
+    fn = frame.reset_index(drop=True)
+    scope = fn["scope"].astype(str).to_numpy()
+    names = fn["name"].astype(str).to_numpy()
+    n = fn["N"].to_numpy(float)
+    f = fn["F"].to_numpy(float)
+    # contiguous runs of one curve (the table lists each curve's points together, N ascending)
+    key = np.char.add(np.char.add(scope.astype(str), "\x1f"), names.astype(str))
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    ends = np.r_[starts[1:], len(key)]
+    curves = []
+    for a, b in zip(starts, ends):
+        ok = (n[a:b] > 0) & (f[a:b] > 0)
+        if scope[a] != "企业" or not ok.any():
+            continue
+        first, last = a + int(np.argmax(ok)), a + len(ok) - 1 - int(np.argmax(ok[::-1]))
+        curves.append((float(np.max(n[a:b][ok] * f[a:b][ok])), names[a], first, last))
+    if not curves:
+        return None
+    curves.sort(key=lambda c: -c[0])
+    curves = curves[:FN_CHART_MAX_CURVES]
+    upper = float(_declared_value(result.provenance, "sr_upper", 1e-3))
+    lower = float(_declared_value(result.provenance, "sr_lower", 1e-5))
+    n_max = float(np.max(n[n > 0]))
+    n_hi = 10.0 ** max(math.ceil(math.log10(max(n_max, 10.0)) - 1e-9), 1)
+    # the criterion lines' end points, in three columns right of the table
+    c0 = len(present) + 1
+    heads = (("判定线N", "Criterion N"), ("不可接受线F(/a)", "Intolerable line F (/a)"),
+             ("可接受线F(/a)", "Acceptable line F (/a)"))
+    for j, (zh, english) in enumerate(heads):
+        ws.cell(row=1, column=c0 + j, value=english if en else zh)
+    for i, nn in enumerate((1.0, n_hi)):
+        ws.cell(row=2 + i, column=c0, value=nn)
+        ws.cell(row=2 + i, column=c0 + 1, value=upper / nn)
+        ws.cell(row=2 + i, column=c0 + 2, value=lower / nn)
+    for j in range(3):
+        ws.column_dimensions[get_column_letter(c0 + j)].width = 18
+
+    chart = ScatterChart()
+    chart.title = "社会风险F-N曲线（GB 36894-2018）" if not en else "Societal risk F-N curves (GB 36894-2018)"
+    chart.style = 13
+    chart.scatterStyle = "lineMarker"
+    chart.height, chart.width = 12, 20
+    chart.x_axis.title = "死亡人数N（人）" if not en else "Number of deaths N"
+    chart.y_axis.title = "累积频率F（≥N，/年）" if not en else "Frequency F of N or more (/yr)"
+    f_pos = f[f > 0]
+    f_lo = 10.0 ** math.floor(math.log10(min(float(f_pos.min()), lower / n_hi)) + 1e-9)
+    f_hi = 10.0 ** (math.ceil(math.log10(max(float(f_pos.max()), upper)) - 1e-9) + 1)
+    for axis, lo, hi in ((chart.x_axis, 1.0, n_hi), (chart.y_axis, f_lo, f_hi)):
+        axis.scaling.logBase = 10
+        axis.scaling.min, axis.scaling.max = lo, hi
+        axis.delete = False  # openpyxl ≥ 3.1 hides axes unless told
+        axis.crosses = "min"
+    chart.x_axis.number_format = "0"
+    chart.y_axis.number_format = "0.0E+00"
+    n_col, f_col = col["N"], col["F"]
+    for _fn_max, name, first, last in curves:
+        xs = Reference(ws, min_col=n_col, min_row=first + 2, max_row=last + 2)
+        ys = Reference(ws, min_col=f_col, min_row=first + 2, max_row=last + 2)
+        series = Series(ys, xs, title=str(name)[:250])
+        series.marker.symbol = "circle"
+        series.marker.size = 3
+        series.smooth = False
+        chart.series.append(series)
+    for j, colour in ((1, "D7191C"), (2, "1A9641")):
+        xs = Reference(ws, min_col=c0, min_row=2, max_row=3)
+        ys = Reference(ws, min_col=c0 + j, min_row=2, max_row=3)
+        series = Series(ys, xs, title=(heads[j][1] if en else heads[j][0]).replace("(/a)", "").strip())
+        series.marker.symbol = "none"
+        series.graphicalProperties.line.solidFill = colour
+        series.graphicalProperties.line.width = 28575  # 2.25 pt
+        series.smooth = False
+        chart.series.append(series)
+    ws.add_chart(chart, f"{get_column_letter(c0 + 4)}2")
+    return chart
+
+
+#: ``{analysis name: chart(book, result, analysis, lang)}`` added to its report.
+REPORT_CHARTS = {"qra": fn_chart}
+
+
+def write_workbook(path, sheets: dict, record: dict | None, finish=None):
+    """Write ``sheets`` (and, hidden, ``record`` as JSON) to an .xlsx atomically, with readable widths.
+
+    ``finish(workbook)``, when given, runs on the openpyxl workbook before it is saved (charts).
+    """
     from pathlib import Path
 
     from riskmap.errors import ParameterError
@@ -173,6 +296,8 @@ def write_workbook(path, sheets: dict, record: dict | None):
                 chunks = [text[i:i + CELL_LIMIT] for i in range(0, len(text), CELL_LIMIT)] or [""]
                 pd.DataFrame({"json": chunks}).to_excel(writer, sheet_name=PROVENANCE_SHEET, index=False)
                 writer.sheets[PROVENANCE_SHEET].sheet_state = "hidden"
+            if finish is not None:
+                finish(writer.book)
     return path
 
 
@@ -254,6 +379,6 @@ def write_register_gpkg(register, path, record: dict | None = None):
     return write_layers(path, layers, provenance=record or register_record(register))
 
 
-__all__ = ["PROVENANCE_SHEET", "provenance_frame", "read_report_provenance", "register_record", "report_sheets",
-           "table_frame", "write_register_excel", "write_register_gpkg", "write_relocation_report", "write_report",
-           "write_workbook"]
+__all__ = ["FN_CHART_MAX_CURVES", "PROVENANCE_SHEET", "REPORT_CHARTS", "fn_chart", "provenance_frame",
+           "read_report_provenance", "register_record", "report_sheets", "table_frame", "write_register_excel",
+           "write_register_gpkg", "write_relocation_report", "write_report", "write_workbook"]

@@ -16,6 +16,7 @@ import shapely
 
 from riskmap import crs as crs_policy
 from riskmap.errors import CRSError, ParameterError
+from riskmap.i18n import tr
 from riskmap.layers.events import EmitterGroup
 from riskmap.layers.raster_colour import colorize
 from riskmap.layers.style import Style
@@ -46,6 +47,10 @@ class Layer:
         For a result layer, the provenance record of the analysis run that made it (inputs with
         sha256, parameters with their basis, standards, software, time); kept in the project
         file and shown in the HTML footer and on the print.
+    render_error : str or None
+        Why the layer failed to draw last time, in one line (None once it draws again). Set by
+        the canvas with :meth:`set_render_error`, which emits ``events.render_state`` (not
+        ``changed``: a failed draw changes neither the data nor the project). Issue 18 §7.
     """
 
     kind = "layer"
@@ -62,8 +67,20 @@ class Layer:
         self.source = source
         self.aliases: dict[str, str] = {}
         self.provenance: dict | None = None
+        self.render_error: str | None = None
         self.revision = next(_revision_counter)
-        self.events = EmitterGroup("changed", "data_changed", "selection_changed")
+        self.events = EmitterGroup("changed", "data_changed", "selection_changed", "render_state")
+
+    def set_render_error(self, message: str | None) -> None:
+        """Record that the layer failed to draw (``message``: one line) or drew again (None).
+
+        Emits ``events.render_state(layer=, error=)`` when the state changes; the revision and
+        the project's modified flag are not touched.
+        """
+        message = str(message) if message else None
+        if message != self.render_error:
+            self.render_error = message
+            self.events.render_state.emit(layer=self, error=message)
 
     def _touch(self, what: str) -> None:
         self.revision = next(_revision_counter)
@@ -96,7 +113,7 @@ class Layer:
     def opacity(self, value: float) -> None:
         value = float(value)
         if not 0.0 <= value <= 1.0:
-            raise ParameterError(f"opacity must be between 0 and 1, not {value}")
+            raise ParameterError(tr(f"不透明度须在 0 到 1 之间，不能是 {value}", f"opacity must be between 0 and 1, not {value}"))
         self._opacity = value
         self._touch("opacity")
 
@@ -121,7 +138,7 @@ class VectorLayer(Layer):
 
     def __init__(self, gdf, name: str, *, map_crs=crs_policy.MAP_CRS, **kwargs):
         if gdf.crs is None:
-            raise CRSError(f"layer {name!r} has no coordinate reference system")
+            raise CRSError(tr(f"图层“{name}”没有坐标系", f"layer {name!r} has no coordinate reference system"))
         super().__init__(name, gdf.crs, **kwargs)
         self.map_crs = crs_policy.parse_crs(map_crs)
         self.selection: np.ndarray = np.zeros(0, dtype=np.int64)
@@ -182,10 +199,11 @@ class VectorLayer(Layer):
         from riskmap.layers.fields import put_values
 
         if column not in self.fields:
-            raise ParameterError(f"layer {self.name!r} has no field {column!r}")
+            raise ParameterError(tr(f"图层“{self.name}”没有字段“{column}”", f"layer {self.name!r} has no field {column!r}"))
         features = np.asarray(features, dtype=np.int64)
         if features.size and (features.min() < 0 or features.max() >= len(self.gdf)):
-            raise ParameterError(f"layer {self.name!r} has {len(self.gdf)} features; feature index out of range")
+            raise ParameterError(tr(f"图层“{self.name}”只有 {len(self.gdf)} 个要素，要素序号超出范围",
+                                    f"layer {self.name!r} has {len(self.gdf)} features; feature index out of range"))
         gdf = self.gdf.copy(deep=False)
         gdf[column] = put_values(self.gdf[column], features, values, dtype=dtype).set_axis(gdf.index)
         self._set_attributes(gdf, [column])
@@ -203,7 +221,8 @@ class VectorLayer(Layer):
         name = check_new_name(name, self.gdf.columns)
         values = pd.Series(values)
         if len(values) != len(self.gdf):
-            raise ParameterError(f"field {name!r} needs {len(self.gdf)} values, not {len(values)}")
+            raise ParameterError(tr(f"字段“{name}”需要 {len(self.gdf)} 个值，而不是 {len(values)} 个",
+                                    f"field {name!r} needs {len(self.gdf)} values, not {len(values)}"))
         columns = list(self.gdf.columns)
         geometry = self.gdf.geometry.name
         if position is None or not 0 <= position <= len(columns):
@@ -215,7 +234,7 @@ class VectorLayer(Layer):
     def delete_field(self, name: str):
         """Remove the attribute field ``name``; returns ``(position, column)`` for putting it back."""
         if name not in self.fields:
-            raise ParameterError(f"layer {self.name!r} has no field {name!r}")
+            raise ParameterError(tr(f"图层“{self.name}”没有字段“{name}”", f"layer {self.name!r} has no field {name!r}"))
         position = list(self.gdf.columns).index(name)
         column = self.gdf[name]
         gdf = self.gdf.drop(columns=[name])
@@ -302,11 +321,13 @@ class RasterLayer(Layer):
         self._stats = None
 
     def _dataset(self):
-        import rasterio
+        from riskmap.io import open_raster
 
         ds = getattr(self._local, "ds", None)
         if ds is None or ds.closed:
-            ds = rasterio.open(self.path)  # one handle per thread: GDAL handles are not thread-safe
+            # one handle per thread (GDAL handles are not thread-safe), opened as when the layer was
+            # added: a file that disappeared or was replaced by junk is riskmap's one-line error
+            ds = open_raster(self.path)
             self._local.ds = ds
         return ds
 
@@ -325,8 +346,9 @@ class RasterLayer(Layer):
         if self._stats is None:
             ds = self._dataset()
             scale = max(1, max(self.shape) // 512)
-            arr = ds.read(self.band, out_shape=(max(1, self.shape[0] // scale), max(1, self.shape[1] // scale)),
-                          masked=True).astype(float)
+            with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf cells are dropped just below
+                arr = ds.read(self.band, out_shape=(max(1, self.shape[0] // scale),
+                                                    max(1, self.shape[1] // scale)), masked=True).astype(float)
             valid = arr.compressed()
             valid = valid[np.isfinite(valid)]
             self._stats = (float(np.percentile(valid, 2)), float(np.percentile(valid, 98))) if valid.size else (0, 1)

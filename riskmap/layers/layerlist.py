@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from riskmap.errors import ParameterError
+from riskmap.i18n import tr
 from riskmap.layers.base import Layer
 from riskmap.layers.events import EmitterGroup
 
@@ -9,12 +10,13 @@ from riskmap.layers.events import EmitterGroup
 class LayerList:
     """Layers in drawing order, emitting ``inserted``, ``removed``, ``moved`` and ``changed``.
 
-    ``changed`` re-emits any layer's own ``changed`` event, so a view needs one subscription.
+    ``changed`` re-emits any layer's own ``changed`` event, so a view needs one subscription;
+    ``render_state`` likewise re-emits the layers' ``render_state`` (drawn / failed to draw).
     """
 
     def __init__(self, layers=()):
         self._layers: list[Layer] = []
-        self.events = EmitterGroup("inserted", "removed", "moved", "changed")
+        self.events = EmitterGroup("inserted", "removed", "moved", "changed", "render_state")
         for layer in layers:
             self.append(layer)
 
@@ -41,13 +43,17 @@ class LayerList:
     def _forward(self, layer, what):
         self.events.changed.emit(layer=layer, what=what)
 
+    def _forward_render_state(self, layer, error):
+        self.events.render_state.emit(layer=layer, error=error)
+
     def insert(self, index: int, layer: Layer) -> None:
         """Insert ``layer`` at ``index`` (0 = bottom)."""
         if layer in self._layers:
-            raise ParameterError(f"layer {layer.name!r} is already in the list")
+            raise ParameterError(tr(f"图层“{layer.name}”已在图层列表中", f"layer {layer.name!r} is already in the list"))
         index = max(0, min(index, len(self._layers)))
         self._layers.insert(index, layer)
         layer.events.changed.connect(self._forward)
+        layer.events.render_state.connect(self._forward_render_state)
         self.events.inserted.emit(index=index, layer=layer)
 
     def append(self, layer: Layer) -> None:
@@ -59,12 +65,14 @@ class LayerList:
         index = self._layers.index(layer)
         del self._layers[index]
         layer.events.changed.disconnect(self._forward)
+        layer.events.render_state.disconnect(self._forward_render_state)
         self.events.removed.emit(index=index, layer=layer)
 
     def move(self, src: int, dst: int) -> None:
         """Move the layer at ``src`` to position ``dst``."""
         if not (0 <= src < len(self._layers)) or not (0 <= dst < len(self._layers)):
-            raise ParameterError(f"cannot move layer {src} to {dst}: only {len(self._layers)} layers")
+            raise ParameterError(tr(f"无法把位置 {src} 的图层移到位置 {dst}：只有 {len(self._layers)} 个图层",
+                                    f"cannot move layer {src} to {dst}: only {len(self._layers)} layers"))
         if src == dst:
             return
         layer = self._layers.pop(src)

@@ -23,8 +23,14 @@ def colorize(data, style: Style, stats=(0.0, 1.0), cell_size: float = 90.0) -> n
     """``(h, w, 4)`` uint8 RGBA of raster values with the style's ramp, log scale and hillshade.
 
     Masked, NaN and nodata cells are transparent and all zero, so the array reads the same
-    as straight or premultiplied RGBA (every other cell is opaque).
+    as straight or premultiplied RGBA (every other cell is opaque). Non-finite or huge values
+    (a damaged file) raise no floating-point warnings: they are masked or clipped.
     """
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        return _colorize(data, style, stats, cell_size)
+
+
+def _colorize(data, style: Style, stats, cell_size: float) -> np.ndarray:
     values = np.asarray(np.ma.getdata(data), dtype=np.float32)
     valid = np.isfinite(values)
     mask = np.ma.getmask(data)

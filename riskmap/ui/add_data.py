@@ -23,9 +23,10 @@ from PyQt5.QtWidgets import (
 )
 
 from riskmap import io
-from riskmap.errors import CRSError, EncodingError, RiskmapError
+from riskmap.errors import CRSError, EncodingError, RiskmapError, fold_messages
 from riskmap.i18n import tr
 from riskmap.layers.style import QUALITATIVE, Style
+from riskmap.ui import messages
 
 TABLE_EXTENSIONS = {".csv", ".xlsx", ".xlsm"}
 SUPPORTED_EXTENSIONS = io.VECTOR_EXTENSIONS | io.RASTER_EXTENSIONS
@@ -37,7 +38,7 @@ CRS_CHOICES = (("EPSG:4490", "CGCS2000 经纬度（EPSG:4490）", "CGCS2000 lon/
                ("EPSG:4547", "CGCS2000 3度带 114°E（EPSG:4547）", "CGCS2000 3° GK 114°E (EPSG:4547)"),
                ("EPSG:4546", "CGCS2000 3度带 111°E（EPSG:4546）", "CGCS2000 3° GK 111°E (EPSG:4546)"),
                ("EPSG:32650", "WGS84 UTM 50N（EPSG:32650）", "WGS84 UTM 50N (EPSG:32650)"))
-OFFSET_CHOICES = ((None, "标准坐标（GPS / 天地图 / CGCS2000）", "Standard (GPS / Tianditu / CGCS2000)"),
+OFFSET_CHOICES = (("wgs84", "标准坐标（GPS / 天地图 / CGCS2000）", "Standard (GPS / Tianditu / CGCS2000)"),
                   ("gcj02", "高德 / 腾讯地图（GCJ-02）", "AMap / Tencent (GCJ-02)"),
                   ("bd09", "百度地图（BD-09）", "Baidu (BD-09)"))
 
@@ -150,14 +151,43 @@ def read_file(path, options: ImportOptions | None = None) -> list[Loaded]:
     return [Loaded(path.stem, path, io.read_vector(path, **kwargs))]
 
 
+def datum_from_project(window, path) -> tuple:
+    """GCJ-02/BD-09 when the table's points, shifted back, land on the same-named features of the project's
+    point layers (:func:`riskmap.tables.datum_from_matches`); ``(None, "")`` otherwise or when unreadable."""
+    from riskmap import tables
+    from riskmap.layers import VectorLayer
+
+    project = getattr(window, "project", None)
+    refs = [(layer.name, layer.gdf) for layer in (project.layers if project is not None else [])
+            if isinstance(layer, VectorLayer)]
+    if not refs:
+        return None, ""
+    try:
+        table = io.read_vector(path, offset="wgs84")
+    except RiskmapError:
+        return None, ""
+    return tables.datum_from_matches(table, refs)
+
+
 def read_with_questions(parent, path, options: ImportOptions | None = None) -> list[Loaded] | None:
     """Read ``path``, asking the user what the file cannot tell; None when the user cancels."""
     path = Path(path)
     if options is None and path.suffix.lower() in TABLE_EXTENSIONS:
-        options = ask_options(parent, path, tr(
-            "表格中的经纬度来自哪个坐标系？从高德、腾讯地图拾取的坐标请选“GCJ-02”，百度地图选“BD-09”。",
-            "Which coordinate system are the table's coordinates in? Choose GCJ-02 for coordinates picked "
-            "from AMap or Tencent maps, BD-09 for Baidu."), ImportOptions(crs="EPSG:4490"))
+        reason = tr("表格中的经纬度来自哪个坐标系？从高德、腾讯地图拾取的坐标请选“GCJ-02”（不换算会偏约 500 m），"
+                    "百度地图选“BD-09”。",
+                    "Which coordinate system are the table's coordinates in? Choose GCJ-02 for coordinates picked "
+                    "from AMap or Tencent maps (about 500 m off unless converted), BD-09 for Baidu.")
+        detected, where = io.table_datum(path)
+        labels = {v: tr(zh, en) for v, zh, en in OFFSET_CHOICES}
+        if detected:
+            reason += tr(f"\n表格中{where}注明了坐标系，已预选“{labels[detected]}”。",
+                         f"\nThe table names its coordinate system in {where}: “{labels[detected]}” is preselected.")
+        else:
+            detected, where = datum_from_project(parent, path)
+            if detected:
+                reason += tr(f"\n{where}，已预选“{labels[detected]}”。",
+                             f"\n{where}: “{labels[detected]}” is preselected.")
+        options = ask_options(parent, path, reason, ImportOptions(crs="EPSG:4490", offset=detected))
         if options is None:
             return None
     try:
@@ -237,7 +267,7 @@ def add_files(window, paths, options: ImportOptions | None = None) -> list:
 
     Returns the layers added.
     """
-    added = []
+    added, warned, notes = [], [], []
     was_empty = len(window.project.layers) == 0
     for path in paths:
         path = Path(path)
@@ -247,25 +277,40 @@ def add_files(window, paths, options: ImportOptions | None = None) -> list:
                                  ".xlsx or .tif file"))
             continue
         try:
-            loaded = read_with_questions(window, path, options)
-            if loaded is None:
-                continue
-            layers = build_layers(window.project, loaded)
+            with messages.library_warnings() as said:
+                loaded = read_with_questions(window, path, options)
+                if loaded is not None:
+                    layers = build_layers(window.project, loaded)
         except RiskmapError as exc:
-            window.show_error(exc)
+            window.show_error(exc, warnings=said)
             continue
         except Exception as exc:  # a reader bug must not leave anything half-loaded either
-            window.show_error(tr(f"{path}：读取失败（{type(exc).__name__}: {exc}）",
-                                 f"{path}: could not be read ({type(exc).__name__}: {exc})"))
+            window.show_error(exc, warnings=said, what=tr(
+                f"{path}：读取失败（riskmap 内部错误，错误内容见“详细信息”）；请确认文件完整，或将文件报告给维护人员",
+                f"{path}: could not be read (an internal error of riskmap, see Details); check the file is "
+                "complete, or report it to the maintainers"))
             continue
+        if loaded is None:
+            continue
+        warned.extend(said)
         window.undo_stack.push(AddLayersCommand(window.project, layers,
                                                 tr(f"添加数据 {path.name}", f"Add data {path.name}")))
         added.extend(layers)
+        notes.extend(w for item in loaded for w in read_warnings(item.gdf))
     if added and was_empty:
         window.canvas.zoom_full()
     if added:
-        window.statusBar().showMessage(tr(f"已添加 {len(added)} 个图层", f"Added {len(added)} layer(s)"), 5000)
+        said = tr(f"（库的提示：{fold_messages(warned)}）", f" (the libraries said: {fold_messages(warned)})") \
+            if warned else ""
+        text = tr(f"已添加 {len(added)} 个图层", f"Added {len(added)} layer(s)")
+        window.statusBar().showMessage(text + ("；" + "；".join(notes) if notes else "") + said,
+                                       15000 if notes else 10000 if warned else 5000)
     return added
+
+
+def read_warnings(gdf) -> list:
+    """What the reader said about a file (header row taken, rows dropped, datum), for the status bar."""
+    return list(((getattr(gdf, "attrs", None) or {}).get("riskmap") or {}).get("warnings") or [])
 
 
 def choose_files(window, last_dir: str = "") -> list[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from PyQt5.QtCore import QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex, Qt, pyqtSignal
+from PyQt5.QtCore import QItemSelection, QItemSelectionModel, Qt, pyqtSignal
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QAction,
@@ -36,13 +36,15 @@ from riskmap.errors import RiskmapError
 from riskmap.i18n import tr
 from riskmap.layers.fields import edit_text, is_null, kind_of, parse_text
 from riskmap.ui.map_tools import format_value
+from riskmap.ui.table_model import ArrayTableModel
 
 
-class FeatureTableModel(QAbstractTableModel):
+class FeatureTableModel(ArrayTableModel):
     """Rows are features of a :class:`~riskmap.layers.VectorLayer` (in sort/filter order).
 
     ``feature_at_row(row)`` and ``row_of_feature(index)`` map between table rows and
-    positional feature indices. With ``editable`` on, a cell's new text is type-checked
+    positional feature indices (sorting, filtering and the row maps:
+    :class:`~riskmap.ui.table_model.ArrayTableModel`). With ``editable`` on, a cell's new text is type-checked
     (:func:`riskmap.layers.fields.parse_text`) and handed to ``edit_handler(feature, column,
     value)``, which makes the undoable edit; a refused text emits ``edit_rejected(message)``.
     """
@@ -52,9 +54,6 @@ class FeatureTableModel(QAbstractTableModel):
     def __init__(self, layer, parent=None):
         super().__init__(parent)
         self.layer = layer
-        self.sort_column: int | None = None
-        self.sort_order = Qt.AscendingOrder
-        self.filter_text = ""
         self.editable = False
         self.edit_handler = None
         self._load()
@@ -102,11 +101,11 @@ class FeatureTableModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(0, c), self.index(max(self.rowCount() - 1, 0), c))
         return True
 
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._order)
+    def sort_series(self, column: int) -> pd.Series:
+        return self.layer.gdf[self.columns[column]]
 
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.columns)
+    def text_column(self, column: int) -> np.ndarray:
+        return self.layer.gdf[self.columns[column]].astype(str).str.lower().to_numpy()
 
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid():
@@ -157,69 +156,10 @@ class FeatureTableModel(QAbstractTableModel):
         return None
 
     # -- rows ↔ features ----------------------------------------------------------
-    def feature_at_row(self, row: int) -> int:
-        return int(self._order[row])
-
-    def features_at_rows(self, rows) -> np.ndarray:
-        return self._order[np.asarray(list(rows), dtype=np.int64)] if len(rows) else np.zeros(0, np.int64)
-
-    def row_of_feature(self, feature: int) -> int:
-        """Table row showing ``feature``, or -1 when it is filtered out."""
-        rows = self._row_lookup()
-        return int(rows[feature]) if 0 <= feature < len(rows) else -1
-
-    def rows_of_features(self, features) -> np.ndarray:
-        rows = self._row_lookup()
-        features = np.asarray(features, dtype=np.int64)
-        features = features[(features >= 0) & (features < len(rows))]
-        out = rows[features]
-        return np.sort(out[out >= 0])
-
-    def _row_lookup(self) -> np.ndarray:
-        if self._rows_of is None:
-            rows = np.full(len(self.layer.gdf), -1, dtype=np.int64)
-            rows[self._order] = np.arange(len(self._order))
-            self._rows_of = rows
-        return self._rows_of
-
-    # -- sort and filter -------------------------------------------------------------
-    def sort(self, column: int, order=Qt.AscendingOrder) -> None:
-        self.layoutAboutToBeChanged.emit()
-        self.sort_column, self.sort_order = column, order
-        self._apply()
-        self.layoutChanged.emit()
-
-    def set_filter(self, text: str) -> None:
-        """Show only features with ``text`` in any field (case-insensitive)."""
-        self.beginResetModel()
-        self.filter_text = (text or "").strip()
-        self._apply()
-        self.endResetModel()
-
-    def _apply(self) -> None:
-        n = len(self.layer.gdf)
-        order = np.arange(n, dtype=np.int64)
-        if self.sort_column is not None and 0 <= self.sort_column < len(self.columns):
-            series = self.layer.gdf[self.columns[self.sort_column]]
-            ascending = self.sort_order == Qt.AscendingOrder
-            try:
-                ranked = series.reset_index(drop=True).sort_values(ascending=ascending, na_position="last",
-                                                                   kind="mergesort")
-            except TypeError:  # mixed types: sort by text
-                ranked = series.reset_index(drop=True).astype(str).sort_values(ascending=ascending,
-                                                                               kind="mergesort")
-            order = ranked.index.to_numpy(dtype=np.int64)
-        if self.filter_text:
-            if self._text is None:
-                frame = self.layer.gdf[self.columns].astype(str) if self.columns else pd.DataFrame(index=range(n))
-                self._text = [frame[c].str.lower().to_numpy() for c in frame.columns]
-            needle = self.filter_text.lower()
-            mask = np.zeros(n, dtype=bool)
-            for col in self._text:
-                mask |= pd.Series(col).str.contains(needle, regex=False).to_numpy()
-            order = order[mask[order]]
-        self._order = order
-        self._rows_of = None
+    feature_at_row = ArrayTableModel.source_row
+    features_at_rows = ArrayTableModel.source_rows
+    row_of_feature = ArrayTableModel.row_of_source
+    rows_of_features = ArrayTableModel.rows_of_sources
 
 
 def _unchanged(old, new) -> bool:

@@ -37,7 +37,7 @@ from PyQt5.QtWidgets import QWidget
 from riskmap import crs as crs_policy
 from riskmap.i18n import tr
 from riskmap.layers import VectorLayer
-from riskmap.ui import render
+from riskmap.ui import messages, render
 from riskmap.ui.render import MapView, RenderCancelled
 
 #: The view shown when the project has no layers (Xinyang city, EPSG:4490).
@@ -154,7 +154,7 @@ class _RenderJob:
         except RenderCancelled:
             error = "cancelled"
         except Exception as exc:  # noqa: BLE001 - a bug in one layer must not stop the others
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            error = messages.error_line(exc)  # riskmap's one line (a RiskmapError's own, else 内部错误（…）)
         try:
             self.sink.finished.emit((self.generation, self.slot, self.key, image, error,
                                      time.perf_counter() - t0))
@@ -178,7 +178,8 @@ class MapCanvas(QWidget):
     ``scale_changed(float)`` (denominator of 1:N), ``rendered()`` (every visible layer is
     drawn for the current view), ``render_failed(str, str)`` (layer name and a one-line
     message, once per layer until it draws again; the ids of such layers are in
-    ``failed_layers``). It follows ``project.layers`` events by itself; call
+    ``failed_layers``, and the message is kept on the layer, ``layer.render_error``, for the
+    layer panel's error mark, until it draws again). It follows ``project.layers`` events by itself; call
     :meth:`refresh` after changing a layer without an event.
     """
 
@@ -187,6 +188,10 @@ class MapCanvas(QWidget):
     scale_changed = pyqtSignal(float)
     rendered = pyqtSignal()
     render_failed = pyqtSignal(str, str)
+    #: one status line about the base map (tiles failing), at most once per kind of failure
+    basemap_message = pyqtSignal(str)
+    #: the base map drew every tile of the current view it could get
+    basemap_idle = pyqtSignal()
     _layer_event = pyqtSignal(object, str)
 
     #: Debounce of refreshes (ms): events arriving within it make one render.
@@ -233,6 +238,9 @@ class MapCanvas(QWidget):
         #: Ids of the layers whose last render failed (their highlight included).
         self.failed_layers: set = set()
         self._labels_failed = False
+        self._highlights_failed: set = set()  # ids whose selection highlight failed (reported once)
+        #: The base map drawn under the layers (:class:`riskmap.ui.basemap.BaseMap`) or None.
+        self.basemap = None
 
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.StrongFocus)
@@ -442,6 +450,8 @@ class MapCanvas(QWidget):
         view = self._device_view()
         self._render_view = view
         self._render_started = time.perf_counter()
+        if self.basemap is not None:
+            self.basemap.request(view)
         visible = [layer for layer in self.project.layers if layer.visible]
         label_snaps, obstacles, label_key = [], [], [("labels", view.key)]
         for layer in visible:
@@ -450,9 +460,13 @@ class MapCanvas(QWidget):
             cached = self._cache_get(key)
             if cached is not None:
                 self._images[layer.id] = _Shown(view, cached, key)
-                self.failed_layers.discard(layer.id)
+                self._drawn(layer.id)
             else:
-                snap = render.snapshot(layer, view, raster_cache="later")
+                try:  # freezing a layer can fail too (a raster's extent in this CRS): only that layer
+                    snap = render.snapshot(layer, view, raster_cache="later")
+                except Exception as exc:  # noqa: BLE001 - the other layers still draw
+                    self._report_failure(("layer", layer.id), messages.error_line(exc))
+                    continue
                 self._submit(("layer", layer.id), key, [snap], shifted=self._shift_source(layer, view))
             if isinstance(layer, VectorLayer):
                 labelled = bool(layer.style.label_field)
@@ -515,9 +529,11 @@ class MapCanvas(QWidget):
         if error and error != "cancelled":
             self._report_failure(slot, error)
         elif image is not None and slot[0] == "layer":
-            self.failed_layers.discard(slot[1])
+            self._drawn(slot[1])
         elif image is not None and slot[0] == "labels":
             self._labels_failed = False
+        elif image is not None and slot[0] == "highlight":
+            self._highlights_failed.discard(slot[1])
         self._pending.discard(slot)
         if image is not None:
             shown = _Shown(self._render_view, image, key)
@@ -542,10 +558,27 @@ class MapCanvas(QWidget):
                 self.render_failed.emit(tr("标注", "Labels"), message)
             return
         layer_id = slot[1]
-        if layer_id not in self.failed_layers:
-            self.failed_layers.add(layer_id)
-            layer = next((lyr for lyr in self.project.layers if lyr.id == layer_id), None)
+        layer = self._layer_by_id(layer_id)
+        if slot[0] == "highlight":  # the selection could not be drawn: said once, the layer itself is fine
+            first = layer_id not in self._highlights_failed
+            self._highlights_failed.add(layer_id)
+        else:
+            first = layer_id not in self.failed_layers
+            if layer is not None:
+                layer.set_render_error(message)  # the layer panel's error mark and tooltip
+        self.failed_layers.add(layer_id)
+        if first:
             self.render_failed.emit(layer.name if layer is not None else layer_id, message)
+
+    def _layer_by_id(self, layer_id: str):
+        return next((lyr for lyr in self.project.layers if lyr.id == layer_id), None)
+
+    def _drawn(self, layer_id: str) -> None:
+        """The layer drew for the current view: its error mark (if any) goes away."""
+        self.failed_layers.discard(layer_id)
+        layer = self._layer_by_id(layer_id)
+        if layer is not None and layer.render_error is not None:
+            layer.set_render_error(None)
 
     def _finish(self) -> None:
         self._live = []
@@ -642,9 +675,11 @@ class MapCanvas(QWidget):
     # painting
     # ==================================================================================
     def _stack(self) -> list[tuple]:
-        """``[(shown, opacity), ...]`` to draw, bottom first: layers, highlights, labels."""
+        """``[(shown, opacity), ...]`` to draw, bottom first: base map, layers, highlights, labels."""
         ids = set()
         stack = []
+        if self.basemap is not None and self.basemap.image is not None:
+            stack.append((_Shown(self.basemap.image_view, self.basemap.image), 1.0))
         for layer in self.project.layers:
             ids.add(layer.id)
             if layer.visible:
@@ -686,6 +721,8 @@ class MapCanvas(QWidget):
                 self._draw_shown(painter, shown, opacity)
         if self.show_decorations:
             self._draw_decorations(painter)
+        if self.basemap is not None:
+            self._draw_attribution(painter)
         if self.marker is not None:
             self._draw_marker(painter)
         if self._tool is not None:
@@ -739,6 +776,41 @@ class MapCanvas(QWidget):
             return
         render.draw_scale_bar(painter, 10, h - 10, mpp, 1.0, max_width=min(180.0, w / 3.0))
         render.draw_north_arrow(painter, w - 30, 10, 1.0)
+
+    # ==================================================================================
+    # base map
+    # ==================================================================================
+    def set_basemap(self, basemap) -> None:
+        """Draw ``basemap`` (a :class:`riskmap.ui.basemap.BaseMap`, or None for none) under the layers."""
+        if self.basemap is not None:
+            self.basemap.close()
+            self.basemap.setParent(None)
+        self.basemap = basemap
+        self._composite = None
+        if basemap is not None:
+            basemap.setParent(self)
+            basemap.updated.connect(self.update)
+            basemap.message.connect(self.basemap_message)
+            basemap.idle.connect(self.basemap_idle)
+            basemap.request(self._device_view())
+        self.update()
+
+    def _draw_attribution(self, painter: QPainter) -> None:
+        text = self.basemap.attribution
+        if not text:
+            return
+        w, h = self._size()
+        painter.save()
+        font = painter.font()
+        font.setPixelSize(11)
+        painter.setFont(font)
+        metrics = painter.fontMetrics()
+        tw, th = metrics.horizontalAdvance(text) + 8, metrics.height() + 2
+        box = QRectF(w - tw, h - th, tw, th)
+        painter.fillRect(box, QColor(255, 255, 255, 190))
+        painter.setPen(QColor("#333333"))
+        painter.drawText(box, Qt.AlignCenter, text)
+        painter.restore()
 
     # ==================================================================================
     # tools and input
@@ -829,6 +901,8 @@ class MapCanvas(QWidget):
 
     def closeEvent(self, event) -> None:
         self._cancel_running()
+        if self.basemap is not None:
+            self.basemap.close()
         super().closeEvent(event)
 
 

@@ -75,6 +75,26 @@ def swatch_icon(layer, colour: str | None = None) -> QIcon:
     return QIcon(pix)
 
 
+#: Colour of the error mark of a layer that failed to draw (icon and name).
+ERROR_COLOUR = "#d32f2f"
+
+
+def error_icon() -> QIcon:
+    """The mark of a layer that failed to draw: a red disc with a white exclamation mark."""
+    pix = QPixmap(_ICON_SIZE, _ICON_SIZE)
+    pix.fill(Qt.transparent)
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.Antialiasing, True)
+    p.setPen(Qt.NoPen)
+    p.setBrush(QBrush(QColor(ERROR_COLOUR)))
+    p.drawEllipse(1, 1, _ICON_SIZE - 2, _ICON_SIZE - 2)
+    p.setBrush(QBrush(QColor("#ffffff")))
+    p.drawRect(_ICON_SIZE // 2 - 1, 3, 2, _ICON_SIZE - 9)
+    p.drawRect(_ICON_SIZE // 2 - 1, _ICON_SIZE - 5, 2, 2)
+    p.end()
+    return QIcon(pix)
+
+
 class LayerTreeModel(QAbstractItemModel):
     """Layers (topmost first) with their legend entries as children."""
 
@@ -89,6 +109,7 @@ class LayerTreeModel(QAbstractItemModel):
         ev.removed.connect(self._reset)
         ev.moved.connect(self._reset)
         ev.changed.connect(self._on_changed)
+        ev.render_state.connect(self._on_render_state)
 
     # -- mapping --------------------------------------------------------------
     def layer_at(self, row: int):
@@ -124,6 +145,13 @@ class LayerTreeModel(QAbstractItemModel):
             return
         index = self.index_of_layer(layer)
         self.dataChanged.emit(index, index)
+
+    def _on_render_state(self, layer=None, error=None, **_):
+        """A layer failed to draw, or drew again: its row's mark and tooltip change."""
+        if layer is None or layer not in self.project.layers:
+            return
+        index = self.index_of_layer(layer)
+        self.dataChanged.emit(index, index, [Qt.DecorationRole, Qt.ToolTipRole, Qt.ForegroundRole])
 
     # -- structure --------------------------------------------------------------------
     def index(self, row, column, parent=QModelIndex()):
@@ -177,6 +205,16 @@ class LayerTreeModel(QAbstractItemModel):
             return layer.name
         if role == Qt.CheckStateRole:
             return Qt.Checked if layer.visible else Qt.Unchecked
+        if layer.render_error:  # failed to draw (issue 18 §7): a visible mark, the one line as tooltip
+            if role == Qt.DecorationRole:
+                if "error" not in self._icons:
+                    self._icons["error"] = error_icon()
+                return self._icons["error"]
+            if role == Qt.ToolTipRole:
+                return tr(f"{layer.name}：无法绘制 — {layer.render_error}",
+                          f"{layer.name}: cannot be drawn — {layer.render_error}")
+            if role == Qt.ForegroundRole:
+                return QBrush(QColor(ERROR_COLOUR))
         if role == Qt.DecorationRole:
             if legend_entries(layer):
                 return None  # the legend rows below carry the symbols

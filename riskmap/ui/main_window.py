@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import sys
 import traceback
 from pathlib import Path
 
@@ -34,12 +33,13 @@ from PyQt5.QtWidgets import (
 
 from riskmap import __version__
 from riskmap import journal as autosave
-from riskmap.errors import ProjectError, RiskmapError
+from riskmap.errors import ProjectError, RiskmapError, fold_messages
 from riskmap.i18n import LANGUAGES, language, tr
 from riskmap.layers import VectorLayer
 from riskmap.project import PROJECT_EXTENSION, Project
-from riskmap.ui import add_data
+from riskmap.ui import add_data, messages
 from riskmap.ui.attribute_table import AttributeTableDock
+from riskmap.ui.basemap_menu import BaseMapControl
 from riskmap.ui.canvas import MapCanvas
 from riskmap.ui.county_nav import CountyNavigator
 from riskmap.ui.host import PanelHost
@@ -216,6 +216,9 @@ class MainWindow(QMainWindow):
         self.analysis_menu = bar.addMenu(tr("分析(&A)", "&Analysis"))
         self._build_analysis_menu()
 
+        self.basemap_control = BaseMapControl(self)  # 底图: providers, keys, offline packages
+        bar.addMenu(self.basemap_control.menu)
+
         help_menu = bar.addMenu(tr("帮助(&H)", "&Help"))
         help_menu.addAction(self.actions["about"])
 
@@ -256,6 +259,14 @@ class MainWindow(QMainWindow):
                 action.setToolTip(action.text().rstrip("…") + (f" ({action.shortcut().toString()})"
                                                                if not action.shortcut().isEmpty() else ""))
                 tb.addAction(action)
+        tb.addSeparator()
+        basemap = self.basemap_control.menu.menuAction()
+        basemap.setIconText(tr("底图", "Base map"))
+        tb.addAction(basemap)
+        button = tb.widgetForAction(basemap)
+        if button is not None:
+            button.setObjectName("basemap_button")
+            button.setPopupMode(QToolButton.InstantPopup)
         tb.addSeparator()
         tb.addWidget(QLabel(" " + tr("县区：", "County: ")))
         self.county_nav = CountyNavigator(self)
@@ -362,6 +373,8 @@ class MainWindow(QMainWindow):
         The project gets an autosave journal (:mod:`riskmap.journal`); the old one's is removed.
         """
         self._close_project_views()
+        if self.canvas is not None:
+            self.canvas.set_basemap(None)  # stop the old canvas' tile downloads
         self.undo_stack.clear()
         self._close_journal()
         self.project = project
@@ -402,7 +415,8 @@ class MainWindow(QMainWindow):
         try:
             journal = autosave.Journal.start(project, dirty=project.modified)
         except RiskmapError as exc:
-            self.statusBar().showMessage(tr(f"自动保存不可用：{exc}", f"Autosave unavailable: {exc}"), 10000)
+            self.statusBar().showMessage(tr("自动保存不可用：", "Autosave unavailable: ") + messages.error_line(exc),
+                                         10000)
             return
         journal.schedule = self._journal_timer.start
 
@@ -414,7 +428,8 @@ class MainWindow(QMainWindow):
             try:
                 journal.record_project()
             except (OSError, RiskmapError) as exc:
-                self.statusBar().showMessage(tr(f"自动保存失败：{exc}", f"Autosave failed: {exc}"), 10000)
+                self.statusBar().showMessage(tr("自动保存失败：", "Autosave failed: ") + messages.error_line(exc),
+                                             10000)
 
     def _close_journal(self) -> None:
         self._journal_timer.stop()
@@ -544,19 +559,14 @@ class MainWindow(QMainWindow):
         self.project.layers.append(layer)
         return layer
 
-    def show_error(self, error) -> None:
-        """Show an error (a RiskmapError's one line, or any text) in a message box."""
-        if isinstance(error, RiskmapError):
-            text = str(error)
-        elif isinstance(error, BaseException):
-            text = tr(f"内部错误：{type(error).__name__}: {error}", f"Internal error: {type(error).__name__}: {error}")
-            trace = getattr(error, "__riskmap_traceback__", None)
-            if trace:
-                print(trace, file=sys.stderr)
-        else:
-            text = str(error)
-        self.statusBar().showMessage(text.splitlines()[0] if text else "", 10000)
-        QMessageBox.critical(self, tr("错误", "Error"), text)
+    def show_error(self, error, *, what: str | None = None, warnings=()) -> None:
+        """Show an error in a message box through :func:`riskmap.ui.messages.show_error`.
+
+        A RiskmapError shows its one line; any other exception the generic internal-error
+        line (or ``what``) with its text under 详细信息; ``warnings`` captured during the
+        action go under 详细信息 once. The line is also shown in the status bar.
+        """
+        messages.show_error(self, error, what=what, warnings=warnings, status_bar=self.statusBar())
 
     # ==================================================================================
     # tasks
@@ -577,7 +587,10 @@ class MainWindow(QMainWindow):
         self.task_label.setText(f"{shown.title}{'：' + shown.message if shown.message else ''}{more}")
 
     def _on_task_finished(self, task: Task, result, on_done):
-        self.statusBar().showMessage(tr(f"完成：{task.title}", f"Done: {task.title}"), 5000)
+        said = fold_messages(task.warnings)
+        self.statusBar().showMessage(tr(f"完成：{task.title}", f"Done: {task.title}")
+                                     + (tr(f"（库的提示：{said}）", f" (the libraries said: {said})") if said else ""),
+                                     10000 if said else 5000)
         if on_done is not None:
             try:
                 on_done(result)
@@ -796,10 +809,17 @@ class MainWindow(QMainWindow):
             if not path:
                 return False
         try:
-            project = Project.load(path)
+            with messages.library_warnings() as said:
+                project = Project.load(path)
         except RiskmapError as exc:
-            self.show_error(exc)
+            self.show_error(exc, warnings=said)
             self._forget_recent(path)
+            return False
+        except Exception as exc:  # a damage riskmap did not foresee: one line, the open project is kept
+            self.show_error(exc, warnings=said, what=tr(
+                f"{path}：无法打开工程（riskmap 内部错误，错误内容见“详细信息”）；当前工程保持不变",
+                f"{path}: the project could not be opened (an internal error of riskmap, see Details); "
+                "the open project is kept"))
             return False
         self.set_project(project)
         self._remember_dir(path)
@@ -866,7 +886,10 @@ class MainWindow(QMainWindow):
             self.show_error(exc)
             return False
         except OSError as exc:
-            self.show_error(ProjectError(tr(f"无法保存工程（{exc}）", f"could not save ({exc})"), path))
+            reason = messages.os_reason(exc)
+            self.show_error(ProjectError(tr(f"无法保存工程（{reason}）；请检查文件夹权限和磁盘空间",
+                                            f"could not save ({reason}); check the folder's permissions and the "
+                                            "free disk space"), path))
             return False
         self._remember_dir(saved)
         self._add_recent(saved)
@@ -916,6 +939,7 @@ class MainWindow(QMainWindow):
                 return None
         self._remember_dir(out_path)
         project, title = self.project, self.project.title
+        options = self.basemap_control.html_options()  # the base map shown: same provider, or embedded package
         try:
             project.check_output(out_path)
         except RiskmapError as exc:
@@ -923,7 +947,7 @@ class MainWindow(QMainWindow):
             return None
 
         def work(progress):  # ``title`` is run_task's own keyword, so wrap the call
-            return export_html(project, out_path, basemap="none", title=title, progress=progress)
+            return export_html(project, out_path, title=title, progress=progress, **options)
 
         def done(_result):
             self.statusBar().showMessage(tr(f"已导出网页地图：{out_path}", f"Exported HTML map: {out_path}"), 10000)

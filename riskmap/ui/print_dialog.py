@@ -100,7 +100,8 @@ class PrintDialog(QDialog):
             with window.busy(tr(f"正在打印 {path.name}", f"Printing {path.name}")) as progress:
                 progress(None, tr(f"{paper} {dpi} dpi，绘制地图与图例", f"{paper} {dpi} dpi, drawing map and legend"))
                 result = print_map(project, path, paper=paper, orientation=orientation, dpi=dpi,
-                                   title=self.title_edit.text().strip() or None, extent=window.canvas.extent())
+                                   title=self.title_edit.text().strip() or None, extent=window.canvas.extent(),
+                                   basemap=window.canvas.basemap)
                 progress(1.0, tr("已写入", "written"))
         except RiskmapError as exc:
             window.show_error(exc)

@@ -77,7 +77,7 @@ def _check_orientation(orientation: str) -> str:
 
 def print_map(project, out_path, paper: str = "A4", orientation: str = "landscape", dpi: float = 150,
               title: str | None = None, extent=None, width: int | None = None, height: int | None = None,
-              highlights=None, date: _dt.date | None = None) -> PrintResult:
+              highlights=None, date: _dt.date | None = None, basemap=None) -> PrintResult:
     """Print ``project``'s visible layers to a PNG or PDF page with the full layout.
 
     Parameters
@@ -97,6 +97,8 @@ def print_map(project, out_path, paper: str = "A4", orientation: str = "landscap
         A free page size in pixels instead of a paper (both, or one with the paper's shape).
     highlights : {layer: indices}, optional
         Features drawn in the selection colour.
+    basemap : riskmap.ui.basemap.BaseMap, optional
+        A base map drawn under the layers, its attribution in the map's lower right corner.
 
     Returns
     -------
@@ -121,7 +123,7 @@ def print_map(project, out_path, paper: str = "A4", orientation: str = "landscap
     if page_w * page_h > MAX_PIXELS:
         raise ParameterError(f"a {page_w}×{page_h} px page is too large; lower --dpi or the size")
     layout = PageLayout(project, page_w, page_h, dpi, title=title, extent=extent, highlights=highlights,
-                        date=date)
+                        date=date, basemap=basemap)
     layout.vector = suffix == ".pdf"
     try:
         with atomic_path(out, suffix=suffix) as tmp:
@@ -132,7 +134,10 @@ def print_map(project, out_path, paper: str = "A4", orientation: str = "landscap
     except RiskmapError:
         raise
     except OSError as exc:
-        raise ParameterError(f"could not write {out.name!r} ({exc}); check the folder is writable", out) from exc
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise ParameterError(tr(f"无法写入“{out.name}”（{reason}）；请检查文件夹是否可写",
+                                f"could not write {out.name!r} ({reason}); check the folder is writable"),
+                             out) from exc
     return PrintResult(out, page_w, page_h, dpi, layout.map_extent, time.perf_counter() - t0)
 
 
@@ -190,8 +195,9 @@ class PageLayout:
     """Where everything goes on a page of ``width × height`` device pixels at ``dpi``."""
 
     def __init__(self, project, width: int, height: int, dpi: float, title=None, extent=None, highlights=None,
-                 date=None):
+                 date=None, basemap=None):
         self.project = project
+        self.basemap = basemap
         self.width, self.height, self.dpi = int(width), int(height), float(dpi)
         self.title = title if title is not None else (project.title or "")
         self.highlights = highlights or {}
@@ -264,13 +270,16 @@ class PageLayout:
 
     def _paint_map(self, painter: QPainter) -> None:
         w, h = self.map_size
+        self._paint_basemap(painter, w, h)
         if self.vector:
             self._paint_map_vector(painter, w, h)
         else:
             # a one-off picture: rasters are read and coloured at the print's own resolution
             image = render.render_layers(list(self.project.layers), self.map_extent, w, h, self.project.map_crs,
-                                         self.dpi, highlights=self.highlights, raster_cache="off")
+                                         self.dpi, highlights=self.highlights, raster_cache="off",
+                                         background=self._map_background())
             painter.drawImage(self.map_rect, image, QRectF(0, 0, image.width(), image.height()))
+        self._paint_attribution(painter)
         painter.setPen(QPen(QColor("#333333"), max(1.0, 0.3 * self.mm)))
         painter.setBrush(Qt.NoBrush)
         painter.drawRect(self.map_rect)
@@ -297,7 +306,9 @@ class PageLayout:
         painter.save()
         painter.translate(self.map_rect.topLeft())
         painter.setClipRect(QRectF(0, 0, w, h))
-        painter.fillRect(QRectF(0, 0, w, h), render.qcolor(render.BACKGROUND))
+        background = self._map_background()
+        if background:
+            painter.fillRect(QRectF(0, 0, w, h), render.qcolor(background))
         for layer, snap in snaps:
             painter.setOpacity(layer.opacity if layer is not None else 1.0)
             if snap.kind == "vector":
@@ -309,6 +320,35 @@ class PageLayout:
         labels = render.render_labels(plain, plain)
         if labels is not None:
             painter.drawImage(QPointF(0, 0), labels)
+        painter.restore()
+
+    def _map_background(self):
+        """The map's background colour: none over a base map."""
+        return None if self.basemap is not None else render.BACKGROUND
+
+    def _paint_basemap(self, painter: QPainter, w: int, h: int) -> None:
+        """The base map (if any) into the map frame, under the layers."""
+        if self.basemap is None:
+            return
+        base = self.basemap.render(self.map_extent, w, h, self.project.map_crs, self.dpi)
+        if base is not None:
+            painter.drawImage(self.map_rect, base, QRectF(0, 0, base.width(), base.height()))
+
+    def _paint_attribution(self, painter: QPainter) -> None:
+        """The base map's attribution in the lower right corner of the map frame."""
+        text = self.basemap.attribution if self.basemap is not None else ""
+        if not text:
+            return
+        font = pixel_font(self._pt(6.5))
+        metrics = QFontMetricsF(font)
+        pad = 1.0 * self.mm * self.k
+        w, h = metrics.horizontalAdvance(text) + 2 * pad, metrics.height() + pad
+        box = QRectF(self.map_rect.right() - w, self.map_rect.bottom() - h, w, h)
+        painter.save()
+        painter.fillRect(box, QColor(255, 255, 255, 200))
+        painter.setFont(font)
+        painter.setPen(QColor("#333333"))
+        painter.drawText(box, Qt.AlignCenter, text)
         painter.restore()
 
     def _legend_rows(self) -> list[tuple]:

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
-from riskmap.errors import CancelledError
+from riskmap.errors import CancelledError, collect_thread_warnings
 from riskmap.i18n import tr
 
 #: Minimum seconds between two progress signals of one task (the GUI needs no more).
@@ -70,6 +70,8 @@ class Task(QObject):
         self.message = ""
         self.result = None
         self.error: BaseException | None = None
+        #: What libraries said while the work ran (warnings, GDAL log records), collected on its thread.
+        self.warnings: list[str] = []
         self.state = "pending"  # pending → running → finished | failed | cancelled
         self._cancel = threading.Event()
         self._last_emit = 0.0
@@ -111,7 +113,8 @@ class Task(QObject):
 
     def _run(self) -> None:
         try:
-            result = self.fn(*self.args, progress=self.report, **self.kwargs)
+            with collect_thread_warnings(self.warnings):  # shown with the outcome, never on stderr
+                result = self.fn(*self.args, progress=self.report, **self.kwargs)
         except CancelledError:
             self.state = "cancelled"
             self.cancelled.emit()
@@ -123,6 +126,7 @@ class Task(QObject):
                 self.error = exc
                 self.state = "failed"
                 exc.__riskmap_traceback__ = traceback.format_exc()
+                exc.__riskmap_warnings__ = list(self.warnings)  # under the error box's details
                 self.failed.emit(exc)
         else:
             self.result = result

@@ -408,7 +408,7 @@ def test_bad_pipelines_raise_typed_errors():
         identify_hca(line.drop(columns="medium"))
     bad = line.copy()
     bad["medium"] = "water"
-    with pytest.raises(ParameterError, match="unknown pipeline medium"):
+    with pytest.raises(ParameterError, match="无法识别的管道介质：water"):
         identify_hca(bad)
     bad = line.copy()
     bad["diam_mm"] = 0
@@ -417,7 +417,7 @@ def test_bad_pipelines_raise_typed_errors():
     with pytest.raises(EmptyLayerError):
         identify_hca(line.iloc[:0])
     pts = _points([(0, 0, "x")], medium=["gas"], diam_mm=[100], press_mpa=[1])
-    with pytest.raises(ParameterError, match="lines"):
+    with pytest.raises(ParameterError, match="管道图层须为线要素"):
         identify_hca(pts)
 
 

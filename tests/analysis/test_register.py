@@ -181,7 +181,7 @@ def test_project_round_trip(tmp_path, candidates):
 def test_damaged_register_is_a_project_error():
     with pytest.raises(ProjectError):
         reg.HazardRegister.from_dict({"format": "something else"})
-    with pytest.raises(ProjectError, match="newer"):
+    with pytest.raises(ProjectError, match="更新版本"):
         reg.HazardRegister.from_dict({"format": "riskmap-road-register", "version": 99})
 
 

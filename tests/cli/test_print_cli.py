@@ -95,11 +95,11 @@ def test_no_display_means_offscreen(tmp_path, county_file):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["print", "--out", "x.png"], "nothing to print"),
-    (["print", "--sample", "--out", "x.jpg"], ".png or .pdf"),
-    (["print", "--sample", "--out", "x.png", "--extent", "1,2,3"], "four numbers"),
-    (["print", "--sample", "--out", "x.png", "--extent", "3,2,1,4"], "empty"),
-    (["print", "--sample", "--out", "x.png", "--extent", "a,b,c,d"], "four numbers"),
+    (["print", "--out", "x.png"], "没有可打印的内容"),
+    (["print", "--sample", "--out", "x.jpg"], ".png 或 .pdf"),
+    (["print", "--sample", "--out", "x.png", "--extent", "1,2,3"], "须为四个数"),
+    (["print", "--sample", "--out", "x.png", "--extent", "3,2,1,4"], "范围为空"),
+    (["print", "--sample", "--out", "x.png", "--extent", "a,b,c,d"], "须为四个数"),
     (["print", "missing.shp", "--out", "x.png"], "missing.shp"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys, monkeypatch):

@@ -215,6 +215,20 @@ def test_geometry_encoding_round_trip(kind, geoms):
         assert enc["pf"] == [1, 2]
 
 
+def test_coordinates_are_zigzag_varints_in_base64():
+    """Coordinate integers are written as zigzag LEB128 varints, base64: checked against bytes made by hand."""
+    import base64
+
+    from riskmap.exports.html import read_varints_b64, varints_b64
+
+    # zigzag: 0→0, -1→1, 1→2, 63→126, -65→129, 300→600; 129 = 0x81 0x01, 600 = 0xD8 0x04
+    assert base64.b64decode(varints_b64(np.array([0, -1, 1, 63, -65, 300]))) == bytes(
+        [0x00, 0x01, 0x02, 0x7E, 0x81, 0x01, 0xD8, 0x04])
+    values = np.array([114_070_000, 32_120_000, -3, 250, -2**40, 2**62, 0])
+    np.testing.assert_array_equal(read_varints_b64(varints_b64(values)), values)
+    assert read_varints_b64("").size == 0
+
+
 def test_lines_are_simplified_in_metres_and_rounded(tmp_path):
     import geopandas as gpd
 
@@ -366,7 +380,7 @@ def test_projected_map_crs_and_empty_layer(tmp_path):
     text = export_html(project, tmp_path / "p.html", embed_font=False).read_text("utf-8")
     data = read_page_data(text)
     np.testing.assert_allclose(decode_coordinates(data["layers"][0]["geom"]), [[114.0, 32.0], [114.1, 32.1]], atol=1e-6)
-    assert data["layers"][1]["count"] == 0 and data["layers"][1]["geom"]["c"] == []
+    assert data["layers"][1]["count"] == 0 and decode_coordinates(data["layers"][1]["geom"]).shape == (0, 2)
     (s, w), (n, e) = data["bounds"]
     assert s == pytest.approx(32.0, abs=1e-4) and e == pytest.approx(114.1, abs=1e-4)
 

@@ -206,3 +206,88 @@ def test_screenshot_shows_a_drawn_map(page):
     assert img.shape[:2] == (900, 1400)
     assert img.std() > 20  # not a blank page
     assert len(np.unique(img.reshape(-1, 3)[::7], axis=0)) > 50  # many colours: layers, legend, labels
+
+
+CANVAS_PROBE = """
+<script>
+(function () {
+  function clickAt(paneName, latlng) {  // a click on one layer's canvas at a map position, as the mouse gives it
+    var m = window.riskmap.map, pt = m.latLngToContainerPoint(latlng), rect = m.getContainer().getBoundingClientRect();
+    var cv = m.getPane(paneName).getElementsByTagName("canvas")[0], opened = null;
+    var grab = function (e) { opened = e.popup.getElement(); };
+    m.on("popupopen", grab);
+    ["mousedown", "mouseup", "click"].forEach(function (type) {
+      cv.dispatchEvent(new MouseEvent(type, { bubbles: true, cancelable: true, clientX: rect.left + pt.x,
+        clientY: rect.top + pt.y, button: 0 }));
+    });
+    m.off("popupopen", grab);
+    var out = { text: opened ? opened.textContent : null, images: opened ? opened.querySelectorAll("img").length : -1 };
+    m.closePopup();
+    return out;
+  }
+  function run() {
+    var out = {}, rm = window.riskmap, m = rm.map;
+    try {
+      var count = 0;
+      m.eachLayer(function () { count++; });
+      out.leafletLayers = count;
+      out.popupOpened = rm.openPopup("%(ENT)s", 0);
+      var pop = document.querySelector(".leaflet-popup-content");
+      out.popupText = pop ? pop.textContent : null;
+      m.closePopup();
+      out.tooltipShown = rm.showTooltip("%(ENT)s", 0);
+      var tip = document.querySelector(".rm-tooltip");
+      out.tooltipText = tip ? tip.textContent : null;
+      m.setView(%(ENT_AT)s, 17, { animate: false });
+      out.pointClick = clickAt("%(ENT_PANE)s", %(ENT_AT)s);
+      m.setView(%(ZONE_AT)s, 13, { animate: false });
+      out.zoneClick = clickAt("%(ZONE_PANE)s", %(ZONE_AT)s);
+      out.missClick = clickAt("%(ZONE_PANE)s", [%(ZONE_AT)s[0] + 0.05, %(ZONE_AT)s[1]]);
+    } catch (e) { out.exception = String(e) + " " + e.stack; }
+    document.getElementById("riskmap-status").setAttribute("data-probe", JSON.stringify(out));
+  }
+  setTimeout(run, 800);
+})();
+</script>
+</body>"""
+
+
+def test_big_layers_draw_as_one_canvas_layer_and_clicks_find_their_feature(tmp_path):
+    """12,000 plants (above the clustering limit) are one Leaflet layer; a click on a plant or a zone opens
+    its popup, the XSS-named plant's popup and tooltip are text, every layer paints pixels."""
+    from riskmap.exports.html import CLUSTER_MAX_FEATURES
+
+    n = CLUSTER_MAX_FEATURES + 2_000
+    project = make_small_project(tmp_path, n_points=n, with_raster=False)
+    out = export_html(project, tmp_path / "big.html", embed_font=False)
+    data = read_page_data(out.read_text(encoding="utf-8"))
+    ent = next(s for s in data["layers"] if s["name"] == "企业")
+    zones = next(s for s in data["layers"] if s["name"] == "人口密集区")
+    assert ent["cluster"] is False and ent["count"] == n
+    run = chromium(out.as_uri() + "#rm-selftest", tmp_path, "--dump-dom")
+    status = status_of(run.stdout)
+    assert status.get("data-ready") == "1" and errors_of(run.stdout) == ""
+    layers = json.loads(status["data-layers"])
+    for spec in data["layers"]:
+        assert layers[spec["id"]]["built"] == sum(1 for k in _parts_per_feature(spec) if k), spec["name"]
+        assert layers[spec["id"]]["painted"] > 0, f"nothing drawn for {spec['name']}"
+
+    plant = project.layers["企业"].gdf.geometry.iloc[0]
+    zone = project.layers["人口密集区"].gdf.geometry.iloc[1].centroid
+    text = out.read_text(encoding="utf-8")
+    head, _sep, _tail = text.rpartition("</body>")
+    probe = tmp_path / "probe.html"
+    probe.write_text(head + CANVAS_PROBE % {
+        "ENT": ent["id"], "ENT_PANE": f"rm-layer-{ent['index']}", "ENT_AT": json.dumps([plant.y, plant.x]),
+        "ZONE_PANE": f"rm-layer-{zones['index']}", "ZONE_AT": json.dumps([zone.y, zone.x])} + "\n</html>\n",
+        encoding="utf-8")
+    run = chromium(probe.as_uri(), tmp_path, "--dump-dom")
+    result = json.loads(status_of(run.stdout)["data-probe"])
+    assert "exception" not in result, result["exception"]
+    assert result["leafletLayers"] < 60  # one per layer (plus labels and controls), not one per feature
+    assert result["popupOpened"] and XSS_NAME in result["popupText"]
+    assert result["tooltipShown"] and result["tooltipText"] == XSS_NAME
+    assert XSS_NAME in result["pointClick"]["text"] and result["pointClick"]["images"] == 0
+    assert "区B" in result["zoneClick"]["text"] and "1500" in result["zoneClick"]["text"]
+    assert result["missClick"]["text"] is None
+    assert errors_of(run.stdout) == ""

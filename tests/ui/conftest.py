@@ -15,13 +15,35 @@ def isolated_settings(tmp_path, monkeypatch):
     set_language("zh")
 
 
+class ShownErrors(list):
+    """The main texts of the error boxes shown, in order; ``details[i]`` is box i's 详细信息 text."""
+
+    def __init__(self):
+        super().__init__()
+        self.details: list[str] = []
+
+
 @pytest.fixture
 def errors(monkeypatch):
     """Error message boxes shown by the window (captured instead of blocking)."""
     from PyQt5.QtWidgets import QMessageBox
 
-    shown = []
-    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a, **k: shown.append(text))
+    from riskmap.ui import messages
+
+    shown = ShownErrors()
+
+    def record(box):
+        shown.append(box.text())
+        shown.details.append(box.detailedText())
+        return QMessageBox.Ok
+
+    def critical(parent, title, text, *a, **k):
+        shown.append(text)
+        shown.details.append("")
+        return QMessageBox.Ok
+
+    monkeypatch.setattr(messages, "exec_box", record)
+    monkeypatch.setattr(QMessageBox, "critical", critical)
     return shown
 
 

@@ -126,6 +126,23 @@ def test_tailings_panel_highlights_overhead_ponds_with_corridors(qtbot, window):
     assert len(corridors.gdf) == 2 and corridors.style.field == "overhead_zh"
     assert panel.table.rowCount() == 2 and panel.table.item(0, 0).text() == "头顶库甲"  # 头顶库 listed first
     assert panel.table.item(0, 1).text() == "是"
+    # sorted by the user (two clicks on the name header: descending), a row still zooms to its own pond
+    from PyQt5.QtCore import QPoint, Qt
+
+    from riskmap.ui.panels.common import bbox_in_map_crs
+
+    header = panel.table.horizontalHeader()
+    for _ in range(2):
+        qtbot.mouseClick(header.viewport(), Qt.LeftButton, pos=QPoint(header.sectionSize(0) // 2, header.height() // 2))
+    assert panel.table.item(0, 0).text() == "远库乙"
+    qtbot.waitUntil(panel.run_button.isEnabled, timeout=5000)
+    qtbot.mouseClick(panel.table.viewport(), Qt.LeftButton,
+                     pos=panel.table.visualRect(panel.table.model().index(0, 0)).center())
+    far = corridors.gdf.loc[corridors.gdf["name"] == "远库乙"]
+    minx, miny, maxx, maxy = bbox_in_map_crs(far, window.project.map_crs)
+    ex = window.canvas.extent()
+    assert ex[0] <= minx and ex[2] >= maxx and ex[1] <= miny and ex[3] >= maxy
+    assert abs((ex[0] + ex[2]) / 2 - (minx + maxx) / 2) < 0.1 * (ex[2] - ex[0])  # centred on 远库乙, not 头顶库甲
 
 
 def test_panel_without_input_layer_shows_an_error(window, monkeypatch):

@@ -81,7 +81,7 @@ def _row_of(panel, name):
 
 
 def _view_row_of(panel, name):
-    model = panel.proxy
+    model = panel.model
     for r in range(model.rowCount()):
         if model.index(r, 1).data() == name:
             return r
@@ -108,17 +108,17 @@ def test_run_adds_styled_layers_and_a_ranked_table(panel, window):
     assert zone_colours["城内化工"] != zone_colours["野外气站"]
     assert len(dense.gdf) == 1
     # table: sorted by priority, flagged first, reasons in Chinese
-    assert panel.proxy.rowCount() == 3
-    assert panel.proxy.index(0, 1).data() == "城内化工" and panel.proxy.index(0, 0).data() == "1"
-    assert "与城镇人口密集区重叠" in panel.proxy.index(0, 10).data()  # the reasons column
-    assert panel.proxy.index(2, 1).data() == "野外气站" and panel.proxy.index(2, 0).data() == ""
+    assert panel.model.rowCount() == 3
+    assert panel.model.index(0, 1).data() == "城内化工" and panel.model.index(0, 0).data() == "1"
+    assert "与城镇人口密集区重叠" in panel.model.index(0, 10).data()  # the reasons column
+    assert panel.model.index(2, 1).data() == "野外气站" and panel.model.index(2, 0).data() == ""
     assert "建议搬迁 2 家" in panel.summary.text()
 
 
 def test_clicking_a_row_zooms_and_selects(panel, window):
     before = window.canvas.extent()
     view_row = _view_row_of(panel, "野外气站")
-    panel.table.clicked.emit(panel.proxy.index(view_row, 1))
+    panel.table.clicked.emit(panel.model.index(view_row, 1))
     after = window.canvas.extent()
     assert after != before
     x, y = _to_lonlat([FIELD_XY])[0].coords[0]
@@ -130,10 +130,10 @@ def test_clicking_a_row_zooms_and_selects(panel, window):
 
 def test_editing_the_distance_recomputes_one_plant_and_undoes(panel, window):
     view_row = _view_row_of(panel, "学校旁化工")
-    index = panel.proxy.index(view_row, 3)
+    index = panel.model.index(view_row, 3)
     assert index.flags() & Qt.ItemIsEditable
     other_before = panel.result.plants.loc[panel.result.plants["name"] == "城内化工", "pop_exposed"].iat[0]
-    assert panel.proxy.setData(index, "150", Qt.EditRole)
+    assert panel.model.setData(index, "150", Qt.EditRole)
     plants = panel.result.plants.set_index("name")
     assert plants.loc["学校旁化工", "safe_dist"] == 150 and not plants.loc["学校旁化工", "relocate"]
     assert plants.loc["城内化工", "pop_exposed"] == other_before
@@ -153,9 +153,9 @@ def test_editing_the_distance_recomputes_one_plant_and_undoes(panel, window):
 def test_a_bad_distance_is_refused_with_an_error(panel, window, monkeypatch):
     shown = []
     monkeypatch.setattr(window, "show_error", lambda exc: shown.append(str(exc)))
-    index = panel.proxy.index(_view_row_of(panel, "学校旁化工"), 3)
-    assert not panel.proxy.setData(index, "-3", Qt.EditRole)
-    assert not panel.proxy.setData(panel.proxy.index(_view_row_of(panel, "学校旁化工"), 3), "abc", Qt.EditRole)
+    index = panel.model.index(_view_row_of(panel, "学校旁化工"), 3)
+    assert not panel.model.setData(index, "-3", Qt.EditRole)
+    assert not panel.model.setData(panel.model.index(_view_row_of(panel, "学校旁化工"), 3), "abc", Qt.EditRole)
     assert len(shown) == 2 and "防护距离" in shown[0]
     assert panel.result.plants.set_index("name").loc["学校旁化工", "safe_dist"] == 300
     assert window.undo_stack.count() == 0
@@ -260,7 +260,7 @@ def test_clicking_a_row_shows_its_reasons_wrapped(panel, qtbot):
     from PyQt5.QtCore import Qt
 
     view_row = _view_row_of(panel, "城内化工")
-    rect = panel.table.visualRect(panel.proxy.index(view_row, 1))
+    rect = panel.table.visualRect(panel.model.index(view_row, 1))
     qtbot.mouseClick(panel.table.viewport(), Qt.LeftButton, pos=rect.center())
     text = panel.details.text()
     reasons = panel.result.plants["reasons"].iat[_row_of(panel, "城内化工")]

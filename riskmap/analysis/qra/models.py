@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import erf
 
 from riskmap.analysis.qra import data
 
@@ -98,6 +97,8 @@ def puff_toxic_load(peak_mg_m3, sigma_x, u, n):
 
 def probit_probability(pr):
     """Probability from a probit value: Φ(Pr − 5)."""
+    from scipy.special import erf  # here, not at import: scipy.special costs every riskmap command ~0.2 s
+
     return 0.5 * (1.0 + erf((np.asarray(pr, float) - 5.0) / math.sqrt(2.0)))
 
 

@@ -2,7 +2,8 @@
 
 - :class:`LayerCombo` with the ``accept``/``score`` helpers (:func:`vector_with`, :func:`is_raster`,
   :func:`field_score`) picks an input layer of the project.
-- :func:`spin`, :func:`result_table` and :func:`set_row` build the parameter and result widgets.
+- :func:`spin` builds parameter widgets; :class:`ResultTable` (:func:`result_table`) is the result table:
+  whole columns in one fast model (:mod:`riskmap.ui.table_model`), sorted by numpy on a header click.
 - :class:`ParamForm` is the form of a declared :class:`~riskmap.analysis.declare.ParamSet`
   (spin boxes with range and unit, combo boxes, check boxes): no default or range is typed in
   a panel.
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import numpy as np
+from PyQt5.QtCore import QItemSelection, QItemSelectionModel, Qt, pyqtSignal
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -26,14 +28,14 @@ from PyQt5.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
 )
 
 from riskmap import crs as crs_policy
 from riskmap.i18n import tr
 from riskmap.layers import RasterLayer, VectorLayer
 from riskmap.ui.host import PanelHost
+from riskmap.ui.table_model import Column, ResultTableModel
 
 
 # ---------------------------------------------------------------------------
@@ -326,29 +328,159 @@ def reserve_rows(table, rows: int = MIN_TABLE_ROWS) -> None:
     table.setMinimumHeight(int(header + row * (rows + 0.5) + scroll + 2 * table.frameWidth()))
 
 
-def result_table(headers) -> QTableWidget:
-    """A read-only, row-selecting result table with room for :data:`MIN_TABLE_ROWS` rows."""
-    table = QTableWidget(0, len(headers))
-    table.setHorizontalHeaderLabels(headers)
-    table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SingleSelection)
-    table.verticalHeader().setVisible(False)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-    table.horizontalHeader().setStretchLastSection(True)
-    reserve_rows(table)
-    return table
+#: Rows whose text sizes the columns (the first half of them and the rest spread over the table).
+SIZE_SAMPLE_ROWS = 200
+#: Widest a column is made automatically (pixels); the user can widen it.
+MAX_COLUMN_PX = 360
+
+
+class _Cell:
+    """The text of one cell of a :class:`ResultTable` (what ``QTableWidget.item()`` offered)."""
+
+    def __init__(self, text: str):
+        self._text = text
+
+    def text(self) -> str:
+        return self._text
+
+
+class ResultTable(QTableView):
+    """A read-only, row-selecting result table over one :class:`~riskmap.ui.table_model.ResultTableModel`.
+
+    Fill it whole with :meth:`set_columns` (arrays, not cells): a header click sorts by numpy, the
+    columns are sized from a sample of rows (never every cell), and only painted cells are formatted,
+    so 100,000 rows open and sort without freezing the window. It keeps the parts of the
+    ``QTableWidget`` interface the panels use: ``rowCount()``, ``item(row, col).text()``,
+    ``cellClicked(row, col)``, ``cellDoubleClicked(row, col)`` and ``itemSelectionChanged`` (rows are
+    table rows; :meth:`source_row` gives the row of the data behind one), and ``setRowCount`` with
+    :func:`set_row` for small tables filled row by row.
+    """
+
+    cellClicked = pyqtSignal(int, int)  # noqa: N815 - QTableWidget's name
+    cellDoubleClicked = pyqtSignal(int, int)  # noqa: N815
+    itemSelectionChanged = pyqtSignal()  # noqa: N815
+
+    def __init__(self, headers, parent=None, model=None):
+        super().__init__(parent)
+        self.setModel(model if model is not None else ResultTableModel(headers, self))
+        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.verticalHeader().setVisible(False)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.Interactive)
+        header.setStretchLastSection(True)
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(-1, Qt.AscendingOrder)  # rows in the order given until a header is clicked
+        self.setSortingEnabled(True)
+        self.clicked.connect(lambda index: self.cellClicked.emit(index.row(), index.column()))
+        self.doubleClicked.connect(lambda index: self.cellDoubleClicked.emit(index.row(), index.column()))
+        self.selectionModel().selectionChanged.connect(lambda *_: self.itemSelectionChanged.emit())
+        reserve_rows(self)
+        self.size_columns()
+
+    # -- filling ----------------------------------------------------------------------
+    def set_columns(self, columns, keep_selection: bool = False) -> None:
+        """Show ``columns`` and size them from a sample of rows.
+
+        Parameters
+        ----------
+        columns : list of Column or array-like
+            One per header (:class:`~riskmap.ui.table_model.Column`: values, formatter, sort key, colours).
+        keep_selection : bool
+            New values for the same rows: the selection stays on its rows and the widths are kept
+            (:meth:`~riskmap.ui.table_model.ResultTableModel.set_columns`).
+        """
+        self.model().set_columns(columns, keep_selection=keep_selection)
+        if not keep_selection:
+            self.size_columns()
+
+    def size_columns(self, sample: int = SIZE_SAMPLE_ROWS) -> None:
+        """Width of each column (but a stretched last one) from its header and the text of at most ``sample``
+        rows: the first half of them and the rest spread over the table, capped at :data:`MAX_COLUMN_PX`.
+
+        Parameters
+        ----------
+        sample : int
+            Rows measured (``ResizeToContents`` would format every cell of the table).
+        """
+        model, header = self.model(), self.horizontalHeader()
+        n = model.rowCount()
+        rows = np.zeros(0, np.int64)
+        if n:
+            rows = np.unique(np.concatenate([np.arange(min(n, sample // 2)),
+                                             np.linspace(0, n - 1, min(n, sample - sample // 2)).astype(np.int64)]))
+        cell, head = self.fontMetrics(), header.fontMetrics()
+        last = model.columnCount() - (1 if header.stretchLastSection() else 0)
+        for c in range(max(last, 0)):
+            width = head.horizontalAdvance(str(model.headerData(c, Qt.Horizontal) or "")) + 28  # sort arrow
+            for r in rows:
+                width = max(width, cell.horizontalAdvance(model.text(int(r), c)) + 14)
+            header.resizeSection(c, int(min(width, MAX_COLUMN_PX)))
+
+    def setRowCount(self, n: int) -> None:  # noqa: N802 - QTableWidget's name
+        """``n`` empty rows, to be filled by :func:`set_row` (small tables only)."""
+        model = self.model()
+        cols = [np.full(int(n), "", dtype=object) for _ in model.headers]
+        model.set_columns([Column(v, fmt=str, background=np.full(int(n), None, dtype=object)) for v in cols])
+
+    def set_cells(self, row: int, values, color=None) -> None:
+        """Set the texts of source row ``row`` (after :meth:`setRowCount`); ``color`` tints its second cell.
+        The columns are sized when the last row is set."""
+        model = self.model()
+        model.set_row_texts(row, values, color)
+        if row == model.source_count() - 1:
+            self.size_columns()
+
+    # -- QTableWidget's reading interface -----------------------------------------------
+    def rowCount(self) -> int:  # noqa: N802 - QTableWidget's name
+        return self.model().rowCount()
+
+    def columnCount(self) -> int:  # noqa: N802
+        return self.model().columnCount()
+
+    def item(self, row: int, col: int) -> _Cell | None:
+        """The text of a cell at table row ``row`` (None outside the table)."""
+        model = self.model()
+        if not (0 <= row < model.rowCount() and 0 <= col < model.columnCount()):
+            return None
+        return _Cell(model.text(row, col))
+
+    # -- rows ------------------------------------------------------------------------------
+    def source_row(self, row: int) -> int:
+        """Row of the data shown at table row ``row``."""
+        return self.model().source_row(row)
+
+    def selected_source_rows(self) -> list[int]:
+        """Source rows of the selected table rows, in table order."""
+        rows = sorted({index.row() for index in self.selectionModel().selectedRows()})
+        return [int(r) for r in self.model().source_rows(rows)]
+
+    def select_source_rows(self, sources) -> None:
+        """Select the table rows showing ``sources`` (the others are deselected) and show the first."""
+        model, sm = self.model(), self.selectionModel()
+        rows = model.rows_of_sources(sources)
+        selection = QItemSelection()
+        last_col = max(model.columnCount() - 1, 0)
+        if rows.size:
+            breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+            for run in np.split(rows, breaks):
+                selection.select(model.index(int(run[0]), 0), model.index(int(run[-1]), last_col))
+        sm.select(selection, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
+        if rows.size:
+            sm.setCurrentIndex(model.index(int(rows[0]), 0), QItemSelectionModel.NoUpdate)
+            self.scrollTo(model.index(int(rows[0]), 0))
+
+
+def result_table(headers) -> ResultTable:
+    """A read-only, row-selecting :class:`ResultTable` with room for :data:`MIN_TABLE_ROWS` rows."""
+    return ResultTable(headers)
 
 
 def set_row(table, row, values, color=None):
-    from PyQt5.QtGui import QColor
-
-    for col, value in enumerate(values):
-        item = QTableWidgetItem("" if value is None else str(value))
-        item.setToolTip(item.text())
-        if color and col == 1:
-            item.setBackground(QColor(color))
-        table.setItem(row, col, item)
+    """Fill one row of a :class:`ResultTable` sized by ``setRowCount`` (small tables; big ones use
+    :meth:`ResultTable.set_columns`)."""
+    table.set_cells(row, values, color)
 
 
 # ---------------------------------------------------------------------------
@@ -361,7 +493,8 @@ class AnalysisPanel(QDockWidget):
     :class:`ParamForm`, :meth:`make_run_button`, :meth:`make_summary` and
     :meth:`make_report_button`, and implements :meth:`show_native` (put the analysis's own
     result on the map); :meth:`parameters` may add values the form does not show. When it
-    uses :meth:`add_run_and_results` it implements ``_zoom_to_row(row, col)`` too.
+    uses :meth:`add_run_and_results` it implements ``_zoom_to_row(row, col)`` too (``row`` is the row of
+    the data behind the clicked table row: the table sorts when a header is clicked).
     """
 
     #: Name of the analysis in :data:`riskmap.analysis.registry.ANALYSES`.
@@ -450,7 +583,7 @@ class AnalysisPanel(QDockWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.make_summary())
         self.table = result_table(headers)
-        self.table.cellClicked.connect(self._zoom_to_row)
+        self.table.cellClicked.connect(lambda row, col: self._zoom_to_row(self.table.source_row(row), col))
         layout.addWidget(self.table, 1)
 
     # -- running ----------------------------------------------------------------------
@@ -589,5 +722,6 @@ class AnalysisPanel(QDockWidget):
         return written
 
 
-__all__ = ["AnalysisPanel", "LayerCombo", "ParamForm", "as_host", "bbox_in_map_crs", "input_combo", "param_check", "field_score", "geometry_kinds", "is_raster",
-           "param_combo", "param_spin", "result_table", "set_row", "spin", "vector_with"]
+__all__ = ["AnalysisPanel", "Column", "LayerCombo", "ParamForm", "ResultTable", "as_host", "bbox_in_map_crs",
+           "input_combo", "param_check", "field_score", "geometry_kinds", "is_raster", "param_combo",
+           "param_spin", "result_table", "set_row", "spin", "vector_with"]

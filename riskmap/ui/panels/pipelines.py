@@ -10,11 +10,14 @@ listed below the HCAs as 城镇燃气管道（GB 50028），不适用GB 32167. T
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
 from PyQt5.QtWidgets import QVBoxLayout, QWidget
 
 from riskmap.i18n import tr
 from riskmap.layers.style import Style
-from riskmap.ui.panels.common import AnalysisPanel, set_row
+from riskmap.ui.panels.common import AnalysisPanel, Column
 
 #: HCA grade colours: I yellow, II orange, III red.
 HCA_COLORS = {"I": "#f2d600", "II": "#ff8c00", "III": "#d7191c"}
@@ -38,6 +41,10 @@ def corridor_style() -> Style:
                                            "art32": tr("穿越河流两侧500m（第三十二条）", "River crossing 500 m (Art. 32)"),
                                            "art33": tr("隧道两侧1000m（第三十三条）", "Tunnel 1000 m (Art. 33)"),
                                            "gb50028": tr("城镇燃气管道净距（GB 50028）", "City-gas spacing (GB 50028)")})
+
+
+def _metres(value) -> str:
+    return "" if value is None or not math.isfinite(value) else f"{value:.0f}"
 
 
 def encroachment_style() -> Style:
@@ -72,14 +79,21 @@ class PipelinesPanel(AnalysisPanel):
                        encroachment_style(), "encroachments")
         hca_df = result.hca
         scope = result.scope
-        outside = scope.loc[~scope["assessed"].astype(bool)] if scope is not None else None
-        rows = [] if outside is None else list(zip(outside["name"], outside["scope"]))
-        self.table.setRowCount(len(hca_df) + len(rows))
-        for i, (name, grade, s, e, reason) in enumerate(zip(hca_df["name"], hca_df["hca_grade"], hca_df["start_m"],
-                                                            hca_df["end_m"], hca_df["reason"])):
-            set_row(self.table, i, [name, grade, f"{s:.0f}", f"{e:.0f}", reason], HCA_COLORS.get(grade))
-        for j, (name, text) in enumerate(rows):
-            set_row(self.table, len(hca_df) + j, [name, tr("不适用", "n/a"), "", "", text], None)
+        outside = scope.loc[~scope["assessed"].astype(bool)] if scope is not None else scope
+        n_out = 0 if outside is None else len(outside)
+
+        def joined(hca_values, other_values, dtype=object):
+            return np.concatenate([np.asarray(hca_values, dtype=dtype), np.asarray(other_values, dtype=dtype)])
+
+        grades = joined(hca_df["hca_grade"], [tr("不适用", "n/a")] * n_out)
+        metres = np.full(n_out, np.nan)
+        self.table.set_columns([
+            Column(joined(hca_df["name"], [] if outside is None else outside["name"])),
+            Column(grades, background=joined(hca_df["hca_grade"].map(HCA_COLORS), [None] * n_out)),
+            Column(joined(hca_df["start_m"], metres, float), fmt=_metres),
+            Column(joined(hca_df["end_m"], metres, float), fmt=_metres),
+            Column(joined(hca_df["reason"], [] if outside is None else outside["scope"])),
+        ])
         if len(hca_df):
             self.zoom_to_frame(hca_df)
 

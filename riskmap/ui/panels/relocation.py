@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import math
 import time
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import shapely
-from PyQt5.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
-from PyQt5.QtGui import QBrush, QColor, QPen
+from PyQt5.QtCore import Qt
+from PyQt5.QtGui import QColor, QPen
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableView,
     QUndoCommand,
     QVBoxLayout,
     QWidget,
@@ -37,7 +36,8 @@ from riskmap.i18n import tr
 from riskmap.layers import VectorLayer
 from riskmap.layers.style import Style
 from riskmap.ui.canvas import MapTool
-from riskmap.ui.panels.common import AnalysisPanel, reserve_rows
+from riskmap.ui.panels.common import AnalysisPanel, ResultTable
+from riskmap.ui.table_model import Column, ResultTableModel
 
 RELOCATE_COLOR = "#d7191c"
 KEEP_COLOR = "#7f7f7f"
@@ -84,6 +84,8 @@ def _fmt(field, value) -> str:
         return ""
     if field == "relocate":
         return tr("是", "yes") if bool(value) else tr("否", "no")
+    if field == "priority":
+        return f"{int(value)}"
     if field in ("pop_exposed", "safe_dist"):
         return f"{float(value):,.0f}"
     if field == "dense_km2":
@@ -91,63 +93,57 @@ def _fmt(field, value) -> str:
     return str(value)
 
 
-class PlantsModel(QAbstractTableModel):
-    """The assessed plants as a table; the distance column is editable (a what-if)."""
+def plant_columns(plants) -> list:
+    """The table's columns of a plants frame: whole arrays, formatted only when painted.
+
+    Parameters
+    ----------
+    plants : DataFrame
+        ``RelocationResult.plants`` (the :data:`TABLE_FIELDS` columns are read).
+
+    Returns
+    -------
+    list of Column
+        One per :data:`TABLE_FIELDS`; the name and relocation flag of flagged plants in red.
+    """
+    relocate = plants["relocate"].fillna(False).astype(bool).to_numpy()
+    red = np.where(relocate, RELOCATE_COLOR, None).astype(object)
+    return [Column(plants[field], fmt=partial(_fmt, field), foreground=red if field in ("name", "relocate") else None)
+            for field in TABLE_FIELDS]
+
+
+class PlantsModel(ResultTableModel):
+    """The assessed plants as a table (sorted by numpy on a header click); the distance column is
+    editable (a what-if)."""
 
     def __init__(self, panel):
-        super().__init__(panel)
+        super().__init__([column_header(f) for f in TABLE_FIELDS], panel)
         self.panel = panel
         self.frame = None
 
     def set_frame(self, frame) -> None:
-        self.beginResetModel()
+        """Show a new result's plants (new rows)."""
         self.frame = frame
-        self.endResetModel()
+        self.set_columns(plant_columns(frame))
 
     def refresh(self) -> None:
+        """Re-read the plants after a what-if edit: re-sorted, the selection kept on its plant."""
         if self.frame is not None and len(self.frame):
             self.frame = self.panel.result.plants
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self.frame) - 1, len(TABLE_COLUMNS) - 1))
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() or self.frame is None else len(self.frame)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(TABLE_COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
-            return column_header(TABLE_FIELDS[section])
-        return None
+            self.set_columns(plant_columns(self.frame), keep_selection=True)
 
     def flags(self, index):
         base = Qt.ItemIsEnabled | Qt.ItemIsSelectable
-        if TABLE_COLUMNS[index.column()][0] in EDITABLE:
+        if index.isValid() and TABLE_COLUMNS[index.column()][0] in EDITABLE:
             base |= Qt.ItemIsEditable
         return base
 
     def data(self, index, role=Qt.DisplayRole):
-        if not index.isValid() or self.frame is None:
-            return None
-        field = TABLE_COLUMNS[index.column()][0]
-        value = self.frame[field].iat[index.row()]
-        if role in (Qt.DisplayRole, Qt.ToolTipRole):
-            return _fmt(field, value)
-        if role == Qt.EditRole:
-            return float(value)
-        if role == Qt.UserRole:  # sort key
-            if field == "priority":
-                return float(value) if not pd.isna(value) else 1e12
-            if isinstance(value, (bool, np.bool_)):
-                return int(value)
-            if isinstance(value, (int, float, np.integer, np.floating)):
-                return float(value)
-            return str(value)
-        if role == Qt.ForegroundRole and field in ("name", "relocate") and bool(self.frame["relocate"].iat[index.row()]):
-            return QBrush(QColor(RELOCATE_COLOR))
-        return None
+        if role == Qt.EditRole and index.isValid():
+            return float(self._values[index.column()][self._order[index.row()]])
+        return super().data(index, role)
 
-    def setData(self, index, value, role=Qt.EditRole):
+    def setData(self, index, value, role=Qt.EditRole):  # noqa: N802 - Qt's name
         if role != Qt.EditRole or TABLE_COLUMNS[index.column()][0] != "safe_dist":
             return False
         try:
@@ -156,7 +152,7 @@ class PlantsModel(QAbstractTableModel):
             self.panel.host.show_error(ParameterError(tr("防护距离须为正数（米）", "The distance must be a positive "
                                                            "number of metres")))
             return False
-        return self.panel.change_distance(index.row(), distance)
+        return self.panel.change_distance(self.source_row(index.row()), distance)
 
 
 class _PlantCommand(QUndoCommand):
@@ -295,20 +291,9 @@ class RelocationPanel(AnalysisPanel):
         layout.addWidget(self.make_summary())
 
         self.model = PlantsModel(self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(Qt.UserRole)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table = ResultTable(self.model.headers, model=self.model)
         self.table.setEditTriggers(QAbstractItemView.DoubleClicked | QAbstractItemView.EditKeyPressed)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.clicked.connect(self._on_row_clicked)
-        reserve_rows(self.table)
         layout.addWidget(self.table, 1)
         # the reasons of the selected plant, wrapped: a reviewer reads them whole, not in a cut-off cell
         self.details = QLabel(tr("选中一家企业查看判定理由", "Select a plant to read the reasons"))
@@ -317,7 +302,8 @@ class RelocationPanel(AnalysisPanel):
         self.details.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.details.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.table.selectionModel().currentRowChanged.connect(
-            lambda current, _previous: self.show_details(self.proxy.mapToSource(current).row()))
+            lambda current, _previous: self.show_details(self.model.source_row(current.row()) if current.isValid()
+                                                         else -1))
         layout.addWidget(self.details)
         self.setWidget(body)
 
@@ -344,6 +330,7 @@ class RelocationPanel(AnalysisPanel):
                                            plants_style(), "plants")
         self.model.set_frame(result.plants)
         self.table.sortByColumn(0, Qt.AscendingOrder)
+        self.table.size_columns()
         self.move_button.setEnabled(True)
         if len(result.zones):
             self.zoom_to_frame(result.zones)
@@ -381,10 +368,10 @@ class RelocationPanel(AnalysisPanel):
 
     def source_row(self, view_row: int) -> int:
         """Row of ``result.plants`` shown at table row ``view_row``."""
-        return self.proxy.mapToSource(self.proxy.index(view_row, 0)).row()
+        return self.model.source_row(view_row)
 
     def _on_row_clicked(self, index):
-        self.focus_plant(self.proxy.mapToSource(index).row())
+        self.focus_plant(self.model.source_row(index.row()))
 
     def focus_plant(self, row: int) -> None:
         """Zoom to a plant's zone and select it on the map."""
@@ -439,7 +426,7 @@ class RelocationPanel(AnalysisPanel):
         self.plants_layer.set_data(self.result.plants)
         self.zones_layer.set_data(self.result.zones)
         self.last_update_ms = (time.perf_counter() - t0) * 1000.0
-        self.model.refresh()  # the proxy re-sorts on dataChanged (dynamic sort)
+        self.model.refresh()  # re-sorted, the selection stays on its plant
         self._update_summary()  # set_data marked just those two layers stale: no full refresh
 
     def _toggle_move_tool(self, on: bool) -> None:

@@ -16,8 +16,9 @@ so saving the project saves it; it also shows as the layers "隐患路段登记"
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 from PyQt5.QtCore import QDate, Qt
-from PyQt5.QtGui import QColor, QKeySequence
+from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -43,9 +44,11 @@ from riskmap.errors import RiskmapError
 from riskmap.i18n import tr
 from riskmap.kml import HAZARD_KINDS
 from riskmap.layers.style import Style
-from riskmap.ui.panels.common import AnalysisPanel, result_table, set_row
+from riskmap.ui.panels.common import AnalysisPanel, Column, result_table
 from riskmap.ui.road_tools import RoadSegmentTool, SegmentEndTool, push
 
+#: Text colour of a deadline that has passed.
+OVERDUE_COLOR = "#d7191c"
 #: Map colours of the hazard kinds (the same in the KML export).
 KIND_COLORS = {kind: colour for kind, (colour, _zh) in HAZARD_KINDS.items()}
 
@@ -155,7 +158,7 @@ class RoadHazardPanel(AnalysisPanel):
                                              tr("指标", "Measure"), tr("说明", "Note")])
         self.candidate_table.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.candidate_table.cellClicked.connect(
-            lambda r, c: self._zoom_to(self.register.candidates, self._cand_ids, r))
+            lambda r, c: self._zoom_to(self.register.candidates, self._cand_ids, self.candidate_table.source_row(r)))
         v.addWidget(self.candidate_table, 1)
         buttons = QHBoxLayout()
         for text, slot in ((tr("采纳所选", "Accept selected"), self.accept_selected),
@@ -193,7 +196,8 @@ class RoadHazardPanel(AnalysisPanel):
                                            tr("整改期限", "Deadline"), tr("说明", "Note")])
         self.segment_table.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.segment_table.itemSelectionChanged.connect(self._on_segment_selected)
-        self.segment_table.cellClicked.connect(lambda r, c: self._zoom_to(self.register.segments, self._seg_ids, r))
+        self.segment_table.cellClicked.connect(
+            lambda r, c: self._zoom_to(self.register.segments, self._seg_ids, self.segment_table.source_row(r)))
         self.segment_table.cellDoubleClicked.connect(lambda r, c: self.edit_chainage() if c == 3 else None)
         # Delete removes the selected rows (one undoable step), as in the attribute table
         self.delete_shortcut = QShortcut(QKeySequence(QKeySequence.Delete), self.segment_table)
@@ -275,7 +279,7 @@ class RoadHazardPanel(AnalysisPanel):
         if self._cand_ids:
             # the city-wide extent makes 50–100 m segments invisible: go to the first candidate of the list
             self.candidate_table.selectRow(0)
-            self._zoom_to(self.register.candidates, self._cand_ids, 0)
+            self._zoom_to(self.register.candidates, self._cand_ids, self.candidate_table.source_row(0))
 
     def summary_text(self) -> str:
         segments = self.analysis_result.native[0]
@@ -284,8 +288,7 @@ class RoadHazardPanel(AnalysisPanel):
         return tr(f"识别候选 {len(segments)} 处：{parts}", f"{len(segments)} candidates: {parts}")
 
     def _selected_ids(self, table, ids) -> list[str]:
-        rows = sorted({i.row() for i in table.selectedIndexes()})
-        return [ids[r] for r in rows if r < len(ids)]
+        return [ids[r] for r in table.selected_source_rows() if r < len(ids)]
 
     def accept_selected(self, ids=None):
         ids = ids if ids is not None else self._selected_ids(self.candidate_table, self._cand_ids)
@@ -365,7 +368,7 @@ class RoadHazardPanel(AnalysisPanel):
 
     def select_segment(self, seg_id: str) -> None:
         if seg_id in self._seg_ids:
-            self.segment_table.selectRow(self._seg_ids.index(seg_id))
+            self.segment_table.select_source_rows([self._seg_ids.index(seg_id)])
 
     def selected_segments(self) -> list[str]:
         return self._selected_ids(self.segment_table, self._seg_ids)
@@ -526,10 +529,9 @@ class RoadHazardPanel(AnalysisPanel):
         kind = self.kind_filter.currentData()
         cands = [c for c in self.register.candidates.values() if kind is None or c.kind == kind]
         self._cand_ids = [c.id for c in cands]
-        t = self.candidate_table
-        t.setRowCount(len(cands))
-        for i, c in enumerate(cands):
-            set_row(t, i, [kind_label(c.kind), c.road, c.km_label, measure_text(c), c.note])
+        self.candidate_table.set_columns([[kind_label(c.kind) for c in cands], [c.road for c in cands],
+                                          Column([c.km_label for c in cands], key=[c.start_m for c in cands]),
+                                          [measure_text(c) for c in cands], [c.note for c in cands]])
 
     def _refresh_segments(self):
         selected = set(self.selected_segments()) if hasattr(self, "_seg_ids") else set()
@@ -537,31 +539,20 @@ class RoadHazardPanel(AnalysisPanel):
         self._seg_ids = [s.id for s in segs]
         t = self.segment_table
         t.blockSignals(True)
-        t.setRowCount(len(segs))
-        for i, s in enumerate(segs):
-            set_row(t, i, [s.county, s.road, kind_label(s.kind), s.km_label, severity_label(s.severity),
-                           status_label(s.status), s.deadline or "", s.note])
-            if s.overdue():
-                item = t.item(i, 6)
-                item.setForeground(QColor("#d7191c"))
-        t.clearSelection()
-        mode = t.selectionMode()
-        t.setSelectionMode(QAbstractItemView.MultiSelection)
-        for i, sid in enumerate(self._seg_ids):
-            if sid in selected:
-                t.selectRow(i)
-        t.setSelectionMode(mode)
+        overdue = [OVERDUE_COLOR if s.overdue() else None for s in segs]
+        t.set_columns([[s.county for s in segs], [s.road for s in segs], [kind_label(s.kind) for s in segs],
+                       Column([s.km_label for s in segs], key=[s.start_m for s in segs]),
+                       [severity_label(s.severity) for s in segs], [status_label(s.status) for s in segs],
+                       Column([s.deadline or "" for s in segs], foreground=overdue), [s.note for s in segs]])
+        t.select_source_rows([i for i, sid in enumerate(self._seg_ids) if sid in selected])
         t.blockSignals(False)
 
     def _refresh_progress(self):
         summary = self.register.progress_summary()
-        t = self.progress_table
-        t.setRowCount(len(summary))
-        for i, row in enumerate(summary.itertuples(index=False)):
-            values = list(row)
-            pct = values[-2]
-            values[-2] = "" if pct != pct else f"{pct:.0f}%"
-            set_row(t, i, values)
+        columns = [summary[c].to_numpy() for c in summary.columns]
+        pct = summary.iloc[:, -2].to_numpy(dtype=float, na_value=np.nan)
+        columns[-2] = Column(pct, fmt=lambda v: "" if v != v else f"{v:.0f}%")
+        self.progress_table.set_columns(columns)
 
     def _ensure_layers(self):
         """Show the register on the map when the project has no such layer yet."""

@@ -8,12 +8,14 @@ to the pond's corridor; the report exports from the panel.
 """
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 from PyQt5.QtWidgets import QCheckBox, QGroupBox, QVBoxLayout, QWidget
 
 from riskmap.i18n import tr
 from riskmap.layers import VectorLayer
 from riskmap.layers.style import Style
-from riskmap.ui.panels.common import AnalysisPanel, geometry_kinds, set_row
+from riskmap.ui.panels.common import AnalysisPanel, Column, geometry_kinds
 
 OVERHEAD_COLORS = {"是": "#d7191c", "否": "#8c8c8c", "未判定": "#7b3294"}
 
@@ -117,14 +119,19 @@ class TailingsPanel(AnalysisPanel):
                        tailings_style(), "tailings")
         t = result.tailings.sort_values(["overhead", "grade"], ascending=[False, True], kind="stable")
         self._order = list(t.index)
-        self.table.setRowCount(len(t))
-        for i, (name, zh, grade, pop, reason) in enumerate(zip(t["name"], t["overhead_zh"], t["grade"],
-                                                               t["downstream_pop"], t["reason"])):
-            grade_text = "" if grade is None or str(grade) in ("<NA>", "nan") else f"{int(grade)}"
-            if grade_text and t.loc[t.index[i], "raise_note"]:
-                grade_text += tr("（需论证是否提等）", " (raise to be assessed)")
-            pop_text = "" if pop != pop else f"{pop:.0f}"
-            set_row(self.table, i, [name, zh, grade_text, pop_text, reason], OVERHEAD_COLORS.get(zh))
+        raise_note = t["raise_note"].fillna(False).astype(bool).to_numpy()
+        grade = pd.to_numeric(t["grade"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        suffix = tr("（需论证是否提等）", " (raise to be assessed)")
+        grade_text = np.array(["" if g != g else f"{int(g)}" + (suffix if note else "")
+                               for g, note in zip(grade, raise_note)], dtype=object)
+        pop = pd.to_numeric(t["downstream_pop"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        self.table.set_columns([
+            Column(t["name"]),
+            Column(t["overhead_zh"], background=t["overhead_zh"].map(OVERHEAD_COLORS)),
+            Column(grade_text, key=grade),
+            Column(pop, fmt=lambda v: "" if v != v else f"{v:.0f}"),
+            Column(t["reason"]),
+        ])
         flagged = result.corridors.loc[result.corridors["overhead"]]
         target = flagged if len(flagged) else result.tailings
         if len(target):

@@ -1,0 +1,269 @@
+"""Errors a user sees are in the UI language (Chinese by default, English after ``set_language("en")``).
+
+Two parts: a few translated errors checked in both languages, and an AST guard that fails when a
+file of :data:`GUARDED_FILES` raises a :class:`~riskmap.errors.RiskmapError` subclass with a plain
+string or f-string message that is not wrapped in ``tr("中文", "English")``.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+import pytest
+
+import riskmap
+from riskmap import errors as riskmap_errors
+from riskmap.errors import CRSError, ParameterError, ProjectError
+from riskmap.i18n import set_language
+
+ROOT = Path(riskmap.__file__).resolve().parent.parent
+
+#: Files whose RiskmapError messages must be wrapped in ``tr(…)``; extend it (up to all of
+#: ``riskmap/``, e.g. ``sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "riskmap").rglob("*.py"))``)
+#: as more modules are translated.
+GUARDED_FILES = (
+    "riskmap/app.py",
+    "riskmap/crs.py",
+    "riskmap/project.py",
+    "riskmap/journal.py",
+    "riskmap/sample.py",
+    "riskmap/search.py",
+    "riskmap/i18n.py",
+    "riskmap/analysis/gb18218.py",
+    "riskmap/analysis/linear.py",
+    "riskmap/analysis/pipelines.py",
+    "riskmap/analysis/popgrid.py",
+    "riskmap/analysis/register.py",
+    "riskmap/analysis/tailings_rules.py",
+    "riskmap/exports/assets.py",
+    "riskmap/cli/printmap.py",
+    "riskmap/layers/base.py",
+    "riskmap/layers/layerlist.py",
+    "riskmap/tables.py",
+    "riskmap/analysis/fields.py",
+    "riskmap/layers/tiles.py",
+    "riskmap/layers/tile_store.py",
+    "riskmap/ui/basemap.py",
+    "riskmap/ui/basemap_menu.py",
+)
+
+
+@pytest.fixture
+def zh():
+    """Chinese for the test, and Chinese again afterwards whatever the test switched to."""
+    set_language("zh")
+    yield
+    set_language("zh")
+
+
+def both_languages(make_error):
+    """``(zh_text, en_text)`` of the error ``make_error()`` raises in each language."""
+    texts = []
+    for code in ("zh", "en"):
+        set_language(code)
+        try:
+            make_error()
+        except riskmap_errors.RiskmapError as exc:
+            texts.append(str(exc))
+        else:
+            pytest.fail("no error raised")
+    return tuple(texts)
+
+
+# --- translated errors in both languages ---------------------------------------------------------
+def test_project_file_not_found(zh, tmp_path):
+    from riskmap.project import Project
+
+    missing = tmp_path / "不存在.rmp"
+    with pytest.raises(ProjectError):
+        Project.load(missing)
+    text_zh, text_en = both_languages(lambda: Project.load(missing))
+    assert text_zh == f"{missing}: 工程文件不存在，请检查路径"
+    assert text_en == f"{missing}: project file not found; check the path"
+
+
+def test_not_a_project_file(zh, tmp_path):
+    from riskmap.project import Project
+
+    junk = tmp_path / "junk.rmp"
+    junk.write_bytes(b"not a geopackage at all" * 10)
+    text_zh, text_en = both_languages(lambda: Project.load(junk))
+    assert text_zh.startswith(f"{junk}: 不是 riskmap 工程文件")
+    assert text_en.startswith(f"{junk}: not a riskmap project")
+
+
+def test_unknown_crs(zh):
+    from riskmap.crs import parse_crs
+
+    with pytest.raises(CRSError):
+        parse_crs("EPSG:999999")
+    text_zh, text_en = both_languages(lambda: parse_crs("EPSG:999999"))
+    assert text_zh == "无法识别坐标系“EPSG:999999”，请使用如 EPSG:4490 的写法"
+    assert text_en == "unknown coordinate reference system 'EPSG:999999'; use e.g. EPSG:4490"
+
+
+def test_register_saved_by_a_newer_riskmap(zh):
+    from riskmap.analysis.register import HazardRegister
+
+    data = {"format": "riskmap-road-register", "version": 99}
+    text_zh, text_en = both_languages(lambda: HazardRegister.from_dict(data))
+    assert text_zh == "道路隐患登记由更新版本的 riskmap 保存，请升级 riskmap 后再打开"
+    assert text_en == "the road register was saved by a newer riskmap; update riskmap to open it"
+
+
+def test_km_post_is_one_language_at_a_time(zh):
+    from riskmap.analysis.linear import parse_km_post
+
+    text_zh, text_en = both_languages(lambda: parse_km_post("K12+3x"))
+    assert text_zh == "“K12+3x”不是桩号，请写成K12+300或米数"
+    assert text_en == "'K12+3x' is not a km-post; write it like K12+300 or as metres"
+
+
+def test_print_extent_and_layer_opacity(zh):
+    from riskmap.cli.printmap import parse_extent
+    from riskmap.layers.base import Layer
+
+    assert both_languages(lambda: parse_extent("1,2,3")) == (
+        "--extent 须为四个数 x0,y0,x1,y1，实为 3 个", "--extent needs four numbers x0,y0,x1,y1, got 3")
+    layer = Layer.__new__(Layer)
+    with pytest.raises(ParameterError):
+        layer.opacity = 2
+    assert both_languages(lambda: setattr(layer, "opacity", 2)) == (
+        "不透明度须在 0 到 1 之间，不能是 2.0", "opacity must be between 0 and 1, not 2.0")
+
+
+def test_default_is_chinese_and_english_is_restored_to_chinese(zh):
+    from riskmap.search import to_wgs84
+
+    with pytest.raises(ParameterError, match="未知的坐标系“utm”"):
+        to_wgs84(114.0, 32.0, "utm")
+    set_language("en")
+    with pytest.raises(ParameterError, match="unknown coordinate system 'utm'; use wgs84, gcj02 or bd09"):
+        to_wgs84(114.0, 32.0, "utm")
+
+
+# --- the guard ------------------------------------------------------------------------------------
+def riskmap_error_names(trees=()) -> set[str]:
+    """Names of RiskmapError and its subclasses: those of riskmap.errors and those the ``trees`` define."""
+    names = {name for name, obj in inspect.getmembers(riskmap_errors, inspect.isclass)
+             if issubclass(obj, riskmap_errors.RiskmapError)}
+    classes = [node for tree in trees for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+    grown = True
+    while grown:
+        grown = False
+        for node in classes:
+            if node.name not in names and any(_callee_name(base) in names for base in node.bases):
+                names.add(node.name)
+                grown = True
+    return names
+
+
+def _callee_name(node) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+def _is_tr(node) -> bool:
+    return isinstance(node, ast.Call) and _callee_name(node.func) == "tr"
+
+
+def _has_text(node) -> bool:
+    """A message built from string literals without ``tr``: "…", f"…", "…" + x, "…" % x, "…".format(x)."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and bool(node.value.strip())
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.BinOp):
+        return _has_text(node.left) or _has_text(node.right)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not _is_tr(node):
+        return _has_text(node.func.value)
+    return False
+
+
+def _message_arg(call: ast.Call):
+    if call.args:
+        return call.args[0]
+    return next((kw.value for kw in call.keywords if kw.arg == "message"), None)
+
+
+def _assigned_texts(scope, name: str):
+    """Values assigned to ``name`` in ``scope`` (a message built in a variable first)."""
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            yield node.value
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and isinstance(node.target, ast.Name) \
+                and node.target.id == name and node.value is not None:
+            yield node.value
+
+
+def untranslated_raises(source: str, filename: str = "<source>", error_names=None) -> list[str]:
+    """``file:line: code`` of each ``raise <RiskmapError subclass>(message…)`` whose message is not ``tr(…)``."""
+    tree = ast.parse(source, filename=filename)
+    names = error_names if error_names is not None else riskmap_error_names([tree])
+    parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+                and _callee_name(node.exc.func) in names):
+            continue
+        message = _message_arg(node.exc)
+        if message is None or _is_tr(message):
+            continue
+        bad = _has_text(message)
+        if isinstance(message, ast.Name):
+            scope = node
+            while scope in parents and not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+                scope = parents[scope]
+            bad = any(_has_text(value) for value in _assigned_texts(scope, message.id))
+        if bad:
+            code = ast.get_source_segment(source, node) or ""
+            found.append(f"{filename}:{node.lineno}: {' '.join(code.split())[:160]}")
+    return found
+
+
+def test_guarded_files_exist():
+    missing = [f for f in GUARDED_FILES if not (ROOT / f).is_file()]
+    assert not missing, f"GUARDED_FILES names files that are not there: {missing}"
+
+
+def test_riskmap_errors_in_guarded_files_are_translated():
+    trees, sources = [], {}
+    for rel in GUARDED_FILES:
+        sources[rel] = (ROOT / rel).read_text(encoding="utf-8")
+        trees.append(ast.parse(sources[rel], filename=rel))
+    names = riskmap_error_names(trees)
+    found = [hit for rel, src in sources.items() for hit in untranslated_raises(src, rel, names)]
+    assert not found, ("these errors reach the user in English only; write the message as "
+                       "tr(\"中文\", \"English\"):\n" + "\n".join(found))
+
+
+@pytest.mark.parametrize("code", [
+    'raise ParameterError("file not found; check the path", path)',
+    'raise ParameterError(f"layer {name!r} has no field")',
+    'raise errors.CRSError("layer " + name + " has no CRS")',
+    'raise ProjectError("cannot open {}".format(p)) from exc',
+    'raise ParameterError(message="no such layer")',
+    'msg = f"bad value {v}"\n    raise DataFormatError(msg, path)',
+    'raise MyError("nothing")',
+])
+def test_guard_finds_an_untranslated_message(code):
+    source = f"class MyError(ParameterError):\n    pass\n\ndef f():\n    {code}\n"
+    assert len(untranslated_raises(source)) == 1
+
+
+@pytest.mark.parametrize("code", [
+    'raise ParameterError(tr("文件不存在，请检查路径", "file not found; check the path"), path)',
+    'raise ParameterError(tr(f"图层“{n}”", f"layer {n!r}"))',
+    'msg = tr("坏值", "bad value")\n    raise DataFormatError(msg, path)',
+    'raise ValueError("programmer error: stays English")',
+    'raise OSError("an OS error")',
+    'raise ParameterError(str(exc)) from exc',
+    'raise',
+])
+def test_guard_lets_translated_and_non_riskmap_errors_pass(code):
+    source = f"def f():\n    {code}\n"
+    assert untranslated_raises(source) == []
