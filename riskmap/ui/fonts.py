@@ -116,8 +116,8 @@ def unaliased_font_path(source: Path | None = None) -> Path | None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         write_unaliased_font(source, target)
-    except Exception as exc:  # noqa: BLE001 - the original font still draws; only PDF text copies worse
-        log.warning("could not write the unaliased CJK font (%s); PDF text may copy radicals", exc)
+    except Exception:  # noqa: BLE001 - the original font still draws; only PDF text copies worse
+        log.warning("could not write the unaliased CJK font; PDF text may copy radicals", exc_info=True)
         return None
     return target
 
