@@ -276,3 +276,18 @@ def test_closing_the_window_during_a_save_waits_and_the_file_is_complete(big_win
     assert not window.saving and path.exists()
     back = Project.load(path)
     assert len(back.layers["大点集"].gdf) == N_BIG
+
+
+def test_dropped_files_are_read_in_the_background_and_added(window, qtbot, tmp_path, errors):
+    from PyQt5.QtCore import QMimeData, QPointF, QUrl
+    from PyQt5.QtGui import QDropEvent
+
+    path = tmp_path / "拖放.gpkg"
+    pyogrio.write_dataframe(big_frame(30, seed=5), path, layer="p", driver="GPKG")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path)), QUrl.fromLocalFile(str(tmp_path / "拖放.dbf"))])  # a sidecar
+    event = QDropEvent(QPointF(20, 20), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    with qtbot.waitSignal(window.files_added, timeout=30000) as got:
+        window.dropEvent(event)
+    [layer] = got.args[0]
+    assert len(layer.gdf) == 30 and layer in window.project.layers and errors == []
