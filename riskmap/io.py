@@ -25,6 +25,7 @@ from riskmap import crs as crs_policy
 from riskmap import tables
 from riskmap.i18n import tr
 from riskmap.errors import (
+    CancelledError,
     CoordinateError,
     CRSError,
     DataFormatError,
@@ -964,6 +965,24 @@ CHUNK_FEATURES = 4_000
 _RANDOM_ACCESS_DRIVERS = {"GPKG", "ESRI Shapefile", "FlatGeobuf"}
 
 
+_chunk_progress = threading.local()
+
+
+@contextlib.contextmanager
+def chunk_progress(callback):
+    """While the block runs, chunked reads on this thread call ``callback(fraction)`` after each chunk.
+
+    A task's progress callback may raise :class:`~riskmap.errors.CancelledError` there: 取消 then stops
+    a big read between two chunks.
+    """
+    previous = getattr(_chunk_progress, "callback", None)
+    _chunk_progress.callback = callback
+    try:
+        yield
+    finally:
+        _chunk_progress.callback = previous
+
+
 def _off_main_thread() -> bool:
     return threading.current_thread() is not threading.main_thread()
 
@@ -995,6 +1014,7 @@ def read_dataframe_chunked(source: str, layer=None, *, chunk: int | None = None,
     import pyogrio
 
     chunk = chunk or CHUNK_FEATURES
+    progress = progress or getattr(_chunk_progress, "callback", None)
     count = -1
     if _off_main_thread() or chunk != CHUNK_FEATURES:
         try:
@@ -1064,7 +1084,7 @@ def _read_ogr_source(source: str, path: Path, layer, meta):
         _check_opened_driver(path, _ogr_driver(source, layer), VECTOR_DRIVERS[ext])
         with quiet_runtime_warnings():
             gdf = read_dataframe_chunked(source, layer=layer, on_invalid="ignore", **kwargs)
-    except (EmptyLayerError, DataFormatError):
+    except (EmptyLayerError, DataFormatError, CancelledError):
         raise
     except UnicodeDecodeError as exc:
         raise EncodingError(tr("属性文字无法解码，请添加注明其编码的 .cpg 文件",

@@ -333,11 +333,14 @@ def read_jobs(jobs: list, map_crs_wkt: str, serial: int, refs, progress=None) ->
     map_crs = crs_policy.parse_crs(map_crs_wkt)  # this thread's own CRS object
     todo = [job for job in jobs if job.outcome == "pending"]
     for i, job in enumerate(todo):
+        message = f"{i + 1}/{len(todo)} {job.path.name}"
         if progress is not None:
-            progress(i / len(todo), f"{i + 1}/{len(todo)} {job.path.name}")
+            progress(i / len(todo), message)
+        within = None if progress is None else \
+            (lambda f, i=i, m=message: progress((i + f) / len(todo), m))  # per chunk of a big file; 取消 too
         caught: list = []
         try:
-            with collect_thread_warnings(caught):
+            with collect_thread_warnings(caught), io.chunk_progress(within):
                 out = read_step(job.path, job.options, refs, job.asked)
                 if isinstance(out, Question):
                     job.outcome, job.question = "question", out

@@ -291,3 +291,21 @@ def test_dropped_files_are_read_in_the_background_and_added(window, qtbot, tmp_p
         window.dropEvent(event)
     [layer] = got.args[0]
     assert len(layer.gdf) == 30 and layer in window.project.layers and errors == []
+
+
+def test_a_big_file_reports_progress_within_the_file_and_cancels_between_chunks(window, qtbot, big_gpkg,
+                                                                                 monkeypatch, errors):
+    from riskmap.ui import tasks
+
+    monkeypatch.setattr(tasks, "PROGRESS_INTERVAL_S", 0.0)
+    seen, added = [], []
+    window.files_added.connect(added.append)
+    settle(qtbot, window)
+    before = [lyr.id for lyr in window.project.layers]
+    job = window.add_files([big_gpkg])
+    job.task.progress.connect(lambda fraction, message: seen.append(fraction))
+    qtbot.waitUntil(lambda: any(0.0 < f < 1.0 for f in seen), timeout=60000)  # part of the one file is read
+    qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: bool(added), timeout=60000)
+    assert added == [[]] and errors == [] and [lyr.id for lyr in window.project.layers] == before
+    assert max(seen) < 1.0  # stopped inside the file
