@@ -1054,18 +1054,31 @@ def write_dataframe_chunked(gdf, target: str, layer: str, *, driver: str = "GPKG
     import pyogrio
 
     chunk = chunk or CHUNK_FEATURES
-    if not ((_off_main_thread() or chunk != CHUNK_FEATURES) and len(gdf) > chunk):
-        pyogrio.write_dataframe(gdf, target, layer=layer, driver=driver, append=append, **kwargs)
-        return
-    geometry_type, promote = _layer_geometry_type(gdf)
-    if driver == "GPKG":  # an R-tree updated on every appended row costs seconds per 100,000 rows
-        kwargs.setdefault("layer_options", {"SPATIAL_INDEX": "NO"})
-    for start in range(0, len(gdf), chunk):
-        part = gdf.iloc[start:start + chunk]
-        pyogrio.write_dataframe(part, target, layer=layer, driver=driver, append=append or start > 0,
-                                geometry_type=geometry_type, promote_to_multi=promote or None, **kwargs)
-        if progress is not None:
-            progress(min(1.0, (start + chunk) / len(gdf)))
+    chunked = (_off_main_thread() or chunk != CHUNK_FEATURES) and len(gdf) > chunk
+    scratch = None
+    if driver == "GPKG" and _off_main_thread() and not str(target).lower().endswith(".gpkg"):
+        # GDAL prints a warning on stderr at each open of a GeoPackage not named *.gpkg from a worker thread
+        # (its error handler there is not pyogrio's): write under a .gpkg name, then rename back
+        scratch = str(target) + ".gpkg"
+        if os.path.exists(target):
+            os.replace(target, scratch)
+    try:
+        if not chunked:
+            pyogrio.write_dataframe(gdf, scratch or target, layer=layer, driver=driver, append=append, **kwargs)
+            return
+        geometry_type, promote = _layer_geometry_type(gdf)
+        if driver == "GPKG":  # an R-tree updated on every appended row costs seconds per 100,000 rows
+            kwargs.setdefault("layer_options", {"SPATIAL_INDEX": "NO"})
+        for start in range(0, len(gdf), chunk):
+            part = gdf.iloc[start:start + chunk]
+            pyogrio.write_dataframe(part, scratch or target, layer=layer, driver=driver,
+                                    append=append or start > 0, geometry_type=geometry_type,
+                                    promote_to_multi=promote or None, **kwargs)
+            if progress is not None:
+                progress(min(1.0, (start + chunk) / len(gdf)))
+    finally:
+        if scratch is not None and os.path.exists(scratch):
+            os.replace(scratch, target)
 
 
 def _read_ogr_source(source: str, path: Path, layer, meta):
