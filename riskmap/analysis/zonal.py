@@ -560,7 +560,7 @@ def polygon_sums(grid, polygons, *, progress=None) -> pd.DataFrame:
     frame = gpd.GeoDataFrame({"zone": np.arange(n)}, geometry=np.asarray(values), crs=grid.crs)
     empty = frame.geometry.is_empty | frame.geometry.isna()
     if grid.is_rotated:
-        raise CRSError(tr("栅格有旋转，请先重投影为正北朝上（如用 gdalwarp）再汇总",
+        raise CRSError(tr("栅格有旋转，请先校正为正北朝上（如用 gdalwarp）再汇总",
                           "the raster is rotated; warp it north-up (e.g. gdalwarp) before summing"))
     if grid.array is not None:
         left, bottom, right, top = grid.bounds
@@ -648,7 +648,7 @@ def zone_sums(grid, points, radius, *, progress=None, metric_crs=None) -> pd.Dat
         if mcrs is None:
             mcrs = crs_policy.metric_crs_for_bounds(shapely.total_bounds(arr[rest]), geoms.crs)
         if grid.is_rotated:
-            raise CRSError(tr("栅格有旋转，请先重投影为正北朝上（如用 gdalwarp）再汇总",
+            raise CRSError(tr("栅格有旋转，请先校正为正北朝上（如用 gdalwarp）再汇总",
                               "the raster is rotated; warp it north-up (e.g. gdalwarp) before summing"))
         metric = crs_policy.transform_geometries(arr[rest], geoms.crs, mcrs)
         zones = shapely.buffer(metric, r[rest], quad_segs=CIRCLE_QUAD_SEGS)
