@@ -64,6 +64,26 @@ def print_headless(project, out_path, **options):
         del app
 
 
+def atlas_headless(make_writer, out_path, progress=None):
+    """Write the county atlas PDF without a window (``riskmap atlas``): a GUI-less Qt application on the
+    ``offscreen`` platform when there is no display, the CJK font, then ``make_writer()`` (an
+    :class:`riskmap.ui.atlas.AtlasWriter`) written by :func:`riskmap.ui.atlas.write_atlas`."""
+    if sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM") \
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PyQt5.QtGui import QGuiApplication
+
+    from riskmap.ui.atlas import write_atlas
+    from riskmap.ui.fonts import register_cjk_font
+
+    app = QGuiApplication.instance() or QGuiApplication([sys.argv[0] if sys.argv else "riskmap"])
+    register_cjk_font()
+    try:
+        return write_atlas(make_writer(), out_path, progress=progress)
+    finally:
+        del app
+
+
 def choose_language(settings, override: str | None = None) -> str:
     """Apply and return the UI language: ``override`` (e.g. ``--lang``), else the saved one, else Chinese."""
     code = override or os.environ.get("RISKMAP_LANG") or settings.value("language", "zh")

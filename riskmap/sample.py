@@ -11,6 +11,7 @@ from riskmap.i18n import tr
 #: Logical name -> path relative to the data directory.
 SAMPLE_FILES = {
     "counties": "shapefiles/counties.shp",
+    "townships": "shapefiles/townships.shp",
     "enterprises": "shapefiles/enterprises.shp",
     "sensitive": "shapefiles/sensitive.shp",
     "pipelines": "shapefiles/pipelines.shp",
@@ -27,6 +28,7 @@ SAMPLE_LAYER_NAMES = {
     "dem": "地形（DEM）",
     "population": "人口密度",
     "counties": "县区边界",
+    "townships": "乡镇（街道）边界（示意）",
     "water": "水体",
     "roads": "道路",
     "pipelines": "油气管道",

@@ -716,3 +716,18 @@ def test_accidents():
             s = s[(s < iv[0] - 600) | (s > iv[1] + 600)]
         if len(s) >= 4:
             assert (s[3:] - s[:-3]).min() > 500, rname
+
+
+def test_townships_tile_their_counties():
+    """The demo township polygons: each inside one real county, together covering it, and said to be demo."""
+    towns = layer("townships").to_crs(4547)
+    counties = layer("counties").to_crs(4547).set_index("name")
+    assert set(towns["county"]) == set(counties.index)
+    assert (towns["demo"] == "示意边界").all()
+    for name, group in towns.groupby("county"):
+        county = counties.loc[name, "geometry"]
+        union = shapely.union_all(group.geometry.to_numpy())
+        assert abs(union.area - county.area) < 1e-4 * county.area, name
+        assert group.geometry.area.sum() < county.area * (1 + 1e-4), name  # no overlaps
+        seats = gpd.points_from_xy(group["seat_lon"], group["seat_lat"], crs=4490).to_crs(4547)
+        assert shapely.contains(group.geometry.buffer(1.0).to_numpy(), np.asarray(seats)).all(), name

@@ -12,6 +12,7 @@ import pandas as pd
 
 from riskmap.analysis import gb18218, gb32167, plausibility, tailings_rules
 from riskmap.analysis.declare import Analysis, Column, Input, Table
+from riskmap.analysis.fourcolour import PARAMS as FOURCOLOUR_PARAMS
 from riskmap.analysis.relocation import ENTERPRISE_TYPES
 from riskmap.analysis.relocation import PARAMS as RELOCATION_PARAMS
 from riskmap.analysis.roads import KINDS, PARAMS as ROAD_PARAMS, SEVERITIES, SEVERITIES_EN, subtype_values
@@ -560,8 +561,104 @@ THREAT = Analysis(
     standards=lambda params: [])
 THREAT.report_sheets = ("threat_zones", "threat_numbers")
 
+# ---------------------------------------------------------------------------
+# 安全风险四色分布图 (issue 15)
+# ---------------------------------------------------------------------------
+def _fourcolour_tables():
+    from riskmap.analysis.fourcolour import COUNT_COLUMNS, LEVELS, LEVELS_EN
+
+    levels = {v: (v, LEVELS_EN[v]) for v in LEVELS}
+    counts = {COUNT_COLUMNS[v]: C(f"{v}数", f"{LEVELS_EN[v]} items", digits=0) for v in LEVELS}
+    area_cols = {"level": C("风险等级", "Risk level", values=levels), "n_items": C("风险点数", "Items", digits=0),
+                 **counts}
+    return {
+        "township_risk": Table("township_risk", "乡镇四色风险", "Township risk levels", {
+            "name": C("乡镇（街道）", "Township"), "county": C("县区", "County"), **area_cols},
+            sort=(("rank", False), ("n_items", False))),
+        "grid_risk": Table("grid_risk", "网格四色风险", "Grid risk levels", {
+            "cell_id": C("网格编号", "Cell"), "county": C("县区", "County"), **area_cols},
+            sort=(("rank", False), ("n_items", False))),
+        "risk_items": Table("risk_items", "风险点清单", "Risk items", {
+            "county": C("县区", "County"), "source_zh": C("类别", "Source"), "name": C("名称", "Name"),
+            "detail": C("说明", "Detail"), "level": C("风险等级", "Risk level", values=levels),
+            "basis": C("分级依据", "Basis")}),
+        "county_summary": Table("county_summary", "县区汇总", "By county", {
+            "县区": C("县区", "County"), **{v: C(v, LEVELS_EN[v]) for v in LEVELS}, "合计": C("合计", "Total")}),
+        "rules": Table("rules", "分级规则", "Rule table", {
+            "source": C("来源", "Source"), "condition": C("条件", "Condition"),
+            "level": C("风险等级", "Risk level", values=levels), "basis": C("依据", "Basis")}),
+    }
+
+
+def _run_fourcolour(inputs, params, progress):
+    from riskmap.analysis.fourcolour import assess_fourcolour
+
+    return assess_fourcolour(inputs, params, progress=progress)
+
+
+def _wrap_fourcolour(native, params):
+    from riskmap.analysis.fourcolour import LEVELS, rules_frame
+
+    counts = native.items["level"].value_counts()
+    parts = "，".join(f"{v} {int(counts.get(v, 0))}" for v in LEVELS)
+    zh = f"风险点 {len(native.items)} 个（{parts}）"
+    en = f"{len(native.items)} risk items (" + ", ".join(f"{v} {int(counts.get(v, 0))}" for v in LEVELS) + ")"
+    if native.areas is not None:
+        top = native.areas["level"].value_counts()
+        zh += f"；乡镇（街道）{len(native.areas)} 个：" + "，".join(f"{v} {int(top.get(v, 0))}" for v in LEVELS)
+        en += f"; {len(native.areas)} townships: " + ", ".join(f"{v} {int(top.get(v, 0))}" for v in LEVELS)
+    zh += f"；{params.grid_m:g} m 网格 {len(native.grid)} 格；规则表 {native.rules.get('name')}"
+    en += f"; {len(native.grid)} cells of {params.grid_m:g} m; rule table {native.rules.get('name')}"
+    tables = {"county_summary": native.summary, "rules": rules_frame(native.rules)}
+    return native.layers(), tables, zh, en, native.provenance
+
+
+FOURCOLOUR = Analysis(
+    "fourcolour", "安全风险四色分布图", "Four-colour risk map",
+    [Input("areas", "vector", "乡镇（街道）边界", "Townships", sample="townships", geometry=("polygon",),
+           fields=("name", "county"), words=("乡镇", "街道", "township"),
+           help_zh="乡镇（街道）面（name, county）：按乡镇汇总四色等级", help_en="township polygons (name, county)"),
+     Input("enterprises", "vector", "企业（或搬迁评估结果）", "Plants (or relocation result)", required=False,
+           sample="enterprises", geometry=("point", "polygon"), fields=("hazard_grade", "relocate", "chemicals"),
+           words=("企业", "enterprise", "plant", "危化"),
+           help_zh="搬迁评估的企业结果；给原始企业图层时先运行搬迁评估",
+           help_en="the relocation result's plants; a raw plants layer is assessed first"),
+     Input("pipelines", "vector", "管道高后果区（或管道）", "HCAs (or pipelines)", required=False, sample="pipelines",
+           geometry=("line",), fields=("hca_grade", "medium"), words=("高后果区", "管道", "pipeline", "hca"),
+           help_zh="管道高后果区结果；给管道图层时先识别高后果区",
+           help_en="the pipeline HCA result; a pipelines layer is assessed first"),
+     Input("tailings", "vector", "尾矿库（或等别结果）", "Tailings (or their result)", required=False,
+           sample="tailings", geometry=("point", "polygon"), fields=("grade", "overhead", "capacity"),
+           words=("尾矿", "tailings"), help_zh="尾矿库等别结果；给尾矿库图层时先定等",
+           help_en="the tailings result; a tailings layer is graded first"),
+     Input("roads", "vector", "隐患路段（或道路）", "Hazard segments (or roads)", required=False, sample="roads",
+           geometry=("line",), fields=("severity", "kind", "road_class"), words=("隐患", "道路", "road"),
+           help_zh="道路隐患路段结果；给道路图层时先识别隐患", help_en="road hazard segments; roads are assessed first"),
+     Input("qra_plants", "vector", "定量风险评价企业结果", "QRA plants", required=False, geometry=("point", "polygon"),
+           fields=("sr_zone",), words=("定量风险", "qra"),
+           help_zh="定量风险评价的企业结果（sr_zone 按企业名称并入）", help_en="QRA plants (sr_zone joined by name)"),
+     Input("counties", "vector", "县区边界", "Counties", required=False, sample="counties", geometry=("polygon",),
+           fields=("adcode",), words=("县", "county", "区划"), help_zh="县区面（name）", help_en="county polygons"),
+     Input("population", "raster", "人口栅格", "Population raster", required=False, sample="population",
+           words=("人口", "population", "pop"), help_zh="人口栅格（运行搬迁评估、高后果区、尾矿库时用）",
+           help_en="population raster (for the upstream analyses)"),
+     Input("sensitive", "vector", "敏感目标", "Sensitive targets", required=False, sample="sensitive",
+           geometry=("point", "polygon"), fields=("category",), words=("敏感", "sensitive", "学校"),
+           help_zh="敏感目标（运行上游分析时用）", help_en="sensitive targets (for the upstream analyses)"),
+     Input("dem", "raster", "DEM", "DEM", required=False, sample="dem", words=("dem", "地形", "高程", "elevation"),
+           help_zh="高程栅格（运行道路、尾矿库分析时用）", help_en="elevation raster (for the upstream analyses)"),
+     Input("water", "vector", "水体", "Water", required=False, sample="water", geometry=("polygon", "line"),
+           words=("水", "water", "河", "湖", "水库"), help_zh="水体（运行上游分析时用）",
+           help_en="water (for the upstream analyses)"),
+     Input("accidents", "vector", "交通事故点", "Accidents", required=False, sample="accidents", geometry=("point",),
+           fields=("deaths", "injuries"), words=("事故", "accident"), help_zh="事故点（运行道路分析时用）",
+           help_en="accident points (for the road analysis)")],
+    FOURCOLOUR_PARAMS, _fourcolour_tables(), _run_fourcolour,
+    _wrap_fourcolour, standards=lambda params: [])
+FOURCOLOUR.report_sheets = ("county_summary", "township_risk", "risk_items", "rules")
+
 #: Every declared analysis by name.
-ANALYSES = {a.name: a for a in (RELOCATION, ROADS, PIPELINES, TAILINGS, QRA, THREAT)}
+ANALYSES = {a.name: a for a in (RELOCATION, ROADS, PIPELINES, TAILINGS, QRA, THREAT, FOURCOLOUR)}
 
 
 def analysis(name: str) -> Analysis:
@@ -576,5 +673,5 @@ def analysis(name: str) -> Analysis:
                                 f"unknown analysis {name!r}; known: {', '.join(ANALYSES)}")) from None
 
 
-__all__ = ["ANALYSES", "PIPELINES", "QRA", "RELOCATION", "ROADS", "TAILINGS", "THREAT", "analysis",
+__all__ = ["ANALYSES", "FOURCOLOUR", "PIPELINES", "QRA", "RELOCATION", "ROADS", "TAILINGS", "THREAT", "analysis",
            "road_county_counts"]

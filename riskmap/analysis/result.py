@@ -100,7 +100,8 @@ def analysis_provenance(analysis, inputs: dict, params, native_record: dict | No
     Keys: ``analysis``, ``title_zh``/``title_en``, ``inputs`` ({role: :func:`input_record`}),
     ``parameters`` (:meth:`ParamSet.record`: value, unit, basis, labels of every declared
     parameter), ``derived`` (values the run computed, e.g. the metric CRS), ``standards``,
-    ``notes``, ``software``, ``python``, ``user``, ``time``.
+    ``notes``, ``software``, ``python``, ``user``, ``time``; ``attachments`` when the analysis gives
+    large structured records (the four-colour rule table and the provenance of the runs it made).
     """
     native_record = native_record or {}
     declared = analysis.params.record(params)
@@ -109,6 +110,8 @@ def analysis_provenance(analysis, inputs: dict, params, native_record: dict | No
                       native_record.get("notes"))
     base.update({"title_zh": analysis.zh, "title_en": analysis.en, "inputs": inputs, "parameters": declared,
                  "derived": _jsonable(derived)})
+    if native_record.get("attachments"):  # large structured records (rule tables, upstream runs), kept whole
+        base["attachments"] = _jsonable(native_record["attachments"])
     return base
 
 

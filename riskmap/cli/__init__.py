@@ -27,6 +27,8 @@ COMMANDS = (
     "riskmap.cli.export_html",
     "riskmap.cli.gui",
     "riskmap.cli.printmap",
+    "riskmap.cli.atlas",
+    "riskmap.cli.report",
     "riskmap.cli.analyses",
 )
 

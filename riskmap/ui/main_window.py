@@ -145,6 +145,8 @@ class MainWindow(QMainWindow):
           tip=tr("将当前矢量图层导出为 GeoPackage、Shapefile、GeoJSON、KML/KMZ、CSV 或 Excel",
                  "Write the current vector layer as GeoPackage, Shapefile, GeoJSON, KML/KMZ, CSV or Excel"))
         a("print", "打印 / 导出 PNG、PDF…", "Print / export PNG, PDF…", self.print_map, QKeySequence.Print)
+        a("export_atlas", "导出图集（PDF）…", "Export atlas (PDF)…", lambda: self.export_atlas(),
+          tip=tr("安全风险四色分布图的县区图集：封面和每县一页A3", "County atlas of the four-colour risk map"))
         a("quit", "退出", "Quit", self.close, QKeySequence.Quit)
         a("undo", "撤销", "Undo", self.undo_stack.undo, QKeySequence.Undo)
         a("redo", "重做", "Redo", self.undo_stack.redo, QKeySequence.Redo)
@@ -190,6 +192,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.actions["export_html"])
         file_menu.addAction(self.actions["export_layer"])
         file_menu.addAction(self.actions["print"])
+        file_menu.addAction(self.actions["export_atlas"])
         file_menu.addSeparator()
         file_menu.addAction(self.actions["quit"])
         self._update_recent_menu()
@@ -1021,6 +1024,12 @@ class MainWindow(QMainWindow):
         dialog = PrintDialog(self)
         if dialog.exec_() == dialog.Accepted:
             dialog.run()
+
+    def export_atlas(self, path=None):
+        """导出图集…: the county atlas PDF of the four-colour panel's last run (progress, cancel)."""
+        from riskmap.ui.atlas import export_atlas
+
+        return export_atlas(self, path)
 
     # -- language, about ----------------------------------------------------------------
     def set_language(self, code: str) -> None:

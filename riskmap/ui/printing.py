@@ -1,8 +1,10 @@
 """Print layout: the map with title, legend, scale bar, north arrow and footer, to PNG or PDF.
 
-The map itself is drawn by the canvas' renderer (:func:`riskmap.ui.render.render_layers`)
-at the print resolution; the rest of the page (title, legend, footer) is drawn as text and
-vector shapes, so in a PDF it stays sharp and searchable. The footer carries the data
+The map itself is drawn by the canvas' renderer at the print resolution: for a PNG as one image
+(:func:`riskmap.ui.render.render_layers`), for a PDF layer by layer onto the page, vector layers as
+paths (:func:`riskmap.ui.render.paint_vector`) and rasters and map labels as images at the print's
+dpi; the rest of the page (title, legend, footer) is drawn as text and vector shapes, so in a PDF it
+stays sharp and searchable. The footer carries the data
 sources, the date, the coordinate system and the map approval number (审图号) — the slot
 is left blank ("审图号：________") when the project has none, for the approval authority
 to fill in before publication — and one line per analysis result shown saying where it came
@@ -122,6 +124,7 @@ def print_map(project, out_path, paper: str = "A4", orientation: str = "landscap
         raise ParameterError(f"a {page_w}×{page_h} px page is too large; lower --dpi or the size")
     layout = PageLayout(project, page_w, page_h, dpi, title=title, extent=extent, highlights=highlights,
                         date=date, basemap=basemap)
+    layout.vector = suffix == ".pdf"
     try:
         with atomic_path(out, suffix=suffix) as tmp:
             if suffix == ".png":
@@ -262,14 +265,20 @@ class PageLayout:
         text = QFontMetricsF(font).elidedText(self.title, Qt.ElideRight, self.title_rect.width())
         painter.drawText(self.title_rect, Qt.AlignCenter, text)
 
+    #: Paint vector layers straight onto the page (a PDF keeps them vector) instead of through one image.
+    vector = False
+
     def _paint_map(self, painter: QPainter) -> None:
         w, h = self.map_size
-        # a one-off picture: rasters are read and coloured at the print's own resolution
         self._paint_basemap(painter, w, h)
-        image = render.render_layers(list(self.project.layers), self.map_extent, w, h, self.project.map_crs,
-                                     self.dpi, highlights=self.highlights, raster_cache="off",
-                                     background=self._map_background())
-        painter.drawImage(self.map_rect, image, QRectF(0, 0, image.width(), image.height()))
+        if self.vector:
+            self._paint_map_vector(painter, w, h)
+        else:
+            # a one-off picture: rasters are read and coloured at the print's own resolution
+            image = render.render_layers(list(self.project.layers), self.map_extent, w, h, self.project.map_crs,
+                                         self.dpi, highlights=self.highlights, raster_cache="off",
+                                         background=self._map_background())
+            painter.drawImage(self.map_rect, image, QRectF(0, 0, image.width(), image.height()))
         self._paint_attribution(painter)
         painter.setPen(QPen(QColor("#333333"), max(1.0, 0.3 * self.mm)))
         painter.setBrush(Qt.NoBrush)
@@ -284,6 +293,34 @@ class PageLayout:
         render.draw_north_arrow(painter, self.map_rect.right() - pad - 20 * scale, self.map_rect.top() + pad, scale)
         painter.restore()
         self.scale_denominator = mpp / (0.0254 / self.dpi)
+
+    def _paint_map_vector(self, painter: QPainter, w: int, h: int) -> None:
+        """The map layer by layer onto ``painter``: vector layers as paths, rasters and labels as images at
+        the print resolution (the PDF path; the PNG path composes one image)."""
+        view = render.MapView(tuple(float(v) for v in self.map_extent), w, h, self.dpi, self.project.map_crs)
+        layers = [layer for layer in self.project.layers if layer.visible]
+        snaps = [(layer, render.snapshot(layer, view, raster_cache="off")) for layer in layers]
+        for layer, indices in (self.highlights or {}).items():
+            if isinstance(layer, VectorLayer) and len(indices):
+                snaps.append((None, render.snapshot(layer, view, subset=indices, highlight=True)))
+        painter.save()
+        painter.translate(self.map_rect.topLeft())
+        painter.setClipRect(QRectF(0, 0, w, h))
+        background = self._map_background()
+        if background:
+            painter.fillRect(QRectF(0, 0, w, h), render.qcolor(background))
+        for layer, snap in snaps:
+            painter.setOpacity(layer.opacity if layer is not None else 1.0)
+            if snap.kind == "vector":
+                render.paint_vector(painter, snap)
+            else:
+                painter.drawImage(QPointF(0, 0), render.render_layer(snap))
+        painter.setOpacity(1.0)
+        plain = [snap for _layer, snap in snaps]
+        labels = render.render_labels(plain, plain)
+        if labels is not None:
+            painter.drawImage(QPointF(0, 0), labels)
+        painter.restore()
 
     def _map_background(self):
         """The map's background colour: none over a base map."""

@@ -86,8 +86,8 @@ def test_pdf_has_the_paper_size_and_the_footer_text(printing, tmp_path):
     if shutil.which("pdftotext") is None:
         pytest.fail("pdftotext (poppler-utils) is needed; scripts/setup.sh test installs it")
     text = _pdf_text(out)
-    # (Qt's PDF text map gives some ideographs as their radical look-alikes, e.g. 风 as U+2EDB, so the
-    # checked words avoid them; the glyphs themselves are right, see test_pdf_renders_with_colours)
+    # (NFKC here would hide radical look-alikes such as U+2EDB for 风; tests/ui/test_print_vector.py checks the
+    # raw text has none, now that the registered font has no radical aliases)
     for expected in ("测试", "险图", "图例", "审图号", "GS(2024)1234号", "数据来源", "counties.shp", "2024-05-06",
                      "EPSG:4490", "危险化学品", "比例尺"):
         assert expected in text, expected

@@ -11,4 +11,5 @@ PANELS: tuple[tuple[str, str, str, str], ...] = (
     ("riskmap.ui.panels.roads", "RoadHazardPanel", "道路隐患排查", "Road hazard register"),
     ("riskmap.ui.panels.qra", "QRAPanel", "定量风险评价", "Quantitative risk assessment"),
     ("riskmap.ui.panels.threat", "ThreatPanel", "事故后果威胁区", "Threat zones"),
+    ("riskmap.ui.panels.fourcolour", "FourColourPanel", "安全风险四色分布图", "Four-colour risk map"),
 )

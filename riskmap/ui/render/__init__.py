@@ -46,7 +46,7 @@ from riskmap.ui.render.labels import _dilate, is_obstacle, label_font_px, render
 from riskmap.ui.render.raster import RASTER_CACHE_CELLS, RASTER_DISPLAYS, RasterDisplay, rgba_to_qimage
 from riskmap.ui.render.symbols import (SYMBOLS, color_codes, point_fill_alpha, qcolor, style_palette, symbol_image,
                                        symbol_path, symbol_sprite)
-from riskmap.ui.render.vector import qpolygon
+from riskmap.ui.render.vector import paint_vector, qpolygon
 from riskmap.ui.render.view import MapView, RenderCancelled, aspect_factor, fit_extent
 
 __all__ = [
@@ -54,7 +54,7 @@ __all__ = [
     "LayerSnapshot", "MapView", "PreparedGeometry", "RasterDisplay", "RenderCancelled",
     "aspect_factor", "color_codes", "compose", "decimate", "draw_north_arrow", "draw_scale_bar", "exposed_rects",
     "fit_extent", "format_distance", "highlight_style", "is_obstacle", "label_font_px", "metres_per_pixel",
-    "nice_length", "pan_offset", "point_fill_alpha", "prepared_geometry", "qcolor", "qpolygon", "ramp_gradient",
+    "nice_length", "paint_vector", "pan_offset", "point_fill_alpha", "prepared_geometry", "qcolor", "qpolygon", "ramp_gradient",
     "ramp_lut", "render_labels", "render_layer", "render_layer_panned", "render_layers", "rgba_to_qimage",
     "simplify_lines", "snap_to_grid", "snapshot", "style_palette", "symbol_image", "symbol_path", "symbol_sprite",
     "wants_labels", "worker_pool", "_dilate",

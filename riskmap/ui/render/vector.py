@@ -106,32 +106,43 @@ def visible_features(snap: LayerSnapshot, pad_px: float) -> np.ndarray:
 
 
 def render_vector(snap: LayerSnapshot) -> QImage:
-    view, style = snap.view, snap.style
-    image = new_image(view)
+    image = new_image(snap.view)
     if snap.geoms is None or len(snap.geoms) == 0:
         return image
+    painter = QPainter(image)
+    try:
+        paint_vector(painter, snap)
+    finally:
+        painter.end()
+    return image
+
+
+def paint_vector(painter: QPainter, snap: LayerSnapshot) -> None:
+    """Paint a vector snapshot with ``painter`` in the view's pixel coordinates (0..width, 0..height).
+
+    :func:`render_vector` paints onto the layer's own image; the atlas paints straight onto a PDF
+    page (translated to the map frame), so polygons and lines stay vector in the file.
+    """
+    view, style = snap.view, snap.style
+    if snap.geoms is None or len(snap.geoms) == 0:
+        return
     prepared = PREPARED.get(snap.geoms)
     snap.check()
     pad = style.size * view.scale + style.width * view.scale + 4
     visible = visible_features(snap, pad)
     if not visible.any():
-        return image
+        return
     codes = _feature_codes(snap)
     palette = style_palette(style)
     snap.check()
-    painter = QPainter(image)
-    try:
-        if len(prepared.ring_coords):
-            _paint_polygons(painter, snap, prepared, visible, codes, palette)
-        snap.check()
-        if len(prepared.line_coords):
-            _paint_lines(painter, snap, prepared, visible, codes, palette)
-        snap.check()
-        if len(prepared.point_xy):
-            _paint_points(painter, snap, prepared, visible, codes, palette)
-    finally:
-        painter.end()
-    return image
+    if len(prepared.ring_coords):
+        _paint_polygons(painter, snap, prepared, visible, codes, palette)
+    snap.check()
+    if len(prepared.line_coords):
+        _paint_lines(painter, snap, prepared, visible, codes, palette)
+    snap.check()
+    if len(prepared.point_xy):
+        _paint_points(painter, snap, prepared, visible, codes, palette)
 
 
 def _pixel_grid(view: MapView) -> tuple[float, float]:
