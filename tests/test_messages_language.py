@@ -22,7 +22,12 @@ ROOT = Path(riskmap.__file__).resolve().parent.parent
 #: Files left out of the guard for now, each with the reason; remove a file from here once its messages
 #: are translated.
 NOT_YET_GUARDED = (
-    "riskmap/ui/printing.py",  # being reworked on the printing branch; its errors are translated there
+    # being reworked on the printing/atlas branches, whose engineer translates their errors; the other
+    # printing, atlas and four-colour modules (cli/printmap.py, ui/atlas.py, ui/panels/fourcolour.py,
+    # exports/fourcolour_style.py) are already clean and stay guarded
+    "riskmap/ui/printing.py",
+    "riskmap/cli/atlas.py",
+    "riskmap/analysis/fourcolour.py",
 )
 
 #: Files whose RiskmapError messages must be wrapped in ``tr(…)``: every module of ``riskmap/``, found in
