@@ -31,6 +31,9 @@ def register(subparsers) -> None:
     p.add_argument("--approval", metavar="审图号", help="map approval number printed on every page")
     p.add_argument("--dpi", type=float, default=200.0, help="resolution of images in the PDF (≥ 200, default 200)")
     p.add_argument("--top", type=int, default=12, help="items listed per county (default 12)")
+    p.add_argument("--offline-tiles", metavar="BASEMAP.mbtiles",
+                   help="draw this offline base-map package (MBTiles) under the maps, with its attribution "
+                        "(the command line never fetches tiles from the network)")
     p.set_defaults(func=run_atlas)
     r = subparsers.add_parser(
         "fourcolour-rules", help="write the default four-colour rule table (JSON) to edit and pass to --rules",
@@ -118,13 +121,32 @@ def run_atlas(args) -> int:
 
         data_sources = DATA_SOURCES
 
+    if args.offline_tiles:
+        from riskmap.layers.tile_store import open_package
+
+        package, _provider = open_package(args.offline_tiles)  # refused here, in one line, when not a package
+        package.close()
+    basemaps = []
+
     def make_writer():
         from riskmap.ui.atlas import atlas_from_result
 
-        return atlas_from_result(result, counties, title=args.title, approval=args.approval, dpi=args.dpi,
-                                 top_n=args.top, data_sources=data_sources)
+        if args.offline_tiles:
+            from riskmap.layers.tile_store import open_package
+            from riskmap.ui.basemap import BaseMap
 
-    written = atlas_headless(make_writer, out, progress=_progress)
+            package, provider = open_package(args.offline_tiles)
+            package.close()
+            basemaps.append(BaseMap(provider))
+        return atlas_from_result(result, counties, title=args.title, approval=args.approval, dpi=args.dpi,
+                                 top_n=args.top, data_sources=data_sources,
+                                 basemap=basemaps[0] if basemaps else None)
+
+    try:
+        written = atlas_headless(make_writer, out, progress=_progress)
+    finally:
+        for basemap in basemaps:
+            basemap.close()
     if sys.stderr.isatty():
         print(file=sys.stderr)
     report_written(written.path)

@@ -62,8 +62,10 @@ class AtlasWriter:
     """Lays out and paints the atlas pages (device pixels at ``dpi``)."""
 
     def __init__(self, townships, items, counties, *, colours=None, title=None, approval=None,
-                 provenance=None, data_sources=None, dpi=MIN_DPI, top_n=12, context_layers=(), date=None):
+                 provenance=None, data_sources=None, dpi=MIN_DPI, top_n=12, context_layers=(), date=None,
+                 basemap=None):
         self.dpi = float(dpi)
+        self.basemap = basemap  # riskmap.ui.basemap.BaseMap drawn under the map, with its attribution
         self.mm = self.dpi / 25.4
         self.width = int(round(PAGE_MM[0] * self.mm))
         self.height = int(round(PAGE_MM[1] * self.mm))
@@ -81,7 +83,8 @@ class AtlasWriter:
         self.items = items.to_crs(map_crs)
         self.townships = townships.to_crs(map_crs).reset_index(drop=True) if townships is not None else None
         self.county_layer = VectorLayer(self.counties, tr("县区", "Counties"), map_crs=map_crs,
-                                        style=Style(color="#f2f2f2", stroke="#8a8a8a", width=0.8, fill_opacity=1.0))
+                                        style=Style(color="#f2f2f2", stroke="#8a8a8a", width=0.8,
+                                                    fill_opacity=0.0 if basemap is not None else 1.0))
         self.county_outline = VectorLayer(self.counties, tr("县区界", "County boundary"), map_crs=map_crs,
                                           style=Style(color="#000000", stroke="#1a1a1a", width=2.2, fill_opacity=0.0))
         self.town_layer = None
@@ -140,6 +143,10 @@ class AtlasWriter:
         painter.translate(rect.topLeft())
         painter.setClipRect(QRectF(0, 0, w, h))
         painter.fillRect(QRectF(0, 0, w, h), QColor("#ffffff"))
+        if self.basemap is not None:
+            base = self.basemap.render(view.extent, w, h, self.map_crs, self.dpi)
+            if base is not None:
+                painter.drawImage(QRectF(0, 0, w, h), base, QRectF(0, 0, base.width(), base.height()))
         for layer in layers:
             if not layer.visible:
                 continue
@@ -165,8 +172,24 @@ class AtlasWriter:
         painter.setClipRect(rect)
         render.draw_scale_bar(painter, rect.left() + pad, rect.bottom() - pad, mpp, scale, max_width=220.0)
         render.draw_north_arrow(painter, rect.right() - pad - 20 * scale, rect.top() + pad, scale)
+        self._paint_attribution(painter, rect)
         painter.restore()
         return mpp
+
+    def _paint_attribution(self, painter: QPainter, rect: QRectF) -> None:
+        """The base map's attribution in the lower right corner of the map frame."""
+        text = getattr(self.basemap, "attribution", "") if self.basemap is not None else ""
+        if not text:
+            return
+        font = pixel_font(self._pt(6.5))
+        metrics = QFontMetricsF(font)
+        pad = 1.0 * self.mm
+        w, h = metrics.horizontalAdvance(text) + 2 * pad, metrics.height() + pad
+        box = QRectF(rect.right() - w, rect.bottom() - h, w, h)
+        painter.fillRect(box, QColor(255, 255, 255, 200))
+        painter.setFont(font)
+        painter.setPen(QColor("#333333"))
+        painter.drawText(box, Qt.AlignCenter, text)
 
     def _paint_area_names(self, painter, view, county):
         """Township names (or county names on the cover) as real text at each area's inner point."""
@@ -532,7 +555,8 @@ def export_atlas(window, path=None):
         title = tr(f"{window.project.title}安全风险四色分布图集", f"{window.project.title}: four-colour risk atlas") \
             if window.project.title else None
         writer = atlas_from_result(result, counties, title=title, approval=window.project.approval_number,
-                                   data_sources=(window.project.extras or {}).get("data_sources"))
+                                   data_sources=(window.project.extras or {}).get("data_sources"),
+                                   basemap=getattr(window.canvas, "basemap", None))
     except RiskmapError as exc:
         window.show_error(exc)
         return None

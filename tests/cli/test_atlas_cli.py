@@ -124,3 +124,42 @@ def test_default_rule_table_round_trips_through_a_file(tmp_path):
     path = tmp_path / "rules.json"
     assert main(["fourcolour-rules", "--out", str(path)]) == 0
     assert fc.rules_sha256(fc.load_rules(path)) == fc.rules_sha256(fc.DEFAULT_RULES)
+
+
+def test_an_offline_base_map_is_drawn_under_the_maps_with_its_attribution(small_atlas, tmp_path):
+    """Issue 17: the atlas shows the base map (an offline package: the command line never fetches tiles)."""
+    import numpy as np
+    from PIL import Image
+    from pyproj import Transformer
+    from tile_server import COLOURS, TileServer
+
+    from riskmap.layers import tiles
+    from riskmap.layers.tile_store import download_package
+
+    to_lonlat = Transformer.from_crs(GK, 4326, always_xy=True)
+    lon0, lat0 = to_lonlat.transform(X0 - 5000, Y0 - 5000)
+    lon1, lat1 = to_lonlat.transform(X0 + 45000, Y0 + 25000)
+    with TileServer() as server:
+        package = download_package(tiles.custom_provider(server.url, attribution="ATLAS-TILES-TEST"),
+                                   (lon0, lat0, lon1, lat1), range(8, 15), tmp_path / "base.mbtiles")["path"]
+    pdf = tmp_path / "atlas_base.pdf"
+    d = small_atlas.parent
+    assert main(["atlas", "--from", str(d / "four.gpkg"), "--counties", str(d / "counties.gpkg"), "--out", str(pdf),
+                 "--offline-tiles", str(package)]) == 0
+    assert "ATLAS-TILES-TEST" in pdftext(pdf, 2)
+    assert "ATLAS-TILES-TEST" not in pdftext(small_atlas, 2)
+
+    def tile_share(path):
+        subprocess.run(["pdftoppm", "-f", "2", "-l", "2", "-r", "30", "-png", str(path), str(tmp_path / "p")],
+                       check=True)
+        png = sorted(tmp_path.glob("p*.png"))[-1]
+        img = np.asarray(Image.open(png).convert("RGB")).reshape(-1, 3).astype(int)
+        png.unlink()
+        near = np.zeros(len(img), bool)
+        for colour in COLOURS:
+            near |= np.abs(img - np.array(colour)).sum(axis=1) < 40
+        return near.mean()
+
+    assert tile_share(pdf) > 0.02 > tile_share(small_atlas) + 0.01
+    assert main(["atlas", "--from", str(d / "four.gpkg"), "--counties", str(d / "counties.gpkg"),
+                 "--out", str(tmp_path / "x.pdf"), "--offline-tiles", str(tmp_path / "missing.mbtiles")]) == 2
