@@ -19,42 +19,21 @@ from riskmap.i18n import set_language
 
 ROOT = Path(riskmap.__file__).resolve().parent.parent
 
-#: Files whose RiskmapError messages must be wrapped in ``tr(…)``; extend it (up to all of
-#: ``riskmap/``, e.g. ``sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "riskmap").rglob("*.py"))``)
-#: as more modules are translated.
-GUARDED_FILES = (
-    "riskmap/app.py",
-    "riskmap/crs.py",
-    "riskmap/project.py",
-    "riskmap/journal.py",
-    "riskmap/sample.py",
-    "riskmap/search.py",
-    "riskmap/i18n.py",
-    "riskmap/analysis/gb18218.py",
-    "riskmap/analysis/linear.py",
-    "riskmap/analysis/pipelines.py",
-    "riskmap/analysis/popgrid.py",
-    "riskmap/analysis/register.py",
-    "riskmap/analysis/tailings_rules.py",
-    "riskmap/exports/assets.py",
-    "riskmap/cli/printmap.py",
-    "riskmap/layers/base.py",
-    "riskmap/layers/layerlist.py",
-    "riskmap/tables.py",
-    "riskmap/analysis/fields.py",
-    "riskmap/layers/tiles.py",
-    "riskmap/layers/tile_store.py",
-    "riskmap/ui/basemap.py",
-    "riskmap/ui/basemap_menu.py",
-    "riskmap/io.py",
-    "riskmap/analysis/qra/assess.py",
-    "riskmap/analysis/qra/engine.py",
-    "riskmap/analysis/qra/societal.py",
-    "riskmap/cli/analyses.py",
-    "riskmap/cli/common.py",
-    "riskmap/cli/gui.py",
-    "riskmap/layers/fields.py",
+#: Files left out of the guard for now, each with the reason; remove a file from here once its messages
+#: are translated.
+NOT_YET_GUARDED = (
+    # being reworked on the printing/atlas branches, whose engineer translates their errors; the other
+    # printing, atlas and four-colour modules (cli/printmap.py, ui/atlas.py, ui/panels/fourcolour.py,
+    # exports/fourcolour_style.py) are already clean and stay guarded
+    "riskmap/ui/printing.py",
+    "riskmap/cli/atlas.py",
+    "riskmap/analysis/fourcolour.py",
 )
+
+#: Files whose RiskmapError messages must be wrapped in ``tr(…)``: every module of ``riskmap/``, found in
+#: the tree (so a new module is guarded from its first commit), except :data:`NOT_YET_GUARDED`.
+GUARDED_FILES = tuple(rel for rel in sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "riskmap").rglob("*.py"))
+                      if rel not in NOT_YET_GUARDED)
 
 
 @pytest.fixture
@@ -190,6 +169,42 @@ def test_default_is_chinese_and_english_is_restored_to_chinese(zh):
         to_wgs84(114.0, 32.0, "utm")
 
 
+def test_relocation_errors(zh):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from riskmap.analysis.relocation import normalise_plants, normalise_sensitive
+
+    no_crs = gpd.GeoDataFrame({"name": ["甲"]}, geometry=[Point(114.1, 32.1)])
+    with pytest.raises(CRSError):
+        normalise_plants(no_crs)
+    assert both_languages(lambda: normalise_plants(no_crs)) == (
+        "企业图层没有坐标系，请先指定（如 EPSG:4490）",
+        "the plants layer has no coordinate reference system; set one (e.g. EPSG:4490)")
+    assert both_languages(lambda: normalise_sensitive(no_crs)) == (
+        "敏感目标图层没有坐标系，请先指定", "the sensitive-targets layer has no coordinate reference system; set one")
+
+
+def test_zonal_errors(zh):
+    import geopandas as gpd
+    import numpy as np
+    from affine import Affine
+    from shapely.geometry import Point
+
+    from riskmap.analysis.zonal import as_grid, zone_sums
+
+    cube = np.zeros((2, 3, 3))
+    with pytest.raises(ParameterError):
+        as_grid(cube, transform=Affine(100, 0, 0, 0, -100, 300), crs="EPSG:4547")
+    assert both_languages(lambda: as_grid(cube, transform=Affine(100, 0, 0, 0, -100, 300), crs="EPSG:4547")) == (
+        "内存中的栅格须为二维，不能是 3 维", "an in-memory raster must be 2-D, not 3-D")
+    grid = as_grid(np.ones((3, 3)), transform=Affine(100, 0, 0, 0, -100, 300), crs="EPSG:4547")
+    centres = gpd.GeoSeries([Point(150, 150)])
+    assert both_languages(lambda: zone_sums(grid, centres, 50.0)) == (
+        "统计区中心点没有坐标系，请先指定再汇总",
+        "zone centres have no coordinate reference system; set one before summing")
+
+
 # --- the guard ------------------------------------------------------------------------------------
 def riskmap_error_names(trees=()) -> set[str]:
     """Names of RiskmapError and its subclasses: those of riskmap.errors and those the ``trees`` define."""
@@ -273,8 +288,9 @@ def untranslated_raises(source: str, filename: str = "<source>", error_names=Non
 
 
 def test_guarded_files_exist():
-    missing = [f for f in GUARDED_FILES if not (ROOT / f).is_file()]
-    assert not missing, f"GUARDED_FILES names files that are not there: {missing}"
+    assert len(GUARDED_FILES) > 100 and "riskmap/analysis/relocation.py" in GUARDED_FILES
+    missing = [f for f in NOT_YET_GUARDED if not (ROOT / f).is_file()]
+    assert not missing, f"NOT_YET_GUARDED names files that are not there: {missing}"
 
 
 def test_riskmap_errors_in_guarded_files_are_translated():

@@ -342,7 +342,7 @@ def _households_per_piece(ds, pieces, tree, metric_crs, params, progress, frac0,
     for c0 in range(0, n, chunk):
         c1 = min(n, c0 + chunk)
         if progress is not None:
-            progress(frac0 + (frac1 - frac0) * c0 / n, f"{label}：人口统计")
+            progress(frac0 + (frac1 - frac0) * c0 / n, tr(f"{label}：人口统计", f"{label}: population"))
         xy, w, cell_xy, cell_of = subcells_near(ds, shapely.multilinestrings(pieces[c0:c1]), metric_crs,
                                                 params.corridor_m, params.subcell_m, return_cells=True)
         if w.size == 0:
@@ -602,7 +602,7 @@ def identify_hca(pipelines, population=None, *, sensitive=None, water=None, road
             rec = lines.iloc[fi]
             label = str(rec["name"])
             if progress is not None:
-                progress(frac0, f"{label}：高后果区识别")
+                progress(frac0, tr(f"{label}：高后果区识别", f"{label}: finding HCAs"))
             pieces, starts, ends = split_line(line, params.step_m)
             tree = shapely.STRtree(pieces)
             flags = _Flags(len(pieces))
@@ -653,7 +653,7 @@ def identify_hca(pipelines, population=None, *, sensitive=None, water=None, road
         if own_ds:
             ds.close()
     if progress is not None:
-        progress(1.0, "高后果区识别完成")
+        progress(1.0, tr("高后果区识别完成", "HCAs done"))
 
     import geopandas as gpd
 
@@ -916,7 +916,7 @@ def analyse_pipelines(pipelines, population=None, *, sensitive=None, water=None,
     hca, record = identify_hca(pipelines, population, sensitive=sensitive, water=water, roads=roads,
                                enterprises=enterprises, protected=protected, params=params, progress=sub(0.0, 0.9))
     if progress is not None:
-        progress(0.9, "管道保护范围")
+        progress(0.9, tr("管道保护范围", "pipeline protection bands"))
     corridors = protection_corridors(pipelines, bands, params=params, water=water)
     targets = {k: v for k, v in (("sensitive", sensitive), ("enterprises", enterprises), ("buildings", buildings))
                if v is not None}
@@ -936,7 +936,7 @@ def analyse_pipelines(pipelines, population=None, *, sensitive=None, water=None,
     else:
         record["notes"].append("管道图层无隧道属性（tunnel/隧道字段为是的管段）：未评价第三十三条隧道两侧1000m范围")
     if progress is not None:
-        progress(1.0, "完成")
+        progress(1.0, tr("完成", "done"))
     return PipelineResult(hca, corridors, encroachments, record, scope)
 
 

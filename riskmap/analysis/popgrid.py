@@ -155,7 +155,7 @@ def polygon_population(ds, polygons_metric, metric_crs, subcell_m: float = 10.0,
     sums = np.zeros(len(polys))
     for i, poly in enumerate(polys):
         if progress is not None:
-            progress(i / max(len(polys), 1), "population")
+            progress(i / max(len(polys), 1), tr("人口统计", "population"))
         if poly is None or shapely.is_empty(poly):
             continue
         xy, w = subcells_near(ds, poly, metric_crs, 0.0, subcell_m)

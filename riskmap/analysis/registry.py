@@ -664,11 +664,13 @@ ANALYSES = {a.name: a for a in (RELOCATION, ROADS, PIPELINES, TAILINGS, QRA, THR
 def analysis(name: str) -> Analysis:
     """The declared analysis called ``name`` (ParameterError for an unknown one)."""
     from riskmap.errors import ParameterError
+    from riskmap.i18n import tr
 
     try:
         return ANALYSES[name]
     except KeyError:
-        raise ParameterError(f"unknown analysis {name!r}; known: {', '.join(ANALYSES)}") from None
+        raise ParameterError(tr(f"未知的分析“{name}”；可选：{'、'.join(ANALYSES)}",
+                                f"unknown analysis {name!r}; known: {', '.join(ANALYSES)}")) from None
 
 
 __all__ = ["ANALYSES", "FOURCOLOUR", "PIPELINES", "QRA", "RELOCATION", "ROADS", "TAILINGS", "THREAT", "analysis",

@@ -36,6 +36,7 @@ from riskmap.analysis import gb18218, zonal
 from riskmap.analysis.declare import Param, ParamSet
 from riskmap.analysis.provenance import describe_input, provenance
 from riskmap.errors import CRSError, EmptyLayerError, ParameterError
+from riskmap.i18n import tr
 
 # ---------------------------------------------------------------------------
 # parameters
@@ -228,10 +229,12 @@ class RelocationParams:
     def check_more(self) -> None:
         for kind, value in self.distance_table.items():
             if not _finite(value) or float(value) <= 0:
-                raise ParameterError(f"distance_table[{kind!r}] must be a positive distance in metres")
+                raise ParameterError(tr(f"distance_table[“{kind}”] 须为正的距离（米）",
+                                        f"distance_table[{kind!r}] must be a positive distance in metres"))
         bad = [g for g in self.grade_rule_grades if g not in gb18218.GRADES]
         if bad:
-            raise ParameterError(f"grade_rule_grades has {bad}; use 一级, 二级, 三级 or 四级")
+            raise ParameterError(tr(f"grade_rule_grades 中的 {'、'.join(map(str, bad))} 不是等级，请使用一级、二级、三级或四级",
+                                    f"grade_rule_grades has {bad}; use 一级, 二级, 三级 or 四级"))
         gb18218.check_overrides(self.beta_overrides)
 
     @property
@@ -341,7 +344,8 @@ def normalise_plants(plants, industries=("hazchem",)):
     (GeoDataFrame, list of str)
     """
     if plants.crs is None:
-        raise CRSError("the plants layer has no coordinate reference system; set one (e.g. EPSG:4490)")
+        raise CRSError(tr("企业图层没有坐标系，请先指定（如 EPSG:4490）",
+                          "the plants layer has no coordinate reference system; set one (e.g. EPSG:4490)"))
     notes = []
     amount_col, amount_unit = (None, "") if "amount" in plants.columns else _amount_unit(plants, PLANT_FIELD_ALIASES)
     gdf = _rename(plants, PLANT_FIELD_ALIASES).copy()
@@ -363,8 +367,9 @@ def normalise_plants(plants, industries=("hazchem",)):
         notes.append(f"{int(missing.sum())} 家企业无坐标，未评估 (plants without a location skipped)")
         gdf = gdf.loc[~missing]
     if len(gdf) == 0:
-        raise EmptyLayerError("no plant to assess (no hazardous-chemical plant with a location); "
-                              "check the industry column or assess all industries")
+        raise EmptyLayerError(tr("没有可评估的企业（没有带坐标的危险化学品企业），请检查行业列或改为评估全部行业",
+                                 "no plant to assess (no hazardous-chemical plant with a location); "
+                                 "check the industry column or assess all industries"))
     gdf = gdf.reset_index(drop=True)
     if "name" not in gdf.columns:
         gdf["name"] = [f"企业{i + 1}" for i in range(len(gdf))]
@@ -473,7 +478,8 @@ def normalise_sensitive(sensitive):
     if sensitive is None or len(sensitive) == 0:
         return None
     if sensitive.crs is None:
-        raise CRSError("the sensitive-targets layer has no coordinate reference system; set one")
+        raise CRSError(tr("敏感目标图层没有坐标系，请先指定",
+                          "the sensitive-targets layer has no coordinate reference system; set one"))
     gdf = _rename(sensitive, SENSITIVE_FIELD_ALIASES).copy()
     if "name" not in gdf.columns:
         gdf["name"] = [f"敏感目标{i + 1}" for i in range(len(gdf))]
@@ -529,7 +535,7 @@ def dense_areas(population, threshold: float = 5000.0, min_area_km2: float = 0.2
 
     grid = zonal.as_grid(population)
     if progress:
-        progress(0.0, "识别人口密集区 finding dense areas")
+        progress(0.0, tr("识别人口密集区", "finding dense areas"))
     cell_km2 = _cell_area_km2(grid)
     out_crs = crs_policy.parse_crs(metric_crs) if metric_crs is not None else grid.crs
     empty = gpd.GeoDataFrame({"area_km2": [], "population": [], "density": []}, geometry=[], crs=out_crs)
@@ -541,7 +547,7 @@ def dense_areas(population, threshold: float = 5000.0, min_area_km2: float = 0.2
     if not keep.any():
         return empty
     if progress:
-        progress(0.9, "勾绘人口密集区 tracing dense areas")
+        progress(0.9, tr("勾绘人口密集区", "tracing dense areas"))
     kept_piece = keep[piece_label]
     # pieces dissolved in pixel coordinates (exact: integers), then placed by the raster's transform
     geoms = shapely.make_valid(np.asarray(pieces, dtype=object)[kept_piece])
@@ -559,7 +565,7 @@ def dense_areas(population, threshold: float = 5000.0, min_area_km2: float = 0.2
     if not out_crs.equals(grid.crs):
         frame = frame.to_crs(out_crs)
     if progress:
-        progress(1.0, "人口密集区完成 dense areas done")
+        progress(1.0, tr("人口密集区完成", "dense areas done"))
     return frame[["area_km2", "population", "density", "geometry"]]
 
 
@@ -605,7 +611,7 @@ def _dense_labels(grid, cell_km2, threshold: float, min_area_km2: float, progres
         for r0 in range(0, H, rows):
             r1 = min(r0 + rows, H)
             if progress:
-                progress(0.9 * r0 / max(H, 1), "识别人口密集区 finding dense areas")
+                progress(0.9 * r0 / max(H, 1), tr("识别人口密集区", "finding dense areas"))
             win = read(r0, r1, 0, W)
             ck = cell_km2 if scalar_cell else cell_km2[r0:r1]
             # no cell of the strip can reach the threshold: max(value) / min(cell area) bounds every
@@ -697,7 +703,8 @@ def _cell_area_km2(grid):
         dlat = math.radians(abs(t.e))
         dlon = math.radians(abs(t.a))
         return (radius * radius * dlon * dlat * np.cos(np.radians(lat)))[:, None]
-    raise CRSError("the population raster must be projected in metres or in longitude/latitude, north-up")
+    raise CRSError(tr("人口栅格须为以米为单位的投影坐标或经纬度，且正北朝上",
+                      "the population raster must be projected in metres or in longitude/latitude, north-up"))
 
 
 # ---------------------------------------------------------------------------
@@ -806,7 +813,7 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
 
     params = (params or RelocationParams()).validate()
     report = progress or (lambda frac, msg: None)
-    report(0.0, "准备数据 preparing")
+    report(0.0, tr("准备数据", "preparing"))
     plants, sensitive = _with_own_crs(plants), _with_own_crs(sensitive)
     gdf, notes = normalise_plants(plants, params.industries)
     sens = normalise_sensitive(sensitive)
@@ -845,7 +852,7 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
         exposure = zonal.zone_sums(grid, gpd.GeoSeries(geoms, crs=plants_crs), dist,
                                    progress=_progress_range(progress, 0.45, 0.85), metric_crs=metric_crs)
         overlap, zones_geoms = zones_job.result()
-    report(0.85, "叠加分析 overlaying")
+    report(0.85, tr("叠加分析", "overlaying"))
     site_in_dense = np.zeros(len(gdf), bool)
     if len(dense_m):
         hit = dense_tree.query(geoms_m, predicate="intersects")
@@ -859,7 +866,7 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
         ctx.sens_names = sens["name"].to_numpy(object)
         ctx.sens_categories = sens["category"].to_numpy(object)
     sens_info = _sensitive_in_zones(ctx, geoms_m, dist)
-    report(0.9, "评定 grading")
+    report(0.9, tr("评定", "grading"))
 
     out = gdf.drop(columns=["safe_dist_in", "unit_inventories"]).copy()
     out["safe_dist"] = dist
@@ -914,7 +921,7 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
         notes=notes,
     )
     result = RelocationResult(plants_out, zones_out, dense_out, county_summary(plants_out), record, ctx)
-    report(1.0, "完成 done")
+    report(1.0, tr("完成", "done"))
     return result
 
 
@@ -1400,20 +1407,23 @@ def update_plant(result: RelocationResult, position: int, *, safe_dist: float | 
 
     ctx = result.context
     if ctx is None:
-        raise ParameterError("this result cannot be updated (no assessment context); rerun the assessment")
+        raise ParameterError(tr("该结果无法更新（缺少评估上下文），请重新运行评估",
+                                "this result cannot be updated (no assessment context); rerun the assessment"))
     plants = result.plants
     if not 0 <= int(position) < len(plants):
-        raise ParameterError(f"no plant at row {position}; the result has {len(plants)} plants")
+        raise ParameterError(tr(f"第 {position} 行没有企业，结果共有 {len(plants)} 家企业",
+                                f"no plant at row {position}; the result has {len(plants)} plants"))
     position = int(position)
     params = ctx.params
     geom_col = plants.geometry.name
     if geometry is not None:
         if shapely.is_missing(geometry) or shapely.is_empty(geometry):
-            raise ParameterError("the new plant location is empty")
+            raise ParameterError(tr("企业的新位置为空", "the new plant location is empty"))
         plants.iat[position, plants.columns.get_loc(geom_col)] = geometry
     dist = float(plants["safe_dist"].iat[position]) if safe_dist is None else float(safe_dist)
     if not math.isfinite(dist) or dist <= 0:
-        raise ParameterError(f"the safety distance must be a positive number of metres, not {safe_dist!r}")
+        raise ParameterError(tr(f"安全距离须为正数（米），不能是“{safe_dist}”",
+                                f"the safety distance must be a positive number of metres, not {safe_dist!r}"))
     geom = plants.geometry.iat[position]
     geom_m = np.asarray(crs_policy.transform_geometries(np.array([geom], dtype=object), ctx.plants_crs,
                                                         ctx.metric_crs))

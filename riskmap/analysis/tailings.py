@@ -36,6 +36,7 @@ from riskmap.analysis.popgrid import polygon_population
 from riskmap.analysis.fields import apply_field_aliases, layer_source
 from riskmap.analysis.provenance import describe_input, provenance
 from riskmap.errors import EmptyLayerError, ParameterError
+from riskmap.i18n import tr
 
 FIELD_ALIASES = {"name": ("名称", "尾矿库名称"), "capacity": ("总库容", "设计总库容", "库容", "capacity_1e4m3"),
                  "stage_capacity": ("stage_cap", "全库容", "现状全库容", "当前全库容", "current_capacity"),
@@ -81,7 +82,8 @@ def normalise_tailings(tailings):
     """
     src = layer_source(tailings)
     if tailings is None or len(tailings) == 0:
-        raise EmptyLayerError("the tailings layer has no features; choose a layer with tailings ponds", src)
+        raise EmptyLayerError(tr("尾矿库图层没有要素，请选择含尾矿库的图层",
+                                 "the tailings layer has no features; choose a layer with tailings ponds"), src)
     gdf = apply_field_aliases(tailings, FIELD_ALIASES, {"name": lambda n: [f"尾矿库{i + 1}" for i in range(n)],
                                                         "downstream_az": lambda n: np.nan,
                                                         "stage_capacity": lambda n: np.nan},
@@ -95,8 +97,9 @@ def normalise_tailings(tailings):
     gdf["name"] = gdf["name"].astype(str)
     types = set(gdf.geom_type.dropna())
     if not types <= {"Point", "MultiPoint", "Polygon", "MultiPolygon"}:
-        raise ParameterError("the tailings layer must hold points (dams) or polygons, found "
-                             f"{', '.join(sorted(types))}", src)
+        raise ParameterError(tr(f"尾矿库图层须为点（坝址）或面要素，实为 {'、'.join(sorted(types))}",
+                                "the tailings layer must hold points (dams) or polygons, found "
+                                f"{', '.join(sorted(types))}"), src)
     return gdf
 
 
@@ -167,7 +170,8 @@ def _facility_frames(facilities: dict, metric_crs, corridors, names, params):
             continue
         kind = str(key).split(":")[0]  # "roads:县道图层" is a second roads layer
         if gdf.crs is None:
-            raise crs_policy.CRSError(f"the {kind} layer has no coordinate reference system; name one",
+            raise crs_policy.CRSError(tr(f"{FACILITY_KIND_ZH.get(kind, kind)}图层没有坐标系，请先指定",
+                                         f"the {kind} layer has no coordinate reference system; name one"),
                                       layer_source(gdf))
         fm = gdf.to_crs(metric_crs).reset_index(drop=True)
         geoms = fm.geometry.values

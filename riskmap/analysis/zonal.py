@@ -35,6 +35,7 @@ import pandas as pd
 
 from riskmap import crs as crs_policy
 from riskmap.errors import CRSError, DataFormatError, ParameterError
+from riskmap.i18n import tr
 
 #: Segments per quarter circle when a circle must be a polygon (256 vertices: area −0.01 %).
 CIRCLE_QUAD_SEGS = 64
@@ -215,14 +216,16 @@ def as_grid(source, *, transform=None, crs=None, nodata=None) -> RasterGrid:
         return source
     if isinstance(source, np.ndarray):
         if transform is None or crs is None:
-            raise ParameterError("an in-memory raster needs its affine transform and CRS")
+            raise ParameterError(tr("内存中的栅格须给出仿射变换和坐标系", "an in-memory raster needs its affine transform and CRS"))
         if source.ndim != 2:
-            raise ParameterError(f"an in-memory raster must be 2-D, not {source.ndim}-D")
+            raise ParameterError(tr(f"内存中的栅格须为二维，不能是 {source.ndim} 维",
+                                    f"an in-memory raster must be 2-D, not {source.ndim}-D"))
         return RasterGrid(transform, crs_policy.parse_crs(crs), source.shape[1], source.shape[0],
                           nodata, array=source)
     if hasattr(source, "read") and hasattr(source, "transform"):  # open rasterio dataset
         if source.crs is None:
-            raise CRSError("the raster has no coordinate reference system; add one", getattr(source, "name", None))
+            raise CRSError(tr("栅格没有坐标系，请为其添加坐标系", "the raster has no coordinate reference system; add one"),
+                           getattr(source, "name", None))
         return RasterGrid(source.transform, crs_policy.parse_crs(source.crs.to_wkt()), source.width, source.height,
                           source.nodata, path=Path(source.name))
     from riskmap.io import open_raster
@@ -230,7 +233,8 @@ def as_grid(source, *, transform=None, crs=None, nodata=None) -> RasterGrid:
     path = Path(source)
     with open_raster(path) as ds:
         if ds.count < 1:
-            raise DataFormatError("the raster has no band; choose a population GeoTIFF", path)
+            raise DataFormatError(tr("栅格没有波段，请选择人口 GeoTIFF", "the raster has no band; choose a population GeoTIFF"),
+                                  path)
         return RasterGrid(ds.transform, crs_policy.parse_crs(ds.crs.to_wkt()), ds.width, ds.height, ds.nodata,
                           path=path)
 
@@ -344,8 +348,9 @@ def circle_sums(grid, x, y, radius, *, progress=None, strip_rows: int = 512,
     """
     grid = as_grid(grid)
     if not (grid.is_metric or grid.is_geographic_north_up):
-        raise CRSError("circle sums need a north-up raster in metres or in degrees; use zone_sums(), "
-                       "which falls back to exact polygons")
+        raise CRSError(tr("圆形汇总须用正北朝上、以米或度为单位的栅格；请改用 zone_sums()，它会退回精确多边形汇总",
+                          "circle sums need a north-up raster in metres or in degrees; use zone_sums(), "
+                          "which falls back to exact polygons"))
     x = np.atleast_1d(np.asarray(x, float))
     y = np.atleast_1d(np.asarray(y, float))
     r = np.broadcast_to(np.asarray(radius, float), x.shape).copy()
@@ -386,7 +391,7 @@ def circle_sums(grid, x, y, radius, *, progress=None, strip_rows: int = 512,
         n_chunks = -(-W // chunk)
         for s in range(n_strips):
             if progress is not None:
-                progress(s / max(n_strips, 1), "汇总人口 summing population")
+                progress(s / max(n_strips, 1), tr("汇总人口", "summing population"))
             r_lo, r_hi = int(strip_edges[s]), int(min(strip_edges[s + 1], H))
             # the zones crossing this strip, and their rows inside it
             zs = np.flatnonzero(active & (row0 < r_hi) & (row1 >= r_lo))
@@ -417,7 +422,7 @@ def circle_sums(grid, x, y, radius, *, progress=None, strip_rows: int = 512,
                 nodata_cells[uz] += bad
                 covered[uz] += cov
     if progress is not None:
-        progress(1.0, "汇总人口完成 population summed")
+        progress(1.0, tr("汇总人口完成", "population summed"))
     full_area = np.pi * r * r
     return pd.DataFrame({"sum": total, "nodata_cells": nodata_cells, "area_m2": full_area,
                          "outside_m2": np.maximum(full_area - covered, 0.0)})
@@ -539,13 +544,15 @@ def polygon_sums(grid, polygons, *, progress=None) -> pd.DataFrame:
         from exactextract import exact_extract
         from exactextract.raster import NumPyRasterSource, RasterioRasterSource
     except ImportError as exc:  # an optional engine: only polygons and geographic rasters need it
-        raise ParameterError("exact sums over polygons (site polygons, geographic rasters) need the exactextract "
-                             "package; install it (pip install exactextract) or use a projected raster") from exc
+        raise ParameterError(tr("按多边形精确汇总（厂区多边形、经纬度栅格）需要 exactextract 包；"
+                                "请安装（pip install exactextract）或改用投影栅格",
+                                "exact sums over polygons (site polygons, geographic rasters) need the exactextract "
+                                "package; install it (pip install exactextract) or use a projected raster")) from exc
 
     grid = as_grid(grid)
     geoms = polygons.geometry if isinstance(polygons, gpd.GeoDataFrame) else polygons
     if geoms.crs is None:
-        raise CRSError("zones have no coordinate reference system; set one before summing")
+        raise CRSError(tr("统计区没有坐标系，请先指定再汇总", "zones have no coordinate reference system; set one before summing"))
     n = len(geoms)
     if n == 0:
         return pd.DataFrame({"sum": np.zeros(0), "nodata_cells": np.zeros(0, np.int64)})
@@ -553,7 +560,8 @@ def polygon_sums(grid, polygons, *, progress=None) -> pd.DataFrame:
     frame = gpd.GeoDataFrame({"zone": np.arange(n)}, geometry=np.asarray(values), crs=grid.crs)
     empty = frame.geometry.is_empty | frame.geometry.isna()
     if grid.is_rotated:
-        raise CRSError("the raster is rotated; warp it north-up (e.g. gdalwarp) before summing")
+        raise CRSError(tr("栅格有旋转，请先校正为正北朝上（如用 gdalwarp）再汇总",
+                          "the raster is rotated; warp it north-up (e.g. gdalwarp) before summing"))
     if grid.array is not None:
         left, bottom, right, top = grid.bounds
         arr = grid.array
@@ -566,7 +574,7 @@ def polygon_sums(grid, polygons, *, progress=None) -> pd.DataFrame:
 
         ds = rasterio.open(grid.path)
         src = RasterioRasterSource(ds, grid.band)
-    cb = (lambda frac, msg: progress(float(frac), "汇总人口 summing population")) if progress else False
+    cb = (lambda frac, msg: progress(float(frac), tr("汇总人口", "summing population"))) if progress else False
     try:
         out = exact_extract(src, frame.loc[~empty], ["sum", "values(default_value=nan)"], include_cols=["zone"],
                             output="pandas", progress=cb)
@@ -619,7 +627,8 @@ def zone_sums(grid, points, radius, *, progress=None, metric_crs=None) -> pd.Dat
     grid = as_grid(grid)
     geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
     if geoms.crs is None:
-        raise CRSError("zone centres have no coordinate reference system; set one before summing")
+        raise CRSError(tr("统计区中心点没有坐标系，请先指定再汇总",
+                          "zone centres have no coordinate reference system; set one before summing"))
     n = len(geoms)
     r = np.broadcast_to(np.asarray(radius, float), (n,)).copy()
     arr = np.asarray(geoms.values)
@@ -639,7 +648,8 @@ def zone_sums(grid, points, radius, *, progress=None, metric_crs=None) -> pd.Dat
         if mcrs is None:
             mcrs = crs_policy.metric_crs_for_bounds(shapely.total_bounds(arr[rest]), geoms.crs)
         if grid.is_rotated:
-            raise CRSError("the raster is rotated; warp it north-up (e.g. gdalwarp) before summing")
+            raise CRSError(tr("栅格有旋转，请先校正为正北朝上（如用 gdalwarp）再汇总",
+                              "the raster is rotated; warp it north-up (e.g. gdalwarp) before summing"))
         metric = crs_policy.transform_geometries(arr[rest], geoms.crs, mcrs)
         zones = shapely.buffer(metric, r[rest], quad_segs=CIRCLE_QUAD_SEGS)
         part = polygon_sums(grid, gpd.GeoSeries(zones, crs=mcrs), progress=progress)

@@ -72,9 +72,9 @@ def run(args) -> int:
     from riskmap.project import Project
 
     if args.sample and args.files:
-        raise ParameterError("give either --sample or data files, not both")
+        raise ParameterError(tr("--sample 与数据文件只能二选一", "give either --sample or data files, not both"))
     if args.project and args.files:
-        raise ParameterError("give either --project or data files, not both")
+        raise ParameterError(tr("--project 与数据文件只能二选一", "give either --project or data files, not both"))
     if args.sample:
         from riskmap.exports.sample_project import build_sample_project
 
@@ -84,18 +84,21 @@ def run(args) -> int:
     elif args.files:
         project = project_from_files(args.files)
     else:
-        raise ParameterError("nothing to export: give --sample, --project P or data files")
+        raise ParameterError(tr("没有可导出的内容：请给出 --sample、--project P 或数据文件",
+                                "nothing to export: give --sample, --project P or data files"))
     if args.approval_number:
         project.approval_number = args.approval_number
     if args.qra_focus and not args.qra:
-        raise ParameterError("--qra-focus needs --qra QRA.gpkg (the result of riskmap qra --out)")
+        raise ParameterError(tr("--qra-focus 须与 --qra QRA.gpkg（riskmap qra --out 的结果）同用",
+                                "--qra-focus needs --qra QRA.gpkg (the result of riskmap qra --out)"))
     if args.qra:
         from riskmap.exports.qra_map import add_qra_layers
 
         add_qra_layers(project, args.qra, focus=args.qra_focus)
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):
-        raise ParameterError(f"the output must be an .html file, not {out.name!r}")
+        raise ParameterError(tr(f"输出须为 .html 文件，不能是“{out.name}”",
+                                f"the output must be an .html file, not {out.name!r}"))
     from riskmap.io import check_output_not_input
 
     check_output_not_input(out, list(args.files) + ([args.project] if args.project else []) + project.input_files()

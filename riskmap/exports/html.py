@@ -166,13 +166,16 @@ def export_html(project, out_path, basemap="none", title=None, progress=None, *,
     out_path = Path(out_path)
     basemap = (basemap or "none").lower()
     if basemap not in BASEMAPS:
-        raise ParameterError(f"unknown base map {basemap!r}; choose one of {', '.join(BASEMAPS)}")
+        raise ParameterError(tr(f"未知底图“{basemap}”；可选：{'、'.join(BASEMAPS)}",
+                                f"unknown base map {basemap!r}; choose one of {', '.join(BASEMAPS)}"))
     token = None
     if basemap == "tianditu":
         token = tianditu_token or os.environ.get("RISKMAP_TIANDITU_TOKEN")
         if not token:
-            raise ParameterError("天地图 tiles need a key (token): pass --tianditu-token or set it in the settings; "
-                                 "or export with --basemap none")
+            raise ParameterError(tr("天地图瓦片需要密钥（token）：请用 --tianditu-token 给出或在设置中填写，"
+                                    "或用 --basemap none 导出",
+                                    "天地图 tiles need a key (token): pass --tianditu-token or set it in the settings; "
+                                    "or export with --basemap none"))
     if layers is None:
         chosen = project.layers.visible()
     else:
@@ -181,7 +184,8 @@ def export_html(project, out_path, basemap="none", title=None, progress=None, *,
     layers = [layer for layer in chosen
               if isinstance(layer, VectorLayer) or (include_rasters and isinstance(layer, RasterLayer))]
     if not layers:
-        raise EmptyLayerError("the project has no visible layer to export; switch at least one layer on")
+        raise EmptyLayerError(tr("工程中没有可见图层可导出，请至少打开一个图层",
+                                 "the project has no visible layer to export; switch at least one layer on"))
     layers = [layer for layer in layers if not is_empty_layer(layer)]
     if not layers:
         raise EmptyLayerError(tr("要导出的图层都是空的（没有可绘制的要素）；请添加数据或选择其他图层",
@@ -230,7 +234,8 @@ def export_html(project, out_path, basemap="none", title=None, progress=None, *,
         with atomic_path(out_path) as tmp:
             Path(tmp).write_text(page, encoding="utf-8")
     except OSError as exc:
-        raise DataFormatError(f"cannot write the HTML map ({exc.strerror or exc}); choose another folder",
+        raise DataFormatError(tr(f"无法写入网页地图（{exc.strerror or exc}），请选择其他文件夹",
+                                 f"cannot write the HTML map ({exc.strerror or exc}); choose another folder"),
                               out_path) from exc
     report(1.0, tr("网页地图已导出", "HTML map exported"))
     return out_path

@@ -283,6 +283,20 @@ def test_progress_is_reported_and_cancellable():
     assess_relocation(plants_frame(), grid, progress=lambda f, m: seen.append(f))
     assert seen[0] == 0.0 and seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
 
+    from riskmap.i18n import set_language
+
+    messages = {}
+    try:
+        for code in ("zh", "en"):
+            set_language(code)
+            messages[code] = []
+            assess_relocation(plants_frame(), grid, progress=lambda f, m: messages[code].append(m))
+    finally:
+        set_language("zh")
+    assert (messages["zh"][0], messages["zh"][-1]) == ("准备数据", "完成")  # one language at a time
+    assert (messages["en"][0], messages["en"][-1]) == ("preparing", "done")
+    assert not any(m.isascii() for m in messages["zh"]) and all(m.isascii() for m in messages["en"])
+
     def cancel(frac, msg):
         if frac > 0.3:
             raise CancelledError("cancelled")

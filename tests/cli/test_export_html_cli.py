@@ -63,9 +63,9 @@ def test_sample_export(tmp_path):
 
 
 @pytest.mark.parametrize("args,needle", [
-    ([], "nothing to export"),
+    ([], "没有可导出的内容"),
     (["--basemap", "tianditu", "FILE"], "token"),
-    (["FILE", "--sample"], "not both"),
+    (["FILE", "--sample"], "只能二选一"),
     (["missing.shp"], "missing.shp"),
 ])
 def test_user_errors_exit_2_with_one_line(args, needle, data_files, tmp_path, monkeypatch, capsys):

@@ -394,5 +394,5 @@ def test_unwritable_target_is_a_one_line_error(tmp_path):
     project = make_small_project(tmp_path, with_raster=False)
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(DataFormatError, match="cannot write the HTML map"):
+    with pytest.raises(DataFormatError, match="无法写入网页地图"):
         export_html(project, blocker / "sub" / "m.html", embed_font=False)

@@ -229,7 +229,7 @@ def test_export_html_refuses_a_non_qra_geopackage(tmp_path, capsys):
 def test_qra_focus_needs_qra(tmp_path, capsys):
     code = main(["export-html", "--sample", "--no-rasters", "--qra-focus", "淮源", "--out", str(tmp_path / "x.html")])
     err = capsys.readouterr().err
-    assert code == 2 and "--qra-focus needs --qra" in err and "Traceback" not in err
+    assert code == 2 and "--qra-focus 须与 --qra" in err and "Traceback" not in err
 
 
 @pytest.mark.chromium
