@@ -168,7 +168,7 @@ def load_rules(path=None) -> dict:
     try:
         table = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise DataFormatError(tr("无法读取分级规则表", "cannot read the rule table") + f" ({exc.strerror})",
+        raise DataFormatError(tr(f"无法读取分级规则表（{exc.strerror}）", f"cannot read the rule table ({exc.strerror})"),
                               path) from None
     except ValueError as exc:
         raise DataFormatError(tr(f"分级规则表不是有效的 JSON（{exc}）", f"the rule table is not valid JSON ({exc})"),

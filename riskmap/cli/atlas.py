@@ -51,7 +51,7 @@ def run_write_rules(args) -> int:
 
     out = Path(args.out)
     if out.suffix.lower() != ".json":
-        raise ParameterError(f"--out must end with .json, not {out.name!r}")
+        raise ParameterError(tr(f"--out 须以 .json 结尾，而不是“{out.name}”", f"--out must end with .json, not {out.name!r}"))
     out.write_text(json.dumps(DEFAULT_RULES, ensure_ascii=False, indent=2), encoding="utf-8")
     report_written(out)
     return 0
@@ -98,17 +98,17 @@ def run_atlas(args) -> int:
 
     out = Path(args.out)
     if out.suffix.lower() != ".pdf":
-        raise ParameterError(f"--out must end with .pdf, not {out.name!r}")
+        raise ParameterError(tr(f"--out 须以 .pdf 结尾，而不是“{out.name}”", f"--out must end with .pdf, not {out.name!r}"))
     if args.dpi < 200 or args.dpi > 600:
-        raise ParameterError(f"--dpi must be between 200 and 600, not {args.dpi:g}")
+        raise ParameterError(tr(f"--dpi 须在 200 到 600 之间，而不是 {args.dpi:g}", f"--dpi must be between 200 and 600, not {args.dpi:g}"))
     if args.top < 1 or args.top > 40:
-        raise ParameterError(f"--top must be between 1 and 40, not {args.top}")
+        raise ParameterError(tr(f"--top 须在 1 到 40 之间，而不是 {args.top}", f"--top must be between 1 and 40, not {args.top}"))
     if args.counties:
         counties_path = Path(args.counties)
     elif args.sample:
         counties_path = sample_path("counties")
     else:
-        raise ParameterError("--counties is required (or use --sample for the demo counties)")
+        raise ParameterError(tr("须给出 --counties（或用 --sample 使用示例县区）", "--counties is required (or use --sample for the demo counties)"))
     counties = io.read_vector(counties_path)
     if "name" not in counties.columns:
         raise DataFormatError(tr("县区图层须有 name 字段", "the counties layer needs a name field"), counties_path)

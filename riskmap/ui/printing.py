@@ -64,14 +64,14 @@ def page_size_px(paper: str = "A4", orientation: str = "landscape", dpi: float =
 def _check_paper(paper: str) -> str:
     key = str(paper).upper()
     if key not in PAPERS:
-        raise ParameterError(f"unknown paper size {paper!r}; use {' or '.join(PAPERS)}")
+        raise ParameterError(tr(f"未知纸张“{paper}”，请使用 {'或'.join(PAPERS)}", f"unknown paper size {paper!r}; use {' or '.join(PAPERS)}"))
     return key
 
 
 def _check_orientation(orientation: str) -> str:
     key = str(orientation).lower()
     if key not in ORIENTATIONS:
-        raise ParameterError(f"unknown orientation {orientation!r}; use landscape or portrait")
+        raise ParameterError(tr(f"未知方向“{orientation}”，请使用 landscape（横向）或 portrait（纵向）", f"unknown orientation {orientation!r}; use landscape or portrait"))
     return key
 
 
@@ -115,13 +115,13 @@ def print_map(project, out_path, paper: str = "A4", orientation: str = "landscap
     out = Path(out_path)
     suffix = out.suffix.lower()
     if suffix not in (".png", ".pdf"):
-        raise ParameterError(f"cannot print to {out.name!r}: the output must end with .png or .pdf")
+        raise ParameterError(tr(f"无法打印到“{out.name}”：输出文件须以 .png 或 .pdf 结尾", f"cannot print to {out.name!r}: the output must end with .png or .pdf"))
     if not (isinstance(dpi, (int, float)) and 30 <= float(dpi) <= 1200):
-        raise ParameterError(f"--dpi must be between 30 and 1200, not {dpi}")
+        raise ParameterError(tr(f"--dpi 须在 30 到 1200 之间，而不是 {dpi}", f"--dpi must be between 30 and 1200, not {dpi}"))
     dpi = float(dpi)
     page_w, page_h = _page_pixels(paper, orientation, dpi, width, height)
     if page_w * page_h > MAX_PIXELS:
-        raise ParameterError(f"a {page_w}×{page_h} px page is too large; lower --dpi or the size")
+        raise ParameterError(tr(f"{page_w}×{page_h} 像素的页面过大，请降低 --dpi 或尺寸", f"a {page_w}×{page_h} px page is too large; lower --dpi or the size"))
     layout = PageLayout(project, page_w, page_h, dpi, title=title, extent=extent, highlights=highlights,
                         date=date, basemap=basemap)
     layout.vector = suffix == ".pdf"
@@ -151,7 +151,7 @@ def _page_pixels(paper, orientation, dpi, width, height) -> tuple[int, int]:
         width = int(round(height * pw / ph))
     width, height = int(width), int(height)
     if not (100 <= width <= 20000 and 100 <= height <= 20000):
-        raise ParameterError(f"the page size {width}×{height} px is out of range; use 100–20000 px per side")
+        raise ParameterError(tr(f"页面尺寸 {width}×{height} 像素超出范围，每边须在 100–20000 像素之间", f"the page size {width}×{height} px is out of range; use 100–20000 px per side"))
     return width, height
 
 

@@ -130,15 +130,15 @@ def test_free_size_png(printing, tmp_path):
 
 def test_bad_requests_are_parameter_errors(printing, tmp_path):
     p = print_project()
-    with pytest.raises(ParameterError, match="png or .pdf"):
+    with pytest.raises(ParameterError, match="png 或 .pdf"):
         printing.print_map(p, tmp_path / "map.jpg")
-    with pytest.raises(ParameterError, match="paper"):
+    with pytest.raises(ParameterError, match="纸张"):
         printing.print_map(p, tmp_path / "map.png", paper="B5")
-    with pytest.raises(ParameterError, match="orientation"):
+    with pytest.raises(ParameterError, match="方向"):
         printing.print_map(p, tmp_path / "map.png", orientation="sideways")
     with pytest.raises(ParameterError, match="dpi"):
         printing.print_map(p, tmp_path / "map.png", dpi=5000)
-    with pytest.raises(ParameterError, match="size"):
+    with pytest.raises(ParameterError, match="页面尺寸"):
         printing.print_map(p, tmp_path / "map.png", width=10, height=10)
     assert not list(tmp_path.iterdir())  # nothing half-written
 
