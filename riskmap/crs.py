@@ -413,3 +413,21 @@ def format_distance(metres: float, *, round_length: bool = False) -> str:
     else:
         number = f"{value:,.3f}" if km else f"{value:,.1f}"
     return f"{number} {'km' if km else 'm'}"
+
+
+def bounds_in_crs(gdf, crs) -> tuple[float, float, float, float]:
+    """Bounds of a GeoDataFrame in ``crs``: its envelope, densified (9 points per side), transformed.
+
+    A curved graticule (lon/lat to Gauss–Krüger and back) bends the envelope's sides, so its
+    corners alone would cut off the frame; nine points per side keep it within a pixel at map scale.
+    """
+    import numpy as np
+
+    minx, miny, maxx, maxy = (float(v) for v in gdf.total_bounds)
+    if gdf.crs is None or same_crs(gdf.crs, crs):
+        return minx, miny, maxx, maxy
+    t = np.linspace(0.0, 1.0, 9)
+    xs = np.concatenate([minx + (maxx - minx) * t, np.full(9, maxx), maxx - (maxx - minx) * t, np.full(9, minx)])
+    ys = np.concatenate([np.full(9, miny), miny + (maxy - miny) * t, np.full(9, maxy), maxy - (maxy - miny) * t])
+    x, y = transform_xy(xs, ys, gdf.crs, crs)
+    return float(np.min(x)), float(np.min(y)), float(np.max(x)), float(np.max(y))

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from riskmap import crs as crs_policy
 from riskmap.i18n import tr
 from riskmap.layers.style import Style, hex_ramp
 
@@ -171,20 +172,6 @@ def aliases(key: str, gdf) -> dict:
     return {k: v for k, v in declared.items() if k in gdf.columns}
 
 
-def bounds_in(gdf, crs) -> tuple:
-    """Bounds of ``gdf`` in ``crs`` (the envelope's corners and edge points transformed)."""
-    from riskmap import crs as crs_policy
-
-    minx, miny, maxx, maxy = (float(v) for v in gdf.total_bounds)
-    if gdf.crs is None or crs_policy.same_crs(gdf.crs, crs):
-        return minx, miny, maxx, maxy
-    t = np.linspace(0.0, 1.0, 9)
-    xs = np.concatenate([minx + (maxx - minx) * t, np.full(9, maxx), maxx - (maxx - minx) * t, np.full(9, minx)])
-    ys = np.concatenate([np.full(9, miny), miny + (maxy - miny) * t, np.full(9, maxy), maxy - (maxy - miny) * t])
-    x, y = crs_policy.transform_xy(xs, ys, gdf.crs, crs)
-    return float(np.min(x)), float(np.min(y)), float(np.max(x)), float(np.max(y))
-
-
 def read_qra_result(path):
     """``(contours, targets, plants, provenance)`` of a ``riskmap qra --out`` GeoPackage.
 
@@ -262,12 +249,12 @@ def add_qra_layers(project, path, *, zoom: bool = True, focus: str | None = None
             layer.provenance = record
         added.append(layer)
     if zoom and len(shown):
-        x0, y0, x1, y1 = bounds_in(shown, project.map_crs)
+        x0, y0, x1, y1 = crs_policy.bounds_in_crs(shown, project.map_crs)
         mx, my = max((x1 - x0) * 0.4, 1e-3), max((y1 - y0) * 0.4, 1e-3)
         project.set_extent((x0 - mx, y0 - my, x1 + mx, y1 + my))
     return added
 
 
-__all__ = ["QRALayer", "TARGET_FLAGS", "add_qra_layers", "aliases", "bounds_in", "contour_colours", "contour_style",
+__all__ = ["QRALayer", "TARGET_FLAGS", "add_qra_layers", "aliases", "contour_colours", "contour_style",
            "contours_frame", "focus_contours", "level_key", "level_label", "level_text", "plants_frame", "plants_style",
            "qra_layers", "read_qra_result", "targets_frame", "targets_style"]

@@ -178,18 +178,10 @@ class AtlasWriter:
 
     def _paint_attribution(self, painter: QPainter, rect: QRectF) -> None:
         """The base map's attribution in the lower right corner of the map frame."""
+        from riskmap.ui.printing import paint_attribution
+
         text = getattr(self.basemap, "attribution", "") if self.basemap is not None else ""
-        if not text:
-            return
-        font = pixel_font(self._pt(6.5))
-        metrics = QFontMetricsF(font)
-        pad = 1.0 * self.mm
-        w, h = metrics.horizontalAdvance(text) + 2 * pad, metrics.height() + pad
-        box = QRectF(rect.right() - w, rect.bottom() - h, w, h)
-        painter.fillRect(box, QColor(255, 255, 255, 200))
-        painter.setFont(font)
-        painter.setPen(QColor("#333333"))
-        painter.drawText(box, Qt.AlignCenter, text)
+        paint_attribution(painter, rect, text, self._pt(6.5), 1.0 * self.mm)
 
     def _paint_area_names(self, painter, view, county):
         """Township names (or county names on the cover) as real text at each area's inner point."""

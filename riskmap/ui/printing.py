@@ -191,6 +191,22 @@ def _write_pdf(layout: "PageLayout", path: Path) -> None:
         painter.end()
 
 
+def paint_attribution(painter: QPainter, frame: QRectF, text: str, font_px: float, pad: float) -> None:
+    """A base map's attribution, on a light box in the lower right corner of ``frame`` (prints, atlas)."""
+    if not text:
+        return
+    font = pixel_font(font_px)
+    metrics = QFontMetricsF(font)
+    w, h = metrics.horizontalAdvance(text) + 2 * pad, metrics.height() + pad
+    box = QRectF(frame.right() - w, frame.bottom() - h, w, h)
+    painter.save()
+    painter.fillRect(box, QColor(255, 255, 255, 200))
+    painter.setFont(font)
+    painter.setPen(QColor("#333333"))
+    painter.drawText(box, Qt.AlignCenter, text)
+    painter.restore()
+
+
 class PageLayout:
     """Where everything goes on a page of ``width × height`` device pixels at ``dpi``."""
 
@@ -337,19 +353,7 @@ class PageLayout:
     def _paint_attribution(self, painter: QPainter) -> None:
         """The base map's attribution in the lower right corner of the map frame."""
         text = self.basemap.attribution if self.basemap is not None else ""
-        if not text:
-            return
-        font = pixel_font(self._pt(6.5))
-        metrics = QFontMetricsF(font)
-        pad = 1.0 * self.mm * self.k
-        w, h = metrics.horizontalAdvance(text) + 2 * pad, metrics.height() + pad
-        box = QRectF(self.map_rect.right() - w, self.map_rect.bottom() - h, w, h)
-        painter.save()
-        painter.fillRect(box, QColor(255, 255, 255, 200))
-        painter.setFont(font)
-        painter.setPen(QColor("#333333"))
-        painter.drawText(box, Qt.AlignCenter, text)
-        painter.restore()
+        paint_attribution(painter, self.map_rect, text, self._pt(6.5), 1.0 * self.mm * self.k)
 
     def _legend_rows(self) -> list[tuple]:
         """``[(kind, text, layer, colour), ...]``: headers and symbol rows, top layer first."""

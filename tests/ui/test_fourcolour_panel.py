@@ -76,10 +76,14 @@ def test_townships_are_drawn_in_the_colour_of_their_highest_item(qtbot, window):
     # pixels: 丙乡 away from its pond is red-ish, 乙镇 yellow-ish (fill opacity 0.7 over the white map)
     ll = gpd.GeoSeries([shapely.Point(X0 + 25000, Y0 + 2000), shapely.Point(X0 + 15000, Y0 + 7000)],
                        crs=GK).to_crs(4490)
-    r, g, b = pixel_at(window, ll.iloc[0].x, ll.iloc[0].y)
-    assert r > 200 and g < 140 and b < 140, (r, g, b)
-    r, g, b = pixel_at(window, ll.iloc[1].x, ll.iloc[1].y)
-    assert r > 200 and g > 200 and b < 140, (r, g, b)
+    def red_and_yellow():  # the view change to the result and its drawing have finished
+        (r1, g1, b1), (r2, g2, b2) = (pixel_at(window, p.x, p.y) for p in ll)
+        return r1 > 200 and g1 < 140 and b1 < 140 and r2 > 200 and g2 > 200 and b2 < 140
+
+    try:
+        qtbot.waitUntil(red_and_yellow, timeout=20000)
+    except AssertionError:
+        raise AssertionError([pixel_at(window, p.x, p.y) for p in ll]) from None
     assert panel.table.rowCount() == 3 and panel.table.item(0, 1).text() == "头顶库"
 
 
@@ -108,7 +112,7 @@ def test_atlas_from_a_reopened_project(qtbot, window, tmp_path):
 
     _run(qtbot, window)
     path = tmp_path / "p.rmp"
-    assert window._save_to(str(path))
+    assert window._save_to(str(path), wait=True)
     reopened = Project.load(path)
     result = result_from_layers(reopened)
     assert result is not None and list(result.layers["risk_items"]["name"]) == ["头顶库", "二级厂", "四级厂"]

@@ -224,7 +224,7 @@ def test_print_to_a_bad_suffix_shows_one_message(window, tmp_path, errors):
     dialog = PrintDialog(window)
     dialog.path_edit.setText(str(tmp_path / "map.docx"))
     assert dialog.run() is None
-    assert len(errors) == 1 and ".png or .pdf" in errors[0]
+    assert len(errors) == 1 and ".png 或 .pdf" in errors[0]
 
 
 def test_export_html_runs_in_the_background(window, tmp_path, qtbot, errors):

@@ -177,15 +177,8 @@ def is_raster(layer) -> bool:
 
 
 def bbox_in_map_crs(gdf, map_crs) -> tuple:
-    """Bounds of a GeoDataFrame in the map CRS: its envelope, densified, transformed by :mod:`riskmap.crs`."""
-    minx, miny, maxx, maxy = (float(v) for v in gdf.total_bounds)
-    if gdf.crs is None or crs_policy.same_crs(gdf.crs, map_crs):
-        return minx, miny, maxx, maxy
-    t = np.linspace(0.0, 1.0, 9)
-    xs = np.concatenate([minx + (maxx - minx) * t, np.full(9, maxx), maxx - (maxx - minx) * t, np.full(9, minx)])
-    ys = np.concatenate([np.full(9, miny), miny + (maxy - miny) * t, np.full(9, maxy), maxy - (maxy - miny) * t])
-    x, y = crs_policy.transform_xy(xs, ys, gdf.crs, map_crs)
-    return float(np.min(x)), float(np.min(y)), float(np.max(x)), float(np.max(y))
+    """Bounds of a GeoDataFrame in the map CRS (:func:`riskmap.crs.bounds_in_crs`)."""
+    return crs_policy.bounds_in_crs(gdf, map_crs)
 
 
 # ---------------------------------------------------------------------------
