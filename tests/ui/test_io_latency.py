@@ -97,15 +97,26 @@ def longest_gap(qtbot, action, done, settle_ms: int = 150, timeout_ms: int = 120
     return float(np.max(np.diff(ticks)))
 
 
+@pytest.fixture(autouse=True)
+def unfrozen_gc():
+    """Objects :func:`settle` froze are collectable again after each test."""
+    import gc
+
+    yield
+    gc.unfreeze()
+
+
 def settle(qtbot, window):
     """The map drawn and the debounced autosave written (neither is measured in the add or the save).
 
-    Also the garbage of the tests before this one collected: late in a full run a generation-2 pass over
-    their leftovers can land inside the measured add and stop the loop ~0.1 s, which is not the add's.
+    Also the objects of the tests before this one collected and frozen (:func:`gc.freeze`): late in a full
+    run a generation-2 pass over the whole test process (far larger than the app's) can land inside the
+    measured add and stop the loop for ~0.1 s, which is not the add's. ``unfrozen_gc`` undoes it.
     """
     import gc
 
     gc.collect()
+    gc.freeze()
     qtbot.waitUntil(lambda: not window._journal_timer.isActive(), timeout=30000)
     journal = window.project.journal
     if journal is not None:
