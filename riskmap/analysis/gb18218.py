@@ -317,8 +317,16 @@ def parse_inventory(text) -> tuple[list[tuple[str, float]], list[str]]:
     """
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return [], []
+    entries, problems = _parse_inventory_text(str(text))
+    return list(entries), list(problems)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_inventory_text(text: str) -> tuple[tuple[tuple[str, float], ...], tuple[str, ...]]:
+    """:func:`parse_inventory` of one text, cached: the grading and the plausibility check both read
+    every plant's inventory, and agency tables repeat the same texts."""
     entries, problems = [], []
-    for part in _SPLIT.split(unicodedata.normalize("NFKC", str(text))):
+    for part in _SPLIT.split(unicodedata.normalize("NFKC", text)):
         part = part.strip() if part else ""
         if not part:
             continue
@@ -334,7 +342,7 @@ def parse_inventory(text) -> tuple[list[tuple[str, float]], list[str]]:
             problems.append(problem)
             continue
         entries.append((name, tonnes))
-    return entries, problems
+    return tuple(entries), tuple(problems)
 
 
 def alpha_for_population(people) -> np.ndarray:

@@ -9,17 +9,15 @@ from PyQt5.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QPushButton,
     QVBoxLayout,
 )
 
 from riskmap.i18n import tr
+from riskmap.ui.print_dialog import output_file_row
 from riskmap.layers import RasterLayer, VectorLayer
 
 
@@ -49,16 +47,9 @@ class HtmlExportDialog(QDialog):
         self.setWindowTitle(tr("导出网页地图", "Export HTML map"))
         form = QFormLayout()
 
-        self.path_edit = QLineEdit(self)
+        self.path_edit, row = output_file_row(self, project, settings, ".html", tr("导出网页地图", "Export HTML map"),
+                                              tr("网页", "Web page") + " (*.html)")
         self.path_edit.setObjectName("html_path")
-        stem = project.path.stem if project.path else (project.title or "map")
-        last_dir = Path(str(settings.value("last_dir", str(Path.home()))))
-        self.path_edit.setText(str(last_dir / f"{stem}.html"))
-        browse = QPushButton(tr("浏览…", "Browse…"), self)
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.path_edit, 1)
-        row.addWidget(browse)
         form.addRow(tr("输出文件", "Output file"), row)
 
         self.title_edit = QLineEdit(project.title or str(settings.value("html/title", "") or ""), self)
@@ -138,12 +129,6 @@ class HtmlExportDialog(QDialog):
 
     def _basemap_changed(self, *_):
         self.token_edit.setEnabled(self.basemap_combo.currentData() == "tianditu")
-
-    def _browse(self):
-        path, _ = QFileDialog.getSaveFileName(self, tr("导出网页地图", "Export HTML map"), self.path_edit.text(),
-                                              tr("网页", "Web page") + " (*.html)")
-        if path:
-            self.path_edit.setText(path)
 
     def checked_layer_ids(self) -> list[str]:
         """Ids of the ticked layers."""

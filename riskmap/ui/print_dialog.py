@@ -23,6 +23,27 @@ PAPERS = ("A4", "A3")
 ORIENTATIONS = (("landscape", "横向", "Landscape"), ("portrait", "纵向", "Portrait"))
 
 
+def output_file_row(dialog, project, settings, suffix: str, caption: str, file_filter: str):
+    """The 输出文件 row of an export dialog: a path (the last folder, the project's name, ``suffix``) and
+    a 浏览… button asking for another; returns ``(line_edit, layout)``."""
+    edit = QLineEdit(dialog)
+    stem = project.path.stem if project.path else (project.title or "map")
+    last_dir = Path(str(settings.value("last_dir", str(Path.home()))))
+    edit.setText(str(last_dir / f"{stem}{suffix}"))
+    browse = QPushButton(tr("浏览…", "Browse…"), dialog)
+
+    def ask():
+        path, _ = QFileDialog.getSaveFileName(dialog, caption, edit.text(), file_filter)
+        if path:
+            edit.setText(path)
+
+    browse.clicked.connect(ask)
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(browse)
+    return edit, row
+
+
 class PrintDialog(QDialog):
     """Print the current view of the window's project with the page layout of :mod:`riskmap.ui.printing`."""
 
@@ -34,16 +55,8 @@ class PrintDialog(QDialog):
         self.setWindowTitle(tr("打印 / 导出地图", "Print / export map"))
         form = QFormLayout()
 
-        self.path_edit = QLineEdit(self)
-        stem = project.path.stem if project.path else (project.title or "map")
-        last_dir = Path(str(settings.value("last_dir", str(Path.home()))))
-        suffix = str(settings.value("print/suffix", ".pdf"))
-        self.path_edit.setText(str(last_dir / f"{stem}{suffix}"))
-        browse = QPushButton(tr("浏览…", "Browse…"), self)
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.path_edit, 1)
-        row.addWidget(browse)
+        self.path_edit, row = output_file_row(self, project, settings, str(settings.value("print/suffix", ".pdf")),
+                                              tr("导出地图", "Export map"), "PDF (*.pdf);;PNG (*.png)")
         form.addRow(tr("输出文件（PNG 或 PDF）", "Output (PNG or PDF)"), row)
 
         self.paper_combo = QComboBox(self)
@@ -75,12 +88,6 @@ class PrintDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         box.addWidget(buttons)
-
-    def _browse(self):
-        path, _ = QFileDialog.getSaveFileName(self, tr("导出地图", "Export map"), self.path_edit.text(),
-                                              "PDF (*.pdf);;PNG (*.png)")
-        if path:
-            self.path_edit.setText(path)
 
     def run(self):
         """Write the page; returns the :class:`~riskmap.ui.printing.PrintResult` or None on error."""

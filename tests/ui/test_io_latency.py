@@ -9,18 +9,18 @@ journal restores the layer). A cancelled multi-file add adds nothing, and closin
 a save runs waits for it and leaves a complete file.
 """
 import threading
-import time
 
 import geopandas as gpd
 import numpy as np
 import pyogrio
 import pytest
 import shapely
-from PyQt5.QtCore import QSettings, Qt, QTimer
+from PyQt5.QtCore import QSettings, Qt
 from PyQt5.QtWidgets import QFileDialog
 
 from riskmap import journal as jn
 from riskmap.project import Project
+from window_helpers import longest_gap
 
 pytestmark = pytest.mark.gui
 
@@ -80,21 +80,6 @@ def big_window(qtbot, tmp_path, recovery_dir):
     win = make_window(qtbot, project, tmp_path)
     yield win
     win.cancel_tasks()
-
-
-def longest_gap(qtbot, action, done, settle_ms: int = 150, timeout_ms: int = 120000) -> float:
-    """Seconds of the longest pause of a 5 ms heartbeat from ``action()`` until ``done()`` holds, plus ``settle_ms``."""
-    ticks = []
-    beat = QTimer()
-    beat.setInterval(5)
-    beat.timeout.connect(lambda: ticks.append(time.perf_counter()))
-    beat.start()
-    qtbot.waitUntil(lambda: len(ticks) >= 3, timeout=5000)
-    QTimer.singleShot(0, action)
-    qtbot.waitUntil(done, timeout=timeout_ms)
-    qtbot.wait(settle_ms)
-    beat.stop()
-    return float(np.max(np.diff(ticks)))
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ behaviour (a user notices a freeze of 200 ms), not a benchmark: each case takes 
 tries so a busy machine does not fail it (``benchmarks/bench_tables.py`` times old against new).
 """
 import dataclasses
-import time
 
 import geopandas as gpd
 import numpy as np
@@ -17,10 +16,11 @@ import pandas as pd
 import pytest
 import rasterio
 import shapely
-from PyQt5.QtCore import QPoint, QSettings, Qt, QTimer
+from PyQt5.QtCore import QPoint, QSettings, Qt
 from rasterio.transform import from_origin
 
 from riskmap.project import Project
+from window_helpers import longest_gap
 
 pytestmark = pytest.mark.gui
 
@@ -102,22 +102,6 @@ def window(qtbot, small_result, tmp_path):
     qtbot.waitExposed(win)
     yield win
     win.cancel_tasks()
-
-
-def longest_gap(qtbot, action, done, settle_ms: int = 150) -> float:
-    """Seconds of the longest pause of a 5 ms heartbeat while ``action()`` runs in the event loop, until
-    ``done()`` holds and ``settle_ms`` more (the paints that follow)."""
-    ticks = []
-    beat = QTimer()
-    beat.setInterval(5)
-    beat.timeout.connect(lambda: ticks.append(time.perf_counter()))
-    beat.start()
-    qtbot.waitUntil(lambda: len(ticks) >= 3, timeout=5000)
-    QTimer.singleShot(0, action)
-    qtbot.waitUntil(done, timeout=60000)
-    qtbot.wait(settle_ms)
-    beat.stop()
-    return float(np.max(np.diff(ticks)))
 
 
 def settle(qtbot, window) -> None:

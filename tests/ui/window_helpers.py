@@ -83,3 +83,24 @@ def count_near(window, x, y, hex_colour, radius_px=14, image=None, tol=60):
             if close_to((c.red(), c.green(), c.blue()), hex_colour, tol):
                 n += 1
     return n
+
+
+def longest_gap(qtbot, action, done, settle_ms: int = 150, timeout_ms: int = 120000) -> float:
+    """Seconds of the longest pause of a 5 ms heartbeat while ``action()`` runs in the event loop, until
+    ``done()`` holds and ``settle_ms`` more (the paints that follow)."""
+    import time
+
+    import numpy as np
+    from PyQt5.QtCore import QTimer
+
+    ticks = []
+    beat = QTimer()
+    beat.setInterval(5)
+    beat.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    beat.start()
+    qtbot.waitUntil(lambda: len(ticks) >= 3, timeout=5000)
+    QTimer.singleShot(0, action)
+    qtbot.waitUntil(done, timeout=timeout_ms)
+    qtbot.wait(settle_ms)
+    beat.stop()
+    return float(np.max(np.diff(ticks)))
