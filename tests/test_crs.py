@@ -129,3 +129,95 @@ def test_metres_per_pixel_is_geodesic():
     x, y = crs.transform_xy([114.0, 114.01], [32.0, 32.0], 4490, 4547)
     projected = (float(x[0]), float(y[0]) - 10, float(x[1]), float(y[0]) + 10)
     assert crs.metres_per_pixel(projected, 100, "EPSG:4547") == pytest.approx(9.44, rel=0.01)
+
+
+# ---------------------------------------------------------------------------
+# compact geometries: local second-order expansion, checked against PROJ vertex by vertex
+# ---------------------------------------------------------------------------
+def _max_vertex_miss_m(a, b) -> float:
+    """Largest geodesic distance (m) between corresponding vertices of two lon/lat geometry arrays."""
+    import shapely
+    from pyproj import Geod
+
+    ca, cb = shapely.get_coordinates(np.asarray(a)), shapely.get_coordinates(np.asarray(b))
+    assert ca.shape == cb.shape
+    _az, _baz, d = Geod(ellps="GRS80").inv(ca[:, 0], ca[:, 1], cb[:, 0], cb[:, 1])
+    return float(np.max(d))
+
+
+def _gk_points(n, seed=3):
+    rng = np.random.default_rng(seed)
+    lon, lat = rng.uniform(112.2, 115.8, n), rng.uniform(30.0, 38.0, n)  # up to 1.8° off the 114°E meridian
+    x, y = crs.transform_xy(lon, lat, 4326, 4547)
+    return np.asarray(x), np.asarray(y), rng
+
+
+def _no_exact_fallback(monkeypatch):
+    def refuse(*_args):
+        raise AssertionError("fell back to PROJ per vertex")
+
+    monkeypatch.setattr(crs, "transform_geometries", refuse)
+
+
+def test_circles_in_crs_match_buffer_then_proj_within_5_mm(monkeypatch):
+    import shapely
+
+    x, y, rng = _gk_points(400)
+    r = rng.uniform(50.0, 5000.0, x.size)
+    with monkeypatch.context() as m:
+        _no_exact_fallback(m)  # every circle here is served by its expansion
+        got = crs.circles_in_crs(x, y, r, 4547, 4326, quad_segs=64)
+    # oracle: GEOS's buffer in metres, every vertex through PROJ
+    exact = crs.transform_geometries(shapely.buffer(shapely.points(x, y), r, quad_segs=64), 4547, 4326)
+    assert _max_vertex_miss_m(got, exact) < 0.005
+    assert shapely.is_valid(got).all()
+    # the polygons' area: π r² within the 256-gon's deficit (0.01 %) plus GK's scale error (< 0.1 % here)
+    geod = Geod(ellps="GRS80")
+    areas = np.array([abs(geod.geometry_area_perimeter(g)[0]) for g in got[:40]])
+    np.testing.assert_allclose(areas, np.pi * r[:40] ** 2, rtol=2e-3)
+
+
+def test_circles_beyond_the_bound_are_transformed_exactly():
+    import shapely
+
+    x, y, _rng = _gk_points(5)
+    r = np.full(5, 3 * crs.COMPACT_MAX_HALF_EXTENT_M)
+    got = crs.circles_in_crs(x, y, r, 4547, 4326)
+    exact = crs.transform_geometries(shapely.buffer(shapely.points(x, y), r, quad_segs=64), 4547, 4326)
+    assert _max_vertex_miss_m(got, exact) < 1e-6
+
+
+def test_compact_geometries_outlines_within_5_mm_and_large_ones_exact(monkeypatch):
+    import shapely
+
+    x, y, rng = _gk_points(300, seed=11)
+    # irregular site outlines (hulls of scattered points, up to 4 km across) and a few 60 km lines
+    clouds = shapely.multipoints(np.stack([x[:, None] + rng.uniform(-2000, 2000, (x.size, 12)),
+                                           y[:, None] + rng.uniform(-2000, 2000, (x.size, 12))], axis=-1))
+    outlines = shapely.convex_hull(clouds)
+    lines = shapely.linestrings(np.stack([np.stack([x[:3], x[:3] + 60_000], 1),
+                                          np.stack([y[:3], y[:3] + 5_000], 1)], axis=-1))
+    geoms = np.concatenate([outlines, lines, [None]])
+    with monkeypatch.context() as m:
+        _no_exact_fallback(m)
+        fast = crs.transform_compact_geometries(outlines, 4547, 4326)
+    got = crs.transform_compact_geometries(geoms, 4547, 4326)
+    assert _max_vertex_miss_m(fast, got[:-4]) == 0
+    exact = crs.transform_geometries(geoms, 4547, 4326)
+    assert got[-1] is None
+    assert _max_vertex_miss_m(got[:-4], exact[:-4]) < 0.005
+    assert _max_vertex_miss_m(got[-4:-1], exact[-4:-1]) < 1e-6  # too large: PROJ per vertex
+
+
+def test_compact_geometries_where_the_expansion_fails_fall_back_to_proj():
+    """Across the antimeridian the lon/lat stencil wraps (−180/180): the check points catch it."""
+    import shapely
+
+    x, y = crs.transform_xy([179.995, 170.0], [60.0, 60.0], 4326, 32660)  # UTM 60N
+    circles = shapely.buffer(shapely.points(x, y), 1000.0, quad_segs=16)
+    got = crs.transform_compact_geometries(circles, 32660, 4326)
+    exact = crs.transform_geometries(circles, 32660, 4326)
+    np.testing.assert_array_equal(shapely.get_coordinates(got[:1]), shapely.get_coordinates(exact[:1]))
+    assert _max_vertex_miss_m(got[1:], exact[1:]) < 0.005
+    ring = crs.circles_in_crs(x, y, 1000.0, 32660, 4326, quad_segs=16)
+    np.testing.assert_array_equal(shapely.get_coordinates(ring[:1]), shapely.get_coordinates(exact[:1]))

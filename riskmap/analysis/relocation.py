@@ -1079,37 +1079,51 @@ def _zone_polygons(geoms_m, dist):
     return shapely.buffer(geoms_m, dist, quad_segs=zonal.CIRCLE_QUAD_SEGS)
 
 
-#: Safety zones built at a time (257-vertex polygons: ~40 MB per 10,000 in each CRS).
+#: Safety zones of site outlines (not points) buffered at a time (257-vertex polygons: ~40 MB per 10,000).
 ZONE_CHUNK = 10_000
 
 
 def _zones_and_overlap(geoms_m, dist, dense_m, dense_tree, metric_crs, plants_crs):
     """Each plant's zone polygon in the plants' CRS and its overlap (km²) with the dense areas.
 
-    Built in chunks of :data:`ZONE_CHUNK` plants, so the metric polygons of only one chunk exist beside
-    the output (200,000 zones are ~820 MB in each CRS).
+    A point's zone is made directly in the plants' CRS (:func:`riskmap.crs.circles_in_crs`: the GEOS
+    buffer's vertices, placed within 5 mm of PROJ); a site outline's is buffered in the metric CRS, in
+    chunks of :data:`ZONE_CHUNK`, and transformed. Metric zones for the overlap are built only for
+    plants within their distance of a dense area.
     """
-    n = len(geoms_m)
-    overlap = np.zeros(n)
-    zones = np.empty(n, dtype=object)
-    for lo in range(0, n, ZONE_CHUNK):
-        hi = min(lo + ZONE_CHUNK, n)
-        zones_m = _zone_polygons(geoms_m[lo:hi], dist[lo:hi])
-        overlap[lo:hi] = _dense_overlap(zones_m, dense_m, dense_tree)
-        zones[lo:hi] = crs_policy.transform_geometries(zones_m, metric_crs, plants_crs)
-    return overlap, zones
-
-
-def _dense_overlap(zones_m, dense_m, dense_tree) -> np.ndarray:
     import shapely
 
-    overlap = np.zeros(len(zones_m))
-    if len(dense_m) == 0 or len(zones_m) == 0:
+    n = len(geoms_m)
+    zones = np.empty(n, dtype=object)
+    is_point = (shapely.get_type_id(geoms_m) == 0) & ~shapely.is_empty(geoms_m)
+    points = np.flatnonzero(is_point)
+    if points.size:
+        zones[points] = crs_policy.circles_in_crs(shapely.get_x(geoms_m[points]), shapely.get_y(geoms_m[points]),
+                                                  dist[points], metric_crs, plants_crs,
+                                                  quad_segs=zonal.CIRCLE_QUAD_SEGS)
+    outlines = np.flatnonzero(~is_point)
+    for lo in range(0, outlines.size, ZONE_CHUNK):
+        part = outlines[lo:lo + ZONE_CHUNK]
+        zones[part] = crs_policy.transform_compact_geometries(_zone_polygons(geoms_m[part], dist[part]),
+                                                              metric_crs, plants_crs)
+    return _dense_overlap(geoms_m, dist, dense_m, dense_tree), zones
+
+
+def _dense_overlap(geoms_m, dist, dense_m, dense_tree) -> np.ndarray:
+    """Area (km²) of each plant's zone (metric buffer) inside the dense areas."""
+    import shapely
+
+    overlap = np.zeros(len(geoms_m))
+    if len(dense_m) == 0 or len(geoms_m) == 0:
         return overlap
-    zi, di = dense_tree.query(zones_m, predicate="intersects")
-    if zi.size:
-        areas = shapely.area(shapely.intersection(zones_m[zi], dense_m[di])) / 1e6
-        overlap = np.bincount(zi, areas, minlength=len(zones_m))
+    near = np.unique(dense_tree.query(geoms_m, predicate="dwithin", distance=dist)[0])
+    for lo in range(0, near.size, ZONE_CHUNK):
+        part = near[lo:lo + ZONE_CHUNK]
+        zones_m = _zone_polygons(geoms_m[part], dist[part])
+        zi, di = dense_tree.query(zones_m, predicate="intersects")
+        if zi.size:
+            areas = shapely.area(shapely.intersection(zones_m[zi], dense_m[di])) / 1e6
+            overlap[part] += np.bincount(zi, areas, minlength=part.size)
     return overlap
 
 
@@ -1431,8 +1445,8 @@ def update_plant(result: RelocationResult, position: int, *, safe_dist: float | 
 
     series = gpd.GeoSeries([geom], crs=ctx.plants_crs)
     exposure = zonal.zone_sums(ctx.grid, series, dist, metric_crs=ctx.metric_crs)
-    zone_m = _zone_polygons(geom_m, np.array([dist]))
-    overlap = _dense_overlap(zone_m, ctx.dense_metric, ctx.dense_tree)
+    overlap, zone = _zones_and_overlap(geom_m, np.array([dist]), ctx.dense_metric, ctx.dense_tree, ctx.metric_crs,
+                                       ctx.plants_crs)
     sens = _sensitive_in_zones(ctx, geom_m, np.array([dist]))
 
     row = {"safe_dist": dist, "pop_exposed": float(exposure["sum"].iat[0]),
@@ -1462,8 +1476,7 @@ def update_plant(result: RelocationResult, position: int, *, safe_dist: float | 
     ctx.sens_counts[position] = sens["sens_counts"][0]
     _apply_rules(plants, ctx.sens_counts, params, rows=[position])
     zones = result.zones
-    zones.iat[position, zones.columns.get_loc(zones.geometry.name)] = crs_policy.transform_geometries(
-        zone_m, ctx.metric_crs, ctx.plants_crs)[0]
+    zones.iat[position, zones.columns.get_loc(zones.geometry.name)] = zone[0]
     for key in ("safe_dist", "pop_exposed", "relocate", "priority", "hazard_grade"):
         zones[key] = plants[key].to_numpy() if key != "priority" else plants[key].array
     result.summary = county_summary(plants)
