@@ -100,10 +100,22 @@ def transformer(src, dst) -> Transformer:
             same = _thread_local.transformer_crs = []
         tr = next((t for sa, sb, t in same if sa == a and sb == b), None)
         if tr is None:
-            tr = Transformer.from_crs(a, b, always_xy=True)
+            definition = _PIPELINES.get(key)
+            if definition is not None:
+                tr = Transformer.from_pipeline(definition)
+            else:
+                tr = Transformer.from_crs(a, b, always_xy=True)
+                # one concrete operation (not several PROJ picks from per point): its pipeline, a
+                # string, serves the other threads; building from it skips the database search
+                if tr.definition.startswith("proj="):
+                    _PIPELINES[key] = tr.definition
             same.append((a, b, tr))
         cache[key] = tr
     return tr
+
+
+#: ``{(source WKT, target WKT): PROJ pipeline}`` of the transformers made so far, shared by all threads.
+_PIPELINES: dict = {}
 
 
 def transform_xy(x, y, src, dst):

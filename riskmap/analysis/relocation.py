@@ -808,8 +808,6 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
     major hazard installation: its ``hazard_grade`` is empty and ``major_hazard`` False (R is still
     given). Unknown chemical names are listed in ``chem_unknown`` and the notes, and left out of S/R.
     """
-    import geopandas as gpd
-    import shapely
 
     params = (params or RelocationParams()).validate()
     report = progress or (lambda frac, msg: None)
@@ -827,6 +825,24 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
         notes.append("人口栅格非米制投影，按精确多边形覆盖计算 (geographic raster: exact polygon coverage "
                      "via exactextract)")
     geoms = np.asarray(gdf.geometry.values)
+    # the zone polygons (GEOS, PROJ: they release the GIL) are built on a second thread, with CRS objects
+    # of its own, while this one sums the people in the zones; its transformer is made from the start
+    # (PROJ's database search, ~0.05 s) while this thread grades
+    zones_pool = ThreadPoolExecutor(1, thread_name_prefix="riskmap-zones")
+    zones_crs = (_own_crs(metric_crs), _own_crs(plants_crs))
+    zones_pool.submit(crs_policy.transformer, *zones_crs)
+    try:
+        return _assess(gdf, notes, sens, grid, plants, sensitive, geoms, metric_crs, plants_crs, params, report,
+                       progress, inputs, zones_pool, zones_crs)
+    finally:
+        zones_pool.shutdown(wait=True)
+
+
+def _assess(gdf, notes, sens, grid, plants, sensitive, geoms, metric_crs, plants_crs, params, report, progress,
+            inputs, zones_pool, zones_crs):
+    import geopandas as gpd
+    import shapely
+
     geoms_m = np.asarray(crs_policy.transform_geometries(geoms, plants_crs, metric_crs))
 
     # GB 18218 α population and the grading, which also gives the hazard kind for default distances.
@@ -844,14 +860,10 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
                         progress=_progress_range(progress, 0.25, 0.45))
     dense_m = np.asarray(dense.geometry.values)
     dense_tree = shapely.STRtree(dense_m)
-    # the zone polygons (GEOS buffers, PROJ reprojection, overlay: they release the GIL) are built on a
-    # second thread, with CRS objects of its own, while this one sums the people in the zones
-    with ThreadPoolExecutor(1, thread_name_prefix="riskmap-zones") as pool:
-        zones_job = pool.submit(_zones_and_overlap, geoms_m, dist, dense_m, dense_tree, _own_crs(metric_crs),
-                                _own_crs(plants_crs))
-        exposure = zonal.zone_sums(grid, gpd.GeoSeries(geoms, crs=plants_crs), dist,
-                                   progress=_progress_range(progress, 0.45, 0.85), metric_crs=metric_crs)
-        overlap, zones_geoms = zones_job.result()
+    zones_job = zones_pool.submit(_zones_and_overlap, geoms_m, dist, dense_m, dense_tree, *zones_crs)
+    exposure = zonal.zone_sums(grid, gpd.GeoSeries(geoms, crs=plants_crs), dist,
+                               progress=_progress_range(progress, 0.45, 0.85), metric_crs=metric_crs)
+    overlap, zones_geoms = zones_job.result()
     report(0.85, tr("叠加分析", "overlaying"))
     site_in_dense = np.zeros(len(gdf), bool)
     if len(dense_m):
