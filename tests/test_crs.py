@@ -221,3 +221,21 @@ def test_compact_geometries_where_the_expansion_fails_fall_back_to_proj():
     assert _max_vertex_miss_m(got[1:], exact[1:]) < 0.005
     ring = crs.circles_in_crs(x, y, 1000.0, 32660, 4326, quad_segs=16)
     np.testing.assert_array_equal(shapely.get_coordinates(ring[:1]), shapely.get_coordinates(exact[:1]))
+
+
+def test_a_transformer_on_another_thread_is_rebuilt_from_the_pipeline(monkeypatch):
+    import threading
+
+    from pyproj import Transformer
+
+    x, y = np.array([114.1, 115.3]), np.array([32.1, 31.7])
+    first = crs.transformer(4326, 4547).transform(x, y)
+    searches = []
+    original = Transformer.from_crs
+    monkeypatch.setattr(Transformer, "from_crs", staticmethod(lambda *a, **k: searches.append(a) or original(*a, **k)))
+    out = {}
+    worker = threading.Thread(target=lambda: out.update(xy=crs.transformer(4326, 4547).transform(x, y)))
+    worker.start()
+    worker.join()
+    assert searches == []  # no second search of PROJ's database
+    np.testing.assert_array_equal(out["xy"], first)
