@@ -1198,8 +1198,10 @@ def _rtree_nodes(ids: np.ndarray, boxes: np.ndarray, node_bytes: int):
 
     Returns
     -------
-    nodes : list of (int, bytes)
-        ``(nodeno, data)`` rows of the ``_node`` table.
+    numbers : np.ndarray
+        Node numbers, the ``nodeno`` of the ``_node`` table's rows.
+    blobs : list of bytes
+        Their ``data``.
     rowids : np.ndarray
         ``(id, leaf nodeno)`` rows of the ``_rowid`` table.
     parents : np.ndarray
@@ -1212,7 +1214,7 @@ def _rtree_nodes(ids: np.ndarray, boxes: np.ndarray, node_bytes: int):
     depth = len(counts) - 1
     first = [1 + sum(counts[level + 1:]) for level in range(len(counts))]  # root 1, then each level below
     cell = np.dtype([("id", ">i8"), ("box", ">f4", (4,))])
-    nodes, parents = [], []
+    node_numbers, blobs, parents = [], [], []
     level_ids, level_boxes = ids, boxes
     for level, k in enumerate(counts):
         n = len(level_ids)
@@ -1227,7 +1229,8 @@ def _rtree_nodes(ids: np.ndarray, boxes: np.ndarray, node_bytes: int):
         if level == depth:
             raw[0, 0:2] = np.array([depth], dtype=">u2").view(np.uint8)
         numbers = np.arange(first[level], first[level] + k, dtype=np.int64)
-        nodes.extend(zip(numbers.tolist(), (bytes(row) for row in raw)))
+        node_numbers.append(numbers)
+        blobs.extend(bytes(row) for row in raw)
         owner = numbers[np.arange(n) // per_node]
         if level == 0:
             rowids = np.column_stack([level_ids, owner])
@@ -1240,22 +1243,39 @@ def _rtree_nodes(ids: np.ndarray, boxes: np.ndarray, node_bytes: int):
                                        np.maximum.reduceat(level_boxes[:, 3], starts)])
         level_ids = numbers
     parents = np.concatenate(parents) if parents else np.empty((0, 2), dtype=np.int64)
-    return nodes, rowids, parents
+    return np.concatenate(node_numbers), blobs, rowids, parents
 
 
-def _executemany_in_pieces(con, sql: str, rows) -> None:
-    for start in range(0, len(rows), _RTREE_PIECE_ROWS):
-        con.executemany(sql, rows[start:start + _RTREE_PIECE_ROWS])
+def _executemany_in_pieces(con, sql: str, columns) -> None:
+    """``executemany`` of the rows made of ``columns`` (arrays of one length), a piece at a time.
+
+    The rows are made lazily from each piece: half a million tuples alive at once would also bring
+    on a full garbage collection, which stops every thread.
+    """
+    n = len(columns[0])
+    for start in range(0, n, _RTREE_PIECE_ROWS):
+        piece = [c[start:start + _RTREE_PIECE_ROWS] for c in columns]
+        con.executemany(sql, zip(*(c.tolist() if isinstance(c, np.ndarray) else c for c in piece)))
 
 
-def _hilbert_order(boxes: np.ndarray) -> np.ndarray:
-    import geopandas as gpd
-    import shapely
-
-    cx = (boxes[:, 0] + boxes[:, 2]) / 2
-    cy = (boxes[:, 1] + boxes[:, 3]) / 2
-    centres = gpd.GeoSeries(shapely.points(cx, cy))
-    return np.argsort(np.asarray(centres.hilbert_distance()), kind="stable")
+def _hilbert_order(boxes: np.ndarray, level: int = 16) -> np.ndarray:
+    """Indices that sort ``boxes`` (minx, miny, maxx, maxy) by the Hilbert index of their centres."""
+    side = (1 << level) - 1
+    lo, hi = boxes[:, :2].min(axis=0), boxes[:, 2:].max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    x = (((boxes[:, 0] + boxes[:, 2]) / 2 - lo[0]) / span[0] * side).astype(np.int64)
+    y = (((boxes[:, 1] + boxes[:, 3]) / 2 - lo[1]) / span[1] * side).astype(np.int64)
+    d = np.zeros(len(boxes), dtype=np.int64)
+    s = 1 << (level - 1)
+    while s > 0:  # the xy → d conversion of the Hilbert curve, one bit of x and y per step
+        rx, ry = (x & s) > 0, (y & s) > 0
+        d += s * s * ((3 * rx) ^ ry)
+        flip = ~ry & rx
+        x = np.where(flip, side - x, x)
+        y = np.where(flip, side - y, y)
+        x, y = np.where(ry, x, y), np.where(ry, y, x)
+        s >>= 1
+    return np.argsort(d, kind="stable")
 
 
 def _layer_fids(con, table: str, gdf) -> np.ndarray | None:
@@ -1328,11 +1348,14 @@ def build_gpkg_spatial_index(path: str, table: str, gdf) -> bool:
         con.execute(f"CREATE VIRTUAL TABLE {q(rtree)} USING rtree(id, minx, maxx, miny, maxy)")
         if len(fids):
             (node_bytes,) = con.execute(f"SELECT length(data) FROM {q(rtree + '_node')} WHERE nodeno = 1").fetchone()
-            nodes, rowids, parents = _rtree_nodes(fids, boxes32, node_bytes)
+            numbers, blobs, rowids, parents = _rtree_nodes(fids, boxes32, node_bytes)
+            rowids = rowids[np.argsort(rowids[:, 0])]  # in key order: appended to the b-tree, not scattered
             con.execute(f"DELETE FROM {q(rtree + '_node')}")
-            _executemany_in_pieces(con, f"INSERT INTO {q(rtree + '_node')} VALUES (?, ?)", nodes)
-            _executemany_in_pieces(con, f"INSERT INTO {q(rtree + '_rowid')} VALUES (?, ?)", rowids.tolist())
-            _executemany_in_pieces(con, f"INSERT INTO {q(rtree + '_parent')} VALUES (?, ?)", parents.tolist())
+            _executemany_in_pieces(con, f"INSERT INTO {q(rtree + '_node')} VALUES (?, ?)", (numbers, blobs))
+            _executemany_in_pieces(con, f"INSERT INTO {q(rtree + '_rowid')} VALUES (?, ?)",
+                                   (rowids[:, 0], rowids[:, 1]))
+            _executemany_in_pieces(con, f"INSERT INTO {q(rtree + '_parent')} VALUES (?, ?)",
+                                   (parents[:, 0], parents[:, 1]))
         names = {f"q_{kind}": q(f"{rtree}_{kind}")
                  for kind in ("insert", "update6", "update7", "update2", "update5", "update4", "delete")}
         for ddl in _GPKG_RTREE_TRIGGERS:
