@@ -358,3 +358,16 @@ def test_a_chunked_write_asked_for_no_index_or_appending_to_a_layer_builds_none(
     assert [row[1] for row in _rtree_schema(path)[0] if row[0] == "table"][0] == "gpkg_extensions"
     assert pyogrio.read_info(path, layer="u")["capabilities"]["fast_spatial_filter"]
     assert not pyogrio.read_info(path, layer="t")["capabilities"]["fast_spatial_filter"]
+
+
+@pytest.mark.parametrize("n", [30, 2700])  # a root that is a leaf; a tree three levels deep
+def test_the_index_of_a_chunked_point_layer_equals_gdals(tmp_path, n):
+    rng = np.random.default_rng(n)
+    gdf = gpd.GeoDataFrame({"no": np.arange(n)}, geometry=shapely.points(rng.uniform(-180, 180, n),
+                                                                         rng.uniform(-90, 90, n)), crs=4326)
+    path, reference = tmp_path / "点.gpkg", tmp_path / "gdal.gpkg"
+    io.write_dataframe_chunked(gdf, str(path), "t", chunk=10 if n < 100 else 1000)
+    pyogrio.write_dataframe(gdf, reference, layer="t", driver="GPKG")
+    rows, check = _rtree_rows(path)
+    assert check == "ok" and len(rows) == n and np.array_equal(rows, _rtree_rows(reference)[0])
+    assert _rtree_schema(path) == _rtree_schema(reference)
