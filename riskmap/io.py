@@ -1310,9 +1310,9 @@ def build_gpkg_spatial_index(path: str, table: str, gdf) -> bool:
     Returns
     -------
     bool
-        True when the index was built; False when the layer already has one or its FIDs cannot be
-        matched to the frame's rows (a column named ``fid``, rows other than the frame's): the layer
-        is then left without an index, readable as before.
+        True when the index was built; False when the layer already has one, its FIDs cannot be
+        matched to the frame's rows (a column named ``fid``, rows other than the frame's) or Python's
+        SQLite has no R-tree module: the layer is then left without an index, readable as before.
     """
     import shapely
 
@@ -1338,7 +1338,13 @@ def build_gpkg_spatial_index(path: str, table: str, gdf) -> bool:
                                    _float32_down(boxes[:, 1]), _float32_up(boxes[:, 3])])
         q = _sql_name
         con.execute("BEGIN")
-        con.execute(f"CREATE VIRTUAL TABLE {q(rtree)} USING rtree(id, minx, maxx, miny, maxy)")
+        try:
+            con.execute(f"CREATE VIRTUAL TABLE {q(rtree)} USING rtree(id, minx, maxx, miny, maxy)")
+        except sqlite3.OperationalError as exc:
+            if "no such module" not in str(exc):
+                raise
+            con.execute("ROLLBACK")  # an SQLite built without R-trees: the layer stays as before, unindexed
+            return False
         if len(fids):
             (node_bytes,) = con.execute(f"SELECT length(data) FROM {q(rtree + '_node')} WHERE nodeno = 1").fetchone()
             numbers, blobs, rowids, parents = _rtree_nodes(fids, boxes32, node_bytes)

@@ -371,3 +371,30 @@ def test_the_index_of_a_chunked_point_layer_equals_gdals(tmp_path, n):
     rows, check = _rtree_rows(path)
     assert check == "ok" and len(rows) == n and np.array_equal(rows, _rtree_rows(reference)[0])
     assert _rtree_schema(path) == _rtree_schema(reference)
+
+
+def test_without_sqlites_rtree_module_a_chunked_write_is_left_unindexed(tmp_path, monkeypatch):
+    import sqlite3
+
+    connect = sqlite3.connect
+
+    class NoRtree:  # Python's sqlite3 as some builds have it: CREATE VIRTUAL TABLE … USING rtree fails
+        def __init__(self, *args, **kwargs):
+            self.con = connect(*args, **kwargs)
+
+        def execute(self, sql, *args):
+            if "USING rtree" in sql:
+                raise sqlite3.OperationalError("no such module: rtree")
+            return self.con.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+    monkeypatch.setattr(io.sqlite3, "connect", NoRtree)
+    gdf = _polygons(900)
+    path = tmp_path / "无模块.gpkg"
+    io.write_dataframe_chunked(gdf, str(path), "t", chunk=300)
+    monkeypatch.undo()
+    assert _rtree_schema(path) == ([], [])
+    back = pyogrio.read_dataframe(path, layer="t")
+    assert back["no"].tolist() == gdf["no"].tolist()
