@@ -1332,8 +1332,9 @@ def build_gpkg_spatial_index(path: str, table: str, gdf) -> bool:
         boxes = shapely.bounds(np.asarray(gdf.geometry.values, dtype=object))  # NaN for missing and empty ones
         kept = np.isfinite(boxes).all(axis=1)  # GDAL's triggers index no NULL or empty geometry either
         boxes, fids = boxes[kept], fids[kept]
-        order = _hilbert_order(boxes)
-        boxes, fids = boxes[order], fids[order]
+        if len(boxes):
+            order = _hilbert_order(boxes)
+            boxes, fids = boxes[order], fids[order]
         boxes32 = np.column_stack([_float32_down(boxes[:, 0]), _float32_up(boxes[:, 2]),
                                    _float32_down(boxes[:, 1]), _float32_up(boxes[:, 3])])
         q = _sql_name

@@ -398,3 +398,12 @@ def test_without_sqlites_rtree_module_a_chunked_write_is_left_unindexed(tmp_path
     assert _rtree_schema(path) == ([], [])
     back = pyogrio.read_dataframe(path, layer="t")
     assert back["no"].tolist() == gdf["no"].tolist()
+
+
+def test_a_chunked_layer_without_any_geometry_gets_an_empty_index(tmp_path):
+    gdf = gpd.GeoDataFrame({"no": np.arange(40)}, geometry=[None] * 20 + [shapely.Point()] * 20, crs=4326)
+    path, reference = tmp_path / "空.gpkg", tmp_path / "gdal.gpkg"
+    io.write_dataframe_chunked(gdf, str(path), "t", chunk=10)
+    pyogrio.write_dataframe(gdf, reference, layer="t", driver="GPKG", geometry_type="Point")
+    assert _rtree_rows(path)[1] == "ok" and len(_rtree_rows(path)[0]) == 0
+    assert _rtree_schema(path) == _rtree_schema(reference)
