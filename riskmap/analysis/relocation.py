@@ -356,15 +356,17 @@ def normalise_plants(plants, industries=("hazchem",)):
         if "hazchem" in wanted:
             wanted |= set(HAZCHEM_ALIASES)
         gdf = gdf.loc[ind.isin(wanted).to_numpy()]
-        notes.append(f"评估行业 industries assessed: {', '.join(industries)} ({len(gdf)}/{n_in})")
+        notes.append(tr(f"评估行业：{', '.join(industries)}（{len(gdf)}/{n_in}）",
+                        f"industries assessed: {', '.join(industries)} ({len(gdf)}/{n_in})"))
     elif industries is not None:
-        notes.append("无行业字段，全部企业参与评估 (no industry column: every plant assessed)")
+        notes.append(tr("无行业字段，全部企业参与评估", "no industry column: every plant assessed"))
     import shapely
 
     geoms = gdf.geometry.values
     missing = shapely.is_missing(np.asarray(geoms)) | shapely.is_empty(np.asarray(geoms))
     if missing.any():
-        notes.append(f"{int(missing.sum())} 家企业无坐标，未评估 (plants without a location skipped)")
+        notes.append(tr(f"{int(missing.sum())} 家企业无坐标，未评估",
+                        f"{int(missing.sum())} plant(s) without a location, not assessed"))
         gdf = gdf.loc[~missing]
     if len(gdf) == 0:
         raise EmptyLayerError(tr("没有可评估的企业（没有带坐标的危险化学品企业），请检查行业列或改为评估全部行业",
@@ -377,14 +379,17 @@ def normalise_plants(plants, industries=("hazchem",)):
     gdf["safe_dist_in"] = _to_metres(gdf["safe_dist"]) if "safe_dist" in gdf.columns else np.nan
     if "chemicals" not in gdf.columns:
         shown = "、".join(str(c) for c in plants.columns if c != plants.geometry.name)
-        notes.append(f"企业图层没有危险化学品列（危险化学品/危化品/主要危险化学品…），未作重大危险源辨识；图层的列为：{shown}"
-                     " (no chemicals column: no major-hazard grading)")
+        notes.append(tr(f"企业图层没有危险化学品列（危险化学品/危化品/主要危险化学品…），未作重大危险源辨识；图层的列为：{shown}",
+                        "the plants layer has no hazardous-chemicals column (危险化学品/危化品/主要危险化学品…): "
+                        f"no major-hazard identification; the layer's columns are: {shown}"))
         gdf["chemicals"] = ""
     gdf["chemicals"] = gdf["chemicals"].where(gdf["chemicals"].notna(), "").astype(str)
     if "amount" in gdf.columns:
         gdf["chemicals"] = join_amounts(gdf["chemicals"], gdf["amount"], amount_unit)
-        notes.append(f"危险化学品名称与储量分列，按行合并（储量列“{amount_col or 'amount'}”，单位"
-                     f"{amount_unit or '吨（未注明，按吨）'}）")
+        notes.append(tr(f"危险化学品名称与储量分列，按行合并（储量列“{amount_col or 'amount'}”，单位"
+                        f"{amount_unit or '吨（未注明，按吨）'}）",
+                        f"chemical names and amounts in separate columns, joined row by row (amount column "
+                        f"'{amount_col or 'amount'}', unit {amount_unit or 't (not stated, taken as tonnes)'})"))
     if "county" not in gdf.columns:
         gdf["county"] = ""
     gdf["county"] = gdf["county"].fillna("").astype(str)
@@ -435,10 +440,15 @@ def _collapse_units(gdf, notes):
     out["unit_inventories"] = pd.Series(units_col, index=out.index, dtype=object)
     out["chemicals"] = chem_col
     out["safe_dist_in"] = dist_col
-    notes.append(f"按单元辨识：{len(gdf)}行单元归并为{len(out)}家企业（按{'编号' if use_id else '企业名称'}），"
-                 "各单元分别计算S、R，企业取最高等级单元；防护距离取各行最大值")
+    notes.append(tr(f"按单元辨识：{len(gdf)}行单元归并为{len(out)}家企业（按{'编号' if use_id else '企业名称'}），"
+                    "各单元分别计算S、R，企业取最高等级单元；防护距离取各行最大值",
+                    f"identified by unit: {len(gdf)} unit rows merged into {len(out)} enterprise(s) (by "
+                    f"{'id' if use_id else 'enterprise name'}); S and R computed for each unit, each enterprise "
+                    "takes its highest-graded unit; the safety distance is the largest of its rows"))
     if moved:
-        notes.append(f"{moved}家企业的单元坐标不同，企业位置取第一行单元的坐标")
+        notes.append(tr(f"{moved}家企业的单元坐标不同，企业位置取第一行单元的坐标",
+                        f"{moved} enterprise(s) have units at different locations; the enterprise is placed "
+                        "at its first unit row"))
     return out.reset_index(drop=True)
 
 
@@ -884,11 +894,11 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
     plants_crs = gdf.crs
     metric_crs = grid.crs if grid.is_metric else crs_policy.metric_crs_for(gdf)
     if grid.is_geographic_north_up:
-        notes.append("人口栅格为经纬度，防护圆在各自中心的局部米制坐标中精确计算覆盖 (lon/lat raster: exact circle "
-                     "coverage in each zone's local metric frame)")
+        notes.append(tr("人口栅格为经纬度，防护圆在各自中心的局部米制坐标中精确计算覆盖",
+                        "lon/lat population raster: exact circle coverage in each zone's local metric frame"))
     elif not grid.is_metric:
-        notes.append("人口栅格非米制投影，按精确多边形覆盖计算 (geographic raster: exact polygon coverage "
-                     "via exactextract)")
+        notes.append(tr("人口栅格非米制投影，按精确多边形覆盖计算",
+                        "population raster not in a metric projection: exact polygon coverage via exactextract"))
     geoms = np.asarray(gdf.geometry.values)
     # the zone polygons (GEOS, PROJ: they release the GIL) are built on a second thread, with CRS objects
     # of its own, while this one sums the people in the zones; its transformer is made from the start
@@ -1462,37 +1472,54 @@ def _notes(plants, grades, exposure, params) -> list[str]:
     notes = []
     unknown = sorted({u for g in grades for u in g.unknown})
     if unknown:
-        notes.append("未识别的危险化学品（未计入S、R）unknown chemicals (left out of S and R): " + "、".join(unknown))
+        notes.append(tr("未识别的危险化学品（未计入S、R）：", "unknown chemicals (left out of S and R): ")
+                     + tr("、", ", ").join(unknown))
     undetermined = sorted({d for g in grades for d in g.beta_unknown})
     if undetermined:
-        notes.append("以下物质β未确定（危险性类别未录入），R按表4最小β=1计，等级为下限“≥”："
-                     + "、".join(undetermined))
+        notes.append(tr("以下物质β未确定（危险性类别未录入），R按表4最小β=1计，等级为下限“≥”：",
+                        "β undetermined for these substances (hazard class not entered); R uses the smallest "
+                        "β = 1 of Table 4 and the grade is a lower bound '≥': ")
+                     + tr("、", ", ").join(undetermined))
     unread = [(name, "、".join(g.unreadable)) for name, g in zip(plants["name"], grades) if g.unreadable]
     if unread:
-        notes.append("储量无法读取（未计入S、R，等级为下限）：" + "；".join(f"{n}：{t}" for n, t in unread[:20]))
+        notes.append(tr("储量无法读取（未计入S、R，等级为下限）：", "unreadable amounts (left out of S and R; "
+                        "the grade is a lower bound): ")
+                     + tr("；", "; ").join(tr(f"{n}：{t}", f"{n}: {t}") for n, t in unread[:20]))
     out_scope = plants.loc[~plants["in_scope"].to_numpy(bool)]
     if len(out_scope):
-        notes.append(f"{len(out_scope)}家企业不适用搬迁判定（已列出原因）：" + "、".join(out_scope["name"].head(20)))
+        notes.append(tr(f"{len(out_scope)}家企业不适用搬迁判定（已列出原因）：",
+                        f"{len(out_scope)} plant(s) outside the relocation rule (reasons listed): ")
+                     + tr("、", ", ").join(out_scope["name"].head(20)))
     review = plants.loc[plants["review"].to_numpy(bool)]
     if len(review):
-        notes.append("防护距离需复核：" + "、".join(review["name"].head(20)))
+        notes.append(tr("防护距离需复核：", "safety distance to be reviewed: ") + tr("、", ", ").join(review["name"].head(20)))
     n_src = plants["safe_dist_src"].value_counts()
-    notes.append("防护距离来源 safety distance sources: " + "；".join(f"{k} {v}家" for k, v in n_src.items()))
+    notes.append(tr("防护距离来源：", "safety distance sources: ")
+                 + tr("；", "; ").join(tr(f"{k} {v}家", f"{k}: {v} plant(s)") for k, v in n_src.items()))
     nodata = int(exposure["nodata_cells"].sum())
     if nodata:
-        notes.append(f"防护区内共有{nodata}个无数据栅格，按0人计 (nodata cells in zones counted as 0)")
+        notes.append(tr(f"防护区内共有{nodata}个无数据栅格，按0人计",
+                        f"{nodata} nodata cell(s) in the zones, counted as 0 persons"))
     outside = exposure["outside_m2"].fillna(0).to_numpy() > 1.0
     if outside.any():
-        names = "、".join(plants["name"].to_numpy()[outside][:10])
-        notes.append(f"{int(outside.sum())}个防护区部分超出人口栅格范围（{names}），超出部分按0人计 "
-                     "(zones partly outside the population raster)")
+        names = tr("、", ", ").join(plants["name"].to_numpy()[outside][:10])
+        notes.append(tr(f"{int(outside.sum())}个防护区部分超出人口栅格范围（{names}），超出部分按0人计",
+                        f"{int(outside.sum())} zone(s) partly outside the population raster ({names}); "
+                        "the part outside counts as 0 persons"))
     n_point = int((plants["alpha_basis"].astype(str).str.startswith("按厂址点")).sum())
-    notes.append(f"α人口按厂区边界外{params.alpha_radius_m:g} m范围内常住人口计（GB 18218-2018 §4.3），厂区内人员不计"
-                 + (f"；{n_point}家企业无厂区边界或半径，按厂址点估算，偏小" if n_point else ""))
+    notes.append(tr(f"α人口按厂区边界外{params.alpha_radius_m:g} m范围内常住人口计（GB 18218-2018 §4.3），厂区内人员不计"
+                    + (f"；{n_point}家企业无厂区边界或半径，按厂址点估算，偏小" if n_point else ""),
+                    f"α population: residents within {params.alpha_radius_m:g} m outside the site boundary "
+                    "(GB 18218-2018 §4.3); people on the site are not counted"
+                    + (f"; {n_point} plant(s) without a site boundary or radius estimated from the site point, "
+                       "an underestimate" if n_point else "")))
     whole = int((plants["grade_basis"] == WHOLE_PLANT_BASIS).sum())
     if whole:
-        notes.append(f"{whole}家企业未给出生产单元/储存单元，S、R按企业全部储量作为一个单元计算（按全厂合计估算，"
-                     "GB 18218-2018按单元辨识）；S<1不构成重大危险源，等级为空")
+        notes.append(tr(f"{whole}家企业未给出生产单元/储存单元，S、R按企业全部储量作为一个单元计算（按全厂合计估算，"
+                        "GB 18218-2018按单元辨识）；S<1不构成重大危险源，等级为空",
+                        f"{whole} plant(s) give no production/storage units: S and R computed with the plant's whole "
+                        "inventory as one unit (a whole-plant estimate; GB 18218-2018 identifies by unit); "
+                        "S < 1 is not a major hazard and the grade is empty"))
     return notes
 
 
