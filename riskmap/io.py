@@ -377,7 +377,7 @@ def write_layers(path: str | Path, layers: dict, driver: str | None = None, prov
                     meta = {PROVENANCE_KEY: json.dumps(provenance, ensure_ascii=False, default=str)}
                 with gdal_target(tmp) as target:
                     pyogrio.write_dataframe(out, target, layer=name, driver=driver, append=tmp.exists(),
-                                            dataset_metadata=meta)
+                                            dataset_metadata=meta, **_keep_fid_column(out, driver, {}))
     return path
 
 
@@ -1058,6 +1058,27 @@ def _has_layer(path: str, layer: str) -> bool:
         return False
 
 
+def _keep_fid_column(gdf, driver: str, kwargs: dict) -> dict:
+    """``kwargs`` with a GeoPackage FID column of another name when the frame has a column named ``fid``.
+
+    GDAL takes a field named like the layer's FID column (``fid`` by default, any case) for the FIDs: the
+    column is not a field any more (a project saved and reopened lost it) and appended pieces fail
+    ("Could not find field index"). The layer's own FID column gets a free name instead, and the
+    user's column stays an ordinary field.
+    """
+    if driver not in ("GPKG", "SQLite"):
+        return kwargs
+    names = {str(c).lower() for c in gdf.columns if c != getattr(gdf, "_geometry_column_name", None)}
+    options = dict(kwargs.get("layer_options") or {})
+    if "fid" not in names or any(str(k).upper() == "FID" for k in options):
+        return kwargs
+    name, k = "riskmap_fid", 1
+    while name in names:
+        k += 1
+        name = f"riskmap_fid{k}"
+    return {**kwargs, "layer_options": {**options, "FID": name}}
+
+
 def write_dataframe_chunked(gdf, target: str, layer: str, *, driver: str = "GPKG", append: bool = False,
                             chunk: int | None = None, progress=None, **kwargs) -> None:
     """``pyogrio.write_dataframe`` of a whole frame; on a worker thread in appended calls of :data:`CHUNK_FEATURES`.
@@ -1094,6 +1115,7 @@ def write_dataframe_chunked(gdf, target: str, layer: str, *, driver: str = "GPKG
     """
     import pyogrio
 
+    kwargs = _keep_fid_column(gdf, driver, kwargs)
     chunk = chunk or CHUNK_FEATURES
     chunked = (_off_main_thread() or chunk != CHUNK_FEATURES) and len(gdf) > chunk
     scratch = None
@@ -1278,9 +1300,9 @@ def _hilbert_order(boxes: np.ndarray, level: int = 16) -> np.ndarray:
     return np.argsort(d, kind="stable")
 
 
-def _layer_fids(con, table: str, gdf) -> np.ndarray | None:
+def _layer_fids(con, table: str, gdf, fid_column: str = "fid") -> np.ndarray | None:
     """The FIDs the rows of ``gdf`` got in the new ``table``, in the frame's order (None: not known for sure)."""
-    if any(str(c).lower() == "fid" for c in gdf.columns if c != gdf.geometry.name):
+    if any(str(c).lower() == fid_column.lower() for c in gdf.columns if c != gdf.geometry.name):
         return None  # GDAL may have taken the column's values as the FIDs
     count, low, high = con.execute(f"SELECT count(*), min(rowid), max(rowid) FROM {_sql_name(table)}").fetchone()
     if count != len(gdf) or (count and (low, high) != (1, count)):
@@ -1326,8 +1348,8 @@ def build_gpkg_spatial_index(path: str, table: str, gdf) -> bool:
         if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (rtree,)).fetchone():
             return False
         pk = [r[1] for r in con.execute(f"PRAGMA table_info({_sql_name(table)})") if r[5]]
-        fids = _layer_fids(con, table, gdf)
-        if len(pk) != 1 or fids is None:
+        fids = _layer_fids(con, table, gdf, pk[0]) if len(pk) == 1 else None
+        if fids is None:
             return False
         boxes = shapely.bounds(np.asarray(gdf.geometry.values, dtype=object))  # NaN for missing and empty ones
         kept = np.isfinite(boxes).all(axis=1)  # GDAL's triggers index no NULL or empty geometry either

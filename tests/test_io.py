@@ -407,3 +407,32 @@ def test_a_chunked_layer_without_any_geometry_gets_an_empty_index(tmp_path):
     pyogrio.write_dataframe(gdf, reference, layer="t", driver="GPKG", geometry_type="Point")
     assert _rtree_rows(path)[1] == "ok" and len(_rtree_rows(path)[0]) == 0
     assert _rtree_schema(path) == _rtree_schema(reference)
+
+
+@pytest.mark.parametrize("column", ["FID", "fid", "Fid"])
+def test_a_column_named_fid_stays_a_field_in_geopackages(tmp_path, column):
+    """GDAL takes a field named like the FID column for the FIDs: the column vanished on reopen and a
+    chunked write failed on its second piece. It stays the user's field, with its own values."""
+    import sqlite3
+
+    from riskmap.project import Project
+
+    n = 7000
+    values = np.arange(n) * 3 + 11
+    gdf = gpd.GeoDataFrame({column: values, "名称": [f"点{i}" for i in range(n)]},
+                           geometry=shapely.points(np.linspace(114, 115, n), np.linspace(32, 33, n)), crs=4326)
+    pieces = tmp_path / "pieces.gpkg"
+    io.write_dataframe_chunked(gdf, str(pieces), "t", chunk=2500)  # three appended pieces
+    back = pyogrio.read_dataframe(pieces)
+    assert list(back.columns) == [column, "名称", "geometry"]
+    np.testing.assert_array_equal(back[column], values)
+    with sqlite3.connect(pieces) as con:  # and the layer still gets its R-tree
+        assert con.execute("SELECT count(*) FROM rtree_t_geom").fetchone()[0] == n
+    result = tmp_path / "result.gpkg"
+    io.write_layers(result, {"plants": gdf.iloc[:50]})
+    np.testing.assert_array_equal(pyogrio.read_dataframe(result)[column], values[:50])
+    project = Project()
+    project.add_vector(gdf.iloc[:20], "层", layer_id="x")
+    project.save(tmp_path / "p.rmp")
+    reopened = Project.load(tmp_path / "p.rmp").layers.by_id("x").gdf
+    np.testing.assert_array_equal(reopened[column], values[:20])
