@@ -10,10 +10,13 @@ distance) on a subset, measured in the same run.
 from __future__ import annotations
 
 import argparse
+import gc
 import math
+import multiprocessing
 import os
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import geopandas as gpd
@@ -220,6 +223,87 @@ def naive_per_vertex(roads, dem_path, water, accidents, spacing=5.0, sigma=20.0,
                         break
             flagged += sum(1 for c in curv if abs(c) > 1 / 120)
     return flagged
+
+
+# ---------------------------------------------------------------------------
+# peak memory
+# ---------------------------------------------------------------------------
+def _status_mb(field: str) -> float:
+    """A field of /proc/self/status (``VmRSS``, ``VmHWM``) in MB; NaN where there is none (not Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024 / 1e6
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _reset_high_water_mark() -> bool:
+    """Reset the process's peak RSS (VmHWM) to its current RSS (Linux ≥ 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_memory(roads, dem_path, water, accidents) -> dict:
+    """Peak memory of one run of detect_road_hazards above what was in use before it.
+
+    ``rss_mb``: growth of the resident set (VmHWM after − VmRSS before, NaN where VmHWM cannot be
+    reset); ``traced_mb``: tracemalloc's peak (Python and numpy allocations, not GEOS/GDAL), in a
+    second run.
+    """
+    gc.collect()
+    rss_mb = float("nan")
+    if _reset_high_water_mark():
+        before = _status_mb("VmRSS")
+        road_analysis.detect_road_hazards(roads, dem=dem_path, water=water, accidents=accidents)
+        rss_mb = _status_mb("VmHWM") - before
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        road_analysis.detect_road_hazards(roads, dem=dem_path, water=water, accidents=accidents)
+        traced_mb = (tracemalloc.get_traced_memory()[1] - base) / 1e6
+    finally:
+        tracemalloc.stop()
+    return {"rss_mb": rss_mb, "traced_mb": traced_mb}
+
+
+def _memory_child(km: float, conn) -> None:
+    rng = np.random.default_rng(20240601)
+    with tempfile.TemporaryDirectory(prefix="bench_roads_mem_") as tmp:
+        roads, size = build_network(km, rng)
+        dem_path = Path(tmp) / "dem.tif"
+        build_dem(dem_path, size + 8000, rng)
+        water, accidents = build_water_and_accidents(roads, size, rng)
+        out = peak_memory(roads, dem_path, water, accidents)
+        out["km"] = float(roads.length.sum() / 1000)
+    conn.send(out)
+    conn.close()
+
+
+def memory_at(km: float) -> dict:
+    """:func:`peak_memory` on the synthetic network of ``km`` km, in a fresh (forked) process."""
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_memory_child, args=(km, child))
+    proc.start()
+    child.close()
+    out = parent.recv()
+    proc.join()
+    return out
+
+
+def memory_slope(sizes=(1000.0, 3000.0)) -> dict:
+    """Peak memory at two network lengths and its growth per 1,000 km (the slope between them)."""
+    a, b = (memory_at(km) for km in sizes)
+    per = {key: (b[key] - a[key]) / (b["km"] - a["km"]) * 1000 for key in ("rss_mb", "traced_mb")}
+    return {"small": a, "large": b, "per_1000km": per}
 
 
 # ---------------------------------------------------------------------------
