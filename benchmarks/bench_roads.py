@@ -348,9 +348,12 @@ def main(argv=None) -> int:
         all_totals = sorted(t for t, _ in runs)
         total, stages = sorted(runs, key=lambda r: r[0])[len(runs) // 2]  # the median run
         counts = segs["kind"].value_counts().to_dict()
+        merged = {}  # the per-point stages run once per chunk of roads: their times add up
         for name, secs in stages:
             if name in STAGES:
-                print(f"  {STAGES[name]}: {secs:.2f} s")
+                merged[STAGES[name]] = merged.get(STAGES[name], 0.0) + secs
+        for name, secs in merged.items():
+            print(f"  {name}: {secs:.2f} s")
         print(f"detect_road_hazards: {total:.1f} s, {km / total:.0f} km/s, {n_vertices / total:,.0f} vertices/s; "
               f"{counts}")
         # naive loop on a subset
@@ -366,10 +369,6 @@ def main(argv=None) -> int:
         print(f"naive per-vertex loop: {sub_km:.0f} km in {naive:.1f} s ({sub_km / naive:.1f} km/s); "
               f"riskmap on the same subset {vec_sub:.2f} s; whole-network riskmap throughput "
               f"{(km / total) / (sub_km / naive):.0f}× the naive loop's")
-    merged = {}
-    for name, secs in stages:
-        if name in STAGES:
-            merged[STAGES[name]] = merged.get(STAGES[name], 0.0) + secs
     stage_rows = "\n".join(f"| {name} | {secs:.2f} |" for name, secs in merged.items())
     md = f"""## roads — road hazard candidates (`python -m benchmarks.bench_roads`)
 
