@@ -365,7 +365,7 @@ class RoadNetwork:
         self.vertex_base = 0.0
         self.heading_state = None
         self.heading_state_out = None
-        self.z_before = self.z_after = None
+        self.z_before = self.z_after = self.sample_before = self.sample_after = None
         self._part_sums = None
         self.samples: Resampled | None = None
         if resampled:
@@ -468,7 +468,7 @@ class RoadNetwork:
         sub.part_ids = self.part_ids[sl]
         sub.vertex_base = float(self.part_sums()[0][first]) if end > first else 0.0
         sub.heading_state = sub.heading_state_out = None
-        sub.z_before = sub.z_after = None
+        sub.z_before = sub.z_after = sub.sample_before = sub.sample_after = None
         sub._resample()
         return sub
 
@@ -1230,23 +1230,40 @@ def _global_chainage(net: RoadNetwork, gap: float) -> np.ndarray:
 
 
 def _elevation_profile(net: RoadNetwork, g: np.ndarray, z: np.ndarray, gap: float):
-    """The finite elevations along ``g`` (positions, values) for np.interp to fill missing ones.
+    """Positions and elevations along the samples, missing ones filled, for np.interp; None without two finite.
 
-    Missing elevations are interpolated between the nearest finite ones along all parts, which for a
-    chunk may lie in the chunks before and after it: ``net.z_before`` / ``net.z_after`` (global part,
-    chainage along it, elevation) add those two.
+    One pass over the network fills a missing elevation between the nearest finite ones along all
+    parts, and interpolates a window end that rounding puts a hair beyond a part's last sample
+    between that sample and the next part's first. For a chunk, ``net.z_before`` / ``net.z_after``
+    (the nearest finite elevation before / after it) and ``net.sample_before`` / ``net.sample_after``
+    (the samples just before / after it), each (global part, chainage along it, elevation), add what
+    lies beyond its ends, so the numbers are the same.
     """
     finite = np.isfinite(z)
     xp, fp = g[finite], z[finite]
-    if net.z_before is not None or net.z_after is not None:
+    gx, zx = g, z
+    if any(v is not None for v in (net.z_before, net.z_after, net.sample_before, net.sample_after)):
         base = _part_base(net, gap)
+
+        def at(point):
+            pid, local, value = point
+            return base[pid] + local, value
+
         if net.z_before is not None:
-            pid, local, value = net.z_before
-            xp, fp = np.r_[base[pid] + local, xp], np.r_[value, fp]
+            x, v = at(net.z_before)
+            xp, fp = np.r_[x, xp], np.r_[v, fp]
         if net.z_after is not None:
-            pid, local, value = net.z_after
-            xp, fp = np.r_[xp, base[pid] + local], np.r_[fp, value]
-    return xp, fp
+            x, v = at(net.z_after)
+            xp, fp = np.r_[xp, x], np.r_[fp, v]
+        if net.sample_before is not None:
+            x, v = at(net.sample_before)
+            gx, zx = np.r_[x, gx], np.r_[v, zx]
+        if net.sample_after is not None:
+            x, v = at(net.sample_after)
+            gx, zx = np.r_[gx, x], np.r_[zx, v]
+    if len(xp) < 2:
+        return None
+    return gx, np.interp(gx, xp, fp)
 
 
 def detect_steep_grades(net: RoadNetwork, z: np.ndarray, progress=None) -> pd.DataFrame:
@@ -1268,7 +1285,7 @@ def detect_steep_grades(net: RoadNetwork, z: np.ndarray, progress=None) -> pd.Da
     gap = 4 * max(W, p.downgrade_length_m)
     g, part_base = _global_chainage(net, gap)
     finite = np.isfinite(z)
-    zf = np.interp(g, *_elevation_profile(net, g, z, gap))
+    gx, zf = _elevation_profile(net, g, z, gap)
     part = s.part
     length = net.part_lengths[part]
     limit = net.grade_limit[net.road_of_sample] + p.grade_tolerance_pct
@@ -1291,8 +1308,8 @@ def detect_steep_grades(net: RoadNetwork, z: np.ndarray, progress=None) -> pd.Da
     if long_ok.any():
         centre_d = np.clip(s.local, 0, np.maximum(length - Ld, 0))
         g0 = part_base[part] + centre_d
-        z0 = np.interp(g0, g, zf)
-        z1 = np.interp(g0 + Ld, g, zf)
+        z0 = np.interp(g0, gx, zf)
+        z1 = np.interp(g0 + Ld, gx, zf)
         avg = (z1 - z0) / Ld * 100.0
         nan_in = _nan_within(g0 + Ld / 2, g[~finite], Ld / 2)
         qualifies = long_ok & (np.abs(avg) >= p.downgrade_avg_pct) & ~nan_in
@@ -1429,15 +1446,15 @@ def grade_along(net: RoadNetwork, z: np.ndarray, window_m: float) -> tuple[np.nd
     half = window_m / 2
     g, part_base = _global_chainage(net, 4 * window_m)
     finite = np.isfinite(z)
-    xp, fp = _elevation_profile(net, g, z, 4 * window_m)
-    if len(xp) < 2:
+    profile = _elevation_profile(net, g, z, 4 * window_m)  # gaps filled for interpolation, masked below
+    if profile is None:
         return np.full(len(s), np.nan), s.local.copy()
-    zf = np.interp(g, xp, fp)  # gaps filled for interpolation, masked below
+    gx, zf = profile
     part = s.part
     length = net.part_lengths[part]
     centre = np.clip(s.local, half, np.maximum(length - half, half))
-    za = np.interp(part_base[part] + centre - half, g, zf)
-    zb = np.interp(part_base[part] + centre + half, g, zf)
+    za = np.interp(part_base[part] + centre - half, gx, zf)
+    zb = np.interp(part_base[part] + centre + half, gx, zf)
     grade = (zb - za) / window_m * 100.0
     ok = (length >= window_m) & ~_nan_within(part_base[part] + centre, g[~finite], half)
     return np.where(ok, grade, np.nan), centre
@@ -1862,31 +1879,40 @@ def _chunk_elevations(sub: RoadNetwork, water, prepared, sampler, progress=None)
     return z, prox, missing
 
 
-def _first_finite_after(net: RoadNetwork, first: int, water, prepared, sampler, state, max_parts: int = 4096):
-    """(global part, chainage, elevation) of the first finite elevation from part ``first`` on, or None.
+def _elevations_after(net: RoadNetwork, first: int, water, prepared, sampler, state, max_parts: int = 4096):
+    """The sample starting part ``first`` and the first finite elevation from it on (or None), each as
+    (global part, chainage along it, elevation).
 
     Parts are resampled in growing batches until one has a finite elevation (usually the first part).
-    The last answer is kept in ``state``: chunks without elevations (roads beyond the DEM) ask again
+    The last search is kept in ``state``: chunks without elevations (roads beyond the DEM) ask again
     from further on, and must not each search the rest of the network.
     """
+    if first >= len(net.parts):
+        return None, None
+    sub = net.chunk(first, first + 1)
+    z, _, _ = _chunk_elevations(sub, water, prepared, sampler)
+    start_sample = (first, float(sub.samples.local[0]), float(z[0]))
+    ok = np.flatnonzero(np.isfinite(z))
+    if ok.size:
+        i = ok[0]
+        return start_sample, (first, float(sub.samples.local[i]), float(z[i]))
+    nxt = first + 1
     last = state.get("z_after")
-    if last is not None and last[0] <= first and (last[1] is None or first <= last[1][0]):
-        return last[1]
-    start = first
-    found = None
-    n = 1
-    while first < len(net.parts):
-        end = min(first + n, len(net.parts))
-        sub = net.chunk(first, end)
+    if last is not None and last[0] <= nxt and (last[1] is None or nxt <= last[1][0]):
+        return start_sample, last[1]
+    start, found, n = nxt, None, 2
+    while nxt < len(net.parts):
+        end = min(nxt + n, len(net.parts))
+        sub = net.chunk(nxt, end)
         z, _, _ = _chunk_elevations(sub, water, prepared, sampler)
         ok = np.flatnonzero(np.isfinite(z))
         if ok.size:
             i = ok[0]
             found = (int(sub.part_ids[sub.samples.part[i]]), float(sub.samples.local[i]), float(z[i]))
             break
-        first, n = end, min(2 * n, max_parts)
+        nxt, n = end, min(2 * n, max_parts)
     state["z_after"] = (start, found)
-    return found
+    return start_sample, found
 
 
 def _detect_chunk(net: RoadNetwork, sub: RoadNetwork, wanted, water, prepared, sampler, found, state, progress):
@@ -1909,21 +1935,29 @@ def _detect_chunk(net: RoadNetwork, sub: RoadNetwork, wanted, water, prepared, s
     if sampler is not None:
         _report(progress, 0.46, "DEM 取样")
         xy = sub.samples.xy
-        sampler.hold(xy[:, 0], xy[:, 1], sub.metric_crs, margin_m=net.params.cliff_lateral_m)
+        hx, hy = xy[:, 0], xy[:, 1]
+        end = int(sub.part_ids[-1]) + 1 if len(sub.parts) else 0
+        if "steep_grade" in wanted and 0 < end < len(net.parts):  # the next part's start, for z_after below
+            hx, hy = np.r_[hx, shapely.get_x(shapely.get_point(net.parts[end], 0))], \
+                np.r_[hy, shapely.get_y(shapely.get_point(net.parts[end], 0))]
+        sampler.hold(hx, hy, sub.metric_crs, margin_m=net.params.cliff_lateral_m)
         z = sampler.sample(xy[:, 0], xy[:, 1], sub.metric_crs, progress=_sub(progress, 0.46, 0.56))
         missing = int((~np.isfinite(z)).sum())
         if prox is not None and prox.on_water.any():
             # on a bridge the DEM shows the river below, not the deck
             z = np.where(prox.on_water, np.nan, z)
         finite = np.flatnonzero(np.isfinite(z))
-        # a missing elevation at a chunk's ends is filled from the nearest finite one beyond it
-        sub.z_before = state["z_before"] if len(z) and not np.isfinite(z[0]) else None
-        sub.z_after = None
-        if "steep_grade" in wanted and len(z) and not np.isfinite(z[-1]):
-            sub.z_after = _first_finite_after(net, int(sub.part_ids[-1]) + 1, water, prepared, sampler, state)
+        # one pass interpolates along all parts: missing elevations at a chunk's ends from the nearest finite
+        # ones beyond it, and a window end that rounding puts a hair beyond a part's last sample between
+        # that sample and the next part's first
+        sub.z_before, sub.sample_before = state["z_before"], state["sample_before"]
+        if "steep_grade" in wanted and len(z):
+            sub.sample_after, sub.z_after = _elevations_after(net, end, water, prepared, sampler, state)
         if finite.size:
             i = finite[-1]
             state["z_before"] = (int(sub.part_ids[sub.samples.part[i]]), float(sub.samples.local[i]), float(z[i]))
+        if len(z):
+            state["sample_before"] = (int(sub.part_ids[-1]), float(sub.samples.local[-1]), float(z[-1]))
         if "steep_grade" in wanted:
             _report(progress, 0.56, "纵坡")
             found["steep_grade"].append(detect_steep_grades(sub, z, progress=_sub(progress, 0.56, 0.69)))
@@ -2018,7 +2052,7 @@ def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties
     found = {kind: [] for kind in KINDS}
     n_samples = missing = 0
     any_bridge = False
-    state = {"heading": None, "z_before": None}
+    state = {"heading": None, "z_before": None, "sample_before": None}
     try:
         for c, (first, end) in enumerate(chunks):
             step = _sub(progress, 0.05 + 0.8 * c / len(chunks), 0.05 + 0.8 * (c + 1) / len(chunks))

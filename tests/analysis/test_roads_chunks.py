@@ -134,3 +134,24 @@ def test_chunked_results_equal_one_pass(network):
                                   pd.DataFrame(chunked.drop(columns="geometry")), check_exact=True)
     assert list(shapely.to_wkb(one.geometry.values)) == list(shapely.to_wkb(chunked.geometry.values))
     assert rec_one["notes"] == rec_chunked["notes"]
+
+
+def test_chunk_grades_equal_one_pass(network, monkeypatch):
+    """Per sample, not only per segment: the grades along every chunk are those of one pass (missing
+    elevations at a chunk's ends are filled from beyond it, as along the whole network)."""
+    layer, dem, water, _ = network
+    grades = []
+    real = roads.detect_steep_grades
+
+    def spy(net, z, progress=None):
+        g, _ = roads.grade_along(net, z, net.params.grade_window_m)
+        grades[-1].append(g)
+        return real(net, z, progress=progress)
+
+    monkeypatch.setattr(roads, "detect_steep_grades", spy)
+    for chunk in (10 ** 9, 3000):
+        grades.append([])
+        roads.detect_road_hazards(layer, dem=dem, water=water, kinds=["steep_grade"], chunk_points=chunk)
+    one, chunked = (np.concatenate(g) for g in grades)
+    assert len(grades[1]) > 20 and np.isnan(one).any()
+    np.testing.assert_array_equal(one, chunked)
