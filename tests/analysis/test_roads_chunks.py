@@ -68,6 +68,7 @@ def network(tmp_path_factory):
     z += 45.0 * (np.sin(X / 900.0 + Y / 1300.0) > 0.6)  # escarpments: cliff-side roads
     z = z.astype("float32")
     z[int(height * 0.4):int(height * 0.45), int(width * 0.3):int(width * 0.5)] = -9999  # a hole
+    z[:, (np.arange(width) % 70) < 5] = -9999  # and stripes: chunks that begin or end without elevations
     dem = tmp_path_factory.mktemp("chunks") / "dem.tif"
     with rasterio.open(dem, "w", driver="GTiff", width=width, height=height, count=1, dtype="float32",
                        crs=f"EPSG:{METRIC}", transform=from_origin(ox, oy, CELL, CELL), nodata=-9999,
