@@ -3,7 +3,8 @@
 Run ``python -m benchmarks.bench_roads`` (``--km 1000`` for a quick run). Writes the section
 "roads" of docs/benchmarks.md: total time, km/s and vertices/s of
 :func:`riskmap.analysis.roads.detect_road_hazards` (sharp bends, steep grades, near water, near
-cliff, black spots), the time of each stage, and the throughput of a naive per-vertex Python
+cliff, black spots), the time of each stage, its peak memory (per 1,000 km, between two sizes, and at
+full size; each in a fresh process), and the throughput of a naive per-vertex Python
 loop doing the per-point stages (resample, smooth, curvature, DEM bilinear, grade, water
 distance) on a subset, measured in the same run.
 """

@@ -1045,6 +1045,11 @@ def _fit_composite(pts, valid, q0, turn, free0, free1, margin_m=None, iterations
 # ---------------------------------------------------------------------------
 # DEM sampling
 # ---------------------------------------------------------------------------
+#: Largest window (cells) :meth:`DemSampler.hold` keeps: 64 MB of float32. Roads of a chunk spread over a larger
+#: part of the DEM are read tile by tile instead (slower, bounded).
+HOLD_CELLS = 16_000_000
+
+
 class DemSampler:
     """Bilinear sampling of a DEM at many points with windowed reads.
 
@@ -1074,7 +1079,7 @@ class DemSampler:
         self.tile = int(tile)
         self._array = None
         self._in_memory = self.width * self.height <= max_in_memory_cells
-        self._max_hold = max(int(max_in_memory_cells), 40_000_000)
+        self._max_hold = max(int(max_in_memory_cells), HOLD_CELLS)
         self._held = None
         dtype = np.dtype(self.ds.dtypes[band - 1])
         exact32 = dtype == np.float32 or dtype.kind == "f" and dtype.itemsize < 4 or \
