@@ -156,3 +156,24 @@ def test_chunk_grades_equal_one_pass(network, monkeypatch):
     one, chunked = (np.concatenate(g) for g in grades)
     assert len(grades[1]) > 20 and np.isnan(one).any()
     np.testing.assert_array_equal(one, chunked)
+
+
+def test_held_window_samples_as_whole_raster(network):
+    """Points inside a held window, beyond it and on the raster's edge get the whole raster's values."""
+    dem = network[1]
+    rng = np.random.default_rng(3)
+    with rasterio.open(dem) as ds:
+        left, bottom, right, top = ds.bounds
+    x = rng.uniform(left - 100, right + 100, 20000)
+    y = rng.uniform(bottom - 100, top + 100, 20000)
+    x[:50], y[:50] = right - 1.0, top - 1.0  # the last row and column
+    with roads.DemSampler(dem) as whole, roads.DemSampler(dem, max_in_memory_cells=0, tile=256) as held:
+        expected = whole.sample(x, y)
+        w, h = right - left, top - bottom
+        for x0, x1, y0, y1 in ((0.3, 0.5, 0.3, 0.5), (0.8, 1.0, 0.8, 1.0)):  # inside, and at a corner
+            box = (x > left + x0 * w) & (x < left + x1 * w) & (y > bottom + y0 * h) & (y < bottom + y1 * h)
+            held.hold(x[box], y[box], METRIC, margin_m=60.0)
+            row_off, col_off, block = held._held
+            assert 0 < block.size < 0.2 * held.width * held.height
+            np.testing.assert_array_equal(held.sample(x, y), expected)
+        assert whole._array.dtype == np.float32  # a float32 DEM is kept as it is
