@@ -119,6 +119,10 @@ KINDS = {
     "black_spot": "事故多发点段",
 }
 
+#: English names of the hazard kinds (display only; results store the keys).
+KINDS_EN = {"sharp_bend": "sharp bend", "steep_grade": "steep grade", "near_water": "water-side",
+            "near_cliff": "cliff-side", "black_spot": "accident black spot"}
+
 #: Risk levels of a hazard (安全风险分级管控 four-level wording, STANDARDS.md §0), lowest first, with their colour
 #: label. The keys are what the results and the register store.
 SEVERITIES = {"低风险": "低风险（蓝）", "一般风险": "一般风险（黄）", "较大风险": "较大风险（橙）", "重大风险": "重大风险（红）"}
@@ -597,7 +601,10 @@ def stationing_from_km_posts(net: RoadNetwork, posts, tolerance_m: float = 1.0) 
     usable = (line_of >= 0) & np.isfinite(stations)
     notes = []
     if (~usable).any():
-        notes.append(f"公里桩{len(posts)}个中有{int((~usable).sum())}个无桩号或距道路超过{p.km_post_snap_m:g} m，未使用")
+        unused = int((~usable).sum())
+        notes.append(tr(f"公里桩{len(posts)}个中有{unused}个无桩号或距道路超过{p.km_post_snap_m:g} m，未使用",
+                        f"{unused} of {len(posts)} km-posts have no station or lie more than {p.km_post_snap_m:g} m "
+                        "from any road: not used"))
     out = {}
     reversed_roads = []
     for r in np.unique(line_of[usable]):
@@ -614,9 +621,13 @@ def stationing_from_km_posts(net: RoadNetwork, posts, tolerance_m: float = 1.0) 
                 breaks.append((round(float(back), 3), float(st[k])))
         out[int(r)] = Stationing(round(float(st[0] - m[0]), 3), tuple(breaks))
     if out:
-        notes.append(f"{len(out)}条道路按公里桩确定桩号（{sum(len(v.breaks) for v in out.values())}处断链）")
+        n_breaks = sum(len(v.breaks) for v in out.values())
+        notes.append(tr(f"{len(out)}条道路按公里桩确定桩号（{n_breaks}处断链）",
+                        f"{len(out)} roads stationed by their km-posts ({n_breaks} chainage breaks)"))
     if reversed_roads:
-        notes.append(f"道路{'、'.join(reversed_roads)}的公里桩与道路走向相反，未按公里桩确定桩号")
+        notes.append(tr(f"道路{'、'.join(reversed_roads)}的公里桩与道路走向相反，未按公里桩确定桩号",
+                        f"the km-posts of {', '.join(reversed_roads)} run against the road's direction: "
+                        "not stationed by km-posts"))
     return out, notes
 
 
@@ -2072,13 +2083,16 @@ def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties
                                                                       "near_water") if found[kind]]
     if sampler is not None:
         if missing:
-            notes.append(f"道路采样点{n_samples}个中有{missing}个落在DEM范围外或无数据处，该处不计算纵坡和落差")
+            notes.append(tr(f"道路采样点{n_samples}个中有{missing}个落在DEM范围外或无数据处，该处不计算纵坡和落差",
+                            f"{missing} of {n_samples} road sample points fall outside the DEM or on nodata: "
+                            "no grade or drop computed there"))
         if any_bridge:
-            notes.append("道路跨越水体处（桥梁）不计算纵坡和临崖落差")
+            notes.append(tr("道路跨越水体处（桥梁）不计算纵坡和临崖落差",
+                            "where a road crosses water (bridges) no grade or cliff drop is computed"))
     elif need_dem:
-        notes.append("未提供DEM：未识别陡坡和临崖路段")
+        notes.append(tr("未提供DEM：未识别陡坡和临崖路段", "no DEM given: steep grades and cliff-side segments not looked for"))
     if "near_water" in wanted and water is None:
-        notes.append("未提供水体图层：未识别临水路段")
+        notes.append(tr("未提供水体图层：未识别临水路段", "no water layer given: water-side segments not looked for"))
     spot_info = {}
     if "black_spot" in wanted:
         if accidents is not None:
@@ -2086,17 +2100,24 @@ def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties
             spots, spot_info = detect_black_spots(net, accidents, progress=_sub(progress, 0.85, 0.92))
             tables.append(("black_spot", spots))
             if spot_info["accidents"] > spot_info["snapped"]:
-                notes.append(f"事故{spot_info['accidents']}起中有{spot_info['accidents'] - spot_info['snapped']}起"
-                             f"距所有道路超过{params.accident_snap_m:g} m，未计入")
+                far = spot_info['accidents'] - spot_info['snapped']
+                notes.append(tr(f"事故{spot_info['accidents']}起中有{far}起距所有道路超过{params.accident_snap_m:g} m，未计入",
+                                f"{far} of {spot_info['accidents']} accidents lie more than "
+                                f"{params.accident_snap_m:g} m from every road: not counted"))
             if spot_info.get("period_text"):
-                notes.append(f"事故统计时段{spot_info['period_text']}：时段内事故{spot_info['in_period']}起"
-                             f"（共{spot_info['accidents']}起）")
+                notes.append(tr(f"事故统计时段{spot_info['period_text']}：时段内事故{spot_info['in_period']}起"
+                                f"（共{spot_info['accidents']}起）",
+                                f"accident period {spot_info['period_start']} to {spot_info['period_end']} (the last "
+                                f"{spot_info['period_years']:g} years): {spot_info['in_period']} accidents in it "
+                                f"({spot_info['accidents']} in all)"))
             else:
-                notes.append("事故数据无日期，未按统计时段筛选")
+                notes.append(tr("事故数据无日期，未按统计时段筛选",
+                                "the accidents have no dates: not filtered by the accident period"))
             if spot_info.get("undated"):
-                notes.append(f"{spot_info['undated']}起事故无日期，未计入统计时段")
+                notes.append(tr(f"{spot_info['undated']}起事故无日期，未计入统计时段",
+                                f"{spot_info['undated']} accidents have no date: left out of the accident period"))
         else:
-            notes.append("未提供事故图层：未识别事故多发点段")
+            notes.append(tr("未提供事故图层：未识别事故多发点段", "no accident layer given: black spots not looked for"))
     _report(progress, 0.92, "整理结果")
     segments = _assemble(net, tables, spot_info.get("period_text", ""))
     if counties is not None and len(segments):
@@ -2119,7 +2140,9 @@ def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties
         if spot_info.get(key):
             parameters[f"accident_{key}"] = spot_info[key]
     counts = segments["kind"].value_counts().to_dict() if len(segments) else {}
-    notes.append("识别隐患路段：" + ("，".join(f"{KINDS.get(k, k)}{v}处" for k, v in counts.items()) or "无"))
+    notes.append(tr("识别隐患路段：" + ("，".join(f"{KINDS.get(k, k)}{v}处" for k, v in counts.items()) or "无"),
+                    "segments found: " + (", ".join(f"{KINDS_EN.get(k, k)} {v}" for k, v in counts.items())
+                                          or "none")))
     record = provenance("road_hazards", inputs, parameters, standards=STANDARDS, notes=notes)
     _report(progress, 1.0, "完成")
     return segments, record
@@ -2250,8 +2273,9 @@ def _severity(df) -> np.ndarray:
 
 
 def _notes(df, period_text: str = "") -> list[str]:
-    """The reason of each segment, in Chinese (black spots state the accident period)."""
-    notes = []
+    """The reason of each segment, in Chinese: a stored field of the results and the register, not a note
+    (black spots state the accident period)."""
+    reasons = []
     for row in df[["kind", "subtype", "radius_m", "radius_limit_m", "speed_kmh", "deflection_deg", "grade_pct",
                    "grade_limit_pct", "drop_m", "side", "water_dist_m", "water_name", "accidents",
                    "deaths", "injuries", "length_m", "grade_length_limit_m"]].itertuples(index=False):
@@ -2276,8 +2300,8 @@ def _notes(df, period_text: str = "") -> list[str]:
             text = f"{period_text}事故{row.accidents:.0f}起，死亡{row.deaths:.0f}人，受伤{injuries:.0f}人"
         else:
             text = ""
-        notes.append(text)
-    return notes
+        reasons.append(text)
+    return reasons
 
 
 def _report(progress, fraction: float, message: str) -> None:
