@@ -1692,6 +1692,9 @@ def _check_exists(path: Path) -> None:
         raise DataFormatError(tr("文件不存在，请检查路径", "file not found; check the path"), path)
     if path.is_dir():
         raise DataFormatError(tr("这是文件夹，请选择其中的文件", "is a folder; choose a file inside it"), path)
+    if not path.is_file():  # a pipe or a device: reading it could block for ever, or never end
+        raise DataFormatError(tr("不是普通文件（管道或设备），请选择数据文件",
+                                 "not a regular file (a pipe or a device); choose a data file"), path)
     if path.stat().st_size == 0:
         raise DataFormatError(tr("文件为空（0 字节），请从原始数据恢复",
                                  "the file is empty (0 bytes); restore it from the original data"), path)

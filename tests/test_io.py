@@ -436,3 +436,22 @@ def test_a_column_named_fid_stays_a_field_in_geopackages(tmp_path, column):
     project.save(tmp_path / "p.rmp")
     reopened = Project.load(tmp_path / "p.rmp").layers.by_id("x").gdf
     np.testing.assert_array_equal(reopened[column], values[:20])
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_pipe_or_a_device_is_refused_before_reading(tmp_path, kind):
+    """Reading a named pipe blocks until a writer comes (for ever); /dev/zero never ends."""
+    import os
+    from pathlib import Path
+
+    path = tmp_path / "plants.geojson"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    with pytest.raises(DataFormatError, match="不是普通文件"):
+        io.read_vector(Path(path))
+    raster = tmp_path / "pop.tif"
+    raster.symlink_to("/dev/zero")
+    with pytest.raises(DataFormatError, match="不是普通文件"):
+        io.open_raster(raster)
