@@ -101,15 +101,12 @@ def transformer(src, dst) -> Transformer:
         tr = next((t for sa, sb, t in same if sa == a and sb == b), None)
         if tr is None:
             definition = _PIPELINES.get(key)
-            if definition is not None:
-                tr = Transformer.from_pipeline(definition)
-            else:
-                tr = Transformer.from_crs(a, b, always_xy=True)
-                # one concrete operation (not several PROJ picks from per point): its pipeline, a
-                # string, serves the other threads; building from it skips the database search
-                if tr.definition.startswith("proj="):
-                    _PIPELINES[key] = tr.definition
+            tr = Transformer.from_pipeline(definition) if definition else Transformer.from_crs(a, b, always_xy=True)
             same.append((a, b, tr))
+        # one concrete operation (not several PROJ picks from per point): its pipeline, a string, serves
+        # the other threads; building from it skips the database search
+        if key not in _PIPELINES and tr.definition.startswith("proj="):
+            _PIPELINES[key] = tr.definition
         cache[key] = tr
     return tr
 
