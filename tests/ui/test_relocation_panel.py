@@ -28,6 +28,7 @@ def _to_lonlat(xy):
 def project(tmp_path):
     pop = np.full((200, 200), 0.5, "float32")
     pop[80:100, 80:100] = 80.0
+    pop[5:25, 170:190] = 80.0  # a second town, in the north-east corner, far from every plant
     path = tmp_path / "人口.tif"
     with rasterio.open(path, "w", driver="GTiff", height=200, width=200, count=1, dtype="float32", crs=GK,
                        transform=from_origin(LEFT, TOP, CELL, CELL), nodata=-9999) as ds:
@@ -159,6 +160,21 @@ def test_a_bad_distance_is_refused_with_an_error(panel, window, monkeypatch):
     assert len(shown) == 2 and "防护距离" in shown[0]
     assert panel.result.plants.set_index("name").loc["学校旁化工", "safe_dist"] == 300
     assert window.undo_stack.count() == 0
+
+
+def test_moving_a_plant_into_a_far_town_finds_that_town_and_draws_it(panel, window, monkeypatch):
+    """Dense areas are looked for where the zones reach; a plant moved beyond that gets them looked for there."""
+    monkeypatch.setattr(window, "show_error", lambda exc: (_ for _ in ()).throw(AssertionError(str(exc))))
+    dense = _layer(window, "人口密集区")
+    assert len(dense.gdf) == 1  # the far town is not where any zone reaches
+    row = _row_of(panel, "野外气站")
+    x, y = _to_lonlat([(508_000, 3_568_500)])[0].coords[0]  # the far town's centre
+    panel.move_plant(row, x, y)
+    moved = panel.result.plants.iloc[row]
+    assert moved["in_dense"] and moved["dense_km2"] == pytest.approx(np.pi * 0.4 ** 2, rel=1e-3)
+    assert len(panel.result.dense_areas) == 2 and len(dense.gdf) == 2  # the map's layer has it too
+    window.undo_stack.undo()
+    assert not panel.result.plants.iloc[row]["in_dense"]
 
 
 def test_moving_a_plant_into_town_flags_it(panel, window, monkeypatch):

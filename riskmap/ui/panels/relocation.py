@@ -412,6 +412,7 @@ class RelocationPanel(AnalysisPanel):
         from riskmap.analysis.relocation import update_plant
 
         t0 = time.perf_counter()
+        dense_before = self.result.dense_areas
         try:
             update_plant(self.result, row, safe_dist=safe_dist, geometry=geometry)
         except RiskmapError as exc:
@@ -425,6 +426,8 @@ class RelocationPanel(AnalysisPanel):
                             f"position=({point.x:.6f}, {point.y:.6f}) {plants.crs.to_string() if plants.crs else ''}")
         self.plants_layer.set_data(self.result.plants)
         self.zones_layer.set_data(self.result.zones)
+        if self.result.dense_areas is not dense_before and self.dense_layer is not None:
+            self.dense_layer.set_data(self.result.dense_areas)  # moved out of the area searched so far
         self.last_update_ms = (time.perf_counter() - t0) * 1000.0
         self.model.refresh()  # re-sorted, the selection stays on its plant
         self._update_summary()  # set_data marked just those two layers stale: no full refresh
