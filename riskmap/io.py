@@ -840,12 +840,25 @@ def _apply_datum(gdf, path: Path, meta, offset, table: bool):
 
 
 def _riskmap_kml(path: Path) -> bool:
-    from riskmap.kml import kml_coordinates
+    from riskmap.kml import MARKER, kml_coordinates
 
+    if path.suffix.lower() == ".kml" and not _file_contains(path, MARKER.encode()):
+        return False  # riskmap writes its marker verbatim (UTF-8): no need to parse another program's KML here
     try:
         return kml_coordinates(path) is not None
     except DataFormatError:  # not parseable here: GDAL reads it (or says why not)
         return False
+
+
+def _file_contains(path: Path, needle: bytes, block: int = 1 << 20) -> bool:
+    """Whether the bytes ``needle`` occur in the file (read in blocks: a search releases the GIL between them)."""
+    tail = b""
+    with open(path, "rb") as fh:
+        while data := fh.read(block):
+            if needle in tail + data[:len(needle)] or needle in data:
+                return True
+            tail = data[-len(needle):]
+    return False
 
 
 def read_all_layers(path: str | Path, **kwargs) -> dict:
@@ -1005,34 +1018,176 @@ def quiet_runtime_warnings():
         yield
 
 
-def read_dataframe_chunked(source: str, layer=None, *, chunk: int | None = None, progress=None, **kwargs):
-    """``pyogrio.read_dataframe`` of a whole layer; on a worker thread in calls of :data:`CHUNK_FEATURES`.
+#: Drivers that parse the whole file at each open (GeoJSON, KML…): a ``skip_features`` piece costs a full
+#: parse, so pieces would take quadratic time. On a worker thread such a layer of more than
+#: :data:`CHUNK_FEATURES` features is first copied by GDAL in a child process (its own GIL) to a temporary
+#: FlatGeobuf, whose pieces are then read as a random-access file's.
+_COPY_FORMAT = ("FlatGeobuf", ".fgb")
 
-    Only for drivers with random access (GeoPackage, Shapefile, FlatGeobuf) and more features than one
-    call; otherwise one call. ``progress(fraction)`` after each call.
+#: The child process's program: GDAL streams the layer (Arrow batches, no pyarrow needed) into the copy.
+#: geopandas/pandas/shapely are kept out of it: pyogrio imports them when present, 0.3 s of start-up for nothing.
+_COPY_PROGRAM = r"""
+import sys
+sys.modules.update(geopandas=None, pandas=None, shapely=None)
+import pyogrio.raw
+src, layer, dst, driver, geometry_type = sys.argv[1:6]
+with pyogrio.raw.open_arrow(src, layer=layer, batch_size=16384, use_pyarrow=False) as (meta, reader):
+    pyogrio.raw.write_arrow(reader, dst, driver=driver, layer="piece", geometry_name="geometry",
+                            geometry_type=geometry_type, crs=meta["crs"], layer_options={"SPATIAL_INDEX": "NO"})
+"""
+
+#: Bytes per second the child copies (a low estimate), for the progress bar while it runs.
+_COPY_RATE = 15e6
+#: Seconds between two looks at the child (and two progress calls, where 取消 is noticed).
+_COPY_POLL_S = 0.05
+
+
+def layer_info(source: str, layer=None) -> dict | None:
+    """``pyogrio.read_info`` of a layer (driver, features, fields, dtypes, CRS…), None when it fails.
+
+    GDAL opens the file without the GIL, but for GeoJSON and KML an open is a whole parse: readers pass
+    this to :func:`read_dataframe_chunked` rather than open the file once more.
     """
     import pyogrio
 
-    chunk = chunk or CHUNK_FEATURES
-    progress = progress or getattr(_chunk_progress, "callback", None)
-    count = -1
-    if _off_main_thread() or chunk != CHUNK_FEATURES:
-        try:
-            info = pyogrio.read_info(source, layer=layer)
-            if info.get("driver") in _RANDOM_ACCESS_DRIVERS:
-                count = int(info.get("features", -1))
-        except Exception:  # the one-call read below says what is wrong
-            count = -1
-    if count <= chunk:
-        return pyogrio.read_dataframe(source, layer=layer, **kwargs)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return pyogrio.read_info(source, layer=layer)
+    except Exception:  # the read that follows reports the problem with the file's name
+        return None
+
+
+def _same_schema(a: dict, b: dict) -> bool:
+    keys = ("fields", "dtypes", "ogr_types", "ogr_subtypes")
+    return all(np.array_equal(np.asarray(a.get(k)), np.asarray(b.get(k))) for k in keys) \
+        and a.get("features") == b.get("features")
+
+
+def _source_bytes(source: str) -> int:
+    local = source.split("/vsizip/", 1)[-1].rsplit(".kmz/", 1)[0] + (".kmz" if ".kmz/" in source else "")
+    try:
+        return os.path.getsize(local)
+    except OSError:
+        return 0
+
+
+def _copy_in_child(source: str, layer, info: dict, dst: str, progress) -> bool:
+    """Copy the layer to ``dst`` with GDAL in a child process; False when the child fails (any reason).
+
+    ``progress(fraction)`` (0 to 0.5, estimated from the file's size) every :data:`_COPY_POLL_S`; a
+    :class:`CancelledError` it raises ends the child.
+    """
+    import subprocess
+    import sys
+    import time
+
+    if getattr(sys, "frozen", False):  # a bundled app has no interpreter to start
+        return False
+    geometry_type = info.get("geometry_type") or "Unknown"
+    layer_name = info.get("layer_name") or (layer if isinstance(layer, str) else None)
+    if layer_name is None:
+        return False
+    args = [sys.executable, "-c", _COPY_PROGRAM, source, str(layer_name), dst, _COPY_FORMAT[0], geometry_type]
+    try:
+        child = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+    except OSError:
+        return False
+    expected = max(_source_bytes(source) / _COPY_RATE, 0.5)
+    start = time.perf_counter()
+    try:
+        while True:
+            try:
+                code = child.wait(_COPY_POLL_S)
+                break
+            except subprocess.TimeoutExpired:
+                if progress is not None:
+                    progress(min(0.5, 0.5 * (time.perf_counter() - start) / expected))
+    finally:
+        if child.poll() is None:  # cancelled: the copy is not wanted any more
+            child.kill()
+            child.wait()
+    return code == 0
+
+
+def _read_pieces(source: str, layer, count: int, chunk: int, progress, start_fraction: float = 0.0, **kwargs):
+    import pyogrio
+
     frames = []
     for start in range(0, count, chunk):
         frames.append(pyogrio.read_dataframe(source, layer=layer, skip_features=start, max_features=chunk,
                                              **kwargs))
         if progress is not None:
-            progress(min(1.0, (start + chunk) / count))
-    gdf = pd.concat(frames, ignore_index=True)
-    return gdf
+            progress(start_fraction + (1.0 - start_fraction) * min(1.0, (start + chunk) / count))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _read_through_copy(source: str, layer, info: dict, chunk: int, progress, **kwargs):
+    """The layer read from a child process's FlatGeobuf copy in pieces; None when the copy differs or fails."""
+    tmpdir = tempfile.mkdtemp(prefix="riskmap-piece-")
+    dst = os.path.join(tmpdir, "copy" + _COPY_FORMAT[1])
+    try:
+        if not _copy_in_child(source, layer, info, dst, progress):
+            return None
+        copied = layer_info(dst, "piece")
+        if copied is None or not _same_schema(info, copied):  # a type the copy cannot hold: read the source
+            return None
+        kwargs.pop("encoding", None)  # the copy is UTF-8 (GeoJSON and KML always are)
+        gdf = _read_pieces(dst, "piece", int(copied["features"]), chunk, progress, 0.5, **kwargs)
+        crs = info.get("crs")
+        return gdf.set_crs(crs, allow_override=True) if crs else gdf.set_crs(None, allow_override=True)
+    finally:
+        for name in os.listdir(tmpdir):
+            os.unlink(os.path.join(tmpdir, name))
+        os.rmdir(tmpdir)
+
+
+def read_dataframe_chunked(source: str, layer=None, *, chunk: int | None = None, progress=None, info=None,
+                           **kwargs):
+    """``pyogrio.read_dataframe`` of a whole layer; on a worker thread in calls of :data:`CHUNK_FEATURES`.
+
+    Parameters
+    ----------
+    source : str
+        The GDAL name of the file (:func:`gdal_source`).
+    layer : str or int, optional
+        The layer (the first when omitted).
+    chunk : int, optional
+        Features per call (:data:`CHUNK_FEATURES`); a value other than the default pieces the read on any thread.
+    progress : callable, optional
+        ``progress(fraction)`` after each piece (default: the one :func:`chunk_progress` set on this thread).
+    info : dict, optional
+        :func:`layer_info` of the layer when the caller has it (GeoJSON and KML are parsed at each open).
+    **kwargs
+        Passed to ``pyogrio.read_dataframe``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The same frame as one ``pyogrio.read_dataframe`` call: rows, order, dtypes, geometry and CRS.
+
+    Notes
+    -----
+    Drivers with random access (GeoPackage, Shapefile, FlatGeobuf) are read in pieces with
+    ``skip_features``/``max_features``. Other drivers re-parse the file at each call, so their layer is
+    first copied to a temporary FlatGeobuf by GDAL in a child process, then read in pieces; when the copy
+    fails or its fields differ (a type FlatGeobuf lacks), the layer is read in one call.
+    """
+    import pyogrio
+
+    chunk = chunk or CHUNK_FEATURES
+    progress = progress or getattr(_chunk_progress, "callback", None)
+    if not (_off_main_thread() or chunk != CHUNK_FEATURES):
+        return pyogrio.read_dataframe(source, layer=layer, **kwargs)
+    info = info if info is not None else layer_info(source, layer)
+    count = int(info.get("features", -1)) if info is not None else -1
+    if count <= chunk:
+        return pyogrio.read_dataframe(source, layer=layer, **kwargs)
+    if info.get("driver") in _RANDOM_ACCESS_DRIVERS:
+        return _read_pieces(source, layer, count, chunk, progress, **kwargs)
+    gdf = _read_through_copy(source, layer, info, chunk, progress, **kwargs)
+    return gdf if gdf is not None else pyogrio.read_dataframe(source, layer=layer, **kwargs)
 
 
 def _layer_geometry_type(gdf):
@@ -1087,16 +1242,22 @@ def _read_ogr_source(source: str, path: Path, layer, meta):
     ext = path.suffix.lower()
     kwargs = {"encoding": meta["encoding"]} if meta["encoding"] else {}
     try:
+        info = None
         if layer is None or ext == ".shp":
-            layers = pyogrio.list_layers(source)
-            if len(layers) == 0:
-                raise EmptyLayerError(tr("文件中没有图层，请选择有数据的文件", "the file holds no layers; choose a file with data"),
-                                      path)
-            layer = str(layers[0][0])
+            info = layer_info(source)  # the first layer's name too: one open less (a whole parse for GeoJSON/KML)
+            if info is not None:
+                layer = str(info["layer_name"])
+            else:
+                layers = pyogrio.list_layers(source)
+                if len(layers) == 0:
+                    raise EmptyLayerError(tr("文件中没有图层，请选择有数据的文件",
+                                             "the file holds no layers; choose a file with data"), path)
+                layer = str(layers[0][0])
         meta["layer"] = path.stem if ext == ".shp" else layer
-        _check_opened_driver(path, _ogr_driver(source, layer), VECTOR_DRIVERS[ext])
+        info = info or layer_info(source, layer)
+        _check_opened_driver(path, info.get("driver") if info else None, VECTOR_DRIVERS[ext])
         with quiet_runtime_warnings():
-            gdf = read_dataframe_chunked(source, layer=layer, on_invalid="ignore", **kwargs)
+            gdf = read_dataframe_chunked(source, layer=layer, on_invalid="ignore", info=info, **kwargs)
     except (EmptyLayerError, DataFormatError, CancelledError):
         raise
     except UnicodeDecodeError as exc:

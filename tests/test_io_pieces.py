@@ -1,0 +1,119 @@
+"""Reads in pieces (a worker thread gives the GIL back between them) equal a one-call read.
+
+Random-access files (GeoPackage, FlatGeobuf) are read with skip_features/max_features; GeoJSON and KML,
+which GDAL parses whole at each open, through a FlatGeobuf copy made by a child process; CSV tables in
+pandas chunks. A small piece size makes every read here take several pieces. Each comparison is with
+``pyogrio.read_dataframe`` (or the one-call table read): same rows, order, dtypes, geometry and CRS.
+"""
+import threading
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from riskmap import io
+
+N = 23
+CHUNK = 5
+
+
+def mixed_frame(n: int = N, seed: int = 3):
+    """Points, lines, polygons and multi-polygons, null geometries, and fields of each type with nulls."""
+    rng = np.random.default_rng(seed)
+    geoms = []
+    for i in range(n):
+        x, y = 114 + rng.uniform(0, 1), 32 + rng.uniform(0, 0.5)
+        kind = i % 5
+        if kind == 0:
+            geoms.append(shapely.Point(x, y))
+        elif kind == 1:
+            geoms.append(shapely.LineString([(x, y), (x + 0.01, y + 0.02), (x + 0.03, y)]))
+        elif kind == 2:
+            geoms.append(shapely.box(x, y, x + 0.01, y + 0.01))
+        elif kind == 3:
+            geoms.append(shapely.MultiPolygon([shapely.box(x, y, x + 0.01, y + 0.01),
+                                               shapely.box(x + 0.02, y, x + 0.03, y + 0.01)]))
+        else:
+            geoms.append(None)
+    value = rng.uniform(0, 100, n).round(3)
+    value[::7] = np.nan
+    names = [f"企业{i}" if i % 6 else None for i in range(n)]
+    return gpd.GeoDataFrame({"fid_no": np.arange(n, dtype="int64"), "count": rng.integers(0, 9, n).astype("int32"),
+                             "value": value, "name": names, "flag": rng.integers(0, 2, n).astype(bool)},
+                            geometry=geoms, crs=4326)
+
+
+def on_worker(fn):
+    """``fn()`` run on a worker thread (where riskmap reads in pieces), its result or its exception."""
+    out = {}
+
+    def run():
+        try:
+            out["value"] = fn()
+        except BaseException as exc:  # re-raised on the test's thread
+            out["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(120)
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+@pytest.fixture
+def copies(monkeypatch):
+    """How many reads went through the child process's copy (and came back with a frame)."""
+    seen = []
+    real = io._read_through_copy
+
+    def spy(*args, **kwargs):
+        gdf = real(*args, **kwargs)
+        seen.append(gdf is not None)
+        return gdf
+
+    monkeypatch.setattr(io, "_read_through_copy", spy)
+    return seen
+
+
+@pytest.mark.parametrize("driver, ext", [("GeoJSON", ".geojson"), ("KML", ".kml"), ("GPKG", ".gpkg"),
+                                         ("GeoJSONSeq", ".geojsonl")])
+def test_a_pieced_read_equals_a_one_call_read(tmp_path, driver, ext, copies):
+    path = tmp_path / f"混合{ext}"
+    pyogrio.write_dataframe(mixed_frame(), path, driver=driver)
+    expected = pyogrio.read_dataframe(path)
+    fractions = []
+    got = on_worker(lambda: io.read_dataframe_chunked(str(path), chunk=CHUNK, progress=fractions.append))
+    pd.testing.assert_frame_equal(got, expected)
+    assert got.crs == expected.crs and got.geometry.isna().sum() == expected.geometry.isna().sum() > 0
+    assert len(fractions) >= N // CHUNK and fractions == sorted(fractions) and fractions[-1] == 1.0
+    if driver != "GPKG":  # GeoJSON, KML: through the child process's copy, not the one-call fallback
+        assert copies == [True]
+
+
+def test_a_field_type_the_copy_lacks_falls_back_to_one_call(tmp_path, copies):
+    path = tmp_path / "日期.geojson"
+    gdf = mixed_frame()
+    gdf["day"] = pd.to_datetime("2024-03-01") + pd.to_timedelta(np.arange(N), unit="D")
+    gdf["day"] = gdf["day"].dt.strftime("%Y-%m-%d")  # GeoJSON readers type this as a Date; FlatGeobuf has none
+    pyogrio.write_dataframe(gdf, path, driver="GeoJSON")
+    expected = pyogrio.read_dataframe(path)
+    got = on_worker(lambda: io.read_dataframe_chunked(str(path), chunk=CHUNK))
+    pd.testing.assert_frame_equal(got, expected)
+    assert copies == [False]
+
+
+def test_read_vector_on_a_worker_equals_the_main_thread_read(tmp_path):
+    path = tmp_path / "点.geojson"
+    n = 3 * io.CHUNK_FEATURES + 17
+    rng = np.random.default_rng(1)
+    frame = gpd.GeoDataFrame({"no": np.arange(n), "name": [f"点{i}" for i in range(n)]},
+                             geometry=shapely.points(rng.uniform(114, 115, n), rng.uniform(32, 33, n)), crs=4490)
+    pyogrio.write_dataframe(frame, path, driver="GeoJSON")
+    expected = io.read_vector(path)
+    got = on_worker(lambda: io.read_vector(path))
+    pd.testing.assert_frame_equal(got, expected)
+    assert got.attrs["riskmap"] == expected.attrs["riskmap"]
