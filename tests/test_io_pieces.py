@@ -117,3 +117,18 @@ def test_read_vector_on_a_worker_equals_the_main_thread_read(tmp_path):
     got = on_worker(lambda: io.read_vector(path))
     pd.testing.assert_frame_equal(got, expected)
     assert got.attrs["riskmap"] == expected.attrs["riskmap"]
+
+
+def test_riskmaps_own_kml_read_in_small_blocks_equals_one_block(tmp_path, monkeypatch):
+    from riskmap import kml
+
+    path = tmp_path / "导出.kml"
+    frame = mixed_frame().dropna(subset=["geometry"]).reset_index(drop=True)
+    kml.write_kml(frame.drop(columns="flag"), path, gcj02=True)
+    monkeypatch.setattr(kml, "PARSE_BLOCK", 1 << 30)
+    whole = kml.read_kml(path)
+    monkeypatch.setattr(kml, "PARSE_BLOCK", 97)  # blocks end inside tags and inside UTF-8 characters
+    pieces = on_worker(lambda: kml.read_kml(path))
+    pd.testing.assert_frame_equal(pieces, whole)
+    assert len(whole) == len(frame) and whole["fid_no"].tolist() == frame["fid_no"].tolist()
+    assert kml.kml_coordinates(path) == "GCJ-02" == whole.attrs["riskmap_kml_coordinates"]

@@ -17,6 +17,7 @@ import shapely
 from PyQt5.QtWidgets import QFileDialog
 
 from riskmap import journal as jn
+from riskmap.kml import write_kml
 from window_helpers import longest_gap, make_project, make_window, settle
 
 pytestmark = pytest.mark.gui
@@ -44,18 +45,20 @@ def points(n: int, seed: int = 7):
 
 @pytest.fixture(scope="module")
 def big_files(tmp_path_factory):
-    """A 100,000-point GeoJSON (~30 MB), a 50,000-placemark KML and a 100,000-row CSV with 经度/纬度."""
+    """A 100,000-point GeoJSON (~30 MB), 50,000-placemark KMLs (GDAL's and riskmap's own), a 100,000-row CSV."""
     folder = tmp_path_factory.mktemp("big_reads")
     lon, lat = points(N_POINTS)
     frame = gpd.GeoDataFrame(attributes(N_POINTS), geometry=shapely.points(lon, lat), crs=4326)
     pyogrio.write_dataframe(frame, folder / "大点集.geojson", driver="GeoJSON")
     pyogrio.write_dataframe(frame.iloc[:N_PLACEMARKS][["name", "county", "value", "geometry"]],
                             folder / "地标.kml", driver="KML")
+    write_kml(frame.iloc[:N_PLACEMARKS][["fid_no", "name", "county", "value", "geometry"]], folder / "导出.kml")
     table = pd.DataFrame(attributes(N_POINTS))
     table.insert(1, "经度", lon)
     table.insert(2, "纬度", lat)
     table.to_csv(folder / "企业名单.csv", index=False)
-    return {"geojson": folder / "大点集.geojson", "kml": folder / "地标.kml", "csv": folder / "企业名单.csv"}
+    return {"geojson": folder / "大点集.geojson", "kml": folder / "地标.kml", "riskmap_kml": folder / "导出.kml",
+            "csv": folder / "企业名单.csv"}
 
 
 @pytest.fixture
@@ -96,7 +99,8 @@ def add_and_measure(window, qtbot, path, monkeypatch):
     assert min(gaps) < MAX_GAP_S, f"the event loop stopped for {gaps} s while {path.name} was added"
 
 
-@pytest.mark.parametrize("kind, n", [("geojson", N_POINTS), ("kml", N_PLACEMARKS), ("csv", N_POINTS)])
+@pytest.mark.parametrize("kind, n", [("geojson", N_POINTS), ("kml", N_PLACEMARKS), ("riskmap_kml", N_PLACEMARKS),
+                                     ("csv", N_POINTS)])
 def test_adding_a_big_file_keeps_the_window_responsive(window, qtbot, big_files, monkeypatch, errors, kind, n):
     for layer in add_and_measure(window, qtbot, big_files[kind], monkeypatch):
         assert len(layer.gdf) == n and layer in window.project.layers
