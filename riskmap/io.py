@@ -1021,7 +1021,7 @@ def quiet_runtime_warnings():
 #: Drivers that parse the whole file at each open (GeoJSON, KML…): a ``skip_features`` piece costs a full
 #: parse, so pieces would take quadratic time. On a worker thread such a layer of more than
 #: :data:`CHUNK_FEATURES` features is first copied by GDAL in a child process (its own GIL) to a temporary
-#: FlatGeobuf, whose pieces are then read as a random-access file's.
+#: FlatGeobuf, whose pieces are then read as a random-access file's (:class:`LayerCopy`).
 _COPY_FORMAT = ("FlatGeobuf", ".fgb")
 
 #: The child process's program: GDAL streams the layer (Arrow batches, no pyarrow needed) into the copy.
@@ -1030,16 +1030,24 @@ _COPY_PROGRAM = r"""
 import sys
 sys.modules.update(geopandas=None, pandas=None, shapely=None)
 import pyogrio.raw
-src, layer, dst, driver, geometry_type = sys.argv[1:6]
-with pyogrio.raw.open_arrow(src, layer=layer, batch_size=16384, use_pyarrow=False) as (meta, reader):
+src, layer, dst, driver = sys.argv[1:5]
+with pyogrio.raw.open_arrow(src, layer=layer or None, batch_size=16384, use_pyarrow=False) as (meta, reader):
     pyogrio.raw.write_arrow(reader, dst, driver=driver, layer="piece", geometry_name="geometry",
-                            geometry_type=geometry_type, crs=meta["crs"], layer_options={"SPATIAL_INDEX": "NO"})
+                            geometry_type=meta["geometry_type"] or "Unknown", crs=meta["crs"],
+                            layer_options={"SPATIAL_INDEX": "NO"})
 """
 
 #: Bytes per second the child copies (a low estimate), for the progress bar while it runs.
 _COPY_RATE = 15e6
 #: Seconds between two looks at the child (and two progress calls, where 取消 is noticed).
 _COPY_POLL_S = 0.05
+#: A file of a one-pass driver above this size has its copy started at once on a worker thread, beside the
+#: info read that checks its driver (both are whole parses; on two cores they overlap).
+EARLY_COPY_BYTES = 4_000_000
+#: Wall time aimed at per piece of a read in pieces of :data:`CHUNK_FEATURES` (the GIL is held for most of
+#: it): pieces grow up to four times :data:`CHUNK_FEATURES` while they take less (a piece has a fixed cost,
+#: the CRS and frame built for it).
+PIECE_SECONDS = 0.05
 
 
 def layer_info(source: str, layer=None) -> dict | None:
@@ -1051,8 +1059,7 @@ def layer_info(source: str, layer=None) -> dict | None:
     import pyogrio
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
+        with quiet_runtime_warnings():
             return pyogrio.read_info(source, layer=layer)
     except Exception:  # the read that follows reports the problem with the file's name
         return None
@@ -1064,88 +1071,125 @@ def _same_schema(a: dict, b: dict) -> bool:
         and a.get("features") == b.get("features")
 
 
-def _source_bytes(source: str) -> int:
-    local = source.split("/vsizip/", 1)[-1].rsplit(".kmz/", 1)[0] + (".kmz" if ".kmz/" in source else "")
-    try:
-        return os.path.getsize(local)
-    except OSError:
-        return 0
+class LayerCopy:
+    """A copy of one layer to a temporary FlatGeobuf, made by GDAL in a child process (its own GIL).
 
+    Parameters
+    ----------
+    source : str
+        The GDAL name of the file (:func:`gdal_source`).
+    layer : str, optional
+        The layer (the first when omitted).
+    size : int
+        The file's size in bytes, for the progress estimate.
 
-def _copy_in_child(source: str, layer, info: dict, dst: str, progress) -> bool:
-    """Copy the layer to ``dst`` with GDAL in a child process; False when the child fails (any reason).
-
-    ``progress(fraction)`` (0 to 0.5, estimated from the file's size) every :data:`_COPY_POLL_S`; a
-    :class:`CancelledError` it raises ends the child.
+    Notes
+    -----
+    Starting the child never fails: when it cannot run (a bundled app without an interpreter, no process
+    allowed) :meth:`wait` says False and the caller reads the source in one call. :meth:`close` ends a
+    child still running and removes the copy.
     """
-    import subprocess
-    import sys
-    import time
 
-    if getattr(sys, "frozen", False):  # a bundled app has no interpreter to start
-        return False
-    geometry_type = info.get("geometry_type") or "Unknown"
-    layer_name = info.get("layer_name") or (layer if isinstance(layer, str) else None)
-    if layer_name is None:
-        return False
-    args = [sys.executable, "-c", _COPY_PROGRAM, source, str(layer_name), dst, _COPY_FORMAT[0], geometry_type]
-    try:
-        child = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
-    except OSError:
-        return False
-    expected = max(_source_bytes(source) / _COPY_RATE, 0.5)
-    start = time.perf_counter()
-    try:
+    def __init__(self, source: str, layer=None, size: int = 0):
+        import subprocess
+        import sys
+        import time
+
+        self.layer = layer
+        self.expected_s = max(size / _COPY_RATE, 0.5)
+        self.started = time.perf_counter()
+        self.tmpdir = tempfile.mkdtemp(prefix="riskmap-piece-")
+        self.path = os.path.join(self.tmpdir, "copy" + _COPY_FORMAT[1])
+        self.child = None
+        if getattr(sys, "frozen", False):
+            return
+        args = [sys.executable, "-c", _COPY_PROGRAM, source, "" if layer is None else str(layer), self.path,
+                _COPY_FORMAT[0]]
+        try:
+            self.child = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL)
+        except OSError:
+            self.child = None
+
+    def wait(self, progress=None) -> bool:
+        """Wait for the copy; whether it is complete. ``progress(fraction)`` (0 to 0.5, estimated) meanwhile.
+
+        Raises
+        ------
+        CancelledError
+            When ``progress`` raises it (取消); the child runs on until :meth:`close`.
+        """
+        import subprocess
+        import time
+
+        if self.child is None:
+            return False
         while True:
             try:
-                code = child.wait(_COPY_POLL_S)
-                break
+                return self.child.wait(_COPY_POLL_S) == 0
             except subprocess.TimeoutExpired:
-                if progress is not None:
-                    progress(min(0.5, 0.5 * (time.perf_counter() - start) / expected))
-    finally:
-        if child.poll() is None:  # cancelled: the copy is not wanted any more
-            child.kill()
-            child.wait()
-    return code == 0
+                if progress is not None:  # may raise CancelledError: the owner's close() ends the child
+                    progress(min(0.5, 0.5 * (time.perf_counter() - self.started) / self.expected_s))
+
+    def close(self) -> None:
+        """End the child if it still runs and remove the copy."""
+        if self.child is not None and self.child.poll() is None:
+            self.child.kill()
+            self.child.wait()
+        if os.path.isdir(self.tmpdir):
+            for name in os.listdir(self.tmpdir):
+                os.unlink(os.path.join(self.tmpdir, name))
+            os.rmdir(self.tmpdir)
 
 
-def _read_pieces(source: str, layer, count: int, chunk: int, progress, start_fraction: float = 0.0, **kwargs):
+def early_copy(source: str, path: Path, layer=None) -> LayerCopy | None:
+    """A :class:`LayerCopy` started now for a big file of a one-pass driver read on a worker thread, else None."""
+    drivers = VECTOR_DRIVERS.get(path.suffix.lower(), ())
+    if not _off_main_thread() or not drivers or set(drivers) & _RANDOM_ACCESS_DRIVERS:
+        return None
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    return LayerCopy(source, layer, size) if size > EARLY_COPY_BYTES else None
+
+
+def _read_pieces(source: str, layer, count: int, chunk: int, progress, start_fraction: float = 0.0,
+                 grow: bool = False, **kwargs):
+    import time
+
     import pyogrio
 
-    frames = []
-    for start in range(0, count, chunk):
-        frames.append(pyogrio.read_dataframe(source, layer=layer, skip_features=start, max_features=chunk,
+    frames, start, size = [], 0, chunk
+    while start < count:
+        began = time.perf_counter()
+        frames.append(pyogrio.read_dataframe(source, layer=layer, skip_features=start, max_features=size,
                                              **kwargs))
+        start += size
+        if grow:
+            took = max(time.perf_counter() - began, 1e-3)
+            size = int(min(max(size * PIECE_SECONDS / took, chunk), 4 * chunk))
         if progress is not None:
-            progress(start_fraction + (1.0 - start_fraction) * min(1.0, (start + chunk) / count))
+            progress(start_fraction + (1.0 - start_fraction) * min(1.0, start / count))
     return pd.concat(frames, ignore_index=True)
 
 
-def _read_through_copy(source: str, layer, info: dict, chunk: int, progress, **kwargs):
-    """The layer read from a child process's FlatGeobuf copy in pieces; None when the copy differs or fails."""
-    tmpdir = tempfile.mkdtemp(prefix="riskmap-piece-")
-    dst = os.path.join(tmpdir, "copy" + _COPY_FORMAT[1])
-    try:
-        if not _copy_in_child(source, layer, info, dst, progress):
-            return None
-        copied = layer_info(dst, "piece")
-        if copied is None or not _same_schema(info, copied):  # a type the copy cannot hold: read the source
-            return None
-        kwargs.pop("encoding", None)  # the copy is UTF-8 (GeoJSON and KML always are)
-        gdf = _read_pieces(dst, "piece", int(copied["features"]), chunk, progress, 0.5, **kwargs)
-        crs = info.get("crs")
-        return gdf.set_crs(crs, allow_override=True) if crs else gdf.set_crs(None, allow_override=True)
-    finally:
-        for name in os.listdir(tmpdir):
-            os.unlink(os.path.join(tmpdir, name))
-        os.rmdir(tmpdir)
+def _read_copy(copy: LayerCopy, info: dict, chunk: int, progress, **kwargs):
+    """The layer read in pieces from its copy; None when the copy failed or its fields differ from the source's."""
+    if not copy.wait(progress):
+        return None
+    copied = layer_info(copy.path, "piece")
+    if copied is None or not _same_schema(info, copied):  # a type FlatGeobuf lacks (a date, a list)
+        return None
+    kwargs.pop("encoding", None)  # the copy is UTF-8 (GeoJSON and KML always are)
+    gdf = _read_pieces(copy.path, "piece", int(copied["features"]), chunk, progress, 0.5,
+                       grow=chunk == CHUNK_FEATURES, **kwargs)
+    return gdf.set_crs(info.get("crs") or None, allow_override=True)  # the source's own CRS text
 
 
 def read_dataframe_chunked(source: str, layer=None, *, chunk: int | None = None, progress=None, info=None,
-                           **kwargs):
-    """``pyogrio.read_dataframe`` of a whole layer; on a worker thread in calls of :data:`CHUNK_FEATURES`.
+                           copy: LayerCopy | None = None, **kwargs):
+    """``pyogrio.read_dataframe`` of a whole layer; on a worker thread in pieces of :data:`CHUNK_FEATURES`.
 
     Parameters
     ----------
@@ -1154,11 +1198,14 @@ def read_dataframe_chunked(source: str, layer=None, *, chunk: int | None = None,
     layer : str or int, optional
         The layer (the first when omitted).
     chunk : int, optional
-        Features per call (:data:`CHUNK_FEATURES`); a value other than the default pieces the read on any thread.
+        Features per piece (:data:`CHUNK_FEATURES`, then grown to about :data:`PIECE_SECONDS` a piece); a
+        value other than the default pieces the read on any thread, in pieces of exactly that size.
     progress : callable, optional
         ``progress(fraction)`` after each piece (default: the one :func:`chunk_progress` set on this thread).
     info : dict, optional
         :func:`layer_info` of the layer when the caller has it (GeoJSON and KML are parsed at each open).
+    copy : LayerCopy, optional
+        A copy of this layer already started (:func:`early_copy`); the caller closes it.
     **kwargs
         Passed to ``pyogrio.read_dataframe``.
 
@@ -1185,8 +1232,16 @@ def read_dataframe_chunked(source: str, layer=None, *, chunk: int | None = None,
     if count <= chunk:
         return pyogrio.read_dataframe(source, layer=layer, **kwargs)
     if info.get("driver") in _RANDOM_ACCESS_DRIVERS:
-        return _read_pieces(source, layer, count, chunk, progress, **kwargs)
-    gdf = _read_through_copy(source, layer, info, chunk, progress, **kwargs)
+        return _read_pieces(source, layer, count, chunk, progress, grow=chunk == CHUNK_FEATURES, **kwargs)
+    own = copy is None
+    if own:
+        size = os.path.getsize(source) if os.path.isfile(source) else 0
+        copy = LayerCopy(source, layer, size)
+    try:
+        gdf = _read_copy(copy, info, chunk, progress, **kwargs)
+    finally:
+        if own:
+            copy.close()
     return gdf if gdf is not None else pyogrio.read_dataframe(source, layer=layer, **kwargs)
 
 
@@ -1241,6 +1296,7 @@ def _read_ogr_source(source: str, path: Path, layer, meta):
 
     ext = path.suffix.lower()
     kwargs = {"encoding": meta["encoding"]} if meta["encoding"] else {}
+    copy = early_copy(source, path, layer)
     try:
         info = None
         if layer is None or ext == ".shp":
@@ -1257,7 +1313,7 @@ def _read_ogr_source(source: str, path: Path, layer, meta):
         info = info or layer_info(source, layer)
         _check_opened_driver(path, info.get("driver") if info else None, VECTOR_DRIVERS[ext])
         with quiet_runtime_warnings():
-            gdf = read_dataframe_chunked(source, layer=layer, on_invalid="ignore", info=info, **kwargs)
+            gdf = read_dataframe_chunked(source, layer=layer, on_invalid="ignore", info=info, copy=copy, **kwargs)
     except (EmptyLayerError, DataFormatError, CancelledError):
         raise
     except UnicodeDecodeError as exc:
@@ -1267,6 +1323,9 @@ def _read_ogr_source(source: str, path: Path, layer, meta):
         raise DataFormatError(tr(f"无法读取文件（{_short(exc)}），文件可能不完整或已损坏；请恢复或重新导出",
                                  f"cannot read the file ({_short(exc)}); it may be truncated or corrupt — "
                                  "restore it or re-export it"), path) from exc
+    finally:
+        if copy is not None:
+            copy.close()
     return gdf
 
 

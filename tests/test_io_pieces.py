@@ -68,14 +68,14 @@ def on_worker(fn):
 def copies(monkeypatch):
     """How many reads went through the child process's copy (and came back with a frame)."""
     seen = []
-    real = io._read_through_copy
+    real = io._read_copy
 
     def spy(*args, **kwargs):
         gdf = real(*args, **kwargs)
         seen.append(gdf is not None)
         return gdf
 
-    monkeypatch.setattr(io, "_read_through_copy", spy)
+    monkeypatch.setattr(io, "_read_copy", spy)
     return seen
 
 
@@ -132,3 +132,53 @@ def test_riskmaps_own_kml_read_in_small_blocks_equals_one_block(tmp_path, monkey
     pd.testing.assert_frame_equal(pieces, whole)
     assert len(whole) == len(frame) and whole["fid_no"].tolist() == frame["fid_no"].tolist()
     assert kml.kml_coordinates(path) == "GCJ-02" == whole.attrs["riskmap_kml_coordinates"]
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """A temporary folder of the test's own for the copies, to see that none is left behind."""
+    import tempfile
+
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_the_copy_started_beside_the_driver_check_gives_the_same_frame(tmp_path, monkeypatch, copies, private_tmp):
+    path = tmp_path / "早.geojson"
+    pyogrio.write_dataframe(mixed_frame(), path, driver="GeoJSON")
+    monkeypatch.setattr(io, "EARLY_COPY_BYTES", 0)
+    monkeypatch.setattr(io, "CHUNK_FEATURES", CHUNK)  # the default piece size: pieces grow from it
+    early, real = [], io.early_copy
+    monkeypatch.setattr(io, "early_copy", lambda *a, **k: early.append(real(*a, **k)) or early[-1])
+    expected = io.read_vector(path)
+    got = on_worker(lambda: io.read_vector(path))
+    pd.testing.assert_frame_equal(got, expected)
+    assert early[0] is None and isinstance(early[1], io.LayerCopy)  # the main thread's read makes no copy
+    assert copies == [True] and list(private_tmp.iterdir()) == []
+
+
+def test_cancelling_during_the_copy_ends_the_child_and_leaves_nothing(tmp_path, monkeypatch, private_tmp):
+    import subprocess
+
+    from riskmap.errors import CancelledError
+
+    path = tmp_path / "取消.geojson"
+    pyogrio.write_dataframe(mixed_frame(), path, driver="GeoJSON")
+    children = []
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        children.append(real_popen(*args, **kwargs))
+        return children[-1]
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+
+    def cancel(fraction):
+        raise CancelledError("取消")
+
+    with pytest.raises(CancelledError):
+        on_worker(lambda: io.read_dataframe_chunked(str(path), chunk=CHUNK, progress=cancel))
+    assert len(children) == 1 and children[0].poll() is not None  # ended, not left running
+    assert list(private_tmp.iterdir()) == []
