@@ -1442,8 +1442,8 @@ def _read_table(path: Path, meta, crs=None, lon_col=None, lat_col=None, skip_bad
         raise EmptyLayerError(tr("表格没有数据行，请选择有数据的文件", "the table has no rows; choose a file with data"), path)
     lon_name = _find_column(frame.columns, "lon", lon_col, path, "longitude")
     lat_name = _find_column(frame.columns, "lat", lat_col, path, "latitude")
-    lon = pd.to_numeric(frame[lon_name].str.strip(), errors="coerce").to_numpy(float)
-    lat = pd.to_numeric(frame[lat_name].str.strip(), errors="coerce").to_numpy(float)
+    lon = tables.by_rows(frame[lon_name], _coordinate_numbers).to_numpy(float)
+    lat = tables.by_rows(frame[lat_name], _coordinate_numbers).to_numpy(float)
     summary = tables.summary_rows(frame, np.isfinite(lon) & np.isfinite(lat))
     if summary.any():
         first = tables.first_cells(frame)[summary]
@@ -1490,15 +1490,20 @@ def _read_table(path: Path, meta, crs=None, lon_col=None, lat_col=None, skip_bad
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=target_crs)
 
 
+def _coordinate_numbers(part: pd.Series) -> pd.Series:
+    return pd.to_numeric(part.str.strip(), errors="coerce")
+
+
 def _numeric_if_possible(column: pd.Series) -> pd.Series:
     if column.dtype != object and not pd.api.types.is_string_dtype(column):
         return column
-    stripped = column.astype(str).str.strip()
-    probe = stripped[stripped != ""].iloc[:64]  # one text among the first values: not a number column (exact, cheap)
+    stripped = tables.by_rows(column, lambda part: part.astype(str).str.strip())
+    filled = tables.by_rows(stripped, lambda part: part != "")
+    probe = stripped[filled].iloc[:64]  # one text among the first values: not a number column (exact, cheap)
     if len(probe) and pd.to_numeric(probe, errors="coerce").isna().any():
         return column
-    converted = pd.to_numeric(stripped.where(stripped != "", None), errors="coerce")
-    if converted.notna().sum() == (stripped != "").sum() and (stripped != "").any():
+    converted = tables.by_rows(stripped, lambda part: pd.to_numeric(part.where(part != "", None), errors="coerce"))
+    if converted.notna().sum() == filled.sum() and filled.any():
         return converted
     return column
 

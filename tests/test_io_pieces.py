@@ -182,3 +182,28 @@ def test_cancelling_during_the_copy_ends_the_child_and_leaves_nothing(tmp_path, 
         on_worker(lambda: io.read_dataframe_chunked(str(path), chunk=CHUNK, progress=cancel))
     assert len(children) == 1 and children[0].poll() is not None  # ended, not left running
     assert list(private_tmp.iterdir()) == []
+
+
+def test_a_table_read_in_row_pieces_equals_a_one_piece_read(tmp_path, monkeypatch):
+    """Title rows, blank lines, a 合计 row, and columns whose pieces differ (ints, floats, blanks, a text)."""
+    from riskmap import tables
+
+    lines = ["信阳市企业名单（坐标：WGS84）", "", "序号,企业名称,经度,纬度,人数,储量(吨),备注"]
+    for i in range(40):
+        people = "" if i % 9 == 0 else str(i * 3)  # blanks in some pieces only
+        amount = f"{i}.5" if i >= 30 else str(i)  # whole numbers first, decimals in the last pieces
+        note = "见附件" if i == 33 else ""
+        lines.append(f"{i + 1},企业{i}, {114 + i / 100:.4f} ,{32 + i / 200:.4f},{people},{amount},{note}")
+        if i == 20:
+            lines.append("")
+    lines.append("合计,,,,,999,")
+    path = tmp_path / "名单.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(tables, "CHUNK_ROWS", 10**9)
+    whole = io.read_vector(path, offset="wgs84")
+    monkeypatch.setattr(tables, "CHUNK_ROWS", 7)
+    pieces = on_worker(lambda: io.read_vector(path, offset="wgs84"))
+    pd.testing.assert_frame_equal(pieces, whole)
+    assert pieces.attrs["riskmap"] == whole.attrs["riskmap"] and len(whole) == 40
+    assert whole["储量(吨)"].dtype == "float64" and whole["人数"].dtype == "float64"
+    assert whole["备注"].tolist().count("见附件") == 1
