@@ -184,26 +184,43 @@ def test_cancelling_during_the_copy_ends_the_child_and_leaves_nothing(tmp_path, 
     assert list(private_tmp.iterdir()) == []
 
 
-def test_a_table_read_in_row_pieces_equals_a_one_piece_read(tmp_path, monkeypatch):
-    """Title rows, blank lines, a 合计 row, and columns whose pieces differ (ints, floats, blanks, a text)."""
+@pytest.mark.parametrize("newline, encoding", [("\n", "utf-8"), ("\r\n", "utf-8-sig"), ("\r\n", "gb18030")])
+def test_a_table_read_in_row_pieces_equals_a_one_piece_read(tmp_path, monkeypatch, newline, encoding):
+    """Title rows, blank lines, a 合计 row, a quoted field over two lines, columns whose pieces differ (ints,
+    floats, blanks, a text); decoded and parsed in blocks that split characters and rows."""
     from riskmap import tables
 
     lines = ["信阳市企业名单（坐标：WGS84）", "", "序号,企业名称,经度,纬度,人数,储量(吨),备注"]
     for i in range(40):
         people = "" if i % 9 == 0 else str(i * 3)  # blanks in some pieces only
         amount = f"{i}.5" if i >= 30 else str(i)  # whole numbers first, decimals in the last pieces
-        note = "见附件" if i == 33 else ""
+        note = "见附件" if i == 33 else ('"两行' + newline + '备注"' if i == 12 else "")
         lines.append(f"{i + 1},企业{i}, {114 + i / 100:.4f} ,{32 + i / 200:.4f},{people},{amount},{note}")
         if i == 20:
             lines.append("")
     lines.append("合计,,,,,999,")
     path = tmp_path / "名单.csv"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_bytes((newline.join(lines) + newline).encode(encoding))
     monkeypatch.setattr(tables, "CHUNK_ROWS", 10**9)
+    monkeypatch.setattr(tables, "TEXT_BLOCK", 1 << 30)
     whole = io.read_vector(path, offset="wgs84")
     monkeypatch.setattr(tables, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(tables, "TEXT_BLOCK", 13)  # inside characters (UTF-8, GB18030) and rows
     pieces = on_worker(lambda: io.read_vector(path, offset="wgs84"))
     pd.testing.assert_frame_equal(pieces, whole)
     assert pieces.attrs["riskmap"] == whole.attrs["riskmap"] and len(whole) == 40
     assert whole["储量(吨)"].dtype == "float64" and whole["人数"].dtype == "float64"
-    assert whole["备注"].tolist().count("见附件") == 1
+    assert whole["备注"].tolist().count("见附件") == 1 and whole["备注"][12] == "两行" + newline + "备注"
+
+
+def test_the_head_rows_of_a_csv_are_the_first_rows_of_the_whole_text(monkeypatch):
+    import csv
+    import io as stdio
+
+    from riskmap import tables
+
+    text = "".join(f'{i},"名称{i}\r\n第二行",{"x" * (i % 17)}\r\n' for i in range(300))
+    expected = list(csv.reader(stdio.StringIO(text, newline="")))
+    monkeypatch.setattr(tables, "TEXT_BLOCK", 29)  # prefixes end inside rows and inside quoted fields
+    assert tables._head_rows(text, 200) == expected[:200]
+    assert tables._head_rows(text, 1000) == expected
