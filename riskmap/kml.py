@@ -306,18 +306,27 @@ def _iter(el, name):
 def kml_coordinates(path) -> str | None:
     """``"WGS84"`` or ``"GCJ-02"`` for a KML written by riskmap, None for any other KML.
 
-    Parsed only up to the first ``Document``'s own ``ExtendedData`` (riskmap writes it before the
-    placemarks), not the whole file.
+    Parsed only up to the first ``Document``'s own ``ExtendedData``, which KML 2.2 puts before the
+    Document's schemas and features (riskmap writes it so), not the whole file.
     """
     path = Path(path)
     return _coordinates_in(path, _checked_bytes(path))
 
 
+#: Children of a Document that KML 2.2 puts after its ExtendedData: once one starts, the marker is not there.
+_AFTER_EXTENDED_DATA = {"Schema", "Placemark", "Folder", "Document", "NetworkLink", "GroundOverlay",
+                        "PhotoOverlay", "ScreenOverlay"}
+
+
 def _coordinates_in(path: Path, data: bytes) -> str | None:
+    if MARKER.encode() not in data:  # riskmap writes its marker verbatim (UTF-8)
+        return None
     stack = []  # local names of the open elements
     for event, element in _pull_events(path, data, ("start", "end")):
         name = _local(element.tag)
         if event == "start":
+            if name in _AFTER_EXTENDED_DATA and stack and stack[-1] == "Document" and "Document" not in stack[:-1]:
+                return None
             stack.append(name)
             continue
         stack.pop()

@@ -224,3 +224,15 @@ def test_the_head_rows_of_a_csv_are_the_first_rows_of_the_whole_text(monkeypatch
     monkeypatch.setattr(tables, "TEXT_BLOCK", 29)  # prefixes end inside rows and inside quoted fields
     assert tables._head_rows(text, 200) == expected[:200]
     assert tables._head_rows(text, 1000) == expected
+
+
+def test_the_marker_is_looked_for_before_the_documents_features_only(tmp_path):
+    from riskmap import kml
+
+    head = '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+    marker = '<ExtendedData><Data name="riskmap:coordinates"><value>WGS84</value></Data></ExtendedData>'
+    placemark = "<Placemark><name>a</name><Point><coordinates>114,32</coordinates></Point></Placemark>"
+    for body, expected in ((marker + placemark, "WGS84"), (placemark + marker, None), (placemark, None)):
+        path = tmp_path / "m.kml"
+        path.write_text(head + body + "</Document></kml>", encoding="utf-8")
+        assert kml.kml_coordinates(path) == expected
