@@ -565,6 +565,7 @@ def datum_from_matches(points, references, tolerance_m: float = 30.0) -> tuple:
     return None, ""
 
 
-__all__ = ["CHUNK_ROWS", "HEADER_SEARCH_ROWS", "KNOWN_HEADERS", "LAT_KEYS", "LON_KEYS", "NAME_KEYS", "Header", "coordinate_role",
-           "by_rows", "datum_from_matches", "datum_in_text", "detect_datum", "find_header", "first_cells", "header_key",
-           "header_unit", "is_known_header", "join_two_rows", "read_cells", "summary_rows", "unique_names"]
+__all__ = ["CHUNK_ROWS", "HEADER_SEARCH_ROWS", "KNOWN_HEADERS", "LAT_KEYS", "LON_KEYS", "NAME_KEYS", "Header",
+           "coordinate_role", "by_rows", "datum_from_matches", "datum_in_text", "detect_datum", "find_header",
+           "first_cells", "header_key", "header_unit", "is_known_header", "join_two_rows", "read_cells",
+           "summary_rows", "unique_names"]
