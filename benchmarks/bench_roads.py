@@ -3,17 +3,21 @@
 Run ``python -m benchmarks.bench_roads`` (``--km 1000`` for a quick run). Writes the section
 "roads" of docs/benchmarks.md: total time, km/s and vertices/s of
 :func:`riskmap.analysis.roads.detect_road_hazards` (sharp bends, steep grades, near water, near
-cliff, black spots), the time of each stage, and the throughput of a naive per-vertex Python
+cliff, black spots), the time of each stage, its peak memory (per 1,000 km, between two sizes, and at
+full size; each in a fresh process), and the throughput of a naive per-vertex Python
 loop doing the per-point stages (resample, smooth, curvature, DEM bilinear, grade, water
 distance) on a subset, measured in the same run.
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import math
+import multiprocessing
 import os
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import geopandas as gpd
@@ -223,11 +227,99 @@ def naive_per_vertex(roads, dem_path, water, accidents, spacing=5.0, sigma=20.0,
 
 
 # ---------------------------------------------------------------------------
+# peak memory
+# ---------------------------------------------------------------------------
+def _status_mb(field: str) -> float:
+    """A field of /proc/self/status (``VmRSS``, ``VmHWM``) in MB; NaN where there is none (not Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024 / 1e6
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _reset_high_water_mark() -> bool:
+    """Reset the process's peak RSS (VmHWM) to its current RSS (Linux ≥ 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_memory(roads, dem_path, water, accidents) -> dict:
+    """Peak memory of one run of detect_road_hazards above what was in use before it.
+
+    ``rss_mb``: growth of the resident set (VmHWM after − VmRSS before, NaN where VmHWM cannot be
+    reset); ``traced_mb``: tracemalloc's peak (Python and numpy allocations, not GEOS/GDAL), in a
+    second run.
+    """
+    gc.collect()
+    rss_mb = float("nan")
+    if _reset_high_water_mark():
+        before = _status_mb("VmRSS")
+        road_analysis.detect_road_hazards(roads, dem=dem_path, water=water, accidents=accidents)
+        rss_mb = _status_mb("VmHWM") - before
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        road_analysis.detect_road_hazards(roads, dem=dem_path, water=water, accidents=accidents)
+        traced_mb = (tracemalloc.get_traced_memory()[1] - base) / 1e6
+    finally:
+        tracemalloc.stop()
+    return {"rss_mb": rss_mb, "traced_mb": traced_mb}
+
+
+def _memory_child(km: float, conn) -> None:
+    rng = np.random.default_rng(20240601)
+    with tempfile.TemporaryDirectory(prefix="bench_roads_mem_") as tmp:
+        roads, size = build_network(km, rng)
+        dem_path = Path(tmp) / "dem.tif"
+        build_dem(dem_path, size + 8000, rng)
+        water, accidents = build_water_and_accidents(roads, size, rng)
+        out = peak_memory(roads, dem_path, water, accidents)
+        out["km"] = float(roads.length.sum() / 1000)
+    conn.send(out)
+    conn.close()
+
+
+def memory_at(km: float) -> dict:
+    """:func:`peak_memory` on the synthetic network of ``km`` km, in a fresh process.
+
+    Spawned, not forked: a fork would inherit this process's heap, whose freed memory the child's
+    run would reuse without raising its high-water mark.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_memory_child, args=(km, child))
+    proc.start()
+    child.close()
+    out = parent.recv()
+    proc.join()
+    return out
+
+
+def memory_slope(sizes=(1000.0, 3000.0)) -> dict:
+    """Peak memory at two network lengths and its growth per 1,000 km (the slope between them)."""
+    a, b = (memory_at(km) for km in sizes)
+    per = {key: (b[key] - a[key]) / (b["km"] - a["km"]) * 1000 for key in ("rss_mb", "traced_mb")}
+    return {"small": a, "large": b, "per_1000km": per}
+
+
+# ---------------------------------------------------------------------------
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--km", type=float, default=10000.0, help="network length (default 10000)")
     parser.add_argument("--naive-km", type=float, default=100.0, help="subset for the naive loop (default 100)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of the analysis; the median is reported")
+    parser.add_argument("--memory-km", default="1000,3000",
+                        help="two network lengths for the peak memory per 1,000 km (default 1000,3000)")
+    parser.add_argument("--no-memory", action="store_true", help="do not measure peak memory")
     parser.add_argument("--no-report", action="store_true", help="do not write docs/benchmarks.md")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(20240601)
@@ -264,9 +356,12 @@ def main(argv=None) -> int:
         all_totals = sorted(t for t, _ in runs)
         total, stages = sorted(runs, key=lambda r: r[0])[len(runs) // 2]  # the median run
         counts = segs["kind"].value_counts().to_dict()
+        merged = {}  # the per-point stages run once per chunk of roads: their times add up
         for name, secs in stages:
             if name in STAGES:
-                print(f"  {STAGES[name]}: {secs:.2f} s")
+                merged[STAGES[name]] = merged.get(STAGES[name], 0.0) + secs
+        for name, secs in merged.items():
+            print(f"  {name}: {secs:.2f} s")
         print(f"detect_road_hazards: {total:.1f} s, {km / total:.0f} km/s, {n_vertices / total:,.0f} vertices/s; "
               f"{counts}")
         # naive loop on a subset
@@ -282,10 +377,21 @@ def main(argv=None) -> int:
         print(f"naive per-vertex loop: {sub_km:.0f} km in {naive:.1f} s ({sub_km / naive:.1f} km/s); "
               f"riskmap on the same subset {vec_sub:.2f} s; whole-network riskmap throughput "
               f"{(km / total) / (sub_km / naive):.0f}× the naive loop's")
-    merged = {}
-    for name, secs in stages:
-        if name in STAGES:
-            merged[STAGES[name]] = merged.get(STAGES[name], 0.0) + secs
+    memory_row = ""
+    if not args.no_memory:
+        # each in a fresh process: a process's high-water mark only counts what its own allocator had to get
+        sizes = tuple(float(v) for v in args.memory_km.split(","))
+        slope = memory_slope(sizes)
+        whole = memory_at(args.km)
+        per = slope["per_1000km"]
+        print(f"peak memory: {per['rss_mb']:.1f} MB per 1,000 km (RSS), {per['traced_mb']:.1f} MB per 1,000 km "
+              f"(tracemalloc), between {slope['small']['km']:.0f} and {slope['large']['km']:.0f} km; at {km:.0f} km "
+              f"{whole['rss_mb']:.0f} MB (RSS), {whole['traced_mb']:.0f} MB (tracemalloc)")
+        memory_row = (f"| peak memory | **{per['rss_mb']:.1f} MB per 1,000 km** (growth of the resident set's "
+                      f"high-water mark, slope between {slope['small']['km']:,.0f} km: {slope['small']['rss_mb']:.0f} MB "
+                      f"and {slope['large']['km']:,.0f} km: {slope['large']['rss_mb']:.0f} MB; tracemalloc "
+                      f"{per['traced_mb']:.1f} MB per 1,000 km; target < 20); at {km:,.0f} km "
+                      f"**{whole['rss_mb']:.0f} MB** RSS, {whole['traced_mb']:.0f} MB tracemalloc |\n")
     stage_rows = "\n".join(f"| {name} | {secs:.2f} |" for name, secs in merged.items())
     md = f"""## roads — road hazard candidates (`python -m benchmarks.bench_roads`)
 
@@ -301,6 +407,14 @@ times vary from run to run). `detect_road_hazards` end to end (all five kinds, d
 | total | **{total:.1f} s** (median of {len(all_totals)} runs: {", ".join(f"{t:.1f}" for t in all_totals)} s; target < 30 s) |
 | throughput | **{km / total:,.0f} km/s**, **{n_vertices / total:,.0f} vertices/s** (≈ {km * 200:,.0f} points at 5 m) |
 | segments found | {", ".join(f"{k} {v:,}" for k, v in counts.items())} |
+{memory_row}
+Peak memory is measured in a fresh process per size (each builds its own synthetic data), above what
+was in use before the call: the RSS high-water mark (reset through /proc/self/clear_refs) in one run,
+tracemalloc's peak (Python and numpy, not GEOS or GDAL) in a second. The per-point stages run chunk by
+chunk of whole roads (`CHUNK_POINTS` samples), so what grows with the network is per road and per
+segment; the rest of the RSS slope is GEOS geometries and GDAL's block cache of the DEM, which here
+grows with the network. Before chunking (commit 299036c) it was 98 MB per 1,000 km (RSS), 88 MB
+(tracemalloc).
 
 Time by stage in the median run (s, between the progress messages that start each stage):
 

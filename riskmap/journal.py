@@ -513,7 +513,9 @@ def _write_gpkg(path: Path, gdf) -> None:
 
     with atomic_path(path, suffix=".gpkg") as tmp:
         with quiet_runtime_warnings():
-            write_dataframe_chunked(gdf, str(tmp), "data", driver="GPKG")  # the writer thread: in chunks
+            # the writer thread: in chunks; no R-tree (riskmap reads journal layers whole, the save is the file
+            # other tools open)
+            write_dataframe_chunked(gdf, str(tmp), "data", driver="GPKG", layer_options={"SPATIAL_INDEX": "NO"})
     _fsync_dir(path.parent)
 
 

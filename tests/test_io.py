@@ -259,3 +259,199 @@ def test_write_excel_keeps_chinese(tmp_path):
     io.write_excel(path, {"汇总": pd.DataFrame({"县区": ["浉河区"], "数量": [3]})})
     ws = openpyxl.load_workbook(path)["汇总"]
     assert ws["A2"].value == "浉河区"
+
+
+# -- chunked GeoPackage writes get GDAL's R-tree spatial index -------------------------------------
+def _polygons(n, seed=7):
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(113.0, 116.0, n), rng.uniform(30.0, 33.0, n)
+    geoms = shapely.buffer(shapely.points(x, y), rng.uniform(0.001, 0.05, n), quad_segs=2)
+    geoms[5] = None
+    geoms[9] = shapely.Polygon()
+    return gpd.GeoDataFrame({"no": np.arange(n), "name": [f"面{i}" for i in range(n)]}, geometry=geoms, crs=4490)
+
+
+def _rtree_schema(path, table="t"):
+    import sqlite3
+
+    with sqlite3.connect(path) as con:
+        objects = sorted(con.execute("SELECT type, name, sql FROM sqlite_master WHERE name LIKE 'rtree%' "
+                                     "OR name = 'gpkg_extensions'"))
+        extensions = con.execute("SELECT * FROM gpkg_extensions").fetchall() if objects else []
+    con.close()
+    return objects, extensions
+
+
+def _rtree_rows(path, name="rtree_t_geom"):
+    import sqlite3
+
+    with sqlite3.connect(path) as con:
+        rows = np.array(con.execute(f"SELECT id, minx, maxx, miny, maxy FROM {name} ORDER BY id").fetchall())
+        check = con.execute(f"SELECT rtreecheck('{name}')").fetchone()[0]
+    con.close()
+    return rows, check
+
+
+def test_a_chunked_geopackage_write_has_gdals_spatial_index(tmp_path):
+    gdf = _polygons(3000)
+    path = tmp_path / "分块.gpkg"
+    io.write_dataframe_chunked(gdf, str(path), "t", chunk=400)
+    assert pyogrio.read_info(path, layer="t")["capabilities"]["fast_spatial_filter"]
+    # the same objects, triggers and extension row as GDAL's own SPATIAL_INDEX=YES, and the same entries
+    reference = tmp_path / "gdal.gpkg"
+    pyogrio.write_dataframe(gdf, reference, layer="t", driver="GPKG", geometry_type="Polygon")
+    assert _rtree_schema(path) == _rtree_schema(reference) and _rtree_schema(path)[1]
+    rows, check = _rtree_rows(path)
+    assert check == "ok"
+    assert np.array_equal(rows, _rtree_rows(reference)[0])
+    # one entry per non-empty geometry, its box shapely's bounds rounded outwards to float32
+    present = ~(shapely.is_missing(gdf.geometry.values) | shapely.is_empty(gdf.geometry.values))
+    bounds = shapely.bounds(gdf.geometry.values[present])
+    assert rows[:, 0].tolist() == (np.flatnonzero(present) + 1).tolist()
+    boxes = rows[:, [1, 3, 2, 4]]  # minx, miny, maxx, maxy
+    assert (boxes[:, :2] <= bounds[:, :2]).all() and (boxes[:, 2:] >= bounds[:, 2:]).all()
+    # SQLite moves a double that float32 rounds the wrong way by a factor 1 ± 2**-23: at most 2 float32 steps
+    assert (np.abs(boxes - bounds) <= 2 * np.spacing(np.abs(bounds).astype(np.float32))).all()
+    # GDAL reads through the index what a shapely filter finds
+    window = (114.0, 31.0, 114.6, 31.5)
+    got = pyogrio.read_dataframe(path, layer="t", bbox=window)
+    expected = gdf[present & shapely.intersects(gdf.geometry.values, shapely.box(*window))]
+    assert len(expected) > 20 and sorted(got["no"]) == sorted(expected["no"])
+
+
+def test_the_index_of_a_chunked_write_on_a_worker_thread_follows_later_edits(tmp_path):
+    import threading
+
+    gdf = _polygons(io.CHUNK_FEATURES + 500)
+    path = tmp_path / "worker.gpkg"
+    failures = []
+
+    def write():
+        try:
+            io.write_dataframe_chunked(gdf, str(path), "t")  # default chunk size: chunked off the main thread
+        except Exception as exc:  # the assertion below reports it
+            failures.append(exc)
+
+    worker = threading.Thread(target=write)
+    worker.start()
+    worker.join()
+    assert failures == []
+    more = _polygons(50, seed=8)
+    pyogrio.write_dataframe(more, path, layer="t", driver="GPKG", append=True)  # GDAL's triggers on our table
+    rows, check = _rtree_rows(path)
+    assert check == "ok" and len(rows) == len(gdf) - 2 + len(more) - 2
+    window = (113.5, 30.5, 114.0, 31.0)
+    everything = pd.concat([gdf, more], ignore_index=True)
+    expected = everything[shapely.intersects(everything.geometry.values, shapely.box(*window)).astype(bool)]
+    got = pyogrio.read_dataframe(path, layer="t", bbox=window)
+    assert sorted(zip(got["no"], got["name"])) == sorted(zip(expected["no"], expected["name"]))
+
+
+def test_a_chunked_write_asked_for_no_index_or_appending_to_a_layer_builds_none(tmp_path):
+    gdf = _polygons(1200)
+    path = tmp_path / "无索引.gpkg"
+    io.write_dataframe_chunked(gdf, str(path), "t", chunk=300, layer_options={"SPATIAL_INDEX": "NO"})
+    assert _rtree_schema(path) == ([], [])
+    io.write_dataframe_chunked(gdf, str(path), "t", chunk=300, append=True)  # more rows of the same layer
+    assert _rtree_schema(path) == ([], []) and pyogrio.read_info(path, layer="t")["features"] == 2400
+    io.write_dataframe_chunked(gdf, str(path), "u", chunk=300, append=True)  # a new layer in the file
+    assert [row[1] for row in _rtree_schema(path)[0] if row[0] == "table"][0] == "gpkg_extensions"
+    assert pyogrio.read_info(path, layer="u")["capabilities"]["fast_spatial_filter"]
+    assert not pyogrio.read_info(path, layer="t")["capabilities"]["fast_spatial_filter"]
+
+
+@pytest.mark.parametrize("n", [30, 2700])  # a root that is a leaf; a tree three levels deep
+def test_the_index_of_a_chunked_point_layer_equals_gdals(tmp_path, n):
+    rng = np.random.default_rng(n)
+    gdf = gpd.GeoDataFrame({"no": np.arange(n)}, geometry=shapely.points(rng.uniform(-180, 180, n),
+                                                                         rng.uniform(-90, 90, n)), crs=4326)
+    path, reference = tmp_path / "点.gpkg", tmp_path / "gdal.gpkg"
+    io.write_dataframe_chunked(gdf, str(path), "t", chunk=10 if n < 100 else 1000)
+    pyogrio.write_dataframe(gdf, reference, layer="t", driver="GPKG")
+    rows, check = _rtree_rows(path)
+    assert check == "ok" and len(rows) == n and np.array_equal(rows, _rtree_rows(reference)[0])
+    assert _rtree_schema(path) == _rtree_schema(reference)
+
+
+def test_without_sqlites_rtree_module_a_chunked_write_is_left_unindexed(tmp_path, monkeypatch):
+    import sqlite3
+
+    connect = sqlite3.connect
+
+    class NoRtree:  # Python's sqlite3 as some builds have it: CREATE VIRTUAL TABLE … USING rtree fails
+        def __init__(self, *args, **kwargs):
+            self.con = connect(*args, **kwargs)
+
+        def execute(self, sql, *args):
+            if "USING rtree" in sql:
+                raise sqlite3.OperationalError("no such module: rtree")
+            return self.con.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+    monkeypatch.setattr(io.sqlite3, "connect", NoRtree)
+    gdf = _polygons(900)
+    path = tmp_path / "无模块.gpkg"
+    io.write_dataframe_chunked(gdf, str(path), "t", chunk=300)
+    monkeypatch.undo()
+    assert _rtree_schema(path) == ([], [])
+    back = pyogrio.read_dataframe(path, layer="t")
+    assert back["no"].tolist() == gdf["no"].tolist()
+
+
+def test_a_chunked_layer_without_any_geometry_gets_an_empty_index(tmp_path):
+    gdf = gpd.GeoDataFrame({"no": np.arange(40)}, geometry=[None] * 20 + [shapely.Point()] * 20, crs=4326)
+    path, reference = tmp_path / "空.gpkg", tmp_path / "gdal.gpkg"
+    io.write_dataframe_chunked(gdf, str(path), "t", chunk=10)
+    pyogrio.write_dataframe(gdf, reference, layer="t", driver="GPKG", geometry_type="Point")
+    assert _rtree_rows(path)[1] == "ok" and len(_rtree_rows(path)[0]) == 0
+    assert _rtree_schema(path) == _rtree_schema(reference)
+
+
+@pytest.mark.parametrize("column", ["FID", "fid", "Fid"])
+def test_a_column_named_fid_stays_a_field_in_geopackages(tmp_path, column):
+    """GDAL takes a field named like the FID column for the FIDs: the column vanished on reopen and a
+    chunked write failed on its second piece. It stays the user's field, with its own values."""
+    import sqlite3
+
+    from riskmap.project import Project
+
+    n = 7000
+    values = np.arange(n) * 3 + 11
+    gdf = gpd.GeoDataFrame({column: values, "名称": [f"点{i}" for i in range(n)]},
+                           geometry=shapely.points(np.linspace(114, 115, n), np.linspace(32, 33, n)), crs=4326)
+    pieces = tmp_path / "pieces.gpkg"
+    io.write_dataframe_chunked(gdf, str(pieces), "t", chunk=2500)  # three appended pieces
+    back = pyogrio.read_dataframe(pieces)
+    assert list(back.columns) == [column, "名称", "geometry"]
+    np.testing.assert_array_equal(back[column], values)
+    with sqlite3.connect(pieces) as con:  # and the layer still gets its R-tree
+        assert con.execute("SELECT count(*) FROM rtree_t_geom").fetchone()[0] == n
+    result = tmp_path / "result.gpkg"
+    io.write_layers(result, {"plants": gdf.iloc[:50]})
+    np.testing.assert_array_equal(pyogrio.read_dataframe(result)[column], values[:50])
+    project = Project()
+    project.add_vector(gdf.iloc[:20], "层", layer_id="x")
+    project.save(tmp_path / "p.rmp")
+    reopened = Project.load(tmp_path / "p.rmp").layers.by_id("x").gdf
+    np.testing.assert_array_equal(reopened[column], values[:20])
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_pipe_or_a_device_is_refused_before_reading(tmp_path, kind):
+    """Reading a named pipe blocks until a writer comes (for ever); /dev/zero never ends."""
+    import os
+    from pathlib import Path
+
+    path = tmp_path / "plants.geojson"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    with pytest.raises(DataFormatError, match="不是普通文件"):
+        io.read_vector(Path(path))
+    raster = tmp_path / "pop.tif"
+    raster.symlink_to("/dev/zero")
+    with pytest.raises(DataFormatError, match="不是普通文件"):
+        io.open_raster(raster)

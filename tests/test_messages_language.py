@@ -7,6 +7,7 @@ string or f-string message that is not wrapped in ``tr("中文", "English")``.
 from __future__ import annotations
 
 import ast
+import re
 import inspect
 from pathlib import Path
 
@@ -323,3 +324,157 @@ def test_guard_finds_an_untranslated_message(code):
 def test_guard_lets_translated_and_non_riskmap_errors_pass(code):
     source = f"def f():\n    {code}\n"
     assert untranslated_raises(source) == []
+
+
+# --- provenance notes ------------------------------------------------------------------------------
+#: Files whose notes are not guarded yet, each with the reason.
+NOTES_NOT_YET_GUARDED: dict = {}
+NOTES_GUARDED_FILES = tuple(rel for rel in GUARDED_FILES if rel not in NOTES_NOT_YET_GUARDED)
+
+
+def _is_notes(node) -> bool:
+    """``notes`` or ``…["notes"]`` (a provenance record's list)."""
+    if isinstance(node, ast.Name):
+        return node.id == "notes"
+    return (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)
+            and node.slice.value == "notes")
+
+
+def _untranslated_note(node, assigned) -> bool:
+    """Whether the note expression ``node`` holds a literal text outside ``tr(…)``.
+
+    ``assigned(name)`` gives the values assigned to a variable, so that a variable holding a text built
+    without ``tr`` is caught and one holding ``tr(…)`` (or a function's result) passes.
+    """
+    if _is_tr(node):
+        return False
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return any(_untranslated_note(e, assigned) for e in node.elts)
+    if isinstance(node, ast.Starred):
+        return _untranslated_note(node.value, assigned)
+    if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
+        return _untranslated_note(node.elt, assigned)
+    if isinstance(node, ast.IfExp):
+        return _untranslated_note(node.body, assigned) or _untranslated_note(node.orelse, assigned)
+    if isinstance(node, ast.BinOp):
+        return _untranslated_note(node.left, assigned) or _untranslated_note(node.right, assigned)
+    if isinstance(node, ast.Name):
+        return node.id != "notes" and any(_untranslated_note(v, assigned) for v in assigned(node.id))
+    return _has_text(node)
+
+
+def untranslated_notes(source: str, filename: str = "<source>") -> list[str]:
+    """``file:line: code`` of each text added to a ``notes`` list (``notes.append/extend``, ``notes += …``,
+    ``notes = [...]``, ``notes + [...]``, ``record["notes"].append``, ``notes=[...]``) that is not ``tr(…)``."""
+    tree = ast.parse(source, filename=filename)
+    parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
+
+    def scope_of(node):
+        while node in parents and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+            node = parents[node]
+        return node
+
+    found = []
+    for node in ast.walk(tree):
+        values = []
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("append", "extend", "insert") and _is_notes(node.func.value):
+            values = node.args[-1:]
+        elif isinstance(node, ast.AugAssign) and _is_notes(node.target):
+            values = [node.value]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None \
+                and any(_is_notes(t) for t in (node.targets if isinstance(node, ast.Assign) else [node.target])):
+            values = [node.value]
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and _is_notes(node.left):
+            values = [node.right]
+        elif isinstance(node, ast.Call):
+            values = [kw.value for kw in node.keywords if kw.arg == "notes"  # notes + [...] is a BinOp: seen there
+                      and not (isinstance(kw.value, ast.BinOp) and _is_notes(kw.value.left))]
+        scope = scope_of(node)
+        if any(_untranslated_note(v, lambda name: list(_assigned_texts(scope, name))) for v in values):
+            code = ast.get_source_segment(source, node) or ""
+            found.append(f"{filename}:{node.lineno}: {' '.join(code.split())[:160]}")
+    return found
+
+
+def test_notes_not_yet_guarded_exist():
+    missing = [f for f in NOTES_NOT_YET_GUARDED if not (ROOT / f).is_file()]
+    assert not missing, f"NOTES_NOT_YET_GUARDED names files that are not there: {missing}"
+
+
+def test_provenance_notes_in_guarded_files_are_translated():
+    found = [hit for rel in NOTES_GUARDED_FILES
+             for hit in untranslated_notes((ROOT / rel).read_text(encoding="utf-8"), rel)]
+    assert not found, ("these provenance notes are shown in one language whatever the UI language; write them as "
+                       "tr(\"中文\", \"English\"):\n" + "\n".join(found))
+
+
+@pytest.mark.parametrize("code", [
+    'notes.append("未提供DEM")',
+    'notes.append(f"{n}座尾矿库不在DEM范围内")',
+    'notes.append("储量无法读取：" + "、".join(names))',
+    'notes.append(tr("储量无法读取：", "unreadable: ") + "、".join(names))',
+    'notes.append(f"{n} 家企业无坐标 (plants without a location)")',
+    'notes.extend(["甲", tr("乙", "B")])',
+    'notes += [f"共{n}座"]',
+    'notes = ["威胁区按ALOHA方法"]',
+    'record["notes"].append("保护范围核查")',
+    'return provenance("x", {}, {}, notes=notes + ["均按现状全库容定等"])',
+    'return provenance("x", {}, {}, notes=[tr("甲", "A"), "无自动识别记录"])',
+    'text = f"第三十二条：{n}处"\n    notes.append(text)',
+    'notes.append("甲" if n else tr("乙", "B"))',
+])
+def test_notes_guard_finds_an_untranslated_note(code):
+    assert len(untranslated_notes(f"def f():\n    {code}\n")) == 1
+
+
+@pytest.mark.parametrize("code", [
+    'notes.append(tr("未提供DEM", "no DEM"))',
+    'notes.append(tr(f"{n}座", f"{n} pond(s)"))',
+    'notes.append(tr("储量无法读取：", "unreadable: ") + tr("、", ", ").join(names))',
+    'notes += _notes(plants, params)',
+    'notes = []',
+    'notes = [n for n in dict.fromkeys([a.note, b.note]) if n]',
+    'notes.extend(w for item in loaded for w in read_warnings(item))',
+    'workflow = tr("整改流程", "workflow")\n    notes.append(workflow)',
+    'return provenance("x", {}, {}, notes=notes + [tr("甲", "A")])',
+    'notes.append(tr("甲", "A") if n else tr("乙", "B"))',
+    'lines.append("not a note list")',
+    'notes = np.full(3, "", dtype=object)',
+])
+def test_notes_guard_lets_translated_notes_pass(code):
+    assert untranslated_notes(f"def f():\n    {code}\n") == []
+
+
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+
+
+def test_relocation_notes_in_english(zh):
+    """The relocation run on the sample data in English: no Chinese in its notes but the data they quote."""
+    from riskmap import io
+    from riskmap.analysis.relocation import assess_relocation
+    from riskmap.sample import sample_path
+
+    plants, sensitive = io.read_vector(sample_path("enterprises")), io.read_vector(sample_path("sensitive"))
+    set_language("en")
+    result = assess_relocation(plants, sample_path("population"), sensitive)
+    notes = result.provenance["notes"]
+    assert len(notes) >= 5 and any(n.startswith("industries assessed: ") for n in notes)
+    assert any("GB 18218-2018 §4.3" in n for n in notes)
+    out = result.plants
+    data = {str(v) for col in ("name", "safe_dist_src", "county") for v in out[col]}
+    data |= {part for col in ("chem_unknown", "chemicals") for v in out[col].astype(str)
+             for part in re.split(r"[、;；]", v)}
+    data |= {part.split(":")[0] for part in list(data)}
+    data = sorted((d for d in data if d.strip()), key=len, reverse=True)
+    chinese = []
+    for note in notes:
+        text = note
+        for value in data:
+            text = text.replace(value, "")
+        if _CJK.search(text):
+            chinese.append(note)
+    assert not chinese, "\n".join(chinese)
+    set_language("zh")
+    notes_zh = assess_relocation(plants, sample_path("population"), sensitive).provenance["notes"]
+    assert len(notes_zh) == len(notes) and any(n.startswith("评估行业：") for n in notes_zh)

@@ -586,7 +586,7 @@ def assess_fourcolour(inputs: dict, params=None, progress=None) -> FourColourRes
             sub_inputs["facilities"] = facilities or None
 
         def sub_progress(f, m, k=k):
-            progress((k + 0.9 * f) / (n_src + 1), f"{analysis.zh}：{m}")
+            progress((k + 0.9 * f) / (n_src + 1), tr(f"{analysis.zh}：{m}", f"{analysis.en}: {m}"))
 
         sub = run_analysis(analysis, sub_inputs, progress=sub_progress)
         sources[source] = sub.layers[layer]
@@ -600,7 +600,7 @@ def assess_fourcolour(inputs: dict, params=None, progress=None) -> FourColourRes
             sub = run_analysis(analysis, {"plants": inputs["enterprises"], "population": inputs["population"],
                                           "sensitive": inputs.get("sensitive")},
                                progress=lambda f, m: progress((n_src - 0.5 + 0.4 * f) / (n_src + 1),
-                                                              f"{analysis.zh}：{m}"))
+                                                              tr(f"{analysis.zh}：{m}", f"{analysis.en}: {m}")))
             qra = sub.layers["qra_plants"]
             upstream["qra"] = sub.provenance
             upstream_results["qra"] = sub

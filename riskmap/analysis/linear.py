@@ -291,11 +291,43 @@ class Resampled:
         return len(self.local)
 
 
-def resample(parts, spacing: float) -> Resampled:
+def vertex_chainage(coords, vidx, base: float = 0.0) -> np.ndarray:
+    """Cumulative length at every vertex of concatenated parts, continuing from ``base``.
+
+    Parts do not add length to each other (the step between one part's last vertex and the next
+    part's first is 0). The sum runs on from ``base`` in order, so the parts of a later batch,
+    given the total of the earlier ones as ``base``, get the very same (rounded) values as when
+    all parts are summed at once.
+    """
+    seg = np.hypot(*np.diff(coords, axis=0).T)
+    seg = np.where(vidx[1:] == vidx[:-1], seg, 0.0)
+    return np.cumsum(np.r_[float(base), seg])
+
+
+def resample_counts(lengths, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """Intervals and actual spacing of parts of ``lengths`` (from :func:`vertex_chainage`) in :func:`resample`.
+
+    A part gets ``counts + 1`` points, ``step`` apart.
+    """
+    lengths = np.asarray(lengths, float)
+    counts = np.maximum(np.ceil(lengths / spacing - 1e-9).astype(np.int64), 1)
+    return counts, lengths / counts
+
+
+def resample(parts, spacing: float, base: float = 0.0) -> Resampled:
     """Resample single-part lines at equal spacing (whole-array; no Python loop over lines).
 
     Each part of length L gets ``ceil(L / spacing) + 1`` points, first and last vertex included,
     evenly spaced (so the spacing is at most ``spacing``).
+
+    Parameters
+    ----------
+    parts : array-like of LineString
+    spacing : float
+        Largest spacing (m).
+    base : float, default 0
+        Cumulative length of the parts before these ones (:func:`vertex_chainage`): a batch of
+        a larger set of parts given its ``base`` is resampled exactly as within the whole set.
     """
     if spacing <= 0:
         raise ParameterError(tr("重采样间距须为正数（米）", "the resampling spacing must be positive (metres)"))
@@ -304,15 +336,11 @@ def resample(parts, spacing: float) -> Resampled:
     if n_parts == 0:
         return Resampled(np.zeros((0, 2)), np.zeros(0), np.zeros(0, int), np.zeros(1, int), np.zeros(0))
     coords, vidx = shapely.get_coordinates(parts, return_index=True)
-    seg = np.hypot(*np.diff(coords, axis=0).T)
-    same = vidx[1:] == vidx[:-1]
-    seg = np.where(same, seg, 0.0)
-    cum = np.r_[0.0, np.cumsum(seg)]
+    cum = vertex_chainage(coords, vidx, base)
     vstart = np.searchsorted(vidx, np.arange(n_parts), side="left")
     vend = np.r_[vstart[1:], len(vidx)]  # exclusive
     lengths = cum[vend - 1] - cum[vstart]
-    counts = np.maximum(np.ceil(lengths / spacing - 1e-9).astype(np.int64), 1)
-    step = lengths / counts
+    counts, step = resample_counts(lengths, spacing)
     npts = counts + 1
     starts = np.r_[0, np.cumsum(npts)]
     part = np.repeat(np.arange(n_parts), npts)

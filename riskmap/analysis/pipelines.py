@@ -545,10 +545,16 @@ def identify_hca(pipelines, population=None, *, sensitive=None, water=None, road
     city = city_gas_mask(lines, params)
     notes = []
     if city.any():
-        notes.append(f"城镇燃气管道{int(city.sum())}条（{'、'.join(lines.loc[city, 'name'].astype(str).head(5))}"
-                     f"{'等' if city.sum() > 5 else ''}）：{rules.CITY_GAS_SCOPE}，未做高后果区识别，不计入高后果区统计")
+        city_names = lines.loc[city, "name"].astype(str).head(5)
+        notes.append(tr(f"城镇燃气管道{int(city.sum())}条（{'、'.join(city_names)}"
+                        f"{'等' if city.sum() > 5 else ''}）：{rules.CITY_GAS_SCOPE}，未做高后果区识别，不计入高后果区统计",
+                        f"{int(city.sum())} city gas pipeline(s) ({', '.join(city_names)}"
+                        f"{', …' if city.sum() > 5 else ''}): city gas pipelines (GB 50028), GB 32167 does not apply; "
+                        "no high-consequence-area identification, left out of the HCA statistics"))
     if (lines["medium"] == "oil").any():
-        notes.append("输油管道不计潜在影响半径（GB 32167-2015 式(1)为输气管道准则）")
+        notes.append(tr("输油管道不计潜在影响半径（GB 32167-2015 式(1)为输气管道准则）",
+                        "no potential impact radius for oil pipelines (GB 32167-2015 formula (1) is a gas pipeline "
+                        "criterion)"))
 
     sens = _layer_metric(sensitive, metric_crs, "sensitive targets")
     wat = _layer_metric(water, metric_crs, "water")
@@ -563,7 +569,9 @@ def identify_hca(pipelines, population=None, *, sensitive=None, water=None, road
             keep = np.isin(cls, [c.lower() for c in params.near_road_classes])
         else:
             keep = np.ones(len(rds), dtype=bool)
-            notes.append("道路图层无 road_class 字段：所有道路均按高速/国道/省道处理 (oil d)")
+            notes.append(tr("道路图层无 road_class 字段：所有道路均按高速/国道/省道处理",
+                            "the roads layer has no road_class field: every road is treated as an expressway/"
+                            "national/provincial road (oil d))"))
         near_roads = (rds.geometry.values[keep], _names(rds, "道路")[keep], zh[keep])
     flammable = None
     if ent is not None:
@@ -572,10 +580,13 @@ def identify_hca(pipelines, population=None, *, sensitive=None, water=None, road
             flammable = (ent.geometry.values[keep], _names(ent, "企业")[keep],
                          np.array(["易燃易爆场所"] * int(keep.sum()), dtype=object))
         else:
-            notes.append("企业图层无 industry 字段：未识别易燃易爆场所")
+            notes.append(tr("企业图层无 industry 字段：未识别易燃易爆场所",
+                            "the enterprises layer has no industry field: no flammable or explosive sites identified"))
     prot = _layer_metric(protected, metric_crs, "protected areas")
     if prot is None and (lines["medium"] == "oil").any():
-        notes.append("未提供保护区图层：未评价输油e)（湿地、森林、河口等国家自然保护地区）")
+        notes.append(tr("未提供保护区图层：未评价输油e)（湿地、森林、河口等国家自然保护地区）",
+                        "no protected-areas layer: oil criterion e) (wetlands, forests, estuaries and other national "
+                        "nature reserves) not assessed"))
     sens_labels = None
     if sens is not None:
         sens_labels = (sens["category"].map(CATEGORY_ZH).fillna("特定场所").to_numpy(object)
@@ -590,7 +601,8 @@ def identify_hca(pipelines, population=None, *, sensitive=None, water=None, road
         else:
             ds = population
     else:
-        notes.append("未提供人口栅格：未评价户数（地区等级）准则")
+        notes.append(tr("未提供人口栅格：未评价户数（地区等级）准则",
+                        "no population raster: the household (location class) criteria not assessed"))
 
     feature_idx, parts = _line_parts(lines_m)
     keep = ~city[feature_idx]
@@ -670,12 +682,22 @@ def identify_hca(pipelines, population=None, *, sensitive=None, water=None, road
         {**params.to_dict(), "metric_crs": metric_crs.to_string()},
         rules.standards_cited(),
         notes + [
-            f"四级地区/油管a)以户数≥{params.class4_households:g}近似（标准按楼层定义）",
-            f"输气e)等级取{params.gas_other_site_grade}、f)等级取{params.gas_flammable_grade}（GB 32167-2015 表2，"
-            "按引条文的抄本默认Ⅰ/Ⅱ级；一份抄本作Ⅱ/Ⅲ级）",
-            f"潜在影响半径系数{params.pir_coefficient:g}（GB 32167-2015 式(1)，部分核实）",
-            f"高后果区范围：2 km窗口判定地区等级/户数准则，范围取有建筑物里程段两端各外延{params.hca_boundary_m:g}m"
-            f"（GB 32167-2015 §6.1.1.2）；人口栅格无建筑物，以走廊人口密度≥{params.built_up_density:g}人/km²近似",
+            tr(f"四级地区/油管a)以户数≥{params.class4_households:g}近似（标准按楼层定义）",
+               f"class 4 locations / oil a) approximated by households ≥ {params.class4_households:g} "
+               "(the standard defines them by storeys)"),
+            tr(f"输气e)等级取{params.gas_other_site_grade}、f)等级取{params.gas_flammable_grade}（GB 32167-2015 表2，"
+               "按引条文的抄本默认Ⅰ/Ⅱ级；一份抄本作Ⅱ/Ⅲ级）",
+               f"gas e) graded {params.gas_other_site_grade}, f) graded {params.gas_flammable_grade} (GB 32167-2015 "
+               "Table 2; Ⅰ/Ⅱ by default after the copies that quote the clause; one copy has Ⅱ/Ⅲ)"),
+            tr(f"潜在影响半径系数{params.pir_coefficient:g}（GB 32167-2015 式(1)，部分核实）",
+               f"potential impact radius coefficient {params.pir_coefficient:g} (GB 32167-2015 formula (1), "
+               "partly verified)"),
+            tr(f"高后果区范围：2 km窗口判定地区等级/户数准则，范围取有建筑物里程段两端各外延{params.hca_boundary_m:g}m"
+               f"（GB 32167-2015 §6.1.1.2）；人口栅格无建筑物，以走廊人口密度≥{params.built_up_density:g}人/km²近似",
+               "high-consequence-area extent: location class / household criteria judged over a 2 km window; the "
+               f"area is the built-up stretch extended by {params.hca_boundary_m:g} m at each end "
+               "(GB 32167-2015 §6.1.1.2); a population raster has no buildings, so built-up is approximated by "
+               f"a corridor population density ≥ {params.built_up_density:g} persons/km²"),
         ],
     )
     hca.attrs["provenance"] = record
@@ -924,17 +946,31 @@ def analyse_pipelines(pipelines, population=None, *, sensitive=None, water=None,
     scope = pipeline_scope(pipelines, params)
     record["parameters"]["protection_bands_m"] = [(b.inner_m, b.outer_m) for b in bands]
     counts = encroachments["verdict"].value_counts()
-    record["notes"].append("保护范围核查：" + ("，".join(f"{v} {int(counts[v])} 个" for v in counts.index)
-                                             if len(counts) else "无占压、安全间距不足或潜在影响半径内目标")
-                           + "（第三十五条为新建工程申请范围，不作为既有建筑的结论）")
+    record["notes"].append(
+        tr("保护范围核查：", "protection-band check: ")
+        + (tr("，", ", ").join(tr(f"{v} {int(counts[v])} 个", f"{v}: {int(counts[v])}") for v in counts.index)
+           if len(counts) else tr("无占压、安全间距不足或潜在影响半径内目标",
+                                  "no encroachment, short safety distance or target within the potential impact radius"))
+        + tr("（第三十五条为新建工程申请范围，不作为既有建筑的结论）",
+             " (Article 35 is the application range for new works, not a finding on existing buildings)"))
     n32 = int((corridors["band_key"] == "art32").sum())
-    record["notes"].append(f"第三十二条：管道穿越河流{n32}处，两侧各500m划定禁止抛锚、挖砂等范围" if n32 else
-                           ("第三十二条：未发现管道穿越河流" if water is not None else "未提供水体图层：未评价第三十二条河流穿越"))
+    if n32:
+        record["notes"].append(tr(f"第三十二条：管道穿越河流{n32}处，两侧各500m划定禁止抛锚、挖砂等范围",
+                                  f"Article 32: the pipelines cross rivers at {n32} place(s); 500 m on each side "
+                                  "where anchoring, sand dredging and the like are forbidden"))
+    elif water is not None:
+        record["notes"].append(tr("第三十二条：未发现管道穿越河流", "Article 32: no river crossing found"))
+    else:
+        record["notes"].append(tr("未提供水体图层：未评价第三十二条河流穿越",
+                                  "no water layer: Article 32 river crossings not assessed"))
     lines = normalise_pipelines(pipelines)
     if lines["tunnel"].any():
-        record["notes"].append(f"第三十三条：隧道管段{int(lines['tunnel'].sum())}条，两侧各1000m")
+        record["notes"].append(tr(f"第三十三条：隧道管段{int(lines['tunnel'].sum())}条，两侧各1000m",
+                                  f"Article 33: {int(lines['tunnel'].sum())} tunnel section(s), 1000 m on each side"))
     else:
-        record["notes"].append("管道图层无隧道属性（tunnel/隧道字段为是的管段）：未评价第三十三条隧道两侧1000m范围")
+        record["notes"].append(tr("管道图层无隧道属性（tunnel/隧道字段为是的管段）：未评价第三十三条隧道两侧1000m范围",
+                                  "the pipelines layer has no tunnel attribute (sections whose tunnel/隧道 field is "
+                                  "yes): Article 33's 1000 m either side of tunnels not assessed"))
     if progress is not None:
         progress(1.0, tr("完成", "done"))
     return PipelineResult(hca, corridors, encroachments, record, scope)

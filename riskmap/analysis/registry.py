@@ -15,7 +15,7 @@ from riskmap.analysis.declare import Analysis, Column, Input, Table
 from riskmap.analysis.fourcolour import PARAMS as FOURCOLOUR_PARAMS
 from riskmap.analysis.relocation import ENTERPRISE_TYPES
 from riskmap.analysis.relocation import PARAMS as RELOCATION_PARAMS
-from riskmap.analysis.roads import KINDS, PARAMS as ROAD_PARAMS, SEVERITIES, SEVERITIES_EN, subtype_values
+from riskmap.analysis.roads import KINDS, KINDS_EN, PARAMS as ROAD_PARAMS, SEVERITIES, SEVERITIES_EN, subtype_values
 
 YES_NO = {True: ("是", "yes"), False: ("否", "no")}
 ROAD_CLASS = {"expressway": ("高速公路", "expressway"), "national": ("国道", "national road"),
@@ -181,7 +181,7 @@ def _wrap_roads(native, params):
     zh = f"道路 {km} km 上识别隐患路段 {len(segments)} 处：" + "，".join(
         f"{v} {int(by_kind.get(k, 0))}" for k, v in KINDS.items())
     en = f"{len(segments)} hazard segments on {km} km of road: " + ", ".join(
-        f"{KINDS[k]} {int(by_kind.get(k, 0))}" for k in KINDS)
+        f"{KINDS_EN[k]} {int(by_kind.get(k, 0))}" for k in KINDS)
     parameters = record.get("parameters") or {}
     if parameters.get("accident_period_start"):
         start, end = parameters["accident_period_start"], parameters["accident_period_end"]

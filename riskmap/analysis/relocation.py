@@ -356,15 +356,17 @@ def normalise_plants(plants, industries=("hazchem",)):
         if "hazchem" in wanted:
             wanted |= set(HAZCHEM_ALIASES)
         gdf = gdf.loc[ind.isin(wanted).to_numpy()]
-        notes.append(f"评估行业 industries assessed: {', '.join(industries)} ({len(gdf)}/{n_in})")
+        notes.append(tr(f"评估行业：{', '.join(industries)}（{len(gdf)}/{n_in}）",
+                        f"industries assessed: {', '.join(industries)} ({len(gdf)}/{n_in})"))
     elif industries is not None:
-        notes.append("无行业字段，全部企业参与评估 (no industry column: every plant assessed)")
+        notes.append(tr("无行业字段，全部企业参与评估", "no industry column: every plant assessed"))
     import shapely
 
     geoms = gdf.geometry.values
     missing = shapely.is_missing(np.asarray(geoms)) | shapely.is_empty(np.asarray(geoms))
     if missing.any():
-        notes.append(f"{int(missing.sum())} 家企业无坐标，未评估 (plants without a location skipped)")
+        notes.append(tr(f"{int(missing.sum())} 家企业无坐标，未评估",
+                        f"{int(missing.sum())} plant(s) without a location, not assessed"))
         gdf = gdf.loc[~missing]
     if len(gdf) == 0:
         raise EmptyLayerError(tr("没有可评估的企业（没有带坐标的危险化学品企业），请检查行业列或改为评估全部行业",
@@ -377,14 +379,17 @@ def normalise_plants(plants, industries=("hazchem",)):
     gdf["safe_dist_in"] = _to_metres(gdf["safe_dist"]) if "safe_dist" in gdf.columns else np.nan
     if "chemicals" not in gdf.columns:
         shown = "、".join(str(c) for c in plants.columns if c != plants.geometry.name)
-        notes.append(f"企业图层没有危险化学品列（危险化学品/危化品/主要危险化学品…），未作重大危险源辨识；图层的列为：{shown}"
-                     " (no chemicals column: no major-hazard grading)")
+        notes.append(tr(f"企业图层没有危险化学品列（危险化学品/危化品/主要危险化学品…），未作重大危险源辨识；图层的列为：{shown}",
+                        "the plants layer has no hazardous-chemicals column (危险化学品/危化品/主要危险化学品…): "
+                        f"no major-hazard identification; the layer's columns are: {shown}"))
         gdf["chemicals"] = ""
     gdf["chemicals"] = gdf["chemicals"].where(gdf["chemicals"].notna(), "").astype(str)
     if "amount" in gdf.columns:
         gdf["chemicals"] = join_amounts(gdf["chemicals"], gdf["amount"], amount_unit)
-        notes.append(f"危险化学品名称与储量分列，按行合并（储量列“{amount_col or 'amount'}”，单位"
-                     f"{amount_unit or '吨（未注明，按吨）'}）")
+        notes.append(tr(f"危险化学品名称与储量分列，按行合并（储量列“{amount_col or 'amount'}”，单位"
+                        f"{amount_unit or '吨（未注明，按吨）'}）",
+                        f"chemical names and amounts in separate columns, joined row by row (amount column "
+                        f"'{amount_col or 'amount'}', unit {amount_unit or 't (not stated, taken as tonnes)'})"))
     if "county" not in gdf.columns:
         gdf["county"] = ""
     gdf["county"] = gdf["county"].fillna("").astype(str)
@@ -435,10 +440,15 @@ def _collapse_units(gdf, notes):
     out["unit_inventories"] = pd.Series(units_col, index=out.index, dtype=object)
     out["chemicals"] = chem_col
     out["safe_dist_in"] = dist_col
-    notes.append(f"按单元辨识：{len(gdf)}行单元归并为{len(out)}家企业（按{'编号' if use_id else '企业名称'}），"
-                 "各单元分别计算S、R，企业取最高等级单元；防护距离取各行最大值")
+    notes.append(tr(f"按单元辨识：{len(gdf)}行单元归并为{len(out)}家企业（按{'编号' if use_id else '企业名称'}），"
+                    "各单元分别计算S、R，企业取最高等级单元；防护距离取各行最大值",
+                    f"identified by unit: {len(gdf)} unit rows merged into {len(out)} enterprise(s) (by "
+                    f"{'id' if use_id else 'enterprise name'}); S and R computed for each unit, each enterprise "
+                    "takes its highest-graded unit; the safety distance is the largest of its rows"))
     if moved:
-        notes.append(f"{moved}家企业的单元坐标不同，企业位置取第一行单元的坐标")
+        notes.append(tr(f"{moved}家企业的单元坐标不同，企业位置取第一行单元的坐标",
+                        f"{moved} enterprise(s) have units at different locations; the enterprise is placed "
+                        "at its first unit row"))
     return out.reset_index(drop=True)
 
 
@@ -498,15 +508,21 @@ def normalise_sensitive(sensitive):
 # dense population areas
 # ---------------------------------------------------------------------------
 def dense_areas(population, threshold: float = 5000.0, min_area_km2: float = 0.2, *, metric_crs=None,
-                progress=None, strip_rows: int | None = None):
+                progress=None, strip_rows: int | None = None, bounds=None):
     """Dense population areas: connected raster cells with density ≥ ``threshold`` persons/km².
 
-    The raster is streamed in strips of whole rows (a multiple of the file's block height), so memory
-    stays at a few strips whatever the raster's size: each strip's dense cells are labelled
-    (4-connected), their cell areas and people summed per label, and labels that meet across a strip
-    boundary are joined afterwards (a graph of labels, not of cells). Only the pieces that can belong
-    to a kept area are traced (those of at least ``min_area_km2`` within the strip, or touching its
-    top or bottom row); the pieces of one area are then dissolved into one polygon.
+    The raster (or the part of it around ``bounds``) is streamed in strips of whole rows (a multiple of
+    the file's block height), so memory stays at a few strips whatever the raster's size: each strip's
+    dense cells are labelled (4-connected), their cell areas and people summed per label, and labels that
+    meet across a strip boundary are joined afterwards (a graph of labels, not of cells). Only the pieces
+    that can belong to a kept area are traced (those of at least ``min_area_km2`` within the strip, or
+    touching its top or bottom row); the pieces of one area are then dissolved into one polygon.
+
+    With ``bounds`` the cost follows the area asked about, not the raster's size (a national raster for
+    one city): the window of cells covering ``bounds`` is labelled, and while an area reaches a side of
+    the window where the raster goes on, the window grows on that side (doubling) and is labelled
+    again, so every area that touches ``bounds`` is whole — its area, people and outline are those of a
+    whole-raster pass. Areas elsewhere in the raster are not looked for.
 
     Parameters
     ----------
@@ -522,6 +538,8 @@ def dense_areas(population, threshold: float = 5000.0, min_area_km2: float = 0.2
         ``progress(fraction, message)``, once per strip.
     strip_rows : int, optional
         Rows per strip (default: about 4 M cells, rounded to the file's block height).
+    bounds : (xmin, ymin, xmax, ymax), optional
+        In the raster's CRS: find the areas touching this box only (default: the whole raster).
 
     Returns
     -------
@@ -539,8 +557,14 @@ def dense_areas(population, threshold: float = 5000.0, min_area_km2: float = 0.2
     cell_km2 = _cell_area_km2(grid)
     out_crs = crs_policy.parse_crs(metric_crs) if metric_crs is not None else grid.crs
     empty = gpd.GeoDataFrame({"area_km2": [], "population": [], "density": []}, geometry=[], crs=out_crs)
-    labels, area, people, pieces, piece_label = _dense_labels(grid, cell_km2, float(threshold),
-                                                              float(min_area_km2), progress, strip_rows)
+    window = _window_of(grid, bounds) if bounds is not None else None
+    while True:
+        labels, area, people, pieces, piece_label, open_sides = _dense_labels(
+            grid, cell_km2, float(threshold), float(min_area_km2), progress, strip_rows, window)
+        reached = int(np.bitwise_or.reduce(open_sides)) if len(open_sides) else 0
+        if window is None or not reached:
+            break
+        window = _grown_window(grid, window, reached)
     if labels == 0:
         return empty
     keep = area >= float(min_area_km2)
@@ -573,9 +597,41 @@ def dense_areas(population, threshold: float = 5000.0, min_area_km2: float = 0.2
 DENSE_STRIP_CELLS = 1 << 22
 
 
-def _strip_rows_for(grid, cells: int = DENSE_STRIP_CELLS) -> int:
-    """Rows per strip: about ``cells`` cells, a multiple of the file's block height when it is tiled."""
-    rows = max(1, cells // max(grid.width, 1))
+def _window_of(grid, bounds) -> tuple[int, int, int, int]:
+    """``(row0, row1, col0, col1)``: the cells covering ``bounds`` (raster CRS), one cell of margin, clipped."""
+    xmin, ymin, xmax, ymax = (float(v) for v in bounds)
+    inverse = ~grid.transform
+    corners = np.array([inverse @ (x, y) for x in (xmin, xmax) for y in (ymin, ymax)], dtype=float)
+    if not np.isfinite(corners).all():
+        return 0, grid.height, 0, grid.width
+    c0, r0 = np.floor(corners.min(axis=0)).astype(int) - 1
+    c1, r1 = np.ceil(corners.max(axis=0)).astype(int) + 1
+    r0, r1 = int(np.clip(r0, 0, grid.height)), int(np.clip(r1, 0, grid.height))
+    c0, c1 = int(np.clip(c0, 0, grid.width)), int(np.clip(c1, 0, grid.width))
+    if r1 <= r0 or c1 <= c0:  # nothing of the raster there: an empty window, nothing to find
+        return 0, 0, 0, 0
+    return r0, r1, c0, c1
+
+
+def _grown_window(grid, window, sides: int) -> tuple[int, int, int, int]:
+    """The window grown on the given sides by its own height or width (doubling), clipped to the raster."""
+    r0, r1, c0, c1 = window
+    dr, dc = max(r1 - r0, 1), max(c1 - c0, 1)
+    if sides & _TOP:
+        r0 = max(0, r0 - dr)
+    if sides & _BOTTOM:
+        r1 = min(grid.height, r1 + dr)
+    if sides & _LEFT:
+        c0 = max(0, c0 - dc)
+    if sides & _RIGHT:
+        c1 = min(grid.width, c1 + dc)
+    return r0, r1, c0, c1
+
+
+def _strip_rows_for(grid, cells: int = DENSE_STRIP_CELLS, width: int | None = None) -> int:
+    """Rows per strip of ``width`` columns (default: the raster's): about ``cells`` cells, a multiple of
+    the file's block height when it is tiled."""
+    rows = max(1, cells // max(grid.width if width is None else width, 1))
     block = 1
     if grid.path is not None:
         import rasterio
@@ -587,32 +643,39 @@ def _strip_rows_for(grid, cells: int = DENSE_STRIP_CELLS) -> int:
     return int(min(rows, max(grid.height, 1)))
 
 
-def _dense_labels(grid, cell_km2, threshold: float, min_area_km2: float, progress, strip_rows):
-    """Stream the raster by strips; label its dense cells.
+#: Bits of the sides of a window that a dense area reaches (where the window is not the raster's edge).
+_TOP, _BOTTOM, _LEFT, _RIGHT = 1, 2, 4, 8
 
-    Returns ``(n, area, people, pieces, piece_label)``: the number of 4-connected dense areas, their
-    area (km²) and people (arrays indexed by area, numbered in raster scan order of each area's first
-    cell), and the traced pieces (polygons in pixel coordinates, column/row of the whole raster) of
-    the areas that may be kept, with the area each belongs to.
+
+def _dense_labels(grid, cell_km2, threshold: float, min_area_km2: float, progress, strip_rows, window=None):
+    """Stream a window of the raster (the whole raster by default) by strips; label its dense cells.
+
+    Returns ``(n, area, people, pieces, piece_label, open_sides)``: the number of 4-connected dense
+    areas, their area (km²) and people (arrays indexed by area, numbered in scan order of each area's
+    first cell), the traced pieces (polygons in pixel coordinates, column/row of the whole raster) of
+    the areas that may be kept, with the area each belongs to, and per area the sides of the window
+    (bits :data:`_TOP` … :data:`_RIGHT`) it reaches where the raster goes on: such an area may go on too.
+    ``window`` is ``(row0, row1, col0, col1)``.
     """
     import shapely
     from affine import Affine
     from rasterio import features
 
     H, W = grid.height, grid.width
-    rows = int(strip_rows) if strip_rows else _strip_rows_for(grid)
+    top, bottom, left, right = window if window is not None else (0, H, 0, W)
+    rows = int(strip_rows) if strip_rows else _strip_rows_for(grid, width=right - left)
     scalar_cell = np.ndim(cell_km2) == 0
-    areas, peoples, pieces, piece_ids = [], [], [], []
+    areas, peoples, pieces, piece_ids, sides = [], [], [], [], []
     links = []  # (label above, label below) pairs meeting across strip boundaries (global, 1-based)
     above = None  # global labels of the previous strip's last row
     n_labels = 0
     ndimage = None
     with grid.open() as read:
-        for r0 in range(0, H, rows):
-            r1 = min(r0 + rows, H)
+        for r0 in range(top, bottom, rows):
+            r1 = min(r0 + rows, bottom)
             if progress:
-                progress(0.9 * r0 / max(H, 1), tr("识别人口密集区", "finding dense areas"))
-            win = read(r0, r1, 0, W)
+                progress(0.9 * (r0 - top) / max(bottom - top, 1), tr("识别人口密集区", "finding dense areas"))
+            win = read(r0, r1, left, right)
             ck = cell_km2 if scalar_cell else cell_km2[r0:r1]
             # no cell of the strip can reach the threshold: max(value) / min(cell area) bounds every
             # value / cell area, also after rounding (division is monotonic), so nothing is skipped wrongly
@@ -640,25 +703,33 @@ def _dense_labels(grid, cell_km2, threshold: float, min_area_km2: float, progres
                 both = (above > 0) & (glob_first > 0)
                 if both.any():
                     links.append(np.unique(np.stack([above[both], glob_first[both]], axis=1), axis=0))
-            above = np.where(local[-1] > 0, local[-1] + n_labels, 0) if r1 < H else None
+            above = np.where(local[-1] > 0, local[-1] + n_labels, 0) if r1 < bottom else None
+            side = np.zeros(n + 1, np.int64)
+            for bit, edge, beyond in ((_TOP, local[0], r0 == top and top > 0),
+                                      (_BOTTOM, local[-1], r1 == bottom and bottom < H),
+                                      (_LEFT, local[:, 0], left > 0), (_RIGHT, local[:, -1], right < W)):
+                if beyond:
+                    side[edge] |= bit
+            sides.append(side[1:])
             # trace only what may be kept: big enough already, or continued in a neighbouring strip
             candidate = areas[-1] >= min_area_km2
-            if r0 > 0:
+            if r0 > top:
                 candidate[np.unique(local[0][local[0] > 0]) - 1] = True
-            if r1 < H:
+            if r1 < bottom:
                 candidate[np.unique(local[-1][local[-1] > 0]) - 1] = True
             if candidate.any():
                 lab32 = local.astype(np.int32, copy=False)
                 trace = np.concatenate([[False], candidate])[lab32]
                 for geom, value in features.shapes(lab32, mask=trace, connectivity=4,
-                                                   transform=Affine.translation(0, r0)):
+                                                   transform=Affine.translation(left, r0)):
                     pieces.append(shapely.geometry.shape(geom))
                     piece_ids.append(int(value) + n_labels)
             n_labels += n
     if n_labels == 0:
-        return 0, np.zeros(0), np.zeros(0), [], np.zeros(0, np.int64)
+        return 0, np.zeros(0), np.zeros(0), [], np.zeros(0, np.int64), np.zeros(0, np.int64)
     area = np.concatenate(areas)
     people = np.concatenate(peoples)
+    open_sides = np.concatenate(sides)
     label_of = np.arange(n_labels)  # strip label (0-based) -> area id, in scan order of first cells
     if links:
         from scipy.sparse import coo_matrix
@@ -675,8 +746,11 @@ def _dense_labels(grid, cell_km2, threshold: float, min_area_km2: float, progres
         label_of = rank[comp]
         area = np.bincount(label_of, area, minlength=_n)
         people = np.bincount(label_of, people, minlength=_n)
+        joined_sides = np.zeros(_n, np.int64)
+        np.bitwise_or.at(joined_sides, label_of, open_sides)
+        open_sides = joined_sides
     piece_label = label_of[np.asarray(piece_ids, np.int64) - 1] if piece_ids else np.zeros(0, np.int64)
-    return len(area), area, people, pieces, piece_label
+    return len(area), area, people, pieces, piece_label, open_sides
 
 
 def _pixel_to_crs(geoms, transform):
@@ -728,6 +802,7 @@ class _Context:
     park_geoms: np.ndarray | None = None  # in-park plants (metric CRS): where 退城入园 leads
     park_labels: np.ndarray | None = None  # their park name (or the plant's name when no park is given)
     units: list = field(default_factory=list)  # per plant: None, or [(unit name, unit kind, inventory text)]
+    dense_box: tuple | None = None  # metric box whose dense areas were found (None: the whole raster)
 
 
 @dataclass
@@ -819,11 +894,11 @@ def assess_relocation(plants, population, sensitive=None, params: RelocationPara
     plants_crs = gdf.crs
     metric_crs = grid.crs if grid.is_metric else crs_policy.metric_crs_for(gdf)
     if grid.is_geographic_north_up:
-        notes.append("人口栅格为经纬度，防护圆在各自中心的局部米制坐标中精确计算覆盖 (lon/lat raster: exact circle "
-                     "coverage in each zone's local metric frame)")
+        notes.append(tr("人口栅格为经纬度，防护圆在各自中心的局部米制坐标中精确计算覆盖",
+                        "lon/lat population raster: exact circle coverage in each zone's local metric frame"))
     elif not grid.is_metric:
-        notes.append("人口栅格非米制投影，按精确多边形覆盖计算 (geographic raster: exact polygon coverage "
-                     "via exactextract)")
+        notes.append(tr("人口栅格非米制投影，按精确多边形覆盖计算",
+                        "population raster not in a metric projection: exact polygon coverage via exactextract"))
     geoms = np.asarray(gdf.geometry.values)
     # the zone polygons (GEOS, PROJ: they release the GIL) are built on a second thread, with CRS objects
     # of its own, while this one sums the people in the zones; its transformer is made from the start
@@ -856,8 +931,13 @@ def _assess(gdf, notes, sens, grid, plants, sensitive, geoms, metric_crs, plants
     grades = [g for g, _basis, _units in graded]
     dist, src = _safe_distances(gdf["safe_dist_in"].to_numpy(float), [g.main_kind for g in grades], params)
 
+    # the dense areas the zones touch (whole, however far they reach), not those of the whole raster
+    dense_box = _zones_box(geoms_m, dist)
     dense = dense_areas(grid, params.dense_threshold, params.dense_min_area_km2, metric_crs=metric_crs,
-                        progress=_progress_range(progress, 0.25, 0.45))
+                        progress=_progress_range(progress, 0.25, 0.45),
+                        bounds=_box_in_crs(dense_box, metric_crs, grid.crs))
+    notes.append(tr("人口密集区在企业防护区所及范围内识别，伸入该范围的密集区整片计入",
+                    "dense areas are looked for where the plants' zones reach; those reaching in are taken whole"))
     dense_m = np.asarray(dense.geometry.values)
     dense_tree = shapely.STRtree(dense_m)
     zones_job = zones_pool.submit(_zones_and_overlap, geoms_m, dist, dense_m, dense_tree, *zones_crs)
@@ -870,7 +950,8 @@ def _assess(gdf, notes, sens, grid, plants, sensitive, geoms, metric_crs, plants
         hit = dense_tree.query(geoms_m, predicate="intersects")
         site_in_dense[hit[0]] = True
 
-    ctx = _Context(grid, metric_crs, plants_crs, params, dense_m, dense_tree, None, None, None, None)
+    ctx = _Context(grid, metric_crs, plants_crs, params, dense_m, dense_tree, None, None, None, None,
+                   dense_box=dense_box)
     if sens is not None:
         ctx.sens_metric = np.asarray(crs_policy.transform_geometries(np.asarray(sens.geometry.values), sens.crs,
                                                                      metric_crs))
@@ -919,7 +1000,7 @@ def _assess(gdf, notes, sens, grid, plants, sensitive, geoms, metric_crs, plants
     zones_out = gpd.GeoDataFrame(
         plants_out[["name", "county", "safe_dist", "pop_exposed", "relocate", "priority", "hazard_grade"]].copy(),
         geometry=zones_geoms, crs=plants_crs)
-    dense_out = dense.to_crs(plants_crs) if len(dense) else dense.set_crs(plants_crs, allow_override=True)
+    dense_out = _dense_layer(dense, plants_crs)
 
     notes += _notes(plants_out, grades, exposure, params)
     record = provenance(
@@ -938,6 +1019,54 @@ def _assess(gdf, notes, sens, grid, plants, sensitive, geoms, metric_crs, plants
 
 
 WHOLE_PLANT_BASIS = "按全厂合计估算"
+
+
+def _zones_box(geoms_m, dist) -> tuple | None:
+    """Metric bounding box of every plant's zone (its geometry's bounds grown by its distance)."""
+    import shapely
+
+    b = shapely.bounds(np.asarray(geoms_m))
+    ok = np.isfinite(b).all(axis=1) & np.isfinite(dist)
+    if not ok.any():
+        return None
+    d = np.asarray(dist, float)[ok]
+    return (float(np.min(b[ok, 0] - d)), float(np.min(b[ok, 1] - d)), float(np.max(b[ok, 2] + d)),
+            float(np.max(b[ok, 3] + d)))
+
+
+def _box_in_crs(box, src, dst):
+    """Bounds in ``dst`` of a box in ``src``, its sides densified (a curved graticule bends them)."""
+    import shapely
+
+    if box is None:
+        return None
+    outline = shapely.segmentize(shapely.box(*box), max(box[2] - box[0], box[3] - box[1], 1.0) / 16)
+    return tuple(float(v) for v in shapely.bounds(crs_policy.transform_geometries(
+        np.array([outline], dtype=object), src, dst)[0]))
+
+
+def _dense_areas_around(result, box) -> None:
+    """Find the dense areas around ``box`` too (a plant moved outside the box searched so far)."""
+    import shapely
+
+    ctx = result.context
+    have = ctx.dense_box
+    if have is None or box is None or (box[0] >= have[0] and box[1] >= have[1] and box[2] <= have[2]
+                                       and box[3] <= have[3]):
+        return
+    union = (min(box[0], have[0]), min(box[1], have[1]), max(box[2], have[2]), max(box[3], have[3]))
+    params = ctx.params
+    dense = dense_areas(ctx.grid, params.dense_threshold, params.dense_min_area_km2, metric_crs=ctx.metric_crs,
+                        bounds=_box_in_crs(union, ctx.metric_crs, ctx.grid.crs))
+    ctx.dense_box = union
+    ctx.dense_metric = np.asarray(dense.geometry.values)
+    ctx.dense_tree = shapely.STRtree(ctx.dense_metric)
+    result.dense_areas = _dense_layer(dense, ctx.plants_crs)
+
+
+def _dense_layer(dense, crs):
+    """The dense areas (metric) as the result layer, in the plants' CRS."""
+    return dense.to_crs(crs) if len(dense) else dense.set_crs(crs, allow_override=True)
 
 
 def grade_plant(text, units, people, params: RelocationParams):
@@ -1343,37 +1472,54 @@ def _notes(plants, grades, exposure, params) -> list[str]:
     notes = []
     unknown = sorted({u for g in grades for u in g.unknown})
     if unknown:
-        notes.append("未识别的危险化学品（未计入S、R）unknown chemicals (left out of S and R): " + "、".join(unknown))
+        notes.append(tr("未识别的危险化学品（未计入S、R）：", "unknown chemicals (left out of S and R): ")
+                     + tr("、", ", ").join(unknown))
     undetermined = sorted({d for g in grades for d in g.beta_unknown})
     if undetermined:
-        notes.append("以下物质β未确定（危险性类别未录入），R按表4最小β=1计，等级为下限“≥”："
-                     + "、".join(undetermined))
+        notes.append(tr("以下物质β未确定（危险性类别未录入），R按表4最小β=1计，等级为下限“≥”：",
+                        "β undetermined for these substances (hazard class not entered); R uses the smallest "
+                        "β = 1 of Table 4 and the grade is a lower bound '≥': ")
+                     + tr("、", ", ").join(undetermined))
     unread = [(name, "、".join(g.unreadable)) for name, g in zip(plants["name"], grades) if g.unreadable]
     if unread:
-        notes.append("储量无法读取（未计入S、R，等级为下限）：" + "；".join(f"{n}：{t}" for n, t in unread[:20]))
+        notes.append(tr("储量无法读取（未计入S、R，等级为下限）：", "unreadable amounts (left out of S and R; "
+                        "the grade is a lower bound): ")
+                     + tr("；", "; ").join(tr(f"{n}：{t}", f"{n}: {t}") for n, t in unread[:20]))
     out_scope = plants.loc[~plants["in_scope"].to_numpy(bool)]
     if len(out_scope):
-        notes.append(f"{len(out_scope)}家企业不适用搬迁判定（已列出原因）：" + "、".join(out_scope["name"].head(20)))
+        notes.append(tr(f"{len(out_scope)}家企业不适用搬迁判定（已列出原因）：",
+                        f"{len(out_scope)} plant(s) outside the relocation rule (reasons listed): ")
+                     + tr("、", ", ").join(out_scope["name"].head(20)))
     review = plants.loc[plants["review"].to_numpy(bool)]
     if len(review):
-        notes.append("防护距离需复核：" + "、".join(review["name"].head(20)))
+        notes.append(tr("防护距离需复核：", "safety distance to be reviewed: ") + tr("、", ", ").join(review["name"].head(20)))
     n_src = plants["safe_dist_src"].value_counts()
-    notes.append("防护距离来源 safety distance sources: " + "；".join(f"{k} {v}家" for k, v in n_src.items()))
+    notes.append(tr("防护距离来源：", "safety distance sources: ")
+                 + tr("；", "; ").join(tr(f"{k} {v}家", f"{k}: {v} plant(s)") for k, v in n_src.items()))
     nodata = int(exposure["nodata_cells"].sum())
     if nodata:
-        notes.append(f"防护区内共有{nodata}个无数据栅格，按0人计 (nodata cells in zones counted as 0)")
+        notes.append(tr(f"防护区内共有{nodata}个无数据栅格，按0人计",
+                        f"{nodata} nodata cell(s) in the zones, counted as 0 persons"))
     outside = exposure["outside_m2"].fillna(0).to_numpy() > 1.0
     if outside.any():
-        names = "、".join(plants["name"].to_numpy()[outside][:10])
-        notes.append(f"{int(outside.sum())}个防护区部分超出人口栅格范围（{names}），超出部分按0人计 "
-                     "(zones partly outside the population raster)")
+        names = tr("、", ", ").join(plants["name"].to_numpy()[outside][:10])
+        notes.append(tr(f"{int(outside.sum())}个防护区部分超出人口栅格范围（{names}），超出部分按0人计",
+                        f"{int(outside.sum())} zone(s) partly outside the population raster ({names}); "
+                        "the part outside counts as 0 persons"))
     n_point = int((plants["alpha_basis"].astype(str).str.startswith("按厂址点")).sum())
-    notes.append(f"α人口按厂区边界外{params.alpha_radius_m:g} m范围内常住人口计（GB 18218-2018 §4.3），厂区内人员不计"
-                 + (f"；{n_point}家企业无厂区边界或半径，按厂址点估算，偏小" if n_point else ""))
+    notes.append(tr(f"α人口按厂区边界外{params.alpha_radius_m:g} m范围内常住人口计（GB 18218-2018 §4.3），厂区内人员不计"
+                    + (f"；{n_point}家企业无厂区边界或半径，按厂址点估算，偏小" if n_point else ""),
+                    f"α population: residents within {params.alpha_radius_m:g} m outside the site boundary "
+                    "(GB 18218-2018 §4.3); people on the site are not counted"
+                    + (f"; {n_point} plant(s) without a site boundary or radius estimated from the site point, "
+                       "an underestimate" if n_point else "")))
     whole = int((plants["grade_basis"] == WHOLE_PLANT_BASIS).sum())
     if whole:
-        notes.append(f"{whole}家企业未给出生产单元/储存单元，S、R按企业全部储量作为一个单元计算（按全厂合计估算，"
-                     "GB 18218-2018按单元辨识）；S<1不构成重大危险源，等级为空")
+        notes.append(tr(f"{whole}家企业未给出生产单元/储存单元，S、R按企业全部储量作为一个单元计算（按全厂合计估算，"
+                        "GB 18218-2018按单元辨识）；S<1不构成重大危险源，等级为空",
+                        f"{whole} plant(s) give no production/storage units: S and R computed with the plant's whole "
+                        "inventory as one unit (a whole-plant estimate; GB 18218-2018 identifies by unit); "
+                        "S < 1 is not a major hazard and the grade is empty"))
     return notes
 
 
@@ -1457,6 +1603,7 @@ def update_plant(result: RelocationResult, position: int, *, safe_dist: float | 
 
     series = gpd.GeoSeries([geom], crs=ctx.plants_crs)
     exposure = zonal.zone_sums(ctx.grid, series, dist, metric_crs=ctx.metric_crs)
+    _dense_areas_around(result, _zones_box(geom_m, np.array([dist])))
     overlap, zone = _zones_and_overlap(geom_m, np.array([dist]), ctx.dense_metric, ctx.dense_tree, ctx.metric_crs,
                                        ctx.plants_crs)
     sens = _sensitive_in_zones(ctx, geom_m, np.array([dist]))

@@ -103,8 +103,8 @@ import shapely
 
 from riskmap import crs as crs_policy
 from riskmap.analysis import jtg_d20
-from riskmap.analysis.linear import (Resampled, Stationing, group_runs, line_parts, parse_km_post, resample, runs,
-                                     snap_points, substrings)
+from riskmap.analysis.linear import (Resampled, Stationing, group_runs, line_parts, parse_km_post, resample,
+                                     resample_counts, runs, snap_points, substrings, vertex_chainage)
 from riskmap.analysis.declare import RISKMAP_DEFAULT, Param, ParamSet
 from riskmap.analysis.provenance import describe_input, provenance
 from riskmap.errors import CRSError, DataFormatError, EmptyLayerError, ParameterError
@@ -118,6 +118,10 @@ KINDS = {
     "near_cliff": "临崖",
     "black_spot": "事故多发点段",
 }
+
+#: English names of the hazard kinds (display only; results store the keys).
+KINDS_EN = {"sharp_bend": "sharp bend", "steep_grade": "steep grade", "near_water": "water-side",
+            "near_cliff": "cliff-side", "black_spot": "accident black spot"}
 
 #: Risk levels of a hazard (安全风险分级管控 four-level wording, STANDARDS.md §0), lowest first, with their colour
 #: label. The keys are what the results and the register store.
@@ -327,9 +331,12 @@ class RoadNetwork:
     params : RoadHazardParams
     metric_crs : optional
         Metric CRS to use; chosen from the data when omitted.
+    resampled : bool, default True
+        Resample all parts now (``samples``). Without, the network holds only its parts and per-road
+        fields, and :meth:`chunk` resamples a run of whole roads at a time.
     """
 
-    def __init__(self, roads, params: RoadHazardParams, metric_crs=None):
+    def __init__(self, roads, params: RoadHazardParams, metric_crs=None, *, resampled: bool = True):
         if roads is None or len(roads) == 0:
             raise EmptyLayerError(tr("道路图层没有要素，请选择含道路中线的图层",
                                      "the road layer has no features; choose a layer with road lines"))
@@ -355,13 +362,21 @@ class RoadNetwork:
         n_vertices = shapely.get_num_coordinates(self.parts)
         self.n_vertices = int(n_vertices.sum())
         self.mean_vertex_spacing = self.part_lengths / np.maximum(n_vertices - 1, 1)
-        self.samples: Resampled = resample(self.parts, params.spacing_m)
-        s = self.samples
-        self.road_of_sample = self.owner[s.part]
-        self.chainage = self.offset[s.part] + s.local
-        first = np.zeros(len(s), bool)
-        first[s.starts[:-1]] = True
-        self.part_start_flag = first
+        # a chunk of the network keeps the global part numbers and the whole network's part lengths: chainages
+        # along all parts (_global_chainage) are then the same numbers in a chunk as in the whole network
+        self.part_ids = np.arange(len(self.parts))
+        self.all_part_lengths = self.part_lengths
+        self.vertex_base = 0.0
+        self.heading_state = None
+        self.heading_state_out = None
+        self.z_before = self.z_after = self.sample_before = self.sample_after = None
+        self._part_sums = None
+        self.samples: Resampled | None = None
+        if resampled:
+            self._resample()
+            self.min_spacing = float(np.min(self.samples.spacing)) if len(self.parts) else 0.0
+        else:
+            self.min_spacing = float(np.min(self.part_sums()[2])) if len(self.parts) else 0.0
         n = len(self.roads)
         self.names = _text_column(self.roads, ("name", "名称", "道路名称", "NAME"), n)
         self.codes = _text_column(self.roads, ("code", "编号", "路线编号", "CODE"), n)
@@ -377,15 +392,95 @@ class RoadNetwork:
         self.grade_limit = jtg_d20.max_grade_pct(speed)
         self.total_length_m = float(self.part_lengths.sum())
         self.stationing = road_stationing(self.roads, self.names)
+
+    def _resample(self) -> None:
+        self.samples = resample(self.parts, self.params.spacing_m, self.vertex_base)
+        s = self.samples
+        self.road_of_sample = self.owner[s.part]
+        self.chainage = self.offset[s.part] + s.local
+        first = np.zeros(len(s), bool)
+        first[s.starts[:-1]] = True
+        self.part_start_flag = first
         self._smoothed = None
+        self._vertex_index = None
+
+    def part_sums(self, batch_vertices: int = 1_000_000):
+        """Per part: cumulative vertex length at its first vertex, number of samples, sample spacing.
+
+        Computed in batches of parts (:func:`~riskmap.analysis.linear.vertex_chainage`), without
+        resampling; the values are those :func:`~riskmap.analysis.linear.resample` gets for the whole
+        network.
+        """
+        if self._part_sums is None:
+            n = len(self.parts)
+            base_at = np.zeros(n)
+            lengths = np.zeros(n)
+            nv = np.asarray(shapely.get_num_coordinates(self.parts), dtype=np.int64)
+            batch = np.r_[0, np.cumsum(nv)] // max(int(batch_vertices), 1)
+            edges = np.r_[np.flatnonzero(np.r_[True, batch[1:-1] != batch[:-2]]), n] if n else np.zeros(1, int)
+            base = 0.0
+            for p0, p1 in zip(edges[:-1], edges[1:]):
+                coords, vidx = shapely.get_coordinates(self.parts[p0:p1], return_index=True)
+                cum = vertex_chainage(coords, vidx, base)
+                vstart = np.searchsorted(vidx, np.arange(p1 - p0), side="left")
+                vend = np.r_[vstart[1:], len(vidx)]
+                base_at[p0:p1] = cum[vstart]
+                lengths[p0:p1] = cum[vend - 1] - cum[vstart]
+                base = float(cum[-1])
+            counts, step = resample_counts(lengths, self.params.spacing_m)
+            self._part_sums = (base_at, counts + 1, step)
+        return self._part_sums
+
+    def road_chunks(self, max_points: int) -> list[tuple[int, int]]:
+        """Runs of whole roads of about ``max_points`` samples each, as part ranges ``(first, end)``.
+
+        A chunk holds at most ``max_points`` samples unless one road alone has more; at least one
+        (possibly empty) chunk.
+        """
+        n = len(self.parts)
+        if n == 0:
+            return [(0, 0)]
+        npts = self.part_sums()[1]
+        before = np.r_[0, np.cumsum(npts)]
+        road_first = np.flatnonzero(np.r_[True, self.owner[1:] != self.owner[:-1]])
+        starts = before[road_first]
+        ends = np.r_[starts[1:], before[-1]]
+        edges = [0]
+        chunk_start = 0
+        for k in range(1, len(road_first)):  # one step per road, no per-point work
+            if ends[k] - chunk_start > max_points:
+                edges.append(int(road_first[k]))
+                chunk_start = starts[k]
+        edges.append(n)
+        return list(zip(edges[:-1], edges[1:]))
+
+    def chunk(self, first: int, end: int) -> "RoadNetwork":
+        """Parts ``first``..``end - 1`` as a network of their own, resampled as within this network.
+
+        Per-road fields are shared (``road_index`` stays the index of the road in this network);
+        samples, smoothing and grades of the chunk are the very numbers the whole network would
+        give for these parts.
+        """
+        sub = object.__new__(RoadNetwork)
+        sub.__dict__.update(self.__dict__)
+        sl = slice(int(first), int(end))
+        sub.parts = self.parts[sl]
+        sub.owner = self.owner[sl]
+        sub.offset = self.offset[sl]
+        sub.part_lengths = self.part_lengths[sl]
+        sub.mean_vertex_spacing = self.mean_vertex_spacing[sl]
+        sub.part_ids = self.part_ids[sl]
+        sub.vertex_base = float(self.part_sums()[0][first]) if end > first else 0.0
+        sub.heading_state = sub.heading_state_out = None
+        sub.z_before = sub.z_after = sub.sample_before = sub.sample_after = None
+        sub._resample()
+        return sub
 
     def vertex_index(self):
         """(coordinates of all part vertices, cumulative length, first vertex of each part, end (exclusive))."""
         if getattr(self, "_vertex_index", None) is None:
             coords, vidx = shapely.get_coordinates(self.parts, return_index=True)
-            seg = np.hypot(*np.diff(coords, axis=0).T)
-            seg = np.where(vidx[1:] == vidx[:-1], seg, 0.0)
-            cum = np.r_[0.0, np.cumsum(seg)]
+            cum = vertex_chainage(coords, vidx, self.vertex_base)
             vstart = np.searchsorted(vidx, np.arange(len(self.parts)), side="left")
             vend = np.r_[vstart[1:], len(vidx)]
             self._vertex_index = (coords, cum, vstart, vend)
@@ -395,7 +490,9 @@ class RoadNetwork:
     def smoothed(self):
         """(smoothed xy, unwrapped heading at points, curvature at points, sigma per part in m)."""
         if self._smoothed is None:
-            self._smoothed = _smooth_geometry(self.samples, self.mean_vertex_spacing, self.params.smoothing_m)
+            xy, heading, curv, sigma_m, self.heading_state_out = _smooth_geometry(
+                self.samples, self.mean_vertex_spacing, self.params.smoothing_m, self.heading_state)
+            self._smoothed = (xy, heading, curv, sigma_m)
         return self._smoothed
 
     def segment_geometries(self, road_index, start_m, end_m) -> np.ndarray:
@@ -504,7 +601,10 @@ def stationing_from_km_posts(net: RoadNetwork, posts, tolerance_m: float = 1.0) 
     usable = (line_of >= 0) & np.isfinite(stations)
     notes = []
     if (~usable).any():
-        notes.append(f"公里桩{len(posts)}个中有{int((~usable).sum())}个无桩号或距道路超过{p.km_post_snap_m:g} m，未使用")
+        unused = int((~usable).sum())
+        notes.append(tr(f"公里桩{len(posts)}个中有{unused}个无桩号或距道路超过{p.km_post_snap_m:g} m，未使用",
+                        f"{unused} of {len(posts)} km-posts have no station or lie more than {p.km_post_snap_m:g} m "
+                        "from any road: not used"))
     out = {}
     reversed_roads = []
     for r in np.unique(line_of[usable]):
@@ -521,9 +621,13 @@ def stationing_from_km_posts(net: RoadNetwork, posts, tolerance_m: float = 1.0) 
                 breaks.append((round(float(back), 3), float(st[k])))
         out[int(r)] = Stationing(round(float(st[0] - m[0]), 3), tuple(breaks))
     if out:
-        notes.append(f"{len(out)}条道路按公里桩确定桩号（{sum(len(v.breaks) for v in out.values())}处断链）")
+        n_breaks = sum(len(v.breaks) for v in out.values())
+        notes.append(tr(f"{len(out)}条道路按公里桩确定桩号（{n_breaks}处断链）",
+                        f"{len(out)} roads stationed by their km-posts ({n_breaks} chainage breaks)"))
     if reversed_roads:
-        notes.append(f"道路{'、'.join(reversed_roads)}的公里桩与道路走向相反，未按公里桩确定桩号")
+        notes.append(tr(f"道路{'、'.join(reversed_roads)}的公里桩与道路走向相反，未按公里桩确定桩号",
+                        f"the km-posts of {', '.join(reversed_roads)} run against the road's direction: "
+                        "not stationed by km-posts"))
     return out, notes
 
 
@@ -560,7 +664,12 @@ def _gaussian(values: np.ndarray, sigma: float) -> np.ndarray:
     return full[2 * radius: 2 * radius + len(values)]  # the symmetric kernel centred on each sample
 
 
-def _smooth_geometry(s: Resampled, mean_vertex_spacing, smoothing_m):
+def _smooth_geometry(s: Resampled, mean_vertex_spacing, smoothing_m, state=None):
+    """Smoothed points, heading and curvature at the samples, sigma per part, and the heading state.
+
+    Headings are unwrapped by one running sum over all parts; ``state`` (first heading, running
+    sum) carries it from the chunk before, so a chunk gets the same numbers as the whole network.
+    """
     sizes = np.diff(s.starts)
     sigma_m = np.maximum(smoothing_m, 0.6 * mean_vertex_spacing)
     sigma_samples = sigma_m / np.where(s.spacing > 0, s.spacing, 1.0)
@@ -598,7 +707,14 @@ def _smooth_geometry(s: Resampled, mean_vertex_spacing, smoothing_m):
     dh = (dh + np.pi) % (2 * np.pi) - np.pi
     # a segment following an invalid one starts a new unwrapping
     dh = np.where(valid_seg[1:] & valid_seg[:-1], dh, 0.0)
-    unwrapped = np.r_[seg_heading[:1], seg_heading[:1] + np.cumsum(dh)] if len(seg_heading) else seg_heading
+    state_out = state
+    if len(seg_heading):
+        first_heading, carry = state if state is not None else (float(seg_heading[0]), 0.0)
+        total = np.cumsum(np.r_[carry, dh])
+        unwrapped = first_heading + total
+        state_out = (first_heading, float(total[-1]))
+    else:
+        unwrapped = seg_heading
     # restart at each part: shift so the first segment of a part has its own heading
     seg_part = s.part[:-1]
     first_seg = np.r_[True, seg_part[1:] != seg_part[:-1]] & valid_seg
@@ -625,7 +741,7 @@ def _smooth_geometry(s: Resampled, mean_vertex_spacing, smoothing_m):
         nearest_inner = np.where(np.r_[True, s.part[1:] != s.part[:-1]], idx + 1, idx - 1)
         nearest_inner = np.clip(nearest_inner, 0, n - 1)
         curv[ends] = np.where(interior[nearest_inner[ends]], curv[nearest_inner[ends]], 0.0)
-    return xy, heading, curv, sigma_m
+    return xy, heading, curv, sigma_m, state_out
 
 
 # ---------------------------------------------------------------------------
@@ -940,11 +1056,19 @@ def _fit_composite(pts, valid, q0, turn, free0, free1, margin_m=None, iterations
 # ---------------------------------------------------------------------------
 # DEM sampling
 # ---------------------------------------------------------------------------
+#: Largest window (cells) :meth:`DemSampler.hold` keeps: 64 MB of float32. Roads of a chunk spread over a larger
+#: part of the DEM are read tile by tile instead (slower, bounded).
+HOLD_CELLS = 16_000_000
+
+
 class DemSampler:
     """Bilinear sampling of a DEM at many points with windowed reads.
 
     Small rasters (``max_in_memory_cells``) are read once; larger ones tile by tile, reading
-    only the tiles (plus a one-cell margin) that points fall in. Nodata and points outside give NaN.
+    only the tiles (plus a one-cell margin) that points fall in; :meth:`hold` keeps one window in
+    memory for the points of a chunk of roads. Cells are kept in the raster's own float type (a
+    float32 or 8/16-bit integer DEM as float32, which holds those values exactly; the others as
+    float64): interpolation is in float64 either way. Nodata and points outside give NaN.
 
     Parameters
     ----------
@@ -966,6 +1090,12 @@ class DemSampler:
         self.tile = int(tile)
         self._array = None
         self._in_memory = self.width * self.height <= max_in_memory_cells
+        self._max_hold = max(int(max_in_memory_cells), HOLD_CELLS)
+        self._held = None
+        dtype = np.dtype(self.ds.dtypes[band - 1])
+        exact32 = dtype == np.float32 or dtype.kind == "f" and dtype.itemsize < 4 or \
+            dtype.kind in "iub" and dtype.itemsize <= 2
+        self._dtype = np.float32 if exact32 else np.float64
 
     def close(self) -> None:
         if self._owns:
@@ -986,8 +1116,51 @@ class DemSampler:
         return float((math.hypot(xs[1] - xs[0], ys[1] - ys[0]) + math.hypot(xs[2] - xs[0], ys[2] - ys[0])) / 2)
 
     def _read(self, window=None) -> np.ndarray:
-        data = self.ds.read(self.band, window=window, masked=True).astype("float64")
+        data = self.ds.read(self.band, window=window, masked=True).astype(self._dtype)
         return np.ma.filled(data, np.nan)
+
+    def hold(self, x, y, crs=None, margin_m: float = 0.0, metric_crs=None) -> None:
+        """Read and keep the window around points (x, y) given in ``crs``, ``margin_m`` wider.
+
+        Later :meth:`sample` calls take their cells from it (the same values as from the whole
+        raster or its tiles); points outside it are read as before. A window larger than the
+        in-memory limit is not held. ``metric_crs`` gives the metres of ``margin_m`` (default ``crs``).
+        """
+        self.release()
+        x = np.asarray(x, float)
+        y = np.asarray(y, float)
+        if self._in_memory or not x.size:
+            return
+        ok = np.isfinite(x) & np.isfinite(y)
+        if not ok.any():
+            return
+        x0, x1, y0, y1 = x[ok].min(), x[ok].max(), y[ok].min(), y[ok].max()
+        # the box's outline (corners and edges), so a curved reprojection of it is covered too
+        t = np.linspace(0.0, 1.0, 9)
+        bx = np.r_[x0 + (x1 - x0) * t, np.full(9, x1), x1 - (x1 - x0) * t, np.full(9, x0)]
+        by = np.r_[np.full(9, y0), y0 + (y1 - y0) * t, np.full(9, y1), y1 - (y1 - y0) * t]
+        if crs is not None:
+            bx, by = crs_policy.transform_xy(bx, by, crs, self.crs)
+        a, b, c, d, e, f = self.inverse[:6]
+        col = a * np.asarray(bx) + b * np.asarray(by) + c - 0.5
+        row = d * np.asarray(bx) + e * np.asarray(by) + f - 0.5
+        if not (np.isfinite(col).all() and np.isfinite(row).all()):
+            return
+        cell = self.cell_size_m(metric_crs if metric_crs is not None else (crs or self.crs))
+        pad = int(math.ceil(margin_m / max(cell, 1e-9))) + 2
+        c_lo = int(max(math.floor(col.min()) - pad, 0))
+        c_hi = int(min(math.floor(col.max()) + pad + 2, self.width))
+        r_lo = int(max(math.floor(row.min()) - pad, 0))
+        r_hi = int(min(math.floor(row.max()) + pad + 2, self.height))
+        if c_hi - c_lo < 2 or r_hi - r_lo < 2 or (c_hi - c_lo) * (r_hi - r_lo) > self._max_hold:
+            return
+        from rasterio.windows import Window
+
+        self._held = (r_lo, c_lo, self._read(Window(c_lo, r_lo, c_hi - c_lo, r_hi - r_lo)))
+
+    def release(self) -> None:
+        """Forget the window of :meth:`hold`."""
+        self._held = None
 
     def sample(self, x, y, crs=None, progress=None) -> np.ndarray:
         """Elevations at points (x, y) given in ``crs`` (the DEM's CRS when omitted)."""
@@ -1013,6 +1186,19 @@ class DemSampler:
                 self._array = self._read()
             out[inside] = _bilinear(self._array, r0[inside], c0[inside], fx[inside], fy[inside], 0, 0)
             return out
+        if self._held is not None:
+            row_off, col_off, block = self._held
+            h, w = block.shape
+            # a point's four cells must all lie in the window (at the raster's edge _bilinear clamps
+            # as it does on the whole raster)
+            in_block = inside & (r0 >= row_off) & (c0 >= col_off) \
+                & ((r0 + 1 < row_off + h) | (row_off + h == self.height)) \
+                & ((c0 + 1 < col_off + w) | (col_off + w == self.width))
+            sel = np.flatnonzero(in_block)
+            out[sel] = _bilinear(block, r0[sel], c0[sel], fx[sel], fy[sel], row_off, col_off)
+            inside = inside & ~in_block
+            if not inside.any():
+                return out
         idx = np.flatnonzero(inside)
         T = self.tile
         tile_id = (r0[idx] // T) * (self.width // T + 1) + (c0[idx] // T)
@@ -1048,10 +1234,52 @@ def _bilinear(arr, r0, c0, fx, fy, row_off, col_off):
 # ---------------------------------------------------------------------------
 # steep grades
 # ---------------------------------------------------------------------------
+def _part_base(net: RoadNetwork, gap: float) -> np.ndarray:
+    """Start of every part of the whole network (not only of a chunk) on the chainage of :func:`_global_chainage`."""
+    return np.r_[0.0, np.cumsum(net.all_part_lengths + gap)][:-1]
+
+
 def _global_chainage(net: RoadNetwork, gap: float) -> np.ndarray:
     """A chainage increasing over all parts, parts separated by ``gap`` (for np.interp)."""
-    part_base = np.r_[0.0, np.cumsum(net.part_lengths + gap)][:-1]
+    part_base = _part_base(net, gap)[net.part_ids]
     return part_base[net.samples.part] + net.samples.local, part_base
+
+
+def _elevation_profile(net: RoadNetwork, g: np.ndarray, z: np.ndarray, gap: float):
+    """Positions and elevations along the samples, missing ones filled, for np.interp; None without two finite.
+
+    One pass over the network fills a missing elevation between the nearest finite ones along all
+    parts, and interpolates a window end that rounding puts a hair beyond a part's last sample
+    between that sample and the next part's first. For a chunk, ``net.z_before`` / ``net.z_after``
+    (the nearest finite elevation before / after it) and ``net.sample_before`` / ``net.sample_after``
+    (the samples just before / after it), each (global part, chainage along it, elevation), add what
+    lies beyond its ends, so the numbers are the same.
+    """
+    finite = np.isfinite(z)
+    xp, fp = g[finite], z[finite]
+    gx, zx = g, z
+    if any(v is not None for v in (net.z_before, net.z_after, net.sample_before, net.sample_after)):
+        base = _part_base(net, gap)
+
+        def at(point):
+            pid, local, value = point
+            return base[pid] + local, value
+
+        if net.z_before is not None:
+            x, v = at(net.z_before)
+            xp, fp = np.r_[x, xp], np.r_[v, fp]
+        if net.z_after is not None:
+            x, v = at(net.z_after)
+            xp, fp = np.r_[xp, x], np.r_[fp, v]
+        if net.sample_before is not None:
+            x, v = at(net.sample_before)
+            gx, zx = np.r_[x, gx], np.r_[v, zx]
+        if net.sample_after is not None:
+            x, v = at(net.sample_after)
+            gx, zx = np.r_[gx, x], np.r_[zx, v]
+    if len(xp) < 2:
+        return None
+    return gx, np.interp(gx, xp, fp)
 
 
 def detect_steep_grades(net: RoadNetwork, z: np.ndarray, progress=None) -> pd.DataFrame:
@@ -1070,9 +1298,10 @@ def detect_steep_grades(net: RoadNetwork, z: np.ndarray, progress=None) -> pd.Da
     W = p.grade_window_m
     half = W / 2
     grade, centre = grade_along(net, z, W)
-    g, part_base = _global_chainage(net, 4 * max(W, p.downgrade_length_m))
+    gap = 4 * max(W, p.downgrade_length_m)
+    g, part_base = _global_chainage(net, gap)
     finite = np.isfinite(z)
-    zf = np.interp(g, g[finite], z[finite])
+    gx, zf = _elevation_profile(net, g, z, gap)
     part = s.part
     length = net.part_lengths[part]
     limit = net.grade_limit[net.road_of_sample] + p.grade_tolerance_pct
@@ -1095,8 +1324,8 @@ def detect_steep_grades(net: RoadNetwork, z: np.ndarray, progress=None) -> pd.Da
     if long_ok.any():
         centre_d = np.clip(s.local, 0, np.maximum(length - Ld, 0))
         g0 = part_base[part] + centre_d
-        z0 = np.interp(g0, g, zf)
-        z1 = np.interp(g0 + Ld, g, zf)
+        z0 = np.interp(g0, gx, zf)
+        z1 = np.interp(g0 + Ld, gx, zf)
         avg = (z1 - z0) / Ld * 100.0
         nan_in = _nan_within(g0 + Ld / 2, g[~finite], Ld / 2)
         qualifies = long_ok & (np.abs(avg) >= p.downgrade_avg_pct) & ~nan_in
@@ -1139,9 +1368,10 @@ def detect_grade_lengths(net: RoadNetwork, z: np.ndarray, grade=None, centre=Non
     gpos, _ = _global_chainage(net, 4 * W)
     gpos_c = gpos - s.local + centre  # the global position of each sample's window centre
     # the shortest limit of each road's speed: a run cannot exceed its limit if it is not longer than that
+    roads_here, road_rank = np.unique(net.road_of_sample, return_inverse=True)
     shortest = np.array([min([float(r[int(v)]) for r in table.values() if int(v) in r] or [np.inf])
-                         for v in jtg_d20.standard_speed(net.speed)])[net.road_of_sample]
-    reach = int(math.ceil(1.6 * W / max(float(np.min(s.spacing)), 0.1))) + 2
+                         for v in jtg_d20.standard_speed(net.speed[roads_here])], dtype=float)[road_rank]
+    reach = int(math.ceil(1.6 * W / max(net.min_spacing, 0.1))) + 2
     found = {}
     for k, row in enumerate(rows_pct):
         lower = rows_pct[k - 1] if k else None
@@ -1232,14 +1462,15 @@ def grade_along(net: RoadNetwork, z: np.ndarray, window_m: float) -> tuple[np.nd
     half = window_m / 2
     g, part_base = _global_chainage(net, 4 * window_m)
     finite = np.isfinite(z)
-    if finite.sum() < 2:
+    profile = _elevation_profile(net, g, z, 4 * window_m)  # gaps filled for interpolation, masked below
+    if profile is None:
         return np.full(len(s), np.nan), s.local.copy()
-    zf = np.interp(g, g[finite], z[finite])  # gaps filled for interpolation, masked below
+    gx, zf = profile
     part = s.part
     length = net.part_lengths[part]
     centre = np.clip(s.local, half, np.maximum(length - half, half))
-    za = np.interp(part_base[part] + centre - half, g, zf)
-    zb = np.interp(part_base[part] + centre + half, g, zf)
+    za = np.interp(part_base[part] + centre - half, gx, zf)
+    zb = np.interp(part_base[part] + centre + half, gx, zf)
     grade = (zb - za) / window_m * 100.0
     ok = (length >= window_m) & ~_nan_within(part_base[part] + centre, g[~finite], half)
     return np.where(ok, grade, np.nan), centre
@@ -1350,26 +1581,60 @@ class WaterProximity:
     on_water: np.ndarray
 
 
-def water_proximity(net: RoadNetwork, water, progress=None) -> WaterProximity:
-    """Distance to the nearest water for every sample near some (bulk STRtree queries)."""
-    p = net.params
-    s = net.samples
-    n = len(s)
-    empty = WaterProximity(np.full(n, np.inf), np.full(n, -1), np.zeros(0, dtype=object), np.zeros(n, bool))
-    if water is None or len(water) == 0 or n == 0:
-        return empty
+@dataclass
+class PreparedWater:
+    """Water geometries in the network's metric CRS with their names and search trees (built once)."""
+
+    geoms: np.ndarray
+    names: np.ndarray
+    tree: shapely.STRtree
+    line_geoms: np.ndarray
+    line_tree: shapely.STRtree | None
+
+
+def prepare_water(water, metric_crs) -> PreparedWater | None:
+    """:class:`PreparedWater` of a water layer (None when it holds no geometry).
+
+    Raises
+    ------
+    CRSError
+        When the layer has no CRS.
+    """
+    if water is None or len(water) == 0:
+        return None
     if water.crs is None:
         raise CRSError(tr("水体图层没有坐标参照系，请先设置（如EPSG:4490）",
                           "the water layer has no coordinate reference system; set one (e.g. EPSG:4490)"))
-    wgeoms = np.asarray(crs_policy.transform_geometries(water.geometry.values, water.crs, net.metric_crs),
-                        dtype=object)
+    wgeoms = np.asarray(crs_policy.transform_geometries(water.geometry.values, water.crs, metric_crs), dtype=object)
     keep = ~shapely.is_missing(wgeoms) & ~shapely.is_empty(wgeoms)
     wgeoms = wgeoms[keep]
     wnames = _text_column(water.reset_index(drop=True), ("name", "名称", "NAME"), len(water))[keep]
     if len(wgeoms) == 0:
+        return None
+    is_line = np.isin(shapely.get_type_id(wgeoms), [1, 2, 5])
+    lines = wgeoms[is_line]
+    return PreparedWater(wgeoms, wnames, shapely.STRtree(wgeoms), lines,
+                         shapely.STRtree(lines) if len(lines) else None)
+
+
+def water_proximity(net: RoadNetwork, water, progress=None, prepared: PreparedWater | None = None) -> WaterProximity:
+    """Distance to the nearest water for every sample near some (bulk STRtree queries).
+
+    ``prepared`` (:func:`prepare_water`, once for all chunks of a network) is used instead of ``water``.
+    """
+    p = net.params
+    s = net.samples
+    n = len(s)
+    empty = WaterProximity(np.full(n, np.inf), np.full(n, -1), np.zeros(0, dtype=object), np.zeros(n, bool))
+    if prepared is None and (water is None or len(water) == 0 or n == 0):
         return empty
+    if prepared is None:
+        prepared = prepare_water(water, net.metric_crs)
+    if prepared is None or n == 0:
+        return empty
+    wgeoms, wnames = prepared.geoms, prepared.names
     D = p.water_distance_m
-    tree = shapely.STRtree(wgeoms)
+    tree = prepared.tree
     # only the points of road parts that come near some water are measured
     near_parts = np.unique(tree.query(net.parts, predicate="dwithin", distance=D)[0])
     candidates = np.flatnonzero(np.isin(s.part, near_parts))
@@ -1388,12 +1653,10 @@ def water_proximity(net: RoadNetwork, water, progress=None) -> WaterProximity:
         nearest[pi_s[first]] = wi_s[first]
     # points on a water polygon (bridges) and crossings of water lines
     on_water = dist <= 1e-6
-    is_line = np.isin(shapely.get_type_id(wgeoms), [1, 2, 5])
-    if is_line.any():
-        line_tree = shapely.STRtree(wgeoms[is_line])
-        part_i, line_i = line_tree.query(net.parts, predicate="intersects")
+    if prepared.line_tree is not None:
+        part_i, line_i = prepared.line_tree.query(net.parts, predicate="intersects")
         if part_i.size:
-            inter = shapely.intersection(net.parts[part_i], wgeoms[is_line][line_i])
+            inter = shapely.intersection(net.parts[part_i], prepared.line_geoms[line_i])
             cross_parts, owner = shapely.get_parts(inter, return_index=True)
             cross_pts = shapely.centroid(cross_parts)
             cpart = part_i[owner]
@@ -1613,8 +1876,140 @@ def assign_counties(gdf, counties, name_field: str = "name") -> np.ndarray:
 # ---------------------------------------------------------------------------
 # the whole analysis
 # ---------------------------------------------------------------------------
+#: Resampled points (5 m apart by default) per chunk of whole roads in :func:`detect_road_hazards`: the per-point
+#: arrays of one chunk (some 60 float64 values a point at the peak) are what the analysis holds, whatever the
+#: network's length.
+CHUNK_POINTS = 100_000
+
+#: Order of the subtypes in the table of steep grades (as detect_steep_grades lists them for one network).
+_GRADE_BLOCKS = {"steep": 0, "long_downgrade": 1, "grade_length": 2}
+
+
+def _chunk_elevations(sub: RoadNetwork, water, prepared, sampler, progress=None):
+    """(elevations at the chunk's samples with bridges missing, water proximity, missing before bridges)."""
+    prox = water_proximity(sub, water, progress=progress, prepared=prepared) if prepared is not None else None
+    z = sampler.sample(sub.samples.xy[:, 0], sub.samples.xy[:, 1], sub.metric_crs, progress=progress)
+    missing = int((~np.isfinite(z)).sum())
+    if prox is not None and prox.on_water.any():
+        z = np.where(prox.on_water, np.nan, z)
+    return z, prox, missing
+
+
+def _elevations_after(net: RoadNetwork, first: int, water, prepared, sampler, state, max_parts: int = 4096):
+    """The sample starting part ``first`` and the first finite elevation from it on (or None), each as
+    (global part, chainage along it, elevation).
+
+    Parts are resampled in growing batches until one has a finite elevation (usually the first part).
+    The last search is kept in ``state``: chunks without elevations (roads beyond the DEM) ask again
+    from further on, and must not each search the rest of the network.
+    """
+    if first >= len(net.parts):
+        return None, None
+    sub = net.chunk(first, first + 1)
+    z, _, _ = _chunk_elevations(sub, water, prepared, sampler)
+    start_sample = (first, float(sub.samples.local[0]), float(z[0]))
+    ok = np.flatnonzero(np.isfinite(z))
+    if ok.size:
+        i = ok[0]
+        return start_sample, (first, float(sub.samples.local[i]), float(z[i]))
+    nxt = first + 1
+    last = state.get("z_after")
+    if last is not None and last[0] <= nxt and (last[1] is None or nxt <= last[1][0]):
+        return start_sample, last[1]
+    start, found, n = nxt, None, 2
+    while nxt < len(net.parts):
+        end = min(nxt + n, len(net.parts))
+        sub = net.chunk(nxt, end)
+        z, _, _ = _chunk_elevations(sub, water, prepared, sampler)
+        ok = np.flatnonzero(np.isfinite(z))
+        if ok.size:
+            i = ok[0]
+            found = (int(sub.part_ids[sub.samples.part[i]]), float(sub.samples.local[i]), float(z[i]))
+            break
+        nxt, n = end, min(2 * n, max_parts)
+    state["z_after"] = (start, found)
+    return start_sample, found
+
+
+def _detect_chunk(net: RoadNetwork, sub: RoadNetwork, wanted, water, prepared, sampler, found, state, progress):
+    """The per-point stages on one chunk of whole roads; appends to ``found`` {kind: [tables]}.
+
+    ``state`` carries what a chunk needs of the chunks before it (the heading's running sum, the last
+    finite elevation). Returns (samples, samples without elevation, whether bridges were found).
+    """
+    _report(progress, 0.0, "准备道路")
+    sub.heading_state = state["heading"]
+    if "sharp_bend" in wanted:
+        _report(progress, 0.0, "急弯")
+        found["sharp_bend"].append(detect_sharp_bends(sub, progress=_sub(progress, 0.0, 0.375)))
+    prox = None
+    z = None
+    missing = 0
+    if prepared is not None:
+        _report(progress, 0.375, "临水")
+        prox = water_proximity(sub, water, progress=_sub(progress, 0.375, 0.46), prepared=prepared)
+    if sampler is not None:
+        _report(progress, 0.46, "DEM 取样")
+        xy = sub.samples.xy
+        hx, hy = xy[:, 0], xy[:, 1]
+        end = int(sub.part_ids[-1]) + 1 if len(sub.parts) else 0
+        if "steep_grade" in wanted and 0 < end < len(net.parts):  # the next part's start, for z_after below
+            hx, hy = np.r_[hx, shapely.get_x(shapely.get_point(net.parts[end], 0))], \
+                np.r_[hy, shapely.get_y(shapely.get_point(net.parts[end], 0))]
+        sampler.hold(hx, hy, sub.metric_crs, margin_m=net.params.cliff_lateral_m)
+        z = sampler.sample(xy[:, 0], xy[:, 1], sub.metric_crs, progress=_sub(progress, 0.46, 0.56))
+        missing = int((~np.isfinite(z)).sum())
+        if prox is not None and prox.on_water.any():
+            # on a bridge the DEM shows the river below, not the deck
+            z = np.where(prox.on_water, np.nan, z)
+        finite = np.flatnonzero(np.isfinite(z))
+        # one pass interpolates along all parts: missing elevations at a chunk's ends from the nearest finite
+        # ones beyond it, and a window end that rounding puts a hair beyond a part's last sample between
+        # that sample and the next part's first
+        sub.z_before, sub.sample_before = state["z_before"], state["sample_before"]
+        if "steep_grade" in wanted and len(z):
+            sub.sample_after, sub.z_after = _elevations_after(net, end, water, prepared, sampler, state)
+        if finite.size:
+            i = finite[-1]
+            state["z_before"] = (int(sub.part_ids[sub.samples.part[i]]), float(sub.samples.local[i]), float(z[i]))
+        if len(z):
+            state["sample_before"] = (int(sub.part_ids[-1]), float(sub.samples.local[-1]), float(z[-1]))
+        if "steep_grade" in wanted:
+            _report(progress, 0.56, "纵坡")
+            found["steep_grade"].append(detect_steep_grades(sub, z, progress=_sub(progress, 0.56, 0.69)))
+        if "near_cliff" in wanted:
+            _report(progress, 0.69, "临崖")
+            bridges = prox.on_water if prox is not None else None
+            found["near_cliff"].append(detect_near_cliff(sub, sampler, z, progress=_sub(progress, 0.69, 0.94),
+                                                         bridges=bridges))
+        sampler.release()
+    if "near_water" in wanted and water is not None:
+        _report(progress, 0.94, "临水路段")
+        found["near_water"].append(detect_near_water(sub, water, proximity=prox))
+    if sub._smoothed is not None:  # every chunk smooths, or none does (the same stages run in each)
+        state["heading"] = sub.heading_state_out
+    bridge = prox is not None and bool(prox.on_water.any()) and z is not None
+    return len(sub.samples), missing, bridge
+
+
+def _concat_chunks(kind: str, tables: list) -> pd.DataFrame:
+    """One kind's tables of all chunks, in the order one pass over the whole network lists them."""
+    rows = [t for t in tables if len(t)]
+    if not rows:
+        return tables[0]
+    if len(rows) == 1:
+        return rows[0]
+    out = pd.concat(rows, ignore_index=True)
+    if kind == "steep_grade":
+        # one network lists all over-maximum grades, then all long down-grades, then all grade lengths
+        block = out["subtype"].map(_GRADE_BLOCKS).to_numpy()
+        out = out.iloc[np.argsort(block, kind="stable")].reset_index(drop=True)
+    return out
+
+
 def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties=None, km_posts=None,
-                        params: RoadHazardParams | None = None, kinds=None, progress=None):
+                        params: RoadHazardParams | None = None, kinds=None, progress=None,
+                        chunk_points: int | None = None):
     """Find road hazard candidates of every kind the inputs allow.
 
     Parameters
@@ -1639,6 +2034,10 @@ def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties
         Subset of :data:`KINDS` to run (all the inputs allow by default).
     progress : callable, optional
         ``progress(fraction, message)``; may raise :class:`~riskmap.errors.CancelledError`.
+    chunk_points : int, optional
+        Resampled points per chunk of whole roads (default :data:`CHUNK_POINTS`). The per-point
+        stages run chunk by chunk, so memory does not grow with the network's length; the results
+        do not depend on it.
 
     Returns
     -------
@@ -1653,54 +2052,47 @@ def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties
         raise ParameterError(tr(f"未知的隐患类型{'、'.join(sorted(unknown))}，可用：{'、'.join(KINDS)}",
                                 f"unknown hazard kind(s) {', '.join(sorted(unknown))}; use {', '.join(KINDS)}"))
     _report(progress, 0.0, "准备道路")
-    net = RoadNetwork(roads, params)
+    net = RoadNetwork(roads, params, resampled=False)
     notes = []
     if km_posts is not None and len(km_posts):
         by_posts, post_notes = stationing_from_km_posts(net, km_posts)
         for r, st in by_posts.items():
             net.stationing[r] = st
         notes.extend(post_notes)
-    tables = []
-    _report(progress, 0.05, "急弯")
-    if "sharp_bend" in wanted:
-        bends = detect_sharp_bends(net, progress=_sub(progress, 0.05, 0.35))
-        tables.append(("sharp_bend", bends))
-    prox = None
-    if water is not None and (wanted & {"near_water", "steep_grade", "near_cliff"}):
-        _report(progress, 0.35, "临水")
-        prox = water_proximity(net, water, progress=_sub(progress, 0.35, 0.42))
     need_dem = wanted & {"steep_grade", "near_cliff"}
-    if dem is not None and need_dem:
-        sampler = DemSampler(dem)
-        try:
-            _report(progress, 0.42, "DEM 取样")
-            z = sampler.sample(net.samples.xy[:, 0], net.samples.xy[:, 1], net.metric_crs,
-                               progress=_sub(progress, 0.42, 0.5))
-            missing = int((~np.isfinite(z)).sum())
-            if missing:
-                notes.append(f"道路采样点{len(z)}个中有{missing}个落在DEM范围外或无数据处，该处不计算纵坡和落差")
-            if prox is not None and prox.on_water.any():
-                # on a bridge the DEM shows the river below, not the deck
-                z = np.where(prox.on_water, np.nan, z)
-                notes.append("道路跨越水体处（桥梁）不计算纵坡和临崖落差")
-            if "steep_grade" in wanted:
-                _report(progress, 0.5, "纵坡")
-                tables.append(("steep_grade", detect_steep_grades(net, z, progress=_sub(progress, 0.5, 0.6))))
-            if "near_cliff" in wanted:
-                _report(progress, 0.6, "临崖")
-                bridges = prox.on_water if prox is not None else None
-                tables.append(("near_cliff", detect_near_cliff(net, sampler, z, progress=_sub(progress, 0.6, 0.8),
-                                                               bridges=bridges)))
-        finally:
+    use_water = water is not None and bool(wanted & {"near_water", "steep_grade", "near_cliff"})
+    prepared = prepare_water(water, net.metric_crs) if use_water else None
+    chunks = net.road_chunks(int(chunk_points) if chunk_points else CHUNK_POINTS)
+    sampler = DemSampler(dem, **({"max_in_memory_cells": 0} if len(chunks) > 1 else {})) \
+        if dem is not None and need_dem else None
+    found = {kind: [] for kind in KINDS}
+    n_samples = missing = 0
+    any_bridge = False
+    state = {"heading": None, "z_before": None, "sample_before": None}
+    try:
+        for c, (first, end) in enumerate(chunks):
+            step = _sub(progress, 0.05 + 0.8 * c / len(chunks), 0.05 + 0.8 * (c + 1) / len(chunks))
+            bridge = _detect_chunk(net, net.chunk(first, end), wanted, water, prepared, sampler, found, state, step)
+            n_samples += bridge[0]
+            missing += bridge[1]
+            any_bridge |= bridge[2]
+    finally:
+        if sampler is not None:
             sampler.close()
+    tables = [(kind, _concat_chunks(kind, found[kind])) for kind in ("sharp_bend", "steep_grade", "near_cliff",
+                                                                      "near_water") if found[kind]]
+    if sampler is not None:
+        if missing:
+            notes.append(tr(f"道路采样点{n_samples}个中有{missing}个落在DEM范围外或无数据处，该处不计算纵坡和落差",
+                            f"{missing} of {n_samples} road sample points fall outside the DEM or on nodata: "
+                            "no grade or drop computed there"))
+        if any_bridge:
+            notes.append(tr("道路跨越水体处（桥梁）不计算纵坡和临崖落差",
+                            "where a road crosses water (bridges) no grade or cliff drop is computed"))
     elif need_dem:
-        notes.append("未提供DEM：未识别陡坡和临崖路段")
-    if "near_water" in wanted:
-        if water is not None:
-            _report(progress, 0.8, "临水路段")
-            tables.append(("near_water", detect_near_water(net, water, proximity=prox)))
-        else:
-            notes.append("未提供水体图层：未识别临水路段")
+        notes.append(tr("未提供DEM：未识别陡坡和临崖路段", "no DEM given: steep grades and cliff-side segments not looked for"))
+    if "near_water" in wanted and water is None:
+        notes.append(tr("未提供水体图层：未识别临水路段", "no water layer given: water-side segments not looked for"))
     spot_info = {}
     if "black_spot" in wanted:
         if accidents is not None:
@@ -1708,17 +2100,24 @@ def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties
             spots, spot_info = detect_black_spots(net, accidents, progress=_sub(progress, 0.85, 0.92))
             tables.append(("black_spot", spots))
             if spot_info["accidents"] > spot_info["snapped"]:
-                notes.append(f"事故{spot_info['accidents']}起中有{spot_info['accidents'] - spot_info['snapped']}起"
-                             f"距所有道路超过{params.accident_snap_m:g} m，未计入")
+                far = spot_info['accidents'] - spot_info['snapped']
+                notes.append(tr(f"事故{spot_info['accidents']}起中有{far}起距所有道路超过{params.accident_snap_m:g} m，未计入",
+                                f"{far} of {spot_info['accidents']} accidents lie more than "
+                                f"{params.accident_snap_m:g} m from every road: not counted"))
             if spot_info.get("period_text"):
-                notes.append(f"事故统计时段{spot_info['period_text']}：时段内事故{spot_info['in_period']}起"
-                             f"（共{spot_info['accidents']}起）")
+                notes.append(tr(f"事故统计时段{spot_info['period_text']}：时段内事故{spot_info['in_period']}起"
+                                f"（共{spot_info['accidents']}起）",
+                                f"accident period {spot_info['period_start']} to {spot_info['period_end']} (the last "
+                                f"{spot_info['period_years']:g} years): {spot_info['in_period']} accidents in it "
+                                f"({spot_info['accidents']} in all)"))
             else:
-                notes.append("事故数据无日期，未按统计时段筛选")
+                notes.append(tr("事故数据无日期，未按统计时段筛选",
+                                "the accidents have no dates: not filtered by the accident period"))
             if spot_info.get("undated"):
-                notes.append(f"{spot_info['undated']}起事故无日期，未计入统计时段")
+                notes.append(tr(f"{spot_info['undated']}起事故无日期，未计入统计时段",
+                                f"{spot_info['undated']} accidents have no date: left out of the accident period"))
         else:
-            notes.append("未提供事故图层：未识别事故多发点段")
+            notes.append(tr("未提供事故图层：未识别事故多发点段", "no accident layer given: black spots not looked for"))
     _report(progress, 0.92, "整理结果")
     segments = _assemble(net, tables, spot_info.get("period_text", ""))
     if counties is not None and len(segments):
@@ -1741,7 +2140,9 @@ def detect_road_hazards(roads, dem=None, water=None, accidents=None, *, counties
         if spot_info.get(key):
             parameters[f"accident_{key}"] = spot_info[key]
     counts = segments["kind"].value_counts().to_dict() if len(segments) else {}
-    notes.append("识别隐患路段：" + ("，".join(f"{KINDS.get(k, k)}{v}处" for k, v in counts.items()) or "无"))
+    notes.append(tr("识别隐患路段：" + ("，".join(f"{KINDS.get(k, k)}{v}处" for k, v in counts.items()) or "无"),
+                    "segments found: " + (", ".join(f"{KINDS_EN.get(k, k)} {v}" for k, v in counts.items())
+                                          or "none")))
     record = provenance("road_hazards", inputs, parameters, standards=STANDARDS, notes=notes)
     _report(progress, 1.0, "完成")
     return segments, record
@@ -1872,8 +2273,9 @@ def _severity(df) -> np.ndarray:
 
 
 def _notes(df, period_text: str = "") -> list[str]:
-    """The reason of each segment, in Chinese (black spots state the accident period)."""
-    notes = []
+    """The reason of each segment, in Chinese: a stored field of the results and the register, not a note
+    (black spots state the accident period)."""
+    reasons = []
     for row in df[["kind", "subtype", "radius_m", "radius_limit_m", "speed_kmh", "deflection_deg", "grade_pct",
                    "grade_limit_pct", "drop_m", "side", "water_dist_m", "water_name", "accidents",
                    "deaths", "injuries", "length_m", "grade_length_limit_m"]].itertuples(index=False):
@@ -1898,8 +2300,8 @@ def _notes(df, period_text: str = "") -> list[str]:
             text = f"{period_text}事故{row.accidents:.0f}起，死亡{row.deaths:.0f}人，受伤{injuries:.0f}人"
         else:
             text = ""
-        notes.append(text)
-    return notes
+        reasons.append(text)
+    return reasons
 
 
 def _report(progress, fraction: float, message: str) -> None:

@@ -257,7 +257,7 @@ def assess_tailings(tailings, dem=None, population=None, *, facilities: dict | N
     names = ponds["name"].to_numpy(object)
     notes = []
     if progress is not None:
-        progress(0.0, "尾矿库定等")
+        progress(0.0, tr("尾矿库定等", "grading tailings ponds"))
     grades = grade_tailings(ponds, grade_rules)
 
     own = []
@@ -284,14 +284,16 @@ def assess_tailings(tailings, dem=None, population=None, *, facilities: dict | N
                                         max_fill_cells=params.max_fill_cells,
                                         progress=None if progress is None else
                                         (lambda f, m: progress(0.05 + 0.55 * f, m)))
-            for i, tr in zip(np.flatnonzero(located), traces):
-                if tr.line is not None:
-                    paths[i], methods[i], lengths[i], pits[i] = tr.line, TRACE_DEM, tr.length_m, tr.pits_crossed
-                    stops[i] = terrain.STOP_REASONS.get(tr.stop, tr.stop)
+            for i, trace in zip(np.flatnonzero(located), traces):
+                if trace.line is not None:
+                    paths[i], methods[i] = trace.line, TRACE_DEM
+                    lengths[i], pits[i] = trace.length_m, trace.pits_crossed
+                    stops[i] = terrain.STOP_REASONS.get(trace.stop, trace.stop)
                 else:
-                    stops[i] = terrain.STOP_REASONS.get(tr.stop, tr.stop)
+                    stops[i] = terrain.STOP_REASONS.get(trace.stop, trace.stop)
         else:
-            notes.append("未提供DEM：按下游方位角（downstream_az）作直线走廊")
+            notes.append(tr("未提供DEM：按下游方位角（downstream_az）作直线走廊",
+                            "no DEM: straight corridors along the downstream azimuth (downstream_az)"))
         az = ponds["downstream_az"].to_numpy(float)
         for i in range(n):
             if paths[i] is None and np.isfinite(az[i]) and located[i]:
@@ -302,20 +304,21 @@ def assess_tailings(tailings, dem=None, population=None, *, facilities: dict | N
                                          params.half_width_m) for p in paths]
 
         if progress is not None:
-            progress(0.6, "下游人口统计")
+            progress(0.6, tr("下游人口统计", "downstream population"))
         if pop_ds is not None:
             pops = polygon_population(pop_ds, corridors, metric_crs, params.subcell_m,
                                       progress=None if progress is None else
-                                      (lambda f, m: progress(0.6 + 0.3 * f, "下游人口统计")))
+                                      (lambda f, m: progress(0.6 + 0.3 * f, tr("下游人口统计", "downstream population"))))
         else:
             pops = np.full(n, np.nan)
-            notes.append("未提供人口栅格：仅按设施判定头顶库")
+            notes.append(tr("未提供人口栅格：仅按设施判定头顶库",
+                            "no population raster: overhead ponds judged by the facilities only"))
     finally:
         for ds in own:
             ds.close()
 
     if progress is not None:
-        progress(0.9, "下游设施")
+        progress(0.9, tr("下游设施", "downstream facilities"))
     important, counts, frames = _facility_frames(facilities, metric_crs, corridors, names, params)
 
     rows = []
@@ -381,10 +384,14 @@ def assess_tailings(tailings, dem=None, population=None, *, facilities: dict | N
 
     n_az = sum(m == "下游方位角" for m in methods)
     if dem_ds is not None and n_az:
-        notes.append(f"{n_az}座尾矿库不在DEM范围内，改用下游方位角")
+        notes.append(tr(f"{n_az}座尾矿库不在DEM范围内，改用下游方位角",
+                        f"{n_az} tailings pond(s) outside the DEM use the downstream azimuth instead"))
     short = [names[i] for i in range(n) if paths[i] is not None and lengths[i] < params.downstream_m - 1]
     if short:
-        notes.append("下游路径不足设定长度（流出DEM或进入无数据区）：" + "、".join(map(str, short[:10])))
+        notes.append(tr("下游路径不足设定长度（流出DEM或进入无数据区）：",
+                        "downstream paths shorter than the set length (they leave the DEM or enter nodata): ")
+                     + tr("、", ", ").join(map(str, short[:10])))
+    n_total = int((grades["capacity_kind"] == CAPACITY_KIND["total"]).sum())
     record = provenance(
         "tailings",
         {"tailings": layer_source(tailings) or describe_input(tailings),
@@ -393,15 +400,21 @@ def assess_tailings(tailings, dem=None, population=None, *, facilities: dict | N
          **{f"facilities:{k}": layer_source(v) or describe_input(v) for k, v in (facilities or {}).items()}},
         {**params.to_dict(), "grade_rules": grade_rules.edition, "metric_crs": metric_crs.to_string()},
         rules.standards_cited(grade_rules),
-        notes + [f"{int((grades['capacity_kind'] == CAPACITY_KIND['total']).sum())}座无现状全库容数据，按设计总库容定等"
-                 if (grades["capacity_kind"] == CAPACITY_KIND["total"]).any() else "均按现状全库容定等",
-                 *([f"{len(raise_idx)}座二至四等头顶库{rules.RAISE_NOTE}（{rules.COMBINATION_CLAUSE}，未自动提等）"]
+        notes + [tr(f"{n_total}座无现状全库容数据，按设计总库容定等",
+                    f"{n_total} pond(s) without current total storage data graded by the design total storage")
+                 if n_total else tr("均按现状全库容定等", "every pond graded by its current total storage"),
+                 *([tr(f"{len(raise_idx)}座二至四等头顶库{rules.RAISE_NOTE}（{rules.COMBINATION_CLAUSE}，未自动提等）",
+                       f"{len(raise_idx)} grade 2–4 overhead pond(s) need a study on raising the grade "
+                       f"({rules.COMBINATION_CLAUSE}; not raised automatically)")]
                    if len(raise_idx) else []),
-                 f"头顶库人数阈值：走廊人口四舍五入后≥{max(params.min_people, 1):g}人；"
-                 f"走廊半宽{params.half_width_m:g}m（参数）",
-                 f"共{n}座，头顶库{int(out['overhead'].sum())}座"],
+                 tr(f"头顶库人数阈值：走廊人口四舍五入后≥{max(params.min_people, 1):g}人；"
+                    f"走廊半宽{params.half_width_m:g}m（参数）",
+                    f"overhead-pond people threshold: corridor population, rounded, ≥ {max(params.min_people, 1):g}; "
+                    f"corridor half-width {params.half_width_m:g} m (parameter)"),
+                 tr(f"共{n}座，头顶库{int(out['overhead'].sum())}座",
+                    f"{n} pond(s) in all, {int(out['overhead'].sum())} overhead")],
     )
     if progress is not None:
-        progress(1.0, "完成")
+        progress(1.0, tr("完成", "done"))
     out.attrs["provenance"] = record
     return TailingsResult(out, corr_gdf, path_gdf, fac_gdf, record)

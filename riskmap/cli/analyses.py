@@ -184,7 +184,7 @@ def _print_result(analysis, result, out) -> None:
                 print(f"  - {name} — {reasons}")
     if analysis.name == "roads":
         for note in (result.provenance.get("notes") or [])[:10]:
-            if not str(note).startswith("segments found"):  # the summary line says it already
+            if not str(note).startswith(("segments found", "识别隐患路段")):  # the summary line says it already
                 print(tr(f"说明：{note}", f"note: {note}"))
 
 

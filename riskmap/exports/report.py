@@ -12,7 +12,7 @@ import math
 
 import pandas as pd
 
-from riskmap.i18n import language
+from riskmap.i18n import language, tr
 
 #: Name of the hidden sheet holding the provenance as JSON (for ``riskmap rerun``).
 PROVENANCE_SHEET = "_riskmap"
@@ -338,7 +338,9 @@ def register_record(register) -> dict:
     from riskmap.analysis.provenance import provenance
     from riskmap.analysis.register import SEVERITIES, STATUSES
 
-    workflow = "整改流程：排查 → 建档 → 整改中 → 已销号；风险等级：重大风险（红）、较大风险（橙）、一般风险（黄）、低风险（蓝）"
+    workflow = tr("整改流程：排查 → 建档 → 整改中 → 已销号；风险等级：重大风险（红）、较大风险（橙）、一般风险（黄）、低风险（蓝）",
+                  "remediation workflow: survey → filed → being remedied → closed; risk levels: major (red), "
+                  "considerable (orange), general (yellow), low (blue)")
     counts = {"segments": len(register), "candidates": len(register.candidates)}
     detection = register.detection
     if detection:
@@ -349,7 +351,8 @@ def register_record(register) -> dict:
         record["derived"] = {**(record.get("derived") or {}), **counts}
         record["notes"] = [*(record.get("notes") or []), workflow]
         return record
-    record = provenance("road_register", {}, {}, notes=[workflow, "无自动识别记录（人工登记）"])
+    record = provenance("road_register", {}, {}, notes=[workflow, tr("无自动识别记录（人工登记）",
+                                                                    "no detection record (registered by hand)")])
     record.update(title_zh="道路隐患登记", title_en="Road hazard register",
                   derived={**counts, "statuses": STATUSES, "severities": SEVERITIES})
     return record

@@ -200,3 +200,85 @@ def test_circle_sums_by_windows_on_a_lonlat_raster_are_exact(tmp_path):
     full = zonal.circle_sums(path, lon, lat, radius, strip_rows=h, block_cols=w)
     np.testing.assert_allclose(parts["sum"], full["sum"], rtol=1e-12)
     np.testing.assert_allclose(parts["sum"], density * np.pi * (radius / 1000) ** 2, rtol=2e-4)
+
+
+# ---------------------------------------------------------------------------
+# dense areas around a box: whole areas, at the cost of the part of the raster asked about
+# ---------------------------------------------------------------------------
+def snake_raster():
+    """A 400×300 raster: a dense snake that leaves a small box, wanders far and comes back next to it;
+    a dense town far away; a town just inside the box."""
+    arr = np.full((400, 300), 5.0, np.float32)  # 500 persons/km²
+    arr[100:104, 100:280] = 80  # from the box east to column 280
+    arr[100:380, 276:280] = 80  # down to row 380
+    arr[376:380, 20:280] = 80  # west to column 20
+    arr[120:380, 20:24] = 80  # up to row 120, west of the box: one area, reaching round the raster
+    arr[10:30, 10:30] = 80  # a far town (north-west corner)
+    arr[110:116, 108:114] = 80  # a town inside the box
+    return arr
+
+
+def test_dense_areas_around_a_box_are_whole_and_equal_a_whole_raster_pass():
+    arr = snake_raster()
+    transform = Affine(CELL, 0, LEFT, 0, -CELL, TOP)
+    grid = zonal.as_grid(arr, transform=transform, crs=GK, nodata=-9999)
+    whole = relocation.dense_areas(grid, 5000.0, 0.02, strip_rows=16)
+    assert len(whole) == 3
+    # the box: columns 95–120, rows 95–125 (touches the snake's start and holds the small town)
+    box = (LEFT + 95 * CELL, TOP - 125 * CELL, LEFT + 120 * CELL, TOP - 95 * CELL)
+    got = relocation.dense_areas(grid, 5000.0, 0.02, strip_rows=16, bounds=box)
+    assert len(got) == 2  # the snake (whole) and the small town; not the far town
+    far = shapely.box(LEFT + 10 * CELL, TOP - 30 * CELL, LEFT + 30 * CELL, TOP - 10 * CELL)
+    expected = whole[~whole.intersects(far)].sort_values("area_km2").reset_index(drop=True)
+    got = got.sort_values("area_km2").reset_index(drop=True)
+    np.testing.assert_allclose(got["area_km2"], expected["area_km2"], rtol=1e-12)
+    np.testing.assert_allclose(got["population"], expected["population"], rtol=1e-12)
+    snake_cells = 4 * 180 + 4 * 280 + 4 * 260 + 4 * 260 - 3 * 16  # four arms less the three shared 4×4 corners
+    assert got["area_km2"].iloc[-1] == pytest.approx(snake_cells * CELL * CELL / 1e6)
+    for a, b in zip(got.geometry, expected.geometry):
+        assert shapely.area(shapely.symmetric_difference(a, b)) < 1e-3
+
+
+def test_dense_areas_around_a_box_read_only_around_it(tmp_path, monkeypatch):
+    """A small box on a big raster: the cells read are the box's, not the raster's."""
+    arr = np.full((2000, 1600), 5.0, np.float32)
+    arr[1000:1010, 800:810] = 80
+    path = tmp_path / "pop.tif"
+    write_tiled(path, arr, Affine(CELL, 0, LEFT, 0, -CELL, TOP), f"EPSG:{GK}")
+    grid = zonal.as_grid(path)
+    read_cells = []
+    original = zonal._Reader.__call__
+
+    def counting(self, r0, r1, c0, c1):
+        read_cells.append((r1 - r0) * (c1 - c0))
+        return original(self, r0, r1, c0, c1)
+
+    monkeypatch.setattr(zonal._Reader, "__call__", counting)
+    box = (LEFT + 790 * CELL, TOP - 1020 * CELL, LEFT + 820 * CELL, TOP - 990 * CELL)
+    got = relocation.dense_areas(grid, 5000.0, 0.0, bounds=box)
+    assert len(got) == 1 and got["area_km2"].iloc[0] == pytest.approx(100 * CELL * CELL / 1e6)
+    assert 0 < sum(read_cells) < 0.001 * arr.size
+    read_cells.clear()
+    assert len(relocation.dense_areas(grid, 5000.0, 0.0)) == 1
+    assert sum(read_cells) == arr.size  # without a box: the whole raster, once
+
+
+def test_relocation_finds_the_dense_areas_a_moved_plant_reaches(tmp_path):
+    """update_plant (what-if: a plant moved far away) looks for dense areas around its new zone too."""
+    import geopandas as gpd
+
+    arr = snake_raster()
+    transform = Affine(CELL, 0, LEFT, 0, -CELL, TOP)
+    grid = zonal.as_grid(arr, transform=transform, crs=GK, nodata=-9999)
+    plants = gpd.GeoDataFrame({"name": ["甲"], "industry": ["hazchem"], "safe_dist": [500.0],
+                               "chemicals": ["液氯:5"]},
+                              geometry=[shapely.Point(LEFT + 150 * CELL, TOP - 250 * CELL)], crs=GK)
+    result = relocation.assess_relocation(plants, grid)
+    assert len(result.dense_areas) == 0 and not bool(result.plants["in_dense"].iat[0])
+    # into the far town (north-west corner), 26 km from where it was: its zone lies wholly inside it
+    row = relocation.update_plant(result, 0, geometry=shapely.Point(LEFT + 20 * CELL, TOP - 20 * CELL))
+    assert bool(row["in_dense"]) and row["dense_km2"] == pytest.approx(math.pi * 0.5 ** 2, rel=1e-3)
+    # the box searched now spans both places: the far town, the snake and the small town, as a whole pass finds
+    assert sorted(result.dense_areas["area_km2"].round(6)) == sorted(
+        relocation.dense_areas(grid, 5000.0, 0.2)["area_km2"].round(6))
+    assert 4.0 in set(result.dense_areas["area_km2"].round(6))

@@ -236,3 +236,43 @@ def test_export_html_runs_in_the_background(window, tmp_path, qtbot, errors):
     assert out.exists() and "信阳化工有限公司" in out.read_text(encoding="utf-8") and errors == []
     # the state is set on the worker; the outcome reaches the window through a queued signal
     qtbot.waitUntil(lambda: "会议地图.html" in window.statusBar().currentMessage(), timeout=10000)
+
+
+@pytest.mark.filterwarnings("ignore:.*non conformant file extension:RuntimeWarning")  # a .rmp is a GeoPackage
+def test_a_project_saved_from_the_window_has_spatially_indexed_layers(window, project, tmp_path, monkeypatch):
+    import sqlite3
+
+    import numpy as np
+    import pyogrio
+    import shapely
+
+    from riskmap import io
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    big = gpd.GeoDataFrame({"no": np.arange(n)}, crs=4490, geometry=shapely.buffer(
+        shapely.points(rng.uniform(114.0, 115.0, n), rng.uniform(31.5, 32.5, n)), 0.01, quad_segs=2))
+    window.project.add_vector(big, "大面层")
+    monkeypatch.setattr(io, "CHUNK_FEATURES", 500)  # the save's worker thread writes the big layer in pieces
+    calls = []
+    real_write = pyogrio.write_dataframe
+    monkeypatch.setattr(pyogrio, "write_dataframe", lambda df, *a, **k: calls.append(k.get("layer")) or
+                        real_write(df, *a, **k))
+    path = tmp_path / "索引.rmp"
+    assert window.save_project_as(path, wait=True)
+    table = f"layer_{window.project.layers['大面层'].id}"
+    assert calls.count(table) == n // 500
+    con = sqlite3.connect(path)
+    tables = [row[0] for row in con.execute("SELECT table_name FROM gpkg_geometry_columns")]
+    assert table in tables and len(tables) == sum(isinstance(lyr, VectorLayer) for lyr in window.project.layers)
+    for name in tables:
+        [(geom,)] = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (name,))
+        assert con.execute("SELECT extension_name FROM gpkg_extensions WHERE table_name = ? AND column_name = ?",
+                           (name, geom)).fetchall() == [("gpkg_rtree_index",)]
+        assert con.execute(f'SELECT rtreecheck("rtree_{name}_{geom}")').fetchone() == ("ok",)
+        assert pyogrio.read_info(path, layer=name)["capabilities"]["fast_spatial_filter"], name
+    assert con.execute(f'SELECT count(*) FROM "rtree_{table}_geom"').fetchone() == (n,)
+    con.close()
+    window_box = (114.2, 31.7, 114.4, 31.9)
+    got = pyogrio.read_dataframe(path, layer=table, bbox=window_box)
+    assert sorted(got["no"]) == sorted(big["no"][big.intersects(shapely.box(*window_box))])

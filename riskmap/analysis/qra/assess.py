@@ -574,21 +574,43 @@ def _sci2(value: float) -> str:
     return "0" if value <= 0 else f"{value:.2g}"
 
 
+#: English names of the GB 36894 protection-target classes and installation kinds, for the notes.
+_CLASSES_EN = {"high_sensitive": "highly sensitive targets", "important": "important targets",
+               "general_1": "general targets (class 1)", "general_2": "general targets (class 2)",
+               "general_3": "general targets (class 3)"}
+_INSTALLATIONS_EN = {"new": "new", "existing": "existing"}
+
+
 def _notes(params, unmodelled, gdf, criteria_levels) -> list[str]:
     inst = gb36894.INSTALLATIONS[params.installation]
+    inst_en = _INSTALLATIONS_EN.get(params.installation, params.installation)
     notes = [
-        f"个人风险基准按{inst}装置（GB 36894-2018，PARTIAL，可调参数）："
-        + "；".join(f"{gb36894.CLASSES[c]} {v:g}/a" for c, v in criteria_levels.items()),
-        f"泄漏场景频率、点火概率、暴露时间及毒性概率函数常数为{PB}的文献缺省值（GB/T 37243-2019 附录C、F、H 数值未录入）",
-        "扩散按中性气体高斯烟羽/烟团（Briggs扩散参数）；氯气等重气未用重气模型，近场结果偏于粗略",
-        "泄漏为地面源、初始流量；未计闪蒸与液池；个人风险按室外无防护人员（GB 36894定义），社会风险同样未计室内防护",
-        "每种物质的单元储量按一个容器计（多容器时偏保守）",
-        f"天气：白天D类5 m/s占{params.day_fraction:g}，夜间F类1.5 m/s；风玫瑰缺省为16方位均匀分布（信阳实测风玫瑰待录入）",
-        "外部安全防护距离（各类防护目标）按企业自身个人风险等值线到企业位置的最大距离计",
+        tr(f"个人风险基准按{inst}装置（GB 36894-2018，PARTIAL，可调参数）："
+           + "；".join(f"{gb36894.CLASSES[c]} {v:g}/a" for c, v in criteria_levels.items()),
+           f"individual-risk criteria for {inst_en} installations (GB 36894-2018, PARTIAL, adjustable parameters): "
+           + "; ".join(f"{_CLASSES_EN.get(c, c)} {v:g}/a" for c, v in criteria_levels.items())),
+        tr(f"泄漏场景频率、点火概率、暴露时间及毒性概率函数常数为{PB}的文献缺省值（GB/T 37243-2019 附录C、F、H 数值未录入）",
+           f"release scenario frequencies, ignition probabilities, exposure times and toxic probit constants are the "
+           f"literature defaults of {PB} (the values of GB/T 37243-2019 Annexes C, F, H not entered)"),
+        tr("扩散按中性气体高斯烟羽/烟团（Briggs扩散参数）；氯气等重气未用重气模型，近场结果偏于粗略",
+           "dispersion as a neutral-gas Gaussian plume/puff (Briggs dispersion parameters); no dense-gas model for "
+           "chlorine and other heavy gases, so near-field results are rough"),
+        tr("泄漏为地面源、初始流量；未计闪蒸与液池；个人风险按室外无防护人员（GB 36894定义），社会风险同样未计室内防护",
+           "releases are ground-level sources at the initial rate; no flashing or pools; individual risk is for an "
+           "unprotected person outdoors (GB 36894 definition), and societal risk likewise counts no indoor protection"),
+        tr("每种物质的单元储量按一个容器计（多容器时偏保守）",
+           "each substance's unit inventory is taken as one vessel (conservative for several vessels)"),
+        tr(f"天气：白天D类5 m/s占{params.day_fraction:g}，夜间F类1.5 m/s；风玫瑰缺省为16方位均匀分布（信阳实测风玫瑰待录入）",
+           f"weather: daytime class D at 5 m/s for a fraction {params.day_fraction:g}, night class F at 1.5 m/s; the "
+           "wind rose defaults to uniform over 16 directions (the measured Xinyang wind rose is yet to be entered)"),
+        tr("外部安全防护距离（各类防护目标）按企业自身个人风险等值线到企业位置的最大距离计",
+           "external safety distances (each class of protection target) are the largest distance from the plant's "
+           "location to its own individual-risk contour"),
     ]
     if unmodelled:
         names = sorted({c for v in unmodelled.values() for c in v})
-        notes.append("以下有毒/易燃气体暂无模型参数，未计入风险：" + "、".join(names))
+        notes.append(tr("以下有毒/易燃气体暂无模型参数，未计入风险：", "no model parameters yet for these toxic/"
+                        "flammable gases, left out of the risk: ") + tr("、", ", ").join(names))
     return notes
 
 

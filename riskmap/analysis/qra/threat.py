@@ -652,37 +652,70 @@ def _numbers(name, how, lon, lat, chem, prop, tonnes, stock_t, params, rel_zh, r
 
 
 def _notes(chem, prop, params, instantaneous, gamma, metric_crs, rows, duration=0.0) -> list[str]:
+    downwind = downwind_grid_azimuth(params.wind_from, gamma)
     notes = [
-        "威胁区按ALOHA方法：每级关注值（LOC）为该效应在某一时刻达到该值的范围；3级（红）最严重，1级（黄）最轻（STANDARDS.md §7）",
-        f"子午线收敛角γ = {gamma:.4f}°（{metric_crs.name}，在泄漏点由投影计算；网格方位角 = 真方位角 − γ），"
-        f"风来向{params.wind_from:g}°（真北）→ 下风向网格方位角 {downwind_grid_azimuth(params.wind_from, gamma):.3f}°",
-        f"毒性浓度 ppm → mg/m³ 按 25 °C、1 atm（{MOLAR_VOLUME_L} L/mol，AEGL/ERPG 的换算约定）",
-        "泄漏为初始速率，未计压力下降；液化气体泄漏未计闪蒸与液滴沉降（全部计入气云）",
-        f"计算至下风向 {params.max_distance_m:,.0f} m；超出者标“≥”，该区在此截断（Briggs σ 适用 100 m–10 km）",
-        "单一风向、单一天气，未计风向摆动（ALOHA 的风向不确定线未绘）",
+        tr("威胁区按ALOHA方法：每级关注值（LOC）为该效应在某一时刻达到该值的范围；3级（红）最严重，1级（黄）最轻（STANDARDS.md §7）",
+           "threat zones by the ALOHA method: each level of concern (LOC) is the area where the effect reaches that "
+           "value at some time; tier 3 (red) is the most severe, tier 1 (yellow) the least (STANDARDS.md §7)"),
+        tr(f"子午线收敛角γ = {gamma:.4f}°（{metric_crs.name}，在泄漏点由投影计算；网格方位角 = 真方位角 − γ），"
+           f"风来向{params.wind_from:g}°（真北）→ 下风向网格方位角 {downwind:.3f}°",
+           f"meridian convergence γ = {gamma:.4f}° ({metric_crs.name}, computed from the projection at the release "
+           f"point; grid azimuth = true azimuth − γ), wind from {params.wind_from:g}° (true north) → downwind grid "
+           f"azimuth {downwind:.3f}°"),
+        tr(f"毒性浓度 ppm → mg/m³ 按 25 °C、1 atm（{MOLAR_VOLUME_L} L/mol，AEGL/ERPG 的换算约定）",
+           f"toxic concentrations ppm → mg/m³ at 25 °C, 1 atm ({MOLAR_VOLUME_L} L/mol, the AEGL/ERPG convention)"),
+        tr("泄漏为初始速率，未计压力下降；液化气体泄漏未计闪蒸与液滴沉降（全部计入气云）",
+           "the release is at its initial rate, without the pressure drop; no flashing or rain-out for liquefied "
+           "gases (all of it goes into the cloud)"),
+        tr(f"计算至下风向 {params.max_distance_m:,.0f} m；超出者标“≥”，该区在此截断（Briggs σ 适用 100 m–10 km）",
+           f"computed to {params.max_distance_m:,.0f} m downwind; beyond that the distance is marked '≥' and the "
+           "zone is cut there (Briggs σ hold for 100 m–10 km)"),
+        tr("单一风向、单一天气，未计风向摆动（ALOHA 的风向不确定线未绘）",
+           "one wind direction, one weather, no wind meander (ALOHA's wind direction confidence lines not drawn)"),
     ]
     if "toxic" in prop["hazards"] and prop["M"] > 29.0:
-        notes.append(f"{chem}比空气重（M = {prop['M']:g} g/mol），实际为重气扩散：近场更宽更低；此处按中性气体高斯模型"
-                     "作文献认可的近似（筛查用），重气模型评估见 docs/validation.md")
+        notes.append(tr(f"{chem}比空气重（M = {prop['M']:g} g/mol），实际为重气扩散：近场更宽更低；此处按中性气体高斯模型"
+                        "作文献认可的近似（筛查用），重气模型评估见 docs/validation.md",
+                        f"{chem} is heavier than air (M = {prop['M']:g} g/mol) and really disperses as a dense gas: "
+                        "wider and lower near the source; here the neutral-gas Gaussian model is used as an "
+                        "approximation accepted in the literature (for screening); see docs/validation.md for the "
+                        "dense-gas model evaluation"))
     elif "toxic" in prop["hazards"]:
-        notes.append(f"{chem}（M = {prop['M']:g} g/mol）加压液化泄漏时冷云可呈重气行为；此处按中性气体高斯模型近似")
+        notes.append(tr(f"{chem}（M = {prop['M']:g} g/mol）加压液化泄漏时冷云可呈重气行为；此处按中性气体高斯模型近似",
+                        f"{chem} (M = {prop['M']:g} g/mol): a cold cloud from a pressurised liquefied release can "
+                        "behave as a dense gas; approximated here by the neutral-gas Gaussian model"))
     if "flammable" in prop["hazards"] and not instantaneous:
-        notes.append("连续泄漏未计蒸气云爆炸超压区（需气云可燃质量模型）；选“瞬时全部泄漏”可得超压区")
+        notes.append(tr("连续泄漏未计蒸气云爆炸超压区（需气云可燃质量模型）；选“瞬时全部泄漏”可得超压区",
+                        "no vapour cloud explosion overpressure zone for a continuous release (it needs a model of "
+                        "the cloud's flammable mass); choose 'instantaneous release of the whole amount' for "
+                        "overpressure zones"))
     plume_rows = [r for r in rows if r["hazard"] in ("toxic", "flammable") and math.isfinite(r["max_distance_m"])]
     if not instantaneous and plume_rows:
         travel = params.wind_speed * duration
         far = max(r["max_distance_m"] for r in plume_rows)
         if far > travel:
-            notes.append(f"泄漏持续 {duration:.0f} s，其间烟羽只传播约 {travel:,.0f} m；更远处按稳态烟羽计（偏保守），"
-                         f"最远威胁区距离 {far:,.0f} m")
+            notes.append(tr(f"泄漏持续 {duration:.0f} s，其间烟羽只传播约 {travel:,.0f} m；更远处按稳态烟羽计（偏保守），"
+                            f"最远威胁区距离 {far:,.0f} m",
+                            f"the release lasts {duration:.0f} s, in which the plume travels only about "
+                            f"{travel:,.0f} m; farther out a steady plume is assumed (conservative); the farthest "
+                            f"threat zone reaches {far:,.0f} m"))
     if instantaneous and "toxic" in prop["hazards"]:
-        notes.append("瞬时泄漏按烟团经过时的峰值浓度与关注值比较（偏保守）")
+        notes.append(tr("瞬时泄漏按烟团经过时的峰值浓度与关注值比较（偏保守）",
+                        "for an instantaneous release the peak concentration as the puff passes is compared with "
+                        "the levels of concern (conservative)"))
+
+    def levels(chosen):
+        return tr("、", ", ").join(tr(f"{HAZARDS[r['hazard']][0]}{r['level_label']}",
+                                      f"{HAZARDS[r['hazard']][1]} {r['level_label']}") for r in chosen)
+
     capped = [r for r in rows if r["capped"]]
     if capped:
-        notes.append("以下关注值在最大计算距离处仍被超过：" + "、".join(f"{HAZARDS[r['hazard']][0]}{r['level_label']}" for r in capped))
+        notes.append(tr("以下关注值在最大计算距离处仍被超过：", "these levels of concern are still exceeded at the "
+                        "largest distance computed: ") + levels(capped))
     missing = [r for r in rows if r["geometry"] is None]
     if missing:
-        notes.append("以下关注值在地面未达到，无威胁区：" + "、".join(f"{HAZARDS[r['hazard']][0]}{r['level_label']}" for r in missing))
+        notes.append(tr("以下关注值在地面未达到，无威胁区：", "these levels of concern are not reached at ground level, "
+                        "no threat zone: ") + levels(missing))
     return notes
 
 
