@@ -997,6 +997,11 @@ def chunk_progress(callback):
         _chunk_progress.callback = previous
 
 
+def chunk_progress_callback():
+    """The callback :func:`chunk_progress` set on this thread (None when none is set)."""
+    return getattr(_chunk_progress, "callback", None)
+
+
 def _off_main_thread() -> bool:
     return threading.current_thread() is not threading.main_thread()
 
@@ -1225,7 +1230,7 @@ def read_dataframe_chunked(source: str, layer=None, *, chunk: int | None = None,
     import pyogrio
 
     chunk = chunk or CHUNK_FEATURES
-    progress = progress or getattr(_chunk_progress, "callback", None)
+    progress = progress or chunk_progress_callback()
     if not (_off_main_thread() or chunk != CHUNK_FEATURES):
         return pyogrio.read_dataframe(source, layer=layer, **kwargs)
     info = info if info is not None else layer_info(source, layer)

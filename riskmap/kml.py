@@ -268,13 +268,18 @@ def _checked_bytes(path: Path) -> bytes:
     return data
 
 
-def _pull_events(path: Path, data: bytes, events=("end",)):
-    """The pull parser's events over ``data``, fed :data:`PARSE_BLOCK` bytes at a time."""
+def _pull_events(path: Path, data: bytes, events=("end",), progress=None):
+    """The pull parser's events over ``data``, fed :data:`PARSE_BLOCK` bytes at a time.
+
+    ``progress(fraction)`` after each block, when given (it may raise :class:`CancelledError`).
+    """
     parser = ET.XMLPullParser(events)
     try:
         for start in range(0, len(data), PARSE_BLOCK):
             parser.feed(data[start:start + PARSE_BLOCK])
             yield from parser.read_events()
+            if progress is not None:
+                progress(min(1.0, (start + PARSE_BLOCK) / len(data)))
         parser.close()
         yield from parser.read_events()
     except ET.ParseError as exc:
@@ -391,7 +396,8 @@ def read_kml(path):
     """A KML/KMZ written by riskmap as a GeoDataFrame in WGS84 (GCJ-02 files are shifted back).
 
     Fields come back with their types from the file's Schema; ``kml_name`` holds each
-    placemark's name. Raises :class:`DataFormatError` for a file riskmap did not write.
+    placemark's name. Raises :class:`DataFormatError` for a file riskmap did not write. The file is
+    parsed in blocks; after each, the callback of :func:`riskmap.io.chunk_progress` (if any) is called.
     """
     import geopandas as gpd
     import pandas as pd
@@ -401,11 +407,13 @@ def read_kml(path):
     system = _coordinates_in(path, data)
     if system not in ("WGS84", "GCJ-02"):
         raise DataFormatError(tr("不是 riskmap 导出的 KML", "not a KML written by riskmap"), path)
+    from riskmap.io import chunk_progress_callback
+
     types, rows, geoms = {}, [], []
     stack = []  # the open elements
     # streamed: each placemark is read when it ends and then dropped from the tree, which never grows (a
     # tree of the whole file made the garbage collector's passes over it stop every thread for 0.1–0.4 s)
-    for event, element in _pull_events(path, data, ("start", "end")):
+    for event, element in _pull_events(path, data, ("start", "end"), chunk_progress_callback()):
         if event == "start":
             stack.append(element)
             continue

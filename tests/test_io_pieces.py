@@ -128,8 +128,15 @@ def test_riskmaps_own_kml_read_in_small_blocks_equals_one_block(tmp_path, monkey
     monkeypatch.setattr(kml, "PARSE_BLOCK", 1 << 30)
     whole = kml.read_kml(path)
     monkeypatch.setattr(kml, "PARSE_BLOCK", 97)  # blocks end inside tags and inside UTF-8 characters
-    pieces = on_worker(lambda: kml.read_kml(path))
+    fractions = []
+
+    def read():
+        with io.chunk_progress(fractions.append):
+            return kml.read_kml(path)
+
+    pieces = on_worker(read)
     pd.testing.assert_frame_equal(pieces, whole)
+    assert len(fractions) > 10 and fractions == sorted(fractions) and fractions[-1] == 1.0
     assert len(whole) == len(frame) and whole["fid_no"].tolist() == frame["fid_no"].tolist()
     assert kml.kml_coordinates(path) == "GCJ-02" == whole.attrs["riskmap_kml_coordinates"]
 

@@ -113,3 +113,25 @@ def test_adding_a_big_file_keeps_the_window_responsive(window, qtbot, big_files,
         else:
             assert layer.gdf["Name"].tolist()[:3] == ["企业0", "企业1", "企业2"]
     assert errors == []
+
+
+@pytest.mark.parametrize("kind", ["geojson", "riskmap_kml"])
+def test_a_big_file_reports_progress_and_cancels_within_the_file(window, qtbot, big_files, monkeypatch, errors,
+                                                                  kind):
+    """取消 while the GeoJSON's copy is made (the child is ended) or riskmap's KML is parsed adds nothing."""
+    from PyQt5.QtCore import Qt
+
+    from riskmap.ui import tasks
+
+    monkeypatch.setattr(tasks, "PROGRESS_INTERVAL_S", 0.0)
+    seen, added = [], []
+    window.files_added.connect(added.append)
+    settle(qtbot, window)
+    before = [lyr.id for lyr in window.project.layers]
+    job = window.add_files([big_files[kind]])
+    job.task.progress.connect(lambda fraction, message: seen.append(fraction))
+    qtbot.waitUntil(lambda: any(0.0 < f < 0.5 for f in seen), timeout=60000)  # inside the one file
+    qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: bool(added), timeout=60000)
+    assert added == [[]] and errors == [] and [lyr.id for lyr in window.project.layers] == before
+    assert max(seen) < 1.0
