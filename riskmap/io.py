@@ -841,12 +841,25 @@ def _apply_datum(gdf, path: Path, meta, offset, table: bool):
 
 
 def _riskmap_kml(path: Path) -> bool:
-    from riskmap.kml import kml_coordinates
+    from riskmap.kml import MARKER, kml_coordinates
 
+    if path.suffix.lower() == ".kml" and not _file_contains(path, MARKER.encode()):
+        return False  # riskmap writes its marker verbatim (UTF-8): no need to parse another program's KML here
     try:
         return kml_coordinates(path) is not None
     except DataFormatError:  # not parseable here: GDAL reads it (or says why not)
         return False
+
+
+def _file_contains(path: Path, needle: bytes, block: int = 1 << 20) -> bool:
+    """Whether the bytes ``needle`` occur in the file (read in blocks: a search releases the GIL between them)."""
+    tail = b""
+    with open(path, "rb") as fh:
+        while data := fh.read(block):
+            if needle in tail + data[:len(needle)] or needle in data:
+                return True
+            tail = data[-len(needle):]
+    return False
 
 
 def read_all_layers(path: str | Path, **kwargs) -> dict:
@@ -984,6 +997,11 @@ def chunk_progress(callback):
         _chunk_progress.callback = previous
 
 
+def chunk_progress_callback():
+    """The callback :func:`chunk_progress` set on this thread (None when none is set)."""
+    return getattr(_chunk_progress, "callback", None)
+
+
 def _off_main_thread() -> bool:
     return threading.current_thread() is not threading.main_thread()
 
@@ -1006,34 +1024,231 @@ def quiet_runtime_warnings():
         yield
 
 
-def read_dataframe_chunked(source: str, layer=None, *, chunk: int | None = None, progress=None, **kwargs):
-    """``pyogrio.read_dataframe`` of a whole layer; on a worker thread in calls of :data:`CHUNK_FEATURES`.
+#: Drivers that parse the whole file at each open (GeoJSON, KML…): a ``skip_features`` piece costs a full
+#: parse, so pieces would take quadratic time. On a worker thread such a layer of more than
+#: :data:`CHUNK_FEATURES` features is first copied by GDAL in a child process (its own GIL) to a temporary
+#: FlatGeobuf, whose pieces are then read as a random-access file's (:class:`LayerCopy`).
+_COPY_FORMAT = ("FlatGeobuf", ".fgb")
 
-    Only for drivers with random access (GeoPackage, Shapefile, FlatGeobuf) and more features than one
-    call; otherwise one call. ``progress(fraction)`` after each call.
+#: The child process's program: GDAL streams the layer (Arrow batches, no pyarrow needed) into the copy.
+#: geopandas/pandas/shapely are kept out of it: pyogrio imports them when present, 0.3 s of start-up for nothing.
+_COPY_PROGRAM = r"""
+import sys
+sys.modules.update(geopandas=None, pandas=None, shapely=None)
+import pyogrio.raw
+src, layer, dst, driver = sys.argv[1:5]
+with pyogrio.raw.open_arrow(src, layer=layer or None, batch_size=16384, use_pyarrow=False) as (meta, reader):
+    pyogrio.raw.write_arrow(reader, dst, driver=driver, layer="piece", geometry_name="geometry",
+                            geometry_type=meta["geometry_type"] or "Unknown", crs=meta["crs"],
+                            layer_options={"SPATIAL_INDEX": "NO"})
+"""
+
+#: Bytes per second the child copies (a low estimate), for the progress bar while it runs.
+_COPY_RATE = 15e6
+#: Seconds between two looks at the child (and two progress calls, where 取消 is noticed).
+_COPY_POLL_S = 0.05
+#: A file of a one-pass driver above this size has its copy started at once on a worker thread, beside the
+#: info read that checks its driver (both are whole parses; on two cores they overlap).
+EARLY_COPY_BYTES = 4_000_000
+#: Wall time aimed at per piece of a read in pieces of :data:`CHUNK_FEATURES` (the GIL is held for most of
+#: it): pieces grow up to four times :data:`CHUNK_FEATURES` while they take less (a piece has a fixed cost,
+#: the CRS and frame built for it).
+PIECE_SECONDS = 0.05
+
+
+def layer_info(source: str, layer=None) -> dict | None:
+    """``pyogrio.read_info`` of a layer (driver, features, fields, dtypes, CRS…), None when it fails.
+
+    GDAL opens the file without the GIL, but for GeoJSON and KML an open is a whole parse: readers pass
+    this to :func:`read_dataframe_chunked` rather than open the file once more.
+    """
+    import pyogrio
+
+    try:
+        with quiet_runtime_warnings():
+            return pyogrio.read_info(source, layer=layer)
+    except Exception:  # the read that follows reports the problem with the file's name
+        return None
+
+
+def _same_schema(a: dict, b: dict) -> bool:
+    keys = ("fields", "dtypes", "ogr_types", "ogr_subtypes")
+    return all(np.array_equal(np.asarray(a.get(k)), np.asarray(b.get(k))) for k in keys) \
+        and a.get("features") == b.get("features")
+
+
+class LayerCopy:
+    """A copy of one layer to a temporary FlatGeobuf, made by GDAL in a child process (its own GIL).
+
+    Parameters
+    ----------
+    source : str
+        The GDAL name of the file (:func:`gdal_source`).
+    layer : str, optional
+        The layer (the first when omitted).
+    size : int
+        The file's size in bytes, for the progress estimate.
+
+    Notes
+    -----
+    Starting the child never fails: when it cannot run (a bundled app without an interpreter, no process
+    allowed) :meth:`wait` says False and the caller reads the source in one call. :meth:`close` ends a
+    child still running and removes the copy.
+    """
+
+    def __init__(self, source: str, layer=None, size: int = 0):
+        import subprocess
+        import sys
+        import time
+
+        self.layer = layer
+        self.expected_s = max(size / _COPY_RATE, 0.5)
+        self.started = time.perf_counter()
+        self.tmpdir = tempfile.mkdtemp(prefix="riskmap-piece-")
+        self.path = os.path.join(self.tmpdir, "copy" + _COPY_FORMAT[1])
+        self.child = None
+        if getattr(sys, "frozen", False):
+            return
+        args = [sys.executable, "-c", _COPY_PROGRAM, source, "" if layer is None else str(layer), self.path,
+                _COPY_FORMAT[0]]
+        try:
+            self.child = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL)
+        except OSError:
+            self.child = None
+
+    def wait(self, progress=None) -> bool:
+        """Wait for the copy; whether it is complete. ``progress(fraction)`` (0 to 0.5, estimated) meanwhile.
+
+        Raises
+        ------
+        CancelledError
+            When ``progress`` raises it (取消); the child runs on until :meth:`close`.
+        """
+        import subprocess
+        import time
+
+        if self.child is None:
+            return False
+        while True:
+            try:
+                return self.child.wait(_COPY_POLL_S) == 0
+            except subprocess.TimeoutExpired:
+                if progress is not None:  # may raise CancelledError: the owner's close() ends the child
+                    progress(min(0.5, 0.5 * (time.perf_counter() - self.started) / self.expected_s))
+
+    def close(self) -> None:
+        """End the child if it still runs and remove the copy."""
+        if self.child is not None and self.child.poll() is None:
+            self.child.kill()
+            self.child.wait()
+        if os.path.isdir(self.tmpdir):
+            for name in os.listdir(self.tmpdir):
+                os.unlink(os.path.join(self.tmpdir, name))
+            os.rmdir(self.tmpdir)
+
+
+def early_copy(source: str, path: Path, layer=None) -> LayerCopy | None:
+    """A :class:`LayerCopy` started now for a big file of a one-pass driver read on a worker thread, else None."""
+    drivers = VECTOR_DRIVERS.get(path.suffix.lower(), ())
+    if not _off_main_thread() or not drivers or set(drivers) & _RANDOM_ACCESS_DRIVERS:
+        return None
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    return LayerCopy(source, layer, size) if size > EARLY_COPY_BYTES else None
+
+
+def _read_pieces(source: str, layer, count: int, chunk: int, progress, start_fraction: float = 0.0,
+                 grow: bool = False, **kwargs):
+    import time
+
+    import pyogrio
+
+    frames, start, size = [], 0, chunk
+    while start < count:
+        began = time.perf_counter()
+        frames.append(pyogrio.read_dataframe(source, layer=layer, skip_features=start, max_features=size,
+                                             **kwargs))
+        start += size
+        if grow:
+            took = max(time.perf_counter() - began, 1e-3)
+            size = int(min(max(size * PIECE_SECONDS / took, chunk), 4 * chunk))
+        if progress is not None:
+            progress(start_fraction + (1.0 - start_fraction) * min(1.0, start / count))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _read_copy(copy: LayerCopy, info: dict, chunk: int, progress, **kwargs):
+    """The layer read in pieces from its copy; None when the copy failed or its fields differ from the source's."""
+    if not copy.wait(progress):
+        return None
+    copied = layer_info(copy.path, "piece")
+    if copied is None or not _same_schema(info, copied):  # a type FlatGeobuf lacks (a date, a list)
+        return None
+    kwargs.pop("encoding", None)  # the copy is UTF-8 (GeoJSON and KML always are)
+    gdf = _read_pieces(copy.path, "piece", int(copied["features"]), chunk, progress, 0.5,
+                       grow=chunk == CHUNK_FEATURES, **kwargs)
+    return gdf.set_crs(info.get("crs") or None, allow_override=True)  # the source's own CRS text
+
+
+def read_dataframe_chunked(source: str, layer=None, *, chunk: int | None = None, progress=None, info=None,
+                           copy: LayerCopy | None = None, **kwargs):
+    """``pyogrio.read_dataframe`` of a whole layer; on a worker thread in pieces of :data:`CHUNK_FEATURES`.
+
+    Parameters
+    ----------
+    source : str
+        The GDAL name of the file (:func:`gdal_source`).
+    layer : str or int, optional
+        The layer (the first when omitted).
+    chunk : int, optional
+        Features per piece (:data:`CHUNK_FEATURES`, then grown to about :data:`PIECE_SECONDS` a piece); a
+        value other than the default pieces the read on any thread, in pieces of exactly that size.
+    progress : callable, optional
+        ``progress(fraction)`` after each piece (default: the one :func:`chunk_progress` set on this thread).
+    info : dict, optional
+        :func:`layer_info` of the layer when the caller has it (GeoJSON and KML are parsed at each open).
+    copy : LayerCopy, optional
+        A copy of this layer already started (:func:`early_copy`); the caller closes it.
+    **kwargs
+        Passed to ``pyogrio.read_dataframe``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The same frame as one ``pyogrio.read_dataframe`` call: rows, order, dtypes, geometry and CRS.
+
+    Notes
+    -----
+    Drivers with random access (GeoPackage, Shapefile, FlatGeobuf) are read in pieces with
+    ``skip_features``/``max_features``. Other drivers re-parse the file at each call, so their layer is
+    first copied to a temporary FlatGeobuf by GDAL in a child process, then read in pieces; when the copy
+    fails or its fields differ (a type FlatGeobuf lacks), the layer is read in one call.
     """
     import pyogrio
 
     chunk = chunk or CHUNK_FEATURES
-    progress = progress or getattr(_chunk_progress, "callback", None)
-    count = -1
-    if _off_main_thread() or chunk != CHUNK_FEATURES:
-        try:
-            info = pyogrio.read_info(source, layer=layer)
-            if info.get("driver") in _RANDOM_ACCESS_DRIVERS:
-                count = int(info.get("features", -1))
-        except Exception:  # the one-call read below says what is wrong
-            count = -1
+    progress = progress or chunk_progress_callback()
+    if not (_off_main_thread() or chunk != CHUNK_FEATURES):
+        return pyogrio.read_dataframe(source, layer=layer, **kwargs)
+    info = info if info is not None else layer_info(source, layer)
+    count = int(info.get("features", -1)) if info is not None else -1
     if count <= chunk:
         return pyogrio.read_dataframe(source, layer=layer, **kwargs)
-    frames = []
-    for start in range(0, count, chunk):
-        frames.append(pyogrio.read_dataframe(source, layer=layer, skip_features=start, max_features=chunk,
-                                             **kwargs))
-        if progress is not None:
-            progress(min(1.0, (start + chunk) / count))
-    gdf = pd.concat(frames, ignore_index=True)
-    return gdf
+    if info.get("driver") in _RANDOM_ACCESS_DRIVERS:
+        return _read_pieces(source, layer, count, chunk, progress, grow=chunk == CHUNK_FEATURES, **kwargs)
+    own = copy is None
+    if own:
+        size = os.path.getsize(source) if os.path.isfile(source) else 0
+        copy = LayerCopy(source, layer, size)
+    try:
+        gdf = _read_copy(copy, info, chunk, progress, **kwargs)
+    finally:
+        if own:
+            copy.close()
+    return gdf if gdf is not None else pyogrio.read_dataframe(source, layer=layer, **kwargs)
 
 
 def _layer_geometry_type(gdf):
@@ -1401,17 +1616,24 @@ def _read_ogr_source(source: str, path: Path, layer, meta):
 
     ext = path.suffix.lower()
     kwargs = {"encoding": meta["encoding"]} if meta["encoding"] else {}
+    copy = early_copy(source, path, layer)
     try:
+        info = None
         if layer is None or ext == ".shp":
-            layers = pyogrio.list_layers(source)
-            if len(layers) == 0:
-                raise EmptyLayerError(tr("文件中没有图层，请选择有数据的文件", "the file holds no layers; choose a file with data"),
-                                      path)
-            layer = str(layers[0][0])
+            info = layer_info(source)  # the first layer's name too: one open less (a whole parse for GeoJSON/KML)
+            if info is not None:
+                layer = str(info["layer_name"])
+            else:
+                layers = pyogrio.list_layers(source)
+                if len(layers) == 0:
+                    raise EmptyLayerError(tr("文件中没有图层，请选择有数据的文件",
+                                             "the file holds no layers; choose a file with data"), path)
+                layer = str(layers[0][0])
         meta["layer"] = path.stem if ext == ".shp" else layer
-        _check_opened_driver(path, _ogr_driver(source, layer), VECTOR_DRIVERS[ext])
+        info = info or layer_info(source, layer)
+        _check_opened_driver(path, info.get("driver") if info else None, VECTOR_DRIVERS[ext])
         with quiet_runtime_warnings():
-            gdf = read_dataframe_chunked(source, layer=layer, on_invalid="ignore", **kwargs)
+            gdf = read_dataframe_chunked(source, layer=layer, on_invalid="ignore", info=info, copy=copy, **kwargs)
     except (EmptyLayerError, DataFormatError, CancelledError):
         raise
     except UnicodeDecodeError as exc:
@@ -1421,6 +1643,9 @@ def _read_ogr_source(source: str, path: Path, layer, meta):
         raise DataFormatError(tr(f"无法读取文件（{_short(exc)}），文件可能不完整或已损坏；请恢复或重新导出",
                                  f"cannot read the file ({_short(exc)}); it may be truncated or corrupt — "
                                  "restore it or re-export it"), path) from exc
+    finally:
+        if copy is not None:
+            copy.close()
     return gdf
 
 
@@ -1531,14 +1756,15 @@ def table_datum(path: str | Path, encoding: str | None = None) -> tuple[str | No
 
 def _read_table(path: Path, meta, crs=None, lon_col=None, lat_col=None, skip_bad_rows=False):
     import geopandas as gpd
+    import shapely
 
     frame, line_numbers, header = _read_table_cells(path, meta)
     if len(frame) == 0:
         raise EmptyLayerError(tr("表格没有数据行，请选择有数据的文件", "the table has no rows; choose a file with data"), path)
     lon_name = _find_column(frame.columns, "lon", lon_col, path, "longitude")
     lat_name = _find_column(frame.columns, "lat", lat_col, path, "latitude")
-    lon = pd.to_numeric(frame[lon_name].str.strip(), errors="coerce").to_numpy(float)
-    lat = pd.to_numeric(frame[lat_name].str.strip(), errors="coerce").to_numpy(float)
+    lon = tables.by_rows(frame[lon_name], _coordinate_numbers).to_numpy(float)
+    lat = tables.by_rows(frame[lat_name], _coordinate_numbers).to_numpy(float)
     summary = tables.summary_rows(frame, np.isfinite(lon) & np.isfinite(lat))
     if summary.any():
         first = tables.first_cells(frame)[summary]
@@ -1582,18 +1808,25 @@ def _read_table(path: Path, meta, crs=None, lon_col=None, lat_col=None, skip_bad
     if geographic:
         meta["_datum"] = tables.detect_datum(lon_name, lat_name, list(header.titles) + notes_text, frame)
     frame = frame.apply(_numeric_if_possible)
-    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=target_crs)
+    rows = tables.CHUNK_ROWS  # shapely.points holds the GIL: 0.28 s for 500,000 points in one call
+    points = np.concatenate([shapely.points(lon[i:i + rows], lat[i:i + rows]) for i in range(0, len(lon), rows)])
+    return gpd.GeoDataFrame(frame, geometry=gpd.array.from_shapely(points), crs=target_crs)
+
+
+def _coordinate_numbers(part: pd.Series) -> pd.Series:
+    return pd.to_numeric(part.str.strip(), errors="coerce")
 
 
 def _numeric_if_possible(column: pd.Series) -> pd.Series:
     if column.dtype != object and not pd.api.types.is_string_dtype(column):
         return column
-    stripped = column.astype(str).str.strip()
-    probe = stripped[stripped != ""].iloc[:64]  # one text among the first values: not a number column (exact, cheap)
+    stripped = tables.by_rows(column, lambda part: part.astype(str).str.strip())
+    filled = tables.by_rows(stripped, lambda part: part != "")
+    probe = stripped[filled].iloc[:64]  # one text among the first values: not a number column (exact, cheap)
     if len(probe) and pd.to_numeric(probe, errors="coerce").isna().any():
         return column
-    converted = pd.to_numeric(stripped.where(stripped != "", None), errors="coerce")
-    if converted.notna().sum() == (stripped != "").sum() and (stripped != "").any():
+    converted = tables.by_rows(stripped, lambda part: pd.to_numeric(part.where(part != "", None), errors="coerce"))
+    if converted.notna().sum() == filled.sum() and filled.any():
         return converted
     return column
 

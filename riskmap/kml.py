@@ -256,15 +256,44 @@ def _kml_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _parse(path: Path):
+#: Bytes fed to the XML parser at a time: expat holds the GIL for a feed (20–40 ms for 256 KB), so a big
+#: file parsed on a worker thread lets the window's event loop run between feeds.
+PARSE_BLOCK = 1 << 18
+
+
+def _checked_bytes(path: Path) -> bytes:
     data = _kml_bytes(path)
     if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data:  # no entity tricks in data files
         raise DataFormatError(tr("KML 含有 DTD/实体声明，拒绝读取", "the KML declares a DTD/entities; refused"), path)
+    return data
+
+
+def _pull_events(path: Path, data: bytes, events=("end",), progress=None):
+    """The pull parser's events over ``data``, fed :data:`PARSE_BLOCK` bytes at a time.
+
+    ``progress(fraction)`` after each block, when given (it may raise :class:`CancelledError`).
+    """
+    parser = ET.XMLPullParser(events)
     try:
-        return ET.fromstring(data)
+        for start in range(0, len(data), PARSE_BLOCK):
+            parser.feed(data[start:start + PARSE_BLOCK])
+            yield from parser.read_events()
+            if progress is not None:
+                progress(min(1.0, (start + PARSE_BLOCK) / len(data)))
+        parser.close()
+        yield from parser.read_events()
     except ET.ParseError as exc:
         raise DataFormatError(tr(f"KML 文件无法解析（{exc}），可能不完整", f"the KML does not parse ({exc})"),
                               path) from exc
+
+
+def _marker_in(ext) -> str | None:
+    """The value of riskmap's marker in a Document's ``ExtendedData`` element (None: not there)."""
+    for data in ext:
+        if _local(data.tag) == "Data" and data.get("name") == MARKER:
+            value = _find(data, "value")
+            return (value.text or "").strip() if value is not None else None
+    return None
 
 
 def _local(tag: str) -> str:
@@ -280,16 +309,36 @@ def _iter(el, name):
 
 
 def kml_coordinates(path) -> str | None:
-    """``"WGS84"`` or ``"GCJ-02"`` for a KML written by riskmap, None for any other KML."""
-    root = _parse(Path(path))
-    doc = next(_iter(root, "Document"), None)
-    if doc is None:
+    """``"WGS84"`` or ``"GCJ-02"`` for a KML written by riskmap, None for any other KML.
+
+    Parsed only up to the first ``Document``'s own ``ExtendedData``, which KML 2.2 puts before the
+    Document's schemas and features (riskmap writes it so), not the whole file.
+    """
+    path = Path(path)
+    return _coordinates_in(path, _checked_bytes(path))
+
+
+#: Children of a Document that KML 2.2 puts after its ExtendedData: once one starts, the marker is not there.
+_AFTER_EXTENDED_DATA = {"Schema", "Placemark", "Folder", "Document", "NetworkLink", "GroundOverlay",
+                        "PhotoOverlay", "ScreenOverlay"}
+
+
+def _coordinates_in(path: Path, data: bytes) -> str | None:
+    if MARKER.encode() not in data:  # riskmap writes its marker verbatim (UTF-8)
         return None
-    ext = _find(doc, "ExtendedData")
-    for data in (list(ext) if ext is not None else []):
-        if _local(data.tag) == "Data" and data.get("name") == MARKER:
-            value = _find(data, "value")
-            return (value.text or "").strip() if value is not None else None
+    stack = []  # local names of the open elements
+    for event, element in _pull_events(path, data, ("start", "end")):
+        name = _local(element.tag)
+        if event == "start":
+            if name in _AFTER_EXTENDED_DATA and stack and stack[-1] == "Document" and "Document" not in stack[:-1]:
+                return None
+            stack.append(name)
+            continue
+        stack.pop()
+        if name == "ExtendedData" and stack and stack[-1] == "Document" and "Document" not in stack[:-1]:
+            return _marker_in(element)
+        if name == "Document" and "Document" not in stack:  # the first Document ended without ExtendedData
+            return None
     return None
 
 
@@ -323,36 +372,60 @@ def _read_geometry(el):
     return None
 
 
+def _placemark_row(pm) -> dict:
+    row = {"kml_name": (_find(pm, "name").text or "") if _find(pm, "name") is not None else ""}
+    for sd in _iter(pm, "SimpleData"):
+        row[sd.get("name")] = sd.text or ""
+    return row
+
+
+def _placemark_geometry(pm, row: dict, path: Path):
+    import shapely.errors
+
+    geom_el = next((c for c in pm if _local(c.tag) in ("Point", "LineString", "Polygon", "MultiGeometry")), None)
+    try:
+        return _read_geometry(geom_el) if geom_el is not None else None
+    except (ValueError, IndexError, TypeError, AttributeError, StopIteration, shapely.errors.ShapelyError) as exc:
+        # missing or malformed <coordinates>: one line naming the placemark, never a traceback
+        raise DataFormatError(tr(f"KML 要素“{row['kml_name']}”的坐标无法读取，文件可能已损坏",
+                                 f"the coordinates of placemark {row['kml_name']!r} do not parse; "
+                                 "the file may be damaged"), path) from exc
+
+
 def read_kml(path):
     """A KML/KMZ written by riskmap as a GeoDataFrame in WGS84 (GCJ-02 files are shifted back).
 
     Fields come back with their types from the file's Schema; ``kml_name`` holds each
-    placemark's name. Raises :class:`DataFormatError` for a file riskmap did not write.
+    placemark's name. Raises :class:`DataFormatError` for a file riskmap did not write. The file is
+    parsed in blocks; after each, the callback of :func:`riskmap.io.chunk_progress` (if any) is called.
     """
     import geopandas as gpd
     import pandas as pd
-    import shapely.errors
 
     path = Path(path)
-    root = _parse(path)
-    system = kml_coordinates(path)
+    data = _checked_bytes(path)
+    system = _coordinates_in(path, data)
     if system not in ("WGS84", "GCJ-02"):
         raise DataFormatError(tr("不是 riskmap 导出的 KML", "not a KML written by riskmap"), path)
-    types = {f.get("name"): f.get("type", "string") for f in _iter(root, "SimpleField")}
-    rows, geoms = [], []
-    for pm in _iter(root, "Placemark"):
-        row = {"kml_name": (_find(pm, "name").text or "") if _find(pm, "name") is not None else ""}
-        for sd in _iter(pm, "SimpleData"):
-            row[sd.get("name")] = sd.text or ""
-        geom_el = next((c for c in pm if _local(c.tag) in ("Point", "LineString", "Polygon", "MultiGeometry")), None)
-        rows.append(row)
-        try:
-            geoms.append(_read_geometry(geom_el) if geom_el is not None else None)
-        except (ValueError, IndexError, TypeError, AttributeError, StopIteration, shapely.errors.ShapelyError) as exc:
-            # missing or malformed <coordinates>: one line naming the placemark, never a traceback
-            raise DataFormatError(tr(f"KML 要素“{row['kml_name']}”的坐标无法读取，文件可能已损坏",
-                                     f"the coordinates of placemark {row['kml_name']!r} do not parse; "
-                                     "the file may be damaged"), path) from exc
+    from riskmap.io import chunk_progress_callback
+
+    types, rows, geoms = {}, [], []
+    stack = []  # the open elements
+    # streamed: each placemark is read when it ends and then dropped from the tree, which never grows (a
+    # tree of the whole file made the garbage collector's passes over it stop every thread for 0.1–0.4 s)
+    for event, element in _pull_events(path, data, ("start", "end"), chunk_progress_callback()):
+        if event == "start":
+            stack.append(element)
+            continue
+        stack.pop()
+        name = _local(element.tag)
+        if name == "SimpleField":
+            types[element.get("name")] = element.get("type", "string")
+        elif name == "Placemark":
+            rows.append(_placemark_row(element))
+            geoms.append(_placemark_geometry(element, rows[-1], path))
+            if stack:
+                stack[-1].remove(element)
     if not rows:
         raise DataFormatError(tr("KML 中没有要素", "the KML holds no features"), path)
     df = pd.DataFrame(rows, columns=["kml_name", *types])

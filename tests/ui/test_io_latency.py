@@ -15,12 +15,12 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
-from PyQt5.QtCore import QSettings, Qt
+from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QFileDialog
 
 from riskmap import journal as jn
 from riskmap.project import Project
-from window_helpers import longest_gap
+from window_helpers import longest_gap, make_window, settle
 
 pytestmark = pytest.mark.gui
 
@@ -50,19 +50,6 @@ def recovery_dir(tmp_path, monkeypatch):
     return tmp_path / "recovery"
 
 
-def make_window(qtbot, project, tmp_path):
-    from riskmap.ui.main_window import MainWindow
-
-    win = MainWindow(project, settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), restore=False)
-    win._force_close = True
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    qtbot.waitExposed(win)
-    assert win.canvas.wait_until_rendered(60000)
-    return win
-
-
 @pytest.fixture
 def window(qtbot, tmp_path, recovery_dir):
     from window_helpers import make_project
@@ -89,24 +76,6 @@ def unfrozen_gc():
 
     yield
     gc.unfreeze()
-
-
-def settle(qtbot, window):
-    """The map drawn and the debounced autosave written (neither is measured in the add or the save).
-
-    Also the objects of the tests before this one collected and frozen (:func:`gc.freeze`): late in a full
-    run a generation-2 pass over the whole test process (far larger than the app's) can land inside the
-    measured add and stop the loop for ~0.1 s, which is not the add's. ``unfrozen_gc`` undoes it.
-    """
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    qtbot.waitUntil(lambda: not window._journal_timer.isActive(), timeout=30000)
-    journal = window.project.journal
-    if journal is not None:
-        assert journal.flush(60)
-    assert window.canvas.wait_until_rendered(60000)
 
 
 # -- (a) 添加数据… a 200k-point GeoPackage ------------------------------------------------------

@@ -104,3 +104,37 @@ def longest_gap(qtbot, action, done, settle_ms: int = 150, timeout_ms: int = 120
     qtbot.wait(settle_ms)
     beat.stop()
     return float(np.max(np.diff(ticks)))
+
+
+def make_window(qtbot, project, tmp_path):
+    """A shown main window of ``project`` (settings in ``tmp_path``), its map drawn."""
+    from PyQt5.QtCore import QSettings
+
+    from riskmap.ui.main_window import MainWindow
+
+    win = MainWindow(project, settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), restore=False)
+    win._force_close = True
+    qtbot.addWidget(win)
+    win.resize(1000, 700)
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.canvas.wait_until_rendered(60000)
+    return win
+
+
+def settle(qtbot, window):
+    """The map drawn and the debounced autosave written (neither is measured in the add or the save).
+
+    Also the objects of the tests before this one collected and frozen (:func:`gc.freeze`): late in a full
+    run a generation-2 pass over the whole test process (far larger than the app's) can land inside the
+    measured add and stop the loop for ~0.1 s, which is not the add's. ``unfrozen_gc`` undoes it.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    qtbot.waitUntil(lambda: not window._journal_timer.isActive(), timeout=30000)
+    journal = window.project.journal
+    if journal is not None:
+        assert journal.flush(60)
+    assert window.canvas.wait_until_rendered(60000)
