@@ -239,3 +239,25 @@ def test_a_transformer_on_another_thread_is_rebuilt_from_the_pipeline(monkeypatc
     worker.join()
     assert searches == []  # no second search of PROJ's database
     np.testing.assert_array_equal(out["xy"], first)
+
+
+@pytest.mark.parametrize("src, dst", [(4326, 4547), (4547, 4326), (4326, 4490), (4490, 4326), (4326, 4546)])
+def test_wgs84_to_cgcs2000_pairs_skip_the_search_and_give_proj_s_numbers(src, dst, monkeypatch):
+    """PROJ answers WGS84 ↔ CGCS2000 with a null "ballpark" shift after a 0.045 s database search; riskmap
+    asks for the CGCS2000 pair instead: the same numbers, bit for bit, as PROJ's own transformer."""
+    from pyproj import CRS, Transformer
+
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(110.0, 117.0, 500), rng.uniform(29.0, 36.0, 500)
+    if CRS.from_epsg(src).is_projected:
+        lon, lat = Transformer.from_crs(4326, src, always_xy=True).transform(lon, lat)
+    oracle = Transformer.from_crs(src, dst, always_xy=True).transform(lon, lat)
+    asked = []
+    original = Transformer.from_crs
+    monkeypatch.setattr(Transformer, "from_crs", staticmethod(lambda a, b, **k: asked.append((a, b)) or original(a, b, **k)))
+    crs._thread_local.__dict__.clear()  # a thread that has made none yet
+    crs._PIPELINES.clear()
+    got = crs.transformer(src, dst).transform(lon, lat)
+    np.testing.assert_array_equal(got, oracle)
+    assert all("China 2000" in (a.datum.name, b.datum.name) and "World Geodetic" not in a.datum.name + b.datum.name
+               for a, b in asked)
