@@ -256,7 +256,11 @@ def run_rerun(args) -> int:
     print(result.summary)
     recorded = record.get("results_sha256")
     if recorded:
-        now = result.provenance["results_sha256"]
+        from riskmap.analysis.result import DIGEST_SCHEME, layers_digest
+
+        scheme = int(record.get("results_digest_scheme") or 1)  # records before scheme 2 say none
+        now = result.provenance["results_sha256"] if scheme == DIGEST_SCHEME else \
+            layers_digest(result.layers, scheme=scheme)
         differ = [name for name in sorted(set(recorded) | set(now)) if recorded.get(name) != now.get(name)]
         if not differ:
             print(tr(f"与记录的结果相同（{len(now)} 个结果图层逐项一致）",

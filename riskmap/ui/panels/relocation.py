@@ -337,7 +337,7 @@ class RelocationPanel(AnalysisPanel):
 
     def current_result(self):
         """The assessment as it stands after the what-if edits, the edits noted in its provenance."""
-        from riskmap.analysis.result import AnalysisResult, layers_digest
+        from riskmap.analysis.result import DIGEST_SCHEME, AnalysisResult, layers_digest
 
         base = self.analysis_result
         if base is None or not self.what_if:
@@ -349,6 +349,7 @@ class RelocationPanel(AnalysisPanel):
         prov["summary_zh"], prov["summary_en"] = zh, en
         prov["what_if"] = list(self.what_if)
         prov["results_sha256"] = layers_digest(layers)
+        prov["results_digest_scheme"] = DIGEST_SCHEME
         return AnalysisResult(base.analysis, layers, tables, zh, en, prov, self.result)
 
     def summary_text(self) -> str:
