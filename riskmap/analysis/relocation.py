@@ -1231,6 +1231,12 @@ def _zone_polygons(geoms_m, dist):
     return shapely.buffer(geoms_m, dist, quad_segs=zonal.CIRCLE_QUAD_SEGS)
 
 
+#: Segments per quarter of a point plant's drawn zone (the layer written and shown): 128 vertices, a vertex
+#: every 49 m on a 1 km circle and at most 0.03 % of the radius inside it (0.3 m at 1 km, under a pixel at any
+#: scale the circle fits the screen). Every figure — people, targets, dense overlap — is computed on the exact
+#: circle or on 256-gons, not on this polygon; halving its vertices halves the zone layer's writing.
+ZONE_DRAWN_QUAD_SEGS = 32
+
 #: Safety zones of site outlines (not points) buffered at a time (257-vertex polygons: ~40 MB per 10,000).
 ZONE_CHUNK = 10_000
 
@@ -1249,7 +1255,8 @@ def _zones_and_overlap(geoms_m, dist, dense_m, dense_tree, metric_crs, plants_cr
     """Each plant's zone polygon in the plants' CRS and its overlap (km²) with the dense areas.
 
     A point's zone is made directly in the plants' CRS (:func:`riskmap.crs.circles_in_crs`: the GEOS
-    buffer's vertices, placed within 5 mm of PROJ); a site outline's is buffered in the metric CRS, in
+    buffer's vertices, :data:`ZONE_DRAWN_QUAD_SEGS` per quarter, placed within 5 mm of PROJ); a site outline's
+    is buffered in the metric CRS, in
     chunks of :data:`ZONE_CHUNK`, and transformed. Metric zones for the overlap are built only for
     plants within their distance of a dense area.
     """
@@ -1262,7 +1269,7 @@ def _zones_and_overlap(geoms_m, dist, dense_m, dense_tree, metric_crs, plants_cr
     if points.size:
         zones[points] = crs_policy.circles_in_crs(shapely.get_x(geoms_m[points]), shapely.get_y(geoms_m[points]),
                                                   dist[points], metric_crs, plants_crs,
-                                                  quad_segs=zonal.CIRCLE_QUAD_SEGS)
+                                                  quad_segs=ZONE_DRAWN_QUAD_SEGS)
     outlines = np.flatnonzero(~is_point)
     for lo in range(0, outlines.size, ZONE_CHUNK):
         part = outlines[lo:lo + ZONE_CHUNK]

@@ -472,3 +472,22 @@ def test_in_park_plant_is_never_relocated_even_with_a_school_in_its_zone():
     p = assess_relocation(frame, grid, school).plants.set_index("name")
     assert not p.loc["园区氯碱", "relocate"] and p.loc["园区氯碱", "verdict"] == "园区内企业，复核防护距离内目标"
     assert p.loc["城中氯碱", "relocate"] and p.loc["城中氯碱", "verdict"] == "建议搬迁"
+
+
+def test_drawn_zones_are_128_gons_on_the_circle(result):
+    """The zone layer's polygons: 4 × ZONE_DRAWN_QUAD_SEGS vertices, each at the safety distance from its plant
+    (geodesic, within the metric CRS's scale error), never outside the circle by more than that."""
+    import shapely
+    from pyproj import Geod
+
+    from riskmap.analysis.relocation import ZONE_DRAWN_QUAD_SEGS
+
+    zones = result.zones.to_crs(4326)
+    plants = result.plants.to_crs(4326)
+    counts = shapely.get_num_coordinates(zones.geometry.values)
+    assert set(counts) == {4 * ZONE_DRAWN_QUAD_SEGS + 1}
+    coords, which = shapely.get_coordinates(zones.geometry.values, return_index=True)
+    centre = plants.geometry.values[which]
+    _az, _baz, d = Geod(ellps="WGS84").inv(shapely.get_x(centre), shapely.get_y(centre), coords[:, 0], coords[:, 1])
+    r = result.plants["safe_dist"].to_numpy()[which]
+    np.testing.assert_allclose(d, r, rtol=1e-3)  # Gauss–Krüger scale within ~2° of the central meridian
