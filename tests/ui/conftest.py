@@ -71,3 +71,12 @@ def window(qtbot, cjk_font, project):
     qtbot.waitExposed(win)
     assert win.canvas.wait_until_rendered(30000)
     return win
+
+
+@pytest.fixture(autouse=True)
+def unfrozen_gc():
+    """Objects ``window_helpers.settle`` froze (latency tests) are collectable again after each test."""
+    import gc
+
+    yield
+    gc.unfreeze()

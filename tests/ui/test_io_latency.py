@@ -69,15 +69,6 @@ def big_window(qtbot, tmp_path, recovery_dir):
     win.cancel_tasks()
 
 
-@pytest.fixture(autouse=True)
-def unfrozen_gc():
-    """Objects :func:`settle` froze are collectable again after each test."""
-    import gc
-
-    yield
-    gc.unfreeze()
-
-
 # -- (a) 添加数据… a 200k-point GeoPackage ------------------------------------------------------
 def test_adding_a_big_file_keeps_the_window_responsive(window, qtbot, big_gpkg, monkeypatch, errors):
     monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(big_gpkg)], ""))

@@ -73,15 +73,6 @@ def window(qtbot, tmp_path, monkeypatch):
     win.cancel_tasks()
 
 
-@pytest.fixture(autouse=True)
-def unfrozen_gc():
-    """Objects :func:`settle` froze are collectable again after each test."""
-    import gc
-
-    yield
-    gc.unfreeze()
-
-
 def add_and_measure(window, qtbot, path, monkeypatch):
     """The longest event-loop stops of up to three adds of ``path`` (menu action to ``files_added``)."""
     from riskmap.ui import add_data
