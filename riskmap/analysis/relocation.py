@@ -925,7 +925,9 @@ def _assess(gdf, notes, sens, grid, plants, sensitive, geoms, metric_crs, plants
     # the grading, which gives the default distances
     early_exposure = None
     if len(given) and bool(np.isfinite(given).all()):
-        early_exposure = zones_pool.submit(_exposure, grid, geoms, given, zones_crs,
+        # the grid with a CRS object of the zone thread's own (pyproj CRS objects are not shared)
+        own_grid = dataclasses.replace(grid, crs=_own_crs(grid.crs))
+        early_exposure = zones_pool.submit(_exposure, own_grid, geoms, given, zones_crs,
                                            _progress_range(progress, 0.45, 0.85))
 
     # GB 18218 α population and the grading, which also gives the hazard kind for default distances.
