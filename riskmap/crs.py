@@ -637,13 +637,19 @@ def bounds_in_crs(gdf, crs) -> tuple[float, float, float, float]:
     A curved graticule (lon/lat to Gauss–Krüger and back) bends the envelope's sides, so its
     corners alone would cut off the frame; nine points per side keep it within a pixel at map scale.
     """
-    import numpy as np
+    if gdf.crs is None:
+        return tuple(float(v) for v in gdf.total_bounds)
+    return box_in_crs(gdf.total_bounds, gdf.crs, crs)
 
-    minx, miny, maxx, maxy = (float(v) for v in gdf.total_bounds)
-    if gdf.crs is None or same_crs(gdf.crs, crs):
+
+def box_in_crs(box, src, dst) -> tuple[float, float, float, float]:
+    """Bounds in ``dst`` of the box ``(minx, miny, maxx, maxy)`` of ``src``: its sides densified (9 points
+    each) and transformed, so a curved graticule does not cut it off (see :func:`bounds_in_crs`)."""
+    minx, miny, maxx, maxy = (float(v) for v in box)
+    if same_crs(src, dst):
         return minx, miny, maxx, maxy
     t = np.linspace(0.0, 1.0, 9)
     xs = np.concatenate([minx + (maxx - minx) * t, np.full(9, maxx), maxx - (maxx - minx) * t, np.full(9, minx)])
     ys = np.concatenate([np.full(9, miny), miny + (maxy - miny) * t, np.full(9, maxy), maxy - (maxy - miny) * t])
-    x, y = transform_xy(xs, ys, gdf.crs, crs)
+    x, y = transform_xy(xs, ys, src, dst)
     return float(np.min(x)), float(np.min(y)), float(np.max(x)), float(np.max(y))

@@ -943,9 +943,9 @@ def _assess(gdf, notes, sens, grid, plants, sensitive, geoms, metric_crs, plants
 
     # the dense areas the zones touch (whole, however far they reach), not those of the whole raster
     dense_box = _zones_box(geoms_m, dist)
+    dense_bounds = None if dense_box is None else crs_policy.box_in_crs(dense_box, metric_crs, grid.crs)
     dense = dense_areas(grid, params.dense_threshold, params.dense_min_area_km2, metric_crs=metric_crs,
-                        progress=_progress_range(progress, 0.25, 0.45),
-                        bounds=_box_in_crs(dense_box, metric_crs, grid.crs))
+                        progress=_progress_range(progress, 0.25, 0.45), bounds=dense_bounds)
     notes.append(tr("人口密集区在企业防护区所及范围内识别，伸入该范围的密集区整片计入",
                     "dense areas are looked for where the plants' zones reach; those reaching in are taken whole"))
     dense_m = np.asarray(dense.geometry.values)
@@ -1047,17 +1047,6 @@ def _zones_box(geoms_m, dist) -> tuple | None:
             float(np.max(b[ok, 3] + d)))
 
 
-def _box_in_crs(box, src, dst):
-    """Bounds in ``dst`` of a box in ``src``, its sides densified (a curved graticule bends them)."""
-    import shapely
-
-    if box is None:
-        return None
-    outline = shapely.segmentize(shapely.box(*box), max(box[2] - box[0], box[3] - box[1], 1.0) / 16)
-    return tuple(float(v) for v in shapely.bounds(crs_policy.transform_geometries(
-        np.array([outline], dtype=object), src, dst)[0]))
-
-
 def _dense_areas_around(result, box) -> None:
     """Find the dense areas around ``box`` too (a plant moved outside the box searched so far)."""
     import shapely
@@ -1070,7 +1059,7 @@ def _dense_areas_around(result, box) -> None:
     union = (min(box[0], have[0]), min(box[1], have[1]), max(box[2], have[2]), max(box[3], have[3]))
     params = ctx.params
     dense = dense_areas(ctx.grid, params.dense_threshold, params.dense_min_area_km2, metric_crs=ctx.metric_crs,
-                        bounds=_box_in_crs(union, ctx.metric_crs, ctx.grid.crs))
+                        bounds=crs_policy.box_in_crs(union, ctx.metric_crs, ctx.grid.crs))
     ctx.dense_box = union
     ctx.dense_metric = np.asarray(dense.geometry.values)
     ctx.dense_tree = shapely.STRtree(ctx.dense_metric)
