@@ -29,3 +29,12 @@ def write_section(name: str, markdown: str) -> Path:
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, REPORT)
     return REPORT
+
+
+def publish(name: str, lines: list[str], write: bool = True) -> str:
+    """Print a section's markdown (``lines`` joined) and, when ``write``, replace it in docs/benchmarks.md."""
+    text = "\n".join(lines)
+    print(text)
+    if write:
+        print("wrote", write_section(name, text))
+    return text

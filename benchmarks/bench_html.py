@@ -360,12 +360,9 @@ def main(argv=None) -> int:
         lines.append(f"| {r['case']} | {r['tool']} | {r['features']:,} | {_fmt(r['export_s'])} | {_fmt(r['first_s'])} "
                      f"| {r['size_mb']:.2f} | {r['offline']} | {_fmt(r.get('wall'))} | "
                      f"{_fmt(r.get('load_ms'), 'd')} | {_fmt(r.get('errors'), 'd')} |")
-    text = "\n".join(lines)
-    print(text)
-    if not args.no_report:
-        from benchmarks._report import write_section
+    from benchmarks._report import publish
 
-        print("wrote", write_section("html", text))
+    publish("html", lines, write=not args.no_report)
     return 0
 
 
@@ -403,12 +400,9 @@ def main_big(args) -> int:
         lines.append(f"| {r['case']} | {r['tool']} | {r['features']:,} | {_fmt(r['export_s'])} | {r['size_mb']:.1f} "
                      f"| {r['wall']:.2f} | {r['best']:.2f} | {_fmt(r['load_ms'], '.0f')} | "
                      f"{_fmt(r['settled_ms'], '.0f')} | {r['errors']} |")
-    text = "\n".join(lines)
-    print(text)
-    if not args.no_report:
-        from benchmarks._report import write_section
+    from benchmarks._report import publish
 
-        print("wrote", write_section("html-load", text))
+    publish("html-load", lines, write=not args.no_report)
     return 0
 
 

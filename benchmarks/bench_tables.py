@@ -213,12 +213,9 @@ def main(argv=None) -> int:
             continue
         lines.append(f"| {r['rows']:,} | {o['open_s']:.3f} | {w['open_s']:.3f} | {ratio(o['open_s'], w['open_s'])} "
                      f"| {o['sort_s']:.3f} | {w['sort_s']:.3f} | {ratio(o['sort_s'], w['sort_s'])} |")
-    text = "\n".join(lines)
-    print(text)
-    if not args.no_report:
-        from benchmarks._report import write_section
+    from benchmarks._report import publish
 
-        print("wrote", write_section("tables", text))
+    publish("tables", lines, write=not args.no_report)
     return 0
 
 
