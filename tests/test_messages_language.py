@@ -327,11 +327,6 @@ def test_guard_lets_translated_and_non_riskmap_errors_pass(code):
 
 
 # --- provenance notes ------------------------------------------------------------------------------
-#: Files whose notes are not guarded yet, each with the reason.
-NOTES_NOT_YET_GUARDED: dict = {}
-NOTES_GUARDED_FILES = tuple(rel for rel in GUARDED_FILES if rel not in NOTES_NOT_YET_GUARDED)
-
-
 def _is_notes(node) -> bool:
     """``notes`` or ``…["notes"]`` (a provenance record's list)."""
     if isinstance(node, ast.Name):
@@ -397,13 +392,8 @@ def untranslated_notes(source: str, filename: str = "<source>") -> list[str]:
     return found
 
 
-def test_notes_not_yet_guarded_exist():
-    missing = [f for f in NOTES_NOT_YET_GUARDED if not (ROOT / f).is_file()]
-    assert not missing, f"NOTES_NOT_YET_GUARDED names files that are not there: {missing}"
-
-
 def test_provenance_notes_in_guarded_files_are_translated():
-    found = [hit for rel in NOTES_GUARDED_FILES
+    found = [hit for rel in GUARDED_FILES
              for hit in untranslated_notes((ROOT / rel).read_text(encoding="utf-8"), rel)]
     assert not found, ("these provenance notes are shown in one language whatever the UI language; write them as "
                        "tr(\"中文\", \"English\"):\n" + "\n".join(found))
